@@ -1,0 +1,108 @@
+/**
+ * Error names are a contract between the task handlers (which throw them) and the state machine (whose
+ * Retry and Catch lists match them exactly, as Lambda's `errorType`). Keep both lists here.
+ */
+
+/** Worth retrying with backoff: the same call may well succeed in a moment. */
+export const TransientErrors = {
+  /** The AWS API throttled us (429, ThrottlingException, TooManyRequests...). */
+  Throttled: 'Throttled',
+  /** The AWS API answered 5xx or the request timed out. */
+  ServiceUnavailable: 'ServiceUnavailable',
+  /** A TCP connection was refused or reset (ECONNREFUSED, ECONNRESET, ETIMEDOUT...). */
+  ConnectionFailed: 'ConnectionFailed',
+  /** PostgreSQL is starting, out of connections, or asked us to retry a transaction (57P03, 53300, 40001, 40P01). */
+  DatabaseBusy: 'DatabaseBusy',
+  /** A resource exists but is not usable yet (an IAM role Lambda cannot assume yet, an instance still creating). */
+  ResourceNotReady: 'ResourceNotReady',
+} as const;
+
+/** Retrying cannot help: roll back. */
+export const PermanentErrors = {
+  /** The onboarding input is malformed; the message names the field. */
+  InvalidInput: 'InvalidInput',
+  /** Another execution owns this tenant (it is being onboarded, or is live). */
+  TenantAlreadyRegistered: 'TenantAlreadyRegistered',
+  /** A resource with the tenant's name exists but belongs to someone else. */
+  ResourceConflict: 'ResourceConflict',
+  /** The requested tier is not provisioned by this version. */
+  TierNotSupported: 'TierNotSupported',
+  /** The registry row this execution owned was taken or removed. */
+  RegistrationLost: 'RegistrationLost',
+  /** An applied migration's file changed since it was applied. */
+  MigrationChecksumMismatch: 'MigrationChecksumMismatch',
+  /** Anything we could not classify: not retried, so a bug fails fast instead of looping. */
+  StepFailed: 'StepFailed',
+} as const;
+
+export type TransientErrorName = (typeof TransientErrors)[keyof typeof TransientErrors];
+export type PermanentErrorName = (typeof PermanentErrors)[keyof typeof PermanentErrors];
+export type OnboardingErrorName = TransientErrorName | PermanentErrorName;
+
+export const TRANSIENT_ERROR_NAMES: readonly TransientErrorName[] = Object.values(TransientErrors);
+export const PERMANENT_ERROR_NAMES: readonly PermanentErrorName[] = Object.values(PermanentErrors);
+
+/** An error whose `name` is one of the contract's names; `cause` keeps what was caught. */
+export class OnboardingError extends Error {
+  override readonly name: OnboardingErrorName;
+
+  constructor(name: OnboardingErrorName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
+export function isTransient(name: string): name is TransientErrorName {
+  return (TRANSIENT_ERROR_NAMES as readonly string[]).includes(name);
+}
+
+const THROTTLING_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+]);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+const PG_BUSY_CODES = new Set(['57P03', '53300', '40001', '40P01']);
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Turns whatever a handler caught into an `OnboardingError` with a contract name, keeping the original as
+ * `cause`. The message says what failed but never carries request parameters (which may hold secrets).
+ */
+export function classifyError(error: unknown): OnboardingError {
+  if (error instanceof OnboardingError) return error;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  const detail = `${name}: ${message}`;
+  const status = e.$metadata?.httpStatusCode;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+
+  if (THROTTLING_NAMES.has(name) || status === 429) {
+    return new OnboardingError(TransientErrors.Throttled, detail, { cause: error });
+  }
+  if (e.$fault === 'server' || (status !== undefined && status >= 500) || name === 'TimeoutError') {
+    return new OnboardingError(TransientErrors.ServiceUnavailable, detail, { cause: error });
+  }
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    return new OnboardingError(TransientErrors.ConnectionFailed, detail, { cause: error });
+  }
+  if (code !== undefined && PG_BUSY_CODES.has(code)) {
+    return new OnboardingError(TransientErrors.DatabaseBusy, `PostgreSQL ${code}: ${message}`, {
+      cause: error,
+    });
+  }
+  return new OnboardingError(PermanentErrors.StepFailed, detail, { cause: error });
+}

@@ -1,0 +1,93 @@
+/**
+ * Names shared by the CDK stack, the task Lambdas and the local bootstrap. Anything that two of them must
+ * agree on (a bucket prefix, an event type, an environment variable, a tenant resource's name) lives here,
+ * so that a rename happens in one place.
+ */
+
+/** Source of every event the platform emits, and of `TenantSignedUp` events that start an onboarding. */
+export const EVENT_SOURCE = 'tenant-onboarding';
+
+export const EventTypes = {
+  TenantSignedUp: 'TenantSignedUp',
+  TenantProvisioned: 'TenantProvisioned',
+  TenantProvisioningFailed: 'TenantProvisioningFailed',
+  TenantRollbackFailed: 'TenantRollbackFailed',
+} as const;
+
+/** The EventBridge pattern of the rule that starts an onboarding (deployed rule and local runtime alike). */
+export const TENANT_SIGNED_UP_PATTERN = {
+  'detail-type': [EventTypes.TenantSignedUp],
+} as const;
+
+/** Platform-level resource names (one platform per account and region). */
+export const PlatformNames = {
+  stateMachine: 'tenant-onboarding',
+  eventBus: 'tenant-platform',
+  platformDatabase: 'platform',
+  /** Key of the tenant API deployment package in the artifact bucket. */
+  tenantApiArtifactKey: 'tenant-api/tenant-api.zip',
+  /** Prefix of the tenant frontend bundle in the artifact bucket. */
+  frontendArtifactPrefix: 'frontend/',
+  /** Tag every tenant resource carries; undo steps check it before deleting. */
+  tenantTag: 'tenant',
+  managedByTag: 'managed-by',
+} as const;
+
+/** Names of the platform's buckets and secret in the local platform (on AWS, CloudFormation names them). */
+export const LocalPlatformNames = {
+  region: 'us-east-1',
+  artifactBucket: 'tenant-platform-artifacts',
+  siteBucket: 'tenant-platform-site',
+  masterSecret: 'platform/shared-db/master',
+} as const;
+
+/** Environment variables of the task Lambdas: set by the CDK construct on AWS and by the local runtime. */
+export const TaskEnv = {
+  masterSecretArn: 'MASTER_SECRET_ARN',
+  sharedDbHost: 'SHARED_DB_HOST',
+  sharedDbPort: 'SHARED_DB_PORT',
+  platformDbName: 'PLATFORM_DB_NAME',
+  artifactBucket: 'ARTIFACT_BUCKET',
+  siteBucket: 'SITE_BUCKET',
+  distributionId: 'DISTRIBUTION_ID',
+  eventBusName: 'EVENT_BUS_NAME',
+  certificateArn: 'CERTIFICATE_ARN',
+  tenantFunctionRuntime: 'TENANT_FUNCTION_RUNTIME',
+} as const;
+
+/** Environment variables of a tenant's API Lambda. */
+export const TenantApiEnv = {
+  tenantId: 'TENANT_ID',
+  dbSecretArn: 'DB_SECRET_ARN',
+} as const;
+
+/** Everything a tenant owns is named from its id by these functions, and nowhere else. */
+export interface TenantResourceNames {
+  /** PostgreSQL database (and its owner role): dashes become underscores. */
+  readonly database: string;
+  readonly role: string;
+  readonly secretName: string;
+  readonly functionName: string;
+  readonly functionRoleName: string;
+  readonly apiName: string;
+  /** Prefix of the tenant's frontend in the site bucket, with a trailing slash so `a/` never matches `a-b/`. */
+  readonly sitePrefix: string;
+}
+
+export function tenantResourceNames(tenantId: string): TenantResourceNames {
+  const database = tenantId.replace(/-/g, '_');
+  return {
+    database,
+    role: database,
+    secretName: `tenants/${tenantId}/database`,
+    functionName: `tenant-${tenantId}-api`,
+    functionRoleName: `tenant-${tenantId}-api-role`,
+    apiName: `tenant-${tenantId}-api`,
+    sitePrefix: `tenants/${tenantId}/`,
+  };
+}
+
+/** The custom domain the tenant's API gets when the tenant has a domain. */
+export function tenantApiDomain(domain: string): string {
+  return `api.${domain}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * The onboarding steps, in order, as a table: the CDK construct builds the state machine from it and the
+ * local runtime maps its state names to the in-process handlers. A step's id names its folder in
+ * `workflow-tasks/`, its result key (`$.results.<resultKey>`) and its fault-injection id.
+ */
+export interface StepSpec {
+  readonly id: StepId;
+  /** State name in the console graph. */
+  readonly stateName: string;
+  /** Key of the step's result under `$.results`. */
+  readonly resultKey: string;
+  /** Compensation state name; absent when the step creates nothing of its own. */
+  readonly undoStateName?: string;
+  /** Task timeout. */
+  readonly timeoutSeconds: number;
+  /** Transient-error retries: attempts after the first, first delay, cap of the delay. */
+  readonly retry: {
+    readonly maxAttempts: number;
+    readonly intervalSeconds: number;
+    readonly maxDelaySeconds: number;
+  };
+}
+
+export type StepId =
+  | 'validate-input'
+  | 'register-tenant'
+  | 'store-secret'
+  | 'create-database'
+  | 'apply-schema'
+  | 'deploy-function'
+  | 'attach-domain'
+  | 'publish-frontend'
+  | 'invalidate-cache'
+  | 'activate-tenant';
+
+const quick = { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } as const;
+const slow = { maxAttempts: 6, intervalSeconds: 2, maxDelaySeconds: 30 } as const;
+
+export const STEPS: readonly StepSpec[] = [
+  {
+    id: 'validate-input',
+    stateName: 'Validate input',
+    resultKey: 'tenant',
+    timeoutSeconds: 10,
+    retry: quick,
+  },
+  {
+    id: 'register-tenant',
+    stateName: 'Register tenant',
+    resultKey: 'registration',
+    undoStateName: 'Rollback: mark tenant rolled back',
+    timeoutSeconds: 30,
+    retry: quick,
+  },
+  {
+    id: 'store-secret',
+    stateName: 'Store secret',
+    resultKey: 'secret',
+    undoStateName: 'Rollback: delete secret',
+    timeoutSeconds: 30,
+    retry: quick,
+  },
+  {
+    id: 'create-database',
+    stateName: 'Create database',
+    resultKey: 'database',
+    undoStateName: 'Rollback: drop database',
+    timeoutSeconds: 120,
+    retry: slow,
+  },
+  { id: 'apply-schema', stateName: 'Apply schema', resultKey: 'schema', timeoutSeconds: 120, retry: slow },
+  {
+    id: 'deploy-function',
+    stateName: 'Deploy function',
+    resultKey: 'function',
+    undoStateName: 'Rollback: delete function and API',
+    timeoutSeconds: 120,
+    retry: slow,
+  },
+  {
+    id: 'attach-domain',
+    stateName: 'Attach domain',
+    resultKey: 'domain',
+    undoStateName: 'Rollback: detach domain',
+    timeoutSeconds: 60,
+    retry: quick,
+  },
+  {
+    id: 'publish-frontend',
+    stateName: 'Publish frontend',
+    resultKey: 'frontend',
+    undoStateName: 'Rollback: delete frontend',
+    timeoutSeconds: 120,
+    retry: quick,
+  },
+  {
+    id: 'invalidate-cache',
+    stateName: 'Invalidate cache',
+    resultKey: 'invalidation',
+    timeoutSeconds: 30,
+    retry: quick,
+  },
+  {
+    id: 'activate-tenant',
+    stateName: 'Activate tenant',
+    resultKey: 'activation',
+    timeoutSeconds: 30,
+    retry: quick,
+  },
+];
+
+/** The step that records an undo that could not be completed (ROLLBACK_FAILED + event). */
+export const RECORD_ROLLBACK_FAILURE = {
+  id: 'record-rollback-failure',
+  stateName: 'Record rollback failure',
+  timeoutSeconds: 30,
+} as const;
+
+export function stepById(id: StepId): StepSpec {
+  const step = STEPS.find((s) => s.id === id);
+  if (!step) throw new Error(`unknown step ${id}`);
+  return step;
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/** Ids that would collide with platform or PostgreSQL names, or read as something they are not. */
+export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([
+  'admin',
+  'api',
+  'www',
+  'app',
+  'auth',
+  'mail',
+  'postgres',
+  'template0',
+  'template1',
+  'platform',
+  'public',
+  'root',
+  'system',
+  'tenant',
+  'tenants',
+  'localhost',
+]);
+
+const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+const DOMAIN_PATTERN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// Printable characters only: no control characters, no bidi overrides, no zero-width tricks.
+const PRINTABLE_PATTERN = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
+
+export const tenantIdSchema = z
+  .string({ error: 'must be a string' })
+  .min(3, 'must be at least 3 characters')
+  .max(32, 'must be at most 32 characters')
+  .regex(TENANT_ID_PATTERN, 'must be lower-case letters, digits and single dashes, starting with a letter')
+  .refine((id) => !id.includes('--'), 'must not contain "--"')
+  .refine((id) => !id.startsWith('pg-'), 'must not start with "pg-" (reserved by PostgreSQL)')
+  .refine((id) => !RESERVED_TENANT_IDS.has(id), 'is reserved');
+
+export const tenantInputSchema = z
+  .object({
+    tenantId: tenantIdSchema,
+    companyName: z
+      .string({ error: 'must be a string' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters')
+      .regex(PRINTABLE_PATTERN, 'must not contain control or invisible characters'),
+    adminEmail: z
+      .string({ error: 'must be a string' })
+      .max(254, 'must be at most 254 characters')
+      .trim()
+      .toLowerCase()
+      .pipe(z.email({ error: 'must be an e-mail address' })),
+    tier: z.enum(['shared', 'dedicated'], { error: 'must be "shared" or "dedicated"' }).default('shared'),
+    domain: z
+      .string({ error: 'must be a string' })
+      .max(253, 'must be at most 253 characters')
+      .regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"')
+      .optional(),
+  })
+  .strict();
+
+/** The onboarding input after validation and normalisation. */
+export type TenantInput = z.infer<typeof tenantInputSchema>;
+
+export type TenantInputResult = { ok: true; value: TenantInput } | { ok: false; problems: string[] };
+
+/** Validates an onboarding input; each problem names its field (`tenantId: must be ...`). */
+export function parseTenantInput(raw: unknown): TenantInputResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, problems: ['input: must be a JSON object'] };
+  }
+  const parsed = tenantInputSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${printable(key)}: is not a known field`).join('; ');
+    }
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'input';
+    return `${field}: ${issue.message}`;
+  });
+  return { ok: false, problems };
+}
+
+/** Proposes a tenant id from a company name ("Building Shop Inc." -> "building-shop-inc"). */
+export function proposeTenantId(companyName: string): string {
+  const slug = companyName
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 32)
+    .replace(/-+$/, '');
+  return slug;
+}
+
+// Field names come from the caller: show them safely and briefly in an error message.
+function printable(key: string): string {
+  const cleaned = JSON.stringify(key.slice(0, 40));
+  return key.length > 40 ? `${cleaned}...` : cleaned;
+}

@@ -1,0 +1,343 @@
+import * as path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { TRANSIENT_ERROR_NAMES } from '../common/errors';
+import { PlatformNames, TaskEnv } from '../common/names';
+import { RECORD_ROLLBACK_FAILURE, STEPS, type StepSpec } from '../common/steps';
+
+const REPO_ROOT = path.join(__dirname, '..');
+
+export interface TenantOnboardingProps {
+  /** Holds the tenant API package and the frontend bundle (see PlatformNames). */
+  readonly artifactBucket: IBucket;
+  /** Tenant frontends live under `tenants/<id>/` here. */
+  readonly siteBucket: IBucket;
+  /** Serves the site bucket; invalidated per tenant. */
+  readonly distribution: IDistribution;
+  /** Receives TenantProvisioned / TenantProvisioningFailed / TenantRollbackFailed. */
+  readonly eventBus: IEventBus;
+  /** `{ username, password }` of the shared PostgreSQL instance's master user. */
+  readonly masterSecret: ISecret;
+  /** Endpoint of the shared PostgreSQL instance. */
+  readonly sharedDatabase: { readonly host: string; readonly port: number };
+  /**
+   * ACM certificate for tenant API custom domains (`api.<domain>`).
+   * @default - no certificate: tenants with a domain fail at "Attach domain" and are rolled back
+   */
+  readonly certificateArn?: string;
+  /**
+   * Longest an onboarding may run before Step Functions stops it.
+   * @default Duration.hours(1)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The onboarding state machine: one Lambda task per step of common/steps.ts, in order, each catching into
+ * its own undo; the undos chain backwards to a Fail state carrying the original error. An undo that fails
+ * after its retries is recorded (ROLLBACK_FAILED + event) and ends in a Fail state naming the step.
+ */
+export class TenantOnboarding extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: TenantOnboardingProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.sharedDatabase.port) || props.sharedDatabase.port <= 0) {
+      throw new Error(
+        `TenantOnboarding: sharedDatabase.port must be a positive integer, got ${props.sharedDatabase.port}`,
+      );
+    }
+    const environment: Record<string, string> = {
+      [TaskEnv.masterSecretArn]: props.masterSecret.secretArn,
+      [TaskEnv.sharedDbHost]: props.sharedDatabase.host,
+      [TaskEnv.sharedDbPort]: String(props.sharedDatabase.port),
+      [TaskEnv.platformDbName]: PlatformNames.platformDatabase,
+      [TaskEnv.artifactBucket]: props.artifactBucket.bucketName,
+      [TaskEnv.siteBucket]: props.siteBucket.bucketName,
+      [TaskEnv.distributionId]: props.distribution.distributionId,
+      [TaskEnv.eventBusName]: props.eventBus.eventBusName,
+      [TaskEnv.certificateArn]: props.certificateArn ?? 'none',
+    };
+    const permissions = new StepPermissions(this, props);
+    const fn = (stepId: string, handler: 'run' | 'undo', timeoutSeconds: number): lambda.IFunction => {
+      const f = new NodejsFunction(this, `${stepId}-${handler}`, {
+        entry: path.join(REPO_ROOT, 'workflow-tasks', stepId, 'handler.ts'),
+        handler,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout: Duration.seconds(timeoutSeconds),
+        environment,
+        logGroup: new logs.LogGroup(this, `${stepId}-${handler}-logs`, {
+          retention: logs.RetentionDays.ONE_MONTH,
+        }),
+        bundling: {
+          minify: true,
+          sourceMap: true,
+          target: 'node22',
+          format: OutputFormat.CJS,
+          // The Lambda runtime provides SDK v3; pg's optional native binding is never used.
+          externalModules: ['@aws-sdk/*', 'pg-native'],
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            // The migration runner finds migrations/ next to the bundle (see workflow-tasks/lib/migrate.ts).
+            afterBundling: (inputDir, outputDir) => [
+              `cp -r "${inputDir}/migrations" "${outputDir}/migrations"`,
+            ],
+          },
+        },
+      });
+      permissions.grant(stepId, handler, f);
+      return f;
+    };
+
+    const invoke = (
+      stateName: string,
+      f: lambda.IFunction,
+      timeoutSeconds: number,
+      resultPath: string | undefined,
+    ) =>
+      new tasks.LambdaInvoke(this, stateName, {
+        stateName,
+        lambdaFunction: f,
+        payloadResponseOnly: true,
+        // Every handler gets the same shape: the execution's id and the whole state (see TaskEvent).
+        payload: sfn.TaskInput.fromObject({
+          executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+          state: sfn.JsonPath.entirePayload,
+        }),
+        resultPath: resultPath ?? sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(timeoutSeconds)),
+      });
+    const retryTransient = (task: tasks.LambdaInvoke, step: Pick<StepSpec, 'retry'>): tasks.LambdaInvoke => {
+      task.addRetry({
+        errors: [...TRANSIENT_ERROR_NAMES],
+        interval: Duration.seconds(step.retry.intervalSeconds),
+        maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
+        maxAttempts: step.retry.maxAttempts,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+
+    // Failure paths first: forward steps catch into them.
+    const onboardingFailed = new sfn.Fail(this, 'Onboarding failed', {
+      stateName: 'Onboarding failed',
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const rollbackFailed = new sfn.Fail(this, 'Rollback failed', {
+      stateName: 'Rollback failed',
+      error: 'RollbackFailed',
+      causePath: '$.rollbackFailure.cause',
+    });
+    const recordFailure = retryTransient(
+      invoke(
+        RECORD_ROLLBACK_FAILURE.stateName,
+        fn(RECORD_ROLLBACK_FAILURE.id, 'run', RECORD_ROLLBACK_FAILURE.timeoutSeconds),
+        RECORD_ROLLBACK_FAILURE.timeoutSeconds,
+        '$.rollbackFailure',
+      ),
+      { retry: { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } },
+    );
+    recordFailure.addCatch(
+      new sfn.Fail(this, 'Rollback failed (not recorded)', {
+        stateName: 'Rollback failed (not recorded)',
+        error: 'RollbackFailed',
+        cause: 'An undo failed and the failure could not be recorded in the registry',
+      }),
+      { resultPath: '$.recordError' },
+    );
+    recordFailure.next(rollbackFailed);
+
+    // Undo chain, built from the first step forwards so each undo knows the one before it.
+    let previousUndo: sfn.IChainable = onboardingFailed;
+    const undoFor = new Map<string, sfn.IChainable>();
+    for (const step of STEPS) {
+      if (step.undoStateName) {
+        const undo = retryTransient(
+          invoke(
+            step.undoStateName,
+            fn(step.id, 'undo', step.timeoutSeconds),
+            step.timeoutSeconds,
+            undefined,
+          ),
+          step,
+        );
+        undo.addCatch(
+          new sfn.Pass(this, `${step.undoStateName} failed`, {
+            stateName: `${step.undoStateName} failed`,
+            result: sfn.Result.fromString(step.id),
+            resultPath: '$.failedUndo',
+          }).next(recordFailure),
+          { resultPath: '$.rollbackError' },
+        );
+        undo.next(previousUndo);
+        previousUndo = undo;
+      }
+      undoFor.set(step.id, previousUndo);
+    }
+
+    // Forward chain.
+    const forward = new Map<string, tasks.LambdaInvoke>();
+    for (const step of STEPS) {
+      const task = retryTransient(
+        invoke(
+          step.stateName,
+          fn(step.id, 'run', step.timeoutSeconds),
+          step.timeoutSeconds,
+          `$.results.${step.resultKey}`,
+        ),
+        step,
+      );
+      // Validation fails before anything exists: straight to the Fail state, no undo to run.
+      const onError = step.id === 'validate-input' ? onboardingFailed : undoFor.get(step.id);
+      task.addCatch(onError ?? onboardingFailed, { resultPath: '$.error' });
+      forward.set(step.id, task);
+    }
+    const get = (id: string): tasks.LambdaInvoke => {
+      const task = forward.get(id);
+      if (!task) throw new Error(`no task for step ${id}`);
+      return task;
+    };
+    // Without a domain, "Attach domain" is skipped; its result still says so, for the steps after it.
+    const noDomain = new sfn.Pass(this, 'No domain to attach', {
+      stateName: 'No domain to attach',
+      result: sfn.Result.fromObject({ skipped: true }),
+      resultPath: '$.results.domain',
+    }).next(get('publish-frontend'));
+    const hasDomain = new sfn.Choice(this, 'Has a domain?', { stateName: 'Has a domain?' })
+      .when(sfn.Condition.isPresent('$.results.tenant.domain'), get('attach-domain'))
+      .otherwise(noDomain);
+    get('attach-domain').next(get('publish-frontend'));
+
+    const definition = get('validate-input')
+      .next(get('register-tenant'))
+      .next(get('store-secret'))
+      .next(get('create-database'))
+      .next(get('apply-schema'))
+      .next(get('deploy-function'))
+      .next(hasDomain);
+    get('publish-frontend')
+      .next(get('invalidate-cache'))
+      .next(get('activate-tenant'))
+      .next(new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' }));
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: props.timeout ?? Duration.hours(1),
+      comment: 'Onboards one tenant; a failure anywhere undoes what was created, in reverse order.',
+    });
+  }
+}
+
+/**
+ * What each step's Lambda may call. Tenant resources are matched by the names in common/names.ts.
+ * (The "least privilege" issue tightens this further with a permissions boundary.)
+ */
+class StepPermissions {
+  private readonly stack: Stack;
+
+  constructor(
+    scope: Construct,
+    private readonly props: TenantOnboardingProps,
+  ) {
+    this.stack = Stack.of(scope);
+  }
+
+  grant(stepId: string, handler: 'run' | 'undo', f: lambda.IFunction): void {
+    const { partition, region, account } = this.stack;
+    const arn = (service: string, resource: string) =>
+      `arn:${partition}:${service}:${region}:${account}:${resource}`;
+    const apigw = (paths: string[]) => paths.map((p) => `arn:${partition}:apigateway:${region}::${p}`);
+    const allow = (actions: string[], resources: string[]) =>
+      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const tenantSecrets = arn('secretsmanager', 'secret:tenants/*');
+    const usesRegistry = [
+      'register-tenant',
+      'invalidate-cache',
+      'activate-tenant',
+      'record-rollback-failure',
+    ];
+    const usesDatabase = [...usesRegistry, 'create-database', 'apply-schema'];
+    const emitsEvents = ['register-tenant', 'activate-tenant', 'record-rollback-failure'];
+
+    if (usesDatabase.includes(stepId)) this.props.masterSecret.grantRead(f);
+    if (emitsEvents.includes(stepId)) this.props.eventBus.grantPutEventsTo(f);
+    switch (stepId) {
+      case 'store-secret':
+        allow(
+          [
+            'secretsmanager:DescribeSecret',
+            ...(handler === 'run'
+              ? ['secretsmanager:CreateSecret', 'secretsmanager:TagResource']
+              : ['secretsmanager:DeleteSecret']),
+          ],
+          [tenantSecrets],
+        );
+        break;
+      case 'create-database':
+      case 'apply-schema':
+        allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
+        break;
+      case 'deploy-function': {
+        const fnArn = arn('lambda', 'function:tenant-*');
+        const roleArn = `arn:${partition}:iam::${account}:role/tenant-*`;
+        allow(
+          handler === 'run'
+            ? ['iam:GetRole', 'iam:CreateRole', 'iam:TagRole', 'iam:PutRolePolicy']
+            : ['iam:GetRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'],
+          [roleArn],
+        );
+        if (handler === 'run') allow(['iam:PassRole'], [roleArn]);
+        allow(
+          handler === 'run'
+            ? ['lambda:GetFunction', 'lambda:CreateFunction', 'lambda:TagResource', 'lambda:AddPermission']
+            : ['lambda:GetFunction', 'lambda:DeleteFunction'],
+          [fnArn],
+        );
+        allow(
+          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:TagResource'],
+          apigw(['/apis', '/apis/*', '/tags/*']),
+        );
+        if (handler === 'run') this.props.artifactBucket.grantRead(f, PlatformNames.tenantApiArtifactKey);
+        break;
+      }
+      case 'attach-domain':
+        allow(
+          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:TagResource'],
+          apigw(['/domainnames', '/domainnames/*', '/tags/*']),
+        );
+        break;
+      case 'publish-frontend':
+        if (handler === 'run') {
+          this.props.artifactBucket.grantRead(f, `${PlatformNames.frontendArtifactPrefix}*`);
+          this.props.siteBucket.grantPut(f, 'tenants/*');
+        } else {
+          this.props.siteBucket.grantDelete(f, 'tenants/*');
+        }
+        allow(['s3:ListBucket'], [this.props.siteBucket.bucketArn, this.props.artifactBucket.bucketArn]);
+        break;
+      case 'invalidate-cache':
+        allow(
+          ['cloudfront:CreateInvalidation'],
+          [`arn:${partition}:cloudfront::${account}:distribution/${this.props.distribution.distributionId}`],
+        );
+        break;
+      default:
+        break;
+    }
+  }
+}

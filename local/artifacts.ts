@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build } from 'esbuild';
+import { zipSync } from 'fflate';
+
+const REPO_ROOT = join(__dirname, '..');
+export const FRONTEND_DIR = join(REPO_ROOT, 'frontend');
+
+let tenantApiZip: Promise<Uint8Array> | undefined;
+
+/**
+ * The tenant API deployment package: `tenant-api/handler.ts` bundled by esbuild into `index.js`, zipped.
+ * Unlike the Lambda runtime, a local worker has no SDK of its own, so everything is bundled.
+ */
+export function buildTenantApiZip(): Promise<Uint8Array> {
+  tenantApiZip ??= build({
+    entryPoints: [join(REPO_ROOT, 'tenant-api', 'handler.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    external: ['pg-native'],
+    write: false,
+    logLevel: 'silent',
+  }).then((result) => {
+    const file = result.outputFiles[0];
+    if (!file) throw new Error('esbuild produced no tenant API bundle');
+    return zipSync({ 'index.js': file.contents });
+  });
+  return tenantApiZip;
+}
+
+/** The frontend bundle's files, relative path -> bytes. */
+export function frontendFiles(): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.set(relative(FRONTEND_DIR, full).split('\\').join('/'), readFileSync(full));
+    }
+  };
+  walk(FRONTEND_DIR);
+  return files;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  json: 'application/json',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  ico: 'image/x-icon',
+};
+
+export function contentType(path: string): string {
+  return CONTENT_TYPES[path.split('.').pop() ?? ''] ?? 'application/octet-stream';
+}

@@ -1,0 +1,155 @@
+import {
+  CreateDistributionCommand,
+  ListDistributionsCommand,
+  CloudFrontClient,
+} from '@aws-sdk/client-cloudfront';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { Client, escapeIdentifier } from 'pg';
+import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
+import { buildTenantApiZip, contentType, frontendFiles } from './artifacts';
+import type { LocalPostgres } from './postgres';
+
+export const LOCAL_ACCOUNT = '123456789012';
+
+/** Everything the task Lambdas' environment names, as created in the emulator. */
+export type TaskEnvironment = Record<(typeof TaskEnv)[keyof typeof TaskEnv], string>;
+
+/**
+ * The local counterpart of `cdk deploy`: creates the platform's resources in the emulator (artifact bucket
+ * with the tenant API package and the frontend bundle, site bucket, distribution, event bus, the master
+ * DB secret pointing at the local PostgreSQL) and the platform database. Safe to run again.
+ */
+export async function bootstrapPlatform(endpoint: string, pg: LocalPostgres): Promise<TaskEnvironment> {
+  const config = { endpoint, region: LocalPlatformNames.region };
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const secrets = new SecretsManagerClient(config);
+  const events = new EventBridgeClient(config);
+  const cloudfront = new CloudFrontClient(config);
+  try {
+    for (const Bucket of [LocalPlatformNames.artifactBucket, LocalPlatformNames.siteBucket]) {
+      await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
+    }
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: LocalPlatformNames.artifactBucket,
+        Key: PlatformNames.tenantApiArtifactKey,
+        Body: await buildTenantApiZip(),
+        ContentType: 'application/zip',
+      }),
+    );
+    for (const [path, body] of frontendFiles()) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: LocalPlatformNames.artifactBucket,
+          Key: PlatformNames.frontendArtifactPrefix + path,
+          Body: body,
+          ContentType: contentType(path),
+        }),
+      );
+    }
+    await ignoreExists(events.send(new CreateEventBusCommand({ Name: PlatformNames.eventBus })));
+
+    const master = JSON.stringify({ username: pg.user, password: pg.password });
+    let masterSecretArn: string | undefined;
+    try {
+      masterSecretArn = (
+        await secrets.send(
+          new CreateSecretCommand({ Name: LocalPlatformNames.masterSecret, SecretString: master }),
+        )
+      ).ARN;
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceExistsException') throw error;
+      masterSecretArn = (
+        await secrets.send(
+          new PutSecretValueCommand({ SecretId: LocalPlatformNames.masterSecret, SecretString: master }),
+        )
+      ).ARN;
+    }
+    const distributionId = await ensureDistribution(cloudfront);
+    await ensureDatabase(pg, PlatformNames.platformDatabase);
+
+    return {
+      [TaskEnv.masterSecretArn]: masterSecretArn ?? LocalPlatformNames.masterSecret,
+      [TaskEnv.sharedDbHost]: pg.host,
+      [TaskEnv.sharedDbPort]: String(pg.port),
+      [TaskEnv.platformDbName]: PlatformNames.platformDatabase,
+      [TaskEnv.artifactBucket]: LocalPlatformNames.artifactBucket,
+      [TaskEnv.siteBucket]: LocalPlatformNames.siteBucket,
+      [TaskEnv.distributionId]: distributionId,
+      [TaskEnv.eventBusName]: PlatformNames.eventBus,
+      [TaskEnv.certificateArn]: `arn:aws:acm:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:certificate/local-platform`,
+      [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
+    };
+  } finally {
+    for (const client of [s3, secrets, events, cloudfront]) client.destroy();
+  }
+}
+
+const SITE_ORIGIN = 'site-bucket';
+
+async function ensureDistribution(cloudfront: CloudFrontClient): Promise<string> {
+  const listed = await cloudfront.send(new ListDistributionsCommand({}));
+  const existing = listed.DistributionList?.Items?.find((d) => d.Comment === PlatformNames.stateMachine);
+  if (existing?.Id) return existing.Id;
+  const created = await cloudfront.send(
+    new CreateDistributionCommand({
+      DistributionConfig: {
+        CallerReference: 'tenant-platform-site',
+        Comment: PlatformNames.stateMachine,
+        Enabled: true,
+        Origins: {
+          Quantity: 1,
+          Items: [
+            {
+              Id: SITE_ORIGIN,
+              DomainName: `${LocalPlatformNames.siteBucket}.s3.${LocalPlatformNames.region}.amazonaws.com`,
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            },
+          ],
+        },
+        DefaultCacheBehavior: {
+          TargetOriginId: SITE_ORIGIN,
+          ViewerProtocolPolicy: 'redirect-to-https',
+          MinTTL: 0,
+          ForwardedValues: { QueryString: false, Cookies: { Forward: 'none' } },
+        },
+      },
+    }),
+  );
+  const id = created.Distribution?.Id;
+  if (!id) throw new Error('The emulator created a distribution without an id');
+  return id;
+}
+
+async function ensureDatabase(pg: LocalPostgres, database: string): Promise<void> {
+  const client = new Client({
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    password: pg.password,
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function ignoreExists(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    const name = (error as Error).name;
+    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists', 'ResourceAlreadyExistsException'].includes(name))
+      throw error;
+  }
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { unzipSync } from 'fflate';
+import { LocalPlatformNames, PlatformNames } from '../common/names';
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface RunningFunction {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+/**
+ * Runs deployed tenant functions locally, as Lambda would: the configuration (handler, environment) is the
+ * one the emulator recorded at CreateFunction, the code is the platform's tenant API package, and each
+ * function runs in its own worker thread with its own environment.
+ */
+export class LocalFunctions {
+  private readonly running = new Map<string, Promise<RunningFunction>>();
+  private nextId = 1;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly endpoint: string,
+  ) {}
+
+  async invoke(functionName: string, event: unknown): Promise<unknown> {
+    const fn = await this.start(functionName);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      fn.pending.set(id, { resolve, reject });
+      fn.worker.postMessage({ id, event });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.running.values()];
+    this.running.clear();
+    await Promise.allSettled(all.map(async (fn) => (await fn).worker.terminate()));
+  }
+
+  private start(functionName: string): Promise<RunningFunction> {
+    let fn = this.running.get(functionName);
+    if (!fn) {
+      fn = this.spawn(functionName);
+      fn.catch(() => this.running.delete(functionName));
+      this.running.set(functionName, fn);
+    }
+    return fn;
+  }
+
+  private async spawn(functionName: string): Promise<RunningFunction> {
+    const config = { endpoint: this.endpoint, region: LocalPlatformNames.region };
+    const lambda = new LambdaClient(config);
+    const s3 = new S3Client({ ...config, forcePathStyle: true });
+    try {
+      const configuration = await lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+      );
+      const [file, handlerName] = (configuration.Handler ?? 'index.handler').split('.');
+      const code = await s3.send(
+        new GetObjectCommand({
+          Bucket: LocalPlatformNames.artifactBucket,
+          Key: PlatformNames.tenantApiArtifactKey,
+        }),
+      );
+      const zip = await code.Body?.transformToByteArray();
+      if (!zip) throw new Error(`No deployment package for ${functionName}`);
+      const dir = join(
+        this.stateDir,
+        'functions',
+        createHash('sha256').update(zip).digest('hex').slice(0, 16),
+      );
+      if (!existsSync(dir)) {
+        for (const [path, bytes] of Object.entries(unzipSync(zip))) {
+          const target = join(dir, path);
+          await mkdir(join(target, '..'), { recursive: true });
+          await writeFile(target, bytes);
+        }
+      }
+      const worker = new Worker(join(__dirname, 'lambda-worker.js'), {
+        workerData: { modulePath: join(dir, `${file ?? 'index'}.js`), handlerName: handlerName ?? 'handler' },
+        env: {
+          AWS_ENDPOINT_URL: this.endpoint,
+          AWS_REGION: LocalPlatformNames.region,
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          AWS_LAMBDA_FUNCTION_NAME: functionName,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...configuration.Environment?.Variables,
+        },
+      });
+      const pending = new Map<number, Pending>();
+      worker.on(
+        'message',
+        (message: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
+          const waiter = pending.get(message.id);
+          pending.delete(message.id);
+          if (!waiter) return;
+          if (message.error)
+            waiter.reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
+          else waiter.resolve(message.result);
+        },
+      );
+      worker.on('error', (error) => {
+        for (const waiter of pending.values()) waiter.reject(error);
+        pending.clear();
+        this.running.delete(functionName);
+      });
+      return { worker, pending };
+    } finally {
+      lambda.destroy();
+      s3.destroy();
+    }
+  }
+}

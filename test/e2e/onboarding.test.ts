@@ -1,0 +1,316 @@
+import {
+  GetApiMappingsCommand,
+  GetDomainNameCommand,
+  GetRoutesCommand,
+  GetStagesCommand,
+} from '@aws-sdk/client-apigatewayv2';
+import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { Client } from 'pg';
+import { LocalPlatformNames } from '../../common/names';
+import { healthRequest } from '../../cli/describe';
+import type { LocalPlatform } from '../../local/runtime';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { getTenant } from '../../workflow-tasks/lib/registry';
+import type { StepResults } from '../../workflow-tasks/lib/types';
+import {
+  adminClient,
+  footprint,
+  nothingOf,
+  startTestPlatform,
+  tenantInput,
+  uniqueTenantId,
+} from '../fixtures/platform';
+
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform());
+});
+
+afterAll(async () => {
+  await cleanup();
+});
+
+interface TenantSecret {
+  host: string;
+  port: number;
+  dbname: string;
+  username: string;
+  password: string;
+}
+
+async function tenantSecret(secretArn: string): Promise<TenantSecret> {
+  const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  return JSON.parse(out.SecretString ?? '{}') as TenantSecret;
+}
+
+function resultsOf(output: unknown): StepResults {
+  return (output as { results: StepResults }).results;
+}
+
+describe('onboarding a tenant on the local platform', () => {
+  const tenantId = uniqueTenantId('full');
+  const domain = `${tenantId}.example.com`;
+  let results: StepResults;
+  let executionJson: string;
+
+  beforeAll(async () => {
+    const record = await platform.runExecution(tenantInput(tenantId, { domain }));
+    if (record.status !== 'SUCCEEDED')
+      throw new Error(`onboarding ${record.status}: ${record.error} ${record.cause}`);
+    results = resultsOf(record.output);
+    executionJson = JSON.stringify({ output: record.output, events: record.events });
+  });
+
+  it('creates the database with the shop schema and the admin user, owned by the tenant role', async () => {
+    const secret = await tenantSecret(results.secret.secretArn);
+    const client = new Client({
+      host: secret.host,
+      port: secret.port,
+      database: secret.dbname,
+      user: secret.username,
+      password: secret.password,
+    });
+    await client.connect();
+    try {
+      const tables = await client.query<{ tablename: string; tableowner: string }>(
+        `SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+      );
+      expect(tables.rows).toEqual(
+        ['order_lines', 'orders', 'products', 'schema_migrations', 'users'].map((tablename) => ({
+          tablename,
+          tableowner: results.database.role,
+        })),
+      );
+      const admins = await client.query('SELECT email, role FROM users');
+      expect(admins.rows).toEqual([{ email: `admin@${tenantId}.example`, role: 'admin' }]);
+    } finally {
+      await client.end();
+    }
+    expect(results.database).toMatchObject({
+      database: tenantId.replace(/-/g, '_'),
+      role: tenantId.replace(/-/g, '_'),
+    });
+  });
+
+  it('stores the credentials only in Secrets Manager, tagged for the tenant', async () => {
+    const secret = await tenantSecret(results.secret.secretArn);
+    expect(secret.password.length).toBeGreaterThanOrEqual(40);
+    const described = await aws().secrets.send(
+      new DescribeSecretCommand({ SecretId: results.secret.secretArn }),
+    );
+    expect(described.Name).toBe(`tenants/${tenantId}/database`);
+    expect(described.Tags).toEqual(expect.arrayContaining([{ Key: 'tenant', Value: tenantId }]));
+    expect(executionJson).not.toContain(secret.password);
+    const fn = await aws().lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: results.function.functionName }),
+    );
+    expect(JSON.stringify(fn)).not.toContain(secret.password);
+  });
+
+  it('deploys the function with TENANT_ID and the secret ARN, behind an HTTP API with a $default route', async () => {
+    const fn = await aws().lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: `tenant-${tenantId}-api` }),
+    );
+    expect(fn.Environment?.Variables).toEqual({
+      TENANT_ID: tenantId,
+      DB_SECRET_ARN: results.secret.secretArn,
+    });
+    const routes = await aws().apigw.send(new GetRoutesCommand({ ApiId: results.function.apiId }));
+    expect(routes.Items?.map((r) => r.RouteKey)).toEqual(['$default']);
+    const stages = await aws().apigw.send(new GetStagesCommand({ ApiId: results.function.apiId }));
+    expect(stages.Items?.map((s) => s.StageName)).toEqual(['$default']);
+  });
+
+  it('attaches api.<domain> mapped to the tenant API', async () => {
+    const domainName = `api.${domain}`;
+    const described = await aws().apigw.send(new GetDomainNameCommand({ DomainName: domainName }));
+    expect(described.Tags).toMatchObject({ tenant: tenantId });
+    const mappings = await aws().apigw.send(new GetApiMappingsCommand({ DomainName: domainName }));
+    expect(mappings.Items?.map((m) => m.ApiId)).toEqual([results.function.apiId]);
+  });
+
+  it('publishes the frontend and a config.json naming the tenant API', async () => {
+    expect(results.frontend.files).toEqual(['app.js', 'index.html', 'style.css']);
+    const config = await aws().s3.send(
+      new GetObjectCommand({ Bucket: LocalPlatformNames.siteBucket, Key: `tenants/${tenantId}/config.json` }),
+    );
+    expect(JSON.parse(await config.Body!.transformToString())).toEqual({
+      tenantId,
+      companyName: `Company ${tenantId}`,
+      apiUrl: `https://api.${domain}`,
+    });
+  });
+
+  it('invalidates the tenant paths on the distribution', async () => {
+    const list = await aws().cloudfront.send(
+      new ListInvalidationsCommand({ DistributionId: platform.environment.DISTRIBUTION_ID }),
+    );
+    expect(list.InvalidationList?.Items?.map((i) => i.Id)).toContain(results.invalidation.invalidationId);
+    expect(results.invalidation.paths).toEqual([`/tenants/${tenantId}/*`]);
+  });
+
+  it('marks the tenant ACTIVE in the registry with its resource ids', async () => {
+    const tenant = await getTenant(tenantId);
+    expect(tenant).toMatchObject({ status: 'ACTIVE', tier: 'shared', domain });
+    expect(tenant?.resources).toMatchObject({
+      secretArn: results.secret.secretArn,
+      functionArn: results.function.functionArn,
+      apiId: results.function.apiId,
+      domainName: `api.${domain}`,
+    });
+  });
+
+  it('answers GET /health through the deployed function, from its own database', async () => {
+    const response = (await platform.functions.invoke(results.function.functionName, healthRequest())) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ tenantId, database: 'ok', schemaVersion: 1 });
+  });
+});
+
+describe('two tenants side by side', () => {
+  it("cannot open each other's databases with their own credentials", async () => {
+    const [a, b] = [uniqueTenantId('iso-a'), uniqueTenantId('iso-b')];
+    const [ra, rb] = await Promise.all([
+      platform.runExecution(tenantInput(a)),
+      platform.runExecution(tenantInput(b)),
+    ]);
+    expect([ra.status, rb.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const secretA = await tenantSecret(resultsOf(ra.output).secret.secretArn);
+    const dbB = resultsOf(rb.output).database.database;
+
+    const intoB = new Client({ ...secretA, user: secretA.username, database: dbB });
+    await expect(intoB.connect()).rejects.toMatchObject({ code: '42501' });
+    await intoB.end().catch(() => undefined);
+
+    const own = new Client({ ...secretA, user: secretA.username, database: secretA.dbname });
+    await own.connect();
+    const { rows } = await own.query<{ db: string }>('SELECT current_database() AS db');
+    expect(rows[0]?.db).toBe(secretA.dbname);
+    await own.end();
+  });
+});
+
+describe('a tenant without a domain', () => {
+  it('skips the domain and points config.json at the HTTP API endpoint', async () => {
+    const tenantId = uniqueTenantId('nodomain');
+    const record = await platform.runExecution(tenantInput(tenantId));
+    expect(record.status).toBe('SUCCEEDED');
+    const results = resultsOf(record.output);
+    expect(results.domain).toEqual({ skipped: true });
+    expect(results.frontend.apiUrl).toBe(results.function.apiEndpoint);
+    expect(
+      record.events.some((e) => (e.state as { name?: string } | undefined)?.name === 'Attach domain'),
+    ).toBe(false);
+  });
+});
+
+describe('onboarding an existing tenant again', () => {
+  it('fails fast at registration and changes nothing of the existing tenant', async () => {
+    const tenantId = uniqueTenantId('again');
+    const first = await platform.runExecution(tenantInput(tenantId, { domain: `${tenantId}.example.org` }));
+    expect(first.status).toBe('SUCCEEDED');
+    const before = await footprint(platform, tenantId, `${tenantId}.example.org`);
+    const secretBefore = await tenantSecret(resultsOf(first.output).secret.secretArn);
+
+    const second = await platform.runExecution(tenantInput(tenantId, { domain: `${tenantId}.example.org` }));
+    expect(second.status).toBe('FAILED');
+    expect(second.error).toBe('TenantAlreadyRegistered');
+    const entered = second.events
+      .filter((e) => e.type === 'StateEntered')
+      .map((e) => (e.state as { name: string }).name);
+    expect(entered).toEqual([
+      'Validate input',
+      'Register tenant',
+      'Rollback: mark tenant rolled back',
+      'Onboarding failed',
+    ]);
+
+    expect(await footprint(platform, tenantId, `${tenantId}.example.org`)).toEqual(before);
+    expect(before).toEqual({
+      ...before,
+      database: true,
+      secret: true,
+      function: true,
+      apis: 1,
+      domain: true,
+      mappings: 1,
+    });
+    expect(await tenantSecret(resultsOf(first.output).secret.secretArn)).toEqual(secretBefore);
+    expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', executionArn: first.executionArn });
+  });
+});
+
+describe('a step that fails', () => {
+  it('rolls back everything created before it (dedicated tier is not supported yet)', async () => {
+    const tenantId = uniqueTenantId('dedicated');
+    const record = await platform.runExecution(tenantInput(tenantId, { tier: 'dedicated' }));
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('TierNotSupported');
+    expect(JSON.parse(record.cause ?? '{}')).toMatchObject({ errorType: 'TierNotSupported' });
+    expect(await footprint(platform, tenantId)).toEqual(nothingOf('ROLLED_BACK'));
+    expect((await getTenant(tenantId))?.error).toMatchObject({ Error: 'TierNotSupported' });
+  });
+
+  it("refuses a domain another tenant holds, without touching that tenant's resources", async () => {
+    const owner = uniqueTenantId('domain-owner');
+    const intruder = uniqueTenantId('domain-intruder');
+    const domain = `${owner}.example.net`;
+    expect((await platform.runExecution(tenantInput(owner, { domain }))).status).toBe('SUCCEEDED');
+    const before = await footprint(platform, owner, domain);
+
+    const record = await platform.runExecution(tenantInput(intruder, { domain }));
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('ResourceConflict');
+    expect(await footprint(platform, owner, domain)).toEqual(before);
+    expect(await footprint(platform, intruder)).toEqual(nothingOf(undefined));
+  });
+});
+
+describe('bad input', () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['upper case in the tenant id', { tenantId: 'Building-Shop' }, 'tenantId'],
+    ['a quote in the tenant id', { tenantId: "shop'; drop" }, 'tenantId'],
+    ['a semicolon in the tenant id', { tenantId: 'shop;x' }, 'tenantId'],
+    ['a tenant id that is too long', { tenantId: `a${'b'.repeat(40)}` }, 'tenantId'],
+    ['a reserved tenant id', { tenantId: 'postgres' }, 'tenantId'],
+    ['a bad e-mail', { adminEmail: 'not-an-email' }, 'adminEmail'],
+    ['an unknown tier', { tier: 'platinum' }, 'tier'],
+    ['an unknown field', { plan: 'gold' }, '"plan"'],
+    ['a path in the domain', { domain: '../../etc/passwd' }, 'domain'],
+  ];
+
+  it.each(cases)(
+    'rejects %s at validation, naming the field, and creates nothing',
+    async (_, override, field) => {
+      const admin = await adminClient(platform, 'platform');
+      const count = async (table: string) =>
+        (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n;
+      const databasesBefore = await count('pg_database');
+      const registryBefore = await count('tenants');
+      try {
+        const record = await platform.runExecution({ ...tenantInput(uniqueTenantId('bad')), ...override });
+        expect(record.status).toBe('FAILED');
+        expect(record.error).toBe('InvalidInput');
+        expect((JSON.parse(record.cause ?? '{}') as { errorMessage: string }).errorMessage).toContain(
+          `${field}:`,
+        );
+        const entered = record.events
+          .filter((e) => e.type === 'StateEntered')
+          .map((e) => (e.state as { name: string }).name);
+        expect(entered).toEqual(['Validate input', 'Onboarding failed']);
+        expect(await count('pg_database')).toBe(databasesBefore);
+        expect(await count('tenants')).toBe(registryBefore);
+      } finally {
+        await admin.end();
+      }
+    },
+  );
+});

@@ -1,0 +1,135 @@
+import { PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../common/errors';
+import { RECORD_ROLLBACK_FAILURE, STEPS } from '../../common/steps';
+import { localDefinition, type AslDefinition } from '../../local/asl';
+
+type State = AslDefinition['States'][string] & {
+  Next?: string;
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  Retry?: {
+    ErrorEquals: string[];
+    MaxAttempts?: number;
+    JitterStrategy?: string;
+    MaxDelaySeconds?: number;
+  }[];
+  Choices?: { Next: string }[];
+  Default?: string;
+  TimeoutSeconds?: number;
+};
+
+const definition = localDefinition();
+const state = (name: string): State => {
+  const s = definition.States[name];
+  if (!s) throw new Error(`no state ${name}`);
+  return s;
+};
+
+describe('the onboarding state machine (from the CDK construct)', () => {
+  it('runs the steps in the order of DESIGN.md, skipping "Attach domain" without a domain', () => {
+    const visited: string[] = [];
+    for (let name: string | undefined = definition.StartAt; name;) {
+      visited.push(name);
+      const s = state(name);
+      name = s.Type === 'Choice' ? s.Default : s.Next;
+    }
+    expect(visited).toEqual([
+      'Validate input',
+      'Register tenant',
+      'Store secret',
+      'Create database',
+      'Apply schema',
+      'Deploy function',
+      'Has a domain?',
+      'No domain to attach',
+      'Publish frontend',
+      'Invalidate cache',
+      'Activate tenant',
+      'Tenant is live',
+    ]);
+    expect(state('Has a domain?').Choices?.map((c) => c.Next)).toEqual(['Attach domain']);
+    expect(state('Attach domain').Next).toBe('Publish frontend');
+  });
+
+  it('catches every forward step into its own undo, or the nearest earlier one', () => {
+    const catchTarget = (name: string) => state(name).Catch?.[0];
+    expect(catchTarget('Validate input')).toEqual({
+      ErrorEquals: ['States.ALL'],
+      ResultPath: '$.error',
+      Next: 'Onboarding failed',
+    });
+    const expected: Record<string, string> = {
+      'Register tenant': 'Rollback: mark tenant rolled back',
+      'Store secret': 'Rollback: delete secret',
+      'Create database': 'Rollback: drop database',
+      'Apply schema': 'Rollback: drop database',
+      'Deploy function': 'Rollback: delete function and API',
+      'Attach domain': 'Rollback: detach domain',
+      'Publish frontend': 'Rollback: delete frontend',
+      'Invalidate cache': 'Rollback: delete frontend',
+      'Activate tenant': 'Rollback: delete frontend',
+    };
+    for (const [name, undo] of Object.entries(expected)) {
+      expect([name, catchTarget(name)]).toEqual([
+        name,
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: undo },
+      ]);
+    }
+  });
+
+  it('chains the undos backwards to a Fail state carrying the original error', () => {
+    const chain: string[] = [];
+    for (let name: string | undefined = 'Rollback: delete frontend'; name; name = state(name).Next)
+      chain.push(name);
+    expect(chain).toEqual([
+      'Rollback: delete frontend',
+      'Rollback: detach domain',
+      'Rollback: delete function and API',
+      'Rollback: drop database',
+      'Rollback: delete secret',
+      'Rollback: mark tenant rolled back',
+      'Onboarding failed',
+    ]);
+    expect(state('Onboarding failed')).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
+  });
+
+  it('records an undo that fails and ends in a Fail state naming the step', () => {
+    for (const step of STEPS.filter((s) => s.undoStateName)) {
+      const undo = state(step.undoStateName!);
+      expect(undo.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: `${step.undoStateName} failed` },
+      ]);
+      expect(state(`${step.undoStateName} failed`)).toMatchObject({
+        Type: 'Pass',
+        Result: step.id,
+        ResultPath: '$.failedUndo',
+      });
+    }
+    expect(state(RECORD_ROLLBACK_FAILURE.stateName).Next).toBe('Rollback failed');
+    expect(state('Rollback failed')).toMatchObject({
+      Type: 'Fail',
+      Error: 'RollbackFailed',
+      CausePath: '$.rollbackFailure.cause',
+    });
+  });
+
+  it('retries only transient errors, with full jitter and a capped delay, on every task; each task has a timeout', () => {
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBe(STEPS.length + STEPS.filter((s) => s.undoStateName).length + 1);
+    for (const [name, s] of tasks as [string, State][]) {
+      const ours = s.Retry?.find((r) => r.ErrorEquals.includes('Throttled'));
+      expect([name, ours?.ErrorEquals]).toEqual([name, [...TRANSIENT_ERROR_NAMES]]);
+      expect(ours?.JitterStrategy).toBe('FULL');
+      expect(ours?.MaxAttempts).toBeGreaterThan(0);
+      expect(ours?.MaxDelaySeconds).toBeGreaterThan(0);
+      const retried = (s.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(
+        retried.filter((e) => (PERMANENT_ERROR_NAMES as readonly string[]).includes(e) || e === 'States.ALL'),
+      ).toEqual([]);
+      expect(s.TimeoutSeconds).toBeGreaterThan(0);
+    }
+    expect(definition.TimeoutSeconds).toBe(3600);
+  });
+});

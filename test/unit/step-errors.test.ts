@@ -1,0 +1,91 @@
+import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateFunctionCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as deployFunction from '../../workflow-tasks/deploy-function/handler';
+import * as storeSecret from '../../workflow-tasks/store-secret/handler';
+import { taskEvent, validatedTenant } from '../fixtures/events';
+
+// Error paths the emulator cannot produce: throttling, an IAM role Lambda cannot assume yet.
+const secrets = mockClient(SecretsManagerClient);
+const iam = mockClient(IAMClient);
+const lambda = mockClient(LambdaClient);
+
+const tenant = validatedTenant('mocked-shop');
+const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
+
+beforeAll(() => {
+  Object.assign(process.env, {
+    SHARED_DB_HOST: 'db.internal',
+    SHARED_DB_PORT: '5432',
+    ARTIFACT_BUCKET: 'artifacts',
+  });
+});
+
+beforeEach(() => {
+  secrets.reset();
+  iam.reset();
+  lambda.reset();
+});
+
+const notFound = (name: string) => Object.assign(new Error('not found'), { name });
+
+describe('store secret', () => {
+  it('reports SDK throttling as the transient error "Throttled"', async () => {
+    secrets.on(DescribeSecretCommand).rejects(notFound('ResourceNotFoundException'));
+    secrets.on(CreateSecretCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(storeSecret.run(taskEvent(executionArn, { tenant }))).rejects.toMatchObject({
+      name: 'Throttled',
+    });
+  });
+
+  it("refuses a secret with the tenant's name that carries another tenant's tag, and its undo leaves it alone", async () => {
+    secrets.on(DescribeSecretCommand).resolves({
+      ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:tenants/mocked-shop/database-abc',
+      Tags: [{ Key: 'tenant', Value: 'someone-else' }],
+    });
+    await expect(storeSecret.run(taskEvent(executionArn, { tenant }))).rejects.toMatchObject({
+      name: 'ResourceConflict',
+    });
+    await storeSecret.undo(taskEvent(executionArn, { tenant }));
+    expect(secrets.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(secrets.commandCalls(DeleteSecretCommand)).toHaveLength(0);
+  });
+});
+
+describe('deploy function', () => {
+  it('reports a role Lambda cannot assume yet as the transient error "ResourceNotReady"', async () => {
+    iam.on(GetRoleCommand).rejects(notFound('NoSuchEntityException'));
+    iam.on(CreateRoleCommand).resolves({
+      Role: {
+        RoleName: tenant.names.functionRoleName,
+        Arn: 'arn:aws:iam::1:role/tenant-mocked-shop-api-role',
+        Path: '/',
+        RoleId: 'r',
+        CreateDate: new Date(),
+      },
+    });
+    iam.on(PutRolePolicyCommand).resolves({});
+    lambda.on(GetFunctionCommand).rejects(notFound('ResourceNotFoundException'));
+    lambda.on(CreateFunctionCommand).rejects(
+      Object.assign(new Error('The role defined for the function cannot be assumed by Lambda.'), {
+        name: 'InvalidParameterValueException',
+      }),
+    );
+    const event = taskEvent(executionArn, {
+      tenant,
+      secret: { secretArn: 'arn:secret', secretName: 'tenants/mocked-shop/database' },
+    });
+    await expect(deployFunction.run(event)).rejects.toMatchObject({ name: 'ResourceNotReady' });
+  });
+});

@@ -1,0 +1,43 @@
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { EventTypes } from '../../common/names';
+import { publishEvent } from '../lib/events';
+import { resultOf, tenantOf } from '../lib/handler';
+import { setStatusIfOwned } from '../lib/registry';
+import type { StepResults, TaskEvent } from '../lib/types';
+
+/**
+ * Marks the tenant `ACTIVE` with the ids of what it got, then emits `TenantProvisioned`. The registry is
+ * written first: a consumer never hears of a tenant the registry does not show as live.
+ */
+export async function run(event: TaskEvent): Promise<StepResults['activation']> {
+  const tenant = tenantOf(event);
+  const secret = resultOf(event, 'secret');
+  const database = resultOf(event, 'database');
+  const fn = resultOf(event, 'function');
+  const domain = resultOf(event, 'domain');
+  const frontend = resultOf(event, 'frontend');
+  const resources = {
+    secretArn: secret.secretArn,
+    database: database.database,
+    role: database.role,
+    functionArn: fn.functionArn,
+    apiId: fn.apiId,
+    apiEndpoint: fn.apiEndpoint,
+    apiUrl: frontend.apiUrl,
+    domainName: domain.skipped ? null : domain.domainName,
+    sitePrefix: frontend.sitePrefix,
+  };
+  const owned = await setStatusIfOwned(tenant.tenantId, event.executionArn, 'ACTIVE', { resources });
+  if (!owned) {
+    throw new OnboardingError(
+      PermanentErrors.RegistrationLost,
+      `tenant ${tenant.tenantId} is no longer owned by this onboarding`,
+    );
+  }
+  await publishEvent(EventTypes.TenantProvisioned, {
+    tenantId: tenant.tenantId,
+    executionArn: event.executionArn,
+    ...resources,
+  });
+  return { tenantId: tenant.tenantId, status: 'ACTIVE' };
+}

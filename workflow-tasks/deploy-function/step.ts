@@ -1,0 +1,277 @@
+import {
+  CreateApiCommand,
+  CreateIntegrationCommand,
+  CreateRouteCommand,
+  CreateStageCommand,
+  DeleteApiCommand,
+  GetApisCommand,
+  GetIntegrationsCommand,
+  GetRoutesCommand,
+  GetStagesCommand,
+  type Api,
+} from '@aws-sdk/client-apigatewayv2';
+import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  GetRoleCommand,
+  PutRolePolicyCommand,
+  type Role,
+} from '@aws-sdk/client-iam';
+import {
+  AddPermissionCommand,
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  type GetFunctionCommandOutput,
+} from '@aws-sdk/client-lambda';
+import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
+import { PlatformNames, TaskEnv, TenantApiEnv } from '../../common/names';
+import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
+import { requiredEnv } from '../lib/env';
+import { resultOf, tenantOf } from '../lib/handler';
+import { ownedBy, tagList, tagsFromList, tenantTags } from '../lib/tags';
+import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
+
+const POLICY_NAME = 'read-own-secret';
+const DEFAULT_RUNTIME = 'nodejs22.x';
+
+/**
+ * The tenant's API: an IAM role that can read only this tenant's secret, the API Lambda from the platform's
+ * artifact (its environment names the secret, never the password), and an HTTP API whose `$default` route
+ * and stage send everything to it. Each piece is looked up before it is created, so a re-run adds nothing.
+ */
+export async function run(event: TaskEvent): Promise<StepResults['function']> {
+  const tenant = tenantOf(event);
+  const { secretArn } = resultOf(event, 'secret');
+  const role = await ensureRole(tenant, secretArn);
+  const fn = await ensureFunction(tenant, role.Arn ?? '', secretArn);
+  const functionArn = fn.Configuration?.FunctionArn ?? '';
+  const api = await ensureApi(tenant, functionArn);
+  await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
+  return {
+    functionName: tenant.names.functionName,
+    functionArn,
+    roleName: tenant.names.functionRoleName,
+    roleArn: role.Arn ?? '',
+    apiId: api.ApiId ?? '',
+    apiEndpoint: api.ApiEndpoint ?? '',
+  };
+}
+
+/** Deletes the HTTP API, the function and the role, each only if it carries this tenant's tag. */
+export async function undo(event: TaskEvent): Promise<void> {
+  const tenant = tenantOf(event);
+  const { apigw, lambda, iam } = aws();
+  const api = await findApi(tenant);
+  if (api?.ApiId) await ignoreNotFound(apigw.send(new DeleteApiCommand({ ApiId: api.ApiId })));
+
+  const fn = await getFunction(tenant.names.functionName);
+  if (fn && ownedBy(fn.Tags, tenant.tenantId)) {
+    await ignoreNotFound(lambda.send(new DeleteFunctionCommand({ FunctionName: tenant.names.functionName })));
+  }
+
+  const role = await getRole(tenant.names.functionRoleName);
+  if (role && ownedBy(tagsFromList(role.Tags), tenant.tenantId)) {
+    const RoleName = tenant.names.functionRoleName;
+    await ignoreNotFound(iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: POLICY_NAME })));
+    await ignoreNotFound(iam.send(new DeleteRoleCommand({ RoleName })));
+  }
+}
+
+async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<Role> {
+  const { iam } = aws();
+  const RoleName = tenant.names.functionRoleName;
+  let role = await getRole(RoleName);
+  if (role) {
+    if (!ownedBy(tagsFromList(role.Tags), tenant.tenantId)) throw conflict(`IAM role ${RoleName}`, tenant);
+  } else {
+    try {
+      const created = await iam.send(
+        new CreateRoleCommand({
+          RoleName,
+          Description: `API function of tenant ${tenant.tenantId}`,
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+            ],
+          }),
+          Tags: tagList(tenant.tenantId),
+        }),
+      );
+      role = created.Role;
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      role = await getRole(RoleName);
+    }
+  }
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName,
+      PolicyName: POLICY_NAME,
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn },
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: `arn:aws:logs:*:*:log-group:/aws/lambda/${tenant.names.functionName}:*`,
+          },
+        ],
+      }),
+    }),
+  );
+  if (!role?.Arn) throw new Error(`IAM role ${RoleName} has no ARN`);
+  return role;
+}
+
+async function ensureFunction(
+  tenant: ValidatedTenant,
+  roleArn: string,
+  secretArn: string,
+): Promise<GetFunctionCommandOutput> {
+  const FunctionName = tenant.names.functionName;
+  const existing = await getFunction(FunctionName);
+  if (existing) {
+    if (!ownedBy(existing.Tags, tenant.tenantId)) throw conflict(`function ${FunctionName}`, tenant);
+    return existing;
+  }
+  try {
+    await aws().lambda.send(
+      new CreateFunctionCommand({
+        FunctionName,
+        Description: `Shop API of tenant ${tenant.tenantId}`,
+        Runtime: (process.env[TaskEnv.tenantFunctionRuntime] ?? DEFAULT_RUNTIME) as never,
+        Handler: 'index.handler',
+        Role: roleArn,
+        Code: { S3Bucket: requiredEnv(TaskEnv.artifactBucket), S3Key: PlatformNames.tenantApiArtifactKey },
+        Environment: {
+          Variables: { [TenantApiEnv.tenantId]: tenant.tenantId, [TenantApiEnv.dbSecretArn]: secretArn },
+        },
+        Timeout: 10,
+        MemorySize: 256,
+        Tags: tenantTags(tenant.tenantId),
+      }),
+    );
+  } catch (error) {
+    const message = (error as Error).message ?? '';
+    // A new IAM role takes a few seconds to become assumable by Lambda.
+    if ((error as Error).name === 'InvalidParameterValueException' && /assume/i.test(message)) {
+      throw new OnboardingError(TransientErrors.ResourceNotReady, `role not assumable yet: ${message}`, {
+        cause: error,
+      });
+    }
+    if (!isAlreadyExists(error)) throw error;
+  }
+  const created = await getFunction(FunctionName);
+  if (!created) throw new Error(`function ${FunctionName} vanished after creation`);
+  return created;
+}
+
+async function ensureApi(
+  tenant: ValidatedTenant,
+  functionArn: string,
+): Promise<Pick<Api, 'ApiId' | 'ApiEndpoint'>> {
+  const { apigw } = aws();
+  const api =
+    (await findApi(tenant)) ??
+    (await apigw.send(
+      new CreateApiCommand({
+        Name: tenant.names.apiName,
+        ProtocolType: 'HTTP',
+        Tags: tenantTags(tenant.tenantId),
+      }),
+    ));
+  const ApiId = api.ApiId ?? '';
+
+  const integrations = await apigw.send(new GetIntegrationsCommand({ ApiId }));
+  let integrationId = integrations.Items?.find((i) => i.IntegrationUri === functionArn)?.IntegrationId;
+  if (!integrationId) {
+    const created = await apigw.send(
+      new CreateIntegrationCommand({
+        ApiId,
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: functionArn,
+        PayloadFormatVersion: '2.0',
+      }),
+    );
+    integrationId = created.IntegrationId;
+  }
+  const routes = await apigw.send(new GetRoutesCommand({ ApiId }));
+  if (!routes.Items?.some((r) => r.RouteKey === '$default')) {
+    await apigw.send(
+      new CreateRouteCommand({ ApiId, RouteKey: '$default', Target: `integrations/${integrationId ?? ''}` }),
+    );
+  }
+  const stages = await apigw.send(new GetStagesCommand({ ApiId }));
+  if (!stages.Items?.some((s) => s.StageName === '$default')) {
+    await apigw.send(
+      new CreateStageCommand({
+        ApiId,
+        StageName: '$default',
+        AutoDeploy: true,
+        Tags: tenantTags(tenant.tenantId),
+      }),
+    );
+  }
+  return api;
+}
+
+async function allowApiToInvoke(tenant: ValidatedTenant, functionArn: string, apiId: string): Promise<void> {
+  // arn:aws:lambda:<region>:<account>:function:<name>
+  const [, partition, , region, account] = functionArn.split(':');
+  try {
+    await aws().lambda.send(
+      new AddPermissionCommand({
+        FunctionName: tenant.names.functionName,
+        StatementId: 'http-api-invoke',
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: `arn:${partition ?? 'aws'}:execute-api:${region ?? ''}:${account ?? ''}:${apiId}/*`,
+      }),
+    );
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+/** The tenant's HTTP API: named for the tenant and carrying its tag (API ids are not names). */
+async function findApi(tenant: ValidatedTenant): Promise<Api | undefined> {
+  let NextToken: string | undefined;
+  do {
+    const page = await aws().apigw.send(new GetApisCommand({ NextToken }));
+    const match = page.Items?.find(
+      (api) => api.Name === tenant.names.apiName && ownedBy(api.Tags, tenant.tenantId),
+    );
+    if (match) return match;
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return undefined;
+}
+
+async function getFunction(FunctionName: string): Promise<GetFunctionCommandOutput | undefined> {
+  try {
+    return await aws().lambda.send(new GetFunctionCommand({ FunctionName }));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function getRole(RoleName: string): Promise<Role | undefined> {
+  try {
+    return (await aws().iam.send(new GetRoleCommand({ RoleName }))).Role;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+function conflict(what: string, tenant: ValidatedTenant): OnboardingError {
+  return new OnboardingError(
+    PermanentErrors.ResourceConflict,
+    `${what} exists but does not belong to tenant ${tenant.tenantId}`,
+  );
+}

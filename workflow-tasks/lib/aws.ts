@@ -1,0 +1,73 @@
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/**
+ * The SDK clients of the task Lambdas, built once per process. The SDK honours `AWS_ENDPOINT_URL` itself
+ * (that is how the local runtime points them at the emulator); S3 then needs path-style addressing because
+ * an emulator on 127.0.0.1 has no per-bucket host names.
+ */
+export interface AwsClients {
+  readonly secrets: SecretsManagerClient;
+  readonly lambda: LambdaClient;
+  readonly apigw: ApiGatewayV2Client;
+  readonly s3: S3Client;
+  readonly cloudfront: CloudFrontClient;
+  readonly events: EventBridgeClient;
+  readonly iam: IAMClient;
+}
+
+let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
+
+export function aws(): AwsClients {
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  // Keyed by endpoint so a local platform restarted on a new emulator port gets fresh clients.
+  if (cached && cached.endpoint === endpoint) return cached.clients;
+  const clients: AwsClients = {
+    secrets: new SecretsManagerClient({}),
+    lambda: new LambdaClient({}),
+    apigw: new ApiGatewayV2Client({}),
+    s3: new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+    cloudfront: new CloudFrontClient({}),
+    events: new EventBridgeClient({}),
+    iam: new IAMClient({}),
+  };
+  cached = { endpoint, clients };
+  return clients;
+}
+
+/** True when the SDK error says the thing asked for does not exist (used by idempotent undos). */
+export function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  return [
+    'ResourceNotFoundException',
+    'NoSuchEntityException',
+    'NotFoundException',
+    'NoSuchEntity',
+    'NoSuchKey',
+  ].includes(name);
+}
+
+/** True when the SDK error says the thing being created already exists. */
+export function isAlreadyExists(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  return [
+    'ResourceExistsException',
+    'EntityAlreadyExistsException',
+    'ResourceConflictException',
+    'ConflictException',
+  ].includes(name);
+}
+
+/** Awaits a delete call, treating "already gone" as success (undos must be idempotent). */
+export async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}

@@ -1,0 +1,96 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { Client, Pool, type PoolClient } from 'pg';
+import { TaskEnv } from '../../common/names';
+import { aws } from './aws';
+import { requiredEnv } from './env';
+import { logger } from './logger';
+
+/** Where and as whom to connect. The password never leaves this shape: not logged, not returned. */
+export interface DbCredentials {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+interface SecretShape {
+  username?: unknown;
+  password?: unknown;
+}
+
+/** Reads `{ username, password }` from a Secrets Manager secret (the shape RDS-managed secrets have). */
+export async function readCredentialsSecret(secretId: string): Promise<{ user: string; password: string }> {
+  const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const parsed = JSON.parse(out.SecretString ?? '{}') as SecretShape;
+  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
+    throw new Error(`Secret ${secretId} has no username/password`);
+  }
+  return { user: parsed.username, password: parsed.password };
+}
+
+let master: Promise<{ user: string; password: string }> | undefined;
+
+/** The shared instance's master credentials for `database`, read once per process. */
+export async function masterCredentials(database: string): Promise<DbCredentials> {
+  master ??= readCredentialsSecret(requiredEnv(TaskEnv.masterSecretArn)).catch((error: unknown) => {
+    master = undefined;
+    throw error;
+  });
+  const { user, password } = await master;
+  return { host: sharedDbHost(), port: sharedDbPort(), user, password, database };
+}
+
+export function sharedDbHost(): string {
+  return requiredEnv(TaskEnv.sharedDbHost);
+}
+
+export function sharedDbPort(): number {
+  return Number(requiredEnv(TaskEnv.sharedDbPort));
+}
+
+const pools = new Map<string, Pool>();
+
+/** Runs `fn` on a pooled master connection to `database` (one small pool per database per process). */
+export async function withMasterClient<T>(
+  database: string,
+  fn: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  let pool = pools.get(database);
+  if (!pool) {
+    const creds = await masterCredentials(database);
+    pool = new Pool({ ...creds, max: 4, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000 });
+    pool.on('error', (error) =>
+      logger.warn('idle database connection failed', { database, error: error.message }),
+    );
+    pools.set(database, pool);
+  }
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs `fn` on a one-off connection (used for tenant databases, which a step touches once). */
+export async function withClient<T>(creds: DbCredentials, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ ...creds, connectionTimeoutMillis: 10_000 });
+  client.on('error', (error) =>
+    logger.warn('database connection failed', { database: creds.database, error: error.message }),
+  );
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Closes every pool this process opened (the local runtime calls it on shutdown). */
+export async function closePools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  master = undefined;
+  await Promise.all(all.map((pool) => pool.end()));
+}

@@ -1,0 +1,185 @@
+import type { PoolClient } from 'pg';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { TaskEnv } from '../../common/names';
+import { withMasterClient } from './db';
+import { requiredEnv } from './env';
+import { migrate } from './migrate';
+import type { ValidatedTenant } from './types';
+
+export type TenantStatus = 'PROVISIONING' | 'ACTIVE' | 'ROLLED_BACK' | 'ROLLBACK_FAILED' | 'OFFBOARDED';
+
+export interface TenantRecord {
+  readonly id: string;
+  readonly status: TenantStatus;
+  readonly tier: string;
+  readonly companyName: string;
+  readonly adminEmail: string;
+  readonly domain: string | null;
+  readonly executionArn: string;
+  readonly resources: Record<string, unknown>;
+  readonly error: unknown;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+const schemaReady = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` against the platform database, applying its migrations once per process and server first. */
+export async function withRegistry<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const database = requiredEnv(TaskEnv.platformDbName);
+  const server = `${requiredEnv(TaskEnv.sharedDbHost)}:${requiredEnv(TaskEnv.sharedDbPort)}/${database}`;
+  let ready = schemaReady.get(server);
+  if (!ready) {
+    ready = withMasterClient(database, (client) => migrate(client, 'platform')).catch((error: unknown) => {
+      schemaReady.delete(server);
+      throw error;
+    });
+    schemaReady.set(server, ready);
+  }
+  await ready;
+  return withMasterClient(database, fn);
+}
+
+/**
+ * Claims the tenant for this execution. A new id, or one whose earlier onboarding was rolled back, is
+ * claimed; a tenant owned by another execution is refused. Claiming twice from the same execution is a
+ * no-op, so a retried Lambda gets the same answer.
+ */
+export async function claimTenant(tenant: ValidatedTenant, executionArn: string): Promise<void> {
+  await withRegistry(async (client) => {
+    let claimed;
+    try {
+      claimed = await client.query(
+        `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn)
+         VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE
+           SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
+               admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain,
+               execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
+               created_at = now(), updated_at = now(), activated_at = NULL
+           WHERE tenants.status IN ('ROLLED_BACK', 'OFFBOARDED')
+         RETURNING id`,
+        [
+          tenant.tenantId,
+          tenant.tier,
+          tenant.companyName,
+          tenant.adminEmail,
+          tenant.domain ?? null,
+          executionArn,
+        ],
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw new OnboardingError(
+          PermanentErrors.ResourceConflict,
+          `domain ${tenant.domain ?? ''} is already claimed by another tenant`,
+        );
+      }
+      throw error;
+    }
+    if (claimed.rowCount === 1) return;
+    const existing = await findTenant(client, tenant.tenantId);
+    if (existing?.executionArn === executionArn && existing.status === 'PROVISIONING') return;
+    throw new OnboardingError(
+      PermanentErrors.TenantAlreadyRegistered,
+      `tenant ${tenant.tenantId} is already registered (${existing?.status ?? 'unknown'}) by another onboarding`,
+    );
+  });
+}
+
+/** Sets the status of a tenant this execution owns; returns false when it owns no such row. */
+export async function setStatusIfOwned(
+  tenantId: string,
+  executionArn: string,
+  status: TenantStatus,
+  fields: { resources?: Record<string, unknown>; error?: unknown } = {},
+): Promise<boolean> {
+  return withRegistry(async (client) => {
+    const result = await client.query(
+      `UPDATE tenants
+          SET status = $3,
+              resources = resources || COALESCE($4::jsonb, '{}'::jsonb),
+              error = COALESCE($5::jsonb, error),
+              activated_at = CASE WHEN $3 = 'ACTIVE' THEN COALESCE(activated_at, now()) ELSE activated_at END,
+              updated_at = now()
+        WHERE id = $1 AND execution_arn = $2`,
+      [
+        tenantId,
+        executionArn,
+        status,
+        fields.resources ? JSON.stringify(fields.resources) : null,
+        fields.error === undefined ? null : JSON.stringify(fields.error),
+      ],
+    );
+    return result.rowCount === 1;
+  });
+}
+
+/** Merges resource ids into the row this execution owns (so a retried step finds what it made). */
+export async function recordResources(
+  tenantId: string,
+  executionArn: string,
+  resources: Record<string, unknown>,
+): Promise<void> {
+  await withRegistry(async (client) => {
+    const result = await client.query(
+      `UPDATE tenants SET resources = resources || $3::jsonb, updated_at = now()
+        WHERE id = $1 AND execution_arn = $2`,
+      [tenantId, executionArn, JSON.stringify(resources)],
+    );
+    if (result.rowCount !== 1) {
+      throw new OnboardingError(
+        PermanentErrors.RegistrationLost,
+        `tenant ${tenantId} is no longer owned by this onboarding`,
+      );
+    }
+  });
+}
+
+export async function getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+  return withRegistry((client) => findTenant(client, tenantId));
+}
+
+export async function listTenants(): Promise<TenantRecord[]> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM tenants ORDER BY created_at, id`);
+    return rows.map(toRecord);
+  });
+}
+
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, created_at, updated_at`;
+
+interface Row {
+  id: string;
+  status: TenantStatus;
+  tier: string;
+  company_name: string;
+  admin_email: string;
+  domain: string | null;
+  execution_arn: string;
+  resources: Record<string, unknown>;
+  error: unknown;
+  created_at: Date;
+  updated_at: Date;
+}
+
+async function findTenant(client: PoolClient, tenantId: string): Promise<TenantRecord | undefined> {
+  const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [tenantId]);
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+function toRecord(row: Row): TenantRecord {
+  return {
+    id: row.id,
+    status: row.status,
+    tier: row.tier,
+    companyName: row.company_name,
+    adminEmail: row.admin_email,
+    domain: row.domain,
+    executionArn: row.execution_arn,
+    resources: row.resources,
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

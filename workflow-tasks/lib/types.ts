@@ -1,0 +1,41 @@
+import type { TenantResourceNames } from '../../common/names';
+import type { TenantInput } from '../../common/tenant-input';
+
+/** What every task Lambda receives: the execution's id and the whole state (input + earlier results). */
+export interface TaskEvent {
+  readonly executionArn: string;
+  readonly state: OnboardingState;
+}
+
+/** The execution state: the raw input at the top level, step results under `results`, a caught error. */
+export interface OnboardingState {
+  readonly results?: Partial<StepResults>;
+  readonly error?: { readonly Error: string; readonly Cause: string };
+  readonly [field: string]: unknown;
+}
+
+export interface ValidatedTenant extends TenantInput {
+  readonly names: TenantResourceNames;
+}
+
+export interface StepResults {
+  tenant: ValidatedTenant;
+  registration: { tenantId: string; status: 'PROVISIONING'; executionArn: string };
+  secret: { secretArn: string; secretName: string };
+  database: { database: string; role: string; host: string; port: number };
+  schema: { schemaVersion: number; migrations: string[]; adminEmail: string };
+  function: {
+    functionName: string;
+    functionArn: string;
+    roleName: string;
+    roleArn: string;
+    apiId: string;
+    apiEndpoint: string;
+  };
+  domain:
+    | { skipped: true }
+    | { skipped: false; domainName: string; apiMappingId: string; targetDomainName: string };
+  frontend: { siteBucket: string; sitePrefix: string; files: string[]; configKey: string; apiUrl: string };
+  invalidation: { distributionId: string; invalidationId: string; paths: string[] };
+  activation: { tenantId: string; status: 'ACTIVE' };
+}

@@ -1,0 +1,30 @@
+import { EventTypes } from '../../common/names';
+import { publishEvent } from '../lib/events';
+import { tenantOf } from '../lib/handler';
+import { claimTenant, setStatusIfOwned } from '../lib/registry';
+import type { StepResults, TaskEvent } from '../lib/types';
+
+/** Registry row `PROVISIONING`, owned by this execution; another execution's tenant is refused untouched. */
+export async function run(event: TaskEvent): Promise<StepResults['registration']> {
+  const tenant = tenantOf(event);
+  await claimTenant(tenant, event.executionArn);
+  return { tenantId: tenant.tenantId, status: 'PROVISIONING', executionArn: event.executionArn };
+}
+
+/**
+ * Last undo of the chain: marks the tenant `ROLLED_BACK` with the error and tells the bus. Only the row this
+ * execution owns is touched, so a losing duplicate execution changes nothing of the winner's.
+ */
+export async function undo(event: TaskEvent): Promise<void> {
+  const tenant = tenantOf(event);
+  const owned = await setStatusIfOwned(tenant.tenantId, event.executionArn, 'ROLLED_BACK', {
+    error: event.state.error ?? null,
+  });
+  if (!owned) return;
+  await publishEvent(EventTypes.TenantProvisioningFailed, {
+    tenantId: tenant.tenantId,
+    executionArn: event.executionArn,
+    error: event.state.error?.Error ?? 'Unknown',
+    cause: event.state.error?.Cause ?? '',
+  });
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+} from '@aws-sdk/client-secrets-manager';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
+import { sharedDbHost, sharedDbPort } from '../lib/db';
+import { tenantOf } from '../lib/handler';
+import { ownedBy, tagList, tagsFromList } from '../lib/tags';
+import type { StepResults, TaskEvent } from '../lib/types';
+
+/**
+ * Generates the tenant's database credentials straight into Secrets Manager. The password exists nowhere
+ * else: the state carries only the secret's ARN. A secret this tenant already has is kept, not regenerated,
+ * so a retry converges on the same credentials.
+ */
+export async function run(event: TaskEvent): Promise<StepResults['secret']> {
+  const tenant = tenantOf(event);
+  const { secretName, database, role } = tenant.names;
+  const existing = await describe(secretName);
+  if (existing) return adopt(existing, tenant.tenantId, secretName);
+  try {
+    const created = await aws().secrets.send(
+      new CreateSecretCommand({
+        Name: secretName,
+        Description: `Database credentials of tenant ${tenant.tenantId}`,
+        SecretString: JSON.stringify({
+          engine: 'postgres',
+          host: sharedDbHost(),
+          port: sharedDbPort(),
+          dbname: database,
+          username: role,
+          password: generatePassword(),
+        }),
+        Tags: tagList(tenant.tenantId),
+      }),
+    );
+    return { secretArn: required(created.ARN), secretName };
+  } catch (error) {
+    // Lost a race with our own earlier attempt: whatever exists now must be ours to adopt.
+    if (!isAlreadyExists(error)) throw error;
+    const raced = await describe(secretName);
+    if (!raced) throw error;
+    return adopt(raced, tenant.tenantId, secretName);
+  }
+}
+
+/** Deletes the tenant's secret at once (no recovery window), and only if it carries this tenant's tag. */
+export async function undo(event: TaskEvent): Promise<void> {
+  const tenant = tenantOf(event);
+  const existing = await describe(tenant.names.secretName);
+  if (!existing || !ownedBy(tagsFromList(existing.Tags), tenant.tenantId)) return;
+  try {
+    await aws().secrets.send(
+      new DeleteSecretCommand({ SecretId: required(existing.ARN), ForceDeleteWithoutRecovery: true }),
+    );
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+async function describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
+  try {
+    return await aws().secrets.send(new DescribeSecretCommand({ SecretId: secretName }));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+function adopt(
+  existing: DescribeSecretCommandOutput,
+  tenantId: string,
+  secretName: string,
+): StepResults['secret'] {
+  if (!ownedBy(tagsFromList(existing.Tags), tenantId) || existing.DeletedDate) {
+    throw new OnboardingError(
+      PermanentErrors.ResourceConflict,
+      `secret ${secretName} exists but is not a live secret of tenant ${tenantId}`,
+    );
+  }
+  return { secretArn: required(existing.ARN), secretName };
+}
+
+/** 32 random bytes, URL-safe: no quote or backslash can ever reach SQL or a connection string. */
+function generatePassword(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function required(value: string | undefined): string {
+  if (!value) throw new Error('Secrets Manager returned no ARN');
+  return value;
+}
