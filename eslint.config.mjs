@@ -9,7 +9,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'bin/*.js', 'local/*.js', 'frontend/*.js'] },
+        projectService: {
+          allowDefaultProject: ['*.js', '*.mjs', 'bin/*.js', 'local/*.js', 'frontend/*.js', 'test/*.js'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -24,7 +26,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['bin/*.js', 'local/*.js', 'jest.config.js'],
+    files: ['bin/*.js', 'local/*.js', 'jest.config.js', 'test/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' },

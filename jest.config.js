@@ -19,4 +19,5 @@ const project = (name) => ({
 module.exports = {
   projects: [project('unit'), project('integration'), project('e2e')],
   testTimeout: 180_000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
