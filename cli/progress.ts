@@ -1,45 +1,46 @@
-import type { ExecutionEvent, ExecutionRecord } from '../local/runtime';
+import type { ExecutionRecord } from '../local/runtime';
 
-interface StateInfo {
-  state?: { name?: string; type?: string };
-  retry?: { attempt?: number };
-  Error?: string;
-  Cause?: unknown;
+/** A history event as the Step Functions API shapes it; `timestamp` in milliseconds or as a Date. */
+export interface ProgressEvent {
+  readonly type?: string;
+  readonly timestamp?: number | Date;
+  readonly stateEnteredEventDetails?: { name?: string };
+  readonly stateExitedEventDetails?: { name?: string };
+  readonly taskFailedEventDetails?: { error?: string; cause?: string };
+  readonly taskTimedOutEventDetails?: { error?: string; cause?: string };
 }
 
-/** Prints each state as it is entered and left, with durations, retries and errors: live progress. */
-export function progressPrinter(write: (line: string) => void): (event: ExecutionEvent) => void {
+/**
+ * Prints each state as it is entered and left, with durations, retries and errors, from the execution's
+ * history events: the same output whether they come in-process or from GetExecutionHistory.
+ */
+export function progressPrinter(write: (line: string) => void): (event: ProgressEvent) => void {
   const entered = new Map<string, number>();
-  const caught = new Set<string>();
+  const failures = new Map<string, number>();
+  let currentTask = '';
   return (event) => {
-    const info = event as ExecutionEvent & StateInfo;
-    const name = info.state?.name ?? '';
-    const type = info.state?.type ?? '';
-    switch (event.type) {
-      case 'StateEntered':
-        entered.set(name, event.timestamp);
-        caught.delete(name);
-        if (type === 'Task') write(`  … ${name}`);
-        break;
-      case 'StateExited': {
-        const started = entered.get(name) ?? event.timestamp;
-        // A state whose error was caught also "exits" (into its Catch target): it did not succeed.
-        if (caught.has(name)) break;
-        if (type === 'Task' || type === 'Choice') write(`  ✓ ${name} (${event.timestamp - started} ms)`);
-        break;
+    const at = event.timestamp instanceof Date ? event.timestamp.getTime() : (event.timestamp ?? Date.now());
+    const type = event.type ?? '';
+    if (type.endsWith('StateEntered')) {
+      const name = event.stateEnteredEventDetails?.name ?? '';
+      entered.set(name, at);
+      failures.delete(name);
+      if (type === 'TaskStateEntered') {
+        currentTask = name;
+        write(`  … ${name}`);
       }
-      case 'StateRetried':
-        write(`  ↻ ${name}: retry ${info.retry?.attempt ?? '?'}`);
-        break;
-      case 'StateFailed':
-        write(`  ✗ ${name}: ${info.Error ?? 'Error'}: ${errorMessage(info.Cause)}`);
-        break;
-      case 'StateCaught':
-        caught.add(name);
-        write(`  ↩ ${name} failed: rolling back`);
-        break;
-      default:
-        break;
+    } else if (type === 'TaskScheduled' && failures.has(currentTask)) {
+      write(`  ↻ ${currentTask}: retry ${failures.get(currentTask) ?? 0}`);
+    } else if (type === 'TaskFailed' || type === 'TaskTimedOut') {
+      const details = event.taskFailedEventDetails ?? event.taskTimedOutEventDetails;
+      failures.set(currentTask, (failures.get(currentTask) ?? 0) + 1);
+      write(`  ✗ ${currentTask}: ${details?.error ?? 'Error'}: ${errorMessage(details?.cause)}`);
+    } else if (type === 'TaskSucceeded') {
+      failures.delete(currentTask);
+    } else if (type === 'TaskStateExited' || type === 'ChoiceStateExited') {
+      const name = event.stateExitedEventDetails?.name ?? '';
+      if (failures.has(name)) write(`  ↩ ${name} failed: rolling back`);
+      else write(`  ✓ ${name} (${at - (entered.get(name) ?? at)} ms)`);
     }
   };
 }
@@ -57,7 +58,12 @@ export function errorMessage(cause: unknown): string {
 }
 
 /** The `--json` shape of an execution: what scripts rely on. */
-export function executionSummary(record: ExecutionRecord): Record<string, unknown> {
+export function executionSummary(
+  record: Pick<
+    ExecutionRecord,
+    'status' | 'executionArn' | 'startDate' | 'stopDate' | 'output' | 'error' | 'cause'
+  >,
+): Record<string, unknown> {
   return {
     status: record.status,
     executionArn: record.executionArn,

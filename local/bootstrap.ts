@@ -127,7 +127,8 @@ async function ensureDistribution(cloudfront: CloudFrontClient): Promise<string>
   return id;
 }
 
-async function ensureDatabase(pg: LocalPostgres, database: string): Promise<void> {
+/** Creates a database on the local PostgreSQL if it does not exist. */
+export async function ensureDatabase(pg: LocalPostgres, database: string): Promise<void> {
   const client = new Client({
     host: pg.host,
     port: pg.port,

@@ -10,20 +10,21 @@ import {
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
 import { closePools } from '../workflow-tasks/lib/db';
+import { releaseTenantsOf } from '../workflow-tasks/lib/registry';
 import type { TaskHandler } from '../workflow-tasks/lib/handler';
 import type { TaskEvent } from '../workflow-tasks/lib/types';
 import { STEP_HANDLERS } from '../workflow-tasks';
 import { localDefinition, type AslDefinition } from './asl';
-import { bootstrapPlatform, LOCAL_ACCOUNT, type TaskEnvironment } from './bootstrap';
+import { bootstrapPlatform, ensureDatabase, LOCAL_ACCOUNT, type TaskEnvironment } from './bootstrap';
+import { ExecutionStore, type ExecutionStatus } from './execution-store';
+
+export type { ExecutionStatus } from './execution-store';
+import { HistoryBuilder, type AwsHistoryEvent, type InterpreterEvent } from './history';
 import { startEmulator, type LocalEmulator } from './emulator';
 import { LocalFunctions } from './functions';
 import { startPostgres, type LocalPostgres } from './postgres';
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-
-/** One event of an execution, as aws-local-stepfunctions reports it (StateEntered, StateRetried, ...). */
-export type ExecutionEvent = { type: string; timestamp: number; [field: string]: unknown };
-
+/** An execution as the local platform reports it: AWS-shaped history events, parsed output. */
 export interface ExecutionRecord {
   readonly executionArn: string;
   readonly name: string;
@@ -34,28 +35,37 @@ export interface ExecutionRecord {
   output?: unknown;
   error?: string;
   cause?: string;
-  readonly events: ExecutionEvent[];
+  /** The history, as GetExecutionHistory returns it. */
+  readonly events: AwsHistoryEvent[];
 }
 
 export interface StartOptions {
   /** Execution name; unique per platform. @default a random UUID */
   readonly name?: string;
-  /** Called for each event as it happens (live progress). */
-  readonly onEvent?: (event: ExecutionEvent) => void;
+  /** Called for each history event as it happens (live progress). */
+  readonly onEvent?: (event: AwsHistoryEvent) => void;
 }
 
 type JsonHandler = (input: TaskEvent) => Promise<unknown>;
 
+interface Running {
+  readonly record: ExecutionRecord;
+  readonly abort: () => void;
+  readonly done: Promise<ExecutionRecord>;
+  stopReason?: { error?: string; cause?: string };
+}
+
+/** Error name of executions found RUNNING when the platform starts: the platform died under them. */
+export const PLATFORM_RESTARTED = 'PlatformRestarted';
+
 /**
  * The embedded platform: PostgreSQL, the AWS emulator, the bootstrapped platform resources, and the CDK
  * construct's state machine run by aws-local-stepfunctions with every Task calling its Lambda handler
- * in-process, under the environment it has in Lambda.
+ * in-process, under the environment it has in Lambda. Executions and their histories are kept in
+ * PostgreSQL (database `stepfunctions`), so they outlive the process.
  */
 export class LocalPlatform {
-  private readonly executions = new Map<
-    string,
-    { record: ExecutionRecord; abort: () => void; done: Promise<ExecutionRecord> }
-  >();
+  private readonly running = new Map<string, Running>();
   /** The tenants' API functions, run as the emulator recorded them. */
   readonly functions: LocalFunctions;
 
@@ -65,6 +75,7 @@ export class LocalPlatform {
     readonly emulator: LocalEmulator,
     readonly environment: TaskEnvironment,
     readonly definition: AslDefinition,
+    readonly store: ExecutionStore,
     private readonly machine: StateMachine,
     private readonly handlers: Record<string, JsonHandler>,
   ) {
@@ -74,10 +85,14 @@ export class LocalPlatform {
   static async start(options: { stateDir: string }): Promise<LocalPlatform> {
     await mkdir(options.stateDir, { recursive: true });
     const [postgres, emulator] = await Promise.all([startPostgres(options.stateDir), startEmulator()]);
+    let store: ExecutionStore | undefined;
     try {
       setAwsEnvironment(emulator);
       const environment = await bootstrapPlatform(emulator.endpoint, postgres);
       Object.assign(process.env, environment);
+      await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
+      store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
+      await releaseOrphans(store);
       const definition = localDefinition();
       const handlers = taskHandlers(definition);
       const machine = new StateMachine(definition as never, {
@@ -89,10 +104,13 @@ export class LocalPlatform {
         emulator,
         environment,
         definition,
+        store,
         machine,
         handlers,
       );
     } catch (error) {
+      await store?.close();
+      await closePools();
       await Promise.allSettled([postgres.stop(), emulator.stop()]);
       throw error;
     }
@@ -103,26 +121,36 @@ export class LocalPlatform {
     return `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:stateMachine:${PlatformNames.stateMachine}`;
   }
 
-  /** Starts an execution; `done` settles when it ends, whatever the outcome. */
-  startExecution(
+  /** The role the state machine would run as; reported in ExecutionStarted events. */
+  get roleArn(): string {
+    return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${PlatformNames.stateMachine}`;
+  }
+
+  /**
+   * Starts an execution; `done` settles when it ends, whatever the outcome. A name already used throws
+   * `ExecutionAlreadyExists`.
+   */
+  async startExecution(
     input: unknown,
     options: StartOptions = {},
-  ): { executionArn: string; done: Promise<ExecutionRecord> } {
+  ): Promise<{ executionArn: string; startDate: Date; done: Promise<ExecutionRecord> }> {
     const name = options.name ?? randomUUID();
     const executionArn = `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:execution:${PlatformNames.stateMachine}:${name}`;
-    if (this.executions.has(executionArn)) {
-      throw Object.assign(new Error(`Execution already exists: '${executionArn}'`), {
+    const startDate = new Date();
+    const created = await this.store.create({
+      executionArn,
+      stateMachineArn: this.stateMachineArn,
+      name,
+      input: JSON.stringify(input),
+      startDate,
+    });
+    if (!created) {
+      throw Object.assign(new Error(`Execution Already Exists: '${executionArn}'`), {
         name: 'ExecutionAlreadyExists',
       });
     }
-    const record: ExecutionRecord = {
-      executionArn,
-      name,
-      input,
-      startDate: new Date(),
-      status: 'RUNNING',
-      events: [],
-    };
+    const record: ExecutionRecord = { executionArn, name, input, startDate, status: 'RUNNING', events: [] };
+    const history = new HistoryBuilder(this.definition, LocalPlatformNames.region, this.roleArn);
     const run = this.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: this.handlers as never },
       context: {
@@ -130,18 +158,22 @@ export class LocalPlatform {
           Id: executionArn,
           Name: name,
           Input: input as never,
-          StartTime: record.startDate.toISOString(),
+          StartTime: startDate.toISOString(),
         },
         StateMachine: { Id: this.stateMachineArn, Name: PlatformNames.stateMachine },
       },
     });
-    const events = (async () => {
+    // History is written in order, one batch per interpreter event.
+    let writes = Promise.resolve();
+    const recorded = (async () => {
       for await (const event of run.eventLogs) {
-        const e = event as unknown as ExecutionEvent;
-        record.events.push(e);
-        options.onEvent?.(e);
+        const events = history.add(event as unknown as InterpreterEvent);
+        record.events.push(...events);
+        for (const e of events) options.onEvent?.(e);
+        writes = writes.then(() => this.store.appendEvents(executionArn, events));
       }
     })();
+    const entry: Running = { record, abort: run.abort, done: Promise.resolve(record) };
     const done = run.result
       .then(
         (output: unknown) => {
@@ -149,42 +181,78 @@ export class LocalPlatform {
           record.output = output;
         },
         (error: unknown) => {
-          record.status =
-            error instanceof ExecutionTimeoutError
-              ? 'TIMED_OUT'
-              : error instanceof ExecutionAbortedError
-                ? 'ABORTED'
-                : 'FAILED';
+          if (error instanceof ExecutionTimeoutError) record.status = 'TIMED_OUT';
+          else if (error instanceof ExecutionAbortedError) record.status = 'ABORTED';
+          else record.status = 'FAILED';
           const caught = error instanceof ExecutionError ? (error.cause as Error) : (error as Error);
-          record.error = caught?.name ?? 'Error';
-          record.cause = caught?.message ?? String(error);
+          record.error = entry.stopReason?.error ?? (record.status === 'FAILED' ? caught?.name : undefined);
+          record.cause =
+            entry.stopReason?.cause ?? (record.status === 'FAILED' ? caught?.message : undefined);
         },
       )
-      .then(() => events)
-      .then(() => {
+      .then(() => recorded)
+      .then(() => writes)
+      .then(async () => {
         record.stopDate = new Date();
+        await this.store.finish(executionArn, {
+          status: record.status,
+          output: record.status === 'SUCCEEDED' ? JSON.stringify(record.output ?? null) : undefined,
+          error: record.error,
+          cause: record.cause,
+          stopDate: record.stopDate,
+        });
+        this.running.delete(executionArn);
         return record;
       });
-    this.executions.set(executionArn, { record, abort: run.abort, done });
-    return { executionArn, done };
+    this.running.set(executionArn, { ...entry, done });
+    return { executionArn, startDate, done };
   }
 
   /** Starts an execution and waits for its end. */
   async runExecution(input: unknown, options: StartOptions = {}): Promise<ExecutionRecord> {
-    return this.startExecution(input, options).done;
+    return (await this.startExecution(input, options)).done;
   }
 
-  execution(executionArn: string): ExecutionRecord | undefined {
-    return this.executions.get(executionArn)?.record;
+  /** Stops a running execution (no undo runs, as on AWS); false when it is not running here. */
+  async stopExecution(
+    executionArn: string,
+    reason: { error?: string; cause?: string } = {},
+  ): Promise<boolean> {
+    const entry = this.running.get(executionArn);
+    if (!entry) return false;
+    entry.stopReason = reason;
+    entry.abort();
+    await entry.done;
+    return true;
+  }
+
+  /** Waits for an execution started by this process; undefined when it is not running here. */
+  whenDone(executionArn: string): Promise<ExecutionRecord> | undefined {
+    return this.running.get(executionArn)?.done;
   }
 
   /** Stops running executions, closes the task Lambdas' connections, stops what this platform started. */
   async stop(): Promise<void> {
-    for (const { record, abort } of this.executions.values()) if (record.status === 'RUNNING') abort();
-    await Promise.allSettled([...this.executions.values()].map((e) => e.done));
+    const running = [...this.running.values()];
+    for (const { abort } of running) abort();
+    await Promise.allSettled(running.map((e) => e.done));
     await this.functions.stop();
+    await this.store.close();
     await closePools();
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
+  }
+}
+
+const STEPFUNCTIONS_DATABASE = 'stepfunctions';
+
+/**
+ * Executions left RUNNING by a platform that was killed are failed, and the tenants they were onboarding
+ * are released (ROLLED_BACK), so onboarding them again can claim them and converge.
+ */
+async function releaseOrphans(store: ExecutionStore): Promise<void> {
+  const cause = 'The local platform stopped while this execution was running';
+  for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause)) {
+    await releaseTenantsOf(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
   }
 }
 

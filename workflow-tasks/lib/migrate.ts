@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import type { ClientBase } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 
-export type MigrationSet = 'tenant' | 'platform';
+/** `stepfunctions` is the local platform's own store (executions and their histories). */
+export type MigrationSet = 'tenant' | 'platform' | 'stepfunctions';
 
 export interface Migration {
   readonly version: number;
@@ -15,7 +16,11 @@ export interface Migration {
 
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 // Arbitrary constant keys for pg_advisory_lock, one per migration set.
-const LOCK_KEYS: Record<MigrationSet, number> = { tenant: 72_000_001, platform: 72_000_002 };
+const LOCK_KEYS: Record<MigrationSet, number> = {
+  tenant: 72_000_001,
+  platform: 72_000_002,
+  stepfunctions: 72_000_003,
+};
 
 /**
  * Finds `migrations/<set>` from this module upwards: in the repository that is the top-level folder, in a
