@@ -167,7 +167,7 @@ export class LocalPlatform {
     let writes = Promise.resolve();
     const recorded = (async () => {
       for await (const event of run.eventLogs) {
-        const events = history.add(event as unknown as InterpreterEvent);
+        const events = history.add(event);
         record.events.push(...events);
         for (const e of events) options.onEvent?.(e);
         writes = writes.then(() => this.store.appendEvents(executionArn, events));
