@@ -19,7 +19,7 @@ import { bootstrapPlatform, ensureDatabase, LOCAL_ACCOUNT, type TaskEnvironment 
 import { ExecutionStore, type ExecutionStatus } from './execution-store';
 
 export type { ExecutionStatus } from './execution-store';
-import { HistoryBuilder, type AwsHistoryEvent, type InterpreterEvent } from './history';
+import { HistoryBuilder, type AwsHistoryEvent } from './history';
 import { startEmulator, type LocalEmulator } from './emulator';
 import { LocalFunctions } from './functions';
 import { startPostgres, type LocalPostgres } from './postgres';
