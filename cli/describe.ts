@@ -1,47 +1,57 @@
-import type { ExecutionRecord, LocalPlatform } from '../local/runtime';
+import { request } from 'node:http';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StepResults } from '../workflow-tasks/lib/types';
+import type { Target } from './target';
 
-/** What a tenant got, for a person: its resources and its API's answer to GET /health. */
-export async function describeTenant(platform: LocalPlatform, record: ExecutionRecord): Promise<string> {
-  const results = (record.output as { results?: StepResults } | null)?.results;
-  if (!results) return '  (no results)';
-  const health = await platform.functions
-    .invoke(results.function.functionName, healthRequest())
-    .then((response) => (response as { body?: string }).body ?? '')
-    .catch((error: Error) => `failed: ${error.message}`);
+/** What an onboarded tenant got, for a person: its resources and where it answers on the local gateway. */
+export async function describeTenant(target: Target, tenantId: string): Promise<string> {
+  const executionArn = `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`;
+  const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  if (execution.status !== 'SUCCEEDED' || !execution.output) return `  (${execution.status ?? 'unknown'})`;
+  const results = (JSON.parse(execution.output) as { results: StepResults }).results;
   const rows: [string, string][] = [
     [
       'database',
-      `${results.database.database} on ${results.database.host}:${results.database.port} (schema v${results.schema.schemaVersion}, admin ${results.schema.adminEmail})`,
+      `${results.database.database} (schema v${results.schema.schemaVersion}, admin ${results.schema.adminEmail})`,
     ],
     ['secret', results.secret.secretArn],
     ['function', results.function.functionArn],
     ['HTTP API', results.function.apiEndpoint],
-    [
-      'domain',
-      results.domain.skipped
-        ? '(none)'
-        : `${results.domain.domainName} (mapping ${results.domain.apiMappingId})`,
-    ],
-    [
-      'frontend',
-      `s3://${results.frontend.siteBucket}/${results.frontend.sitePrefix} (${results.frontend.files.length} files + config.json)`,
-    ],
-    ['invalidation', `${results.invalidation.invalidationId} of ${results.invalidation.paths.join(', ')}`],
-    ['GET /health', health],
+    ['domain', results.domain.skipped ? '(none)' : results.domain.domainName],
+    ['frontend', `s3://${results.frontend.siteBucket}/${results.frontend.sitePrefix} + config.json`],
+    ['invalidation', results.invalidation.invalidationId],
   ];
+  const gateway = target.endpoints?.gateway;
+  if (gateway) {
+    const port = new URL(gateway).port;
+    const health = await gatewayGet(gateway, `api.${tenantId}.localhost`, '/health').then(
+      (r) => `${r.status} ${r.body}`,
+      (error: Error) => `failed: ${error.message}`,
+    );
+    rows.push(['site', `http://${tenantId}.localhost:${port}/`]);
+    rows.push(['API', `http://api.${tenantId}.localhost:${port}/health -> ${health}`]);
+  }
   return rows.map(([key, value]) => `  ${key.padEnd(13)}${value}`).join('\n');
 }
 
-/** A minimal API Gateway HTTP API v2 event for `GET /health`. */
-export function healthRequest(): Record<string, unknown> {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/health',
-    rawQueryString: '',
-    headers: {},
-    requestContext: { http: { method: 'GET', path: '/health' } },
-    isBase64Encoded: false,
-  };
+/**
+ * GET through the local gateway with a given Host: `*.localhost` names need no DNS this way (browsers
+ * resolve them to 127.0.0.1 themselves; not every resolver does).
+ */
+export function gatewayGet(
+  gateway: string,
+  host: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  const url = new URL(gateway);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

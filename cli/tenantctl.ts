@@ -1,54 +1,142 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { LocalPlatform, type ExecutionRecord } from '../local/runtime';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type ExecutionStatus,
+} from '@aws-sdk/client-sfn';
+import { Command, CommanderError, Option } from 'commander';
+import { Client } from 'pg';
+import { LocalPlatform } from '../local/runtime';
+import { startLocalServices } from '../local/services';
+import { PlatformNames } from '../common/names';
+import { queryTenants, type TenantRecord } from '../workflow-tasks/lib/registry';
 import { describeTenant } from './describe';
+import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
+import { askTenantInput } from './prompt';
+import { readEndpoints, resolveTarget, type Target, type TargetOptions } from './target';
 
 const DEFAULT_STATE_DIR = '.tenantctl';
+const DEFAULT_PORT = 8083;
 const EXAMPLES_DIR = join(__dirname, '..', 'examples', 'tenants');
+const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+
+interface CommonOptions extends TargetOptions {
+  readonly json?: boolean;
+}
+
+const out = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command()
     .name('tenantctl')
-    .description('Onboard SaaS tenants with one Step Functions execution each; locally or on AWS.')
+    .description(
+      'Onboard SaaS tenants with one Step Functions execution each, on the local platform or on AWS.',
+    )
     .exitOverride();
+  const targetOptions = (command: Command) =>
+    command
+      .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
+      .option(
+        '--aws',
+        'talk to the deployed stack on AWS (normal credential chain) instead of the local platform',
+      )
+      .option(
+        '--state-machine-arn <arn>',
+        'with --aws: the state machine (default: the TenantPlatform stack output)',
+      )
+      .option('--stack <name>', 'with --aws: the platform stack', 'TenantPlatform')
+      .option('--json', 'print JSON for scripts');
 
   program
-    .command('onboard')
-    .description('Onboard the tenant described by a JSON file')
-    .argument('<file>', 'onboarding input: tenantId, companyName, adminEmail, tier, domain')
-    .option('--local', 'run on the embedded local platform (the only target in this version)', true)
-    .option('--state-dir <dir>', 'where the local platform keeps its data', DEFAULT_STATE_DIR)
-    .option('--json', 'print one JSON object instead of progress')
-    .action(async (file: string, options: { stateDir: string; json?: boolean }) => {
-      const input = await readInput(file);
-      exitCode = await withPlatform(resolve(options.stateDir), async (platform) => {
-        const record = await onboard(platform, input, Boolean(options.json));
-        if (options.json) process.stdout.write(`${JSON.stringify(executionSummary(record), null, 2)}\n`);
-        return record.status === 'SUCCEEDED' ? 0 : 1;
-      });
+    .command('up')
+    .description('Run the local platform in the foreground until Ctrl-C / SIGTERM')
+    .option('--state-dir <dir>', 'where the platform keeps its data', DEFAULT_STATE_DIR)
+    .option(
+      '--port <n>',
+      'port of the Step Functions and EventBridge API (0: any free port)',
+      String(DEFAULT_PORT),
+    )
+    .option('--gateway-port <n>', 'port of the tenant gateway (default: --port + 1)')
+    .option('--demo', 'also onboard the example tenants and print their URLs')
+    .action(async (options: { stateDir: string; port: string; gatewayPort?: string; demo?: boolean }) => {
+      exitCode = await up(options);
     });
 
+  targetOptions(
+    program
+      .command('onboard')
+      .description('Onboard a tenant: from a JSON file, or asked field by field on a terminal')
+      .argument('[file]', 'onboarding input: tenantId, companyName, adminEmail, tier, domain')
+      .option('--local', 'run it on a one-shot embedded platform instead of the running one'),
+  ).action(async (file: string | undefined, options: CommonOptions & { local?: boolean }) => {
+    const input = file ? await readInput(file) : await interactiveInput();
+    exitCode = options.local
+      ? await onboardEmbedded(input, options)
+      : await onboardThrough(await target(options), input, options);
+  });
+
+  targetOptions(
+    program
+      .command('executions')
+      .description('List onboarding executions, newest first')
+      .addOption(new Option('--status <status>', 'only executions with this status').choices(STATUSES)),
+  ).action(async (options: CommonOptions & { status?: ExecutionStatus }) => {
+    const { sfn, stateMachineArn } = await target(options);
+    const { executions = [] } = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: options.status, maxResults: 1000 }),
+    );
+    if (options.json) return json(executions);
+    for (const e of executions) {
+      out(
+        `${e.status?.padEnd(10)} ${e.startDate?.toISOString() ?? ''}  ${e.name ?? ''}  ${e.executionArn ?? ''}`,
+      );
+    }
+  });
+
+  targetOptions(
+    program.command('execution').description("An execution's status and history").argument('<executionArn>'),
+  ).action(async (executionArn: string, options: CommonOptions) => {
+    const { sfn } = await target(options);
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const events = await fullHistory(sfn, executionArn);
+    if (options.json) return json({ ...described, $metadata: undefined, events });
+    out(
+      `${described.name ?? ''}: ${described.status ?? ''}${described.error ? ` (${described.error}: ${errorMessage(described.cause)})` : ''}`,
+    );
+    const print = progressPrinter(out);
+    events.forEach(print);
+  });
+
   program
-    .command('demo')
-    .description('Bring up the local platform, onboard the example tenants and show what each one got')
-    .option(
-      '--state-dir <dir>',
-      'keep the platform data here (default: a temporary directory, removed after)',
-    )
-    .action(async (options: { stateDir?: string }) => {
-      const stateDir = options.stateDir
-        ? resolve(options.stateDir)
-        : await mkdtemp(join(tmpdir(), 'tenantctl-demo-'));
-      try {
-        exitCode = await withPlatform(stateDir, demo);
-      } finally {
-        if (!options.stateDir) await rm(stateDir, { recursive: true, force: true });
-      }
+    .command('tenants')
+    .description('The tenant registry: id, status, tier, domain, created')
+    .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
+    .option('--database-url <url>', "URL of the platform database (default: the local platform's)")
+    .option('--json', 'print JSON for scripts')
+    .action(async (options: { stateDir: string; databaseUrl?: string; json?: boolean }) => {
+      const tenants = await readRegistry(options);
+      const rows = tenants.map((t) => ({
+        tenantId: t.id,
+        status: t.status,
+        tier: t.tier,
+        domain: t.domain,
+        created: t.createdAt.toISOString(),
+      }));
+      if (options.json) return json(rows);
+      for (const r of rows)
+        out(
+          `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${r.created}`,
+        );
     });
 
   try {
@@ -59,6 +147,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return exitCode;
+}
+
+function target(options: CommonOptions): Promise<Target> {
+  return resolveTarget({ ...options, stateDir: resolve(options.stateDir) });
 }
 
 async function readInput(file: string): Promise<unknown> {
@@ -80,60 +172,200 @@ async function readInput(file: string): Promise<unknown> {
   }
 }
 
-/** Starts the local platform, runs `work`, and stops it again, also on Ctrl-C / SIGTERM. */
-async function withPlatform(
-  stateDir: string,
-  work: (platform: LocalPlatform) => Promise<number>,
+async function interactiveInput(): Promise<unknown> {
+  if (!process.stdin.isTTY)
+    throw new Error('give an input FILE (fields are asked one by one only on a terminal)');
+  return askTenantInput(process.stdin, process.stdout);
+}
+
+function tenantLabel(input: unknown): string {
+  const tenantId = (input as { tenantId?: unknown } | null)?.tenantId;
+  return typeof tenantId === 'string' ? tenantId.slice(0, 40) : 'tenant';
+}
+
+/** The execution name `tenantctl` gives an onboarding, so a second one for the same tenant is visible as such. */
+function executionName(input: unknown): string | undefined {
+  const label = tenantLabel(input);
+  return /^[a-z0-9-]{1,60}$/.test(label) ? `onboard-${label}` : undefined;
+}
+
+/** StartExecution on the target, then live progress from its history. Exit code 0 only on success. */
+async function onboardThrough(target: Target, input: unknown, options: { json?: boolean }): Promise<number> {
+  const label = tenantLabel(input);
+  const say = (line: string) => {
+    if (!options.json) out(line);
+  };
+  let executionArn: string;
+  try {
+    const started = await target.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: target.stateMachineArn,
+        name: executionName(input),
+        input: JSON.stringify(input),
+      }),
+    );
+    executionArn = started.executionArn ?? '';
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) {
+      throw new Error(
+        `${label} was already onboarded by execution onboard-${label}: see \`tenantctl executions\``,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+  say(`Onboarding ${label} (${executionArn})`);
+  const ended = await followExecution(
+    target.sfn,
+    executionArn,
+    options.json ? () => undefined : progressPrinter(say),
+  );
+  report(label, ended, options);
+  return ended.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+function report(label: string, e: DescribeExecutionCommandOutput, options: { json?: boolean }): void {
+  const record = {
+    status: (e.status ?? 'FAILED') as 'SUCCEEDED',
+    executionArn: e.executionArn ?? '',
+    startDate: e.startDate ?? new Date(),
+    stopDate: e.stopDate,
+    output: e.output ? (JSON.parse(e.output) as unknown) : undefined,
+    error: e.error,
+    cause: e.cause,
+  };
+  if (options.json) return json(executionSummary(record));
+  const seconds = ((e.stopDate ?? new Date()).getTime() - (e.startDate ?? new Date()).getTime()) / 1000;
+  if (e.status === 'SUCCEEDED') out(`${label}: SUCCEEDED in ${seconds.toFixed(1)} s`);
+  else
+    out(
+      `${label}: ${e.status ?? ''} after ${seconds.toFixed(1)} s: ${e.error ?? ''}: ${errorMessage(e.cause)}`,
+    );
+}
+
+/** `onboard --local`: a one-shot embedded platform, started and stopped around one onboarding. */
+async function onboardEmbedded(
+  input: unknown,
+  options: { stateDir: string; json?: boolean },
 ): Promise<number> {
+  const stateDir = resolve(options.stateDir);
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
   const platform = await LocalPlatform.start({ stateDir });
-  const onSignal = () => {
-    process.stderr.write('\nStopping the local platform…\n');
-    void platform.stop().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = () => void platform.stop().then(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
-    return await work(platform);
+    const label = tenantLabel(input);
+    if (!options.json) out(`Onboarding ${label}`);
+    const record = await platform.runExecution(input, {
+      onEvent: options.json ? undefined : progressPrinter(out),
+    });
+    if (options.json) json(executionSummary(record));
+    else {
+      const seconds = ((record.stopDate ?? new Date()).getTime() - record.startDate.getTime()) / 1000;
+      out(
+        record.status === 'SUCCEEDED'
+          ? `${label}: SUCCEEDED in ${seconds.toFixed(1)} s`
+          : `${label}: ${record.status} after ${seconds.toFixed(1)} s: ${record.error ?? ''}: ${errorMessage(record.cause)}`,
+      );
+    }
+    return record.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     await platform.stop();
   }
 }
 
-async function onboard(platform: LocalPlatform, input: unknown, quiet: boolean): Promise<ExecutionRecord> {
-  const tenantId = (input as { tenantId?: unknown } | null)?.tenantId;
-  const label = typeof tenantId === 'string' ? tenantId.slice(0, 40) : 'tenant';
-  const say = (line: string) => {
-    if (!quiet) process.stdout.write(`${line}\n`);
-  };
-  say(`Onboarding ${label}`);
-  const record = await platform.runExecution(input, { onEvent: quiet ? undefined : progressPrinter(say) });
-  const seconds = ((record.stopDate ?? new Date()).getTime() - record.startDate.getTime()) / 1000;
-  if (record.status === 'SUCCEEDED') say(`${label}: SUCCEEDED in ${seconds.toFixed(1)} s`);
-  else
-    say(
-      `${label}: ${record.status} after ${seconds.toFixed(1)} s: ${record.error ?? ''}: ${errorMessage(record.cause)}`,
-    );
-  return record;
+/** `tenantctl up`: the local platform in the foreground, stopped cleanly by Ctrl-C or SIGTERM. */
+async function up(options: {
+  stateDir: string;
+  port: string;
+  gatewayPort?: string;
+  demo?: boolean;
+}): Promise<number> {
+  const stateDir = resolve(options.stateDir);
+  const port = Number(options.port);
+  const gatewayPort =
+    options.gatewayPort !== undefined ? Number(options.gatewayPort) : port === 0 ? 0 : port + 1;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number, got ${options.port}`);
+  process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
+  const services = await startLocalServices({
+    stateDir,
+    port,
+    gatewayPort,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const stopped = new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.stderr.write('Stopping the local platform…\n');
+      void services.stop().then(resolveStop);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  const { endpoints } = services;
+  out(`Local platform is up (state in ${stateDir}):`);
+  out(`  Step Functions + EventBridge API  ${endpoints.stepFunctions}`);
+  out(`  tenant gateway                    ${endpoints.gateway}`);
+  out(`  AWS emulator                      ${endpoints.aws}`);
+  out(`  state machine                     ${endpoints.stateMachineArn}`);
+  out(`  endpoints                         ${join(stateDir, 'endpoints.json')}`);
+  out();
+  out('Try:');
+  out(
+    `  aws stepfunctions list-executions --endpoint-url ${endpoints.stepFunctions} --state-machine-arn ${endpoints.stateMachineArn}`,
+  );
+  out(
+    `  npm run tenantctl -- onboard examples/tenants/bookstore.json${stateDir === resolve(DEFAULT_STATE_DIR) ? '' : ` --state-dir ${stateDir}`}`,
+  );
+  out();
+  if (options.demo) await demo(stateDir);
+  out('Press Ctrl-C to stop.');
+  await stopped;
+  return 0;
 }
 
-async function demo(platform: LocalPlatform): Promise<number> {
+/** Onboards the example tenants through the Step Functions API and prints where each one answers. */
+async function demo(stateDir: string): Promise<void> {
+  const t = await resolveTarget({ stateDir });
   const files = (await readdir(EXAMPLES_DIR)).filter((f) => f.endsWith('.json')).sort();
-  let failures = 0;
   for (const file of files) {
-    const record = await onboard(platform, await readInput(join(EXAMPLES_DIR, file)), false);
-    if (record.status !== 'SUCCEEDED') {
-      failures += 1;
-      continue;
+    const input = await readInput(join(EXAMPLES_DIR, file));
+    const label = tenantLabel(input);
+    try {
+      await onboardThrough(t, input, {});
+    } catch (error) {
+      if (!(error instanceof Error && error.cause instanceof ExecutionAlreadyExists)) throw error;
+      out(`${label}: already onboarded in this state directory`);
     }
-    process.stdout.write(`${await describeTenant(platform, record)}\n\n`);
+    out(await describeTenant(t, label));
+    out();
   }
-  process.stdout.write(
-    failures === 0
-      ? `All ${files.length} example tenants are live.\n`
-      : `${failures} of ${files.length} example tenants failed.\n`,
-  );
-  return failures === 0 ? 0 : 1;
+}
+
+/** The registry, read from the platform database (the local platform's, or `--database-url`). */
+async function readRegistry(options: { stateDir: string; databaseUrl?: string }): Promise<TenantRecord[]> {
+  const url =
+    options.databaseUrl ??
+    withDatabase((await readEndpoints(resolve(options.stateDir))).postgres, PlatformNames.platformDatabase);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await queryTenants(client);
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return []; // no tenant registered yet
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
 }

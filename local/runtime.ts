@@ -22,6 +22,7 @@ export type { ExecutionStatus } from './execution-store';
 import { HistoryBuilder, type AwsHistoryEvent } from './history';
 import { startEmulator, type LocalEmulator } from './emulator';
 import { LocalFunctions } from './functions';
+import { restoreActiveTenants } from './restore';
 import { startPostgres, type LocalPostgres } from './postgres';
 
 /** An execution as the local platform reports it: AWS-shaped history events, parsed output. */
@@ -93,6 +94,7 @@ export class LocalPlatform {
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
       await releaseOrphans(store);
+      await restoreActiveTenants();
       const definition = localDefinition();
       const handlers = taskHandlers(definition);
       const machine = new StateMachine(definition as never, {

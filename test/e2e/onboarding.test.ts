@@ -10,11 +10,11 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { LocalPlatformNames } from '../../common/names';
-import { healthRequest } from '../../cli/describe';
 import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/lib/registry';
 import type { StepResults } from '../../workflow-tasks/lib/types';
+import { healthRequest } from '../fixtures/events';
 import {
   adminClient,
   footprint,

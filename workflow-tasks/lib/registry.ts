@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { ClientBase, PoolClient } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
 import { withMasterClient } from './db';
@@ -151,11 +151,25 @@ export async function getTenant(tenantId: string): Promise<TenantRecord | undefi
   return withRegistry((client) => findTenant(client, tenantId));
 }
 
-export async function listTenants(): Promise<TenantRecord[]> {
+/** The live tenant whose custom domain this is (routing by Host, as API Gateway does). */
+export async function findActiveTenantByDomain(domain: string): Promise<TenantRecord | undefined> {
   return withRegistry(async (client) => {
-    const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM tenants ORDER BY created_at, id`);
-    return rows.map(toRecord);
+    const { rows } = await client.query<Row>(
+      `SELECT ${COLUMNS} FROM tenants WHERE domain = $1 AND status = 'ACTIVE'`,
+      [domain],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
   });
+}
+
+export async function listTenants(): Promise<TenantRecord[]> {
+  return withRegistry(queryTenants);
+}
+
+/** Every tenant, oldest first, read over any connection to the platform database (the CLI has its own). */
+export async function queryTenants(client: ClientBase): Promise<TenantRecord[]> {
+  const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM tenants ORDER BY created_at, id`);
+  return rows.map(toRecord);
 }
 
 const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, created_at, updated_at`;
@@ -174,7 +188,7 @@ interface Row {
   updated_at: Date;
 }
 
-async function findTenant(client: PoolClient, tenantId: string): Promise<TenantRecord | undefined> {
+async function findTenant(client: ClientBase, tenantId: string): Promise<TenantRecord | undefined> {
   const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [tenantId]);
   return rows[0] ? toRecord(rows[0]) : undefined;
 }

@@ -1,0 +1,47 @@
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type DescribeExecutionCommandOutput,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+
+/** Every history event of an execution, oldest first. */
+export async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/**
+ * Follows an execution through GetExecutionHistory until it ends, handing each new event to `onEvent`
+ * once; polls with a growing interval instead of sleeping a fixed time.
+ */
+export async function followExecution(
+  sfn: SFNClient,
+  executionArn: string,
+  onEvent: (event: HistoryEvent) => void,
+): Promise<DescribeExecutionCommandOutput> {
+  let seen = 0;
+  let delay = 100;
+  for (;;) {
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const events = await fullHistory(sfn, executionArn);
+    for (const event of events) {
+      if ((event.id ?? 0) > seen) {
+        seen = event.id ?? seen;
+        onEvent(event);
+      }
+    }
+    if (described.status !== 'RUNNING') return described;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 1000);
+  }
+}

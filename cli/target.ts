@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { ENDPOINTS_FILE, type Endpoints } from '../local/services';
+
+/** Where the CLI's commands go: a Step Functions API and the onboarding state machine in it. */
+export interface Target {
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  /** The local platform's endpoints; absent on AWS. */
+  readonly endpoints?: Endpoints;
+}
+
+export interface TargetOptions {
+  readonly stateDir: string;
+  readonly aws?: boolean;
+  readonly stateMachineArn?: string;
+  readonly stack?: string;
+}
+
+/** The running local platform (from its endpoints.json) or, with `--aws`, the deployed stack. */
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  if (options.aws) {
+    const sfn = new SFNClient({});
+    const stateMachineArn =
+      options.stateMachineArn ?? (await stackOutput(options.stack ?? 'TenantPlatform', 'StateMachineArn'));
+    return { sfn, stateMachineArn };
+  }
+  const endpoints = await readEndpoints(options.stateDir);
+  const sfn = new SFNClient({
+    endpoint: endpoints.stepFunctions,
+    region: endpoints.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  return { sfn, stateMachineArn: endpoints.stateMachineArn, endpoints };
+}
+
+export async function readEndpoints(stateDir: string): Promise<Endpoints> {
+  const file = join(stateDir, ENDPOINTS_FILE);
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Endpoints;
+  } catch (error) {
+    throw new Error(
+      `No local platform is running with state in ${stateDir} (${file} is missing).\n` +
+        'Start one with `npm start` or `tenantctl up`, use --local for a one-shot run, or --aws for AWS.',
+      { cause: error },
+    );
+  }
+}
+
+async function stackOutput(stack: string, key: string): Promise<string> {
+  const cfn = new CloudFormationClient({});
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
+    const value = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+    if (!value) throw new Error(`Stack ${stack} has no output ${key}: pass --state-machine-arn`);
+    return value;
+  } finally {
+    cfn.destroy();
+  }
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { LocalPlatformNames, tenantResourceNames } from '../common/names';
+import { tenantIdSchema } from '../common/tenant-input';
+import { aws } from '../workflow-tasks/lib/aws';
+import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
+import type { LocalPlatform } from './runtime';
+
+/** API Gateway's limit on a request body (Lambda's synchronous payload limit). */
+const MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+type Route =
+  | { kind: 'api'; tenantId: string }
+  | { kind: 'site'; tenantId: string }
+  | { kind: 'index' }
+  | { kind: 'unknown' };
+
+/**
+ * Serves tenants by Host, as API Gateway serves a custom domain and CloudFront the site:
+ * `api.<tenantId>.localhost` and `api.<domain>` invoke the tenant's API function with an API Gateway
+ * HTTP API v2 event; `<tenantId>.localhost` and `<domain>` serve its frontend from the site bucket.
+ */
+export class LocalGateway {
+  private readonly server: Server;
+
+  constructor(
+    private readonly platform: LocalPlatform,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const route = await this.route(hostOf(req));
+      if (route.kind === 'api') return await this.invoke(route.tenantId, req, res);
+      if (route.kind === 'site') return await this.site(route.tenantId, req, res);
+      if (route.kind === 'index') return await this.index(res);
+      send(res, 404, { message: 'Not Found' });
+    } catch (error) {
+      this.log(`gateway: ${(error as Error).message}`);
+      send(res, 500, { message: 'Internal Server Error' });
+    }
+  }
+
+  private async route(host: string): Promise<Route> {
+    if (host === 'localhost' || host === '127.0.0.1') return { kind: 'index' };
+    const api = host.startsWith('api.');
+    const name = api ? host.slice(4) : host;
+    let tenantId: string | undefined;
+    if (name.endsWith('.localhost')) {
+      const candidate = name.slice(0, -'.localhost'.length);
+      tenantId = tenantIdSchema.safeParse(candidate).success ? candidate : undefined;
+    } else {
+      tenantId = (await findActiveTenantByDomain(name))?.id;
+    }
+    if (!tenantId) return { kind: 'unknown' };
+    return { kind: api ? 'api' : 'site', tenantId };
+  }
+
+  private async invoke(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      result = (await this.platform.functions.invoke(
+        tenantResourceNames(tenantId).functionName,
+        toApiGatewayEvent(req, body, tenantId),
+      )) as APIGatewayProxyStructuredResultV2;
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException')
+        return send(res, 404, { message: 'Not Found' });
+      this.log(`gateway: ${tenantId}: ${(error as Error).name}: ${(error as Error).message}`);
+      return send(res, 500, { message: 'Internal Server Error' });
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [key, value] of Object.entries(result.headers ?? {})) headers[key] = String(value);
+    if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+    res.writeHead(result.statusCode ?? 200, headers);
+    res.end(
+      result.body === undefined ? '' : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
+    );
+  }
+
+  private async site(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://site').pathname);
+    if (path.split('/').some((segment) => segment === '..'))
+      return send(res, 400, { message: 'Bad Request' });
+    const relative = path.endsWith('/') ? `${path}index.html` : path;
+    const Key = `${tenantResourceNames(tenantId).sitePrefix}${relative.replace(/^\/+/, '')}`;
+    try {
+      const object = await aws().s3.send(
+        new GetObjectCommand({ Bucket: LocalPlatformNames.siteBucket, Key }),
+      );
+      res.writeHead(200, {
+        'content-type': object.ContentType ?? 'application/octet-stream',
+        ...(object.CacheControl ? { 'cache-control': object.CacheControl } : {}),
+      });
+      res.end(Buffer.from((await object.Body?.transformToByteArray()) ?? []));
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return send(res, 404, { message: 'Not Found' });
+      throw error;
+    }
+  }
+
+  /** `http://localhost:<port>/`: the live tenants and where to reach them. */
+  private async index(res: ServerResponse): Promise<void> {
+    const port = (this.server.address() as { port: number }).port;
+    const tenants = (await listTenants()).filter((t) => t.status === 'ACTIVE');
+    send(res, 200, {
+      tenants: tenants.map((t) => ({
+        tenantId: t.id,
+        site: `http://${t.id}.localhost:${port}/`,
+        api: `http://api.${t.id}.localhost:${port}/`,
+        ...(t.domain ? { domain: t.domain } : {}),
+      })),
+    });
+  }
+}
+
+function hostOf(req: IncomingMessage): string {
+  return String(req.headers.host ?? '')
+    .toLowerCase()
+    .replace(/:\d+$/, '')
+    .replace(/\.$/, '');
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** The body, or undefined when it is over the limit. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|problem\+json))/;
+
+/** The API Gateway HTTP API payload format 2.0 event for a request. */
+export function toApiGatewayEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  tenantId: string,
+): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (key !== 'cookie' && value !== undefined)
+      headers[key] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  const cookies = req.headers.cookie
+    ?.split(';')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const textual = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(cookies?.length ? { cookies } : {}),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: tenantId,
+      domainName: headers.host ?? '',
+      domainPrefix: (headers.host ?? '').split('.')[0] ?? '',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length ? { body: body.toString(textual ? 'utf8' : 'base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}

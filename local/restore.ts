@@ -1,0 +1,36 @@
+import { STEPS } from '../common/steps';
+import { STEP_HANDLERS } from '../workflow-tasks';
+import { listTenants } from '../workflow-tasks/lib/registry';
+import type { OnboardingState } from '../workflow-tasks/lib/types';
+
+/**
+ * The AWS emulator keeps nothing across restarts while PostgreSQL (databases, registry, executions) does.
+ * On start, every ACTIVE tenant's resources are put back into the emulator by running its onboarding steps
+ * again, as its own execution: they are idempotent, so what exists is kept and what is missing is re-created
+ * (a re-created secret gets new credentials, which "Create database" gives the role). Returns the tenant ids.
+ */
+export async function restoreActiveTenants(): Promise<string[]> {
+  const restored: string[] = [];
+  for (const tenant of await listTenants()) {
+    if (tenant.status !== 'ACTIVE') continue;
+    let state: OnboardingState = {
+      tenantId: tenant.id,
+      companyName: tenant.companyName,
+      adminEmail: tenant.adminEmail,
+      tier: tenant.tier,
+      ...(tenant.domain ? { domain: tenant.domain } : {}),
+    };
+    for (const step of STEPS) {
+      // The registry row is already this execution's and ACTIVE: claiming it again is not restoring it.
+      if (step.id === 'register-tenant') continue;
+      if (step.id === 'attach-domain' && !tenant.domain) {
+        state = { ...state, results: { ...state.results, domain: { skipped: true } } };
+        continue;
+      }
+      const result = await STEP_HANDLERS[step.id].run({ executionArn: tenant.executionArn, state });
+      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+    }
+    restored.push(tenant.id);
+  }
+  return restored;
+}
