@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { zipSync } from 'fflate';
 
 const REPO_ROOT = join(__dirname, '..');
@@ -23,11 +23,15 @@ export function buildTenantApiZip(): Promise<Uint8Array> {
     external: ['pg-native'],
     write: false,
     logLevel: 'silent',
-  }).then((result) => {
-    const file = result.outputFiles[0];
-    if (!file) throw new Error('esbuild produced no tenant API bundle');
-    return zipSync({ 'index.js': file.contents });
-  });
+  })
+    // esbuild keeps a service process for later builds; there are none, and a child left behind when this
+    // process exits becomes a zombie on hosts whose init does not reap.
+    .finally(() => stop())
+    .then((result) => {
+      const file = result.outputFiles[0];
+      if (!file) throw new Error('esbuild produced no tenant API bundle');
+      return zipSync({ 'index.js': file.contents });
+    });
   return tenantApiZip;
 }
 

@@ -54,11 +54,23 @@ describe('tenantctl onboard --local --json', () => {
   it('exits 1 with the error and its cause when validation fails', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify({ tenantId: 'Bad Shop', companyName: 'x', adminEmail: 'a@b.co' }));
-    const result = await tenantctl(['onboard', file, '--json', '--state-dir', join(dir, 'bad')]);
+    const result = await tenantctl(['onboard', file, '--local', '--json', '--state-dir', join(dir, 'bad')]);
     expect(result.code).toBe(1);
     const summary = JSON.parse(result.stdout) as { status: string; error: string; cause: string };
     expect(summary).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
     expect(summary.cause).toContain('tenantId: must be lower-case letters');
+  });
+
+  it('exits 2 and says how to start one when no local platform is running', async () => {
+    const result = await tenantctl([
+      'onboard',
+      join(REPO, 'examples', 'tenants', 'bookstore.json'),
+      '--state-dir',
+      join(dir, 'none'),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('No local platform is running');
+    expect(result.stderr).toContain('npm start');
   });
 
   it('exits 2 and says why when the file is not JSON, before starting anything', async () => {
