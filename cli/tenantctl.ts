@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, Option } from 'commander';
 import { Client } from 'pg';
+import { parseFaults, type Fault } from '../local/faults';
 import { LocalPlatform } from '../local/runtime';
 import { startLocalServices } from '../local/services';
 import { PlatformNames } from '../common/names';
@@ -68,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--gateway-port <n>', 'port of the tenant gateway (default: --port + 1)')
     .option('--demo', 'also onboard the example tenants and print their URLs')
-    .action(async (options: { stateDir: string; port: string; gatewayPort?: string; demo?: boolean }) => {
+    .option('--faults <file>', 'inject faults into the task handlers (JSON list; or TENANTCTL_FAULTS)')
+    .action(async (options: UpOptions) => {
       exitCode = await up(options);
     });
 
@@ -183,10 +185,38 @@ function tenantLabel(input: unknown): string {
   return typeof tenantId === 'string' ? tenantId.slice(0, 40) : 'tenant';
 }
 
-/** The execution name `tenantctl` gives an onboarding, so a second one for the same tenant is visible as such. */
-function executionName(input: unknown): string | undefined {
+/**
+ * StartExecution named `onboard-<tenantId>`. When that name is taken by an onboarding that failed, the retry
+ * is `onboard-<tenantId>-2`, `-3`, ...; one that succeeded or still runs is reported, not repeated.
+ */
+async function startOnboarding(target: Target, input: unknown): Promise<string> {
   const label = tenantLabel(input);
-  return /^[a-z0-9-]{1,60}$/.test(label) ? `onboard-${label}` : undefined;
+  const base = /^[a-z0-9-]{1,60}$/.test(label) ? `onboard-${label}` : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const name = base && attempt > 1 ? `${base}-${attempt}` : base;
+    try {
+      const started = await target.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: target.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      return started.executionArn ?? '';
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExists) || !name) throw error;
+      const executionArn = `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      const previous = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (previous.status === 'SUCCEEDED' || previous.status === 'RUNNING') {
+        throw new Error(
+          `${label}: execution ${name} is ${previous.status}: see \`tenantctl execution ${executionArn}\``,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+  }
 }
 
 /** StartExecution on the target, then live progress from its history. Exit code 0 only on success. */
@@ -195,27 +225,7 @@ async function onboardThrough(target: Target, input: unknown, options: { json?: 
   const say = (line: string) => {
     if (!options.json) out(line);
   };
-  let executionArn: string;
-  try {
-    const started = await target.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: target.stateMachineArn,
-        name: executionName(input),
-        input: JSON.stringify(input),
-      }),
-    );
-    executionArn = started.executionArn ?? '';
-  } catch (error) {
-    if (error instanceof ExecutionAlreadyExists) {
-      throw new Error(
-        `${label} was already onboarded by execution onboard-${label}: see \`tenantctl executions\``,
-        {
-          cause: error,
-        },
-      );
-    }
-    throw error;
-  }
+  const executionArn = await startOnboarding(target, input);
   say(`Onboarding ${label} (${executionArn})`);
   const ended = await followExecution(
     target.sfn,
@@ -252,7 +262,7 @@ async function onboardEmbedded(
 ): Promise<number> {
   const stateDir = resolve(options.stateDir);
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
-  const platform = await LocalPlatform.start({ stateDir });
+  const platform = await LocalPlatform.start({ stateDir, faults: await loadFaults(undefined) });
   const stop = () => void platform.stop().then(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -280,12 +290,24 @@ async function onboardEmbedded(
 }
 
 /** `tenantctl up`: the local platform in the foreground, stopped cleanly by Ctrl-C or SIGTERM. */
-async function up(options: {
-  stateDir: string;
-  port: string;
-  gatewayPort?: string;
-  demo?: boolean;
-}): Promise<number> {
+interface UpOptions {
+  readonly stateDir: string;
+  readonly port: string;
+  readonly gatewayPort?: string;
+  readonly demo?: boolean;
+  readonly faults?: string;
+}
+
+/** Faults from `--faults FILE`, else from the TENANTCTL_FAULTS environment variable, else none. */
+async function loadFaults(file: string | undefined): Promise<Fault[]> {
+  const text = file ? await readFile(file, 'utf8') : process.env.TENANTCTL_FAULTS;
+  if (!text) return [];
+  const faults = parseFaults(text);
+  process.stderr.write(`Injecting ${faults.length} fault(s) into the task handlers.\n`);
+  return faults;
+}
+
+async function up(options: UpOptions): Promise<number> {
   const stateDir = resolve(options.stateDir);
   const port = Number(options.port);
   const gatewayPort =
@@ -295,6 +317,7 @@ async function up(options: {
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
   const services = await startLocalServices({
     stateDir,
+    faults: await loadFaults(options.faults),
     port,
     gatewayPort,
     log: (line) => process.stderr.write(`${line}\n`),

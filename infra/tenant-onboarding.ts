@@ -16,6 +16,11 @@ import { PlatformNames, TaskEnv } from '../common/names';
 import { RECORD_ROLLBACK_FAILURE, STEPS, type StepSpec } from '../common/steps';
 
 const REPO_ROOT = path.join(__dirname, '..');
+/**
+ * A task waits this much longer than its Lambda may run: the function is stopped by Lambda first, so no step
+ * can land its effect after Step Functions gave up on it and started undoing.
+ */
+const TASK_TIMEOUT_MARGIN_SECONDS = 10;
 
 export interface TenantOnboardingProps {
   /** Holds the tenant API package and the frontend bundle (see PlatformNames). */
@@ -105,7 +110,7 @@ export class TenantOnboarding extends Construct {
     const invoke = (
       stateName: string,
       f: lambda.IFunction,
-      timeoutSeconds: number,
+      lambdaTimeoutSeconds: number,
       resultPath: string | undefined,
     ) =>
       new tasks.LambdaInvoke(this, stateName, {
@@ -118,11 +123,21 @@ export class TenantOnboarding extends Construct {
           state: sfn.JsonPath.entirePayload,
         }),
         resultPath: resultPath ?? sfn.JsonPath.DISCARD,
-        taskTimeout: sfn.Timeout.duration(Duration.seconds(timeoutSeconds)),
+        taskTimeout: sfn.Timeout.duration(
+          Duration.seconds(lambdaTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
+        ),
       });
-    const retryTransient = (task: tasks.LambdaInvoke, step: Pick<StepSpec, 'retry'>): tasks.LambdaInvoke => {
+    /**
+     * Transient errors are retried everywhere. Undos also retry a timeout: they are idempotent, so running one
+     * again is safe, while a forward step that timed out is rolled back instead.
+     */
+    const retryTransient = (
+      task: tasks.LambdaInvoke,
+      step: Pick<StepSpec, 'retry'>,
+      kind: 'forward' | 'undo' = 'forward',
+    ): tasks.LambdaInvoke => {
       task.addRetry({
-        errors: [...TRANSIENT_ERROR_NAMES],
+        errors: kind === 'undo' ? [...TRANSIENT_ERROR_NAMES, sfn.Errors.TIMEOUT] : [...TRANSIENT_ERROR_NAMES],
         interval: Duration.seconds(step.retry.intervalSeconds),
         maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
         maxAttempts: step.retry.maxAttempts,
@@ -151,6 +166,7 @@ export class TenantOnboarding extends Construct {
         '$.rollbackFailure',
       ),
       { retry: { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } },
+      'undo',
     );
     recordFailure.addCatch(
       new sfn.Fail(this, 'Rollback failed (not recorded)', {
@@ -175,6 +191,7 @@ export class TenantOnboarding extends Construct {
             undefined,
           ),
           step,
+          'undo',
         );
         undo.addCatch(
           new sfn.Pass(this, `${step.undoStateName} failed`, {

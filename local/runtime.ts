@@ -21,6 +21,7 @@ import { ExecutionStore, type ExecutionStatus } from './execution-store';
 export type { ExecutionStatus } from './execution-store';
 import { HistoryBuilder, type AwsHistoryEvent } from './history';
 import { startEmulator, type LocalEmulator } from './emulator';
+import { FaultInjector, type Fault } from './faults';
 import { LocalFunctions } from './functions';
 import { restoreActiveTenants } from './restore';
 import { startPostgres, type LocalPostgres } from './postgres';
@@ -48,6 +49,18 @@ export interface StartOptions {
 }
 
 type JsonHandler = (input: TaskEvent) => Promise<unknown>;
+
+export interface PlatformOptions {
+  /** PostgreSQL data and unpacked functions live here. */
+  readonly stateDir: string;
+  /** Faults to inject into the task handlers (see local/faults.ts). @default none */
+  readonly faults?: readonly Fault[];
+  /**
+   * Caps every Task's TimeoutSeconds, so timeouts can be exercised without waiting minutes.
+   * @default the definition's own timeouts
+   */
+  readonly maxTaskTimeoutSeconds?: number;
+}
 
 interface Running {
   readonly record: ExecutionRecord;
@@ -83,7 +96,7 @@ export class LocalPlatform {
     this.functions = new LocalFunctions(stateDir, emulator.endpoint);
   }
 
-  static async start(options: { stateDir: string }): Promise<LocalPlatform> {
+  static async start(options: PlatformOptions): Promise<LocalPlatform> {
     await mkdir(options.stateDir, { recursive: true });
     const [postgres, emulator] = await Promise.all([startPostgres(options.stateDir), startEmulator()]);
     let store: ExecutionStore | undefined;
@@ -95,8 +108,8 @@ export class LocalPlatform {
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
       await releaseOrphans(store);
       await restoreActiveTenants();
-      const definition = localDefinition();
-      const handlers = taskHandlers(definition);
+      const definition = capTimeouts(localDefinition(), options.maxTaskTimeoutSeconds);
+      const handlers = taskHandlers(definition, new FaultInjector(options.faults ?? []));
       const machine = new StateMachine(definition as never, {
         validationOptions: { checkPaths: true, checkArn: true },
       });
@@ -274,14 +287,18 @@ function setAwsEnvironment(emulator: LocalEmulator): void {
 }
 
 /** State name -> in-process handler, for every Task state of the definition (a missing one is a bug). */
-function taskHandlers(definition: AslDefinition): Record<string, JsonHandler> {
+function taskHandlers(definition: AslDefinition, faults: FaultInjector): Record<string, JsonHandler> {
   const byState = new Map<string, TaskHandler<unknown>>();
   for (const step of STEPS) {
     const handlers = STEP_HANDLERS[step.id];
-    byState.set(step.stateName, handlers.run);
-    if (step.undoStateName && handlers.undo) byState.set(step.undoStateName, handlers.undo);
+    byState.set(step.stateName, faults.wrap(step.id, handlers.run));
+    if (step.undoStateName && handlers.undo)
+      byState.set(step.undoStateName, faults.wrap(`undo:${step.id}`, handlers.undo));
   }
-  byState.set(RECORD_ROLLBACK_FAILURE.stateName, STEP_HANDLERS[RECORD_ROLLBACK_FAILURE.id].run);
+  byState.set(
+    RECORD_ROLLBACK_FAILURE.stateName,
+    faults.wrap(RECORD_ROLLBACK_FAILURE.id, STEP_HANDLERS[RECORD_ROLLBACK_FAILURE.id].run),
+  );
 
   const overrides: Record<string, JsonHandler> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
@@ -315,4 +332,17 @@ function asLambda(handler: TaskHandler<unknown>): (input: TaskEvent) => Promise<
       throw lambdaError;
     }
   };
+}
+
+function capTimeouts(definition: AslDefinition, cap: number | undefined): AslDefinition {
+  if (cap === undefined) return definition;
+  const states = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]) => [
+      name,
+      typeof state.TimeoutSeconds === 'number'
+        ? { ...state, TimeoutSeconds: Math.min(state.TimeoutSeconds, cap) }
+        : state,
+    ]),
+  );
+  return { ...definition, States: states };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { LocalAwsApi } from './aws-api';
 import { LocalGateway } from './gateway';
-import { LocalPlatform } from './runtime';
+import { LocalPlatform, type PlatformOptions } from './runtime';
 
 /** `<state-dir>/endpoints.json`: where every part of a running local platform answers. */
 export interface Endpoints {
@@ -32,13 +32,10 @@ export interface LocalServices {
  * The whole local platform as `tenantctl up` runs it: the runtime, the Step Functions + EventBridge API,
  * the tenant gateway, and `endpoints.json` once everything answers (removed again on stop).
  */
-export async function startLocalServices(options: {
-  stateDir: string;
-  port: number;
-  gatewayPort: number;
-  log?: (line: string) => void;
-}): Promise<LocalServices> {
-  const platform = await LocalPlatform.start({ stateDir: options.stateDir });
+export async function startLocalServices(
+  options: PlatformOptions & { port: number; gatewayPort: number; log?: (line: string) => void },
+): Promise<LocalServices> {
+  const platform = await LocalPlatform.start(options);
   const api = new LocalAwsApi(platform, options.log);
   const gateway = new LocalGateway(platform, options.log);
   try {

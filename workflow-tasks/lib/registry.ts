@@ -115,6 +115,35 @@ export async function setStatusIfOwned(
   });
 }
 
+/**
+ * Marks the tenant this execution owns `ROLLED_BACK` with the error; when no row exists at all (the
+ * registration failed before writing), records one. Returns false when the row belongs to another execution.
+ */
+export async function markRolledBack(
+  tenant: ValidatedTenant,
+  executionArn: string,
+  error: unknown,
+): Promise<boolean> {
+  if (await setStatusIfOwned(tenant.tenantId, executionArn, 'ROLLED_BACK', { error })) return true;
+  return withRegistry(async (client) => {
+    const inserted = await client.query(
+      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, error)
+       VALUES ($1, 'ROLLED_BACK', $2, $3, $4, $5, $6, $7::jsonb)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        tenant.tenantId,
+        tenant.tier,
+        tenant.companyName,
+        tenant.adminEmail,
+        tenant.domain ?? null,
+        executionArn,
+        JSON.stringify(error),
+      ],
+    );
+    return inserted.rowCount === 1;
+  });
+}
+
 /** Merges resource ids into the row this execution owns (so a retried step finds what it made). */
 export async function recordResources(
   tenantId: string,

@@ -1,7 +1,7 @@
 import { EventTypes } from '../../common/names';
 import { publishEvent } from '../lib/events';
 import { tenantOf } from '../lib/handler';
-import { claimTenant, setStatusIfOwned } from '../lib/registry';
+import { claimTenant, markRolledBack } from '../lib/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /** Registry row `PROVISIONING`, owned by this execution; another execution's tenant is refused untouched. */
@@ -13,13 +13,12 @@ export async function run(event: TaskEvent): Promise<StepResults['registration']
 
 /**
  * Last undo of the chain: marks the tenant `ROLLED_BACK` with the error and tells the bus. Only the row this
- * execution owns is touched, so a losing duplicate execution changes nothing of the winner's.
+ * execution owns is touched, so a losing duplicate execution changes nothing of the winner's; when the
+ * registration itself failed before writing, the failed signup is recorded as a `ROLLED_BACK` row.
  */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
-  const owned = await setStatusIfOwned(tenant.tenantId, event.executionArn, 'ROLLED_BACK', {
-    error: event.state.error ?? null,
-  });
+  const owned = await markRolledBack(tenant, event.executionArn, event.state.error ?? null);
   if (!owned) return;
   await publishEvent(EventTypes.TenantProvisioningFailed, {
     tenantId: tenant.tenantId,

@@ -1,0 +1,162 @@
+import { STEPS, type StepId } from '../../common/steps';
+import type { Fault } from '../../local/faults';
+import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
+import { getTenant } from '../../workflow-tasks/lib/registry';
+import { eventSpy, type PlatformEvent } from '../fixtures/event-spy';
+import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
+
+// Faults are given to the platform when it starts, so every case of this file is planned up front.
+const FORWARD: StepId[] = STEPS.map((s) => s.id);
+const KINDS = ['permanent', 'after-effect', 'timeout'] as const;
+const failureCases = FORWARD.flatMap((step) =>
+  KINDS.map((kind) => ({ step, kind, tenantId: `rb-${kind}-${step}`.slice(0, 32) })),
+);
+const transientCases = FORWARD.map((step) => ({ step, tenantId: `tr-${step}` }));
+const domainOf = (tenantId: string) => `${tenantId}.example.com`;
+// Task timeouts are capped so that "timeout" faults take seconds, not minutes; a few executions run at a
+// time so that the steps without a fault stay well inside the cap on a 2-core machine.
+const TASK_TIMEOUT = 5;
+const AT_A_TIME = 6;
+
+async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size)
+    results.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return results;
+}
+
+const faults: Fault[] = [
+  ...failureCases.map(({ step, kind, tenantId }) => ({ tenantId, step, kind, times: 1 })),
+  ...transientCases.map(({ step, tenantId }) => ({ tenantId, step, kind: 'transient' as const, times: 2 })),
+  // An undo that keeps failing, and one that fails twice and then works.
+  { tenantId: 'undo-stuck', step: 'apply-schema', kind: 'permanent', times: 1 },
+  { tenantId: 'undo-stuck', step: 'undo:create-database', kind: 'permanent', times: 1 },
+  { tenantId: 'undo-blip', step: 'apply-schema', kind: 'permanent', times: 1 },
+  { tenantId: 'undo-blip', step: 'undo:create-database', kind: 'transient', times: 2 },
+];
+
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+let spy: Awaited<ReturnType<typeof eventSpy>>;
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform({ faults, maxTaskTimeoutSeconds: TASK_TIMEOUT }));
+  spy = await eventSpy();
+});
+
+afterAll(async () => {
+  spy.close();
+  await cleanup();
+});
+
+const onboard = (tenantId: string) =>
+  platform.runExecution(tenantInput(tenantId, { domain: domainOf(tenantId) }));
+
+async function eventsOf(tenantId: string, type: string): Promise<PlatformEvent[]> {
+  return (await spy.events()).filter((e) => e['detail-type'] === type && e.detail.tenantId === tenantId);
+}
+
+/** The history events of one state's visit, from its TaskStateEntered to its TaskStateExited. */
+function visit(record: ExecutionRecord, stateName: string): string[] {
+  const start = record.events.findIndex(
+    (e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === stateName,
+  );
+  const end = record.events.findIndex((e, i) => i > start && e.type === 'TaskStateExited');
+  return record.events.slice(start, end + 1).map((e) => e.type);
+}
+
+describe('a step that fails permanently, after its effect, or by timing out', () => {
+  const records = new Map<string, ExecutionRecord>();
+
+  beforeAll(async () => {
+    const done = await inBatches(
+      failureCases,
+      AT_A_TIME,
+      async (c) => [c.tenantId, await onboard(c.tenantId)] as const,
+    );
+    for (const [tenantId, record] of done) records.set(tenantId, record);
+  });
+
+  it.each(failureCases)(
+    '$step ($kind): fails with the injected error and leaves nothing behind',
+    async ({ step, kind, tenantId }) => {
+      const record = records.get(tenantId)!;
+      expect({ status: record.status, error: record.error }).toEqual({
+        status: 'FAILED',
+        error: kind === 'timeout' ? 'States.Timeout' : 'InjectedFault',
+      });
+      if (kind !== 'timeout') expect(record.cause).toContain(`injected ${kind} fault in ${step}`);
+
+      // Validation fails before anything exists, so there is nothing to register or roll back.
+      const registered = step !== 'validate-input';
+      expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(
+        nothingOf(registered ? 'ROLLED_BACK' : undefined),
+      );
+      const failedEvents = await eventsOf(tenantId, 'TenantProvisioningFailed');
+      expect(failedEvents.map((e) => e.detail.error)).toEqual(registered ? [record.error] : []);
+      if (registered) expect((await getTenant(tenantId))?.error).toMatchObject({ Error: record.error });
+    },
+  );
+});
+
+describe('a transient failure', () => {
+  it.each(transientCases)(
+    'in $step, twice, is retried and the onboarding succeeds',
+    async ({ step, tenantId }) => {
+      const record = await onboard(tenantId);
+      expect(record.status).toBe('SUCCEEDED');
+      const stateName = STEPS.find((s) => s.id === step)!.stateName;
+      const events = visit(record, stateName);
+      expect(events.filter((t) => t === 'TaskFailed')).toHaveLength(2);
+      expect(events.filter((t) => t === 'TaskScheduled')).toHaveLength(3);
+      expect(events.at(-2)).toBe('TaskSucceeded');
+      expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true));
+    },
+  );
+});
+
+describe('an undo that fails', () => {
+  it('after its retries: ROLLBACK_FAILED, a TenantRollbackFailed event, and a Fail state naming the step', async () => {
+    const record = await onboard('undo-stuck');
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('RollbackFailed');
+    expect(record.cause).toBe('Could not undo create-database: InjectedFault');
+    expect(record.events.at(-2)?.stateEnteredEventDetails?.name).toBe('Rollback failed');
+    expect(await getTenant('undo-stuck')).toMatchObject({
+      status: 'ROLLBACK_FAILED',
+      error: {
+        failedUndo: 'create-database',
+        original: { Error: 'InjectedFault' },
+        undoError: { Error: 'InjectedFault' },
+      },
+    });
+    const alarms = await eventsOf('undo-stuck', 'TenantRollbackFailed');
+    expect(alarms.map((e) => e.detail.failedUndo)).toEqual(['create-database']);
+  });
+
+  it('twice with a transient error is retried, and the rollback completes', async () => {
+    const record = await onboard('undo-blip');
+    expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
+    expect(visit(record, 'Rollback: drop database').filter((t) => t === 'TaskFailed')).toHaveLength(2);
+    expect(await footprint(platform, 'undo-blip', domainOf('undo-blip'))).toEqual(nothingOf('ROLLED_BACK'));
+  });
+});
+
+describe('two executions for the same tenant started at the same moment', () => {
+  it('leave exactly one complete tenant; the other fails at registration and deletes nothing', async () => {
+    const tenantId = 'same-moment';
+    const [a, b] = await Promise.all([onboard(tenantId), onboard(tenantId)]);
+    const winner = [a, b].find((r) => r.status === 'SUCCEEDED');
+    const loser = [a, b].find((r) => r !== winner);
+    expect(winner).toBeDefined();
+    expect({ status: loser?.status, error: loser?.error }).toEqual({
+      status: 'FAILED',
+      error: 'TenantAlreadyRegistered',
+    });
+    expect(
+      loser!.events.filter((e) => e.type === 'TaskStateEntered').map((e) => e.stateEnteredEventDetails?.name),
+    ).toEqual(['Validate input', 'Register tenant', 'Rollback: mark tenant rolled back']);
+    expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true));
+    expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', executionArn: winner!.executionArn });
+  });
+});
