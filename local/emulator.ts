@@ -6,6 +6,8 @@ export interface LocalEmulator {
   readonly endpoint: string;
   /** True when this process started it (and so stops it). */
   readonly owned: boolean;
+  /** The moto_server process, when this process started it. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startEmulator(): Promise<LocalEmulator> {
     await stopChild(child);
     throw new Error(`${(error as Error).message}\n${stderr.join('')}`, { cause: error });
   }
-  return { endpoint, owned: true, stop: () => stopChild(child) };
+  return { endpoint, owned: true, pid: child.pid, stop: () => stopChild(child) };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -16,6 +16,8 @@ export interface LocalPostgres {
   /** `postgres://user:password@host:port/postgres`: for operators and tests, never logged by the runtime. */
   readonly adminUrl: string;
   readonly embedded: boolean;
+  /** The server process and its data directory, when this process started it. */
+  readonly process?: { readonly pid: number; readonly dataDir: string };
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startPostgres(stateDir: string): Promise<LocalPostgres> {
     password,
     adminUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     embedded: true,
+    process: { pid: server.pid ?? 0, dataDir },
     stop: () => stopServer(server),
   };
 }

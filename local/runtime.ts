@@ -21,6 +21,7 @@ import { ExecutionStore, type ExecutionStatus } from './execution-store';
 export type { ExecutionStatus } from './execution-store';
 import { HistoryBuilder, type AwsHistoryEvent } from './history';
 import { startEmulator, type LocalEmulator } from './emulator';
+import { forgetChildren, recordChild, stopLeftovers } from './children';
 import { FaultInjector, type Fault } from './faults';
 import { LocalFunctions } from './functions';
 import { restoreActiveTenants } from './restore';
@@ -98,7 +99,22 @@ export class LocalPlatform {
 
   static async start(options: PlatformOptions): Promise<LocalPlatform> {
     await mkdir(options.stateDir, { recursive: true });
+    await stopLeftovers(options.stateDir);
     const [postgres, emulator] = await Promise.all([startPostgres(options.stateDir), startEmulator()]);
+    if (postgres.process) {
+      await recordChild(options.stateDir, 'postgres', {
+        pid: postgres.process.pid,
+        marker: postgres.process.dataDir,
+        signal: 'SIGINT',
+      });
+    }
+    if (emulator.pid) {
+      await recordChild(options.stateDir, 'moto_server', {
+        pid: emulator.pid,
+        marker: 'moto_server',
+        signal: 'SIGTERM',
+      });
+    }
     let store: ExecutionStore | undefined;
     try {
       setAwsEnvironment(emulator);
@@ -255,6 +271,7 @@ export class LocalPlatform {
     await this.store.close();
     await closePools();
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
+    await forgetChildren(this.stateDir);
   }
 }
 

@@ -35,6 +35,9 @@ export interface LocalServices {
 export async function startLocalServices(
   options: PlatformOptions & { port: number; gatewayPort: number; log?: (line: string) => void },
 ): Promise<LocalServices> {
+  const file = join(options.stateDir, ENDPOINTS_FILE);
+  // A platform killed with SIGKILL left its endpoints behind: nobody answers there any more.
+  await rm(file, { force: true });
   const platform = await LocalPlatform.start(options);
   const api = new LocalAwsApi(platform, options.log);
   const gateway = new LocalGateway(platform, options.log);
@@ -53,7 +56,6 @@ export async function startLocalServices(
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
     };
-    const file = join(options.stateDir, ENDPOINTS_FILE);
     // It holds the admin URL of the local PostgreSQL: readable by its owner only.
     await writeFile(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
     return {
