@@ -153,6 +153,11 @@ export class TenantOnboarding extends Construct {
       errorPath: '$.error.Error',
       causePath: '$.error.Cause',
     });
+    const invalidInput = new sfn.Fail(this, 'Invalid input', {
+      stateName: 'Invalid input',
+      errorPath: '$.Error',
+      causePath: '$.Cause',
+    });
     const rollbackFailed = new sfn.Fail(this, 'Rollback failed', {
       stateName: 'Rollback failed',
       error: 'RollbackFailed',
@@ -219,9 +224,13 @@ export class TenantOnboarding extends Construct {
         ),
         step,
       );
-      // Validation fails before anything exists: straight to the Fail state, no undo to run.
-      const onError = step.id === 'validate-input' ? onboardingFailed : undoFor.get(step.id);
-      task.addCatch(onError ?? onboardingFailed, { resultPath: '$.error' });
+      if (step.id === 'validate-input') {
+        // Nothing exists yet: straight to a Fail state. The error replaces the state (no ResultPath), because
+        // an input that is not even a JSON object has no field to put it in.
+        task.addCatch(invalidInput);
+      } else {
+        task.addCatch(undoFor.get(step.id) ?? onboardingFailed, { resultPath: '$.error' });
+      }
       forward.set(step.id, task);
     }
     const get = (id: string): tasks.LambdaInvoke => {

@@ -53,8 +53,12 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     const catchTarget = (name: string) => state(name).Catch?.[0];
     expect(catchTarget('Validate input')).toEqual({
       ErrorEquals: ['States.ALL'],
-      ResultPath: '$.error',
-      Next: 'Onboarding failed',
+      Next: 'Invalid input',
+    });
+    expect(state('Invalid input')).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.Error',
+      CausePath: '$.Cause',
     });
     const expected: Record<string, string> = {
       'Register tenant': 'Rollback: mark tenant rolled back',
