@@ -68,6 +68,8 @@ const THROTTLING_NAMES = new Set([
 ]);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
 const PG_BUSY_CODES = new Set(['57P03', '53300', '40001', '40P01']);
+// node-postgres reports a dropped or slow connection without a code.
+const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect)/;
 
 interface ErrorLike {
   name?: unknown;
@@ -96,7 +98,7 @@ export function classifyError(error: unknown): OnboardingError {
   if (e.$fault === 'server' || (status !== undefined && status >= 500) || name === 'TimeoutError') {
     return new OnboardingError(TransientErrors.ServiceUnavailable, detail, { cause: error });
   }
-  if (code !== undefined && NETWORK_CODES.has(code)) {
+  if ((code !== undefined && NETWORK_CODES.has(code)) || PG_CONNECTION_MESSAGES.test(message)) {
     return new OnboardingError(TransientErrors.ConnectionFailed, detail, { cause: error });
   }
   if (code !== undefined && PG_BUSY_CODES.has(code)) {
