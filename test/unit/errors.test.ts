@@ -32,6 +32,12 @@ describe('classifyError', () => {
       Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
       'ConnectionFailed',
     ],
+    ['a dropped PostgreSQL connection', new Error('Connection terminated unexpectedly'), 'ConnectionFailed'],
+    [
+      'a PostgreSQL connect timeout',
+      new Error('timeout exceeded when trying to connect'),
+      'ConnectionFailed',
+    ],
     [
       'PostgreSQL starting up',
       Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
