@@ -25,8 +25,10 @@ export const PermanentErrors = {
   TenantAlreadyRegistered: 'TenantAlreadyRegistered',
   /** A resource with the tenant's name exists but belongs to someone else. */
   ResourceConflict: 'ResourceConflict',
-  /** The requested tier is not provisioned by this version. */
-  TierNotSupported: 'TierNotSupported',
+  /** A dedicated RDS instance ended in a state it cannot leave (failed, incompatible-*, storage-full...). */
+  InstanceFailed: 'InstanceFailed',
+  /** A dedicated RDS instance was not available after the loop's last round. */
+  InstanceNotReadyInTime: 'InstanceNotReadyInTime',
   /** The registry row this execution owned was taken or removed. */
   RegistrationLost: 'RegistrationLost',
   /** An applied migration's file changed since it was applied. */

@@ -53,6 +53,10 @@ export const TaskEnv = {
   eventBusName: 'EVENT_BUS_NAME',
   certificateArn: 'CERTIFICATE_ARN',
   tenantFunctionRuntime: 'TENANT_FUNCTION_RUNTIME',
+  /** Dedicated tier: instance class, and optionally the subnet group and security group of the instances. */
+  dedicatedInstanceClass: 'DEDICATED_INSTANCE_CLASS',
+  dedicatedSubnetGroup: 'DEDICATED_SUBNET_GROUP',
+  dedicatedSecurityGroup: 'DEDICATED_SECURITY_GROUP',
 } as const;
 
 /** Environment variables of a tenant's API Lambda. */
@@ -70,6 +74,8 @@ export interface TenantResourceNames {
   readonly functionName: string;
   readonly functionRoleName: string;
   readonly apiName: string;
+  /** RDS instance of a dedicated-tier tenant. */
+  readonly instanceId: string;
   /** Prefix of the tenant's frontend in the site bucket, with a trailing slash so `a/` never matches `a-b/`. */
   readonly sitePrefix: string;
 }
@@ -83,6 +89,7 @@ export function tenantResourceNames(tenantId: string): TenantResourceNames {
     functionName: `tenant-${tenantId}-api`,
     functionRoleName: `tenant-${tenantId}-api-role`,
     apiName: `tenant-${tenantId}-api`,
+    instanceId: `tenant-${tenantId}`,
     sitePrefix: `tenants/${tenantId}/`,
   };
 }

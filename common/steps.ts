@@ -109,6 +109,26 @@ export const STEPS: readonly StepSpec[] = [
   },
 ];
 
+/**
+ * The dedicated tier's wait loop after "Create database": wait, check the RDS instance, and go on when it is
+ * available; a bounded number of rounds (a dedicated instance takes minutes, a secret milliseconds).
+ */
+export const DEDICATED_INSTANCE = {
+  choiceStateName: 'Dedicated instance?',
+  waitStateName: 'Wait for instance',
+  waitSeconds: 30,
+  check: {
+    id: 'check-instance',
+    stateName: 'Check instance',
+    resultKey: 'instance',
+    timeoutSeconds: 60,
+    retry: { maxAttempts: 6, intervalSeconds: 5, maxDelaySeconds: 60 },
+  },
+  availableStateName: 'Instance available?',
+  /** 60 rounds of 30 s: RDS usually needs 5-15 minutes. */
+  maxRounds: 60,
+} as const;
+
 /** The step that records an undo that could not be completed (ROLLBACK_FAILED + event). */
 export const RECORD_ROLLBACK_FAILURE = {
   id: 'record-rollback-failure',

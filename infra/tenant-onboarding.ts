@@ -13,7 +13,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { TRANSIENT_ERROR_NAMES } from '../common/errors';
 import { PlatformNames, TaskEnv } from '../common/names';
-import { RECORD_ROLLBACK_FAILURE, STEPS, type StepSpec } from '../common/steps';
+import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS, type StepSpec } from '../common/steps';
 
 const REPO_ROOT = path.join(__dirname, '..');
 /**
@@ -249,13 +249,46 @@ export class TenantOnboarding extends Construct {
       .otherwise(noDomain);
     get('attach-domain').next(get('publish-frontend'));
 
+    // Dedicated tier: wait for the RDS instance (Wait / Check / Choice, bounded by the check's round count).
+    const { check } = DEDICATED_INSTANCE;
+    const checkInstance = retryTransient(
+      invoke(
+        check.stateName,
+        fn(check.id, 'run', check.timeoutSeconds),
+        check.timeoutSeconds,
+        `$.results.${check.resultKey}`,
+      ),
+      check,
+    );
+    checkInstance.addCatch(undoFor.get('create-database') ?? onboardingFailed, { resultPath: '$.error' });
+    const waitForInstance = new sfn.Wait(this, DEDICATED_INSTANCE.waitStateName, {
+      stateName: DEDICATED_INSTANCE.waitStateName,
+      time: sfn.WaitTime.duration(Duration.seconds(DEDICATED_INSTANCE.waitSeconds)),
+    });
+    waitForInstance
+      .next(checkInstance)
+      .next(
+        new sfn.Choice(this, DEDICATED_INSTANCE.availableStateName, {
+          stateName: DEDICATED_INSTANCE.availableStateName,
+        })
+          .when(
+            sfn.Condition.stringEquals(`$.results.${check.resultKey}.status`, 'available'),
+            get('apply-schema'),
+          )
+          .otherwise(waitForInstance),
+      );
+    const dedicated = new sfn.Choice(this, DEDICATED_INSTANCE.choiceStateName, {
+      stateName: DEDICATED_INSTANCE.choiceStateName,
+    })
+      .when(sfn.Condition.stringEquals('$.results.tenant.tier', 'dedicated'), waitForInstance)
+      .otherwise(get('apply-schema'));
+
     const definition = get('validate-input')
       .next(get('register-tenant'))
       .next(get('store-secret'))
       .next(get('create-database'))
-      .next(get('apply-schema'))
-      .next(get('deploy-function'))
-      .next(hasDomain);
+      .next(dedicated);
+    get('apply-schema').next(get('deploy-function')).next(hasDomain);
     get('publish-frontend')
       .next(get('invalidate-cache'))
       .next(get('activate-tenant'))
@@ -316,8 +349,33 @@ class StepPermissions {
         break;
       case 'create-database':
       case 'apply-schema':
+      case 'check-instance': {
         allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
+        const instances = arn('rds', 'db:tenant-*');
+        if (stepId === 'create-database') {
+          allow(
+            [
+              'rds:DescribeDBInstances',
+              ...(handler === 'run'
+                ? ['rds:CreateDBInstance', 'rds:AddTagsToResource']
+                : ['rds:DeleteDBInstance']),
+            ],
+            [instances],
+          );
+          // ManageMasterUserPassword: RDS creates the master secret, encrypted with the default key.
+          if (handler === 'run')
+            allow(
+              ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+              [arn('secretsmanager', 'secret:rds!*')],
+            );
+        }
+        if (stepId === 'check-instance') {
+          allow(['rds:DescribeDBInstances'], [instances]);
+          allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:rds!*')]);
+          allow(['secretsmanager:PutSecretValue'], [tenantSecrets]);
+        }
         break;
+      }
       case 'deploy-function': {
         const fnArn = arn('lambda', 'function:tenant-*');
         const roleArn = `arn:${partition}:iam::${account}:role/tenant-*`;

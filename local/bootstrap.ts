@@ -18,7 +18,10 @@ import type { LocalPostgres } from './postgres';
 export const LOCAL_ACCOUNT = '123456789012';
 
 /** Everything the task Lambdas' environment names, as created in the emulator. */
-export type TaskEnvironment = Record<(typeof TaskEnv)[keyof typeof TaskEnv], string>;
+export type TaskEnvironment = Record<
+  Exclude<(typeof TaskEnv)[keyof typeof TaskEnv], 'DEDICATED_SUBNET_GROUP' | 'DEDICATED_SECURITY_GROUP'>,
+  string
+>;
 
 /**
  * The local counterpart of `cdk deploy`: creates the platform's resources in the emulator (artifact bucket
@@ -85,6 +88,7 @@ export async function bootstrapPlatform(endpoint: string, pg: LocalPostgres): Pr
       [TaskEnv.eventBusName]: PlatformNames.eventBus,
       [TaskEnv.certificateArn]: `arn:aws:acm:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:certificate/local-platform`,
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
+      [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
     };
   } finally {
     for (const client of [s3, secrets, events, cloudfront]) client.destroy();

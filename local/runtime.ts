@@ -8,7 +8,7 @@ import {
   StateMachine,
 } from 'aws-local-stepfunctions';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
+import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
 import { closePools } from '../workflow-tasks/lib/db';
 import { releaseTenantsOf } from '../workflow-tasks/lib/registry';
 import type { TaskHandler } from '../workflow-tasks/lib/handler';
@@ -183,7 +183,11 @@ export class LocalPlatform {
     const record: ExecutionRecord = { executionArn, name, input, startDate, status: 'RUNNING', events: [] };
     const history = new HistoryBuilder(this.definition, LocalPlatformNames.region, this.roleArn);
     const run = this.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: this.handlers as never },
+      overrides: {
+        taskResourceLocalHandlers: this.handlers as never,
+        // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
+        waitTimeOverrides: { [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS },
+      },
       context: {
         Execution: {
           Id: executionArn,
@@ -276,6 +280,7 @@ export class LocalPlatform {
 }
 
 const STEPFUNCTIONS_DATABASE = 'stepfunctions';
+const LOCAL_INSTANCE_WAIT_MS = 200;
 
 /**
  * Executions left RUNNING by a platform that was killed are failed, and the tenants they were onboarding
@@ -312,6 +317,10 @@ function taskHandlers(definition: AslDefinition, faults: FaultInjector): Record<
     if (step.undoStateName && handlers.undo)
       byState.set(step.undoStateName, faults.wrap(`undo:${step.id}`, handlers.undo));
   }
+  byState.set(
+    DEDICATED_INSTANCE.check.stateName,
+    faults.wrap(DEDICATED_INSTANCE.check.id, STEP_HANDLERS[DEDICATED_INSTANCE.check.id].run),
+  );
   byState.set(
     RECORD_ROLLBACK_FAILURE.stateName,
     faults.wrap(RECORD_ROLLBACK_FAILURE.id, STEP_HANDLERS[RECORD_ROLLBACK_FAILURE.id].run),

@@ -3,6 +3,7 @@ import type { StepId } from '../common/steps';
 import * as activateTenant from './activate-tenant/handler';
 import * as applySchema from './apply-schema/handler';
 import * as attachDomain from './attach-domain/handler';
+import * as checkInstance from './check-instance/handler';
 import * as createDatabase from './create-database/handler';
 import * as deployFunction from './deploy-function/handler';
 import * as invalidateCache from './invalidate-cache/handler';
@@ -21,7 +22,7 @@ export interface StepHandlers {
  * Every Lambda entry point, by step id: the same exports the CDK construct bundles (`handler.run`,
  * `handler.undo`), gathered for the local runtime, which calls them in-process.
  */
-export const STEP_HANDLERS: Readonly<Record<StepId | 'record-rollback-failure', StepHandlers>> = {
+export const STEP_HANDLERS: Readonly<Record<StepId | 'check-instance' | 'record-rollback-failure', StepHandlers>> = {
   'validate-input': validateInput,
   'register-tenant': registerTenant,
   'store-secret': storeSecret,
@@ -32,5 +33,6 @@ export const STEP_HANDLERS: Readonly<Record<StepId | 'record-rollback-failure', 
   'publish-frontend': publishFrontend,
   'invalidate-cache': invalidateCache,
   'activate-tenant': activateTenant,
+  'check-instance': checkInstance,
   'record-rollback-failure': recordRollbackFailure,
 };

@@ -1,4 +1,5 @@
 import {
+  CreateDomainNameCommand,
   GetApiMappingsCommand,
   GetDomainNameCommand,
   GetRoutesCommand,
@@ -246,14 +247,27 @@ describe('onboarding an existing tenant again', () => {
 });
 
 describe('a step that fails', () => {
-  it('rolls back everything created before it (dedicated tier is not supported yet)', async () => {
-    const tenantId = uniqueTenantId('dedicated');
-    const record = await platform.runExecution(tenantInput(tenantId, { tier: 'dedicated' }));
-    expect(record.status).toBe('FAILED');
-    expect(record.error).toBe('TierNotSupported');
-    expect(JSON.parse(record.cause ?? '{}')).toMatchObject({ errorType: 'TierNotSupported' });
+  it('rolls back everything created before it, and leaves alone a domain it does not own', async () => {
+    const tenantId = uniqueTenantId('taken');
+    const domain = `${tenantId}.example.org`;
+    // api.<domain> already exists in API Gateway, made outside the platform.
+    await aws().apigw.send(
+      new CreateDomainNameCommand({
+        DomainName: `api.${domain}`,
+        DomainNameConfigurations: [
+          { CertificateArn: platform.environment.CERTIFICATE_ARN, EndpointType: 'REGIONAL' },
+        ],
+        Tags: { tenant: 'someone-else' },
+      }),
+    );
+    const record = await platform.runExecution(tenantInput(tenantId, { domain }));
+    expect([record.status, record.error]).toEqual(['FAILED', 'ResourceConflict']);
+    expect(JSON.parse(record.cause ?? '{}')).toMatchObject({ errorType: 'ResourceConflict' });
+    expect(entered(record)).toContain('Rollback: drop database');
     expect(await footprint(platform, tenantId)).toEqual(nothingOf('ROLLED_BACK'));
-    expect((await getTenant(tenantId))?.error).toMatchObject({ Error: 'TierNotSupported' });
+    expect((await getTenant(tenantId))?.error).toMatchObject({ Error: 'ResourceConflict' });
+    const foreign = await aws().apigw.send(new GetDomainNameCommand({ DomainName: `api.${domain}` }));
+    expect(foreign.Tags).toEqual({ tenant: 'someone-else' });
   });
 
   it("refuses a domain another tenant holds, without touching that tenant's resources", async () => {

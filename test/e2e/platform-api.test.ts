@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateDomainNameCommand } from '@aws-sdk/client-apigatewayv2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -21,6 +22,7 @@ import { gatewayGet } from '../../cli/describe';
 import { fullHistory } from '../../cli/follow';
 import { waitFor } from '../../local/ports';
 import { startLocalServices, type LocalServices } from '../../local/services';
+import { aws } from '../../workflow-tasks/lib/aws';
 import { getTenant, listTenants } from '../../workflow-tasks/lib/registry';
 import { tenantInput, uniqueTenantId } from '../fixtures/platform';
 
@@ -112,19 +114,29 @@ describe('the Step Functions API', () => {
   });
 
   it('records a failed onboarding with TaskFailed, the rollback and ExecutionFailed', async () => {
-    const executionArn = await start(tenantInput(uniqueTenantId('failing'), { tier: 'dedicated' }));
+    // A domain taken in API Gateway outside the platform fails "Attach domain", after five steps to undo.
+    const tenantId = uniqueTenantId('failing');
+    const domain = `${tenantId}.example.org`;
+    await aws().apigw.send(
+      new CreateDomainNameCommand({
+        DomainName: `api.${domain}`,
+        DomainNameConfigurations: [{ CertificateArn: services.platform.environment.CERTIFICATE_ARN }],
+        Tags: { tenant: 'someone-else' },
+      }),
+    );
+    const executionArn = await start(tenantInput(tenantId, { domain }));
     const described = await finished(executionArn);
-    expect(described).toMatchObject({ status: 'FAILED', error: 'TierNotSupported' });
+    expect(described).toMatchObject({ status: 'FAILED', error: 'ResourceConflict' });
     const history = await fullHistory(sfn, executionArn);
     expect(history.find((e) => e.type === 'TaskFailed')?.taskFailedEventDetails).toMatchObject({
-      error: 'TierNotSupported',
+      error: 'ResourceConflict',
     });
     expect(
       history.filter((e) => e.type === 'TaskStateEntered').map((e) => e.stateEnteredEventDetails?.name),
     ).toContain('Rollback: delete secret');
     expect(history.at(-1)).toMatchObject({
       type: 'ExecutionFailed',
-      executionFailedEventDetails: { error: 'TierNotSupported' },
+      executionFailedEventDetails: { error: 'ResourceConflict' },
     });
 
     const failed = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'FAILED' }));

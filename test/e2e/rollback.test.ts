@@ -33,6 +33,8 @@ const faults: Fault[] = [
   { tenantId: 'undo-stuck', step: 'undo:create-database', kind: 'permanent', times: 1 },
   { tenantId: 'undo-blip', step: 'apply-schema', kind: 'permanent', times: 1 },
   { tenantId: 'undo-blip', step: 'undo:create-database', kind: 'transient', times: 2 },
+  // The dedicated tier's wait loop failing: the RDS instance is deleted.
+  { tenantId: 'dedicated-rb', step: 'check-instance', kind: 'permanent', times: 1 },
 ];
 
 let platform: LocalPlatform;
@@ -141,6 +143,24 @@ describe('an undo that fails', () => {
     expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
     expect(visit(record, 'Rollback: drop database').filter((t) => t === 'TaskFailed')).toHaveLength(2);
     expect(await footprint(platform, 'undo-blip', domainOf('undo-blip'))).toEqual(nothingOf('ROLLED_BACK'));
+  });
+});
+
+describe('the dedicated tier', () => {
+  it('deletes the RDS instance when waiting for it fails', async () => {
+    const record = await platform.runExecution(tenantInput('dedicated-rb', { tier: 'dedicated' }));
+    expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
+    const states = record.events
+      .filter((e) => e.type.endsWith('StateEntered'))
+      .map((e) => e.stateEnteredEventDetails?.name);
+    expect(states.slice(3, 8)).toEqual([
+      'Create database',
+      'Dedicated instance?',
+      'Wait for instance',
+      'Check instance',
+      'Rollback: drop database',
+    ]);
+    expect(await footprint(platform, 'dedicated-rb')).toEqual(nothingOf('ROLLED_BACK'));
   });
 });
 

@@ -2,10 +2,18 @@ import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { STEPS, type StepId } from '../../common/steps';
 import type { LocalPlatform } from '../../local/runtime';
 import { STEP_HANDLERS } from '../../workflow-tasks';
+import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { aws } from '../../workflow-tasks/lib/aws';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 import { taskEvent } from '../fixtures/events';
-import { footprint, nothingOf, startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
+import {
+  everythingOf,
+  footprint,
+  nothingOf,
+  startTestPlatform,
+  tenantInput,
+  uniqueTenantId,
+} from '../fixtures/platform';
 
 let platform: LocalPlatform;
 let cleanup: () => Promise<void>;
@@ -57,18 +65,7 @@ describe('every step run twice', () => {
     });
     expect(compared).toEqual(STEPS.map((s) => s.id));
 
-    expect(await footprint(platform, tenantId, domain)).toEqual({
-      database: true,
-      role: true,
-      secret: true,
-      function: true,
-      iamRole: true,
-      apis: 1,
-      domain: true,
-      mappings: 1,
-      siteObjects: 4,
-      registry: 'ACTIVE',
-    });
+    expect(await footprint(platform, tenantId, domain)).toEqual(everythingOf(true));
     expect(await invalidationCount()).toBe(invalidationsBefore + 1);
   });
 });
@@ -104,7 +101,39 @@ describe('every undo', () => {
     const event = taskEvent(executionArn(ghost), { tenant });
     for (const step of [...STEPS].reverse()) await STEP_HANDLERS[step.id].undo?.(event);
 
-    expect(await footprint(platform, ghost)).toEqual(nothingOf(undefined));
+    // Nothing was made; the last undo records the failed signup, as for a registration that failed.
+    expect(await footprint(platform, ghost)).toEqual(nothingOf('ROLLED_BACK'));
     expect(await footprint(platform, bystander, bystanderDomain)).toEqual(before);
+  });
+});
+
+describe('the dedicated tier against the emulator', () => {
+  it('creates one encrypted, tagged RDS instance with an RDS-managed master password, twice alike, and its undo deletes it', async () => {
+    const tenantId = uniqueTenantId('dedicated');
+    const arn = executionArn(tenantId);
+    const tenant = (await STEP_HANDLERS['validate-input'].run({
+      executionArn: arn,
+      state: tenantInput(tenantId, { tier: 'dedicated' }),
+    })) as StepResults['tenant'];
+    const event = taskEvent(arn, { tenant });
+    const first = await STEP_HANDLERS['create-database'].run(event);
+    expect(await STEP_HANDLERS['create-database'].run(event)).toEqual(first);
+    expect(first).toMatchObject({ instanceId: `tenant-${tenantId}` });
+
+    const { DBInstances = [] } = await aws().rds.send(new DescribeDBInstancesCommand({}));
+    const instances = DBInstances.filter((i) => i.DBInstanceIdentifier === `tenant-${tenantId}`);
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({
+      Engine: 'postgres',
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      MasterUsername: 'tenant_admin',
+    });
+    expect(instances[0]?.MasterUserSecret?.SecretArn).toContain(':secret:rds!');
+    expect(instances[0]?.TagList).toContainEqual({ Key: 'tenant', Value: tenantId });
+
+    await STEP_HANDLERS['create-database'].undo!(event);
+    await STEP_HANDLERS['create-database'].undo!(event);
+    expect((await footprint(platform, tenantId)).instance).toBe(false);
   });
 });

@@ -36,6 +36,7 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       'Register tenant',
       'Store secret',
       'Create database',
+      'Dedicated instance?',
       'Apply schema',
       'Deploy function',
       'Has a domain?',
@@ -47,6 +48,22 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     ]);
     expect(state('Has a domain?').Choices?.map((c) => c.Next)).toEqual(['Attach domain']);
     expect(state('Attach domain').Next).toBe('Publish frontend');
+  });
+
+  it('waits for a dedicated instance in a Wait / Check / Choice loop that rolls back on failure', () => {
+    expect(state('Dedicated instance?').Choices).toEqual([
+      { Variable: '$.results.tenant.tier', StringEquals: 'dedicated', Next: 'Wait for instance' },
+    ]);
+    expect(state('Wait for instance')).toMatchObject({ Type: 'Wait', Seconds: 30, Next: 'Check instance' });
+    expect(state('Check instance')).toMatchObject({
+      ResultPath: '$.results.instance',
+      Next: 'Instance available?',
+    });
+    expect(state('Check instance').Catch?.[0]?.Next).toBe('Rollback: drop database');
+    expect(state('Instance available?')).toMatchObject({
+      Choices: [{ Variable: '$.results.instance.status', StringEquals: 'available', Next: 'Apply schema' }],
+      Default: 'Wait for instance',
+    });
   });
 
   it('catches every forward step into its own undo, or the nearest earlier one', () => {
@@ -121,7 +138,8 @@ describe('the onboarding state machine (from the CDK construct)', () => {
 
   it('retries only transient errors, with full jitter and a capped delay, on every task; each task has a timeout', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.length).toBe(STEPS.length + STEPS.filter((s) => s.undoStateName).length + 1);
+    // The steps, their undos, "Check instance" and "Record rollback failure".
+    expect(tasks.length).toBe(STEPS.length + STEPS.filter((s) => s.undoStateName).length + 2);
     for (const [name, s] of tasks as [string, State][]) {
       const ours = s.Retry?.find((r) => r.ErrorEquals.includes('Throttled'));
       // Undos are idempotent, so a timed-out one is retried too; a timed-out forward step is rolled back.

@@ -1,55 +1,45 @@
-import { escapeIdentifier, escapeLiteral } from 'pg';
+import { CreateDBInstanceCommand, DeleteDBInstanceCommand, DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
+import { escapeIdentifier } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { readCredentialsSecret, sharedDbHost, sharedDbPort, withMasterClient } from '../lib/db';
+import { TaskEnv } from '../../common/names';
+import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
+import { sharedDbHost, sharedDbPort, withMasterClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
-import { scramSha256Verifier } from '../lib/scram';
-import type { StepResults, TaskEvent } from '../lib/types';
+import { ownedBy, tagList, tagsFromList } from '../lib/tags';
+import { ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
+import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 
 // The maintenance database every PostgreSQL server (and RDS instance) has; DDL on databases runs there.
 const MAINTENANCE_DB = 'postgres';
+const DEFAULT_INSTANCE_CLASS = 'db.t4g.micro';
+/** The master user RDS creates on a dedicated instance; its password is managed by RDS in Secrets Manager. */
+export const DEDICATED_MASTER_USER = 'tenant_admin';
 
 /**
- * Shared tier: a login role and a database it owns on the shared instance. Only that role may connect
- * (CONNECT is revoked from PUBLIC), so one tenant's credentials open no other tenant's database.
- * Re-running converges: an existing role gets the secret's password again, an existing database is kept.
+ * Shared tier: a login role and a database it owns on the shared instance, only that role may connect.
+ * Dedicated tier: the tenant's own RDS PostgreSQL instance (encrypted, tagged, master password managed by
+ * RDS); "Check instance" waits for it and creates the tenant's role there.
  */
 export async function run(event: TaskEvent): Promise<StepResults['database']> {
   const tenant = tenantOf(event);
-  if (tenant.tier !== 'shared') {
-    throw new OnboardingError(
-      PermanentErrors.TierNotSupported,
-      `tier "${tenant.tier}" is not supported yet: only "shared" tenants can be onboarded`,
-    );
-  }
-  const { secretArn } = resultOf(event, 'secret');
   const { database, role } = tenant.names;
-  const { password } = await readCredentialsSecret(secretArn);
-  const verifier = escapeLiteral(scramSha256Verifier(password));
-  const roleId = escapeIdentifier(role);
-  const dbId = escapeIdentifier(database);
-
-  await withMasterClient(MAINTENANCE_DB, async (client) => {
-    const roleExists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-    if (roleExists.rowCount === 0) {
-      await client.query(`CREATE ROLE ${roleId} LOGIN PASSWORD ${verifier}`);
-    } else {
-      await client.query(`ALTER ROLE ${roleId} LOGIN PASSWORD ${verifier}`);
-    }
-    // A non-superuser master (as on RDS) must be a member of a role to create a database it owns.
-    await client.query(`GRANT ${roleId} TO CURRENT_USER`);
-    const dbExists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (dbExists.rowCount === 0) {
-      await client.query(`CREATE DATABASE ${dbId} OWNER ${roleId}`);
-    }
-    await client.query(`REVOKE ALL ON DATABASE ${dbId} FROM PUBLIC`);
-    await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${dbId} TO ${roleId}`);
-  });
+  if (tenant.tier === 'dedicated') {
+    const instance = await ensureInstance(tenant);
+    return { database, role, host: '', port: 0, instanceId: instance.DBInstanceIdentifier ?? tenant.names.instanceId };
+  }
+  const { password } = await readTenantSecret(resultOf(event, 'secret').secretArn);
+  await withMasterClient(MAINTENANCE_DB, (client) => ensureTenantDatabase(client, tenant.names, password));
   return { database, role, host: sharedDbHost(), port: sharedDbPort() };
 }
 
-/** Drops the tenant's database (closing its connections) and role; succeeds when neither exists. */
+/**
+ * Shared: drops the tenant's database (closing its connections) and role. Dedicated: deletes the instance
+ * (no final snapshot: it never went live). Either succeeds when there is nothing to remove.
+ */
 export async function undo(event: TaskEvent): Promise<void> {
-  const { database, role } = tenantOf(event).names;
+  const tenant = tenantOf(event);
+  if (tenant.tier === 'dedicated') return deleteInstance(tenant);
+  const { database, role } = tenant.names;
   await withMasterClient(MAINTENANCE_DB, async (client) => {
     const owned = await client.query(
       'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
@@ -60,4 +50,80 @@ export async function undo(event: TaskEvent): Promise<void> {
     }
     await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
   });
+}
+
+/** The tenant's RDS instance, if it exists. */
+export async function describeInstance(instanceId: string): Promise<DBInstance | undefined> {
+  try {
+    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }));
+    return out.DBInstances?.[0];
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function ensureInstance(tenant: ValidatedTenant): Promise<DBInstance> {
+  const id = tenant.names.instanceId;
+  const existing = await describeInstance(id);
+  if (existing) return owned(existing, tenant);
+  const securityGroup = process.env[TaskEnv.dedicatedSecurityGroup];
+  try {
+    const created = await aws().rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: id,
+        DBInstanceClass: process.env[TaskEnv.dedicatedInstanceClass] ?? DEFAULT_INSTANCE_CLASS,
+        Engine: 'postgres',
+        AllocatedStorage: 20,
+        StorageType: 'gp3',
+        StorageEncrypted: true,
+        DBName: tenant.names.database,
+        MasterUsername: DEDICATED_MASTER_USER,
+        ManageMasterUserPassword: true,
+        PubliclyAccessible: false,
+        BackupRetentionPeriod: 7,
+        CopyTagsToSnapshot: true,
+        DeletionProtection: false,
+        DBSubnetGroupName: process.env[TaskEnv.dedicatedSubnetGroup],
+        VpcSecurityGroupIds: securityGroup ? [securityGroup] : undefined,
+        Tags: tagList(tenant.tenantId),
+      }),
+    );
+    if (!created.DBInstance) throw new Error(`RDS returned no instance for ${id}`);
+    return created.DBInstance;
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    const raced = await describeInstance(id);
+    if (!raced) throw error;
+    return owned(raced, tenant);
+  }
+}
+
+function owned(instance: DBInstance, tenant: ValidatedTenant): DBInstance {
+  if (!ownedBy(tagsFromList(instance.TagList), tenant.tenantId)) {
+    throw new OnboardingError(
+      PermanentErrors.ResourceConflict,
+      `RDS instance ${tenant.names.instanceId} exists but does not belong to tenant ${tenant.tenantId}`,
+    );
+  }
+  return instance;
+}
+
+async function deleteInstance(tenant: ValidatedTenant): Promise<void> {
+  const instance = await describeInstance(tenant.names.instanceId);
+  if (!instance || !ownedBy(tagsFromList(instance.TagList), tenant.tenantId)) return;
+  if (instance.DBInstanceStatus === 'deleting') return;
+  try {
+    await aws().rds.send(
+      new DeleteDBInstanceCommand({
+        DBInstanceIdentifier: tenant.names.instanceId,
+        SkipFinalSnapshot: true,
+        DeleteAutomatedBackups: true,
+      }),
+    );
+  } catch (error) {
+    // Already gone, or already being deleted by an earlier attempt of this undo.
+    if (isNotFound(error) || (error as Error).name === 'InvalidDBInstanceStateFault') return;
+    throw error;
+  }
 }

@@ -3,6 +3,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
@@ -19,6 +20,7 @@ export interface AwsClients {
   readonly cloudfront: CloudFrontClient;
   readonly events: EventBridgeClient;
   readonly iam: IAMClient;
+  readonly rds: RDSClient;
 }
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
@@ -35,6 +37,7 @@ export function aws(): AwsClients {
     cloudfront: new CloudFrontClient({}),
     events: new EventBridgeClient({}),
     iam: new IAMClient({}),
+    rds: new RDSClient({}),
   };
   cached = { endpoint, clients };
   return clients;
@@ -49,6 +52,8 @@ export function isNotFound(error: unknown): boolean {
     'NotFoundException',
     'NoSuchEntity',
     'NoSuchKey',
+    'DBInstanceNotFoundFault',
+    'DBInstanceNotFound',
   ].includes(name);
 }
 
@@ -60,6 +65,8 @@ export function isAlreadyExists(error: unknown): boolean {
     'EntityAlreadyExistsException',
     'ResourceConflictException',
     'ConflictException',
+    'DBInstanceAlreadyExistsFault',
+    'DBInstanceAlreadyExists',
   ].includes(name);
 }
 

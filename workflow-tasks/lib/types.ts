@@ -22,7 +22,9 @@ export interface StepResults {
   tenant: ValidatedTenant;
   registration: { tenantId: string; status: 'PROVISIONING'; executionArn: string };
   secret: { secretArn: string; secretName: string };
-  database: { database: string; role: string; host: string; port: number };
+  /** Shared tier: the database on the shared instance. Dedicated: the RDS instance being created. */
+  database: { database: string; role: string; host: string; port: number; instanceId?: string };
+  instance: { status: string; rounds: number; host?: string; port?: number };
   schema: { schemaVersion: number; migrations: string[]; adminEmail: string };
   function: {
     functionName: string;

@@ -1,0 +1,62 @@
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { DEDICATED_INSTANCE } from '../../common/steps';
+import { describeInstance } from '../create-database/step';
+import { aws } from '../lib/aws';
+import { readCredentialsSecret, withClient } from '../lib/db';
+import { resultOf, tenantOf } from '../lib/handler';
+import { ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
+import type { StepResults, TaskEvent } from '../lib/types';
+
+/** RDS states an instance does not leave by itself: waiting longer cannot help. */
+const DEAD_ENDS = new Set([
+  'failed',
+  'incompatible-network',
+  'incompatible-option-group',
+  'incompatible-parameters',
+  'incompatible-restore',
+  'inaccessible-encryption-credentials',
+  'storage-full',
+  'deleting',
+]);
+
+/**
+ * One round of the dedicated tier's wait loop: reads the instance's status. Not yet available: the loop
+ * waits and asks again, for a bounded number of rounds. Available: the tenant's role and database are set
+ * up on it (as on the shared instance) and the tenant's secret is pointed at its endpoint.
+ */
+export async function run(event: TaskEvent): Promise<StepResults['instance']> {
+  const tenant = tenantOf(event);
+  const rounds = (event.state.results?.instance?.rounds ?? 0) + 1;
+  const instance = await describeInstance(tenant.names.instanceId);
+  const status = instance?.DBInstanceStatus ?? 'missing';
+  if (!instance || DEAD_ENDS.has(status)) {
+    throw new OnboardingError(PermanentErrors.InstanceFailed, `RDS instance ${tenant.names.instanceId} is ${status}`);
+  }
+  if (status !== 'available') {
+    if (rounds >= DEDICATED_INSTANCE.maxRounds) {
+      throw new OnboardingError(
+        PermanentErrors.InstanceNotReadyInTime,
+        `RDS instance ${tenant.names.instanceId} is still ${status} after ${rounds} checks`,
+      );
+    }
+    return { status, rounds };
+  }
+
+  const host = instance.Endpoint?.Address ?? '';
+  const port = instance.Endpoint?.Port ?? 5432;
+  const masterSecretArn = instance.MasterUserSecret?.SecretArn;
+  if (!masterSecretArn) {
+    throw new OnboardingError(PermanentErrors.InstanceFailed, `RDS instance ${tenant.names.instanceId} has no managed master secret`);
+  }
+  const master = await readCredentialsSecret(masterSecretArn);
+  const { secretArn } = resultOf(event, 'secret');
+  const secret = await readTenantSecret(secretArn);
+  await withClient({ host, port, database: 'postgres', ...master }, (client) =>
+    ensureTenantDatabase(client, tenant.names, secret.password),
+  );
+  await aws().secrets.send(
+    new PutSecretValueCommand({ SecretId: secretArn, SecretString: JSON.stringify({ ...secret, host, port }) }),
+  );
+  return { status, rounds, host, port };
+}

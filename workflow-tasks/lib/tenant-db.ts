@@ -1,0 +1,44 @@
+import { escapeIdentifier, escapeLiteral, type ClientBase } from 'pg';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { aws } from './aws';
+import { scramSha256Verifier } from './scram';
+
+/** The tenant's secret as "Store secret" writes it (and the dedicated tier re-points at its instance). */
+export interface TenantDbSecret {
+  engine: 'postgres';
+  host: string;
+  port: number;
+  dbname: string;
+  username: string;
+  password: string;
+}
+
+export async function readTenantSecret(secretArn: string): Promise<TenantDbSecret> {
+  const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  return JSON.parse(out.SecretString ?? '{}') as TenantDbSecret;
+}
+
+/**
+ * Gives the tenant a login role with the secret's password and a database it owns, which only that role may
+ * connect to (CONNECT revoked from PUBLIC). `client` is a master connection to the server. Re-running
+ * converges: an existing role gets the password again, an existing database is kept. The password reaches
+ * the server only as a SCRAM verifier, never in plain text in a statement.
+ */
+export async function ensureTenantDatabase(
+  client: ClientBase,
+  names: { role: string; database: string },
+  password: string,
+): Promise<void> {
+  const verifier = escapeLiteral(scramSha256Verifier(password));
+  const roleId = escapeIdentifier(names.role);
+  const dbId = escapeIdentifier(names.database);
+  const roleExists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.role]);
+  await client.query(`${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${roleId} LOGIN PASSWORD ${verifier}`);
+  // A non-superuser master (as on RDS) must be a member of a role to make it a database's owner.
+  await client.query(`GRANT ${roleId} TO CURRENT_USER`);
+  const dbExists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
+  if (dbExists.rowCount === 0) await client.query(`CREATE DATABASE ${dbId} OWNER ${roleId}`);
+  else await client.query(`ALTER DATABASE ${dbId} OWNER TO ${roleId}`);
+  await client.query(`REVOKE ALL ON DATABASE ${dbId} FROM PUBLIC`);
+  await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${dbId} TO ${roleId}`);
+}
