@@ -265,18 +265,16 @@ export class TenantOnboarding extends Construct {
       stateName: DEDICATED_INSTANCE.waitStateName,
       time: sfn.WaitTime.duration(Duration.seconds(DEDICATED_INSTANCE.waitSeconds)),
     });
-    waitForInstance
-      .next(checkInstance)
-      .next(
-        new sfn.Choice(this, DEDICATED_INSTANCE.availableStateName, {
-          stateName: DEDICATED_INSTANCE.availableStateName,
-        })
-          .when(
-            sfn.Condition.stringEquals(`$.results.${check.resultKey}.status`, 'available'),
-            get('apply-schema'),
-          )
-          .otherwise(waitForInstance),
-      );
+    waitForInstance.next(checkInstance).next(
+      new sfn.Choice(this, DEDICATED_INSTANCE.availableStateName, {
+        stateName: DEDICATED_INSTANCE.availableStateName,
+      })
+        .when(
+          sfn.Condition.stringEquals(`$.results.${check.resultKey}.status`, 'available'),
+          get('apply-schema'),
+        )
+        .otherwise(waitForInstance),
+    );
     const dedicated = new sfn.Choice(this, DEDICATED_INSTANCE.choiceStateName, {
       stateName: DEDICATED_INSTANCE.choiceStateName,
     })

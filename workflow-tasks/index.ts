@@ -22,7 +22,9 @@ export interface StepHandlers {
  * Every Lambda entry point, by step id: the same exports the CDK construct bundles (`handler.run`,
  * `handler.undo`), gathered for the local runtime, which calls them in-process.
  */
-export const STEP_HANDLERS: Readonly<Record<StepId | 'check-instance' | 'record-rollback-failure', StepHandlers>> = {
+export const STEP_HANDLERS: Readonly<
+  Record<StepId | 'check-instance' | 'record-rollback-failure', StepHandlers>
+> = {
   'validate-input': validateInput,
   'register-tenant': registerTenant,
   'store-secret': storeSecret,

@@ -21,9 +21,10 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
   };
   const result = await withClient(connection, async (client) => {
     const migrated = await migrate(client, 'tenant');
-    await client.query(`INSERT INTO users (email, role) VALUES ($1, 'admin') ON CONFLICT (email) DO NOTHING`, [
-      tenant.adminEmail,
-    ]);
+    await client.query(
+      `INSERT INTO users (email, role) VALUES ($1, 'admin') ON CONFLICT (email) DO NOTHING`,
+      [tenant.adminEmail],
+    );
     return migrated;
   });
   return { schemaVersion: result.version, migrations: result.migrations, adminEmail: tenant.adminEmail };

@@ -31,7 +31,10 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
   const instance = await describeInstance(tenant.names.instanceId);
   const status = instance?.DBInstanceStatus ?? 'missing';
   if (!instance || DEAD_ENDS.has(status)) {
-    throw new OnboardingError(PermanentErrors.InstanceFailed, `RDS instance ${tenant.names.instanceId} is ${status}`);
+    throw new OnboardingError(
+      PermanentErrors.InstanceFailed,
+      `RDS instance ${tenant.names.instanceId} is ${status}`,
+    );
   }
   if (status !== 'available') {
     if (rounds >= DEDICATED_INSTANCE.maxRounds) {
@@ -47,7 +50,10 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
   const port = instance.Endpoint?.Port ?? 5432;
   const masterSecretArn = instance.MasterUserSecret?.SecretArn;
   if (!masterSecretArn) {
-    throw new OnboardingError(PermanentErrors.InstanceFailed, `RDS instance ${tenant.names.instanceId} has no managed master secret`);
+    throw new OnboardingError(
+      PermanentErrors.InstanceFailed,
+      `RDS instance ${tenant.names.instanceId} has no managed master secret`,
+    );
   }
   const master = await readCredentialsSecret(masterSecretArn);
   const { secretArn } = resultOf(event, 'secret');
@@ -56,7 +62,10 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
     ensureTenantDatabase(client, tenant.names, secret.password),
   );
   await aws().secrets.send(
-    new PutSecretValueCommand({ SecretId: secretArn, SecretString: JSON.stringify({ ...secret, host, port }) }),
+    new PutSecretValueCommand({
+      SecretId: secretArn,
+      SecretString: JSON.stringify({ ...secret, host, port }),
+    }),
   );
   return { status, rounds, host, port };
 }

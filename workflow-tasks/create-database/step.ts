@@ -1,4 +1,9 @@
-import { CreateDBInstanceCommand, DeleteDBInstanceCommand, DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
+import {
+  CreateDBInstanceCommand,
+  DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
+  type DBInstance,
+} from '@aws-sdk/client-rds';
 import { escapeIdentifier } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
@@ -25,7 +30,13 @@ export async function run(event: TaskEvent): Promise<StepResults['database']> {
   const { database, role } = tenant.names;
   if (tenant.tier === 'dedicated') {
     const instance = await ensureInstance(tenant);
-    return { database, role, host: '', port: 0, instanceId: instance.DBInstanceIdentifier ?? tenant.names.instanceId };
+    return {
+      database,
+      role,
+      host: '',
+      port: 0,
+      instanceId: instance.DBInstanceIdentifier ?? tenant.names.instanceId,
+    };
   }
   const { password } = await readTenantSecret(resultOf(event, 'secret').secretArn);
   await withMasterClient(MAINTENANCE_DB, (client) => ensureTenantDatabase(client, tenant.names, password));

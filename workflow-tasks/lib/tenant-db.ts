@@ -33,7 +33,9 @@ export async function ensureTenantDatabase(
   const roleId = escapeIdentifier(names.role);
   const dbId = escapeIdentifier(names.database);
   const roleExists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.role]);
-  await client.query(`${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${roleId} LOGIN PASSWORD ${verifier}`);
+  await client.query(
+    `${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${roleId} LOGIN PASSWORD ${verifier}`,
+  );
   // A non-superuser master (as on RDS) must be a member of a role to make it a database's owner.
   await client.query(`GRANT ${roleId} TO CURRENT_USER`);
   const dbExists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
