@@ -4,6 +4,7 @@ import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
 import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
+import { closeServer, listenOnLoopback } from './http';
 import type { LocalPlatform } from './runtime';
 
 /** An error the API returns as AWS does: HTTP 400 with `__type` and `message`. */
@@ -54,20 +55,11 @@ export class LocalAwsApi {
 
   /** Listens on 127.0.0.1 and resolves to the port. */
   listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
-      });
-    });
+    return listenOnLoopback(this.server, port);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -6,6 +6,7 @@ import { LocalPlatformNames, tenantResourceNames } from '../common/names';
 import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
 import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
+import { closeServer, listenOnLoopback } from './http';
 import type { LocalPlatform } from './runtime';
 
 /** API Gateway's limit on a request body (Lambda's synchronous payload limit). */
@@ -32,21 +33,13 @@ export class LocalGateway {
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
+  /** Listens on 127.0.0.1 and resolves to the port. */
   listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
-      });
-    });
+    return listenOnLoopback(this.server, port);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -66,7 +66,8 @@ export interface PlatformOptions {
 interface Running {
   readonly record: ExecutionRecord;
   readonly abort: () => void;
-  readonly done: Promise<ExecutionRecord>;
+  done: Promise<ExecutionRecord>;
+  /** Set by StopExecution before it aborts the run. */
   stopReason?: { error?: string; cause?: string };
 }
 
@@ -239,7 +240,8 @@ export class LocalPlatform {
         this.running.delete(executionArn);
         return record;
       });
-    this.running.set(executionArn, { ...entry, done });
+    entry.done = done;
+    this.running.set(executionArn, entry);
     return { executionArn, startDate, done };
   }
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeStateDir } from '../fixtures/state-dir';
 
 const REPO = join(__dirname, '..', '..');
 
@@ -22,8 +22,7 @@ function tenantctl(args: string[]): Promise<{ code: number; stdout: string; stde
 let dir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tenantctl-cli-'));
-  await chmod(dir, 0o755);
+  dir = await makeStateDir('cli');
 });
 
 afterAll(async () => {

@@ -1,5 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiGatewayV2Client, GetApisCommand } from '@aws-sdk/client-apigatewayv2';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -14,6 +13,7 @@ import { gatewayGet } from '../../cli/describe';
 import { waitFor } from '../../local/ports';
 import type { Endpoints } from '../../local/services';
 import { alive, descendants, stop, tenantctl, up } from '../fixtures/processes';
+import { makeStateDir } from '../fixtures/state-dir';
 
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
 const tenant = {
@@ -26,8 +26,7 @@ const tenant = {
 let stateDir: string;
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-crash-'));
-  await chmod(stateDir, 0o755);
+  stateDir = await makeStateDir('crash');
 });
 
 afterAll(async () => {

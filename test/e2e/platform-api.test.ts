@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { CreateDomainNameCommand } from '@aws-sdk/client-apigatewayv2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -16,6 +14,7 @@ import {
   SFNClient,
   StartExecutionCommand,
   StateMachineDoesNotExist,
+  StopExecutionCommand,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { gatewayGet } from '../../cli/describe';
@@ -25,6 +24,7 @@ import { startLocalServices, type LocalServices } from '../../local/services';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { getTenant, listTenants } from '../../workflow-tasks/lib/registry';
 import { tenantInput, uniqueTenantId } from '../fixtures/platform';
+import { makeStateDir } from '../fixtures/state-dir';
 
 let stateDir: string;
 let services: LocalServices;
@@ -35,9 +35,10 @@ let stateMachineArn: string;
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-api-'));
-  await chmod(stateDir, 0o755);
-  services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0 });
+  stateDir = await makeStateDir('api');
+  // "Deploy function" never answers for this tenant, so its execution is surely running when stopped.
+  const faults = [{ tenantId: 'stop-me', step: 'deploy-function', kind: 'timeout' as const, times: 1 }];
+  services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0, faults });
   const { endpoints } = services;
   sfn = new SFNClient({ endpoint: endpoints.stepFunctions, region: endpoints.region, credentials });
   events = new EventBridgeClient({ endpoint: endpoints.events, region: endpoints.region, credentials });
@@ -162,6 +163,30 @@ describe('the Step Functions API', () => {
     await expect(
       sfn.send(new StartExecutionCommand({ stateMachineArn, input: '{not json' })),
     ).rejects.toBeInstanceOf(InvalidExecutionInput);
+  });
+
+  it('stops a running execution with StopExecution, recording the error and cause given', async () => {
+    const executionArn = await start(tenantInput('stop-me'));
+    await waitFor(
+      'the execution to reach "Deploy function"',
+      async () =>
+        (await fullHistory(sfn, executionArn)).some(
+          (e) => e.stateEnteredEventDetails?.name === 'Deploy function',
+        ),
+      30_000,
+    );
+    const stopped = await sfn.send(
+      new StopExecutionCommand({ executionArn, error: 'Operator', cause: 'wrong customer' }),
+    );
+    expect(stopped.stopDate).toBeInstanceOf(Date);
+    expect(await sfn.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({
+      status: 'ABORTED',
+      error: 'Operator',
+      cause: 'wrong customer',
+    });
+    expect((await fullHistory(sfn, executionArn)).at(-1)?.type).toBe('ExecutionAborted');
+    const aborted = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'ABORTED' }));
+    expect(aborted.executions?.map((e) => e.executionArn)).toEqual([executionArn]);
   });
 
   it('lists and describes the state machine with its ASL', async () => {

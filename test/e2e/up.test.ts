@@ -1,16 +1,15 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayGet } from '../../cli/describe';
 import { alive, descendants, REPO, stop, tenantctl, up } from '../fixtures/processes';
+import { makeStateDir } from '../fixtures/state-dir';
 
 let stateDir: string;
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-up-'));
-  await chmod(stateDir, 0o755);
+  stateDir = await makeStateDir('up');
 });
 
 afterAll(async () => {
