@@ -18,9 +18,14 @@
   document.title = config.companyName;
   show('company', config.companyName);
   show('tenant', config.tenantId);
-  show('api', config.apiUrl);
+  // On the local platform the shop is <tenant>.localhost and its API api.<tenant>.localhost, on the same
+  // gateway (as on AWS it is <domain> and api.<domain>); config.json names the deployed API.
+  const apiUrl = location.hostname.endsWith('.localhost')
+    ? `${location.protocol}//api.${location.host}`
+    : config.apiUrl;
+  show('api', apiUrl);
   try {
-    const response = await fetch(new URL('/health', config.apiUrl), { cache: 'no-store' });
+    const response = await fetch(new URL('/health', apiUrl), { cache: 'no-store' });
     const health = await response.json();
     const ok = response.ok && health.database === 'ok';
     show(

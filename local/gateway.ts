@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GetApisCommand, type Cors } from '@aws-sdk/client-apigatewayv2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { LocalPlatformNames, tenantResourceNames } from '../common/names';
@@ -8,6 +9,8 @@ import { aws } from '../workflow-tasks/lib/aws';
 import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
 import { closeServer, listenOnLoopback } from './http';
 import type { LocalPlatform } from './runtime';
+
+const CORS_CACHE_MS = 5_000;
 
 /** API Gateway's limit on a request body (Lambda's synchronous payload limit). */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -25,6 +28,7 @@ type Route =
  */
 export class LocalGateway {
   private readonly server: Server;
+  private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
 
   constructor(
     private readonly platform: LocalPlatform,
@@ -71,6 +75,31 @@ export class LocalGateway {
   }
 
   private async invoke(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // CORS as an HTTP API with a CorsConfiguration answers it: preflights without calling the function.
+    const origin = req.headers.origin;
+    const cors = origin ? await this.corsOf(tenantId) : undefined;
+    const allowOrigin = cors?.AllowOrigins?.includes('*')
+      ? '*'
+      : origin && cors?.AllowOrigins?.includes(origin)
+        ? origin
+        : undefined;
+    const corsHeaders: Record<string, string> = allowOrigin
+      ? { 'access-control-allow-origin': allowOrigin }
+      : {};
+    if (cors && req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      res.writeHead(204, {
+        ...corsHeaders,
+        ...(allowOrigin
+          ? {
+              'access-control-allow-methods': (cors.AllowMethods ?? []).join(','),
+              'access-control-allow-headers': (cors.AllowHeaders ?? []).join(','),
+              'access-control-max-age': String(cors.MaxAge ?? 0),
+            }
+          : {}),
+      });
+      res.end();
+      return;
+    }
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
     let result: APIGatewayProxyStructuredResultV2;
@@ -85,7 +114,7 @@ export class LocalGateway {
       this.log(`gateway: ${tenantId}: ${(error as Error).name}: ${(error as Error).message}`);
       return send(res, 500, { message: 'Internal Server Error' });
     }
-    const headers: Record<string, string | string[]> = {};
+    const headers: Record<string, string | string[]> = { ...corsHeaders };
     for (const [key, value] of Object.entries(result.headers ?? {})) headers[key] = String(value);
     if (result.cookies?.length) headers['set-cookie'] = result.cookies;
     res.writeHead(result.statusCode ?? 200, headers);
@@ -113,6 +142,22 @@ export class LocalGateway {
       if ((error as Error).name === 'NoSuchKey') return send(res, 404, { message: 'Not Found' });
       throw error;
     }
+  }
+
+  /** The CORS configuration of the tenant's HTTP API, as the emulator records it (cached for a few seconds). */
+  private async corsOf(tenantId: string): Promise<Cors | undefined> {
+    const cached = this.cors.get(tenantId);
+    if (cached && Date.now() - cached.at < CORS_CACHE_MS) return cached.cors;
+    const name = tenantResourceNames(tenantId).apiName;
+    let cors: Cors | undefined;
+    let NextToken: string | undefined;
+    do {
+      const page = await aws().apigw.send(new GetApisCommand({ NextToken }));
+      cors = page.Items?.find((api) => api.Name === name)?.CorsConfiguration ?? cors;
+      NextToken = page.NextToken;
+    } while (NextToken && !cors);
+    this.cors.set(tenantId, { at: Date.now(), cors });
+    return cors;
   }
 
   /** `http://localhost:<port>/`: the live tenants and where to reach them. */

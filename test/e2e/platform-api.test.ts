@@ -343,6 +343,28 @@ describe('the tenant gateway', () => {
     );
   });
 
+  it("answers CORS as the tenant's HTTP API is configured, so its frontend may call it from another origin", async () => {
+    const tenantId = uniqueTenantId('cors');
+    await finished(await start(tenantInput(tenantId)));
+    const gateway = services.endpoints.gateway;
+    const origin = `http://${tenantId}.localhost:${new URL(gateway).port}`;
+    const preflight = await gatewayGet(gateway, `api.${tenantId}.localhost`, '/health', {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers).toMatchObject({
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'authorization,content-type',
+    });
+    const health = await gatewayGet(gateway, `api.${tenantId}.localhost`, '/health', { headers: { origin } });
+    expect([health.status, health.headers['access-control-allow-origin']]).toEqual([200, '*']);
+  });
+
   it("serves the frontend at <tenant>.localhost, whose config.json names that tenant's API", async () => {
     const tenantId = uniqueTenantId('site');
     const described = await finished(await start(tenantInput(tenantId)));

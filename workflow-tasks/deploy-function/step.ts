@@ -34,6 +34,16 @@ import { ownedBy, tagList, tagsFromList, tenantTags } from '../lib/tags';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 
 const POLICY_NAME = 'read-own-secret';
+/**
+ * The tenant's frontend (on the CloudFront domain or its own) calls the API from another origin. The API
+ * authenticates with bearer tokens, not cookies, so any origin may call it.
+ */
+const TENANT_API_CORS = {
+  AllowOrigins: ['*'],
+  AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  AllowHeaders: ['authorization', 'content-type'],
+  MaxAge: 600,
+};
 const DEFAULT_RUNTIME = 'nodejs22.x';
 
 /**
@@ -181,6 +191,7 @@ async function ensureApi(
       new CreateApiCommand({
         Name: tenant.names.apiName,
         ProtocolType: 'HTTP',
+        CorsConfiguration: TENANT_API_CORS,
         Tags: tenantTags(tenant.tenantId),
       }),
     ));
