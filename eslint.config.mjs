@@ -35,7 +35,9 @@ export default tseslint.config(
   },
   {
     files: ['frontend/*.js'],
-    languageOptions: { globals: { document: 'readonly', fetch: 'readonly', URL: 'readonly', location: 'readonly' } },
+    languageOptions: {
+      globals: { document: 'readonly', fetch: 'readonly', URL: 'readonly', location: 'readonly' },
+    },
   },
   {
     files: ['test/**/*.ts'],
