@@ -54,10 +54,6 @@ export class OnboardingError extends Error {
   }
 }
 
-export function isTransient(name: string): name is TransientErrorName {
-  return (TRANSIENT_ERROR_NAMES as readonly string[]).includes(name);
-}
-
 const THROTTLING_NAMES = new Set([
   'ThrottlingException',
   'Throttling',

@@ -122,11 +122,6 @@ export class HistoryBuilder {
     }
   }
 
-  /** An event for something outside the interpreter (a stop, a restart of the local platform). */
-  extra(type: string, details: Record<string, unknown>): AwsHistoryEvent {
-    return this.make(Date.now(), type, details);
-  }
-
   private attempt(at: number, name: string): AwsHistoryEvent[] {
     const timeout = (this.definition.States[name] as { TimeoutSeconds?: number } | undefined)?.TimeoutSeconds;
     return [

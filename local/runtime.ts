@@ -263,11 +263,6 @@ export class LocalPlatform {
     return true;
   }
 
-  /** Waits for an execution started by this process; undefined when it is not running here. */
-  whenDone(executionArn: string): Promise<ExecutionRecord> | undefined {
-    return this.running.get(executionArn)?.done;
-  }
-
   /** Stops running executions, closes the task Lambdas' connections, stops what this platform started. */
   async stop(): Promise<void> {
     const running = [...this.running.values()];
