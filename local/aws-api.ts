@@ -131,12 +131,7 @@ export class LocalAwsApi {
   private async describeExecution(body: Body): Promise<Body> {
     const e = await this.execution(body.executionArn);
     return {
-      executionArn: e.executionArn,
-      stateMachineArn: e.stateMachineArn,
-      name: e.name,
-      status: e.status,
-      startDate: seconds(e.startDate),
-      ...(e.stopDate ? { stopDate: seconds(e.stopDate) } : {}),
+      ...executionItem(e),
       input: e.input,
       inputDetails: { included: true },
       ...(e.output !== null ? { output: e.output, outputDetails: { included: true } } : {}),
@@ -172,14 +167,7 @@ export class LocalAwsApi {
     const offset = decodeToken(body.nextToken);
     const rows = await this.platform.store.list(status as ExecutionStatus | undefined, offset, limit + 1);
     return {
-      executions: rows.slice(0, limit).map((e) => ({
-        executionArn: e.executionArn,
-        stateMachineArn: e.stateMachineArn,
-        name: e.name,
-        status: e.status,
-        startDate: seconds(e.startDate),
-        ...(e.stopDate ? { stopDate: seconds(e.stopDate) } : {}),
-      })),
+      executions: rows.slice(0, limit).map(executionItem),
       ...(rows.length > limit ? { nextToken: encodeToken(offset + limit) } : {}),
     };
   }
@@ -289,6 +277,18 @@ export class LocalAwsApi {
       throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn).slice(0, 200)}'`);
     return e;
   }
+}
+
+/** The fields ListExecutions gives each execution (DescribeExecution adds input, output, error, cause). */
+function executionItem(e: StoredExecution): Body {
+  return {
+    executionArn: e.executionArn,
+    stateMachineArn: e.stateMachineArn,
+    name: e.name,
+    status: e.status,
+    startDate: seconds(e.startDate),
+    ...(e.stopDate ? { stopDate: seconds(e.stopDate) } : {}),
+  };
 }
 
 function rejected(ErrorCode: string, ErrorMessage: string): Body {
