@@ -38,7 +38,15 @@ beforeAll(async () => {
   stateDir = await makeStateDir('api');
   // "Deploy function" never answers for this tenant, so its execution is surely running when stopped.
   const faults = [{ tenantId: 'stop-me', step: 'deploy-function', kind: 'timeout' as const, times: 1 }];
-  services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0, faults });
+  // The stopped execution's hung task keeps the interpreter's task timer until it fires: keep that short,
+  // so Jest is not held open after the run (20 s is ample for every step here).
+  services = await startLocalServices({
+    stateDir,
+    port: 0,
+    gatewayPort: 0,
+    faults,
+    maxTaskTimeoutSeconds: 20,
+  });
   const { endpoints } = services;
   sfn = new SFNClient({ endpoint: endpoints.stepFunctions, region: endpoints.region, credentials });
   events = new EventBridgeClient({ endpoint: endpoints.events, region: endpoints.region, credentials });
