@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { GetApisCommand, type Cors } from '@aws-sdk/client-apigatewayv2';
+import type { Cors } from '@aws-sdk/client-apigatewayv2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { LocalPlatformNames, tenantResourceNames } from '../common/names';
 import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
+import { findApi } from '../workflow-tasks/deploy-function/step';
 import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
 import { closeServer, listenOnLoopback } from './http';
 import type { LocalPlatform } from './runtime';
@@ -148,14 +149,7 @@ export class LocalGateway {
   private async corsOf(tenantId: string): Promise<Cors | undefined> {
     const cached = this.cors.get(tenantId);
     if (cached && Date.now() - cached.at < CORS_CACHE_MS) return cached.cors;
-    const name = tenantResourceNames(tenantId).apiName;
-    let cors: Cors | undefined;
-    let NextToken: string | undefined;
-    do {
-      const page = await aws().apigw.send(new GetApisCommand({ NextToken }));
-      cors = page.Items?.find((api) => api.Name === name)?.CorsConfiguration ?? cors;
-      NextToken = page.NextToken;
-    } while (NextToken && !cors);
+    const cors = (await findApi(tenantId))?.CorsConfiguration;
     this.cors.set(tenantId, { at: Date.now(), cors });
     return cors;
   }

@@ -26,7 +26,7 @@ import {
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
-import { PlatformNames, TaskEnv, TenantApiEnv } from '../../common/names';
+import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../lib/env';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -73,7 +73,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
   const { apigw, lambda, iam } = aws();
-  const api = await findApi(tenant);
+  const api = await findApi(tenant.tenantId);
   if (api?.ApiId) await ignoreNotFound(apigw.send(new DeleteApiCommand({ ApiId: api.ApiId })));
 
   const fn = await getFunction(tenant.names.functionName);
@@ -186,7 +186,7 @@ async function ensureApi(
 ): Promise<Pick<Api, 'ApiId' | 'ApiEndpoint'>> {
   const { apigw } = aws();
   const api =
-    (await findApi(tenant)) ??
+    (await findApi(tenant.tenantId)) ??
     (await apigw.send(
       new CreateApiCommand({
         Name: tenant.names.apiName,
@@ -249,13 +249,12 @@ async function allowApiToInvoke(tenant: ValidatedTenant, functionArn: string, ap
 }
 
 /** The tenant's HTTP API: named for the tenant and carrying its tag (API ids are not names). */
-async function findApi(tenant: ValidatedTenant): Promise<Api | undefined> {
+export async function findApi(tenantId: string): Promise<Api | undefined> {
+  const { apiName } = tenantResourceNames(tenantId);
   let NextToken: string | undefined;
   do {
     const page = await aws().apigw.send(new GetApisCommand({ NextToken }));
-    const match = page.Items?.find(
-      (api) => api.Name === tenant.names.apiName && ownedBy(api.Tags, tenant.tenantId),
-    );
+    const match = page.Items?.find((api) => api.Name === apiName && ownedBy(api.Tags, tenantId));
     if (match) return match;
     NextToken = page.NextToken;
   } while (NextToken);

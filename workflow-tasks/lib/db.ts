@@ -20,9 +20,14 @@ interface SecretShape {
 }
 
 /** Reads `{ username, password }` from a Secrets Manager secret (the shape RDS-managed secrets have). */
-export async function readCredentialsSecret(secretId: string): Promise<{ user: string; password: string }> {
+/** A Secrets Manager secret whose value is a JSON object. */
+export async function readJsonSecret<T>(secretId: string): Promise<T> {
   const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  const parsed = JSON.parse(out.SecretString ?? '{}') as SecretShape;
+  return JSON.parse(out.SecretString ?? '{}') as T;
+}
+
+export async function readCredentialsSecret(secretId: string): Promise<{ user: string; password: string }> {
+  const parsed = await readJsonSecret<SecretShape>(secretId);
   if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
     throw new Error(`Secret ${secretId} has no username/password`);
   }

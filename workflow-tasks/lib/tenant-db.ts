@@ -1,6 +1,5 @@
 import { escapeIdentifier, escapeLiteral, type ClientBase } from 'pg';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { aws } from './aws';
+import { readJsonSecret } from './db';
 import { scramSha256Verifier } from './scram';
 
 /** The tenant's secret as "Store secret" writes it (and the dedicated tier re-points at its instance). */
@@ -13,9 +12,8 @@ export interface TenantDbSecret {
   password: string;
 }
 
-export async function readTenantSecret(secretArn: string): Promise<TenantDbSecret> {
-  const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  return JSON.parse(out.SecretString ?? '{}') as TenantDbSecret;
+export function readTenantSecret(secretArn: string): Promise<TenantDbSecret> {
+  return readJsonSecret<TenantDbSecret>(secretArn);
 }
 
 /**
