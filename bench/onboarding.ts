@@ -5,15 +5,9 @@
  * the floor: the same database work done directly over one pg connection. Prints a table, then JSON.
  * BENCH_N, BENCH_M, BENCH_C override the sizes.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
-import { fullHistory } from '../cli/follow';
-import { waitFor } from '../local/ports';
-import { startLocalServices } from '../local/services';
 import { migrate } from '../workflow-tasks/lib/migrate';
+import { percentile, round, runBench, startBenchPlatform } from './platform';
 
 const N = Number(process.env.BENCH_N ?? 10);
 const M = Number(process.env.BENCH_M ?? 12);
@@ -25,43 +19,9 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-bench-'));
-  await chmod(stateDir, 0o755);
-  const services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0 });
-  const { endpoints } = services;
-  const sfn = new SFNClient({
-    endpoint: endpoints.stepFunctions,
-    region: endpoints.region,
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
+  const platform = await startBenchPlatform();
+  const onboard = (tenantId: string) => platform.onboard(tenantId);
   try {
-    const onboard = async (tenantId: string): Promise<Sample> => {
-      const input = { tenantId, companyName: `Bench ${tenantId}`, adminEmail: `admin@${tenantId}.example` };
-      const { executionArn } = await sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: endpoints.stateMachineArn,
-          input: JSON.stringify(input),
-        }),
-      );
-      let status = 'RUNNING';
-      let ms = 0;
-      await waitFor(
-        tenantId,
-        async () => {
-          const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-          status = d.status ?? 'RUNNING';
-          ms = (d.stopDate?.getTime() ?? 0) - (d.startDate?.getTime() ?? 0);
-          return status !== 'RUNNING';
-        },
-        120_000,
-      );
-      if (status !== 'SUCCEEDED') throw new Error(`${tenantId}: ${status}`);
-      const transitions = (await fullHistory(sfn, executionArn!)).filter((e) =>
-        e.type?.endsWith('StateEntered'),
-      ).length;
-      return { ms, transitions };
-    };
-
     await onboard('bench-warmup'); // first deploy loads the handlers' modules
     const sequential: Sample[] = [];
     const seqStart = Date.now();
@@ -78,7 +38,7 @@ async function main(): Promise<void> {
     );
     const conWall = Date.now() - conStart;
 
-    const floor = await databaseFloor(endpoints.postgres, N);
+    const floor = await databaseFloor(platform.endpoints.postgres, N);
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       sequential: summary(sequential, seqWall),
@@ -98,9 +58,7 @@ async function main(): Promise<void> {
     printTable(results);
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } finally {
-    sfn.destroy();
-    await services.stop();
-    await rm(stateDir, { recursive: true, force: true });
+    await platform.stop();
   }
 }
 
@@ -144,16 +102,6 @@ async function databaseFloor(adminUrl: string, runs: number): Promise<number[]> 
   return times;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return round(sorted[Math.max(0, index)] ?? 0);
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
-
 function printTable(r: {
   sequential: ReturnType<typeof summary>;
   concurrent: ReturnType<typeof summary> & { concurrency: number };
@@ -173,7 +121,4 @@ function printTable(r: {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench('bench', main);

@@ -24,25 +24,26 @@ export async function describeTenant(target: Target, tenantId: string): Promise<
   const gateway = target.endpoints?.gateway;
   if (gateway) {
     const port = new URL(gateway).port;
-    const health = await gatewayGet(gateway, `api.${tenantId}.localhost`, '/health').then(
+    const health = await gatewayRequest(gateway, `api.${tenantId}.localhost`, '/health').then(
       (r) => `${r.status} ${r.body}`,
       (error: Error) => `failed: ${error.message}`,
     );
     rows.push(['site', `http://${tenantId}.localhost:${port}/`]);
     rows.push(['API', `http://api.${tenantId}.localhost:${port}/health -> ${health}`]);
+    rows.push(['sign in', `POST /auth/login with \`npm run tenantctl -- admin-credentials ${tenantId}\``]);
   }
   return rows.map(([key, value]) => `  ${key.padEnd(13)}${value}`).join('\n');
 }
 
 /**
- * GET through the local gateway with a given Host: `*.localhost` names need no DNS this way (browsers
+ * A request through the local gateway with a given Host: `*.localhost` names need no DNS this way (browsers
  * resolve them to 127.0.0.1 themselves; not every resolver does).
  */
-export function gatewayGet(
+export function gatewayRequest(
   gateway: string,
   host: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(gateway);
   return new Promise((resolve, reject) => {
@@ -57,6 +58,6 @@ export function gatewayGet(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }

@@ -19,6 +19,8 @@ export interface TargetOptions {
   readonly stack?: string;
 }
 
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
 /** The running local platform (from its endpoints.json) or, with `--aws`, the deployed stack. */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (options.aws) {
@@ -31,9 +33,20 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   const sfn = new SFNClient({
     endpoint: endpoints.stepFunctions,
     region: endpoints.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
   });
   return { sfn, stateMachineArn: endpoints.stateMachineArn, endpoints };
+}
+
+/** SDK client configuration for the other AWS APIs: the local platform's emulator, or the default chain. */
+export async function awsClientConfig(options: TargetOptions): Promise<{
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}> {
+  if (options.aws) return {};
+  const endpoints = await readEndpoints(options.stateDir);
+  return { endpoint: endpoints.aws, region: endpoints.region, credentials: LOCAL_CREDENTIALS };
 }
 
 export async function readEndpoints(stateDir: string): Promise<Endpoints> {

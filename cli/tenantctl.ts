@@ -8,18 +8,25 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { Command, CommanderError, Option } from 'commander';
 import { Client } from 'pg';
 import { parseFaults, type Fault } from '../local/faults';
 import { LocalPlatform } from '../local/runtime';
 import { startLocalServices } from '../local/services';
-import { PlatformNames } from '../common/names';
+import { PlatformNames, tenantResourceNames } from '../common/names';
+import { tenantIdSchema } from '../common/tenant-input';
+import type { TenantSecret } from '../common/tenant-secret';
 import { queryTenants, type TenantRecord } from '../workflow-tasks/lib/registry';
 import { describeTenant } from './describe';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { askTenantInput } from './prompt';
-import { readEndpoints, resolveTarget, type Target, type TargetOptions } from './target';
+import { awsClientConfig, readEndpoints, resolveTarget, type Target, type TargetOptions } from './target';
 
 const DEFAULT_STATE_DIR = '.tenantctl';
 const DEFAULT_PORT = 8083;
@@ -117,6 +124,21 @@ export async function main(argv: string[]): Promise<number> {
     );
     const print = progressPrinter(out);
     events.forEach(print);
+  });
+
+  targetOptions(
+    program
+      .command('admin-credentials')
+      .description("The tenant admin's e-mail and initial password, read from the tenant's secret")
+      .argument('<tenantId>'),
+  ).action(async (tenantId: string, options: CommonOptions) => {
+    const credentials = await adminCredentials(tenantId, options);
+    if (options.json) return json(credentials);
+    out(`e-mail    ${credentials.email}`);
+    out(`password  ${credentials.password}`);
+    out(
+      '(the initial password: once the admin changes it with POST /auth/password, this one no longer works)',
+    );
   });
 
   program
@@ -367,6 +389,39 @@ async function demo(stateDir: string): Promise<void> {
     }
     out(await describeTenant(t, label));
     out();
+  }
+}
+
+/** `{ email, password }` of the admin seeded at onboarding, from the tenant's secret. */
+async function adminCredentials(
+  tenantId: string,
+  options: CommonOptions,
+): Promise<{ email: string; password: string }> {
+  if (!tenantIdSchema.safeParse(tenantId).success)
+    throw new Error(`tenantId: ${JSON.stringify(tenantId.slice(0, 80))} is not a tenant id`);
+  const secrets = new SecretsManagerClient(
+    await awsClientConfig({ ...options, stateDir: resolve(options.stateDir) }),
+  );
+  try {
+    const { secretName } = tenantResourceNames(tenantId);
+    const value = await secrets.send(new GetSecretValueCommand({ SecretId: secretName }));
+    const secret = JSON.parse(value.SecretString ?? '{}') as Partial<TenantSecret>;
+    if (!secret.adminEmail || !secret.adminPassword)
+      throw new Error(
+        `${tenantId}: secret ${secretName} has no admin credentials (onboarded by an older version?)`,
+      );
+    return { email: secret.adminEmail, password: secret.adminPassword };
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException)
+      throw new Error(
+        `${tenantId}: no such tenant (secret ${tenantResourceNames(tenantId).secretName} does not exist)`,
+        {
+          cause: error,
+        },
+      );
+    throw error;
+  } finally {
+    secrets.destroy();
   }
 }
 

@@ -62,7 +62,8 @@ export const TaskEnv = {
 /** Environment variables of a tenant's API Lambda. */
 export const TenantApiEnv = {
   tenantId: 'TENANT_ID',
-  dbSecretArn: 'DB_SECRET_ARN',
+  /** The tenant's secret (see common/tenant-secret.ts): database credentials and the token key. */
+  secretArn: 'TENANT_SECRET_ARN',
 } as const;
 
 /** Everything a tenant owns is named from its id by these functions, and nowhere else. */
@@ -70,6 +71,7 @@ export interface TenantResourceNames {
   /** PostgreSQL database (and its owner role): dashes become underscores. */
   readonly database: string;
   readonly role: string;
+  /** The tenant's one secret: database credentials, the admin's initial password, the token key. */
   readonly secretName: string;
   readonly functionName: string;
   readonly functionRoleName: string;
@@ -85,7 +87,7 @@ export function tenantResourceNames(tenantId: string): TenantResourceNames {
   return {
     database,
     role: database,
-    secretName: `tenants/${tenantId}/database`,
+    secretName: `tenants/${tenantId}/credentials`,
     functionName: `tenant-${tenantId}-api`,
     functionRoleName: `tenant-${tenantId}-api-role`,
     apiName: `tenant-${tenantId}-api`,

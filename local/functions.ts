@@ -12,6 +12,9 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 
+/** How long a function's configuration is trusted before it is read from the emulator again. */
+const CONFIGURATION_TTL_MS = 1_000;
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
@@ -29,6 +32,7 @@ interface RunningFunction {
  */
 export class LocalFunctions {
   private readonly running = new Map<string, { revision: string; fn: Promise<RunningFunction> }>();
+  private readonly configurations = new Map<string, { at: number; configuration: FunctionConfiguration }>();
   private readonly lambda: LambdaClient;
   private readonly s3: S3Client;
   private nextId = 1;
@@ -43,13 +47,12 @@ export class LocalFunctions {
   }
 
   /**
-   * Invokes a function with an event, as Lambda's RequestResponse invocation. The configuration is read on
-   * every call: a function re-created with another environment gets a fresh worker.
+   * Invokes a function with an event, as Lambda's RequestResponse invocation. The configuration is read
+   * again when it is more than CONFIGURATION_TTL_MS old: a function re-created with another environment gets
+   * a fresh worker within that time (reading it on every call cost ~20x the handler's own throughput).
    */
   async invoke(functionName: string, event: unknown): Promise<unknown> {
-    const configuration = await this.lambda.send(
-      new GetFunctionConfigurationCommand({ FunctionName: functionName }),
-    );
+    const configuration = await this.configurationOf(functionName);
     const revision = `${configuration.RevisionId ?? ''}:${configuration.LastModified ?? ''}`;
     let entry = this.running.get(functionName);
     if (entry && entry.revision !== revision) {
@@ -68,6 +71,21 @@ export class LocalFunctions {
       fn.pending.set(id, { resolve, reject });
       fn.worker.postMessage({ id, event });
     });
+  }
+
+  private async configurationOf(functionName: string): Promise<FunctionConfiguration> {
+    const cached = this.configurations.get(functionName);
+    if (cached && Date.now() - cached.at < CONFIGURATION_TTL_MS) return cached.configuration;
+    try {
+      const configuration = await this.lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+      );
+      this.configurations.set(functionName, { at: Date.now(), configuration });
+      return configuration;
+    } catch (error) {
+      this.configurations.delete(functionName);
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,33 +1,17 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { healthOf } from './health';
+import { TenantApiEnv } from '../common/names';
+import { createTenantApi, type TenantApi } from './app';
 
-/**
- * The tenant's API Lambda (API Gateway HTTP API v2 events). Today it answers `GET /health`; the shop
- * routes come with the "tenant shop API" issue.
- */
+let api: TenantApi | undefined;
+
+/** The tenant's API Lambda: its tenant and secret come from the function's environment. */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const method = event.requestContext?.http?.method ?? 'GET';
-  const path = event.rawPath ?? '/';
-  if (path === '/health') {
-    if (method !== 'GET') return problem(405, 'method-not-allowed', `${method} is not allowed on /health`);
-    const health = await healthOf();
-    return json(health.database === 'ok' ? 200 : 503, health);
-  }
-  return problem(404, 'not-found', `No route for ${method} ${path.slice(0, 200)}`);
+  api ??= createTenantApi({ tenantId: env(TenantApiEnv.tenantId), secretArn: env(TenantApiEnv.secretArn) });
+  return api.handle(event);
 }
 
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: JSON.stringify(body),
-  };
-}
-
-function problem(status: number, type: string, detail: string): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/problem+json' },
-    body: JSON.stringify({ type: `https://errors.tenant-platform.dev/${type}`, title: type, status, detail }),
-  };
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Missing environment variable ${name}`);
+  return value;
 }

@@ -9,7 +9,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
-import { gatewayGet } from '../../cli/describe';
+import { gatewayRequest } from '../../cli/describe';
 import { waitFor } from '../../local/ports';
 import type { Endpoints } from '../../local/services';
 import { alive, descendants, stop, tenantctl, up } from '../fixtures/processes';
@@ -112,8 +112,8 @@ describe('the local platform killed with SIGKILL in the middle of an onboarding'
       expect(JSON.parse(tenants.stdout)).toEqual([
         expect.objectContaining({ tenantId: 'crash-shop', status: 'ACTIVE' }),
       ]);
-      const health = await gatewayGet(second.endpoints.gateway, 'api.crash.example', '/health');
-      expect(JSON.parse(health.body)).toEqual({ tenantId: 'crash-shop', database: 'ok', schemaVersion: 1 });
+      const health = await gatewayRequest(second.endpoints.gateway, 'api.crash.example', '/health');
+      expect(JSON.parse(health.body)).toEqual({ tenantId: 'crash-shop', database: 'ok', schemaVersion: 2 });
     } finally {
       await stop(second);
     }

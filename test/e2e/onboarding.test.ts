@@ -15,7 +15,7 @@ import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/lib/registry';
 import type { StepResults } from '../../workflow-tasks/lib/types';
-import { healthRequest } from '../fixtures/events';
+import { apiEvent } from '../fixtures/events';
 import { footprint, nothingOf, startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
 let platform: LocalPlatform;
@@ -104,7 +104,7 @@ describe('onboarding a tenant on the local platform', () => {
     const described = await aws().secrets.send(
       new DescribeSecretCommand({ SecretId: results.secret.secretArn }),
     );
-    expect(described.Name).toBe(`tenants/${tenantId}/database`);
+    expect(described.Name).toBe(`tenants/${tenantId}/credentials`);
     expect(described.Tags).toEqual(expect.arrayContaining([{ Key: 'tenant', Value: tenantId }]));
     expect(executionJson).not.toContain(secret.password);
     const fn = await aws().lambda.send(
@@ -119,7 +119,7 @@ describe('onboarding a tenant on the local platform', () => {
     );
     expect(fn.Environment?.Variables).toEqual({
       TENANT_ID: tenantId,
-      DB_SECRET_ARN: results.secret.secretArn,
+      TENANT_SECRET_ARN: results.secret.secretArn,
     });
     const routes = await aws().apigw.send(new GetRoutesCommand({ ApiId: results.function.apiId }));
     expect(routes.Items?.map((r) => r.RouteKey)).toEqual(['$default']);
@@ -167,12 +167,15 @@ describe('onboarding a tenant on the local platform', () => {
   });
 
   it('answers GET /health through the deployed function, from its own database', async () => {
-    const response = (await platform.functions.invoke(results.function.functionName, healthRequest())) as {
+    const response = (await platform.functions.invoke(
+      results.function.functionName,
+      apiEvent('GET', '/health'),
+    )) as {
       statusCode: number;
       body: string;
     };
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ tenantId, database: 'ok', schemaVersion: 1 });
+    expect(JSON.parse(response.body)).toEqual({ tenantId, database: 'ok', schemaVersion: 2 });
   });
 });
 

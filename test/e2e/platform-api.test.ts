@@ -17,7 +17,7 @@ import {
   StopExecutionCommand,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
-import { gatewayGet } from '../../cli/describe';
+import { gatewayRequest } from '../../cli/describe';
 import { fullHistory } from '../../cli/follow';
 import { waitFor } from '../../local/ports';
 import { startLocalServices, type LocalServices } from '../../local/services';
@@ -339,16 +339,16 @@ describe('the tenant gateway', () => {
     ]);
     const gateway = services.endpoints.gateway;
 
-    const healthA = await gatewayGet(gateway, `api.${a}.localhost`, '/health');
+    const healthA = await gatewayRequest(gateway, `api.${a}.localhost`, '/health');
     expect([healthA.status, JSON.parse(healthA.body)]).toEqual([
       200,
-      { tenantId: a, database: 'ok', schemaVersion: 1 },
+      { tenantId: a, database: 'ok', schemaVersion: 2 },
     ]);
-    const healthB = await gatewayGet(gateway, `api.${domain}`, '/health');
+    const healthB = await gatewayRequest(gateway, `api.${domain}`, '/health');
     expect(JSON.parse(healthB.body)).toMatchObject({ tenantId: b });
-    expect((await gatewayGet(gateway, `api.${uniqueTenantId('nobody')}.localhost`, '/health')).status).toBe(
-      404,
-    );
+    expect(
+      (await gatewayRequest(gateway, `api.${uniqueTenantId('nobody')}.localhost`, '/health')).status,
+    ).toBe(404);
   });
 
   it("answers CORS as the tenant's HTTP API is configured, so its frontend may call it from another origin", async () => {
@@ -356,7 +356,7 @@ describe('the tenant gateway', () => {
     await finished(await start(tenantInput(tenantId)));
     const gateway = services.endpoints.gateway;
     const origin = `http://${tenantId}.localhost:${new URL(gateway).port}`;
-    const preflight = await gatewayGet(gateway, `api.${tenantId}.localhost`, '/health', {
+    const preflight = await gatewayRequest(gateway, `api.${tenantId}.localhost`, '/health', {
       method: 'OPTIONS',
       headers: {
         origin,
@@ -369,7 +369,9 @@ describe('the tenant gateway', () => {
       'access-control-allow-origin': '*',
       'access-control-allow-headers': 'authorization,content-type',
     });
-    const health = await gatewayGet(gateway, `api.${tenantId}.localhost`, '/health', { headers: { origin } });
+    const health = await gatewayRequest(gateway, `api.${tenantId}.localhost`, '/health', {
+      headers: { origin },
+    });
     expect([health.status, health.headers['access-control-allow-origin']]).toEqual([200, '*']);
   });
 
@@ -379,15 +381,17 @@ describe('the tenant gateway', () => {
     const apiEndpoint = (JSON.parse(described.output!) as { results: { function: { apiEndpoint: string } } })
       .results.function.apiEndpoint;
     const gateway = services.endpoints.gateway;
-    const config = await gatewayGet(gateway, `${tenantId}.localhost`, '/config.json');
+    const config = await gatewayRequest(gateway, `${tenantId}.localhost`, '/config.json');
     expect(JSON.parse(config.body)).toEqual({
       tenantId,
       companyName: `Company ${tenantId}`,
       apiUrl: apiEndpoint,
     });
-    const page = await gatewayGet(gateway, `${tenantId}.localhost`, '/');
+    const page = await gatewayRequest(gateway, `${tenantId}.localhost`, '/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<script src="app.js"></script>');
-    expect((await gatewayGet(gateway, `${tenantId}.localhost`, '/../../etc/passwd')).status).not.toBe(200);
+    expect((await gatewayRequest(gateway, `${tenantId}.localhost`, '/../../etc/passwd')).status).not.toBe(
+      200,
+    );
   });
 });

@@ -64,13 +64,19 @@ describe('generated passwords', () => {
     const passwords: string[] = [];
     for (const secret of listed) {
       const value = await secrets.send(new GetSecretValueCommand({ SecretId: secret.ARN }));
-      passwords.push((JSON.parse(value.SecretString ?? '{}') as { password: string }).password);
+      // The database password, and in a tenant's secret also the admin's initial password and the token key.
+      const { password, adminPassword, tokenKey } = JSON.parse(value.SecretString ?? '{}') as Record<
+        string,
+        string | undefined
+      >;
+      passwords.push(...[password, adminPassword, tokenKey].filter((v): v is string => v !== undefined));
     }
     expect(listed.map((s) => s.Name).sort()).toEqual([
       'platform/shared-db/master',
-      'tenants/leak-live/database',
-      'tenants/leak-stuck/database',
+      'tenants/leak-live/credentials',
+      'tenants/leak-stuck/credentials',
     ]);
+    expect(passwords).toHaveLength(1 + 2 * 3);
 
     const fn = await lambda.send(
       new GetFunctionConfigurationCommand({ FunctionName: 'tenant-leak-live-api' }),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { gatewayGet } from '../../cli/describe';
+import { gatewayRequest } from '../../cli/describe';
 import { alive, descendants, REPO, stop, tenantctl, up } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 
@@ -26,6 +26,24 @@ function portOpen(url: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** `tenantctl admin-credentials --json`, then POST /auth/login through the gateway: the bearer token. */
+async function signIn(gateway: string, tenantId: string): Promise<string> {
+  const printed = await tenantctl(['admin-credentials', tenantId, '--json', '--state-dir', stateDir]);
+  expect([printed.code, printed.stderr]).toEqual([0, '']);
+  const credentials = JSON.parse(printed.stdout) as { email: string; password: string };
+  expect(Object.keys(credentials).sort()).toEqual(['email', 'password']);
+  expect(credentials.email).toBe('books@cornerbookstore.example');
+  const login = await gatewayRequest(gateway, `api.${tenantId}.localhost`, '/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(credentials),
+  });
+  expect(login.status).toBe(200);
+  const answer = JSON.parse(login.body) as { token: string; expiresAt: string };
+  expect(Object.keys(answer).sort()).toEqual(['expiresAt', 'token']);
+  return answer.token;
 }
 
 describe('tenantctl up', () => {
@@ -57,6 +75,21 @@ describe('tenantctl up', () => {
         status: 'SUCCEEDED',
         executionArn: `${running.endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-bookstore`,
       });
+      const token = await signIn(running.endpoints.gateway, 'bookstore');
+      const created = await gatewayRequest(
+        running.endpoints.gateway,
+        'api.bookstore.localhost',
+        '/products',
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ sku: 'BOOK-1', name: 'A book', priceCents: 1999, stock: 3 }),
+        },
+      );
+      expect([created.status, JSON.parse(created.body)]).toEqual([
+        201,
+        { id: 1, sku: 'BOOK-1', name: 'A book', priceCents: 1999, stock: 3 },
+      ]);
     } finally {
       expect(await stop(running)).toBe(0);
     }
@@ -88,8 +121,19 @@ describe('tenantctl up', () => {
       expect(
         (JSON.parse(executions.stdout) as { name: string; status: string }[]).map((e) => [e.name, e.status]),
       ).toEqual([['onboard-bookstore', 'SUCCEEDED']]);
-      const health = await gatewayGet(second.endpoints.gateway, 'api.bookstore.localhost', '/health');
-      expect(JSON.parse(health.body)).toEqual({ tenantId: 'bookstore', database: 'ok', schemaVersion: 1 });
+      const health = await gatewayRequest(second.endpoints.gateway, 'api.bookstore.localhost', '/health');
+      expect(JSON.parse(health.body)).toEqual({ tenantId: 'bookstore', database: 'ok', schemaVersion: 2 });
+      // The emulator's secrets are re-created on restart; the admin signs in with the password it holds now.
+      const token = await signIn(second.endpoints.gateway, 'bookstore');
+      const products = await gatewayRequest(
+        second.endpoints.gateway,
+        'api.bookstore.localhost',
+        '/products',
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      );
+      expect(JSON.parse(products.body)).toMatchObject({ items: [{ sku: 'BOOK-1' }] });
     } finally {
       expect(await stop(second)).toBe(0);
     }

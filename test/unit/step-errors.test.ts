@@ -84,7 +84,7 @@ describe('deploy function', () => {
     );
     const event = taskEvent(executionArn, {
       tenant,
-      secret: { secretArn: 'arn:secret', secretName: 'tenants/mocked-shop/database' },
+      secret: { secretArn: 'arn:secret', secretName: 'tenants/mocked-shop/credentials' },
     });
     await expect(deployFunction.run(event)).rejects.toMatchObject({ name: 'ResourceNotReady' });
   });

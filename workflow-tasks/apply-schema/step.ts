@@ -1,3 +1,4 @@
+import { hashPassword } from '../../common/passwords';
 import { withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
 import { migrate } from '../lib/migrate';
@@ -6,7 +7,9 @@ import type { StepResults, TaskEvent } from '../lib/types';
 
 /**
  * Applies migrations/tenant to the tenant's database as the tenant's own role (so the tenant owns its
- * tables), wherever its secret says the database is (shared instance or its own), and seeds the admin user.
+ * tables), wherever its secret says the database is (shared instance or its own), and seeds the admin user
+ * with the initial password from the secret (only its scrypt hash reaches the database). Until the admin
+ * changes it, a re-run sets the hash again, so the secret's initial password always signs in.
  * Nothing to undo: dropping the database removes it all.
  */
 export async function run(event: TaskEvent): Promise<StepResults['schema']> {
@@ -22,8 +25,10 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
   const result = await withClient(connection, async (client) => {
     const migrated = await migrate(client, 'tenant');
     await client.query(
-      `INSERT INTO users (email, role) VALUES ($1, 'admin') ON CONFLICT (email) DO NOTHING`,
-      [tenant.adminEmail],
+      `INSERT INTO users (email, role, password_hash) VALUES ($1, 'admin', $2)
+       ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
+       WHERE users.password_changed_at IS NULL`,
+      [tenant.adminEmail, await hashPassword(secret.adminPassword)],
     );
     return migrated;
   });

@@ -158,7 +158,7 @@ async function ensureFunction(
         Role: roleArn,
         Code: { S3Bucket: requiredEnv(TaskEnv.artifactBucket), S3Key: PlatformNames.tenantApiArtifactKey },
         Environment: {
-          Variables: { [TenantApiEnv.tenantId]: tenant.tenantId, [TenantApiEnv.dbSecretArn]: secretArn },
+          Variables: { [TenantApiEnv.tenantId]: tenant.tenantId, [TenantApiEnv.secretArn]: secretArn },
         },
         Timeout: 10,
         MemorySize: 256,

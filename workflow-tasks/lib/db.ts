@@ -19,13 +19,13 @@ interface SecretShape {
   password?: unknown;
 }
 
-/** Reads `{ username, password }` from a Secrets Manager secret (the shape RDS-managed secrets have). */
 /** A Secrets Manager secret whose value is a JSON object. */
 export async function readJsonSecret<T>(secretId: string): Promise<T> {
   const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
   return JSON.parse(out.SecretString ?? '{}') as T;
 }
 
+/** Reads `{ username, password }` from a Secrets Manager secret (the shape RDS-managed secrets have). */
 export async function readCredentialsSecret(secretId: string): Promise<{ user: string; password: string }> {
   const parsed = await readJsonSecret<SecretShape>(secretId);
   if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {

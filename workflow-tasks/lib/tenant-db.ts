@@ -1,19 +1,10 @@
 import { escapeIdentifier, escapeLiteral, type ClientBase } from 'pg';
+import type { TenantSecret } from '../../common/tenant-secret';
 import { readJsonSecret } from './db';
 import { scramSha256Verifier } from './scram';
 
-/** The tenant's secret as "Store secret" writes it (and the dedicated tier re-points at its instance). */
-export interface TenantDbSecret {
-  engine: 'postgres';
-  host: string;
-  port: number;
-  dbname: string;
-  username: string;
-  password: string;
-}
-
-export function readTenantSecret(secretArn: string): Promise<TenantDbSecret> {
-  return readJsonSecret<TenantDbSecret>(secretArn);
+export function readTenantSecret(secretArn: string): Promise<TenantSecret> {
+  return readJsonSecret<TenantSecret>(secretArn);
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -6,6 +5,8 @@ import {
   type DescribeSecretCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { randomSecret } from '../../common/passwords';
+import type { TenantSecret } from '../../common/tenant-secret';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { sharedDbHost, sharedDbPort } from '../lib/db';
 import { tenantOf } from '../lib/handler';
@@ -13,28 +14,32 @@ import { ownedBy, tagList, tagsFromList } from '../lib/tags';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /**
- * Generates the tenant's database credentials straight into Secrets Manager. The password exists nowhere
- * else: the state carries only the secret's ARN. A secret this tenant already has is kept, not regenerated,
- * so a retry converges on the same credentials.
+ * Generates the tenant's credentials straight into Secrets Manager: the database password, the admin's
+ * initial password and the API's token key. They exist nowhere else: the state carries only the secret's
+ * ARN. A secret this tenant already has is kept, not regenerated, so a retry converges on the same values.
  */
 export async function run(event: TaskEvent): Promise<StepResults['secret']> {
   const tenant = tenantOf(event);
   const { secretName, database, role } = tenant.names;
   const existing = await describe(secretName);
   if (existing) return adopt(existing, tenant.tenantId, secretName);
+  const value: TenantSecret = {
+    engine: 'postgres',
+    host: sharedDbHost(),
+    port: sharedDbPort(),
+    dbname: database,
+    username: role,
+    password: randomSecret(32),
+    adminEmail: tenant.adminEmail,
+    adminPassword: randomSecret(18),
+    tokenKey: randomSecret(32),
+  };
   try {
     const created = await aws().secrets.send(
       new CreateSecretCommand({
         Name: secretName,
-        Description: `Database credentials of tenant ${tenant.tenantId}`,
-        SecretString: JSON.stringify({
-          engine: 'postgres',
-          host: sharedDbHost(),
-          port: sharedDbPort(),
-          dbname: database,
-          username: role,
-          password: generatePassword(),
-        }),
+        Description: `Credentials of tenant ${tenant.tenantId}: database, initial admin password, token key`,
+        SecretString: JSON.stringify(value),
         Tags: tagList(tenant.tenantId),
       }),
     );
@@ -83,11 +88,6 @@ function adopt(
     );
   }
   return { secretArn: required(existing.ARN), secretName };
-}
-
-/** 32 random bytes, URL-safe: no quote or backslash can ever reach SQL or a connection string. */
-function generatePassword(): string {
-  return randomBytes(32).toString('base64url');
 }
 
 function required(value: string | undefined): string {

@@ -1,0 +1,80 @@
+/** What both benchmarks share: a local platform in a temporary directory, onboarding, and percentiles. */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { fullHistory } from '../cli/follow';
+import { waitFor } from '../local/ports';
+import { startLocalServices, type Endpoints } from '../local/services';
+
+export interface BenchPlatform {
+  readonly endpoints: Endpoints;
+  readonly stateDir: string;
+  /** Onboards a tenant through the Step Functions API; its duration (execution dates) and transitions. */
+  onboard(tenantId: string): Promise<{ ms: number; transitions: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchPlatform(): Promise<BenchPlatform> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-bench-'));
+  await chmod(stateDir, 0o755);
+  const services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0 });
+  const { endpoints } = services;
+  const sfn = new SFNClient({
+    endpoint: endpoints.stepFunctions,
+    region: endpoints.region,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  return {
+    endpoints,
+    stateDir,
+    async onboard(tenantId) {
+      const input = { tenantId, companyName: `Bench ${tenantId}`, adminEmail: `admin@${tenantId}.example` };
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: endpoints.stateMachineArn,
+          input: JSON.stringify(input),
+        }),
+      );
+      let status = 'RUNNING';
+      let ms = 0;
+      await waitFor(
+        tenantId,
+        async () => {
+          const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+          status = d.status ?? 'RUNNING';
+          ms = (d.stopDate?.getTime() ?? 0) - (d.startDate?.getTime() ?? 0);
+          return status !== 'RUNNING';
+        },
+        120_000,
+      );
+      if (status !== 'SUCCEEDED') throw new Error(`${tenantId}: ${status}`);
+      const transitions = (await fullHistory(sfn, executionArn!)).filter((e) =>
+        e.type?.endsWith('StateEntered'),
+      ).length;
+      return { ms, transitions };
+    },
+    async stop() {
+      sfn.destroy();
+      await services.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return round(sorted[Math.max(0, index)] ?? 0);
+}
+
+export function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${name} failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

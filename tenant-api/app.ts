@@ -1,0 +1,116 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { authenticate, changePassword, login, type User } from './auth';
+import { health } from './health';
+import { Problem, problemResponse, type ApiRequest, type ApiResponse } from './http';
+import { cancelOrder, createOrder, getOrder, listOrders } from './orders';
+import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './products';
+import { Router } from './router';
+import { Tenant, type TenantConfig } from './tenant';
+
+/** Bodies over this are refused with 413 before they are parsed (API Gateway allows up to 10 MB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const router = new Router([
+  { method: 'GET', path: '/health', auth: false, handle: (tenant) => health(tenant) },
+  { method: 'POST', path: '/auth/login', auth: false, handle: login },
+  { method: 'POST', path: '/auth/password', auth: true, handle: changePassword },
+  { method: 'GET', path: '/products', auth: true, handle: listProducts },
+  { method: 'POST', path: '/products', auth: true, handle: createProduct },
+  { method: 'GET', path: '/products/{id}', auth: true, handle: getProduct },
+  { method: 'PATCH', path: '/products/{id}', auth: true, handle: updateProduct },
+  { method: 'DELETE', path: '/products/{id}', auth: true, handle: deleteProduct },
+  { method: 'GET', path: '/orders', auth: true, handle: listOrders },
+  { method: 'POST', path: '/orders', auth: true, handle: createOrder },
+  { method: 'GET', path: '/orders/{id}', auth: true, handle: getOrder },
+  { method: 'POST', path: '/orders/{id}/cancel', auth: true, handle: cancelOrder },
+]);
+
+const logger = new Logger({ serviceName: 'tenant-api' });
+
+export interface TenantApi {
+  /** Answers one API Gateway HTTP API (payload 2.0) event. */
+  handle(event: APIGatewayProxyEventV2): Promise<ApiResponse>;
+  /** Closes the database pool (tests and the local platform; Lambda just freezes). */
+  close(): Promise<void>;
+}
+
+/** The shop API of one tenant. Whether it runs in Lambda or locally, it sees only the event. */
+export function createTenantApi(config: TenantConfig): TenantApi {
+  const tenant = new Tenant(config);
+  return {
+    async handle(event) {
+      try {
+        const method = event.requestContext.http.method.toUpperCase();
+        const path = event.rawPath;
+        const match = router.match(method, path);
+        if (match.kind === 'not-found')
+          throw new Problem(404, 'not-found', `No route for ${method} ${path.slice(0, 200)}`);
+        if (match.kind === 'method-not-allowed')
+          throw new Problem(
+            405,
+            'method-not-allowed',
+            `${method} is not allowed here`,
+            {},
+            {
+              allow: match.allowed.join(', '),
+            },
+          );
+        const headers = lowerCaseKeys(event.headers ?? {});
+        const req: ApiRequest = {
+          method,
+          path,
+          headers,
+          query: event.queryStringParameters ?? {},
+          params: match.params,
+          body: bodyOf(event, headers['content-type']),
+        };
+        // Routes without auth (health, login) never look at the user.
+        const user = match.route.auth ? await authenticate(tenant, req) : (undefined as unknown as User);
+        return await match.route.handle(tenant, req, user);
+      } catch (error) {
+        if (error instanceof Problem) {
+          if (error.status >= 500)
+            logger.error('request failed', {
+              requestId: event.requestContext.requestId,
+              error: error.cause ?? error,
+            });
+          return problemResponse(error);
+        }
+        logger.error('request failed', { requestId: event.requestContext.requestId, error });
+        return problemResponse(new Problem(500, 'internal', 'Something went wrong; it has been logged'));
+      }
+    },
+    close: () => tenant.close(),
+  };
+}
+
+/** The request's JSON body: 413 over the limit, 415 when declared as something else, 400 when malformed. */
+function bodyOf(event: APIGatewayProxyEventV2, contentType: string | undefined): unknown {
+  if (event.body === undefined || event.body === '') return undefined;
+  const bytes = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > MAX_BODY_BYTES)
+    throw new Problem(413, 'payload-too-large', `body: must be at most ${MAX_BODY_BYTES} bytes`, {
+      field: 'body',
+    });
+  if (contentType && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType))
+    throw new Problem(
+      415,
+      'unsupported-media-type',
+      `content-type: must be application/json, got ${contentType.slice(0, 100)}`,
+      {
+        field: 'content-type',
+      },
+    );
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new Problem(400, 'invalid-json', `body: ${(error as Error).message.slice(0, 200)}`, {
+      field: 'body',
+    });
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value]));
+}

@@ -1,0 +1,117 @@
+import * as z from 'zod/mini';
+import { hashPassword, verifyPassword } from '../common/passwords';
+import { json, Problem, type ApiRequest, type ApiResponse } from './http';
+import type { Tenant } from './tenant';
+import { signToken, verifyToken } from './tokens';
+import { body, parse } from './validate';
+
+export interface User {
+  readonly id: number;
+  readonly email: string;
+  readonly role: 'admin' | 'staff';
+}
+
+const loginBody = body({
+  email: z.string({ error: 'must be a string' }).check(z.maxLength(254, { error: 'is too long' })),
+  password: z.string({ error: 'must be a string' }).check(z.maxLength(1024, { error: 'is too long' })),
+});
+
+const passwordBody = body({
+  currentPassword: z.string({ error: 'must be a string' }).check(z.maxLength(1024, { error: 'is too long' })),
+  newPassword: z
+    .string({ error: 'must be a string' })
+    .check(
+      z.minLength(12, { error: 'must be at least 12 characters' }),
+      z.maxLength(1024, { error: 'must be at most 1024 characters' }),
+    ),
+});
+
+/** Compared against when the e-mail is unknown, so a miss costs as much time as a wrong password. */
+let dummyHash: Promise<string> | undefined;
+
+interface UserRow {
+  id: string;
+  email: string;
+  role: User['role'];
+  password_hash: string | null;
+  token_version: number;
+}
+
+/** `POST /auth/login` `{ email, password }` -> `{ token, expiresAt }`. */
+export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
+  const { email, password } = parse(loginBody, req.body);
+  const row = await tenant.withClient(async (client) => {
+    const { rows } = await client.query<UserRow>(
+      'SELECT id, email, role, password_hash, token_version FROM users WHERE email = $1',
+      [email.trim().toLowerCase()],
+    );
+    return rows[0];
+  });
+  const matches = await verifyPassword(
+    password,
+    row?.password_hash ?? (await (dummyHash ??= hashPassword('no one has this password'))),
+  );
+  if (!row?.password_hash || !matches)
+    throw new Problem(401, 'invalid-credentials', 'The e-mail or the password is wrong');
+  return json(200, await tokenFor(tenant, Number(row.id), row.token_version));
+}
+
+/**
+ * `POST /auth/password` `{ currentPassword, newPassword }`: sets the new password, revokes every token
+ * issued before (the token version moves on) and answers a fresh `{ token, expiresAt }`.
+ */
+export async function changePassword(tenant: Tenant, req: ApiRequest, user: User): Promise<ApiResponse> {
+  const { currentPassword, newPassword } = parse(passwordBody, req.body);
+  const newHash = await hashPassword(newPassword);
+  const version = await tenant.transaction(async (client) => {
+    const { rows } = await client.query<UserRow>(
+      'SELECT id, password_hash, token_version FROM users WHERE id = $1 FOR UPDATE',
+      [user.id],
+    );
+    const row = rows[0];
+    if (!row?.password_hash || !(await verifyPassword(currentPassword, row.password_hash)))
+      throw new Problem(400, 'validation-failed', 'currentPassword: is wrong', { field: 'currentPassword' });
+    const updated = await client.query<{ token_version: number }>(
+      `UPDATE users SET password_hash = $2, token_version = token_version + 1, password_changed_at = now()
+       WHERE id = $1 RETURNING token_version`,
+      [user.id, newHash],
+    );
+    return updated.rows[0]?.token_version ?? 0;
+  });
+  return json(200, await tokenFor(tenant, user.id, version));
+}
+
+/**
+ * The user a request's bearer token names, or a 401: the token must be signed with this tenant's key, be
+ * unexpired, name this tenant, and carry the user's current token version.
+ */
+export async function authenticate(tenant: Tenant, req: ApiRequest): Promise<User> {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer ([A-Za-z0-9_.-]{1,2048})$/.exec(header);
+  const unauthorized = () =>
+    new Problem(
+      401,
+      'unauthorized',
+      match ? 'The token is invalid or expired' : 'Send Authorization: Bearer <token>',
+      {},
+      {
+        'www-authenticate': 'Bearer',
+      },
+    );
+  if (!match?.[1]) throw unauthorized();
+  const claims = verifyToken(match[1], (await tenant.secret()).tokenKey, tenant.id);
+  if (!claims) throw unauthorized();
+  const user = await tenant.withClient(async (client) => {
+    const { rows } = await client.query<UserRow>(
+      'SELECT id, email, role, token_version FROM users WHERE id = $1',
+      [claims.sub],
+    );
+    return rows[0];
+  });
+  if (!user || user.token_version !== claims.ver) throw unauthorized();
+  return { id: Number(user.id), email: user.email, role: user.role };
+}
+
+async function tokenFor(tenant: Tenant, userId: number, version: number) {
+  return signToken({ sub: userId, tid: tenant.id, ver: version }, (await tenant.secret()).tokenKey);
+}

@@ -1,0 +1,118 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Pool, type PoolClient } from 'pg';
+import type { TenantSecret } from '../common/tenant-secret';
+import { Problem } from './http';
+
+export interface TenantConfig {
+  readonly tenantId: string;
+  /** ARN (or name) of the tenant's secret. */
+  readonly secretArn: string;
+}
+
+/** SQLSTATEs meaning "the credentials or the database changed": forget the secret and the pool. */
+const STALE_CREDENTIALS = new Set(['28P01', '28000', '3D000']);
+/** SQLSTATEs meaning "the server cannot serve now" (shutting down, starting, too many connections). */
+const UNAVAILABLE = new Set([...STALE_CREDENTIALS, '57P01', '57P03', '53300']);
+
+/**
+ * What one warm Lambda (or one local worker) keeps for its tenant: the secret, read once, and one small
+ * `pg` pool created on first use. A failed login to the database forgets both, so a rotated secret is
+ * picked up by the next request.
+ */
+export class Tenant {
+  private secretValue: Promise<TenantSecret> | undefined;
+  private pool: Promise<Pool> | undefined;
+  private readonly secrets = new SecretsManagerClient({});
+
+  constructor(readonly config: TenantConfig) {}
+
+  get id(): string {
+    return this.config.tenantId;
+  }
+
+  secret(): Promise<TenantSecret> {
+    this.secretValue ??= this.readSecret().catch((error: unknown) => {
+      this.secretValue = undefined;
+      throw error;
+    });
+    return this.secretValue;
+  }
+
+  /** Runs `work` on a pooled connection. */
+  async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await (await this.connectPool()).connect();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    try {
+      return await work(client);
+    } catch (error) {
+      if (UNAVAILABLE.has((error as { code?: string }).code ?? '')) throw this.unavailable(error);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `work` in a transaction: committed when it returns, rolled back when it throws. */
+  transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    this.secrets.destroy();
+    if (pool) await (await pool.catch(() => undefined))?.end();
+  }
+
+  private async readSecret(): Promise<TenantSecret> {
+    const out = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.config.secretArn }));
+    return JSON.parse(out.SecretString ?? '{}') as TenantSecret;
+  }
+
+  private connectPool(): Promise<Pool> {
+    this.pool ??= this.secret().then((s) => {
+      const pool = new Pool({
+        host: s.host,
+        port: Number(s.port),
+        database: s.dbname,
+        user: s.username,
+        password: s.password,
+        // One request at a time per Lambda environment: two connections cover a transaction plus a retry.
+        max: 2,
+        idleTimeoutMillis: 60_000,
+        connectionTimeoutMillis: 3_000,
+      });
+      pool.on('error', () => undefined); // an idle connection dropped: the next query reconnects
+      return pool;
+    });
+    this.pool.catch(() => (this.pool = undefined));
+    return this.pool;
+  }
+
+  /** A 503 (the cause is kept for the log, never sent); stale credentials are forgotten first. */
+  private unavailable(cause: unknown): Problem {
+    if (STALE_CREDENTIALS.has((cause as { code?: string }).code ?? '')) {
+      const pool = this.pool;
+      this.pool = undefined;
+      this.secretValue = undefined;
+      void pool?.then((p) => p.end()).catch(() => undefined);
+    }
+    return Object.assign(new Problem(503, 'database-unavailable', 'The database cannot be reached'), {
+      cause,
+    });
+  }
+}
