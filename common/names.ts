@@ -57,6 +57,14 @@ export const TaskEnv = {
   dedicatedInstanceClass: 'DEDICATED_INSTANCE_CLASS',
   dedicatedSubnetGroup: 'DEDICATED_SUBNET_GROUP',
   dedicatedSecurityGroup: 'DEDICATED_SECURITY_GROUP',
+  /**
+   * Tenant API functions on AWS: the private subnets (comma-separated) and security group they run in, so
+   * they reach the database, and the permissions boundary every tenant function role is created under.
+   * Unset locally: no VPC, no boundary.
+   */
+  tenantSubnetIds: 'TENANT_SUBNET_IDS',
+  tenantSecurityGroupId: 'TENANT_SECURITY_GROUP_ID',
+  tenantRoleBoundaryArn: 'TENANT_ROLE_BOUNDARY_ARN',
 } as const;
 
 /** Environment variables of a tenant's API Lambda. */

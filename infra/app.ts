@@ -1,15 +1,39 @@
-import { App } from 'aws-cdk-lib';
-import { PlatformStack } from './platform-stack';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { acknowledgeNagFindings } from './nag';
+import { PlatformStack, type PlatformConfig } from './platform-stack';
 
 const app = new App();
-const context = (key: string): string | undefined => app.node.tryGetContext(key) as string | undefined;
+const text = (key: keyof PlatformConfig): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+    throw new Error(`context ${key} must be a string, number or boolean`);
+  return String(value);
+};
+const number = (key: keyof PlatformConfig): number | undefined => {
+  const value = text(key);
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new Error(`context ${key} must be a whole number, got ${value}`);
+  return parsed;
+};
 
-new PlatformStack(app, 'TenantPlatform', {
+const stack = new PlatformStack(app, 'TenantPlatform', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  sharedDbSecretName: context('sharedDbSecretName'),
-  sharedDatabase: {
-    host: context('sharedDbHost') ?? 'shared-db.platform.internal',
-    port: Number(context('sharedDbPort') ?? 5432),
-  },
-  certificateArn: context('certificateArn'),
+  description: 'Tenant onboarding platform: one Step Functions execution per tenant',
+  platformDomain: text('platformDomain'),
+  siteCertificateArn: text('siteCertificateArn'),
+  certificateArn: text('certificateArn'),
+  sharedInstanceClass: text('sharedInstanceClass'),
+  sharedDbMultiAz: text('sharedDbMultiAz') === 'true',
+  backupRetentionDays: number('backupRetentionDays'),
+  logRetentionDays: number('logRetentionDays'),
+  alarmEmail: text('alarmEmail'),
+  natGateways: number('natGateways'),
+  dedicatedInstanceClass: text('dedicatedInstanceClass'),
 });
+acknowledgeNagFindings(stack);
+// Every synth is checked: an unsuppressed AwsSolutions finding is an error on the console.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,85 +1,199 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
+import { PlatformNetwork } from './network';
+import { PlatformOperations } from './operations';
+import { SharedDatabase } from './shared-database';
 import { TenantOnboarding } from './tenant-onboarding';
+import { PlatformWeb } from './web';
 
-export interface PlatformStackProps extends StackProps {
+/** Everything a deployment may choose (CDK context keys of the same names, see infra/app.ts). */
+export interface PlatformConfig {
   /**
-   * Name of the secret holding `{ username, password }` of the shared PostgreSQL instance's master user.
-   * @default 'platform/shared-db/master'
+   * The distribution's own domain: tenant frontends on `<domain>` and `*.<domain>` (needs `siteCertificateArn`,
+   * an ACM certificate in us-east-1 covering both).
+   * @default - the distribution's cloudfront.net domain
    */
-  readonly sharedDbSecretName?: string;
-  /** Endpoint of the shared PostgreSQL instance. */
-  readonly sharedDatabase: { readonly host: string; readonly port: number };
+  readonly platformDomain?: string;
+  readonly siteCertificateArn?: string;
   /**
-   * ACM certificate ARN for tenant API custom domains.
+   * Regional ACM certificate for tenants' API custom domains (`api.<tenant domain>`).
    * @default - none: tenants with a domain are rolled back at "Attach domain"
    */
   readonly certificateArn?: string;
+  /** @default 't4g.micro' */
+  readonly sharedInstanceClass?: string;
+  /** @default false */
+  readonly sharedDbMultiAz?: boolean;
+  /** @default 7 */
+  readonly backupRetentionDays?: number;
+  /** Days every log group keeps its logs (a CloudWatch Logs retention value). @default 30 */
+  readonly logRetentionDays?: number;
+  /** Subscribed to the alarm topic. @default - no subscription */
+  readonly alarmEmail?: string;
+  /** @default 1 */
+  readonly natGateways?: number;
+  /** Instance class of dedicated-tier tenants. @default 'db.t4g.micro' */
+  readonly dedicatedInstanceClass?: string;
 }
 
+export type PlatformStackProps = StackProps & PlatformConfig;
+
 /**
- * The platform: artifact and site buckets, the distribution, the event bus with the `TenantSignedUp` rule,
- * and the onboarding state machine. (The shared RDS instance, VPC and alarms come with the "platform
- * stack" issue; until then the stack takes an existing instance's endpoint and master secret.)
+ * The platform: VPC, the shared PostgreSQL instance, the artifact and site buckets with the distribution,
+ * the event bus with the `TenantSignedUp` rule (retried, dead-letter queue), the onboarding state machine
+ * (logged, traced, bounded), alarms and a dashboard.
  */
 export class PlatformStack extends Stack {
-  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+  readonly network: PlatformNetwork;
+  readonly database: SharedDatabase;
+  readonly web: PlatformWeb;
+  readonly tenantRoleBoundary: iam.ManagedPolicy;
+  readonly onboarding: TenantOnboarding;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly operations: PlatformOperations;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
     super(scope, id, props);
-    const privateBucket = (name: string) =>
-      new s3.Bucket(this, name, {
-        encryption: s3.BucketEncryption.S3_MANAGED,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        versioned: name === 'ArtifactBucket',
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    const artifactBucket = privateBucket('ArtifactBucket');
-    const siteBucket = privateBucket('SiteBucket');
-    const distribution = new cloudfront.Distribution(this, 'SiteDistribution', {
-      defaultBehavior: {
-        origin: origins.S3BucketOrigin.withOriginAccessControl(siteBucket),
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+    const logRetention = retentionOf(props.logRetentionDays ?? 30);
+    if (Boolean(props.platformDomain) !== Boolean(props.siteCertificateArn))
+      throw new Error('PlatformStack: platformDomain and siteCertificateArn go together');
+
+    const network = new PlatformNetwork(this, 'Network', {
+      natGateways: props.natGateways ?? 1,
+      logRetention,
+    });
+    this.network = network;
+    const database = new SharedDatabase(this, 'SharedDatabase', {
+      network,
+      instanceClass: props.sharedInstanceClass ?? 't4g.micro',
+      multiAz: props.sharedDbMultiAz ?? false,
+      backupRetentionDays: props.backupRetentionDays ?? 7,
+      logRetention,
+    });
+    this.database = database;
+    const web = new PlatformWeb(this, 'Web', {
+      logRetention,
+      accessLogDays: props.logRetentionDays ?? 30,
+      siteDomain:
+        props.platformDomain && props.siteCertificateArn
+          ? { domainName: props.platformDomain, certificateArn: props.siteCertificateArn }
+          : undefined,
+    });
+    this.web = web;
+    const eventBus = new events.EventBus(this, 'EventBus', { eventBusName: PlatformNames.eventBus });
+    const tenantRoleBoundary = new iam.ManagedPolicy(this, 'TenantFunctionBoundary', {
+      description: 'Permissions boundary of every tenant API function role: the most such a role can do',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [
+            this.formatArn({
+              service: 'secretsmanager',
+              resource: 'secret',
+              resourceName: 'tenants/*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [
+            this.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '/aws/lambda/tenant-*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    this.tenantRoleBoundary = tenantRoleBoundary;
+
+    this.onboarding = new TenantOnboarding(this, 'TenantOnboarding', {
+      artifactBucket: web.artifactBucket,
+      siteBucket: web.siteBucket,
+      distribution: web.distribution,
+      eventBus,
+      masterSecret: database.masterSecret,
+      sharedDatabase: {
+        host: database.instance.dbInstanceEndpointAddress,
+        port: 5432,
+      },
+      certificateArn: props.certificateArn,
+      logRetention,
+      network: { vpc: network.vpc, subnets: network.lambdaSubnets, databaseClients: network.databaseClients },
+      tenantRoleBoundary,
+      dedicated: {
+        instanceClass: props.dedicatedInstanceClass ?? 'db.t4g.micro',
+        subnetGroupName: database.dedicatedSubnetGroup.subnetGroupName,
+        securityGroupId: network.databases.securityGroupId,
       },
     });
-    const eventBus = new events.EventBus(this, 'EventBus', { eventBusName: PlatformNames.eventBus });
-    const masterSecret = secretsmanager.Secret.fromSecretNameV2(
-      this,
-      'SharedDbMasterSecret',
-      props.sharedDbSecretName ?? 'platform/shared-db/master',
-    );
+    const { stateMachine } = this.onboarding;
 
-    const onboarding = new TenantOnboarding(this, 'TenantOnboarding', {
-      artifactBucket,
-      siteBucket,
-      distribution,
-      eventBus,
-      masterSecret,
-      sharedDatabase: props.sharedDatabase,
-      certificateArn: props.certificateArn,
+    const deadLetterQueue = new sqs.Queue(this, 'SignupDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
     });
-
+    this.deadLetterQueue = deadLetterQueue;
     new events.Rule(this, 'TenantSignedUpRule', {
       eventBus,
       description: 'Starts an onboarding for every TenantSignedUp event, with the event detail as input',
       eventPattern: { detailType: [...TENANT_SIGNED_UP_PATTERN['detail-type']] },
       targets: [
-        new targets.SfnStateMachine(onboarding.stateMachine, {
+        new targets.SfnStateMachine(stateMachine, {
           input: events.RuleTargetInput.fromEventPath('$.detail'),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue,
         }),
       ],
     });
 
-    new CfnOutput(this, 'StateMachineArn', { value: onboarding.stateMachine.stateMachineArn });
+    const operations = new PlatformOperations(this, 'Operations', {
+      stateMachine,
+      eventBus,
+      deadLetterQueue,
+      taskFunctions: this.onboarding.taskFunctions,
+      alarmEmail: props.alarmEmail,
+    });
+    this.operations = operations;
+
+    new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
-    new CfnOutput(this, 'ArtifactBucketName', { value: artifactBucket.bucketName });
-    new CfnOutput(this, 'SiteBucketName', { value: siteBucket.bucketName });
-    new CfnOutput(this, 'DistributionDomainName', { value: distribution.distributionDomainName });
+    new CfnOutput(this, 'DistributionDomainName', { value: web.distribution.distributionDomainName });
+    new CfnOutput(this, 'DistributionId', { value: web.distribution.distributionId });
+    new CfnOutput(this, 'ArtifactBucketName', { value: web.artifactBucket.bucketName });
+    new CfnOutput(this, 'SiteBucketName', { value: web.siteBucket.bucketName });
+    new CfnOutput(this, 'SharedDbEndpoint', { value: database.instance.dbInstanceEndpointAddress });
+    new CfnOutput(this, 'AlarmTopicArn', { value: operations.alarmTopic.topicArn });
   }
+}
+
+/** A CloudWatch Logs retention in days, checked against the values CloudWatch accepts. */
+function retentionOf(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
+  if (!allowed.includes(days))
+    throw new Error(
+      `logRetentionDays must be one of ${allowed.sort((a, b) => a - b).join(', ')}; got ${days}`,
+    );
+  return days;
 }

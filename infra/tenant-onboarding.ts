@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,6 +22,10 @@ const REPO_ROOT = path.join(__dirname, '..');
  * can land its effect after Step Functions gave up on it and started undoing.
  */
 const TASK_TIMEOUT_MARGIN_SECONDS = 10;
+/** Runtime of the task Lambdas and of the tenant API functions deploy-function creates. */
+export const TASK_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** Memory of every task Lambda (the cost model reads it from here). */
+export const TASK_MEMORY_MB = 256;
 
 export interface TenantOnboardingProps {
   /** Holds the tenant API package and the frontend bundle (see PlatformNames). */
@@ -45,7 +50,37 @@ export interface TenantOnboardingProps {
    * @default Duration.hours(1)
    */
   readonly timeout?: Duration;
+  /** Retention of every log group the construct creates (functions and the state machine). */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * Where the Lambdas that use a database run: the task Lambdas of DATABASE_STEPS here, and every tenant
+   * API function (deploy-function puts it in these subnets with this security group).
+   */
+  readonly network: {
+    readonly vpc: ec2.IVpc;
+    readonly subnets: ec2.SubnetSelection;
+    readonly databaseClients: ec2.ISecurityGroup;
+  };
+  /** The ceiling of every tenant function role: deploy-function may only create roles under it. */
+  readonly tenantRoleBoundary: iam.IManagedPolicy;
+  /** Dedicated tier: instance class, and the DB subnet group and security group its instances get. */
+  readonly dedicated: {
+    readonly instanceClass: string;
+    readonly subnetGroupName: string;
+    readonly securityGroupId: string;
+  };
 }
+
+/** Steps whose Lambdas connect to PostgreSQL (the registry or a tenant database), and so run in the VPC. */
+export const DATABASE_STEPS: ReadonlySet<string> = new Set([
+  'register-tenant',
+  'create-database',
+  'apply-schema',
+  'check-instance',
+  'invalidate-cache',
+  'activate-tenant',
+  'record-rollback-failure',
+]);
 
 /**
  * The onboarding state machine: one Lambda task per step of common/steps.ts, in order, each catching into
@@ -54,6 +89,8 @@ export interface TenantOnboardingProps {
  */
 export class TenantOnboarding extends Construct {
   public readonly stateMachine: sfn.StateMachine;
+  /** Every task Lambda by its state's name ("Create database", "Undo create database", ...). */
+  public readonly taskFunctions = new Map<string, lambda.IFunction>();
 
   constructor(scope: Construct, id: string, props: TenantOnboardingProps) {
     super(scope, id);
@@ -72,19 +109,41 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.distributionId]: props.distribution.distributionId,
       [TaskEnv.eventBusName]: props.eventBus.eventBusName,
       [TaskEnv.certificateArn]: props.certificateArn ?? 'none',
+      [TaskEnv.tenantFunctionRuntime]: TASK_RUNTIME.name,
+      [TaskEnv.tenantSubnetIds]: props.network.vpc.selectSubnets(props.network.subnets).subnetIds.join(','),
+      [TaskEnv.tenantSecurityGroupId]: props.network.databaseClients.securityGroupId,
+      [TaskEnv.tenantRoleBoundaryArn]: props.tenantRoleBoundary.managedPolicyArn,
+      [TaskEnv.dedicatedInstanceClass]: props.dedicated.instanceClass,
+      [TaskEnv.dedicatedSubnetGroup]: props.dedicated.subnetGroupName,
+      [TaskEnv.dedicatedSecurityGroup]: props.dedicated.securityGroupId,
     };
     const permissions = new StepPermissions(this, props);
-    const fn = (stepId: string, handler: 'run' | 'undo', timeoutSeconds: number): lambda.IFunction => {
+    const fn = (
+      stateName: string,
+      stepId: string,
+      handler: 'run' | 'undo',
+      timeoutSeconds: number,
+    ): lambda.IFunction => {
+      const inVpc = DATABASE_STEPS.has(stepId);
       const f = new NodejsFunction(this, `${stepId}-${handler}`, {
         entry: path.join(REPO_ROOT, 'workflow-tasks', stepId, 'handler.ts'),
         handler,
-        runtime: lambda.Runtime.NODEJS_22_X,
+        runtime: TASK_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
+        memorySize: TASK_MEMORY_MB,
         timeout: Duration.seconds(timeoutSeconds),
         environment,
+        tracing: lambda.Tracing.ACTIVE,
+        ...(inVpc
+          ? {
+              vpc: props.network.vpc,
+              vpcSubnets: props.network.subnets,
+              securityGroups: [props.network.databaseClients],
+            }
+          : {}),
         logGroup: new logs.LogGroup(this, `${stepId}-${handler}-logs`, {
-          retention: logs.RetentionDays.ONE_MONTH,
+          retention: props.logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
         }),
         bundling: {
           minify: true,
@@ -104,6 +163,7 @@ export class TenantOnboarding extends Construct {
         },
       });
       permissions.grant(stepId, handler, f);
+      this.taskFunctions.set(stateName, f);
       return f;
     };
 
@@ -166,7 +226,12 @@ export class TenantOnboarding extends Construct {
     const recordFailure = retryTransient(
       invoke(
         RECORD_ROLLBACK_FAILURE.stateName,
-        fn(RECORD_ROLLBACK_FAILURE.id, 'run', RECORD_ROLLBACK_FAILURE.timeoutSeconds),
+        fn(
+          RECORD_ROLLBACK_FAILURE.stateName,
+          RECORD_ROLLBACK_FAILURE.id,
+          'run',
+          RECORD_ROLLBACK_FAILURE.timeoutSeconds,
+        ),
         RECORD_ROLLBACK_FAILURE.timeoutSeconds,
         '$.rollbackFailure',
       ),
@@ -191,7 +256,7 @@ export class TenantOnboarding extends Construct {
         const undo = retryTransient(
           invoke(
             step.undoStateName,
-            fn(step.id, 'undo', step.timeoutSeconds),
+            fn(step.undoStateName, step.id, 'undo', step.timeoutSeconds),
             step.timeoutSeconds,
             undefined,
           ),
@@ -218,7 +283,7 @@ export class TenantOnboarding extends Construct {
       const task = retryTransient(
         invoke(
           step.stateName,
-          fn(step.id, 'run', step.timeoutSeconds),
+          fn(step.stateName, step.id, 'run', step.timeoutSeconds),
           step.timeoutSeconds,
           `$.results.${step.resultKey}`,
         ),
@@ -254,7 +319,7 @@ export class TenantOnboarding extends Construct {
     const checkInstance = retryTransient(
       invoke(
         check.stateName,
-        fn(check.id, 'run', check.timeoutSeconds),
+        fn(check.stateName, check.id, 'run', check.timeoutSeconds),
         check.timeoutSeconds,
         `$.results.${check.resultKey}`,
       ),
@@ -296,13 +361,24 @@ export class TenantOnboarding extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: props.timeout ?? Duration.hours(1),
       comment: 'Onboards one tenant; a failure anywhere undoes what was created, in reverse order.',
+      tracingEnabled: true,
+      // Every event, with its input and output: the state holds ARNs and ids, never a password.
+      logs: {
+        destination: new logs.LogGroup(this, 'StateMachineLogs', {
+          retention: props.logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
     });
   }
 }
 
 /**
- * What each step's Lambda may call. Tenant resources are matched by the names in common/names.ts.
- * (The "least privilege" issue tightens this further with a permissions boundary.)
+ * What each step's Lambda may call: only the actions its step calls, on resources named for tenants by
+ * common/names.ts (`tenants/*` secrets, `tenant-*` functions, roles and instances, the site bucket's
+ * `tenants/` prefix). Tenant function roles are created under a permissions boundary.
  */
 class StepPermissions {
   private readonly stack: Stack;
@@ -358,7 +434,14 @@ class StepPermissions {
                 ? ['rds:CreateDBInstance', 'rds:AddTagsToResource']
                 : ['rds:DeleteDBInstance']),
             ],
-            [instances],
+            handler === 'run'
+              ? [
+                  instances,
+                  arn('rds', `subgrp:${this.props.dedicated.subnetGroupName}`),
+                  arn('rds', 'pg:default.postgres*'),
+                  arn('rds', 'og:default:postgres*'),
+                ]
+              : [instances],
           );
           // ManageMasterUserPassword: RDS creates the master secret, encrypted with the default key.
           if (handler === 'run')
@@ -377,13 +460,33 @@ class StepPermissions {
       case 'deploy-function': {
         const fnArn = arn('lambda', 'function:tenant-*');
         const roleArn = `arn:${partition}:iam::${account}:role/tenant-*`;
-        allow(
-          handler === 'run'
-            ? ['iam:GetRole', 'iam:CreateRole', 'iam:TagRole', 'iam:PutRolePolicy']
-            : ['iam:GetRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'],
-          [roleArn],
-        );
-        if (handler === 'run') allow(['iam:PassRole'], [roleArn]);
+        // A tenant role can only be created, and given a policy, under the boundary: whatever the step
+        // writes into it, the role can never do more than the boundary allows.
+        const underBoundary = {
+          StringEquals: { 'iam:PermissionsBoundary': this.props.tenantRoleBoundary.managedPolicyArn },
+        };
+        if (handler === 'run') {
+          f.addToRolePolicy(
+            new iam.PolicyStatement({
+              actions: ['iam:CreateRole', 'iam:PutRolePolicy'],
+              resources: [roleArn],
+              conditions: underBoundary,
+            }),
+          );
+          allow(['iam:GetRole', 'iam:TagRole'], [roleArn]);
+          f.addToRolePolicy(
+            new iam.PolicyStatement({
+              actions: ['iam:PassRole'],
+              resources: [roleArn],
+              conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+            }),
+          );
+          // CreateFunction with a VpcConfig checks that the caller may describe the subnets and group;
+          // these EC2 actions have no resource-level permissions.
+          allow(['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'], ['*']);
+        } else {
+          allow(['iam:GetRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'], [roleArn]);
+        }
         allow(
           handler === 'run'
             ? ['lambda:GetFunction', 'lambda:CreateFunction', 'lambda:TagResource', 'lambda:AddPermission']
@@ -391,7 +494,7 @@ class StepPermissions {
           [fnArn],
         );
         allow(
-          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:TagResource'],
+          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'],
           apigw(['/apis', '/apis/*', '/tags/*']),
         );
         if (handler === 'run') this.props.artifactBucket.grantRead(f, PlatformNames.tenantApiArtifactKey);
@@ -399,7 +502,7 @@ class StepPermissions {
       }
       case 'attach-domain':
         allow(
-          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:TagResource'],
+          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'],
           apigw(['/domainnames', '/domainnames/*', '/tags/*']),
         );
         break;

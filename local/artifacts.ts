@@ -2,28 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, stop } from 'esbuild';
 import { zipSync } from 'fflate';
+import { tenantApiBuildOptions } from '../tenant-api/bundle';
 
 const REPO_ROOT = join(__dirname, '..');
 export const FRONTEND_DIR = join(REPO_ROOT, 'frontend');
 
 let tenantApiZip: Promise<Uint8Array> | undefined;
 
-/**
- * The tenant API deployment package: `tenant-api/handler.ts` bundled by esbuild into `index.js`, zipped.
- * Unlike the Lambda runtime, a local worker has no SDK of its own, so everything is bundled.
- */
+/** The tenant API deployment package as the local platform runs it: `index.js`, zipped. */
 export function buildTenantApiZip(): Promise<Uint8Array> {
-  tenantApiZip ??= build({
-    entryPoints: [join(REPO_ROOT, 'tenant-api', 'handler.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['pg-native'],
-    write: false,
-    logLevel: 'silent',
-  })
+  tenantApiZip ??= build({ ...tenantApiBuildOptions('local'), write: false })
     // esbuild keeps a service process for later builds; there are none, and a child left behind when this
     // process exits becomes a zombie on hosts whose init does not reap.
     .finally(() => stop())

@@ -1,6 +1,9 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -35,6 +38,19 @@ export function localDefinition(): AslDefinition {
     eventBus: events.EventBus.fromEventBusName(stack, 'Bus', PlatformNames.eventBus),
     masterSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Master', LocalPlatformNames.masterSecret),
     sharedDatabase: { host: '127.0.0.1', port: 5432 },
+    // Only the definition is used: the network, boundary and log settings never reach the local runtime.
+    logRetention: logs.RetentionDays.ONE_DAY,
+    network: {
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+        vpcId: 'vpc-local',
+        availabilityZones: [`${LocalPlatformNames.region}a`],
+        privateSubnetIds: ['subnet-local'],
+      }),
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      databaseClients: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Clients', 'sg-local'),
+    },
+    tenantRoleBoundary: iam.ManagedPolicy.fromManagedPolicyName(stack, 'Boundary', 'local-boundary'),
+    dedicated: { instanceClass: 'db.t4g.micro', subnetGroupName: 'local', securityGroupId: 'sg-local' },
   });
   const cfn = onboarding.stateMachine.node.defaultChild as CfnStateMachine;
   const resolved = stack.resolve(cfn.definitionString) as unknown;

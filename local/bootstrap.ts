@@ -17,9 +17,16 @@ import type { LocalPostgres } from './postgres';
 
 export const LOCAL_ACCOUNT = '123456789012';
 
-/** Everything the task Lambdas' environment names, as created in the emulator. */
+/** Everything the task Lambdas' environment names, as created in the emulator (no VPC locally). */
 export type TaskEnvironment = Record<
-  Exclude<(typeof TaskEnv)[keyof typeof TaskEnv], 'DEDICATED_SUBNET_GROUP' | 'DEDICATED_SECURITY_GROUP'>,
+  Exclude<
+    (typeof TaskEnv)[keyof typeof TaskEnv],
+    | 'DEDICATED_SUBNET_GROUP'
+    | 'DEDICATED_SECURITY_GROUP'
+    | 'TENANT_SUBNET_IDS'
+    | 'TENANT_SECURITY_GROUP_ID'
+    | 'TENANT_ROLE_BOUNDARY_ARN'
+  >,
   string
 >;
 

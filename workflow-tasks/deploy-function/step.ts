@@ -92,6 +92,7 @@ export async function undo(event: TaskEvent): Promise<void> {
 async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<Role> {
   const { iam } = aws();
   const RoleName = tenant.names.functionRoleName;
+  const boundary = process.env[TaskEnv.tenantRoleBoundaryArn];
   let role = await getRole(RoleName);
   if (role) {
     if (!ownedBy(tagsFromList(role.Tags), tenant.tenantId)) throw conflict(`IAM role ${RoleName}`, tenant);
@@ -108,6 +109,7 @@ async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<R
             ],
           }),
           Tags: tagList(tenant.tenantId),
+          ...(boundary ? { PermissionsBoundary: boundary } : {}),
         }),
       );
       role = created.Role;
@@ -129,12 +131,37 @@ async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<R
             Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
             Resource: `arn:aws:logs:*:*:log-group:/aws/lambda/${tenant.names.functionName}:*`,
           },
+          ...(vpcConfig()
+            ? [
+                {
+                  // Lambda manages the function's network interfaces in the VPC with these; EC2 offers no
+                  // resource-level permissions for the Describe call, and the boundary caps the rest.
+                  Effect: 'Allow',
+                  Action: [
+                    'ec2:CreateNetworkInterface',
+                    'ec2:DescribeNetworkInterfaces',
+                    'ec2:DeleteNetworkInterface',
+                    'ec2:AssignPrivateIpAddresses',
+                    'ec2:UnassignPrivateIpAddresses',
+                  ],
+                  Resource: '*',
+                },
+              ]
+            : []),
         ],
       }),
     }),
   );
   if (!role?.Arn) throw new Error(`IAM role ${RoleName} has no ARN`);
   return role;
+}
+
+/** The subnets and security group of tenant functions, when the platform runs them in a VPC (on AWS). */
+function vpcConfig(): { SubnetIds: string[]; SecurityGroupIds: string[] } | undefined {
+  const subnets = process.env[TaskEnv.tenantSubnetIds];
+  const securityGroup = process.env[TaskEnv.tenantSecurityGroupId];
+  if (!subnets || !securityGroup) return undefined;
+  return { SubnetIds: subnets.split(','), SecurityGroupIds: [securityGroup] };
 }
 
 async function ensureFunction(
@@ -163,6 +190,7 @@ async function ensureFunction(
         Timeout: 10,
         MemorySize: 256,
         Tags: tenantTags(tenant.tenantId),
+        ...(vpcConfig() ? { VpcConfig: vpcConfig() } : {}),
       }),
     );
   } catch (error) {

@@ -56,11 +56,34 @@ export function sharedDbPort(): number {
 
 const pools = new Map<string, Pool>();
 
-/** Runs `fn` on a pooled master connection to `database` (one small pool per database per process). */
+/** SQLSTATE of a refused password: on AWS, RDS has rotated the master secret since it was read. */
+const INVALID_PASSWORD = '28P01';
+
+/**
+ * Runs `fn` on a pooled master connection to `database` (one small pool per database per process). When the
+ * password is refused, the secret is read again once: RDS rotates the master password it manages.
+ */
 export async function withMasterClient<T>(
   database: string,
   fn: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
+  const client = await connectMaster(database).catch(async (error: unknown) => {
+    if ((error as { code?: string }).code !== INVALID_PASSWORD) throw error;
+    logger.info('master password refused: reading the secret again', { database });
+    master = undefined;
+    const stale = pools.get(database);
+    pools.delete(database);
+    await stale?.end().catch(() => undefined);
+    return connectMaster(database);
+  });
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+async function connectMaster(database: string): Promise<PoolClient> {
   let pool = pools.get(database);
   if (!pool) {
     const creds = await masterCredentials(database);
@@ -70,12 +93,7 @@ export async function withMasterClient<T>(
     );
     pools.set(database, pool);
   }
-  const client = await pool.connect();
-  try {
-    return await fn(client);
-  } finally {
-    client.release();
-  }
+  return pool.connect();
 }
 
 /** Runs `fn` on a one-off connection (used for tenant databases, which a step touches once). */

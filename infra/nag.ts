@@ -1,0 +1,143 @@
+import { Stack, Token, Validations } from 'aws-cdk-lib';
+import type { CfnResource } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { PlatformStack } from './platform-stack';
+
+/**
+ * The cdk-nag AwsSolutions findings this stack accepts, each on the construct it concerns and with its
+ * reason. Anything else cdk-nag reports fails `cdk synth` and test/unit/platform-stack.test.ts.
+ */
+export function acknowledgeNagFindings(stack: PlatformStack): void {
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const arn = (service: string, resource: string, account = '<AWS::AccountId>') =>
+    `arn:<AWS::Partition>:${service}:${region}:${account}:${resource}`;
+  const attr = (construct: IConstruct) =>
+    `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnResource)}.Arn>`;
+  const ack = (construct: IConstruct, finding: string, reason: string) =>
+    Validations.of(construct).acknowledge({ id: `AwsSolutions::AwsSolutions-${finding}`, reason });
+  const iam5 = (construct: IConstruct, findings: string[], reason: string) => {
+    for (const finding of findings) ack(construct, `IAM5[${finding}]`, reason);
+  };
+
+  // Every Lambda: the AWS-managed execution policies.
+  for (const policy of ['AWSLambdaBasicExecutionRole', 'AWSLambdaVPCAccessExecutionRole']) {
+    ack(
+      stack,
+      `IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${policy}]`,
+      'The AWS-managed Lambda execution policies: CloudWatch Logs writes, and the network interfaces a function in a VPC needs; maintained by AWS.',
+    );
+  }
+
+  // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
+  // are exactly those name patterns.
+  const { onboarding, web } = stack;
+  const tenantPatterns = [
+    `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
+    `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
+    `Resource::${arn('rds', 'db:tenant-*')}`,
+    `Resource::${arn('rds', 'pg:default.postgres*')}`,
+    `Resource::${arn('rds', 'og:default:postgres*')}`,
+    `Resource::${arn('lambda', 'function:tenant-*')}`,
+    `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/tenant-*`,
+    `Resource::${arn('apigateway', '/apis/*', '')}`,
+    `Resource::${arn('apigateway', '/domainnames/*', '')}`,
+    `Resource::${arn('apigateway', '/tags/*', '')}`,
+    `Resource::${attr(web.siteBucket)}/tenants/*`,
+    `Resource::${attr(web.artifactBucket)}/frontend/*`,
+  ];
+  const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
+  for (const fn of onboarding.taskFunctions.values()) {
+    iam5(
+      fn,
+      tenantPatterns,
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles and instances, the tenants/ prefix), and RDS-managed rds!* secrets of dedicated instances.',
+    );
+    iam5(
+      fn,
+      grantActions.map((a) => `Action::${a}`),
+      'What bucket.grantRead/grantPut/grantDelete expand to, on the named bucket prefixes only.',
+    );
+    iam5(
+      fn,
+      ['Resource::*'],
+      'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
+    );
+  }
+  iam5(
+    onboarding.stateMachine,
+    [...onboarding.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),
+    "Invoking a task Lambda's versions and aliases (what LambdaInvoke grants).",
+  );
+  iam5(
+    onboarding.stateMachine,
+    ['Resource::*'],
+    'X-Ray trace writes and CloudWatch Logs delivery management have no resource-level permissions.',
+  );
+  iam5(
+    stack.tenantRoleBoundary,
+    [
+      `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
+      `Resource::${arn('logs', 'log-group:/aws/lambda/tenant-*')}`,
+      'Resource::*',
+    ],
+    'The boundary is the ceiling of every tenant function role: tenants/* secrets, tenant-* log groups, and the network interfaces of a function in a VPC (no resource-level permissions).',
+  );
+
+  // CDK's own helpers: the BucketDeployment function and the log retention function.
+  for (const child of stack.node.children) {
+    if (child.node.id.startsWith('Custom::CDKBucketDeployment')) {
+      ack(child, 'L1', 'CDK-managed BucketDeployment function: its runtime is chosen by aws-cdk-lib.');
+      iam5(
+        child,
+        [
+          'Resource::*',
+          ...grantActions.map((a) => `Action::${a}`),
+          `Resource::${attr(web.artifactBucket)}/*`,
+          `Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
+        ],
+        'CDK-managed BucketDeployment: reads the CDK asset bucket and writes the artifact bucket.',
+      );
+    }
+    if (child.node.id.startsWith('LogRetention')) {
+      iam5(
+        child,
+        ['Resource::*'],
+        'CDK-managed log retention function: sets retention on any log group it is given.',
+      );
+    }
+  }
+
+  ack(
+    stack.network,
+    'EC23',
+    'The Secrets Manager endpoint accepts HTTPS from the VPC CIDR only (a token cdk-nag cannot read).',
+  );
+  ack(
+    stack.database.instance,
+    'RDS11',
+    'PostgreSQL listens on 5432: the instance is private, reachable only from the database-clients security group; a non-default port adds nothing here.',
+  );
+  if (!stack.database.multiAz)
+    ack(
+      stack.database.instance,
+      'RDS3',
+      'Single-AZ by default to keep a small platform cheap (context sharedDbMultiAz=true turns Multi-AZ on); backups are kept.',
+    );
+  ack(
+    stack.deadLetterQueue,
+    'SQS3',
+    'This queue is the dead-letter queue of the TenantSignedUp rule target (cdk-nag cannot see EventBridge DLQs).',
+  );
+  ack(web.distribution, 'CFR1', 'Tenants serve customers worldwide: no geo restriction.');
+  ack(
+    web.distribution,
+    'CFR2',
+    'WAF is left to the operator (a web ACL per platform costs money and needs rules tuned to the shop); the site is static.',
+  );
+  if (!web.hasCustomDomain)
+    ack(
+      web.distribution,
+      'CFR4',
+      'Without a platformDomain the distribution uses the cloudfront.net certificate, whose security policy CloudFront fixes; with one it is TLSv1.2_2021.',
+    );
+}

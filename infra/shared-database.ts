@@ -1,0 +1,68 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { PlatformNames } from '../common/names';
+import type { PlatformNetwork } from './network';
+
+export interface SharedDatabaseProps {
+  readonly network: PlatformNetwork;
+  /** e.g. `t4g.micro` (without the `db.` prefix). */
+  readonly instanceClass: string;
+  readonly multiAz: boolean;
+  readonly backupRetentionDays: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The shared-tier PostgreSQL instance: the platform database (the registry) and every shared-tier tenant's
+ * database. Encrypted, private, backed up, protected from deletion; the master password is generated and
+ * rotated by RDS itself in Secrets Manager (the tasks read it again when it is refused), and a subnet group
+ * for the dedicated tier's instances beside it.
+ */
+export class SharedDatabase extends Construct {
+  readonly instance: rds.DatabaseInstance;
+  readonly masterSecret: ISecret;
+  readonly multiAz: boolean;
+  /** Subnet group the dedicated tier's instances are created in. */
+  readonly dedicatedSubnetGroup: rds.SubnetGroup;
+
+  constructor(scope: Construct, id: string, props: SharedDatabaseProps) {
+    super(scope, id);
+    this.multiAz = props.multiAz;
+    const { vpc, databases } = props.network;
+    const subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    this.instance = new rds.DatabaseInstance(this, 'Instance', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 }),
+      instanceType: new ec2.InstanceType(props.instanceClass),
+      vpc,
+      vpcSubnets: subnets,
+      securityGroups: [databases],
+      databaseName: PlatformNames.platformDatabase,
+      credentials: rds.Credentials.fromUsername('postgres'),
+      manageMasterUserPassword: true,
+      storageEncrypted: true,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: 20,
+      maxAllocatedStorage: 200,
+      multiAz: props.multiAz,
+      backupRetention: Duration.days(props.backupRetentionDays),
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: true,
+      cloudwatchLogsExports: ['postgresql'],
+      cloudwatchLogsRetention: props.logRetention,
+    });
+    if (!this.instance.secret) throw new Error('the shared instance has no managed master secret');
+    this.masterSecret = this.instance.secret;
+    this.dedicatedSubnetGroup = new rds.SubnetGroup(this, 'DedicatedSubnetGroup', {
+      vpc,
+      vpcSubnets: subnets,
+      description: 'Dedicated-tier tenant instances',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+}

@@ -1,0 +1,143 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
+import { zipSync } from 'fflate';
+import { PlatformNames } from '../common/names';
+import { tenantApiBuildOptions } from '../tenant-api/bundle';
+
+const REPO_ROOT = path.join(__dirname, '..');
+
+export interface PlatformWebProps {
+  readonly logRetention: logs.RetentionDays;
+  /** Days the access logs of the buckets and the distribution are kept. */
+  readonly accessLogDays: number;
+  /** The distribution's own domain (`platform.example.com` and `*.platform.example.com`), with its certificate. */
+  readonly siteDomain?: { readonly domainName: string; readonly certificateArn: string };
+}
+
+/**
+ * The buckets and the distribution: the artifact bucket (the tenant API package and the frontend bundle,
+ * deployed into it by this stack), the site bucket (tenants' frontends under `tenants/<id>/`, private,
+ * served only through CloudFront with origin access control) and one bucket for the access logs of both and
+ * of the distribution.
+ */
+export class PlatformWeb extends Construct {
+  readonly artifactBucket: s3.Bucket;
+  readonly siteBucket: s3.Bucket;
+  readonly distribution: cloudfront.Distribution;
+  /** Whether the distribution has its own domain and certificate (else the cloudfront.net ones). */
+  readonly hasCustomDomain: boolean;
+
+  constructor(scope: Construct, id: string, props: PlatformWebProps) {
+    super(scope, id);
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // CloudFront standard logging writes with ACLs.
+      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(props.accessLogDays) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const privateBucket = (name: string, versioned: boolean) =>
+      new s3.Bucket(this, name, {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        versioned,
+        serverAccessLogsBucket: accessLogs,
+        serverAccessLogsPrefix: `s3/${name}/`,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.artifactBucket = privateBucket('ArtifactBucket', true);
+    this.siteBucket = privateBucket('SiteBucket', false);
+
+    const { siteDomain } = props;
+    this.hasCustomDomain = Boolean(siteDomain);
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'Tenant frontends (site bucket, tenants/<id>/)',
+      defaultBehavior: {
+        origin: origins.S3BucketOrigin.withOriginAccessControl(this.siteBucket),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+      },
+      enableLogging: true,
+      logBucket: accessLogs,
+      logFilePrefix: 'cloudfront/',
+      ...(siteDomain
+        ? {
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            domainNames: [siteDomain.domainName, `*.${siteDomain.domainName}`],
+            certificate: acm.Certificate.fromCertificateArn(
+              this,
+              'SiteCertificate',
+              siteDomain.certificateArn,
+            ),
+          }
+        : {}),
+    });
+
+    const deploymentLogs = new logs.LogGroup(this, 'ArtifactDeploymentLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const deploy = (id: string, source: s3deploy.ISource, prefix: string) =>
+      new s3deploy.BucketDeployment(this, id, {
+        sources: [source],
+        destinationBucket: this.artifactBucket,
+        destinationKeyPrefix: prefix,
+        logGroup: deploymentLogs,
+        memoryLimit: 256,
+      });
+    deploy(
+      'FrontendArtifact',
+      s3deploy.Source.asset(path.join(REPO_ROOT, 'frontend')),
+      PlatformNames.frontendArtifactPrefix,
+    );
+    deploy(
+      'TenantApiArtifact',
+      tenantApiPackage(),
+      path.posix.dirname(PlatformNames.tenantApiArtifactKey) + '/',
+    );
+  }
+}
+
+/**
+ * The tenant API package (`tenant-api.zip` with `index.js`), built at synth time by the installed esbuild
+ * (no Docker), with fixed timestamps so the same code always has the same asset hash.
+ */
+function tenantApiPackage(): s3deploy.ISource {
+  const zipName = path.posix.basename(PlatformNames.tenantApiArtifactKey);
+  return s3deploy.Source.asset(path.join(REPO_ROOT, 'tenant-api'), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'), // never used: local wins
+      local: {
+        tryBundle(outputDir: string): boolean {
+          const work = mkdtempSync(path.join(tmpdir(), 'tenant-api-'));
+          try {
+            const outfile = path.join(work, 'index.js');
+            buildSync({ ...tenantApiBuildOptions('aws'), outfile });
+            const zip = zipSync({
+              'index.js': [readFileSync(outfile), { mtime: new Date('2020-01-01T00:00:00Z') }],
+            });
+            writeFileSync(path.join(outputDir, zipName), zip);
+            return true;
+          } finally {
+            rmSync(work, { recursive: true, force: true });
+          }
+        },
+      },
+    },
+  });
+}
