@@ -46,7 +46,18 @@ export default tseslint.config(
       ...jest.configs['flat/recommended'].rules,
       'jest/no-focused-tests': 'error',
       'jest/no-disabled-tests': 'error',
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*'] }],
+      'jest/expect-expect': [
+        'error',
+        {
+          assertFunctionNames: [
+            'expect',
+            'expect*',
+            '*.hasResource',
+            '*.hasResourceProperties',
+            '*.resourceCountIs',
+          ],
+        },
+      ],
     },
   },
 );

@@ -1,6 +1,5 @@
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { acknowledgeNagFindings } from './nag';
+import { App } from 'aws-cdk-lib';
+import { checkWithCdkNag } from './nag';
 import { PlatformStack, type PlatformConfig } from './platform-stack';
 
 const app = new App();
@@ -34,6 +33,4 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   natGateways: number('natGateways'),
   dedicatedInstanceClass: text('dedicatedInstanceClass'),
 });
-acknowledgeNagFindings(stack);
-// Every synth is checked: an unsuppressed AwsSolutions finding is an error on the console.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+checkWithCdkNag(app, stack);

@@ -1,13 +1,24 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
-import type { CfnResource } from 'aws-cdk-lib';
+import type { App, CfnResource } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { PlatformStack } from './platform-stack';
+
+/**
+ * Runs cdk-nag's AwsSolutions pack on every synth of `app` (a CDK policy validation plugin: an error fails
+ * the synth, every finding lands in the cloud assembly's validation-report.json), with the stack's accepted
+ * findings acknowledged.
+ */
+export function checkWithCdkNag(app: App, stack: PlatformStack): void {
+  acknowledgeNagFindings(stack);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
 
 /**
  * The cdk-nag AwsSolutions findings this stack accepts, each on the construct it concerns and with its
  * reason. Anything else cdk-nag reports fails `cdk synth` and test/unit/platform-stack.test.ts.
  */
-export function acknowledgeNagFindings(stack: PlatformStack): void {
+function acknowledgeNagFindings(stack: PlatformStack): void {
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
   const arn = (service: string, resource: string, account = '<AWS::AccountId>') =>
     `arn:<AWS::Partition>:${service}:${region}:${account}:${resource}`;
@@ -83,7 +94,7 @@ export function acknowledgeNagFindings(stack: PlatformStack): void {
     'The boundary is the ceiling of every tenant function role: tenants/* secrets, tenant-* log groups, and the network interfaces of a function in a VPC (no resource-level permissions).',
   );
 
-  // CDK's own helpers: the BucketDeployment function and the log retention function.
+  // CDK's own helper: the BucketDeployment function.
   for (const child of stack.node.children) {
     if (child.node.id.startsWith('Custom::CDKBucketDeployment')) {
       ack(child, 'L1', 'CDK-managed BucketDeployment function: its runtime is chosen by aws-cdk-lib.');
@@ -108,7 +119,7 @@ export function acknowledgeNagFindings(stack: PlatformStack): void {
   }
 
   ack(
-    stack.network,
+    stack.network.secretsEndpoint,
     'EC23',
     'The Secrets Manager endpoint accepts HTTPS from the VPC CIDR only (a token cdk-nag cannot read).',
   );

@@ -26,6 +26,8 @@ export class PlatformNetwork extends Construct {
   readonly databaseClients: ec2.SecurityGroup;
   /** On the shared instance and the dedicated ones: PostgreSQL from `databaseClients` only. */
   readonly databases: ec2.SecurityGroup;
+  /** Secrets Manager inside the VPC (HTTPS from the VPC's CIDR). */
+  readonly secretsEndpoint: ec2.InterfaceVpcEndpoint;
 
   constructor(scope: Construct, id: string, props: PlatformNetworkProps) {
     super(scope, id);
@@ -48,7 +50,7 @@ export class PlatformNetwork extends Construct {
       ),
       trafficType: ec2.FlowLogTrafficType.REJECT,
     });
-    this.vpc.addInterfaceEndpoint('SecretsManager', {
+    this.secretsEndpoint = this.vpc.addInterfaceEndpoint('SecretsManager', {
       service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
       subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });

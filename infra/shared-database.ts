@@ -1,11 +1,14 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PlatformNames } from '../common/names';
 import type { PlatformNetwork } from './network';
+
+/** The shared instance's identifier (one platform per account and region, like the event bus name). */
+const SHARED_INSTANCE_ID = 'tenant-platform-shared';
 
 export interface SharedDatabaseProps {
   readonly network: PlatformNetwork;
@@ -53,9 +56,16 @@ export class SharedDatabase extends Construct {
       removalPolicy: RemovalPolicy.SNAPSHOT,
       publiclyAccessible: false,
       autoMinorVersionUpgrade: true,
+      instanceIdentifier: SHARED_INSTANCE_ID,
       cloudwatchLogsExports: ['postgresql'],
-      cloudwatchLogsRetention: props.logRetention,
     });
+    // The exported log group, created first with its retention (instead of CDK's log-retention function).
+    const logGroup = new logs.LogGroup(this, 'PostgresLogs', {
+      logGroupName: `/aws/rds/instance/${SHARED_INSTANCE_ID}/postgresql`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.instance.node.addDependency(logGroup);
     if (!this.instance.secret) throw new Error('the shared instance has no managed master secret');
     this.masterSecret = this.instance.secret;
     this.dedicatedSubnetGroup = new rds.SubnetGroup(this, 'DedicatedSubnetGroup', {

@@ -1,0 +1,353 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { EventTypes, TaskEnv } from '../../common/names';
+import { checkWithCdkNag } from '../../infra/nag';
+import { PlatformStack, type PlatformConfig } from '../../infra/platform-stack';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** The stack as `cdk synth` builds it (cdk-nag included), without bundling the Lambdas: fast. */
+function synth(config: PlatformConfig = {}): { template: Template; report: NagReport; outdir: string } {
+  const outdir = mkdtempSync(join(tmpdir(), 'platform-stack-'));
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new PlatformStack(app, 'TenantPlatform', config);
+  checkWithCdkNag(app, stack);
+  app.synth(); // throws ValidationFailed on any unacknowledged cdk-nag error
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as NagReport;
+  return { template: Template.fromStack(stack), report, outdir };
+}
+
+interface NagReport {
+  pluginReports: {
+    pluginName: string;
+    conclusion: string;
+    violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
+}
+
+let template: Template;
+let report: NagReport;
+let resources: Resources;
+
+beforeAll(() => {
+  const built = synth();
+  ({ template, report } = built);
+  resources = template.toJSON().Resources as Resources;
+  rmSync(built.outdir, { recursive: true, force: true });
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const aws = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+    const findings = (aws?.violations ?? []).map(
+      (v) => `${v.severity} ${v.ruleName} ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`,
+    );
+    expect(aws?.conclusion).toBe('success');
+    expect(findings).toEqual([]);
+  });
+
+  it('fails the synth when a finding is not acknowledged', () => {
+    const app = new App({
+      outdir: mkdtempSync(join(tmpdir(), 'platform-stack-')),
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+    const stack = new PlatformStack(app, 'TenantPlatform', { sharedDbMultiAz: true });
+    checkWithCdkNag(app, stack);
+    // Multi-AZ is acknowledged only when off; an extra, unacknowledged, public security group rule:
+    stack.network.databases.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(5432));
+    expect(() => app.synth()).toThrow(/AwsSolutions-EC23/);
+    rmSync(app.outdir, { recursive: true, force: true });
+  });
+});
+
+describe('the TenantSignedUp rule', () => {
+  it('starts the state machine with the event detail, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': [EventTypes.TenantSignedUp] },
+      EventBusName: { Ref: Match.stringLikeRegexp('EventBus') },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+          InputPath: '$.detail',
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SignupDeadLetterQueue'), 'Arn'] },
+          },
+        }),
+      ],
+    });
+  });
+});
+
+describe('the state machine', () => {
+  it('logs every event to a log group with retention, is traced and has a timeout', () => {
+    const [, machine] = ofType('AWS::StepFunctions::StateMachine')[0]!;
+    expect(machine.Properties).toMatchObject({
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [
+          { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } },
+        ],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    const logGroupId = (
+      machine.Properties as {
+        LoggingConfiguration: {
+          Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': string[] } } }[];
+        };
+      }
+    ).LoggingConfiguration.Destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0]!;
+    expect(resources[logGroupId]?.Properties?.RetentionInDays).toBe(30);
+    expect(JSON.stringify(machine.Properties?.DefinitionString)).toContain('"TimeoutSeconds\\":3600');
+  });
+});
+
+describe('alarms', () => {
+  it('watch failed and timed-out executions, rollback failures and the dead-letter queue, and notify the topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+    const metrics = alarms.map((a) => `${String(a.Namespace)}/${String(a.MetricName)}`).sort();
+    expect(metrics).toEqual([
+      'AWS/Events/TriggeredRules',
+      'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      'AWS/States/ExecutionsFailed',
+      'AWS/States/ExecutionsTimedOut',
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ Ref: expect.stringMatching(/AlarmTopic/) as string }],
+      });
+    }
+    // The TriggeredRules alarm watches the rule that matches TenantRollbackFailed.
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': [EventTypes.TenantRollbackFailed] },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlarmTopic') } })],
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('e-mail the configured address', () => {
+    const { template: withEmail, outdir } = synth({ alarmEmail: 'ops@example.com' });
+    withEmail.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    rmSync(outdir, { recursive: true, force: true });
+  });
+});
+
+describe('storage', () => {
+  it('encrypts every bucket, blocks public access and refuses plain HTTP', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    expect(buckets.length).toBe(3); // access logs, artifacts, site
+    for (const [id, bucket] of buckets) {
+      expect([id, bucket.Properties]).toEqual([
+        id,
+        expect.objectContaining({
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+            ],
+          },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
+        }),
+      ]);
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('serves the site bucket only through CloudFront with origin access control', () => {
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Origins: [Match.objectLike({ OriginAccessControlId: Match.anyValue() })],
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+        Logging: Match.objectLike({ Bucket: Match.anyValue() }),
+      }),
+    });
+  });
+
+  it('keeps the shared database encrypted, private, backed up and protected, its password managed by RDS', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      DeletionProtection: true,
+      BackupRetentionPeriod: 7,
+      ManageMasterUserPassword: true,
+      MasterUserPassword: Match.absent(),
+      DBSubnetGroupName: Match.anyValue(),
+    });
+    template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot' });
+  });
+});
+
+describe('IAM', () => {
+  const statementsOf = (policy: unknown) =>
+    ((policy as { Statement?: unknown[] } | undefined)?.Statement ?? []) as {
+      Effect: string;
+      Action: string | string[];
+      Resource: unknown;
+      Condition?: unknown;
+    }[];
+  const allStatements = () => [
+    ...ofType('AWS::IAM::Policy').flatMap(([id, p]) =>
+      statementsOf(p.Properties?.PolicyDocument).map((s) => ({ id, ...s })),
+    ),
+    ...ofType('AWS::IAM::ManagedPolicy').flatMap(([id, p]) =>
+      statementsOf(p.Properties?.PolicyDocument).map((s) => ({ id, ...s })),
+    ),
+    ...ofType('AWS::IAM::Role').flatMap(([id, r]) =>
+      ((r.Properties?.Policies ?? []) as { PolicyDocument: unknown }[]).flatMap((p) =>
+        statementsOf(p.PolicyDocument).map((s) => ({ id, ...s })),
+      ),
+    ),
+  ];
+
+  it('has no statement allowing * actions on * resources', () => {
+    const statements = allStatements();
+    expect(statements.length).toBeGreaterThan(50);
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : [v]);
+    const broad = statements.filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        list(s.Action).some((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(String(a))) &&
+        list(s.Resource).includes('*'),
+    );
+    expect(broad).toEqual([]);
+  });
+
+  it('lets Deploy function create tenant roles only under the boundary, and pass them only to Lambda', () => {
+    const deploy = allStatements().filter((s) => /deployfunctionrun/.test(s.id));
+    const createRole = deploy.find((s) => [s.Action].flat().includes('iam:CreateRole'));
+    expect(createRole).toMatchObject({
+      Action: ['iam:CreateRole', 'iam:PutRolePolicy'],
+      Condition: {
+        StringEquals: {
+          'iam:PermissionsBoundary': { Ref: expect.stringMatching(/TenantFunctionBoundary/) as string },
+        },
+      },
+    });
+    const passRole = deploy.find((s) => [s.Action].flat().includes('iam:PassRole'));
+    expect(passRole).toMatchObject({
+      Condition: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    });
+    expect(JSON.stringify(passRole?.Resource)).toContain(':role/tenant-*');
+    // No other statement of any task grants IAM role writes.
+    const roleWrites = allStatements().filter((s) =>
+      [s.Action]
+        .flat()
+        .some((a) => ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy'].includes(a)),
+    );
+    expect(roleWrites.map((s) => s.id)).toEqual([expect.stringMatching(/deployfunctionrun/)]);
+  });
+
+  it('scopes tenant secrets, functions and site objects to the tenant name patterns', () => {
+    const text = JSON.stringify(allStatements());
+    expect(text).toContain('secret:tenants/*');
+    expect(text).toContain('function:tenant-*');
+    expect(text).toContain('/tenants/*');
+  });
+});
+
+describe('Lambdas', () => {
+  it('give every function a log group with retention', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    // 18 task Lambdas and CDK's BucketDeployment function.
+    expect(functions.length).toBe(19);
+    for (const [id, fn] of functions) {
+      const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
+        ?.Ref;
+      expect([id, logGroup && resources[logGroup]?.Properties?.RetentionInDays]).toEqual([id, 30]);
+    }
+  });
+
+  it('run the database steps in the VPC and tell Deploy function where tenant functions go', () => {
+    const fns = ofType('AWS::Lambda::Function').filter(([id]) => id.startsWith('TenantOnboarding'));
+    const inVpc = fns
+      .filter(([, fn]) => fn.Properties?.VpcConfig)
+      .map(([id]) => id.replace(/[A-Z0-9]{8}$/, ''));
+    expect(inVpc.sort()).toEqual(
+      [
+        'TenantOnboardingactivatetenantrun',
+        'TenantOnboardingapplyschemarun',
+        'TenantOnboardingcheckinstancerun',
+        'TenantOnboardingcreatedatabaserun',
+        'TenantOnboardingcreatedatabaseundo',
+        'TenantOnboardinginvalidatecacherun',
+        'TenantOnboardingrecordrollbackfailurerun',
+        'TenantOnboardingregistertenantrun',
+        'TenantOnboardingregistertenantundo',
+      ].sort(),
+    );
+    const deploy = fns.find(([id]) => id.startsWith('TenantOnboardingdeployfunctionrun'))![1];
+    const variables = (deploy.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    for (const key of [
+      TaskEnv.tenantSubnetIds,
+      TaskEnv.tenantSecurityGroupId,
+      TaskEnv.tenantRoleBoundaryArn,
+      TaskEnv.dedicatedSubnetGroup,
+      TaskEnv.dedicatedSecurityGroup,
+    ]) {
+      expect([key, variables[key]]).toEqual([key, expect.anything()]);
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('name the state machine, the event bus and the distribution', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    expect(outputs).toEqual(
+      expect.arrayContaining(['StateMachineArn', 'EventBusName', 'DistributionDomainName', 'DistributionId']),
+    );
+  });
+});
+
+describe('configuration', () => {
+  it('refuses a log retention CloudWatch does not offer, and a domain without its certificate', () => {
+    expect(() => new PlatformStack(new App(), 'A', { logRetentionDays: 31 })).toThrow(
+      /logRetentionDays must be one of/,
+    );
+    expect(() => new PlatformStack(new App(), 'B', { platformDomain: 'shops.example.com' })).toThrow(
+      /platformDomain and siteCertificateArn/,
+    );
+  });
+
+  it('puts the platform domain on the distribution with TLS 1.2', () => {
+    const { template: custom, outdir } = synth({
+      platformDomain: 'shops.example.com',
+      siteCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+      sharedDbMultiAz: true,
+      sharedInstanceClass: 'm7g.large',
+    });
+    custom.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['shops.example.com', '*.shops.example.com'],
+        ViewerCertificate: Match.objectLike({ MinimumProtocolVersion: 'TLSv1.2_2021' }),
+      }),
+    });
+    custom.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: true, DBInstanceClass: 'db.m7g.large' });
+    rmSync(outdir, { recursive: true, force: true });
+  });
+});
