@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, BundlingOutput, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -121,6 +121,9 @@ function tenantApiPackage(): s3deploy.ISource {
   return s3deploy.Source.asset(path.join(REPO_ROOT, 'tenant-api'), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
+      // Kept as a directory holding the zip: a lone archive would be taken as the asset itself, and
+      // BucketDeployment would unpack it into index.js instead of deploying tenant-api.zip.
+      outputType: BundlingOutput.NOT_ARCHIVED,
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'), // never used: local wins
       local: {
         tryBundle(outputDir: string): boolean {

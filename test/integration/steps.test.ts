@@ -2,7 +2,10 @@ import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { STEPS, type StepId } from '../../common/steps';
 import type { LocalPlatform } from '../../local/runtime';
 import { STEP_HANDLERS } from '../../workflow-tasks';
+import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { TaskEnv } from '../../common/names';
 import { aws } from '../../workflow-tasks/lib/aws';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 import { taskEvent } from '../fixtures/events';
@@ -135,5 +138,75 @@ describe('the dedicated tier against the emulator', () => {
     await STEP_HANDLERS['create-database'].undo!(event);
     await STEP_HANDLERS['create-database'].undo!(event);
     expect((await footprint(platform, tenantId)).instance).toBe(false);
+  });
+});
+
+describe('Deploy function as on AWS (a VPC and a permissions boundary configured)', () => {
+  const vpcEnv = {
+    [TaskEnv.tenantSubnetIds]: 'subnet-0a1b2c3d,subnet-4e5f6a7b',
+    [TaskEnv.tenantSecurityGroupId]: 'sg-0123456789abcdef0',
+  };
+  let saved: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    const boundary = await aws().iam.send(
+      new CreatePolicyCommand({
+        PolicyName: `tenant-boundary-${process.pid}`,
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' }],
+        }),
+      }),
+    );
+    const env = { ...vpcEnv, [TaskEnv.tenantRoleBoundaryArn]: boundary.Policy!.Arn! };
+    saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, env);
+  });
+
+  afterAll(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  it('creates the role under the boundary, allows network interfaces, and puts the function in the subnets', async () => {
+    const tenantId = uniqueTenantId('vpc');
+    const arn = executionArn(tenantId);
+    let state: OnboardingState = tenantInput(tenantId);
+    for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === 'deploy-function') + 1)) {
+      const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
+      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+    }
+    const results = state.results as StepResults;
+
+    const { Role } = await aws().iam.send(new GetRoleCommand({ RoleName: results.function.roleName }));
+    expect(Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(
+      process.env[TaskEnv.tenantRoleBoundaryArn],
+    );
+    const policy = await aws().iam.send(
+      new GetRolePolicyCommand({ RoleName: results.function.roleName, PolicyName: 'read-own-secret' }),
+    );
+    const document = JSON.parse(decodeURIComponent(policy.PolicyDocument ?? '{}')) as {
+      Statement: { Action: string | string[]; Resource: string }[];
+    };
+    expect(document.Statement.map((s) => s.Resource)).toEqual([
+      results.secret.secretArn,
+      expect.stringContaining(`/aws/lambda/tenant-${tenantId}-api`),
+      '*',
+    ]);
+    expect(document.Statement[2]?.Action).toContain('ec2:CreateNetworkInterface');
+
+    const fn = await aws().lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: results.function.functionName }),
+    );
+    expect(fn.VpcConfig).toMatchObject({
+      SubnetIds: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'],
+      SecurityGroupIds: ['sg-0123456789abcdef0'],
+    });
+
+    const event = taskEvent(arn, results, { error: { Error: 'Injected', Cause: 'test' } });
+    for (const step of [...STEPS].reverse()) await STEP_HANDLERS[step.id].undo?.(event);
+    expect(await footprint(platform, tenantId)).toEqual(nothingOf('ROLLED_BACK'));
   });
 });
