@@ -65,6 +65,8 @@ export const TaskEnv = {
   tenantSubnetIds: 'TENANT_SUBNET_IDS',
   tenantSecurityGroupId: 'TENANT_SECURITY_GROUP_ID',
   tenantRoleBoundaryArn: 'TENANT_ROLE_BOUNDARY_ARN',
+  /** Days the tenant functions' log groups keep their logs. */
+  tenantLogRetentionDays: 'TENANT_LOG_RETENTION_DAYS',
 } as const;
 
 /** Environment variables of a tenant's API Lambda. */

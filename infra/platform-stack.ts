@@ -102,7 +102,7 @@ export class PlatformStack extends Stack {
           ],
         }),
         new iam.PolicyStatement({
-          actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           resources: [
             this.formatArn({
               service: 'logs',

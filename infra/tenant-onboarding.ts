@@ -113,6 +113,7 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.tenantSubnetIds]: props.network.vpc.selectSubnets(props.network.subnets).subnetIds.join(','),
       [TaskEnv.tenantSecurityGroupId]: props.network.databaseClients.securityGroupId,
       [TaskEnv.tenantRoleBoundaryArn]: props.tenantRoleBoundary.managedPolicyArn,
+      [TaskEnv.tenantLogRetentionDays]: String(props.logRetention),
       [TaskEnv.dedicatedInstanceClass]: props.dedicated.instanceClass,
       [TaskEnv.dedicatedSubnetGroup]: props.dedicated.subnetGroupName,
       [TaskEnv.dedicatedSecurityGroup]: props.dedicated.securityGroupId,
@@ -487,6 +488,15 @@ class StepPermissions {
         } else {
           allow(['iam:GetRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'], [roleArn]);
         }
+        // The tenant function's log group (created with its retention before the function).
+        allow(
+          handler === 'run'
+            ? ['logs:CreateLogGroup', 'logs:TagResource', 'logs:PutRetentionPolicy']
+            : ['logs:ListTagsForResource', 'logs:DeleteLogGroup'],
+          [arn('logs', 'log-group:/aws/lambda/tenant-*')],
+        );
+        // DescribeLogGroups is authorized on the account's log groups as a whole.
+        allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]);
         allow(
           handler === 'run'
             ? ['lambda:GetFunction', 'lambda:CreateFunction', 'lambda:TagResource', 'lambda:AddPermission']

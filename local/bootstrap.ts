@@ -96,6 +96,7 @@ export async function bootstrapPlatform(endpoint: string, pg: LocalPostgres): Pr
       [TaskEnv.certificateArn]: `arn:aws:acm:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:certificate/local-platform`,
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
+      [TaskEnv.tenantLogRetentionDays]: '7',
     };
   } finally {
     for (const client of [s3, secrets, events, cloudfront]) client.destroy();

@@ -6,6 +6,7 @@ import {
   GetStagesCommand,
 } from '@aws-sdk/client-apigatewayv2';
 import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
+import { DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -111,6 +112,17 @@ describe('onboarding a tenant on the local platform', () => {
       new GetFunctionConfigurationCommand({ FunctionName: results.function.functionName }),
     );
     expect(JSON.stringify(fn)).not.toContain(secret.password);
+  });
+
+  it("gives the function a log group with the platform's retention, tagged for the tenant", async () => {
+    const name = `/aws/lambda/${results.function.functionName}`;
+    const { logGroups = [] } = await aws().logs.send(
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: name }),
+    );
+    expect(logGroups.map((g) => [g.logGroupName, g.retentionInDays])).toEqual([[name, 7]]);
+    const arn = (logGroups[0]?.logGroupArn ?? logGroups[0]?.arn ?? '').replace(/:\*$/, '');
+    const { tags } = await aws().logs.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+    expect(tags).toMatchObject({ tenant: tenantId });
   });
 
   it('deploys the function with TENANT_ID and the secret ARN, behind an HTTP API with a $default route', async () => {

@@ -1,3 +1,8 @@
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -15,6 +20,7 @@ import { taskEvent, validatedTenant } from '../fixtures/events';
 const secrets = mockClient(SecretsManagerClient);
 const iam = mockClient(IAMClient);
 const lambda = mockClient(LambdaClient);
+const logs = mockClient(CloudWatchLogsClient);
 
 const tenant = validatedTenant('mocked-shop');
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
@@ -31,6 +37,7 @@ beforeEach(() => {
   secrets.reset();
   iam.reset();
   lambda.reset();
+  logs.reset();
 });
 
 const notFound = (name: string) => Object.assign(new Error('not found'), { name });
@@ -76,6 +83,8 @@ describe('deploy function', () => {
       },
     });
     iam.on(PutRolePolicyCommand).resolves({});
+    logs.on(CreateLogGroupCommand).resolves({});
+    logs.on(PutRetentionPolicyCommand).resolves({});
     lambda.on(GetFunctionCommand).rejects(notFound('ResourceNotFoundException'));
     lambda.on(CreateFunctionCommand).rejects(
       Object.assign(new Error('The role defined for the function cannot be assumed by Lambda.'), {

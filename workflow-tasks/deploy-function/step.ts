@@ -32,6 +32,7 @@ import { requiredEnv } from '../lib/env';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList, tenantTags } from '../lib/tags';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
+import { deleteLogGroup, ensureLogGroup } from './log-group';
 
 const POLICY_NAME = 'read-own-secret';
 /**
@@ -47,14 +48,15 @@ const TENANT_API_CORS = {
 const DEFAULT_RUNTIME = 'nodejs22.x';
 
 /**
- * The tenant's API: an IAM role that can read only this tenant's secret, the API Lambda from the platform's
- * artifact (its environment names the secret, never the password), and an HTTP API whose `$default` route
- * and stage send everything to it. Each piece is looked up before it is created, so a re-run adds nothing.
+ * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
+ * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
+ * never the password), and an HTTP API whose `$default` route and stage send everything to it. Each piece is looked up before it is created, so a re-run adds nothing.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
   const { secretArn } = resultOf(event, 'secret');
   const role = await ensureRole(tenant, secretArn);
+  await ensureLogGroup(tenant);
   const fn = await ensureFunction(tenant, role.Arn ?? '', secretArn);
   const functionArn = fn.Configuration?.FunctionArn ?? '';
   const api = await ensureApi(tenant, functionArn);
@@ -69,7 +71,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   };
 }
 
-/** Deletes the HTTP API, the function and the role, each only if it carries this tenant's tag. */
+/** Deletes the HTTP API, the function, the role and the log group, each only if it carries this tenant's tag. */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
   const { apigw, lambda, iam } = aws();
@@ -87,6 +89,7 @@ export async function undo(event: TaskEvent): Promise<void> {
     await ignoreNotFound(iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: POLICY_NAME })));
     await ignoreNotFound(iam.send(new DeleteRoleCommand({ RoleName })));
   }
+  await deleteLogGroup(tenant);
 }
 
 async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<Role> {
@@ -128,7 +131,7 @@ async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<R
           { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn },
           {
             Effect: 'Allow',
-            Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Resource: `arn:aws:logs:*:*:log-group:/aws/lambda/${tenant.names.functionName}:*`,
           },
           ...(vpcConfig()

@@ -1,5 +1,6 @@
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -21,6 +22,7 @@ export interface AwsClients {
   readonly events: EventBridgeClient;
   readonly iam: IAMClient;
   readonly rds: RDSClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
@@ -38,6 +40,7 @@ export function aws(): AwsClients {
     events: new EventBridgeClient({}),
     iam: new IAMClient({}),
     rds: new RDSClient({}),
+    logs: new CloudWatchLogsClient({}),
   };
   cached = { endpoint, clients };
   return clients;
@@ -62,6 +65,7 @@ export function isAlreadyExists(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name ?? '';
   return [
     'ResourceExistsException',
+    'ResourceAlreadyExistsException',
     'EntityAlreadyExistsException',
     'ResourceConflictException',
     'ConflictException',
