@@ -36,7 +36,14 @@ export default tseslint.config(
   {
     files: ['frontend/*.js'],
     languageOptions: {
-      globals: { document: 'readonly', fetch: 'readonly', URL: 'readonly', location: 'readonly' },
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        FormData: 'readonly',
+      },
     },
   },
   {
