@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { proposeTenantId, tenantInputSchema } from '../common/tenant-input';
 
 /**
@@ -12,7 +12,11 @@ export async function askTenantInput(input: Readable, output: Writable): Promise
   const rl = createInterface({ input, terminal: false });
   const lines = rl[Symbol.asyncIterator]();
   const fields = tenantInputSchema.shape;
-  const ask = async (label: string, schema: z.ZodType, fallback?: string): Promise<string | undefined> => {
+  const ask = async (
+    label: string,
+    schema: z.ZodMiniType,
+    fallback?: string,
+  ): Promise<string | undefined> => {
     for (;;) {
       output.write(fallback !== undefined ? `${label} [${fallback}]: ` : `${label}: `);
       const next = await lines.next();

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the same checks as zod, tree-shakable ("Validate input" bundles 50 KiB instead of 470).
+import * as z from 'zod/mini';
 
 /** Ids that would collide with platform or PostgreSQL names, or read as something they are not. */
 export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([
@@ -25,38 +26,37 @@ const DOMAIN_PATTERN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)
 // Printable characters only: no control characters, no bidi overrides, no zero-width tricks.
 const PRINTABLE_PATTERN = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 
-export const tenantIdSchema = z
-  .string({ error: 'must be a string' })
-  .min(3, 'must be at least 3 characters')
-  .max(32, 'must be at most 32 characters')
-  .regex(TENANT_ID_PATTERN, 'must be lower-case letters, digits and single dashes, starting with a letter')
-  .refine((id) => !id.includes('--'), 'must not contain "--"')
-  .refine((id) => !id.startsWith('pg-'), 'must not start with "pg-" (reserved by PostgreSQL)')
-  .refine((id) => !RESERVED_TENANT_IDS.has(id), 'is reserved');
+const text = () => z.string({ error: 'must be a string' });
 
-export const tenantInputSchema = z
-  .object({
-    tenantId: tenantIdSchema,
-    companyName: z
-      .string({ error: 'must be a string' })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(100, 'must be at most 100 characters')
-      .regex(PRINTABLE_PATTERN, 'must not contain control or invisible characters'),
-    adminEmail: z
-      .string({ error: 'must be a string' })
-      .max(254, 'must be at most 254 characters')
-      .trim()
-      .toLowerCase()
-      .pipe(z.email({ error: 'must be an e-mail address' })),
-    tier: z.enum(['shared', 'dedicated'], { error: 'must be "shared" or "dedicated"' }).default('shared'),
-    domain: z
-      .string({ error: 'must be a string' })
-      .max(253, 'must be at most 253 characters')
-      .regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"')
-      .optional(),
-  })
-  .strict();
+export const tenantIdSchema = text().check(
+  z.minLength(3, 'must be at least 3 characters'),
+  z.maxLength(32, 'must be at most 32 characters'),
+  z.regex(TENANT_ID_PATTERN, 'must be lower-case letters, digits and single dashes, starting with a letter'),
+  z.refine((id) => !id.includes('--'), 'must not contain "--"'),
+  z.refine((id) => !id.startsWith('pg-'), 'must not start with "pg-" (reserved by PostgreSQL)'),
+  z.refine((id) => !RESERVED_TENANT_IDS.has(id), 'is reserved'),
+);
+
+export const tenantInputSchema = z.strictObject({
+  tenantId: tenantIdSchema,
+  companyName: text().check(
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(100, 'must be at most 100 characters'),
+    z.regex(PRINTABLE_PATTERN, 'must not contain control or invisible characters'),
+  ),
+  adminEmail: z.pipe(
+    text().check(z.maxLength(254, 'must be at most 254 characters'), z.trim(), z.toLowerCase()),
+    z.email({ error: 'must be an e-mail address' }),
+  ),
+  tier: z._default(z.enum(['shared', 'dedicated'], { error: 'must be "shared" or "dedicated"' }), 'shared'),
+  domain: z.optional(
+    text().check(
+      z.maxLength(253, 'must be at most 253 characters'),
+      z.regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"'),
+    ),
+  ),
+});
 
 /** The onboarding input after validation and normalisation. */
 export type TenantInput = z.infer<typeof tenantInputSchema>;

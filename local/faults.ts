@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { OnboardingError, TransientErrors } from '../common/errors';
 import type { TaskHandler } from '../workflow-tasks/lib/handler';
 import type { TaskEvent } from '../workflow-tasks/lib/types';
@@ -6,16 +6,14 @@ import type { TaskEvent } from '../workflow-tasks/lib/types';
 /** The error name of an injected permanent or after-effect fault: not in any Retry list, so never retried. */
 export const INJECTED_FAULT = 'InjectedFault';
 
-const faultSchema = z
-  .object({
-    tenantId: z.string({ error: 'must be a string' }),
-    step: z.string({ error: 'must be a step id such as "create-database" or "undo:create-database"' }),
-    kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout'], {
-      error: 'must be "transient", "permanent", "after-effect" or "timeout"',
-    }),
-    times: z.number({ error: 'must be a number' }).int().positive().default(1),
-  })
-  .strict();
+const faultSchema = z.strictObject({
+  tenantId: z.string({ error: 'must be a string' }),
+  step: z.string({ error: 'must be a step id such as "create-database" or "undo:create-database"' }),
+  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout'], {
+    error: 'must be "transient", "permanent", "after-effect" or "timeout"',
+  }),
+  times: z._default(z.int({ error: 'must be a whole number' }).check(z.positive('must be positive')), 1),
+});
 
 export type Fault = z.infer<typeof faultSchema>;
 
