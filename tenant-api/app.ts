@@ -57,17 +57,19 @@ export function createTenantApi(config: TenantConfig): TenantApi {
             },
           );
         const headers = lowerCaseKeys(event.headers ?? {});
-        const req: ApiRequest = {
+        const request: ApiRequest = {
           method,
           path,
           headers,
           query: event.queryStringParameters ?? {},
           params: match.params,
-          body: bodyOf(event, headers['content-type']),
+          body: undefined,
         };
+        // Who asks comes first: a caller without a valid token learns nothing about its body.
         // Routes without auth (health, login) never look at the user.
-        const user = match.route.auth ? await authenticate(tenant, req) : (undefined as unknown as User);
-        return await match.route.handle(tenant, req, user);
+        const user = match.route.auth ? await authenticate(tenant, request) : (undefined as unknown as User);
+        const body = bodyOf(event, headers['content-type']);
+        return await match.route.handle(tenant, { ...request, body }, user);
       } catch (error) {
         if (error instanceof Problem) {
           if (error.status >= 500)

@@ -249,6 +249,15 @@ describe('signing in', () => {
     }
   });
 
+  it('answers 401 before looking at the body of a caller without a token', async () => {
+    const huge = await call(shopA.api, 'POST', '/products', { rawBody: 'x'.repeat(MAX_BODY_BYTES + 1) });
+    const malformed = await call(shopA.api, 'POST', '/orders', { rawBody: '{"lines": ' });
+    expect([problemOf(huge), problemOf(malformed)]).toEqual([
+      { status: 401, type: 'unauthorized', field: undefined },
+      { status: 401, type: 'unauthorized', field: undefined },
+    ]);
+  });
+
   it('answers 404 to an unknown route and 405 with Allow to a wrong method', async () => {
     expect(problemOf(await call(shopA.api, 'GET', '/nothing'))).toMatchObject({
       status: 404,
