@@ -37,23 +37,63 @@ interface UserRow {
   token_version: number;
 }
 
-/** `POST /auth/login` `{ email, password }` -> `{ token, expiresAt }`. */
+/** Wrong passwords in a row that lock an account, and for how long. */
+export const MAX_FAILED_LOGINS = 5;
+const LOCK_SECONDS = 15 * 60;
+
+/**
+ * `POST /auth/login` `{ email, password }` -> `{ token, expiresAt }`. After MAX_FAILED_LOGINS wrong
+ * passwords in a row the account answers 429 (with Retry-After) for LOCK_SECONDS, whatever the password;
+ * each wrong password after that locks it again. A right one resets the count.
+ */
 export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
   const { email, password } = parse(loginBody, req.body);
   const row = await tenant.withClient(async (client) => {
-    const { rows } = await client.query<UserRow>(
-      'SELECT id, email, role, password_hash, token_version FROM users WHERE email = $1',
+    const { rows } = await client.query<UserRow & { locked_for: number | null }>(
+      `SELECT id, email, role, password_hash, token_version,
+              ceil(extract(epoch FROM locked_until - now()))::int AS locked_for
+       FROM users WHERE email = $1`,
       [email.trim().toLowerCase()],
     );
     return rows[0];
   });
+  if (row?.locked_for && row.locked_for > 0) throw locked(row.locked_for);
   const matches = await verifyPassword(
     password,
     row?.password_hash ?? (await (dummyHash ??= hashPassword('no one has this password'))),
   );
-  if (!row?.password_hash || !matches)
+  if (!row?.password_hash || !matches) {
+    if (row) await recordFailure(tenant, Number(row.id));
     throw new Problem(401, 'invalid-credentials', 'The e-mail or the password is wrong');
+  }
+  await tenant.withClient((client) =>
+    client.query(
+      'UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins > 0',
+      [row.id],
+    ),
+  );
   return json(200, await tokenFor(tenant, Number(row.id), row.token_version));
+}
+
+async function recordFailure(tenant: Tenant, userId: number): Promise<void> {
+  await tenant.withClient((client) =>
+    client.query(
+      `UPDATE users SET failed_logins = failed_logins + 1,
+         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3) END
+       WHERE id = $1`,
+      [userId, MAX_FAILED_LOGINS, LOCK_SECONDS],
+    ),
+  );
+}
+
+function locked(seconds: number): Problem {
+  return new Problem(
+    429,
+    'too-many-attempts',
+    `Too many wrong passwords: try again in ${Math.ceil(seconds / 60)} minute(s)`,
+    {},
+    { 'retry-after': String(seconds) },
+  );
 }
 
 /**

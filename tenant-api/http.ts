@@ -26,6 +26,7 @@ const PROBLEMS = {
   'validation-failed': 'A field is invalid',
   unauthorized: 'A valid bearer token is required',
   'invalid-credentials': 'Wrong e-mail or password',
+  'too-many-attempts': 'Too many wrong passwords',
   'not-found': 'No such resource',
   'method-not-allowed': 'Method not allowed',
   'sku-taken': 'Another product has this SKU',

@@ -187,7 +187,7 @@ describe('onboarding a tenant on the local platform', () => {
       body: string;
     };
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ tenantId, database: 'ok', schemaVersion: 2 });
+    expect(JSON.parse(response.body)).toEqual({ tenantId, database: 'ok', schemaVersion: 3 });
   });
 });
 

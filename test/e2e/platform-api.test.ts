@@ -342,7 +342,7 @@ describe('the tenant gateway', () => {
     const healthA = await gatewayRequest(gateway, `api.${a}.localhost`, '/health');
     expect([healthA.status, JSON.parse(healthA.body)]).toEqual([
       200,
-      { tenantId: a, database: 'ok', schemaVersion: 2 },
+      { tenantId: a, database: 'ok', schemaVersion: 3 },
     ]);
     const healthB = await gatewayRequest(gateway, `api.${domain}`, '/health');
     expect(JSON.parse(healthB.body)).toMatchObject({ tenantId: b });

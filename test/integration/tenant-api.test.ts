@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { createTenantApi, MAX_BODY_BYTES, type TenantApi } from '../../tenant-api/app';
+import { MAX_FAILED_LOGINS } from '../../tenant-api/auth';
 import { signToken } from '../../tenant-api/tokens';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { readTenantSecret } from '../../workflow-tasks/lib/tenant-db';
@@ -90,7 +91,7 @@ describe('the shop flow', () => {
     const health = await call(shopA.api, 'GET', '/health');
     expect([health.status, health.body]).toEqual([
       200,
-      { tenantId: shopA.tenantId, database: 'ok', schemaVersion: 2 },
+      { tenantId: shopA.tenantId, database: 'ok', schemaVersion: 3 },
     ]);
 
     const pen = await a('POST', '/products', { sku: 'PEN-1', name: 'Blue pen', priceCents: 250, stock: 100 });
@@ -246,6 +247,33 @@ describe('signing in', () => {
         { status: 401, type: 'unauthorized', field: undefined },
         'Bearer',
       ]);
+    }
+  });
+
+  it('locks an account after 5 wrong passwords in a row, then lets the right one in once the lock is over', async () => {
+    const shop = await provision('lock');
+    const login = (password: string) =>
+      call(shop.api, 'POST', '/auth/login', { body: { email: shop.secret.adminEmail, password } });
+    for (let i = 0; i < MAX_FAILED_LOGINS; i++) {
+      expect(problemOf(await login(`guess-${i}`))).toMatchObject({
+        status: 401,
+        type: 'invalid-credentials',
+      });
+    }
+    const refused = await login(shop.secret.adminPassword);
+    expect(problemOf(refused)).toMatchObject({ status: 429, type: 'too-many-attempts' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(14 * 60);
+
+    const db = await tenantDb(shop);
+    try {
+      // The lock runs out (moved into the past here rather than waited for).
+      await db.query(`UPDATE users SET locked_until = now() - interval '1 second'`);
+      expect((await login(shop.secret.adminPassword)).status).toBe(200);
+      const { rows } = await db.query('SELECT failed_logins, locked_until FROM users');
+      expect(rows).toEqual([{ failed_logins: 0, locked_until: null }]);
+    } finally {
+      await db.end();
+      await shop.api.close();
     }
   });
 
