@@ -70,7 +70,7 @@ export async function createOrder(tenant: Tenant, req: ApiRequest, user: User): 
       throw new Problem(
         400,
         'validation-failed',
-        `${field}: product ${line.productId} is already on line ${seen.get(line.productId)}`,
+        `${field}: product ${line.productId} is already on lines[${seen.get(line.productId)}]`,
         { field },
       );
     }
