@@ -24,8 +24,8 @@ const REPO_ROOT = path.join(__dirname, '..');
 const TASK_TIMEOUT_MARGIN_SECONDS = 10;
 /** Runtime of the task Lambdas and of the tenant API functions deploy-function creates. */
 export const TASK_RUNTIME = lambda.Runtime.NODEJS_24_X;
-/** Memory of every task Lambda (the cost model reads it from here). */
-export const TASK_MEMORY_MB = 256;
+/** Memory of every task Lambda (npm run cost reads it back from the synthesized template). */
+const TASK_MEMORY_MB = 256;
 
 export interface TenantOnboardingProps {
   /** Holds the tenant API package and the frontend bundle (see PlatformNames). */

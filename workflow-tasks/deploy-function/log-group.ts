@@ -14,7 +14,7 @@ import type { ValidatedTenant } from '../lib/types';
 const DEFAULT_RETENTION_DAYS = 30;
 
 /** The log group Lambda writes the tenant function's logs to. */
-export function logGroupNameFor(tenant: ValidatedTenant): string {
+function logGroupNameFor(tenant: ValidatedTenant): string {
   return `/aws/lambda/${tenant.names.functionName}`;
 }
 
