@@ -4,32 +4,34 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, stop } from 'esbuild';
+import { build, stop, type BuildOptions } from 'esbuild';
+import { tenantApiBuildOptions } from '../tenant-api/bundle';
 
 const ROOT = join(__dirname, '..');
 
 async function main(): Promise<void> {
-  const entries = readdirSync(join(ROOT, 'workflow-tasks'))
-    .filter((dir) => dir !== 'lib' && existsSync(join(ROOT, 'workflow-tasks', dir, 'handler.ts')))
-    .map((dir) => ({
-      name: `workflow-tasks/${dir}`,
-      entry: join(ROOT, 'workflow-tasks', dir, 'handler.ts'),
-    }));
-  entries.push({ name: 'tenant-api', entry: join(ROOT, 'tenant-api', 'handler.ts') });
-
-  const sizes: Record<string, number> = {};
-  for (const { name, entry } of entries) {
-    const result = await build({
-      entryPoints: [entry],
+  const taskDirs = readdirSync(join(ROOT, 'workflow-tasks')).filter(
+    (dir) => dir !== 'lib' && existsSync(join(ROOT, 'workflow-tasks', dir, 'handler.ts')),
+  );
+  const builds: { name: string; options: BuildOptions }[] = taskDirs.map((dir) => ({
+    name: `workflow-tasks/${dir}`,
+    // As infra/tenant-onboarding.ts bundles the task Lambdas.
+    options: {
+      entryPoints: [join(ROOT, 'workflow-tasks', dir, 'handler.ts')],
       bundle: true,
       minify: true,
       platform: 'node',
       target: 'node22',
       format: 'cjs',
       external: ['@aws-sdk/*', 'pg-native'],
-      write: false,
       logLevel: 'silent',
-    });
+    },
+  }));
+  builds.push({ name: 'tenant-api', options: tenantApiBuildOptions('aws') });
+
+  const sizes: Record<string, number> = {};
+  for (const { name, options } of builds) {
+    const result = await build({ ...options, write: false });
     sizes[name] = result.outputFiles.reduce((sum, file) => sum + file.contents.byteLength, 0);
   }
   await stop();

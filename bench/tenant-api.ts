@@ -9,16 +9,18 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { unzipSync } from 'fflate';
+import { gatewayRequest } from '../cli/describe';
 import { tenantResourceNames } from '../common/names';
+import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
 import { buildTenantApiZip } from '../local/artifacts';
+import { apiGatewayEvent } from '../local/gateway';
 import { createTenantApi } from '../tenant-api/app';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
 
@@ -39,43 +41,67 @@ async function main(): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   try {
     await platform.onboard(TENANT);
-    const gateway = new URL(platform.endpoints.gateway);
-    const secret = await readSecret(platform.endpoints.aws, platform.endpoints.region);
-    const send = (call: Call, token?: string) => http(agent, gateway, `api.${TENANT}.localhost`, call, token);
+    const { secretName } = tenantResourceNames(TENANT);
+    const secrets = new SecretsManagerClient({
+      endpoint: platform.endpoints.aws,
+      region: platform.endpoints.region,
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    });
+    const secret = await getJsonSecret<TenantSecret>(secrets, secretName);
+    secrets.destroy();
+    let token = '';
+    const headersOf = (call: Call) => ({
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
+    });
+    const bodyOf = (call: Call) => (call.body === undefined ? undefined : JSON.stringify(call.body));
+    // Through the local gateway, as a client would call the tenant's API.
+    const send = (call: Call) =>
+      gatewayRequest(platform.endpoints.gateway, `api.${TENANT}.localhost`, call.path, {
+        method: call.method,
+        headers: headersOf(call),
+        body: bodyOf(call),
+        agent,
+      });
     const login = await send({
       method: 'POST',
       path: '/auth/login',
       body: { email: secret.adminEmail, password: secret.adminPassword },
     });
-    const { token } = JSON.parse(login.body) as { token: string };
+    token = (JSON.parse(login.body) as { token: string }).token;
     const ids: number[] = [];
     for (let i = 0; i < PRODUCTS; i++) {
-      const created = await send(
-        {
-          method: 'POST',
-          path: '/products',
-          body: { sku: `SKU-${i}`, name: `Product ${i}`, priceCents: 100 + i, stock: 1_000_000 },
-        },
-        token,
-      );
+      const created = await send({
+        method: 'POST',
+        path: '/products',
+        body: { sku: `SKU-${i}`, name: `Product ${i}`, priceCents: 100 + i, stock: 1_000_000 },
+      });
       ids.push((JSON.parse(created.body) as { id: number }).id);
     }
-    const list = await load(() => send({ method: 'GET', path: '/products?limit=20' }, token), 200);
-    const order = await load(() => {
-      const lines = [{ productId: randomProduct(ids), quantity: 1 }];
-      return send({ method: 'POST', path: '/orders', body: { lines } }, token);
-    }, 201);
+    const listCall = (): Call => ({ method: 'GET', path: '/products?limit=20' });
+    const orderCall = (): Call => ({
+      method: 'POST',
+      path: '/orders',
+      body: { lines: [{ productId: ids[Math.floor(Math.random() * ids.length)], quantity: 1 }] },
+    });
+    const list = await load(() => send(listCall()), 200);
+    const order = await load(() => send(orderCall()), 201);
     // The same requests straight into the handler, in this process: what the gateway and the worker add.
-    const api = createTenantApi({ tenantId: TENANT, secretArn: tenantResourceNames(TENANT).secretName });
-    const direct = (method: string, path: string, body?: unknown) =>
+    const api = createTenantApi({ tenantId: TENANT, secretArn: secretName });
+    const direct = (call: Call) =>
       api
-        .handle(apiEvent(method, path, body, token))
+        .handle(
+          apiGatewayEvent({
+            method: call.method,
+            url: call.path,
+            headers: headersOf(call),
+            body: Buffer.from(bodyOf(call) ?? ''),
+            apiId: TENANT,
+          }),
+        )
         .then((r) => ({ status: r.statusCode ?? 0, body: r.body ?? '' }));
-    const listDirect = await load(() => direct('GET', '/products?limit=20'), 200);
-    const orderDirect = await load(
-      () => direct('POST', '/orders', { lines: [{ productId: randomProduct(ids), quantity: 1 }] }),
-      201,
-    );
+    const listDirect = await load(() => direct(listCall()), 200);
+    const orderDirect = await load(() => direct(orderCall()), 201);
     await api.close();
     const coldStart = await coldStarts(platform.endpoints, token);
     const results = {
@@ -202,76 +228,6 @@ async function coldStarts(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function randomProduct(ids: number[]): number {
-  return ids[Math.floor(Math.random() * ids.length)] ?? 0;
-}
-
-/** A minimal API Gateway v2 event, as the gateway builds it. */
-function apiEvent(method: string, path: string, body: unknown, token: string): APIGatewayProxyEventV2 {
-  const url = new URL(path, 'http://api');
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    requestContext: { http: { method, path: url.pathname }, requestId: 'bench' },
-    isBase64Encoded: false,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  } as unknown as APIGatewayProxyEventV2; // the rest of requestContext is not read by the handler
-}
-
-async function readSecret(endpoint: string, region: string): Promise<TenantSecret> {
-  const secrets = new SecretsManagerClient({
-    endpoint,
-    region,
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-  try {
-    const value = await secrets.send(
-      new GetSecretValueCommand({ SecretId: tenantResourceNames(TENANT).secretName }),
-    );
-    return JSON.parse(value.SecretString ?? '{}') as TenantSecret;
-  } finally {
-    secrets.destroy();
-  }
-}
-
-function http(
-  agent: Agent,
-  gateway: URL,
-  host: string,
-  call: Call,
-  token?: string,
-): Promise<{ status: number; body: string }> {
-  const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: gateway.hostname,
-        port: gateway.port,
-        method: call.method,
-        path: call.path,
-        headers: {
-          host,
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 runBench('bench:api', main);

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { request, type Agent } from 'node:http';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StepResults } from '../workflow-tasks/lib/types';
 import type { Target } from './target';
@@ -43,13 +43,13 @@ export function gatewayRequest(
   gateway: string,
   host: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent } = {},
 ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(gateway);
   return new Promise((resolve, reject) => {
     const headers = { ...options.headers, host };
     const req = request(
-      { host: url.hostname, port: url.port, path, method: options.method, headers },
+      { host: url.hostname, port: url.port, path, method: options.method, headers, agent: options.agent },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -8,11 +8,7 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
-import {
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, CommanderError, Option } from 'commander';
 import { Client } from 'pg';
 import { parseFaults, type Fault } from '../local/faults';
@@ -20,6 +16,7 @@ import { LocalPlatform } from '../local/runtime';
 import { startLocalServices } from '../local/services';
 import { PlatformNames, tenantResourceNames } from '../common/names';
 import { tenantIdSchema } from '../common/tenant-input';
+import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
 import { queryTenants, type TenantRecord } from '../workflow-tasks/lib/registry';
 import { describeTenant } from './describe';
@@ -404,8 +401,7 @@ async function adminCredentials(
   );
   try {
     const { secretName } = tenantResourceNames(tenantId);
-    const value = await secrets.send(new GetSecretValueCommand({ SecretId: secretName }));
-    const secret = JSON.parse(value.SecretString ?? '{}') as Partial<TenantSecret>;
+    const secret = await getJsonSecret<Partial<TenantSecret>>(secrets, secretName);
     if (!secret.adminEmail || !secret.adminPassword)
       throw new Error(
         `${tenantId}: secret ${secretName} has no admin credentials (onboarded by an older version?)`,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
 import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
-import { closeServer, listenOnLoopback } from './http';
+import { LoopbackServer } from './http';
 import type { LocalPlatform } from './runtime';
 
 /** An error the API returns as AWS does: HTTP 400 with `__type` and `message`. */
@@ -31,8 +31,7 @@ const STATUSES: readonly ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 
  * (AWS JSON 1.1, `AWSEvents.PutEvents`) of the local platform, on one port of 127.0.0.1. The AWS SDKs and
  * the aws CLI talk to it with an endpoint URL and any credentials.
  */
-export class LocalAwsApi {
-  private readonly server: Server;
+export class LocalAwsApi extends LoopbackServer {
   private readonly createdAt = new Date();
   private readonly operations: Record<string, Operation>;
 
@@ -40,6 +39,7 @@ export class LocalAwsApi {
     private readonly platform: LocalPlatform,
     private readonly log: (line: string) => void = () => undefined,
   ) {
+    super();
     this.operations = {
       'AWSStepFunctions.StartExecution': (b) => this.startExecution(b),
       'AWSStepFunctions.DescribeExecution': (b) => this.describeExecution(b),
@@ -50,19 +50,9 @@ export class LocalAwsApi {
       'AWSStepFunctions.DescribeStateMachine': (b) => this.describeStateMachine(b),
       'AWSEvents.PutEvents': (b) => this.putEvents(b),
     };
-    this.server = createServer((req, res) => void this.handle(req, res));
   }
 
-  /** Listens on 127.0.0.1 and resolves to the port. */
-  listen(port: number): Promise<number> {
-    return listenOnLoopback(this.server, port);
-  }
-
-  close(): Promise<void> {
-    return closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const contentType = target.startsWith('AWSEvents.')
       ? 'application/x-amz-json-1.1'

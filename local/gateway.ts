@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cors } from '@aws-sdk/client-apigatewayv2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -8,7 +8,7 @@ import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
 import { findApi } from '../workflow-tasks/deploy-function/step';
 import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
-import { closeServer, listenOnLoopback } from './http';
+import { LoopbackServer } from './http';
 import type { LocalPlatform } from './runtime';
 
 const CORS_CACHE_MS = 5_000;
@@ -27,27 +27,17 @@ type Route =
  * `api.<tenantId>.localhost` and `api.<domain>` invoke the tenant's API function with an API Gateway
  * HTTP API v2 event; `<tenantId>.localhost` and `<domain>` serve its frontend from the site bucket.
  */
-export class LocalGateway {
-  private readonly server: Server;
+export class LocalGateway extends LoopbackServer {
   private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
 
   constructor(
     private readonly platform: LocalPlatform,
     private readonly log: (line: string) => void = () => undefined,
   ) {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    super();
   }
 
-  /** Listens on 127.0.0.1 and resolves to the port. */
-  listen(port: number): Promise<number> {
-    return listenOnLoopback(this.server, port);
-  }
-
-  close(): Promise<void> {
-    return closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const route = await this.route(hostOf(req));
       if (route.kind === 'api') return await this.invoke(route.tenantId, req, res);
@@ -107,7 +97,15 @@ export class LocalGateway {
     try {
       result = (await this.platform.functions.invoke(
         tenantResourceNames(tenantId).functionName,
-        toApiGatewayEvent(req, body, tenantId),
+        apiGatewayEvent({
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          headers: req.headers,
+          body,
+          apiId: tenantId,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress,
+        }),
       )) as APIGatewayProxyStructuredResultV2;
     } catch (error) {
       if ((error as Error).name === 'ResourceNotFoundException')
@@ -195,24 +193,38 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|problem\+json))/;
 
-/** The API Gateway HTTP API payload format 2.0 event for a request. */
-export function toApiGatewayEvent(
-  req: IncomingMessage,
-  body: Buffer,
-  tenantId: string,
-): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://gateway');
+/** An HTTP request, as much of it as an API Gateway event carries. */
+export interface GatewayRequest {
+  readonly method: string;
+  /** Path and query string. */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  /** The HTTP API's id (locally: the tenant id). */
+  readonly apiId: string;
+  readonly protocol?: string;
+  readonly sourceIp?: string;
+}
+
+/**
+ * The API Gateway HTTP API payload format 2.0 event for a request: what the gateway sends a tenant
+ * function (and what tests and benchmarks send the handler directly).
+ */
+export function apiGatewayEvent(request: GatewayRequest): APIGatewayProxyEventV2 {
+  const url = new URL(request.url, 'http://gateway');
   const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
+  for (const [key, value] of Object.entries(request.headers)) {
     if (key !== 'cookie' && value !== undefined)
-      headers[key] = Array.isArray(value) ? value.join(',') : value;
+      headers[key.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
-  const cookies = req.headers.cookie
+  const cookie = request.headers.cookie;
+  const cookies = (Array.isArray(cookie) ? cookie.join(';') : cookie)
     ?.split(';')
     .map((c) => c.trim())
     .filter(Boolean);
+  const { body } = request;
   const textual = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = new Date();
   return {
@@ -225,14 +237,14 @@ export function toApiGatewayEvent(
     ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
     requestContext: {
       accountId: 'local',
-      apiId: tenantId,
+      apiId: request.apiId,
       domainName: headers.host ?? '',
       domainPrefix: (headers.host ?? '').split('.')[0] ?? '',
       http: {
-        method: req.method ?? 'GET',
+        method: request.method,
         path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        protocol: request.protocol ?? 'HTTP/1.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),

@@ -56,7 +56,8 @@ export function createTenantApi(config: TenantConfig): TenantApi {
               allow: match.allowed.join(', '),
             },
           );
-        const headers = lowerCaseKeys(event.headers ?? {});
+        // HTTP APIs (payload 2.0) send header names in lower case.
+        const headers = event.headers ?? {};
         const request: ApiRequest = {
           method,
           path,
@@ -111,8 +112,4 @@ function bodyOf(event: APIGatewayProxyEventV2, contentType: string | undefined):
       field: 'body',
     });
   }
-}
-
-function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value]));
 }

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { requiredEnv } from '../common/env';
 import { TenantApiEnv } from '../common/names';
 import { createTenantApi, type TenantApi } from './app';
 
@@ -6,12 +7,9 @@ let api: TenantApi | undefined;
 
 /** The tenant's API Lambda: its tenant and secret come from the function's environment. */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  api ??= createTenantApi({ tenantId: env(TenantApiEnv.tenantId), secretArn: env(TenantApiEnv.secretArn) });
+  api ??= createTenantApi({
+    tenantId: requiredEnv(TenantApiEnv.tenantId),
+    secretArn: requiredEnv(TenantApiEnv.secretArn),
+  });
   return api.handle(event);
-}
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`Missing environment variable ${name}`);
-  return value;
 }

@@ -1,5 +1,6 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Pool, type PoolClient } from 'pg';
+import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
 import { Problem } from './http';
 
@@ -31,10 +32,12 @@ export class Tenant {
   }
 
   secret(): Promise<TenantSecret> {
-    this.secretValue ??= this.readSecret().catch((error: unknown) => {
-      this.secretValue = undefined;
-      throw error;
-    });
+    this.secretValue ??= getJsonSecret<TenantSecret>(this.secrets, this.config.secretArn).catch(
+      (error: unknown) => {
+        this.secretValue = undefined;
+        throw error;
+      },
+    );
     return this.secretValue;
   }
 
@@ -76,11 +79,6 @@ export class Tenant {
     this.pool = undefined;
     this.secrets.destroy();
     if (pool) await (await pool.catch(() => undefined))?.end();
-  }
-
-  private async readSecret(): Promise<TenantSecret> {
-    const out = await this.secrets.send(new GetSecretValueCommand({ SecretId: this.config.secretArn }));
-    return JSON.parse(out.SecretString ?? '{}') as TenantSecret;
   }
 
   private connectPool(): Promise<Pool> {

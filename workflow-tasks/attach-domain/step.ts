@@ -10,7 +10,7 @@ import {
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv, tenantApiDomain } from '../../common/names';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
-import { requiredEnv } from '../lib/env';
+import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tenantTags } from '../lib/tags';
 import type { StepResults, TaskEvent } from '../lib/types';

@@ -28,7 +28,7 @@ import {
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
-import { requiredEnv } from '../lib/env';
+import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList, tenantTags } from '../lib/tags';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';

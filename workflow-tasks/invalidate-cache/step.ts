@@ -1,7 +1,7 @@
 import { CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { TaskEnv } from '../../common/names';
 import { aws } from '../lib/aws';
-import { requiredEnv } from '../lib/env';
+import { requiredEnv } from '../../common/env';
 import { tenantOf } from '../lib/handler';
 import { getTenant, recordResources } from '../lib/registry';
 import type { StepResults, TaskEvent } from '../lib/types';

@@ -1,8 +1,8 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client, Pool, type PoolClient } from 'pg';
 import { TaskEnv } from '../../common/names';
+import { getJsonSecret } from '../../common/secrets';
 import { aws } from './aws';
-import { requiredEnv } from './env';
+import { requiredEnv } from '../../common/env';
 import { logger } from './logger';
 
 /** Where and as whom to connect. The password never leaves this shape: not logged, not returned. */
@@ -20,9 +20,8 @@ interface SecretShape {
 }
 
 /** A Secrets Manager secret whose value is a JSON object. */
-export async function readJsonSecret<T>(secretId: string): Promise<T> {
-  const out = await aws().secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  return JSON.parse(out.SecretString ?? '{}') as T;
+export function readJsonSecret<T>(secretId: string): Promise<T> {
+  return getJsonSecret<T>(aws().secrets, secretId);
 }
 
 /** Reads `{ username, password }` from a Secrets Manager secret (the shape RDS-managed secrets have). */

@@ -1,7 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE, TaskEnv } from '../../common/names';
 import { aws } from './aws';
-import { requiredEnv } from './env';
+import { requiredEnv } from '../../common/env';
 
 /** Puts one platform event on the platform bus; a rejected entry is an error, not a silent drop. */
 export async function publishEvent(detailType: string, detail: Record<string, unknown>): Promise<void> {

@@ -2,7 +2,7 @@ import type { ClientBase, PoolClient } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
 import { withMasterClient } from './db';
-import { requiredEnv } from './env';
+import { requiredEnv } from '../../common/env';
 import { migrate } from './migrate';
 import type { ValidatedTenant } from './types';
 
@@ -59,14 +59,7 @@ export async function claimTenant(tenant: ValidatedTenant, executionArn: string)
                created_at = now(), updated_at = now(), activated_at = NULL
            WHERE tenants.status IN ('ROLLED_BACK', 'OFFBOARDED')
          RETURNING id`,
-        [
-          tenant.tenantId,
-          tenant.tier,
-          tenant.companyName,
-          tenant.adminEmail,
-          tenant.domain ?? null,
-          executionArn,
-        ],
+        registryColumns(tenant, executionArn),
       );
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
@@ -130,15 +123,7 @@ export async function markRolledBack(
       `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, error)
        VALUES ($1, 'ROLLED_BACK', $2, $3, $4, $5, $6, $7::jsonb)
        ON CONFLICT (id) DO NOTHING`,
-      [
-        tenant.tenantId,
-        tenant.tier,
-        tenant.companyName,
-        tenant.adminEmail,
-        tenant.domain ?? null,
-        executionArn,
-        JSON.stringify(error),
-      ],
+      [...registryColumns(tenant, executionArn), JSON.stringify(error)],
     );
     return inserted.rowCount === 1;
   });
@@ -236,4 +221,16 @@ function toRecord(row: Row): TenantRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** $1-$6 of both INSERTs into tenants: id, tier, company_name, admin_email, domain, execution_arn. */
+function registryColumns(tenant: ValidatedTenant, executionArn: string): (string | null)[] {
+  return [
+    tenant.tenantId,
+    tenant.tier,
+    tenant.companyName,
+    tenant.adminEmail,
+    tenant.domain ?? null,
+    executionArn,
+  ];
 }

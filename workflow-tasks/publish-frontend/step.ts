@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { PlatformNames, TaskEnv, tenantApiDomain } from '../../common/names';
 import { aws } from '../lib/aws';
-import { requiredEnv } from '../lib/env';
+import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
 import type { StepResults, TaskEvent } from '../lib/types';
 
