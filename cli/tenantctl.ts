@@ -13,7 +13,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { Client } from 'pg';
 import { parseFaults, type Fault } from '../local/faults';
 import { LocalPlatform } from '../local/runtime';
-import { startLocalServices } from '../local/services';
+import { startLocalServices, type LocalServices } from '../local/services';
 import { PlatformNames, tenantResourceNames } from '../common/names';
 import { tenantIdSchema } from '../common/tenant-input';
 import { getJsonSecret } from '../common/secrets';
@@ -280,31 +280,36 @@ async function onboardEmbedded(
   options: { stateDir: string; json?: boolean },
 ): Promise<number> {
   const stateDir = resolve(options.stateDir);
+  const faults = await loadFaults(undefined);
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
-  const platform = await LocalPlatform.start({ stateDir, faults: await loadFaults(undefined) });
-  const stop = () => void platform.stop().then(() => process.exit(130));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const interrupt = interruptOnSignals();
   try {
-    const label = tenantLabel(input);
-    if (!options.json) out(`Onboarding ${label}`);
-    const record = await platform.runExecution(input, {
-      onEvent: options.json ? undefined : progressPrinter(out),
-    });
-    if (options.json) json(executionSummary(record));
-    else {
-      const seconds = ((record.stopDate ?? new Date()).getTime() - record.startDate.getTime()) / 1000;
-      out(
-        record.status === 'SUCCEEDED'
-          ? `${label}: SUCCEEDED in ${seconds.toFixed(1)} s`
-          : `${label}: ${record.status} after ${seconds.toFixed(1)} s: ${record.error ?? ''}: ${errorMessage(record.cause)}`,
-      );
+    const platform = await startOrInterrupted(
+      () => LocalPlatform.start({ stateDir, faults, signal: interrupt.signal }),
+      interrupt.signal,
+    );
+    if (!platform) return 130;
+    try {
+      const label = tenantLabel(input);
+      if (!options.json) out(`Onboarding ${label}`);
+      const run = platform.runExecution(input, { onEvent: options.json ? undefined : progressPrinter(out) });
+      const record = await Promise.race([run, interrupt.received]);
+      if (typeof record === 'string') return 130; // interrupted: stopping the platform stops the execution
+      if (options.json) json(executionSummary(record));
+      else {
+        const seconds = ((record.stopDate ?? new Date()).getTime() - record.startDate.getTime()) / 1000;
+        out(
+          record.status === 'SUCCEEDED'
+            ? `${label}: SUCCEEDED in ${seconds.toFixed(1)} s`
+            : `${label}: ${record.status} after ${seconds.toFixed(1)} s: ${record.error ?? ''}: ${errorMessage(record.cause)}`,
+        );
+      }
+      return record.status === 'SUCCEEDED' ? 0 : 1;
+    } finally {
+      await platform.stop();
     }
-    return record.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    await platform.stop();
+    interrupt.dispose();
   }
 }
 
@@ -319,43 +324,124 @@ interface UpOptions {
 
 /** Faults from `--faults FILE`, else from the TENANTCTL_FAULTS environment variable, else none. */
 async function loadFaults(file: string | undefined): Promise<Fault[]> {
-  const text = file ? await readFile(file, 'utf8') : process.env.TENANTCTL_FAULTS;
+  const source = file ? `--faults ${file}` : 'TENANTCTL_FAULTS';
+  let text: string | undefined;
+  try {
+    text = file ? await readFile(file, 'utf8') : process.env.TENANTCTL_FAULTS;
+  } catch (error) {
+    throw new Error(`${source}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: error,
+    });
+  }
   if (!text) return [];
-  const faults = parseFaults(text);
+  let faults: Fault[];
+  try {
+    faults = parseFaults(text);
+  } catch (error) {
+    throw new Error(
+      `${source}: ${(error as Error).message}. Expected a JSON list of { tenantId, step, kind, times }; see the README's "Fault injection".`,
+      { cause: error },
+    );
+  }
   process.stderr.write(`Injecting ${faults.length} fault(s) into the task handlers.\n`);
   return faults;
 }
 
+/** A port given on the command line: a whole number from 0 (any free port) to 65535. */
+function portOption(flag: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new Error(
+      `${flag} must be a port number from 0 (any free port) to 65535, got ${JSON.stringify(value)}`,
+    );
+  return port;
+}
+
+/**
+ * Ctrl-C / SIGTERM while this process runs the platform: `signal` aborts a start under way, `received`
+ * resolves to the signal so a running platform can be stopped. A second signal is not caught (it kills).
+ */
+function interruptOnSignals(): { signal: AbortSignal; received: Promise<NodeJS.Signals>; dispose(): void } {
+  const controller = new AbortController();
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const received = new Promise<NodeJS.Signals>((resolveSignal) => {
+    onSignal = (signal) => {
+      controller.abort(new Error(`interrupted by ${signal}`));
+      resolveSignal(signal);
+    };
+  });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    received,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Runs a start; undefined when it was interrupted (it has then stopped what it had started). */
+async function startOrInterrupted<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    return await start();
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    process.stderr.write('tenantctl: interrupted while starting; everything it had started is stopped.\n');
+    return undefined;
+  }
+}
+
 async function up(options: UpOptions): Promise<number> {
   const stateDir = resolve(options.stateDir);
-  const port = Number(options.port);
+  const port = portOption('--port', options.port);
   const gatewayPort =
-    options.gatewayPort !== undefined ? Number(options.gatewayPort) : port === 0 ? 0 : port + 1;
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port must be a port number, got ${options.port}`);
+    options.gatewayPort !== undefined
+      ? portOption('--gateway-port', options.gatewayPort)
+      : port === 0
+        ? 0
+        : port + 1;
+  const faults = await loadFaults(options.faults);
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
-  const services = await startLocalServices({
-    stateDir,
-    faults: await loadFaults(options.faults),
-    port,
-    gatewayPort,
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  const stopped = new Promise<void>((resolveStop) => {
-    const stop = () => {
+  const interrupt = interruptOnSignals();
+  try {
+    const services = await startOrInterrupted(
+      () =>
+        startLocalServices({
+          stateDir,
+          faults,
+          port,
+          gatewayPort,
+          signal: interrupt.signal,
+          log: (line) => process.stderr.write(`${line}\n`),
+        }),
+      interrupt.signal,
+    );
+    if (!services) return 130;
+    try {
+      printEndpoints(stateDir, services);
+      if (options.demo) await Promise.race([demo(stateDir), interrupt.received]);
+      if (!interrupt.signal.aborted) out('Press Ctrl-C to stop.');
+      await interrupt.received;
+      return 0;
+    } finally {
       process.stderr.write('Stopping the local platform…\n');
-      void services.stop().then(resolveStop);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  const { endpoints } = services;
+      await services.stop();
+    }
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+function printEndpoints(stateDir: string, { endpoints, platform }: LocalServices): void {
   out(`Local platform is up (state in ${stateDir}):`);
   out(`  Step Functions + EventBridge API  ${endpoints.stepFunctions}`);
   out(`  tenant gateway                    ${endpoints.gateway}`);
   out(`  AWS emulator                      ${endpoints.aws}`);
   out(`  state machine                     ${endpoints.stateMachineArn}`);
   out(`  endpoints                         ${join(stateDir, 'endpoints.json')}`);
+  for (const note of platform.postgres.notes) out(`  ${note}`);
   out();
   out('Try:');
   out(
@@ -365,10 +451,6 @@ async function up(options: UpOptions): Promise<number> {
     `  npm run tenantctl -- onboard examples/tenants/bookstore.json${stateDir === resolve(DEFAULT_STATE_DIR) ? '' : ` --state-dir ${stateDir}`}`,
   );
   out();
-  if (options.demo) await demo(stateDir);
-  out('Press Ctrl-C to stop.');
-  await stopped;
-  return 0;
 }
 
 /** Onboards the example tenants through the Step Functions API and prints where each one answers. */

@@ -1,6 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { waitFor } from './ports';
 
 /**
  * The servers a platform starts (PostgreSQL, moto_server) are recorded in its state directory. A platform
@@ -59,5 +61,58 @@ async function readChildren(stateDir: string): Promise<Record<string, Child>> {
     return JSON.parse(await readFile(join(stateDir, FILE), 'utf8')) as Record<string, Child>;
   } catch {
     return {};
+  }
+}
+
+/**
+ * Stops a child this process spawned: `signal` (its fast shutdown), then SIGKILL after `graceMs`. Resolves
+ * at once for a child that never started (spawn failed) or already ended.
+ */
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve();
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/**
+ * Waits until a child just spawned answers `probe`. Fails as soon as the child cannot be spawned or exits
+ * (with the error `failure` makes of it), the deadline passes, or `signal` aborts; the child is then stopped
+ * with `stop` before the error is thrown, so a failed start leaves no process.
+ */
+export async function awaitReady(
+  child: ChildProcess,
+  options: {
+    readonly what: string;
+    readonly probe: () => Promise<boolean>;
+    readonly timeoutMs: number;
+    readonly failure: (exit: {
+      error?: NodeJS.ErrnoException;
+      code?: number | null;
+      signal?: string | null;
+    }) => Error;
+    readonly stop: () => Promise<void>;
+    readonly signal?: AbortSignal;
+  },
+): Promise<void> {
+  const ended = new AbortController();
+  child.once('error', (error) => ended.abort(options.failure({ error })));
+  child.once('exit', (code, signal) => ended.abort(options.failure({ code, signal })));
+  const onAbort = () => void options.stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const signals = options.signal ? [ended.signal, options.signal] : [ended.signal];
+  try {
+    await waitFor(options.what, options.probe, options.timeoutMs, AbortSignal.any(signals));
+  } catch (error) {
+    await options.stop();
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, waitFor } from './ports';
+import { spawn } from 'node:child_process';
+import { awaitReady, stopProcess } from './children';
+import { freePort } from './ports';
 
 /** The AWS API emulator every SDK client of the local platform talks to. */
 export interface LocalEmulator {
@@ -15,10 +16,13 @@ const INSTALL_HINT =
   'moto_server was not found. Install it with: pip install "moto[server]"\n' +
   'or point the platform at LocalStack (or any AWS emulator) with AWS_ENDPOINT_URL=http://127.0.0.1:4566';
 
-/** `AWS_ENDPOINT_URL` when set, otherwise `moto_server` started as a child process on a free local port. */
-export async function startEmulator(): Promise<LocalEmulator> {
+/**
+ * `AWS_ENDPOINT_URL` when set (checked to answer), otherwise `moto_server` started as a child process on a
+ * free local port. An aborted `signal` stops the emulator being started.
+ */
+export async function startEmulator(signal?: AbortSignal): Promise<LocalEmulator> {
   const external = process.env.AWS_ENDPOINT_URL;
-  if (external) return { endpoint: external, owned: false, stop: () => Promise.resolve() };
+  if (external) return externalEmulator(external);
 
   const port = await freePort();
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
@@ -29,31 +33,38 @@ export async function startEmulator(): Promise<LocalEmulator> {
     stderr.push(chunk.toString());
     if (stderr.length > 40) stderr.shift();
   });
-  const spawned = new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? new Error(INSTALL_HINT) : error),
-    );
-  });
-  await spawned;
+  const stop = () => stopProcess(child, 'SIGTERM', 5_000);
   const endpoint = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor('moto_server', async () => (await fetch(`${endpoint}/moto-api/`)).ok, 30_000);
-  } catch (error) {
-    await stopChild(child);
-    throw new Error(`${(error as Error).message}\n${stderr.join('')}`, { cause: error });
-  }
-  return { endpoint, owned: true, pid: child.pid, stop: () => stopChild(child) };
+  await awaitReady(child, {
+    what: 'moto_server',
+    probe: async () => (await fetch(`${endpoint}/moto-api/`)).ok,
+    timeoutMs: 30_000,
+    signal,
+    stop,
+    failure: ({ error, code, signal: killedBy }) =>
+      error?.code === 'ENOENT'
+        ? new Error(INSTALL_HINT)
+        : new Error(
+            `moto_server did not start (${error?.message ?? killedBy ?? `exit code ${code}`}):\n${stderr.join('').trim()}\n` +
+              `Check that \`moto_server -H 127.0.0.1 -p ${port}\` runs, or set AWS_ENDPOINT_URL to another emulator.`,
+            { cause: error },
+          ),
+  });
+  return { endpoint, owned: true, pid: child.pid, stop };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+/** The emulator the user runs; the start fails at once, saying so, when nothing answers there. */
+async function externalEmulator(endpoint: string): Promise<LocalEmulator> {
+  try {
+    await fetch(endpoint, { signal: AbortSignal.timeout(5_000) });
+  } catch (error) {
+    const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new Error(
+      `AWS_ENDPOINT_URL=${endpoint}: nothing answers there (${reason}). ` +
+        'Start that emulator, or unset AWS_ENDPOINT_URL to use moto_server.',
+      { cause: error },
+    );
+  }
+  return { endpoint, owned: false, stop: () => Promise.resolve() };
 }

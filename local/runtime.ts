@@ -61,6 +61,8 @@ export interface PlatformOptions {
    * @default the definition's own timeouts
    */
   readonly maxTaskTimeoutSeconds?: number;
+  /** Aborting it during start stops what was started and fails the start (Ctrl-C while starting). */
+  readonly signal?: AbortSignal;
 }
 
 interface Running {
@@ -98,40 +100,42 @@ export class LocalPlatform {
     this.functions = new LocalFunctions(stateDir, emulator.endpoint);
   }
 
+  /**
+   * Starts PostgreSQL and the emulator, bootstraps the platform resources and loads the state machine. A
+   * start that fails, or whose `signal` aborts, stops everything it had started before it throws.
+   */
   static async start(options: PlatformOptions): Promise<LocalPlatform> {
-    await mkdir(options.stateDir, { recursive: true });
-    await stopLeftovers(options.stateDir);
-    const [postgres, emulator] = await Promise.all([startPostgres(options.stateDir), startEmulator()]);
-    if (postgres.process) {
-      await recordChild(options.stateDir, 'postgres', {
-        pid: postgres.process.pid,
-        marker: postgres.process.dataDir,
-        signal: 'SIGINT',
-      });
-    }
-    if (emulator.pid) {
-      await recordChild(options.stateDir, 'moto_server', {
-        pid: emulator.pid,
-        marker: 'moto_server',
-        signal: 'SIGTERM',
-      });
-    }
+    const { stateDir, signal } = options;
+    await mkdir(stateDir, { recursive: true });
+    await stopLeftovers(stateDir);
+    const [startedPostgres, startedEmulator] = await Promise.allSettled([
+      startPostgres(stateDir, signal),
+      startEmulator(signal),
+    ]);
+    const postgres = startedPostgres.status === 'fulfilled' ? startedPostgres.value : undefined;
+    const emulator = startedEmulator.status === 'fulfilled' ? startedEmulator.value : undefined;
     let store: ExecutionStore | undefined;
     try {
+      if (!postgres) throw (startedPostgres as PromiseRejectedResult).reason;
+      if (!emulator) throw (startedEmulator as PromiseRejectedResult).reason;
+      await recordChildren(stateDir, postgres, emulator);
+      signal?.throwIfAborted();
       setAwsEnvironment(emulator);
       const environment = await bootstrapPlatform(emulator.endpoint, postgres);
       Object.assign(process.env, environment);
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
       await releaseOrphans(store);
+      signal?.throwIfAborted();
       await restoreActiveTenants();
+      signal?.throwIfAborted();
       const definition = capTimeouts(localDefinition(), options.maxTaskTimeoutSeconds);
       const handlers = taskHandlers(definition, new FaultInjector(options.faults ?? []));
       const machine = new StateMachine(definition as never, {
         validationOptions: { checkPaths: true, checkArn: true },
       });
       return new LocalPlatform(
-        options.stateDir,
+        stateDir,
         postgres,
         emulator,
         environment,
@@ -143,7 +147,8 @@ export class LocalPlatform {
     } catch (error) {
       await store?.close();
       await closePools();
-      await Promise.allSettled([postgres.stop(), emulator.stop()]);
+      await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
+      await forgetChildren(stateDir);
       throw error;
     }
   }
@@ -278,6 +283,24 @@ export class LocalPlatform {
 
 const STEPFUNCTIONS_DATABASE = 'stepfunctions';
 const LOCAL_INSTANCE_WAIT_MS = 200;
+
+/** Recorded so that the next start in this state directory stops them if this process is killed. */
+async function recordChildren(stateDir: string, postgres: LocalPostgres, emulator: LocalEmulator) {
+  if (postgres.process) {
+    await recordChild(stateDir, 'postgres', {
+      pid: postgres.process.pid,
+      marker: postgres.process.dataDir,
+      signal: 'SIGINT',
+    });
+  }
+  if (emulator.pid) {
+    await recordChild(stateDir, 'moto_server', {
+      pid: emulator.pid,
+      marker: 'moto_server',
+      signal: 'SIGTERM',
+    });
+  }
+}
 
 /**
  * Executions left RUNNING by a platform that was killed are failed, and the tenants they were onboarding
