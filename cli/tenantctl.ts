@@ -26,7 +26,8 @@ import { askTenantInput } from './prompt';
 import { awsClientConfig, readEndpoints, resolveTarget, type Target, type TargetOptions } from './target';
 
 const DEFAULT_STATE_DIR = '.tenantctl';
-const DEFAULT_PORT = 8083;
+const DEFAULT_PORT = 4566;
+const DEFAULT_GATEWAY_PORT = 8084;
 const EXAMPLES_DIR = join(__dirname, '..', 'examples', 'tenants');
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
@@ -68,10 +69,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--state-dir <dir>', 'where the platform keeps its data', DEFAULT_STATE_DIR)
     .option(
       '--port <n>',
-      'port of the Step Functions and EventBridge API (0: any free port)',
+      'port of the AWS endpoint: Step Functions, EventBridge, RDS, Lambda and the emulator behind (0: any free port)',
       String(DEFAULT_PORT),
     )
-    .option('--gateway-port <n>', 'port of the tenant gateway (default: --port + 1)')
+    .option(
+      '--gateway-port <n>',
+      `port of the tenant gateway (default: ${DEFAULT_GATEWAY_PORT}, or 0 with --port 0)`,
+    )
     .option('--demo', 'also onboard the example tenants and print their URLs')
     .option('--faults <file>', 'inject faults into the task handlers (JSON list; or TENANTCTL_FAULTS)')
     .action(async (options: UpOptions) => {
@@ -401,7 +405,7 @@ async function up(options: UpOptions): Promise<number> {
       ? portOption('--gateway-port', options.gatewayPort)
       : port === 0
         ? 0
-        : port + 1;
+        : DEFAULT_GATEWAY_PORT;
   const faults = await loadFaults(options.faults);
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
   const interrupt = interruptOnSignals();
@@ -436,16 +440,22 @@ async function up(options: UpOptions): Promise<number> {
 
 function printEndpoints(stateDir: string, { endpoints, platform }: LocalServices): void {
   out(`Local platform is up (state in ${stateDir}):`);
-  out(`  Step Functions + EventBridge API  ${endpoints.stepFunctions}`);
+  out(`  AWS endpoint                      ${endpoints.aws}`);
+  out(
+    `    Step Functions, EventBridge, RDS and Lambda Invoke answered here; the rest is forwarded to ${platform.emulator.endpoint}`,
+  );
   out(`  tenant gateway                    ${endpoints.gateway}`);
-  out(`  AWS emulator                      ${endpoints.aws}`);
   out(`  state machine                     ${endpoints.stateMachineArn}`);
   out(`  endpoints                         ${join(stateDir, 'endpoints.json')}`);
   for (const note of platform.postgres.notes) out(`  ${note}`);
   out();
   out('Try:');
   out(
-    `  aws stepfunctions list-executions --endpoint-url ${endpoints.stepFunctions} --state-machine-arn ${endpoints.stateMachineArn}`,
+    `  export AWS_ENDPOINT_URL=${endpoints.aws} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=${endpoints.region}`,
+  );
+  out(`  aws stepfunctions list-executions --state-machine-arn ${endpoints.stateMachineArn}`);
+  out(
+    `  aws rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,Endpoint.Port]'`,
   );
   out(
     `  npm run tenantctl -- onboard examples/tenants/bookstore.json${stateDir === resolve(DEFAULT_STATE_DIR) ? '' : ` --state-dir ${stateDir}`}`,

@@ -4,7 +4,6 @@ import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
 import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
-import { LoopbackServer } from './http';
 import type { LocalPlatform } from './runtime';
 
 /** An error the API returns as AWS does: HTTP 400 with `__type` and `message`. */
@@ -21,17 +20,16 @@ class ApiError extends Error {
 type Body = Record<string, unknown>;
 type Operation = (body: Body) => Promise<Body>;
 
-const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_INPUT_BYTES = 256 * 1024;
 const NAME_PATTERN = /^[0-9A-Za-z_-]{1,80}$/;
 const STATUSES: readonly ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /**
  * The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.*`) and EventBridge PutEvents
- * (AWS JSON 1.1, `AWSEvents.PutEvents`) of the local platform, on one port of 127.0.0.1. The AWS SDKs and
- * the aws CLI talk to it with an endpoint URL and any credentials.
+ * (AWS JSON 1.1, `AWSEvents.PutEvents`) of the local platform, served on its one AWS endpoint
+ * (aws-endpoint.ts). The AWS SDKs and the aws CLI talk to it with an endpoint URL and any credentials.
  */
-export class LocalAwsApi extends LoopbackServer {
+export class LocalAwsApi {
   private readonly createdAt = new Date();
   private readonly operations: Record<string, Operation>;
 
@@ -39,7 +37,6 @@ export class LocalAwsApi extends LoopbackServer {
     private readonly platform: LocalPlatform,
     private readonly log: (line: string) => void = () => undefined,
   ) {
-    super();
     this.operations = {
       'AWSStepFunctions.StartExecution': (b) => this.startExecution(b),
       'AWSStepFunctions.DescribeExecution': (b) => this.describeExecution(b),
@@ -52,7 +49,8 @@ export class LocalAwsApi extends LoopbackServer {
     };
   }
 
-  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one request whose body (`raw`, at most MAX_BODY_BYTES) the AWS endpoint has read. */
+  async handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const contentType = target.startsWith('AWSEvents.')
       ? 'application/x-amz-json-1.1'
@@ -68,7 +66,7 @@ export class LocalAwsApi extends LoopbackServer {
       const operation = this.operations[target];
       if (!operation)
         throw new ApiError('UnknownOperationException', `Unknown operation ${target.slice(0, 100)}`);
-      send(200, await operation(await readJson(req)));
+      send(200, await operation(readJson(raw)));
     } catch (error) {
       if (error instanceof ApiError) {
         send(error.status, { __type: error.type, message: error.message });
@@ -285,15 +283,8 @@ function rejected(ErrorCode: string, ErrorMessage: string): Body {
   return { ErrorCode, ErrorMessage };
 }
 
-async function readJson(req: IncomingMessage): Promise<Body> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError('ValidationException', 'Request body is too large', 413);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+function readJson(raw: Buffer): Body {
+  const text = raw.toString('utf8');
   if (text.trim() === '') return {};
   try {
     const body = JSON.parse(text) as unknown;

@@ -19,10 +19,20 @@ interface Child {
   readonly signal: NodeJS.Signals;
 }
 
-export async function recordChild(stateDir: string, name: string, child: Child): Promise<void> {
-  const children = await readChildren(stateDir);
-  children[name] = child;
-  await writeFile(join(stateDir, FILE), JSON.stringify(children), { mode: 0o600 });
+/** Pending writes per state directory: servers started at the same time must not lose each other's entry. */
+const writes = new Map<string, Promise<void>>();
+
+export function recordChild(stateDir: string, name: string, child: Child): Promise<void> {
+  const write = (writes.get(stateDir) ?? Promise.resolve()).then(async () => {
+    const children = await readChildren(stateDir);
+    children[name] = child;
+    await writeFile(join(stateDir, FILE), JSON.stringify(children), { mode: 0o600 });
+  });
+  writes.set(
+    stateDir,
+    write.catch(() => undefined),
+  );
+  return write;
 }
 
 /** Called on a clean stop: nothing is left to stop next time. */

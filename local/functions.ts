@@ -73,7 +73,8 @@ export class LocalFunctions {
     });
   }
 
-  private async configurationOf(functionName: string): Promise<FunctionConfiguration> {
+  /** The configuration the emulator recorded (cached for CONFIGURATION_TTL_MS); throws when there is no such function. */
+  async configurationOf(functionName: string): Promise<FunctionConfiguration> {
     const cached = this.configurations.get(functionName);
     if (cached && Date.now() - cached.at < CONFIGURATION_TTL_MS) return cached.configuration;
     try {

@@ -14,6 +14,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` right now. */
+export function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** Polls `probe` until it returns true or the deadline passes (or `signal` aborts); no fixed sleeps. */
 export async function waitFor(
   what: string,

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
-import { awaitReady, stopProcess } from './children';
-import { freePort } from './ports';
+import { awaitReady, recordChild, stopProcess } from './children';
+import { freePort, isFree } from './ports';
 import { giveToServer, serverFiles, type ServerFiles } from './server-files';
 
 /** The shared PostgreSQL instance as the local platform sees it: admin credentials and a way to stop it. */
@@ -37,12 +37,60 @@ export async function startPostgres(stateDir: string, signal?: AbortSignal): Pro
   if (external) return externalPostgres(external);
 
   const files = await serverFiles(stateDir);
-  const dataDir = join(files.dataRoot, 'postgres');
   const password = await statePassword(join(stateDir, 'postgres.password'));
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(files, dataDir, password);
+  const server = await startServer({
+    files,
+    dataDir: join(files.dataRoot, 'postgres'),
+    superuser: SUPERUSER,
+    password,
+    signal,
+    recordIn: { stateDir, name: 'postgres' },
+  });
+  return {
+    host: '127.0.0.1',
+    port: server.port,
+    user: SUPERUSER,
+    password,
+    adminUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/postgres`,
+    embedded: true,
+    process: { pid: server.pid, dataDir: server.dataDir },
+    notes: files.notes,
+    stop: () => server.stop(),
+  };
+}
+
+/** A PostgreSQL server this process started. */
+export interface PostgresServer {
+  readonly port: number;
+  readonly pid: number;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a PostgreSQL server on 127.0.0.1 with its data in `dataDir`, initialised first (with `superuser`
+ * and `password`) when it holds no cluster yet; on `port` when given and free, else on a free one. Resolves
+ * once it accepts connections; a server that exits first, or an aborted `signal`, fails the start and
+ * leaves no process.
+ */
+export async function startServer(options: {
+  readonly files: ServerFiles;
+  readonly dataDir: string;
+  readonly superuser: string;
+  readonly password: string;
+  readonly port?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Recorded in this state directory under this name as soon as it is spawned, so that the next start
+   * there stops it if this process is killed (children.ts).
+   */
+  readonly recordIn?: { readonly stateDir: string; readonly name: string };
+}): Promise<PostgresServer> {
+  const { files, dataDir, superuser, password, signal } = options;
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(files, dataDir, superuser, password);
   signal?.throwIfAborted();
 
-  const port = await freePort();
+  const port = options.port && (await isFree(options.port)) ? options.port : await freePort();
   const log: string[] = [];
   const server = spawn(
     join(files.binDir, 'postgres'),
@@ -66,7 +114,14 @@ export async function startPostgres(stateDir: string, signal?: AbortSignal): Pro
   });
   // Fast shutdown (SIGINT); SIGKILL if it has not exited after 10 s.
   const stop = () => stopProcess(server, 'SIGINT', 10_000);
-  const connect = { host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' };
+  if (options.recordIn && server.pid !== undefined) {
+    await recordChild(options.recordIn.stateDir, options.recordIn.name, {
+      pid: server.pid,
+      marker: dataDir,
+      signal: 'SIGINT',
+    });
+  }
+  const connect = { host: '127.0.0.1', port, user: superuser, password, database: 'postgres' };
   await awaitReady(server, {
     what: 'PostgreSQL to accept connections',
     probe: () => canConnect(connect),
@@ -81,17 +136,7 @@ export async function startPostgres(stateDir: string, signal?: AbortSignal): Pro
         { cause: error },
       ),
   });
-  return {
-    host: '127.0.0.1',
-    port,
-    user: SUPERUSER,
-    password,
-    adminUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    embedded: true,
-    process: { pid: server.pid ?? 0, dataDir },
-    notes: files.notes,
-    stop,
-  };
+  return { port, pid: server.pid ?? 0, dataDir, stop };
 }
 
 const DATABASE_URL_HINT =
@@ -130,7 +175,12 @@ async function externalPostgres(external: string): Promise<LocalPostgres> {
   return postgres;
 }
 
-async function initialise(files: ServerFiles, dataDir: string, password: string): Promise<void> {
+async function initialise(
+  files: ServerFiles,
+  dataDir: string,
+  superuser: string,
+  password: string,
+): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const pwfile = join(dirname(dataDir), '.pwfile');
@@ -143,7 +193,7 @@ async function initialise(files: ServerFiles, dataDir: string, password: string)
       [
         `--pgdata=${dataDir}`,
         '--auth=scram-sha-256',
-        `--username=${SUPERUSER}`,
+        `--username=${superuser}`,
         `--pwfile=${pwfile}`,
         '--encoding=UTF8',
         '--locale=C',

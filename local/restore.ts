@@ -1,7 +1,7 @@
-import { STEPS } from '../common/steps';
+import { DEDICATED_INSTANCE, STEPS } from '../common/steps';
 import { STEP_HANDLERS } from '../workflow-tasks';
 import { listTenants } from '../workflow-tasks/lib/registry';
-import type { OnboardingState } from '../workflow-tasks/lib/types';
+import type { OnboardingState, StepResults } from '../workflow-tasks/lib/types';
 
 /**
  * The AWS emulator keeps nothing across restarts while PostgreSQL (databases, registry, executions) does.
@@ -29,6 +29,16 @@ export async function restoreActiveTenants(): Promise<string[]> {
       }
       const result = await STEP_HANDLERS[step.id].run({ executionArn: tenant.executionArn, state });
       state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+      if (step.id === 'create-database' && tenant.tier === 'dedicated') {
+        // The instance is up again (the platform waits for its RDS instances before this): one check
+        // gives the tenant's role the password of its re-created secret and points the secret at it.
+        const { check } = DEDICATED_INSTANCE;
+        const checked = (await STEP_HANDLERS[check.id].run({
+          executionArn: tenant.executionArn,
+          state,
+        })) as StepResults['instance'];
+        state = { ...state, results: { ...state.results, [check.resultKey]: checked } };
+      }
     }
     restored.push(tenant.id);
   }

@@ -24,6 +24,9 @@ import { startEmulator, type LocalEmulator } from './emulator';
 import { forgetChildren, recordChild, stopLeftovers } from './children';
 import { FaultInjector, type Fault } from './faults';
 import { LocalFunctions } from './functions';
+import { LocalAwsApi } from './aws-api';
+import { LocalAwsEndpoint } from './aws-endpoint';
+import { LocalRds } from './rds';
 import { restoreActiveTenants } from './restore';
 import { startPostgres, type LocalPostgres } from './postgres';
 
@@ -63,7 +66,19 @@ export interface PlatformOptions {
   readonly maxTaskTimeoutSeconds?: number;
   /** Aborting it during start stops what was started and fails the start (Ctrl-C while starting). */
   readonly signal?: AbortSignal;
+  /** Port of the AWS endpoint on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
+  /** Where the AWS endpoint reports a request it failed to process. @default nowhere */
+  readonly log?: (line: string) => void;
 }
+
+/** What the LocalPlatform constructor is given beside its own public parts. */
+interface PrivateParts {
+  readonly machine: StateMachine;
+  readonly handlers: Record<string, JsonHandler>;
+}
+type NonPartKeys =
+  'stateMachineArn' | 'roleArn' | 'startExecution' | 'runExecution' | 'stopExecution' | 'stop';
 
 interface Running {
   readonly record: ExecutionRecord;
@@ -84,24 +99,41 @@ export const PLATFORM_RESTARTED = 'PlatformRestarted';
  */
 export class LocalPlatform {
   private readonly running = new Map<string, Running>();
+  readonly stateDir: string;
+  readonly postgres: LocalPostgres;
+  readonly emulator: LocalEmulator;
+  /** RDS instances, each a PostgreSQL server of its own. */
+  readonly rds: LocalRds;
+  /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
+  readonly endpoint: LocalAwsEndpoint;
+  /** Its URL: what `AWS_ENDPOINT_URL` is for the tasks, the gateway, tenantctl and the tests. */
+  readonly endpointUrl: string;
   /** The tenants' API functions, run as the emulator recorded them. */
   readonly functions: LocalFunctions;
+  readonly environment: TaskEnvironment;
+  readonly definition: AslDefinition;
+  readonly store: ExecutionStore;
+  private readonly machine: StateMachine;
+  private readonly handlers: Record<string, JsonHandler>;
 
-  private constructor(
-    readonly stateDir: string,
-    readonly postgres: LocalPostgres,
-    readonly emulator: LocalEmulator,
-    readonly environment: TaskEnvironment,
-    readonly definition: AslDefinition,
-    readonly store: ExecutionStore,
-    private readonly machine: StateMachine,
-    private readonly handlers: Record<string, JsonHandler>,
-  ) {
-    this.functions = new LocalFunctions(stateDir, emulator.endpoint);
+  private constructor(parts: Omit<LocalPlatform, NonPartKeys> & PrivateParts) {
+    this.stateDir = parts.stateDir;
+    this.postgres = parts.postgres;
+    this.emulator = parts.emulator;
+    this.rds = parts.rds;
+    this.endpoint = parts.endpoint;
+    this.endpointUrl = parts.endpointUrl;
+    this.functions = parts.functions;
+    this.environment = parts.environment;
+    this.definition = parts.definition;
+    this.store = parts.store;
+    this.machine = parts.machine;
+    this.handlers = parts.handlers;
   }
 
   /**
-   * Starts PostgreSQL and the emulator, bootstraps the platform resources and loads the state machine. A
+   * Starts PostgreSQL and the emulator, then the AWS endpoint in front of them (on `port`), bootstraps the
+   * platform resources, brings back the RDS instances and the live tenants, and loads the state machine. A
    * start that fails, or whose `signal` aborts, stops everything it had started before it throws.
    */
   static async start(options: PlatformOptions): Promise<LocalPlatform> {
@@ -115,18 +147,26 @@ export class LocalPlatform {
     const postgres = startedPostgres.status === 'fulfilled' ? startedPostgres.value : undefined;
     const emulator = startedEmulator.status === 'fulfilled' ? startedEmulator.value : undefined;
     let store: ExecutionStore | undefined;
+    let rds: LocalRds | undefined;
+    let endpoint: LocalAwsEndpoint | undefined;
+    let functions: LocalFunctions | undefined;
     try {
       if (!postgres) throw (startedPostgres as PromiseRejectedResult).reason;
       if (!emulator) throw (startedEmulator as PromiseRejectedResult).reason;
-      await recordChildren(stateDir, postgres, emulator);
+      await recordEmulator(stateDir, emulator);
       signal?.throwIfAborted();
-      setAwsEnvironment(emulator);
-      const environment = await bootstrapPlatform(emulator.endpoint, postgres);
+      rds = await LocalRds.start(stateDir, emulator.endpoint, options.log);
+      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, options.log);
+      const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
+      functions = new LocalFunctions(stateDir, endpointUrl);
+      setAwsEnvironment(endpointUrl, emulator.owned);
+      const environment = await bootstrapPlatform(endpointUrl, postgres);
       Object.assign(process.env, environment);
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
       await releaseOrphans(store);
       signal?.throwIfAborted();
+      await rds.settled();
       await restoreActiveTenants();
       signal?.throwIfAborted();
       const definition = capTimeouts(localDefinition(), options.maxTaskTimeoutSeconds);
@@ -134,17 +174,26 @@ export class LocalPlatform {
       const machine = new StateMachine(definition as never, {
         validationOptions: { checkPaths: true, checkArn: true },
       });
-      return new LocalPlatform(
+      const platform = new LocalPlatform({
         stateDir,
         postgres,
         emulator,
+        rds,
+        endpoint,
+        endpointUrl,
+        functions,
         environment,
         definition,
         store,
         machine,
         handlers,
-      );
+      });
+      endpoint.attach({ stepFunctions: new LocalAwsApi(platform, options.log), functions });
+      return platform;
     } catch (error) {
+      await endpoint?.close();
+      await functions?.stop();
+      await rds?.stop();
       await store?.close();
       await closePools();
       await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
@@ -273,7 +322,9 @@ export class LocalPlatform {
     const running = [...this.running.values()];
     for (const { abort } of running) abort();
     await Promise.allSettled(running.map((e) => e.done));
+    await this.endpoint.close();
     await this.functions.stop();
+    await this.rds.stop();
     await this.store.close();
     await closePools();
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
@@ -284,22 +335,14 @@ export class LocalPlatform {
 const STEPFUNCTIONS_DATABASE = 'stepfunctions';
 const LOCAL_INSTANCE_WAIT_MS = 200;
 
-/** Recorded so that the next start in this state directory stops them if this process is killed. */
-async function recordChildren(stateDir: string, postgres: LocalPostgres, emulator: LocalEmulator) {
-  if (postgres.process) {
-    await recordChild(stateDir, 'postgres', {
-      pid: postgres.process.pid,
-      marker: postgres.process.dataDir,
-      signal: 'SIGINT',
-    });
-  }
-  if (emulator.pid) {
+/** Recorded so that the next start in this state directory stops it if this process is killed. */
+async function recordEmulator(stateDir: string, emulator: LocalEmulator): Promise<void> {
+  if (emulator.pid)
     await recordChild(stateDir, 'moto_server', {
       pid: emulator.pid,
       marker: 'moto_server',
       signal: 'SIGTERM',
     });
-  }
 }
 
 /**
@@ -314,13 +357,13 @@ async function releaseOrphans(store: ExecutionStore): Promise<void> {
 }
 
 /**
- * Points every SDK client of this process at the emulator. Credentials are placeholders: the emulator
- * accepts any key, and real credentials must never travel to it.
+ * Points every SDK client of this process at the platform's AWS endpoint. Credentials are placeholders
+ * when this process runs the emulator: it accepts any key, and real credentials must never travel to it.
  */
-function setAwsEnvironment(emulator: LocalEmulator): void {
-  process.env.AWS_ENDPOINT_URL = emulator.endpoint;
+function setAwsEnvironment(endpointUrl: string, ownEmulator: boolean): void {
+  process.env.AWS_ENDPOINT_URL = endpointUrl;
   process.env.AWS_REGION = LocalPlatformNames.region;
-  if (emulator.owned || !process.env.AWS_ACCESS_KEY_ID) {
+  if (ownEmulator || !process.env.AWS_ACCESS_KEY_ID) {
     process.env.AWS_ACCESS_KEY_ID = 'local';
     process.env.AWS_SECRET_ACCESS_KEY = 'local';
     delete process.env.AWS_SESSION_TOKEN;

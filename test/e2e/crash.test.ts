@@ -9,11 +9,14 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
+import { tenantResourceNames } from '../../common/names';
 import { gatewayRequest } from '../../cli/describe';
+import { stopLeftovers } from '../../local/children';
 import { waitFor } from '../../local/ports';
 import type { Endpoints } from '../../local/services';
-import { alive, descendants, stop, tenantctl, up } from '../fixtures/processes';
+import { alive, awsCli, descendants, instanceServers, stop, tenantctl, up } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantInput } from '../fixtures/platform';
 
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
 const tenant = {
@@ -116,6 +119,73 @@ describe('the local platform killed with SIGKILL in the middle of an onboarding'
       expect(JSON.parse(health.body)).toEqual({ tenantId: 'crash-shop', database: 'ok', schemaVersion: 3 });
     } finally {
       await stop(second);
+    }
+  });
+});
+
+describe('the platform killed while a dedicated onboarding waits for its instance', () => {
+  it('stops the instance’s server, and onboarding the tenant again converges on the same instance', async () => {
+    const dir = await makeStateDir('dedicated-crash');
+    const tenantId = 'ded-crash';
+    let first: Awaited<ReturnType<typeof up>> | undefined;
+    try {
+      // "Check instance" never answers the first time: the execution is surely inside the wait loop.
+      first = await up(dir, {
+        TENANTCTL_FAULTS: JSON.stringify([{ tenantId, step: 'check-instance', kind: 'timeout', times: 1 }]),
+      });
+      const file = join(dir, `${tenantId}.json`);
+      await writeFile(file, JSON.stringify(tenantInput(tenantId, { tier: 'dedicated' })));
+      const started = tenantctl(['onboard', file, '--json', '--state-dir', dir]);
+      await waitFor(
+        'the onboarding to enter "Check instance"',
+        async () => {
+          const { events } = (await awsCli(first!.endpoints.aws, [
+            'stepfunctions',
+            'get-execution-history',
+            '--execution-arn',
+            `${first!.endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`,
+          ]).catch(() => ({ events: [] }))) as { events: { stateEnteredEventDetails?: { name: string } }[] };
+          return events.some((e) => e.stateEnteredEventDetails?.name === 'Check instance');
+        },
+        60_000,
+      );
+      // The instance's own server runs (it may still have been initialising when the check began).
+      let servers: number[] = [];
+      await waitFor(
+        'the instance server',
+        () => Promise.resolve((servers = instanceServers(dir, tenantId)).length === 1),
+        60_000,
+      );
+      expect(await stop(first, 'SIGKILL')).toBeNull();
+      await started;
+
+      const second = await up(dir);
+      try {
+        expect(servers.filter(alive)).toEqual([]); // the killed platform's instance server is stopped
+        const again = await tenantctl(['onboard', file, '--json', '--state-dir', dir]);
+        expect([again.code, JSON.parse(again.stdout)]).toEqual([
+          0,
+          expect.objectContaining({ status: 'SUCCEEDED' }),
+        ]);
+        const { DBInstances } = (await awsCli(second.endpoints.aws, ['rds', 'describe-db-instances'])) as {
+          DBInstances: { DBInstanceIdentifier: string; DBInstanceStatus: string }[];
+        };
+        expect(DBInstances.map((i) => [i.DBInstanceIdentifier, i.DBInstanceStatus])).toEqual([
+          [tenantResourceNames(tenantId).instanceId, 'available'],
+        ]);
+        expect(instanceServers(dir, tenantId)).toHaveLength(1);
+        const health = await gatewayRequest(second.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
+        expect(health.status).toBe(200);
+      } finally {
+        expect(await stop(second)).toBe(0);
+      }
+      expect(instanceServers(dir, tenantId)).toEqual([]);
+    } finally {
+      if (first && first.process.exitCode === null && first.process.signalCode === null)
+        await stop(first, 'SIGKILL');
+      // A platform killed with SIGKILL leaves its servers to the next start in its state dir: that start.
+      await stopLeftovers(dir);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,0 +1,204 @@
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { LocalAwsApi } from './aws-api';
+import type { LocalFunctions } from './functions';
+import { LoopbackServer } from './http';
+import { errorResponse, RdsError, type LocalRds } from './rds';
+
+/** The most a request answered here (not forwarded) may carry. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/**
+ * The local platform's one AWS endpoint (LocalStack's convention: `AWS_ENDPOINT_URL`, default port 4566).
+ * It tells services apart as AWS does, by the service name in the request's SigV4 credential scope and the
+ * `X-Amz-Target` header, and answers:
+ * - Step Functions and EventBridge PutEvents: the platform's own (aws-api.ts); PutEvents also goes on to
+ *   the emulator, so rules that it does run (an SQS target) see the event too;
+ * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
+ * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
+ * - everything else: forwarded unchanged to the AWS emulator.
+ */
+export class LocalAwsEndpoint extends LoopbackServer {
+  /** Attached once the platform exists; until then Step Functions and Lambda calls are answered 503. */
+  private platform?: { readonly stepFunctions: LocalAwsApi; readonly functions: LocalFunctions };
+  private readonly emulator: URL;
+
+  constructor(
+    emulatorEndpoint: string,
+    private readonly rds: LocalRds,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    super();
+    this.emulator = new URL(emulatorEndpoint);
+  }
+
+  attach(platform: { readonly stepFunctions: LocalAwsApi; readonly functions: LocalFunctions }): void {
+    this.platform = platform;
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const service = signingService(req);
+      if (target === 'AWSEvents.PutEvents') {
+        const raw = await readBody(req);
+        // While the platform starts (its restored tenants' events), no rule of its own can run yet.
+        if (!this.platform) return await this.forward(req, raw, res);
+        await this.forward(req, raw, undefined);
+        return await this.platform.stepFunctions.handle(req, res, raw);
+      }
+      if (target.startsWith('AWSStepFunctions.')) {
+        const raw = await readBody(req);
+        if (!this.platform) return starting(res);
+        return await this.platform.stepFunctions.handle(req, res, raw);
+      }
+      if (service === 'rds') return await this.answerRds(req, res);
+      const invoke = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
+      if (service === 'lambda' && req.method === 'POST' && invoke) {
+        if (!this.platform) return starting(res);
+        return await this.invoke(this.platform.functions, req, res, decodeURIComponent(invoke[1] ?? ''));
+      }
+      await this.forward(req, undefined, res);
+    } catch (error) {
+      this.log(`AWS endpoint: ${(error as Error).message}`);
+      if (!res.headersSent)
+        sendText(res, 500, 'text/plain', 'The local platform failed to process the request');
+      else res.destroy();
+    }
+  }
+
+  private async answerRds(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const params = new URLSearchParams(raw.toString('utf8'));
+    try {
+      const answer = await this.rds.handle(params);
+      if (answer === undefined) return await this.forward(req, raw, res);
+      sendText(res, 200, 'text/xml', answer);
+    } catch (error) {
+      if (!(error instanceof RdsError)) throw error;
+      sendText(res, error.status, 'text/xml', errorResponse(error));
+    }
+  }
+
+  /** Lambda's Invoke (RequestResponse, Event, DryRun) with the function's own deployed code. */
+  private async invoke(
+    functions: LocalFunctions,
+    req: IncomingMessage,
+    res: ServerResponse,
+    functionRef: string,
+  ): Promise<void> {
+    const raw = await readBody(req);
+    // A name, or an ARN `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+    const name = functionRef.startsWith('arn:') ? (functionRef.split(':')[6] ?? '') : functionRef;
+    const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    let event: unknown;
+    try {
+      event = raw.length ? (JSON.parse(raw.toString('utf8')) as unknown) : {};
+    } catch {
+      return lambdaError(
+        res,
+        400,
+        'InvalidRequestContentException',
+        'Could not parse request body into json',
+      );
+    }
+    try {
+      await functions.configurationOf(name);
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+      return lambdaError(
+        res,
+        404,
+        'ResourceNotFoundException',
+        `Function not found: ${functionRef.slice(0, 200)}`,
+      );
+    }
+    if (type === 'DryRun') return sendText(res, 204, 'application/json', '');
+    const result = functions.invoke(name, event);
+    if (type === 'Event') {
+      result.catch((error: Error) => this.log(`async invoke of ${name}: ${error.message}`));
+      return sendText(res, 202, 'application/json', '');
+    }
+    try {
+      const payload = JSON.stringify((await result) ?? null);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
+      res.end(payload);
+    } catch (error) {
+      const e = error as Error;
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-amz-executed-version': '$LATEST',
+        'x-amz-function-error': 'Unhandled',
+      });
+      res.end(JSON.stringify({ errorType: e.name, errorMessage: e.message }));
+    }
+  }
+
+  /**
+   * Sends the request on to the emulator: the body read already (`raw`) or streamed, the answer piped to
+   * `res` (or, without `res`, read and dropped).
+   */
+  private forward(
+    req: IncomingMessage,
+    raw: Buffer | undefined,
+    res: ServerResponse | undefined,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        {
+          host: this.emulator.hostname,
+          port: this.emulator.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (answer) => {
+          if (!res) {
+            answer.resume();
+            answer.once('end', resolve);
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          answer.once('end', resolve);
+          answer.once('error', reject);
+        },
+      );
+      upstream.once('error', reject);
+      if (raw) upstream.end(raw);
+      else req.pipe(upstream);
+    });
+  }
+}
+
+/** The service a SigV4-signed request is for: `Credential=<key>/<date>/<region>/<service>/aws4_request`. */
+function signingService(req: IncomingMessage): string | undefined {
+  const authorization = String(req.headers.authorization ?? '');
+  return /Credential=[^/,]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(authorization)?.[1];
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error('Request body is too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function starting(res: ServerResponse): void {
+  sendText(res, 503, 'text/plain', 'The local platform is starting');
+}
+
+function sendText(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType });
+  res.end(body);
+}
+
+/** Lambda's REST-JSON error: the type in `x-amzn-errortype`, the message in the body. */
+function lambdaError(res: ServerResponse, status: number, type: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
+  res.end(JSON.stringify({ Type: 'User', Message: message }));
+}

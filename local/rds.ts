@@ -1,0 +1,364 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { Client, escapeIdentifier } from 'pg';
+import { LocalPlatformNames } from '../common/names';
+import { startServer, type PostgresServer } from './postgres';
+import { serverFiles, type ServerFiles } from './server-files';
+
+/** An RDS API error, answered in the query protocol's XML (`Code` is what the SDK turns into the error name). */
+export class RdsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** What survives a restart of the platform about one instance (`<state-dir>/rds-instances.json`, mode 600). */
+interface InstanceRecord {
+  readonly id: string;
+  readonly instanceClass: string;
+  readonly engine: string;
+  readonly dbName?: string;
+  readonly masterUsername: string;
+  /** Needed to re-create the managed secret in the emulator, which keeps nothing across restarts. */
+  readonly masterPassword: string;
+  /** The `rds!db-<uuid>` secret RDS manages, when ManageMasterUserPassword was asked for. */
+  readonly managedSecretName?: string;
+  readonly tags: readonly { Key: string; Value: string }[];
+  readonly allocatedStorage: number;
+  readonly storageEncrypted: boolean;
+  readonly createdAt: string;
+  port?: number;
+}
+
+type Status = 'creating' | 'available' | 'deleting' | 'failed';
+
+interface Instance {
+  readonly record: InstanceRecord;
+  status: Status;
+  server?: PostgresServer;
+  managedSecretArn?: string;
+  /** Settles when the server is up (or failed); awaited by delete and stop. */
+  starting: Promise<void>;
+}
+
+const STATE_FILE = 'rds-instances.json';
+const ID_PATTERN = /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/;
+
+/**
+ * RDS for the local platform: every PostgreSQL instance is a real PostgreSQL server of its own, started
+ * from the same binaries as the shared one, with its data in the state (`<data root>/rds/<id>`), on
+ * 127.0.0.1 and a free port. CreateDBInstance answers `creating` at once and the server starts behind it;
+ * the instance is `available` once it accepts connections. DeleteDBInstance stops it and removes its data
+ * (a `FinalDBSnapshotIdentifier` keeps a copy under `<data root>/rds-snapshots/<name>`). Instances survive
+ * restarts: `start` brings them up again.
+ */
+export class LocalRds {
+  private readonly instances = new Map<string, Instance>();
+  private readonly secrets: SecretsManagerClient;
+
+  private constructor(
+    private readonly stateDir: string,
+    private readonly files: ServerFiles,
+    emulatorEndpoint: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.secrets = new SecretsManagerClient({
+      endpoint: emulatorEndpoint,
+      region: LocalPlatformNames.region,
+    });
+  }
+
+  /** Loads the instances of the state directory and starts each one's server again (in the background). */
+  static async start(
+    stateDir: string,
+    emulatorEndpoint: string,
+    log: (line: string) => void = () => undefined,
+  ): Promise<LocalRds> {
+    const rds = new LocalRds(stateDir, await serverFiles(stateDir), emulatorEndpoint, log);
+    for (const record of await rds.load()) {
+      const instance: Instance = { record, status: 'creating', starting: Promise.resolve() };
+      rds.instances.set(record.id, instance);
+      instance.starting = rds.boot(instance);
+    }
+    return rds;
+  }
+
+  /** Resolves when every instance has finished starting (available or failed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.instances.values()].map((i) => i.starting));
+  }
+
+  /** Stops every instance's server (their data stays). */
+  async stop(): Promise<void> {
+    await this.settled();
+    await Promise.allSettled([...this.instances.values()].map((i) => i.server?.stop() ?? Promise.resolve()));
+    this.secrets.destroy();
+  }
+
+  /** Answers one query-protocol action, or undefined for an action it does not serve (forwarded). */
+  async handle(params: URLSearchParams): Promise<string | undefined> {
+    const action = params.get('Action') ?? '';
+    switch (action) {
+      case 'CreateDBInstance':
+        return response(action, `<DBInstance>${this.describe(await this.create(params))}</DBInstance>`);
+      case 'DescribeDBInstances': {
+        const id = params.get('DBInstanceIdentifier');
+        const listed = id ? [this.get(id)] : [...this.instances.values()];
+        const items = listed.map((i) => `<DBInstance>${this.describe(i)}</DBInstance>`);
+        return response(action, `<DBInstances>${items.join('')}</DBInstances>`);
+      }
+      case 'DeleteDBInstance': {
+        const deleting = this.delete(params);
+        // Answered as AWS answers (status `deleting`), once it is gone: a local server stops in a moment.
+        const described = this.describe(deleting.instance);
+        await deleting.removed;
+        return response(action, `<DBInstance>${described}</DBInstance>`);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private get(id: string): Instance {
+    const instance = this.instances.get(id);
+    if (!instance) throw new RdsError('DBInstanceNotFound', `DBInstance ${id} not found.`, 404);
+    return instance;
+  }
+
+  private async create(params: URLSearchParams): Promise<Instance> {
+    const id = required(params, 'DBInstanceIdentifier');
+    if (!ID_PATTERN.test(id))
+      throw new RdsError('InvalidParameterValue', `Invalid DBInstanceIdentifier: ${id.slice(0, 80)}`);
+    const engine = required(params, 'Engine');
+    if (engine !== 'postgres')
+      throw new RdsError(
+        'InvalidParameterValue',
+        `The local platform runs engine postgres only, not ${engine.slice(0, 40)}`,
+      );
+    if (this.instances.has(id)) throw new RdsError('DBInstanceAlreadyExists', `DB instance already exists`);
+    const managed = params.get('ManageMasterUserPassword') === 'true';
+    const given = params.get('MasterUserPassword');
+    if (!managed && !given)
+      throw new RdsError(
+        'InvalidParameterCombination',
+        'MasterUserPassword or ManageMasterUserPassword is required',
+      );
+    const record: InstanceRecord = {
+      id,
+      instanceClass: required(params, 'DBInstanceClass'),
+      engine,
+      dbName: params.get('DBName') ?? undefined,
+      masterUsername: required(params, 'MasterUsername'),
+      masterPassword: given ?? randomBytes(24).toString('base64url'),
+      managedSecretName: managed ? `rds!db-${randomUUID()}` : undefined,
+      tags: listParam(params, 'Tags.Tag').map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
+      allocatedStorage: Number(params.get('AllocatedStorage') ?? 20),
+      storageEncrypted: params.get('StorageEncrypted') === 'true',
+      createdAt: new Date().toISOString(),
+    };
+    const instance: Instance = { record, status: 'creating', starting: Promise.resolve() };
+    this.instances.set(id, instance);
+    await this.save();
+    // As on AWS, the managed secret exists from the start (it holds the password the server gets).
+    if (record.managedSecretName) instance.managedSecretArn = await this.putManagedSecret(record);
+    instance.starting = this.boot(instance);
+    return instance;
+  }
+
+  private delete(params: URLSearchParams): { instance: Instance; removed: Promise<void> } {
+    const instance = this.get(required(params, 'DBInstanceIdentifier'));
+    if (instance.status === 'deleting')
+      throw new RdsError(
+        'InvalidDBInstanceState',
+        `Instance ${instance.record.id} is already being deleted.`,
+      );
+    const snapshot = params.get('FinalDBSnapshotIdentifier');
+    if (!snapshot && params.get('SkipFinalSnapshot') !== 'true')
+      throw new RdsError(
+        'InvalidParameterCombination',
+        'FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.',
+      );
+    instance.status = 'deleting';
+    return { instance, removed: this.remove(instance, snapshot ?? undefined) };
+  }
+
+  /** Stops the server, keeps the final snapshot if asked, removes data, secret and record. */
+  private async remove(instance: Instance, snapshot: string | undefined): Promise<void> {
+    await instance.starting;
+    await instance.server?.stop();
+    instance.server = undefined;
+    const dataDir = this.dataDir(instance.record.id);
+    if (snapshot && existsSync(dataDir)) {
+      const target = join(this.files.dataRoot, 'rds-snapshots', snapshot);
+      await mkdir(join(this.files.dataRoot, 'rds-snapshots'), { recursive: true });
+      await cp(dataDir, target, { recursive: true, verbatimSymlinks: true });
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    if (instance.record.managedSecretName) {
+      await this.secrets
+        .send(
+          new DeleteSecretCommand({
+            SecretId: instance.record.managedSecretName,
+            ForceDeleteWithoutRecovery: true,
+          }),
+        )
+        .catch(() => undefined);
+    }
+    this.instances.delete(instance.record.id);
+    await this.save();
+  }
+
+  /** Starts (initialising on first start) the instance's server; its status follows. Never rejects. */
+  private async boot(instance: Instance): Promise<void> {
+    const { record } = instance;
+    try {
+      const dataDir = this.dataDir(record.id);
+      await mkdir(join(this.files.dataRoot, 'rds'), { recursive: true });
+      const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+      instance.server = await startServer({
+        files: this.files,
+        dataDir,
+        superuser: record.masterUsername,
+        password: record.masterPassword,
+        port: record.port,
+        recordIn: { stateDir: this.stateDir, name: `rds:${record.id}` },
+      });
+      if (fresh && record.dbName) await createDatabase(instance.server, record);
+      // After a restart: the emulator keeps nothing, so the secret is written again.
+      if (record.managedSecretName && !instance.managedSecretArn)
+        instance.managedSecretArn = await this.putManagedSecret(record);
+      if (record.port !== instance.server.port) {
+        record.port = instance.server.port;
+        await this.save();
+      }
+      if (instance.status === 'creating') instance.status = 'available';
+    } catch (error) {
+      if (instance.status === 'creating') instance.status = 'failed';
+      this.log(`RDS instance ${record.id} failed to start: ${(error as Error).message}`);
+    }
+  }
+
+  /** The managed master secret, holding the password the server really has (written again on restart). */
+  private async putManagedSecret(record: InstanceRecord): Promise<string | undefined> {
+    const SecretString = JSON.stringify({ username: record.masterUsername, password: record.masterPassword });
+    const Name = record.managedSecretName;
+    try {
+      return (await this.secrets.send(new CreateSecretCommand({ Name, SecretString }))).ARN;
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceExistsException') throw error;
+      return (await this.secrets.send(new PutSecretValueCommand({ SecretId: Name, SecretString }))).ARN;
+    }
+  }
+
+  private dataDir(id: string): string {
+    return join(this.files.dataRoot, 'rds', id);
+  }
+
+  private describe(instance: Instance): string {
+    const { record, server } = instance;
+    const fields: [string, string | number | boolean | undefined][] = [
+      ['DBInstanceIdentifier', record.id],
+      ['DBInstanceArn', `arn:aws:rds:${LocalPlatformNames.region}:123456789012:db:${record.id}`],
+      ['DBInstanceClass', record.instanceClass],
+      ['Engine', record.engine],
+      ['DBInstanceStatus', instance.status],
+      ['MasterUsername', record.masterUsername],
+      ['DBName', record.dbName],
+      ['AllocatedStorage', record.allocatedStorage],
+      ['InstanceCreateTime', record.createdAt],
+      ['StorageEncrypted', record.storageEncrypted],
+      ['PubliclyAccessible', false],
+    ];
+    let xml = fields
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
+      .join('');
+    if (server && instance.status === 'available')
+      xml += `<Endpoint><Address>127.0.0.1</Address><Port>${server.port}</Port></Endpoint>`;
+    if (instance.managedSecretArn)
+      xml += `<MasterUserSecret><SecretArn>${escapeXml(instance.managedSecretArn)}</SecretArn><SecretStatus>active</SecretStatus></MasterUserSecret>`;
+    xml += `<TagList>${record.tags.map((t) => `<Tag><Key>${escapeXml(t.Key)}</Key><Value>${escapeXml(t.Value)}</Value></Tag>`).join('')}</TagList>`;
+    return xml;
+  }
+
+  private async load(): Promise<InstanceRecord[]> {
+    try {
+      return JSON.parse(await readFile(join(this.stateDir, STATE_FILE), 'utf8')) as InstanceRecord[];
+    } catch {
+      return [];
+    }
+  }
+
+  private async save(): Promise<void> {
+    const records = [...this.instances.values()].map((i) => i.record);
+    // It holds the instances' master passwords: readable by its owner only.
+    await writeFile(join(this.stateDir, STATE_FILE), JSON.stringify(records, null, 2), { mode: 0o600 });
+  }
+}
+
+async function createDatabase(server: PostgresServer, record: InstanceRecord): Promise<void> {
+  const client = new Client({
+    host: '127.0.0.1',
+    port: server.port,
+    user: record.masterUsername,
+    password: record.masterPassword,
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${escapeIdentifier(record.dbName ?? '')}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function required(params: URLSearchParams, name: string): string {
+  const value = params.get(name);
+  if (!value) throw new RdsError('MissingParameter', `The request must contain the parameter ${name}`);
+  return value;
+}
+
+/** `Tags.Tag.1.Key=a&Tags.Tag.1.Value=b` -> `[{ Key: 'a', Value: 'b' }]`. */
+function listParam(params: URLSearchParams, prefix: string): Record<string, string>[] {
+  const items: Record<string, string>[] = [];
+  for (const [key, value] of params) {
+    const match = key.startsWith(`${prefix}.`) ? /^(\d+)\.(\w+)$/.exec(key.slice(prefix.length + 1)) : null;
+    if (!match) continue;
+    const index = Number(match[1]) - 1;
+    (items[index] ??= {})[match[2] ?? ''] = value;
+  }
+  return items.filter(Boolean);
+}
+
+function response(action: string, result: string): string {
+  return (
+    `<${action}Response xmlns="http://rds.amazonaws.com/doc/2014-10-31/">` +
+    `<${action}Result>${result}</${action}Result>` +
+    `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`
+  );
+}
+
+/** The query protocol's error document. */
+export function errorResponse(error: RdsError): string {
+  return (
+    `<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type>` +
+    `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
+    `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`
+  );
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

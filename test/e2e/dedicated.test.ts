@@ -1,0 +1,231 @@
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { Client } from 'pg';
+import { gatewayRequest } from '../../cli/describe';
+import { STEPS } from '../../common/steps';
+import { tenantResourceNames } from '../../common/names';
+import type { Fault } from '../../local/faults';
+import { waitFor } from '../../local/ports';
+import { startLocalServices, type LocalServices } from '../../local/services';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { adminClient, footprint, nothingOf, tenantInput } from '../fixtures/platform';
+import { awsCli, instanceServers } from '../fixtures/processes';
+import { makeStateDir } from '../fixtures/state-dir';
+
+// Every step after "Create database" fails once after doing its work, for a dedicated tenant of its own.
+const AFTER_CREATE = [
+  'check-instance',
+  ...STEPS.map((s) => s.id).slice(STEPS.findIndex((s) => s.id === 'create-database') + 1),
+];
+const faultCases = AFTER_CREATE.map((step) => ({ step, tenantId: `ded-${step}`.slice(0, 32) }));
+const faults: Fault[] = faultCases.map(({ step, tenantId }) => ({
+  tenantId,
+  step,
+  kind: 'after-effect',
+  times: 1,
+}));
+const domainOf = (tenantId: string) => `${tenantId}.example.com`;
+
+let stateDir: string;
+let services: LocalServices;
+let endpoint: string;
+
+beforeAll(async () => {
+  stateDir = await makeStateDir('dedicated');
+  services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0, faults });
+  endpoint = services.endpoints.aws;
+});
+
+afterAll(async () => {
+  await services?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+interface Described {
+  status?: string;
+  error?: string;
+}
+
+/** StartExecution through the aws CLI at the one endpoint, then DescribeExecution until it ends. */
+async function onboardWithCli(name: string, input: Record<string, unknown>): Promise<Described> {
+  const { stateMachineArn } = services.endpoints;
+  const { executionArn } = (await awsCli(endpoint, [
+    'stepfunctions',
+    'start-execution',
+    '--state-machine-arn',
+    stateMachineArn,
+    '--name',
+    name,
+    '--input',
+    JSON.stringify(input),
+  ])) as { executionArn: string };
+  let described: Described = {};
+  await waitFor(
+    `${name} to end`,
+    async () => {
+      described = (await awsCli(endpoint, [
+        'stepfunctions',
+        'describe-execution',
+        '--execution-arn',
+        executionArn,
+      ])) as Described;
+      return described.status !== 'RUNNING';
+    },
+    120_000,
+  );
+  return described;
+}
+
+async function tenantSecret(tenantId: string): Promise<TenantSecret> {
+  const { SecretString } = (await awsCli(endpoint, [
+    'secretsmanager',
+    'get-secret-value',
+    '--secret-id',
+    tenantResourceNames(tenantId).secretName,
+  ])) as { SecretString: string };
+  return JSON.parse(SecretString) as TenantSecret;
+}
+
+/** Connects and runs `SELECT current_database()`; resolves to the error's code when it is refused. */
+async function tryConnect(config: {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}) {
+  const client = new Client({ ...config, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    return (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db;
+  } catch (error) {
+    return `refused: ${(error as { code?: string }).code ?? (error as Error).message}`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function psql(url: string, sql: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('psql', [url, '-tAc', sql], (error, stdout, stderr) =>
+      error ? reject(new Error(`psql: ${stderr}`)) : resolve(stdout.trim()),
+    ),
+  );
+}
+
+describe('a dedicated-tier tenant on the local platform', () => {
+  const tenantId = 'ded-live';
+  let instance: {
+    DBInstanceStatus: string;
+    Endpoint: { Address: string; Port: number };
+    MasterUsername: string;
+    MasterUserSecret: { SecretArn: string };
+  };
+
+  let onboarded: Described;
+
+  beforeAll(async () => {
+    onboarded = await onboardWithCli(`onboard-${tenantId}`, tenantInput(tenantId, { tier: 'dedicated' }));
+    const { DBInstances } = (await awsCli(endpoint, [
+      'rds',
+      'describe-db-instances',
+      '--db-instance-identifier',
+      tenantResourceNames(tenantId).instanceId,
+    ])) as { DBInstances: (typeof instance)[] };
+    instance = DBInstances[0]!;
+  });
+
+  it('has its own instance, available on 127.0.0.1, where psql signs in with the managed secret', async () => {
+    expect(onboarded).toMatchObject({ status: 'SUCCEEDED' });
+    expect(instance.DBInstanceStatus).toBe('available');
+    expect(instance.Endpoint.Address).toBe('127.0.0.1');
+    expect(instance.Endpoint.Port).not.toBe(services.platform.postgres.port);
+    const { SecretString } = (await awsCli(endpoint, [
+      'secretsmanager',
+      'get-secret-value',
+      '--secret-id',
+      instance.MasterUserSecret.SecretArn,
+    ])) as { SecretString: string };
+    const master = JSON.parse(SecretString) as { username: string; password: string };
+    expect(master.username).toBe(instance.MasterUsername);
+    const url = `postgresql://${master.username}:${encodeURIComponent(master.password)}@127.0.0.1:${instance.Endpoint.Port}/postgres`;
+    expect(await psql(url, "SELECT datname FROM pg_database WHERE datname = 'ded_live'")).toBe('ded_live');
+  });
+
+  it('answers /health from its own instance, and the shared instance holds no database of it', async () => {
+    const health = await gatewayRequest(services.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
+    expect([health.status, JSON.parse(health.body)]).toEqual([
+      200,
+      { tenantId, database: 'ok', schemaVersion: 3 },
+    ]);
+    const secret = await tenantSecret(tenantId);
+    expect([secret.host, secret.port]).toEqual(['127.0.0.1', instance.Endpoint.Port]);
+    const admin = await adminClient(services.platform);
+    try {
+      const onShared = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['ded_live']);
+      expect(onShared.rowCount).toBe(0);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('is isolated across tiers: neither tenant can sign in to the other one’s instance', async () => {
+    const shared = 'ded-shared-peer';
+    expect(await onboardWithCli(`onboard-${shared}`, tenantInput(shared))).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+    const sharedSecret = await tenantSecret(shared);
+    const dedicatedSecret = await tenantSecret(tenantId);
+    const as = (s: TenantSecret) => ({ user: s.username, password: s.password, database: s.dbname });
+    // Each connects to its own ...
+    expect(await tryConnect({ ...as(sharedSecret), host: sharedSecret.host, port: sharedSecret.port })).toBe(
+      'ded_shared_peer',
+    );
+    expect(
+      await tryConnect({ ...as(dedicatedSecret), host: dedicatedSecret.host, port: dedicatedSecret.port }),
+    ).toBe('ded_live');
+    // ... and to nothing of the other tier's.
+    const onDedicated = await tryConnect({
+      ...as(sharedSecret),
+      host: '127.0.0.1',
+      port: instance.Endpoint.Port,
+    });
+    const onShared = await tryConnect({
+      ...as(dedicatedSecret),
+      host: '127.0.0.1',
+      port: services.platform.postgres.port,
+    });
+    expect([onDedicated, onShared]).toEqual(['refused: 28P01', 'refused: 28P01']);
+  });
+});
+
+describe('a dedicated tenant whose onboarding fails after "Create database"', () => {
+  it.each(faultCases)(
+    'in $step: no instance, no secret and no PostgreSQL server of it remain',
+    async ({ tenantId }) => {
+      const described = await onboardWithCli(
+        `onboard-${tenantId}`,
+        tenantInput(tenantId, { tier: 'dedicated', domain: domainOf(tenantId) }),
+      );
+      expect(described).toMatchObject({ status: 'FAILED', error: 'InjectedFault' });
+      expect(await footprint(services.platform, tenantId, domainOf(tenantId))).toEqual(
+        nothingOf('ROLLED_BACK'),
+      );
+      expect(instanceServers(stateDir, tenantId)).toEqual([]);
+    },
+  );
+
+  it('leaves no managed master secret of a deleted instance', async () => {
+    const { DBInstances } = (await awsCli(endpoint, ['rds', 'describe-db-instances'])) as {
+      DBInstances: { MasterUserSecret: { SecretArn: string } }[];
+    };
+    const { SecretList } = (await awsCli(endpoint, ['secretsmanager', 'list-secrets'])) as {
+      SecretList: { ARN: string; Name: string }[];
+    };
+    expect(
+      SecretList.filter((s) => s.Name.startsWith('rds!'))
+        .map((s) => s.ARN)
+        .sort(),
+    ).toEqual(DBInstances.map((i) => i.MasterUserSecret.SecretArn).sort());
+  });
+});
