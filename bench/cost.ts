@@ -24,12 +24,11 @@ const USAGE = {
   siteRequests: Number(process.env.COST_SITE_REQUESTS ?? 200_000),
   /** How many shared-tier tenants one shared instance carries. */
   tenantsPerSharedInstance: Number(process.env.COST_TENANTS_PER_INSTANCE ?? 50),
-  /** Minutes RDS takes to create a dedicated instance (rounds of the wait loop). */
+  /** Minutes RDS takes to create a dedicated instance on AWS (rounds of the wait loop beyond the local ones). */
   dedicatedCreateMinutes: Number(process.env.COST_DEDICATED_MINUTES ?? 10),
-  /** Billed ms of one "Check instance" (it cannot run locally: the emulator's RDS has no PostgreSQL). */
-  checkInstanceMs: Number(process.env.COST_CHECK_MS ?? 100),
 };
 const ONBOARDINGS = 5;
+const DEDICATED_ONBOARDINGS = 3;
 /** The tenant API function's memory (deploy-function creates it with 256 MB). */
 const TENANT_FUNCTION_MB = 256;
 /** Dedicated instances get 20 GB (create-database). */
@@ -41,7 +40,7 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, unkn
 async function main(): Promise<void> {
   const prices = JSON.parse(await readFile(join(__dirname, 'aws-prices.json'), 'utf8')) as Prices;
   const stack = stackFacts();
-  const run = await localOnboardings(stack.memoryMb);
+  const { shared: run, dedicated } = await localOnboardings(stack.memoryMb);
   const p = (key: string) => {
     const value = prices[key];
     if (typeof value !== 'number') throw new Error(`bench/aws-prices.json has no ${key}`);
@@ -77,13 +76,16 @@ async function main(): Promise<void> {
     events: 2 * p('eventBridgePerEvent'), // TenantSignedUp + TenantProvisioned
     invalidation: p('cloudFrontInvalidationPerPath'),
   };
+  // A dedicated onboarding as measured locally (its instance a real PostgreSQL server, ready within its
+  // first rounds), plus the rounds RDS keeps it waiting on AWS, each Wait + Check instance + Choice, the
+  // check billed as long as the measured ones.
   const rounds = Math.ceil((USAGE.dedicatedCreateMinutes * 60) / DEDICATED_INSTANCE.waitSeconds);
-  const checkGbSeconds = (USAGE.checkInstanceMs / 1000) * (stack.memoryMb / 1024);
+  const extraRounds = Math.max(0, rounds - dedicated.waitRounds);
+  const checkGbSeconds = (dedicated.checkInstanceMs / 1000) * (stack.memoryMb / 1024);
   const dedicatedOnboarding = {
     ...sharedOnboarding,
-    // Each round: Wait, Check instance, Instance available?
-    stateTransitions: (run.transitions + 3 * rounds) * p('stepFunctionsPerTransition'),
-    lambda: lambdaCost(run.gbSeconds + rounds * checkGbSeconds, run.tasks + rounds),
+    stateTransitions: (dedicated.transitions + 3 * extraRounds) * p('stepFunctionsPerTransition'),
+    lambda: lambdaCost(dedicated.gbSeconds + extraRounds * checkGbSeconds, dedicated.tasks + extraRounds),
   };
 
   // One tenant's month.
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
     prices: `bench/aws-prices.json (${String(prices.region)}, ${String(prices.checked)})`,
     usage: USAGE,
     fromTheStack: stack,
-    fromLocalOnboardings: { ...run, dedicatedWaitRounds: rounds },
+    fromLocalOnboardings: { shared: run, dedicated: { ...dedicated, awsWaitRounds: rounds } },
     platformPerMonth: withTotal(platformMonthly),
     per1000Onboardings: {
       shared: withTotal(times(sharedOnboarding, 1000)),
@@ -159,60 +161,98 @@ function stackFacts() {
   };
 }
 
-/** Shared-tier onboardings on the local platform: transitions, task count and billed durations. */
+/**
+ * Onboardings on the local platform, shared and dedicated tier: transitions, task count and billed
+ * durations; for the dedicated tier also its wait rounds, billed ms per "Check instance" and wall time.
+ */
 async function localOnboardings(memoryMb: number) {
   const stateDir = await mkdtemp(join(tmpdir(), 'tenant-cost-'));
   const platform = await LocalPlatform.start({ stateDir });
-  const memoryGb = memoryMb / 1024;
+  try {
+    // The first one loads the handler modules.
+    await measure(platform, 'cost-warmup', 'shared', memoryMb);
+    const shared = [];
+    const dedicated = [];
+    for (let i = 0; i < ONBOARDINGS; i++)
+      shared.push(await measure(platform, `cost-${i}`, 'shared', memoryMb));
+    for (let i = 0; i < DEDICATED_ONBOARDINGS; i++)
+      dedicated.push(await measure(platform, `cost-ded-${i}`, 'dedicated', memoryMb));
+    const summary = (samples: Measured[]) => ({
+      onboardings: samples.length,
+      transitions: median(samples.map((s) => s.transitions)),
+      tasks: median(samples.map((s) => s.tasks)),
+      gbSeconds: Math.round(median(samples.map((s) => s.gbSeconds)) * 1000) / 1000,
+    });
+    return {
+      shared: summary(shared),
+      dedicated: {
+        ...summary(dedicated),
+        waitRounds: median(dedicated.map((s) => s.checks)),
+        checkInstanceMs: median(dedicated.map((s) => s.checkMs / Math.max(1, s.checks))),
+        wallMs: median(dedicated.map((s) => s.wallMs)),
+      },
+    };
+  } finally {
+    await platform.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+interface Measured {
+  transitions: number;
+  tasks: number;
+  gbSeconds: number;
+  checks: number;
+  checkMs: number;
+  wallMs: number;
+}
+
+async function measure(
+  platform: LocalPlatform,
+  tenantId: string,
+  tier: 'shared' | 'dedicated',
+  memoryMb: number,
+): Promise<Measured> {
   const taskStates = new Set([
     ...STEPS.map((s) => s.stateName),
     DEDICATED_INSTANCE.check.stateName,
     RECORD_ROLLBACK_FAILURE.stateName,
   ]);
-  const samples: { transitions: number; tasks: number; gbSeconds: number }[] = [];
-  try {
-    for (let i = 0; i < ONBOARDINGS + 1; i++) {
-      const tenantId = `cost-${i}`;
-      const record = await platform.runExecution({
-        tenantId,
-        companyName: `Cost ${i}`,
-        adminEmail: `admin@${tenantId}.example`,
-      });
-      if (record.status !== 'SUCCEEDED')
-        throw new Error(`${tenantId}: ${record.status} ${record.error ?? ''}`);
-      if (i === 0) continue; // the first one loads the handler modules
-      const entered = new Map<number, { name: string; at: number }>();
-      let transitions = 0;
-      let tasks = 0;
-      let ms = 0;
-      for (const e of record.events) {
-        if (e.type?.endsWith('StateEntered')) {
-          transitions++;
-          const name = e.stateEnteredEventDetails?.name ?? '';
-          if (taskStates.has(name)) entered.set(e.id ?? 0, { name, at: Number(e.timestamp ?? 0) });
-        }
-        if (e.type === 'TaskStateExited') {
-          const started = [...entered.values()].find((s) => s.name === e.stateExitedEventDetails?.name);
-          if (started) {
-            tasks++;
-            // Lambda bills each invocation rounded up to the millisecond.
-            ms += Math.ceil(Number(e.timestamp ?? 0) - started.at);
-          }
-        }
-      }
-      samples.push({ transitions, tasks, gbSeconds: (ms / 1000) * memoryGb });
+  const record = await platform.runExecution({
+    tenantId,
+    companyName: `Cost ${tenantId}`,
+    adminEmail: `admin@${tenantId}.example`,
+    tier,
+  });
+  if (record.status !== 'SUCCEEDED') throw new Error(`${tenantId}: ${record.status} ${record.error ?? ''}`);
+  const entered = new Map<string, number>();
+  const measured: Measured = { transitions: 0, tasks: 0, gbSeconds: 0, checks: 0, checkMs: 0, wallMs: 0 };
+  let ms = 0;
+  for (const e of record.events) {
+    if (e.type?.endsWith('StateEntered')) {
+      measured.transitions++;
+      const name = e.stateEnteredEventDetails?.name ?? '';
+      if (taskStates.has(name)) entered.set(name, Number(e.timestamp ?? 0));
     }
-  } finally {
-    await platform.stop();
-    await rm(stateDir, { recursive: true, force: true });
+    const name = e.stateExitedEventDetails?.name ?? '';
+    if (e.type === 'TaskStateExited' && entered.has(name)) {
+      measured.tasks++;
+      // Lambda bills each invocation rounded up to the millisecond.
+      const billed = Math.ceil(Number(e.timestamp ?? 0) - (entered.get(name) ?? 0));
+      ms += billed;
+      if (name === DEDICATED_INSTANCE.check.stateName) {
+        measured.checks++;
+        measured.checkMs += billed;
+      }
+    }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-  return {
-    onboardings: samples.length,
-    transitions: median(samples.map((s) => s.transitions)),
-    tasks: median(samples.map((s) => s.tasks)),
-    gbSeconds: Math.round(median(samples.map((s) => s.gbSeconds)) * 1000) / 1000,
-  };
+  measured.gbSeconds = (ms / 1000) * (memoryMb / 1024);
+  measured.wallMs = (record.stopDate?.getTime() ?? 0) - record.startDate.getTime();
+  return measured;
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 }
 
 function times<T extends Record<string, number>>(items: T, factor: number): T {
@@ -234,8 +274,18 @@ function printTable(r: {
   platformPerMonth: { total: number };
   per1000Onboardings: { shared: { total: number }; dedicated: { total: number } };
   perTenantPerMonth: { shared: { total: number }; dedicated: { total: number } };
-  fromLocalOnboardings: { transitions: number; gbSeconds: number; dedicatedWaitRounds: number };
+  fromLocalOnboardings: {
+    shared: { transitions: number; gbSeconds: number };
+    dedicated: {
+      transitions: number;
+      gbSeconds: number;
+      wallMs: number;
+      checkInstanceMs: number;
+      awsWaitRounds: number;
+    };
+  };
 }): void {
+  const { shared, dedicated } = r.fromLocalOnboardings;
   const usd = (n: number) => `$${n.toFixed(4)}`;
   process.stdout.write(
     [
@@ -243,7 +293,9 @@ function printTable(r: {
       `${'per 1,000 onboardings'.padEnd(34)} ${usd(r.per1000Onboardings.shared.total).padStart(12)} ${usd(r.per1000Onboardings.dedicated.total).padStart(12)}`,
       `${'per tenant per month'.padEnd(34)} ${usd(r.perTenantPerMonth.shared.total).padStart(12)} ${usd(r.perTenantPerMonth.dedicated.total).padStart(12)}`,
       `platform per month (no tenant): ${usd(r.platformPerMonth.total)}`,
-      `from a local run: ${r.fromLocalOnboardings.transitions} state transitions, ${r.fromLocalOnboardings.gbSeconds} GB-s of task Lambdas per onboarding; dedicated adds ${r.fromLocalOnboardings.dedicatedWaitRounds} wait rounds`,
+      `measured locally per onboarding: shared ${shared.transitions} transitions, ${shared.gbSeconds} GB-s of task Lambdas;`,
+      `  dedicated ${dedicated.transitions} transitions, ${dedicated.gbSeconds} GB-s, ${dedicated.wallMs} ms start to SUCCEEDED, Check instance ${dedicated.checkInstanceMs} ms;`,
+      `  on AWS the wait loop runs ${dedicated.awsWaitRounds} rounds (COST_DEDICATED_MINUTES) at that check's cost`,
       '',
     ].join('\n'),
   );

@@ -2,8 +2,9 @@
  * `npm run bench`: onboarding speed on the local platform, through the Step Functions API.
  * N tenants one after another, then M tenants C at a time; p50/p95 onboarding time (the execution's own
  * start and stop dates), tenants per minute, state transitions per onboarding, and the ratio of the p50 to
- * the floor: the same database work done directly over one pg connection. Prints a table, then JSON.
- * BENCH_N, BENCH_M, BENCH_C override the sizes.
+ * the floor: the same database work done directly over one pg connection; then D dedicated-tier onboardings
+ * (each a PostgreSQL server of its own, awaited by the wait loop), start to SUCCEEDED. Prints a table, then
+ * JSON. BENCH_N, BENCH_M, BENCH_C, BENCH_D override the sizes.
  */
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { migrate } from '../workflow-tasks/lib/migrate';
@@ -12,6 +13,7 @@ import { percentile, round, runBench, startBenchPlatform } from './platform';
 const N = Number(process.env.BENCH_N ?? 10);
 const M = Number(process.env.BENCH_M ?? 12);
 const C = Number(process.env.BENCH_C ?? 4);
+const D = Number(process.env.BENCH_D ?? 3);
 
 interface Sample {
   readonly ms: number;
@@ -38,11 +40,17 @@ async function main(): Promise<void> {
     );
     const conWall = Date.now() - conStart;
 
+    const dedicated: Sample[] = [];
+    const dedStart = Date.now();
+    for (let i = 0; i < D; i++) dedicated.push(await platform.onboard(`bench-ded-${i}`, 'dedicated'));
+    const dedWall = Date.now() - dedStart;
+
     const floor = await databaseFloor(platform.endpoints.postgres, N);
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       sequential: summary(sequential, seqWall),
       concurrent: { concurrency: C, ...summary(concurrent, conWall) },
+      dedicated: summary(dedicated, dedWall),
       floor: {
         p50Ms: percentile(floor, 50),
         p95Ms: percentile(floor, 95),
@@ -105,6 +113,7 @@ async function databaseFloor(adminUrl: string, runs: number): Promise<number[]> 
 function printTable(r: {
   sequential: ReturnType<typeof summary>;
   concurrent: ReturnType<typeof summary> & { concurrency: number };
+  dedicated: ReturnType<typeof summary>;
   floor: { p50Ms: number; p95Ms: number };
   p50OverFloor: number;
 }): void {
@@ -115,6 +124,7 @@ function printTable(r: {
       `${'onboarding'.padEnd(22)} ${'n'.padStart(4)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)} ${'tenants/min'.padStart(12)} ${'transitions'.padStart(12)}`,
       row('one after another', r.sequential),
       row(`${r.concurrent.concurrency} at a time`, r.concurrent),
+      row('dedicated tier', r.dedicated),
       `database floor p50 ${r.floor.p50Ms} ms, p95 ${r.floor.p95Ms} ms; onboarding p50 / floor p50 = ${r.p50OverFloor}`,
       '',
     ].join('\n'),

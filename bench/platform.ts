@@ -11,7 +11,7 @@ export interface BenchPlatform {
   readonly endpoints: Endpoints;
   readonly stateDir: string;
   /** Onboards a tenant through the Step Functions API; its duration (execution dates) and transitions. */
-  onboard(tenantId: string): Promise<{ ms: number; transitions: number }>;
+  onboard(tenantId: string, tier?: 'shared' | 'dedicated'): Promise<{ ms: number; transitions: number }>;
   stop(): Promise<void>;
 }
 
@@ -28,8 +28,13 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
   return {
     endpoints,
     stateDir,
-    async onboard(tenantId) {
-      const input = { tenantId, companyName: `Bench ${tenantId}`, adminEmail: `admin@${tenantId}.example` };
+    async onboard(tenantId, tier = 'shared') {
+      const input = {
+        tenantId,
+        companyName: `Bench ${tenantId}`,
+        adminEmail: `admin@${tenantId}.example`,
+        tier,
+      };
       const { executionArn } = await sfn.send(
         new StartExecutionCommand({
           stateMachineArn: endpoints.stateMachineArn,

@@ -39,6 +39,9 @@ export const LocalPlatformNames = {
   artifactBucket: 'tenant-platform-artifacts',
   siteBucket: 'tenant-platform-site',
   masterSecret: 'platform/shared-db/master',
+  alarmTopic: 'tenant-platform-alarms',
+  /** The CloudFormation stack the local bootstrap records (outputs only), as `cdk deploy` names it. */
+  stack: 'TenantPlatform',
 } as const;
 
 /** Environment variables of the task Lambdas: set by the CDK construct on AWS and by the local runtime. */
@@ -67,6 +70,8 @@ export const TaskEnv = {
   tenantRoleBoundaryArn: 'TENANT_ROLE_BOUNDARY_ARN',
   /** Days the tenant functions' log groups keep their logs. */
   tenantLogRetentionDays: 'TENANT_LOG_RETENTION_DAYS',
+  /** The platform's alarm topic: every tenant alarm notifies it. */
+  alarmTopicArn: 'ALARM_TOPIC_ARN',
 } as const;
 
 /** Environment variables of a tenant's API Lambda. */
@@ -88,6 +93,9 @@ export interface TenantResourceNames {
   readonly apiName: string;
   /** RDS instance of a dedicated-tier tenant. */
   readonly instanceId: string;
+  /** CloudWatch alarms: the API function's errors, and a dedicated instance's CPU. */
+  readonly apiErrorsAlarm: string;
+  readonly instanceCpuAlarm: string;
   /** Prefix of the tenant's frontend in the site bucket, with a trailing slash so `a/` never matches `a-b/`. */
   readonly sitePrefix: string;
 }
@@ -102,6 +110,8 @@ export function tenantResourceNames(tenantId: string): TenantResourceNames {
     functionRoleName: `tenant-${tenantId}-api-role`,
     apiName: `tenant-${tenantId}-api`,
     instanceId: `tenant-${tenantId}`,
+    apiErrorsAlarm: `tenant-${tenantId}-api-errors`,
+    instanceCpuAlarm: `tenant-${tenantId}-db-cpu`,
     sitePrefix: `tenants/${tenantId}/`,
   };
 }

@@ -49,6 +49,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('rds', 'pg:default.postgres*')}`,
     `Resource::${arn('rds', 'og:default:postgres*')}`,
     `Resource::${arn('lambda', 'function:tenant-*')}`,
+    `Resource::${arn('cloudwatch', 'alarm:tenant-*')}`,
     `Resource::${arn('logs', 'log-group:/aws/lambda/tenant-*')}`,
     `Resource::${arn('logs', 'log-group:*')}`,
     `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/tenant-*`,
@@ -63,7 +64,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances and log groups, the tenants/ prefix), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*.',
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, alarms and log groups, the tenants/ prefix), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*.',
     );
     iam5(
       fn,

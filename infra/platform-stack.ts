@@ -176,6 +176,7 @@ export class PlatformStack extends Stack {
       alarmEmail: props.alarmEmail,
     });
     this.operations = operations;
+    this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });

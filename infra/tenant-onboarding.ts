@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -9,6 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -91,6 +92,8 @@ export class TenantOnboarding extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** Every task Lambda by its state's name ("Create database", "Undo create database", ...). */
   public readonly taskFunctions = new Map<string, lambda.IFunction>();
+  /** Set by `sendTenantAlarmsTo`: the topic every tenant's own alarms notify. */
+  private alarmTopic?: ITopic;
 
   constructor(scope: Construct, id: string, props: TenantOnboardingProps) {
     super(scope, id);
@@ -117,6 +120,13 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.dedicatedInstanceClass]: props.dedicated.instanceClass,
       [TaskEnv.dedicatedSubnetGroup]: props.dedicated.subnetGroupName,
       [TaskEnv.dedicatedSecurityGroup]: props.dedicated.securityGroupId,
+      // The platform's alarm topic is made after this construct (its alarms watch these tasks).
+      [TaskEnv.alarmTopicArn]: Lazy.string({
+        produce: () => {
+          if (!this.alarmTopic) throw new Error('TenantOnboarding: call sendTenantAlarmsTo(topic)');
+          return this.alarmTopic.topicArn;
+        },
+      }),
     };
     const permissions = new StepPermissions(this, props);
     const fn = (
@@ -374,7 +384,19 @@ export class TenantOnboarding extends Construct {
       },
     });
   }
+
+  /** The topic the tenants' own alarms (function errors, a dedicated instance's CPU) notify. */
+  sendTenantAlarmsTo(topic: ITopic): void {
+    this.alarmTopic = topic;
+  }
 }
+
+/** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */
+const ALARM_REMOVAL = [
+  'cloudwatch:DescribeAlarms',
+  'cloudwatch:ListTagsForResource',
+  'cloudwatch:DeleteAlarms',
+];
 
 /**
  * What each step's Lambda may call: only the actions its step calls, on resources named for tenants by
@@ -399,6 +421,8 @@ class StepPermissions {
     const allow = (actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     const tenantSecrets = arn('secretsmanager', 'secret:tenants/*');
+    // Alarms named for tenants (`tenant-<id>-...`, common/names.ts): the only alarms a task may touch.
+    const tenantAlarms = arn('cloudwatch', 'alarm:tenant-*');
     const usesRegistry = [
       'register-tenant',
       'invalidate-cache',
@@ -451,7 +475,9 @@ class StepPermissions {
               [arn('secretsmanager', 'secret:rds!*')],
             );
         }
+        if (stepId === 'create-database' && handler === 'undo') allow(ALARM_REMOVAL, [tenantAlarms]);
         if (stepId === 'check-instance') {
+          allow(['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'], [tenantAlarms]);
           allow(['rds:DescribeDBInstances'], [instances]);
           allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:rds!*')]);
           allow(['secretsmanager:PutSecretValue'], [tenantSecrets]);
@@ -508,6 +534,9 @@ class StepPermissions {
           apigw(['/apis', '/apis/*', '/tags/*']),
         );
         if (handler === 'run') this.props.artifactBucket.grantRead(f, PlatformNames.tenantApiArtifactKey);
+        allow(handler === 'run' ? ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'] : ALARM_REMOVAL, [
+          tenantAlarms,
+        ]);
         break;
       }
       case 'attach-domain':

@@ -3,6 +3,7 @@ import {
   ListDistributionsCommand,
   CloudFrontClient,
 } from '@aws-sdk/client-cloudfront';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -10,6 +11,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
 import { buildTenantApiZip, contentType, frontendFiles } from './artifacts';
@@ -32,15 +34,22 @@ export type TaskEnvironment = Record<
 
 /**
  * The local counterpart of `cdk deploy`: creates the platform's resources in the emulator (artifact bucket
- * with the tenant API package and the frontend bundle, site bucket, distribution, event bus, the master
- * DB secret pointing at the local PostgreSQL) and the platform database. Safe to run again.
+ * with the tenant API package and the frontend bundle, site bucket, distribution, event bus, alarm topic,
+ * the master DB secret pointing at the local PostgreSQL, the stack's outputs) and the platform database.
+ * Safe to run again.
  */
-export async function bootstrapPlatform(endpoint: string, pg: LocalPostgres): Promise<TaskEnvironment> {
+export async function bootstrapPlatform(
+  endpoint: string,
+  pg: LocalPostgres,
+  stateMachineArn: string,
+): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
   const secrets = new SecretsManagerClient(config);
   const events = new EventBridgeClient(config);
   const cloudfront = new CloudFrontClient(config);
+  const sns = new SNSClient(config);
+  const cloudformation = new CloudFormationClient(config);
   try {
     for (const Bucket of [LocalPlatformNames.artifactBucket, LocalPlatformNames.siteBucket]) {
       await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
@@ -83,6 +92,18 @@ export async function bootstrapPlatform(endpoint: string, pg: LocalPostgres): Pr
     }
     const distributionId = await ensureDistribution(cloudfront);
     await ensureDatabase(pg, PlatformNames.platformDatabase);
+    // CreateTopic returns the existing topic's ARN when it exists.
+    const alarmTopicArn =
+      (await sns.send(new CreateTopicCommand({ Name: LocalPlatformNames.alarmTopic }))).TopicArn ?? '';
+    await recordStack(cloudformation, {
+      StateMachineArn: stateMachineArn,
+      EventBusName: PlatformNames.eventBus,
+      DistributionId: distributionId,
+      ArtifactBucketName: LocalPlatformNames.artifactBucket,
+      SiteBucketName: LocalPlatformNames.siteBucket,
+      SharedDbEndpoint: pg.host,
+      AlarmTopicArn: alarmTopicArn,
+    });
 
     return {
       [TaskEnv.masterSecretArn]: masterSecretArn ?? LocalPlatformNames.masterSecret,
@@ -97,9 +118,30 @@ export async function bootstrapPlatform(endpoint: string, pg: LocalPostgres): Pr
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
       [TaskEnv.tenantLogRetentionDays]: '7',
+      [TaskEnv.alarmTopicArn]: alarmTopicArn,
     };
   } finally {
-    for (const client of [s3, secrets, events, cloudfront]) client.destroy();
+    for (const client of [s3, secrets, events, cloudfront, sns, cloudformation]) client.destroy();
+  }
+}
+
+/**
+ * The `TenantPlatform` stack as `cdk deploy` leaves it, outputs only (its template holds a wait condition
+ * handle, the one resource that needs nothing), so `tenantctl --aws` finds the state machine the same way
+ * against the local endpoint as on AWS. One recorded by an earlier start (a persistent emulator) is kept.
+ */
+async function recordStack(
+  cloudformation: CloudFormationClient,
+  outputs: Record<string, string>,
+): Promise<void> {
+  const TemplateBody = JSON.stringify({
+    Resources: { Recorded: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+    Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+  });
+  try {
+    await cloudformation.send(new CreateStackCommand({ StackName: LocalPlatformNames.stack, TemplateBody }));
+  } catch (error) {
+    if ((error as Error).name !== 'AlreadyExistsException') throw error;
   }
 }
 

@@ -17,11 +17,13 @@ const INSTALL_HINT =
   'or point the platform at LocalStack (or any AWS emulator) with AWS_ENDPOINT_URL=http://127.0.0.1:4566';
 
 /**
- * `AWS_ENDPOINT_URL` when set (checked to answer), otherwise `moto_server` started as a child process on a
- * free local port. An aborted `signal` stops the emulator being started.
+ * The emulator at `external` (the user's `AWS_ENDPOINT_URL`, checked to answer), otherwise `moto_server`
+ * started as a child process on a free local port. An aborted `signal` stops the emulator being started.
  */
-export async function startEmulator(signal?: AbortSignal): Promise<LocalEmulator> {
-  const external = process.env.AWS_ENDPOINT_URL;
+export async function startEmulator(
+  external: string | undefined,
+  signal?: AbortSignal,
+): Promise<LocalEmulator> {
   if (external) return externalEmulator(external);
 
   const port = await freePort();

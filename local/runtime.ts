@@ -142,7 +142,7 @@ export class LocalPlatform {
     await stopLeftovers(stateDir);
     const [startedPostgres, startedEmulator] = await Promise.allSettled([
       startPostgres(stateDir, signal),
-      startEmulator(signal),
+      startEmulator(userEmulator(options.port), signal),
     ]);
     const postgres = startedPostgres.status === 'fulfilled' ? startedPostgres.value : undefined;
     const emulator = startedEmulator.status === 'fulfilled' ? startedEmulator.value : undefined;
@@ -160,7 +160,7 @@ export class LocalPlatform {
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
-      const environment = await bootstrapPlatform(endpointUrl, postgres);
+      const environment = await bootstrapPlatform(endpointUrl, postgres, localStateMachineArn());
       Object.assign(process.env, environment);
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
@@ -204,7 +204,7 @@ export class LocalPlatform {
 
   /** ARN of the local state machine (the same shape as on AWS). */
   get stateMachineArn(): string {
-    return `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:stateMachine:${PlatformNames.stateMachine}`;
+    return localStateMachineArn();
   }
 
   /** The role the state machine would run as; reported in ExecutionStarted events. */
@@ -333,6 +333,27 @@ export class LocalPlatform {
 }
 
 const STEPFUNCTIONS_DATABASE = 'stepfunctions';
+
+/**
+ * The emulator the user named in `AWS_ENDPOINT_URL` (LocalStack), if any. A URL naming this platform's own
+ * endpoint is how users reach the platform (`export AWS_ENDPOINT_URL=http://127.0.0.1:4566`, then
+ * `npm start` in the same shell), not an emulator: it is ignored.
+ */
+function userEmulator(port: number | undefined): string | undefined {
+  const url = process.env.AWS_ENDPOINT_URL;
+  if (!url || !port) return url;
+  try {
+    const { hostname, port: given } = new URL(url);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+    return loopback && Number(given) === port ? undefined : url;
+  } catch {
+    return url; // startEmulator says what is wrong with it
+  }
+}
+
+function localStateMachineArn(): string {
+  return `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:stateMachine:${PlatformNames.stateMachine}`;
+}
 const LOCAL_INSTANCE_WAIT_MS = 200;
 
 /** Recorded so that the next start in this state directory stops it if this process is killed. */

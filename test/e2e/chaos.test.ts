@@ -81,7 +81,7 @@ describe('20 tenants onboarded at once with random faults', () => {
         const validated = !plan.faults.some((f) => f.step === 'validate-input' && f.kind !== 'transient');
         const expected =
           record.status === 'SUCCEEDED'
-            ? everythingOf(Boolean(plan.domain))
+            ? everythingOf(Boolean(plan.domain), plan.tenantId)
             : nothingOf(validated ? 'ROLLED_BACK' : undefined);
         const context = {
           seed,

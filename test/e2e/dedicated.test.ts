@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { gatewayRequest } from '../../cli/describe';
 import { STEPS } from '../../common/steps';
@@ -9,7 +10,7 @@ import { waitFor } from '../../local/ports';
 import { startLocalServices, type LocalServices } from '../../local/services';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { adminClient, footprint, nothingOf, tenantInput } from '../fixtures/platform';
-import { awsCli, instanceServers } from '../fixtures/processes';
+import { awsCli, instanceServers, tenantctl } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 
 // Every step after "Create database" fails once after doing its work, for a dedicated tenant of its own.
@@ -169,6 +170,39 @@ describe('a dedicated-tier tenant on the local platform', () => {
     }
   });
 
+  it('answers aws lambda invoke at the one endpoint with its deployed code, and a missing function is a 404', async () => {
+    const out = join(stateDir, 'invoke.json');
+    // fileb:// is read as raw bytes by the aws CLI v1 and v2 alike (v2 takes an inline payload as base64).
+    const event = join(stateDir, 'event.json');
+    await writeFile(
+      event,
+      JSON.stringify({
+        version: '2.0',
+        rawPath: '/health',
+        requestContext: { http: { method: 'GET', path: '/health' } },
+      }),
+    );
+    const invoked = (await awsCli(endpoint, [
+      'lambda',
+      'invoke',
+      '--function-name',
+      tenantResourceNames(tenantId).functionName,
+      '--payload',
+      `fileb://${event}`,
+      out,
+    ])) as { StatusCode: number; FunctionError?: string };
+    expect(invoked).toMatchObject({ StatusCode: 200 });
+    expect(invoked.FunctionError).toBeUndefined();
+    const answer = JSON.parse(await readFile(out, 'utf8')) as { statusCode: number; body: string };
+    expect([answer.statusCode, JSON.parse(answer.body)]).toEqual([
+      200,
+      { tenantId, database: 'ok', schemaVersion: 3 },
+    ]);
+    await expect(
+      awsCli(endpoint, ['lambda', 'invoke', '--function-name', 'tenant-nobody-api', out]),
+    ).rejects.toThrow(/ResourceNotFoundException.*Function not found: tenant-nobody-api/);
+  });
+
   it('is isolated across tiers: neither tenant can sign in to the other one’s instance', async () => {
     const shared = 'ded-shared-peer';
     expect(await onboardWithCli(`onboard-${shared}`, tenantInput(shared))).toMatchObject({
@@ -227,5 +261,65 @@ describe('a dedicated tenant whose onboarding fails after "Create database"', ()
         .map((s) => s.ARN)
         .sort(),
     ).toEqual(DBInstances.map((i) => i.MasterUserSecret.SecretArn).sort());
+  });
+});
+
+describe('the tenants’ own alarms', () => {
+  it('are listed by aws cloudwatch describe-alarms for each live tenant, and none for a rolled-back one', async () => {
+    const { MetricAlarms } = (await awsCli(endpoint, ['cloudwatch', 'describe-alarms'])) as {
+      MetricAlarms: { AlarmName: string; AlarmActions: string[]; Namespace: string }[];
+    };
+    const tenantAlarms = MetricAlarms.filter((a) => a.AlarmName.startsWith('tenant-'));
+    expect(tenantAlarms.map((a) => [a.AlarmName, a.Namespace]).sort()).toEqual([
+      ['tenant-ded-live-api-errors', 'AWS/Lambda'],
+      ['tenant-ded-live-db-cpu', 'AWS/RDS'],
+      ['tenant-ded-shared-peer-api-errors', 'AWS/Lambda'],
+    ]);
+    const topic = services.platform.environment.ALARM_TOPIC_ARN;
+    expect(tenantAlarms.map((a) => a.AlarmActions)).toEqual(tenantAlarms.map(() => [topic]));
+  });
+});
+
+describe('tenantctl --aws against the local endpoint, as with an AWS account', () => {
+  // The normal credential chain and the TenantPlatform stack's outputs: only the endpoint is local.
+  const env = () => ({
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'any',
+    AWS_SECRET_ACCESS_KEY: 'any',
+  });
+
+  it('onboards, lists executions and reads the admin credentials', async () => {
+    const tenantId = 'ded-aws-cli';
+    const file = join(stateDir, `${tenantId}.json`);
+    await writeFile(file, JSON.stringify(tenantInput(tenantId)));
+    const onboarded = await tenantctl(['onboard', file, '--aws', '--json'], { env: env() });
+    expect([onboarded.code, onboarded.stderr]).toEqual([0, '']);
+    expect(JSON.parse(onboarded.stdout)).toMatchObject({
+      status: 'SUCCEEDED',
+      executionArn: `${services.endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`,
+    });
+
+    const executions = await tenantctl(['executions', '--aws', '--json'], { env: env() });
+    expect(executions.code).toBe(0);
+    expect(JSON.parse(executions.stdout)).toContainEqual(
+      expect.objectContaining({ name: `onboard-${tenantId}`, status: 'SUCCEEDED' }),
+    );
+
+    const credentials = await tenantctl(['admin-credentials', tenantId, '--aws', '--json'], { env: env() });
+    expect(credentials.code).toBe(0);
+    const { email, password } = JSON.parse(credentials.stdout) as { email: string; password: string };
+    expect(email).toBe(`admin@${tenantId}.example`);
+    const login = await gatewayRequest(
+      services.endpoints.gateway,
+      `api.${tenantId}.localhost`,
+      '/auth/login',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      },
+    );
+    expect(login.status).toBe(200);
   });
 });

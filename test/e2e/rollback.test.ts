@@ -114,7 +114,7 @@ describe('a transient failure', () => {
       expect(events.filter((t) => t === 'TaskFailed')).toHaveLength(2);
       expect(events.filter((t) => t === 'TaskScheduled')).toHaveLength(3);
       expect(events.at(-2)).toBe('TaskSucceeded');
-      expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true));
+      expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true, tenantId));
     },
   );
 });
@@ -178,7 +178,7 @@ describe('two executions for the same tenant started at the same moment', () => 
     expect(
       loser!.events.filter((e) => e.type === 'TaskStateEntered').map((e) => e.stateEnteredEventDetails?.name),
     ).toEqual(['Validate input', 'Register tenant', 'Rollback: mark tenant rolled back']);
-    expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true));
+    expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true, tenantId));
     expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', executionArn: winner!.executionArn });
   });
 });

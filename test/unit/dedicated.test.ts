@@ -4,6 +4,7 @@ import {
   DescribeDBInstancesCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEDICATED_INSTANCE } from '../../common/steps';
 import * as checkInstance from '../../workflow-tasks/check-instance/handler';
@@ -12,6 +13,8 @@ import { taskEvent, validatedTenant } from '../fixtures/events';
 
 // States the emulator cannot produce (its instances are available at once): creating for a while, failed.
 const rds = mockClient(RDSClient);
+// The tenant's CPU alarm does not exist in these cases.
+const cloudwatch = mockClient(CloudWatchClient);
 const tenant = validatedTenant('big-shop', { tier: 'dedicated' });
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
 const notFound = Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
@@ -25,7 +28,11 @@ const instance = (status: string, tenantTag = 'big-shop') => ({
   ],
 });
 
-beforeEach(() => rds.reset());
+beforeEach(() => {
+  rds.reset();
+  cloudwatch.reset();
+  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+});
 
 describe('create database, dedicated tier', () => {
   it('asks RDS for an encrypted, private, tagged instance whose master password RDS manages', async () => {

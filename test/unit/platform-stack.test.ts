@@ -263,6 +263,21 @@ describe('IAM', () => {
     expect(roleWrites.map((s) => s.id)).toEqual([expect.stringMatching(/deployfunctionrun/)]);
   });
 
+  it('lets the tasks touch only alarms named for tenants, and only the steps that make or remove them', () => {
+    const alarmStatements = allStatements().filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('cloudwatch:') && a !== 'cloudwatch:PutMetricData'),
+    );
+    const tasks = alarmStatements.filter((s) => s.id.startsWith('TenantOnboarding'));
+    expect([...new Set(tasks.map((s) => s.id.replace(/ServiceRoleDefaultPolicy.*$/, '')))].sort()).toEqual([
+      'TenantOnboardingcheckinstancerun',
+      'TenantOnboardingcreatedatabaseundo',
+      'TenantOnboardingdeployfunctionrun',
+      'TenantOnboardingdeployfunctionundo',
+    ]);
+    for (const statement of tasks)
+      expect(JSON.stringify(statement.Resource)).toMatch(/^\{"Fn::Join":.*:alarm:tenant-\*"\]\]\}$/);
+  });
+
   it('scopes tenant secrets, functions and site objects to the tenant name patterns', () => {
     const text = JSON.stringify(allStatements());
     expect(text).toContain('secret:tenants/*');
@@ -309,6 +324,7 @@ describe('Lambdas', () => {
       TaskEnv.tenantRoleBoundaryArn,
       TaskEnv.dedicatedSubnetGroup,
       TaskEnv.dedicatedSecurityGroup,
+      TaskEnv.alarmTopicArn,
     ]) {
       expect([key, variables[key]]).toEqual([key, expect.anything()]);
     }

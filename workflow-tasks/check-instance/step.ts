@@ -2,6 +2,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { DEDICATED_INSTANCE } from '../../common/steps';
 import { describeInstance } from '../create-database/step';
+import { putTenantAlarm } from '../lib/alarms';
 import { aws } from '../lib/aws';
 import { readCredentialsSecret, withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -23,7 +24,8 @@ const DEAD_ENDS = new Set([
 /**
  * One round of the dedicated tier's wait loop: reads the instance's status. Not yet available: the loop
  * waits and asks again, for a bounded number of rounds. Available: the tenant's role and database are set
- * up on it (as on the shared instance) and the tenant's secret is pointed at its endpoint.
+ * up on it (as on the shared instance), the tenant's secret is pointed at its endpoint, and the instance
+ * gets its CPU alarm (removed with the instance by the undo of "Create database").
  */
 export async function run(event: TaskEvent): Promise<StepResults['instance']> {
   const tenant = tenantOf(event);
@@ -67,5 +69,6 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
       SecretString: JSON.stringify({ ...secret, host, port }),
     }),
   );
+  await putTenantAlarm(tenant, 'db-cpu');
   return { status, rounds, host, port };
 }

@@ -7,6 +7,7 @@ import {
 import { escapeIdentifier } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
+import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { sharedDbHost, sharedDbPort, withMasterClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -45,11 +46,14 @@ export async function run(event: TaskEvent): Promise<StepResults['database']> {
 
 /**
  * Shared: drops the tenant's database (closing its connections) and role. Dedicated: deletes the instance
- * (no final snapshot: it never went live). Either succeeds when there is nothing to remove.
+ * (no final snapshot: it never went live) and its CPU alarm. Either succeeds when there is nothing to remove.
  */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
-  if (tenant.tier === 'dedicated') return deleteInstance(tenant);
+  if (tenant.tier === 'dedicated') {
+    await deleteTenantAlarm(tenant, 'db-cpu');
+    return deleteInstance(tenant);
+  }
   const { database, role } = tenant.names;
   await withMasterClient(MAINTENANCE_DB, async (client) => {
     const owned = await client.query(

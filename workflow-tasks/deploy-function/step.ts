@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
+import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -50,7 +51,8 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
 /**
  * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
  * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
- * never the password), and an HTTP API whose `$default` route and stage send everything to it. Each piece is looked up before it is created, so a re-run adds nothing.
+ * never the password), an HTTP API whose `$default` route and stage send everything to it, and the
+ * function's Errors alarm. Each piece is looked up before it is created, so a re-run adds nothing.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
@@ -61,6 +63,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const functionArn = fn.Configuration?.FunctionArn ?? '';
   const api = await ensureApi(tenant, functionArn);
   await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
+  await putTenantAlarm(tenant, 'api-errors');
   return {
     functionName: tenant.names.functionName,
     functionArn,
@@ -71,10 +74,14 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   };
 }
 
-/** Deletes the HTTP API, the function, the role and the log group, each only if it carries this tenant's tag. */
+/**
+ * Deletes the function's alarm, the HTTP API, the function, the role and the log group, each only if it
+ * carries this tenant's tag (the alarm by its tenant-prefixed name).
+ */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
   const { apigw, lambda, iam } = aws();
+  await deleteTenantAlarm(tenant, 'api-errors');
   const api = await findApi(tenant.tenantId);
   if (api?.ApiId) await ignoreNotFound(apigw.send(new DeleteApiCommand({ ApiId: api.ApiId })));
 

@@ -1,5 +1,6 @@
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -23,6 +24,7 @@ export interface AwsClients {
   readonly iam: IAMClient;
   readonly rds: RDSClient;
   readonly logs: CloudWatchLogsClient;
+  readonly cloudwatch: CloudWatchClient;
 }
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
@@ -41,6 +43,7 @@ export function aws(): AwsClients {
     iam: new IAMClient({}),
     rds: new RDSClient({}),
     logs: new CloudWatchLogsClient({}),
+    cloudwatch: new CloudWatchClient({}),
   };
   cached = { endpoint, clients };
   return clients;
