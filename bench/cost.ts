@@ -100,10 +100,12 @@ async function main(): Promise<void> {
   };
   const sharedTenant = {
     ...tenantTraffic,
+    alarms: p('alarmPerMonth'), // tenant-<id>-api-errors
     shareOfSharedInstance: sharedInstance / USAGE.tenantsPerSharedInstance,
   };
   const dedicatedTenant = {
     ...tenantTraffic,
+    alarms: 2 * p('alarmPerMonth'), // api-errors and db-cpu
     ownInstance:
       instanceHour(stack.dedicatedInstanceClass) * hours + DEDICATED_STORAGE_GB * p('rdsGp3PerGbMonth'),
     instanceMasterSecret: p('secretPerMonth'),

@@ -21,10 +21,19 @@ export interface TargetOptions {
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
+/**
+ * With `--aws`: the SDK's own chain (AWS_REGION, the profile), and else AWS_DEFAULT_REGION, which the aws
+ * CLI reads and the SDK does not, so the same shell works for both.
+ */
+function awsRegion(): { region?: string } {
+  const fallback = process.env.AWS_REGION ? undefined : process.env.AWS_DEFAULT_REGION;
+  return fallback ? { region: fallback } : {};
+}
+
 /** The running local platform (from its endpoints.json) or, with `--aws`, the deployed stack. */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (options.aws) {
-    const sfn = new SFNClient({});
+    const sfn = new SFNClient(awsRegion());
     const stateMachineArn =
       options.stateMachineArn ?? (await stackOutput(options.stack ?? 'TenantPlatform', 'StateMachineArn'));
     return { sfn, stateMachineArn };
@@ -44,7 +53,7 @@ export async function awsClientConfig(options: TargetOptions): Promise<{
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }> {
-  if (options.aws) return {};
+  if (options.aws) return awsRegion();
   const endpoints = await readEndpoints(options.stateDir);
   return { endpoint: endpoints.aws, region: endpoints.region, credentials: LOCAL_CREDENTIALS };
 }
@@ -63,7 +72,7 @@ export async function readEndpoints(stateDir: string): Promise<Endpoints> {
 }
 
 async function stackOutput(stack: string, key: string): Promise<string> {
-  const cfn = new CloudFormationClient({});
+  const cfn = new CloudFormationClient(awsRegion());
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
     const value = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;

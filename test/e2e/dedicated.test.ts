@@ -1,6 +1,13 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  CreateDBInstanceCommand,
+  DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import { Client } from 'pg';
 import { gatewayRequest } from '../../cli/describe';
 import { STEPS } from '../../common/steps';
@@ -321,5 +328,119 @@ describe('tenantctl --aws against the local endpoint, as with an AWS account', (
       },
     );
     expect(login.status).toBe(200);
+  });
+});
+
+describe('RDS at the one endpoint', () => {
+  const rds = () =>
+    new RDSClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+    });
+
+  it('creates an instance with a given master password, and deletes it keeping a final snapshot', async () => {
+    const client = rds();
+    const DBInstanceIdentifier = 'plain-instance';
+    try {
+      const created = await client.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier,
+          DBInstanceClass: 'db.t4g.micro',
+          Engine: 'postgres',
+          MasterUsername: 'owner',
+          MasterUserPassword: 'given-Passw0rd',
+          DBName: 'appdb',
+        }),
+      );
+      expect(created.DBInstance).toMatchObject({ DBInstanceIdentifier, DBInstanceStatus: 'creating' });
+      let port = 0;
+      await waitFor(
+        'the instance to be available',
+        async () => {
+          const [instance] = (await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier })))
+            .DBInstances!;
+          port = instance?.Endpoint?.Port ?? 0;
+          return instance?.DBInstanceStatus === 'available';
+        },
+        60_000,
+      );
+      expect(
+        await tryConnect({
+          host: '127.0.0.1',
+          port,
+          user: 'owner',
+          password: 'given-Passw0rd',
+          database: 'appdb',
+        }),
+      ).toBe('appdb');
+      await expect(client.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier }))).rejects.toMatchObject({
+        name: 'InvalidParameterCombination',
+      });
+      const deleted = await client.send(
+        new DeleteDBInstanceCommand({ DBInstanceIdentifier, FinalDBSnapshotIdentifier: 'plain-final' }),
+      );
+      expect(deleted.DBInstance?.DBInstanceStatus).toBe('deleting');
+      await expect(
+        client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier })),
+      ).rejects.toMatchObject({
+        name: 'DBInstanceNotFoundFault',
+      });
+      expect(
+        await tryConnect({
+          host: '127.0.0.1',
+          port,
+          user: 'owner',
+          password: 'given-Passw0rd',
+          database: 'appdb',
+        }),
+      ).toMatch(/^refused: /);
+      expect(existsSync(join(stateDir, 'rds-snapshots', 'plain-final', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(stateDir, 'rds', DBInstanceIdentifier))).toBe(false);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('refuses bad requests by name, creating nothing', async () => {
+    const client = rds();
+    const base = {
+      DBInstanceClass: 'db.t4g.micro',
+      MasterUsername: 'owner',
+      MasterUserPassword: 'x-Passw0rd',
+    };
+    try {
+      const refused = (input: Record<string, unknown>) =>
+        client.send(new CreateDBInstanceCommand({ ...base, ...input } as never)).then(
+          () => 'created',
+          (error: Error) => error.name,
+        );
+      expect(await refused({ DBInstanceIdentifier: '../../etc', Engine: 'postgres' })).toBe(
+        'InvalidParameterValue',
+      );
+      expect(await refused({ DBInstanceIdentifier: 'my-sql', Engine: 'mysql' })).toBe(
+        'InvalidParameterValue',
+      );
+      expect(
+        await refused({
+          DBInstanceIdentifier: 'no-password',
+          Engine: 'postgres',
+          MasterUserPassword: undefined,
+        }),
+      ).toBe('InvalidParameterCombination');
+      expect(await refused({ DBInstanceIdentifier: 'twice', Engine: 'postgres' })).toBe('created');
+      expect(await refused({ DBInstanceIdentifier: 'twice', Engine: 'postgres' })).toBe(
+        'DBInstanceAlreadyExists',
+      );
+      await client.send(
+        new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'twice', SkipFinalSnapshot: true }),
+      );
+      const { DBInstances = [] } = await client.send(new DescribeDBInstancesCommand({}));
+      expect(DBInstances.map((i) => i.DBInstanceIdentifier)).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/etc|my-sql|no-password/)]),
+      );
+    } finally {
+      client.destroy();
+    }
   });
 });
