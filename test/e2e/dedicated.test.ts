@@ -430,7 +430,7 @@ describe('RDS at the one endpoint', () => {
       ).toBe('InvalidParameterCombination');
       expect(await refused({ DBInstanceIdentifier: 'twice', Engine: 'postgres' })).toBe('created');
       expect(await refused({ DBInstanceIdentifier: 'twice', Engine: 'postgres' })).toBe(
-        'DBInstanceAlreadyExists',
+        'DBInstanceAlreadyExistsFault',
       );
       await client.send(
         new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'twice', SkipFinalSnapshot: true }),
