@@ -181,8 +181,11 @@ async function ensureDistribution(cloudfront: CloudFrontClient): Promise<string>
   return id;
 }
 
-/** Creates a database on the local PostgreSQL if it does not exist. */
-export async function ensureDatabase(pg: LocalPostgres, database: string): Promise<void> {
+/** Creates a database on a local PostgreSQL server (the shared one, an RDS instance's) if it does not exist. */
+export async function ensureDatabase(
+  pg: Pick<LocalPostgres, 'host' | 'port' | 'user' | 'password'>,
+  database: string,
+): Promise<void> {
   const client = new Client({
     host: pg.host,
     port: pg.port,

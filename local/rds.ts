@@ -8,8 +8,8 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames } from '../common/names';
+import { ensureDatabase } from './bootstrap';
 import { startServer, type PostgresServer } from './postgres';
 import { serverFiles, type ServerFiles } from './server-files';
 
@@ -235,7 +235,13 @@ export class LocalRds {
         port: record.port,
         recordIn: { stateDir: this.stateDir, name: `rds:${record.id}` },
       });
-      if (fresh && record.dbName) await createDatabase(instance.server, record);
+      if (fresh && record.dbName) {
+        const { port } = instance.server;
+        await ensureDatabase(
+          { host: '127.0.0.1', port, user: record.masterUsername, password: record.masterPassword },
+          record.dbName,
+        );
+      }
       // After a restart: the emulator keeps nothing, so the secret is written again.
       if (record.managedSecretName && !instance.managedSecretArn)
         instance.managedSecretArn = await this.putManagedSecret(record);
@@ -305,22 +311,6 @@ export class LocalRds {
     const records = [...this.instances.values()].map((i) => i.record);
     // It holds the instances' master passwords: readable by its owner only.
     await writeFile(join(this.stateDir, STATE_FILE), JSON.stringify(records, null, 2), { mode: 0o600 });
-  }
-}
-
-async function createDatabase(server: PostgresServer, record: InstanceRecord): Promise<void> {
-  const client = new Client({
-    host: '127.0.0.1',
-    port: server.port,
-    user: record.masterUsername,
-    password: record.masterPassword,
-    database: 'postgres',
-  });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${escapeIdentifier(record.dbName ?? '')}`);
-  } finally {
-    await client.end();
   }
 }
 

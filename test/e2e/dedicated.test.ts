@@ -365,15 +365,8 @@ describe('RDS at the one endpoint', () => {
         },
         60_000,
       );
-      expect(
-        await tryConnect({
-          host: '127.0.0.1',
-          port,
-          user: 'owner',
-          password: 'given-Passw0rd',
-          database: 'appdb',
-        }),
-      ).toBe('appdb');
+      const owner = { host: '127.0.0.1', port, user: 'owner', password: 'given-Passw0rd', database: 'appdb' };
+      expect(await tryConnect(owner)).toBe('appdb');
       await expect(client.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier }))).rejects.toMatchObject({
         name: 'InvalidParameterCombination',
       });
@@ -386,15 +379,7 @@ describe('RDS at the one endpoint', () => {
       ).rejects.toMatchObject({
         name: 'DBInstanceNotFoundFault',
       });
-      expect(
-        await tryConnect({
-          host: '127.0.0.1',
-          port,
-          user: 'owner',
-          password: 'given-Passw0rd',
-          database: 'appdb',
-        }),
-      ).toMatch(/^refused: /);
+      expect(await tryConnect(owner)).toMatch(/^refused: /);
       expect(existsSync(join(stateDir, 'rds-snapshots', 'plain-final', 'PG_VERSION'))).toBe(true);
       expect(existsSync(join(stateDir, 'rds', DBInstanceIdentifier))).toBe(false);
     } finally {
