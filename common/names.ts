@@ -26,6 +26,8 @@ export const PlatformNames = {
   platformDatabase: 'platform',
   /** Key of the tenant API deployment package in the artifact bucket. */
   tenantApiArtifactKey: 'tenant-api/tenant-api.zip',
+  /** The alias of every tenant function that its HTTP API invokes: the version that takes traffic. */
+  liveAlias: 'live',
   /** Prefix of the tenant frontend bundle in the artifact bucket. */
   frontendArtifactPrefix: 'frontend/',
   /** Tag every tenant resource carries; undo steps check it before deleting. */

@@ -525,7 +525,15 @@ class StepPermissions {
         allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]);
         allow(
           handler === 'run'
-            ? ['lambda:GetFunction', 'lambda:CreateFunction', 'lambda:TagResource', 'lambda:AddPermission']
+            ? [
+                'lambda:GetFunction',
+                'lambda:CreateFunction',
+                'lambda:TagResource',
+                'lambda:AddPermission',
+                'lambda:PublishVersion',
+                'lambda:GetAlias',
+                'lambda:CreateAlias',
+              ]
             : ['lambda:GetFunction', 'lambda:DeleteFunction'],
           [fnArn],
         );

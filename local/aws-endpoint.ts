@@ -53,10 +53,12 @@ export class LocalAwsEndpoint extends LoopbackServer {
         return await this.platform.stepFunctions.handle(req, res, raw);
       }
       if (service === 'rds') return await this.answerRds(req, res);
-      const invoke = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
+      const url = new URL(req.url ?? '/', 'http://local');
+      const invoke = INVOKE_PATH.exec(url.pathname);
       if (service === 'lambda' && req.method === 'POST' && invoke) {
         if (!this.platform) return starting(res);
-        return await this.invoke(this.platform.functions, req, res, decodeURIComponent(invoke[1] ?? ''));
+        const ref = decodeURIComponent(invoke[1] ?? '');
+        return await this.invoke(this.platform.functions, req, res, ref, url.searchParams.get('Qualifier'));
       }
       await this.forward(req, undefined, res);
     } catch (error) {
@@ -86,10 +88,13 @@ export class LocalAwsEndpoint extends LoopbackServer {
     req: IncomingMessage,
     res: ServerResponse,
     functionRef: string,
+    qualifierParam: string | null,
   ): Promise<void> {
     const raw = await readBody(req);
-    // A name, or an ARN `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
-    const name = functionRef.startsWith('arn:') ? (functionRef.split(':')[6] ?? '') : functionRef;
+    // A name, `name:qualifier`, or an ARN `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+    const parts = functionRef.startsWith('arn:') ? functionRef.split(':').slice(6) : functionRef.split(':');
+    const name = parts[0] ?? '';
+    const qualifier = qualifierParam ?? parts[1];
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     let event: unknown;
     try {
@@ -103,7 +108,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       );
     }
     try {
-      await functions.configurationOf(name);
+      await functions.configurationOf(name, qualifier);
     } catch (error) {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
       return lambdaError(
@@ -114,7 +119,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       );
     }
     if (type === 'DryRun') return sendText(res, 204, 'application/json', '');
-    const result = functions.invoke(name, event);
+    const result = functions.invoke(name, event, qualifier);
     if (type === 'Event') {
       result.catch((error: Error) => this.log(`async invoke of ${name}: ${error.message}`));
       return sendText(res, 202, 'application/json', '');

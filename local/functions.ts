@@ -8,12 +8,14 @@ import {
   LambdaClient,
   type FunctionConfiguration,
 } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 
 /** How long a function's configuration is trusted before it is read from the emulator again. */
 const CONFIGURATION_TTL_MS = 1_000;
+/** Warm functions kept at most (`TENANTCTL_WARM_FUNCTIONS`); the least recently used idle one goes first. */
+const DEFAULT_MAX_WARM = 64;
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -25,14 +27,27 @@ interface RunningFunction {
   readonly pending: Map<number, Pending>;
 }
 
+interface WarmEntry {
+  /** Which configuration it runs; another revision of the same version gets a new worker. */
+  readonly revision: string;
+  readonly fn: Promise<RunningFunction>;
+  /** Set once the worker exists. */
+  ready?: RunningFunction;
+}
+
 /**
  * Runs deployed tenant functions locally, as Lambda would: the configuration (handler, environment) is the
- * one the emulator recorded at CreateFunction, the code is the platform's tenant API package, and each
- * function runs in its own worker thread with its own environment.
+ * one the emulator recorded for the version asked for (an alias such as `live` resolves to its version),
+ * the code is the package that version was given (found in the artifact bucket by its CodeSha256), and each
+ * function version runs in its own worker thread with its own environment. At most `maxWarm` run at once:
+ * as Lambda recycles idle environments, the least recently used idle one is stopped to make room.
  */
 export class LocalFunctions {
-  private readonly running = new Map<string, { revision: string; fn: Promise<RunningFunction> }>();
+  /** Warm functions by `<name>@<version>`, least recently used first (a Map keeps insertion order). */
+  private readonly running = new Map<string, WarmEntry>();
   private readonly configurations = new Map<string, { at: number; configuration: FunctionConfiguration }>();
+  /** CodeSha256 of each package in the artifact bucket, by key and ETag (a package is hashed once). */
+  private readonly packages = new Map<string, string>();
   private readonly lambda: LambdaClient;
   private readonly s3: S3Client;
   private nextId = 1;
@@ -40,6 +55,7 @@ export class LocalFunctions {
   constructor(
     private readonly stateDir: string,
     private readonly endpoint: string,
+    private readonly maxWarm = Number(process.env.TENANTCTL_WARM_FUNCTIONS ?? DEFAULT_MAX_WARM),
   ) {
     const config = { endpoint, region: LocalPlatformNames.region };
     this.lambda = new LambdaClient(config);
@@ -47,24 +63,33 @@ export class LocalFunctions {
   }
 
   /**
-   * Invokes a function with an event, as Lambda's RequestResponse invocation. The configuration is read
-   * again when it is more than CONFIGURATION_TTL_MS old: a function re-created with another environment gets
-   * a fresh worker within that time (reading it on every call cost ~20x the handler's own throughput).
+   * Invokes a function (a version or alias with `qualifier`, else $LATEST) with an event, as Lambda's
+   * RequestResponse invocation. The configuration is read again when it is more than CONFIGURATION_TTL_MS
+   * old: a function re-created with another environment gets a fresh worker within that time (reading it
+   * on every call cost ~20x the handler's own throughput).
    */
-  async invoke(functionName: string, event: unknown): Promise<unknown> {
-    const configuration = await this.configurationOf(functionName);
-    const revision = `${configuration.RevisionId ?? ''}:${configuration.LastModified ?? ''}`;
-    let entry = this.running.get(functionName);
+  async invoke(functionName: string, event: unknown, qualifier?: string): Promise<unknown> {
+    const configuration = await this.configurationOf(functionName, qualifier);
+    const key = `${functionName}@${configuration.Version ?? '$LATEST'}`;
+    const revision = `${configuration.RevisionId ?? ''}:${configuration.CodeSha256 ?? ''}:${configuration.LastModified ?? ''}`;
+    let entry = this.running.get(key);
+    this.running.delete(key); // put back last: the most recently used
     if (entry && entry.revision !== revision) {
-      this.running.delete(functionName);
       void entry.fn.then((fn) => fn.worker.terminate()).catch(() => undefined);
       entry = undefined;
     }
     if (!entry) {
-      entry = { revision, fn: this.spawn(functionName, configuration) };
-      entry.fn.catch(() => this.running.delete(functionName));
-      this.running.set(functionName, entry);
+      const spawned: WarmEntry = { revision, fn: this.spawn(key, functionName, configuration) };
+      spawned.fn.then(
+        (fn) => (spawned.ready = fn),
+        () => {
+          if (this.running.get(key) === spawned) this.running.delete(key);
+        },
+      );
+      entry = spawned;
     }
+    this.running.set(key, entry);
+    this.evictIdle();
     const fn = await entry.fn;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -73,18 +98,27 @@ export class LocalFunctions {
     });
   }
 
-  /** The configuration the emulator recorded (cached for CONFIGURATION_TTL_MS); throws when there is no such function. */
-  async configurationOf(functionName: string): Promise<FunctionConfiguration> {
-    const cached = this.configurations.get(functionName);
+  /** The warm functions (`<name>@<version>`), least recently used first. */
+  warm(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /**
+   * The configuration the emulator recorded for the function (or its version or alias), cached for
+   * CONFIGURATION_TTL_MS; throws ResourceNotFoundException when there is no such function.
+   */
+  async configurationOf(functionName: string, qualifier?: string): Promise<FunctionConfiguration> {
+    const key = `${functionName}:${qualifier ?? '$LATEST'}`;
+    const cached = this.configurations.get(key);
     if (cached && Date.now() - cached.at < CONFIGURATION_TTL_MS) return cached.configuration;
     try {
       const configuration = await this.lambda.send(
-        new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+        new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: qualifier }),
       );
-      this.configurations.set(functionName, { at: Date.now(), configuration });
+      this.configurations.set(key, { at: Date.now(), configuration });
       return configuration;
     } catch (error) {
-      this.configurations.delete(functionName);
+      this.configurations.delete(key);
       throw error;
     }
   }
@@ -97,9 +131,23 @@ export class LocalFunctions {
     this.s3.destroy();
   }
 
-  private async spawn(functionName: string, configuration: FunctionConfiguration): Promise<RunningFunction> {
+  /** Stops the least recently used warm functions that have no request in flight, down to `maxWarm`. */
+  private evictIdle(): void {
+    for (const [key, entry] of this.running) {
+      if (this.running.size <= this.maxWarm) return;
+      if (!entry.ready || entry.ready.pending.size > 0) continue;
+      this.running.delete(key);
+      void entry.ready.worker.terminate();
+    }
+  }
+
+  private async spawn(
+    key: string,
+    functionName: string,
+    configuration: FunctionConfiguration,
+  ): Promise<RunningFunction> {
     const [file, handlerName] = (configuration.Handler ?? 'index.handler').split('.');
-    const dir = await this.unpackTenantApi();
+    const dir = await this.unpack(configuration.CodeSha256 ?? '');
     const worker = new Worker(join(__dirname, 'lambda-worker.js'), {
       workerData: { modulePath: join(dir, `${file ?? 'index'}.js`), handlerName: handlerName ?? 'handler' },
       env: {
@@ -108,6 +156,7 @@ export class LocalFunctions {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_LAMBDA_FUNCTION_NAME: functionName,
+        AWS_LAMBDA_FUNCTION_VERSION: configuration.Version ?? '$LATEST',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...configuration.Environment?.Variables,
       },
@@ -127,29 +176,56 @@ export class LocalFunctions {
     worker.on('error', (error) => {
       for (const waiter of pending.values()) waiter.reject(error);
       pending.clear();
-      this.running.delete(functionName);
+      if (this.running.get(key)?.ready?.worker === worker) this.running.delete(key);
     });
     return { worker, pending };
   }
 
-  /** The platform's tenant API package (what CreateFunction was given), unpacked once per content hash. */
-  private async unpackTenantApi(): Promise<string> {
-    const code = await this.s3.send(
-      new GetObjectCommand({
-        Bucket: LocalPlatformNames.artifactBucket,
-        Key: PlatformNames.tenantApiArtifactKey,
-      }),
+  /**
+   * The package whose CodeSha256 (base64 SHA-256 of the zip, as Lambda reports it) is `codeSha256`: the
+   * version's own code, found among the tenant API packages in the artifact bucket and unpacked once.
+   */
+  private async unpack(codeSha256: string): Promise<string> {
+    const dir = join(
+      this.stateDir,
+      'functions',
+      Buffer.from(codeSha256, 'base64').toString('hex').slice(0, 16),
     );
-    const zip = await code.Body?.transformToByteArray();
-    if (!zip) throw new Error('The artifact bucket has no tenant API package');
-    const dir = join(this.stateDir, 'functions', createHash('sha256').update(zip).digest('hex').slice(0, 16));
-    if (!existsSync(dir)) {
-      for (const [path, bytes] of Object.entries(unzipSync(zip))) {
-        const target = join(dir, path);
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, bytes);
-      }
+    if (codeSha256 && existsSync(join(dir, '.complete'))) return dir;
+    const zip = await this.findPackage(codeSha256);
+    for (const [path, bytes] of Object.entries(unzipSync(zip))) {
+      const target = join(dir, path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, bytes);
     }
+    await writeFile(join(dir, '.complete'), '');
     return dir;
+  }
+
+  private async findPackage(codeSha256: string): Promise<Uint8Array> {
+    const Bucket = LocalPlatformNames.artifactBucket;
+    const Prefix = `${dirname(PlatformNames.tenantApiArtifactKey)}/`;
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket, Prefix, ContinuationToken }));
+      for (const object of page.Contents ?? []) {
+        if (!object.Key?.endsWith('.zip')) continue;
+        const known = this.packages.get(`${object.Key}:${object.ETag ?? ''}`);
+        if (known !== undefined && known !== codeSha256) continue;
+        const body = await this.s3.send(new GetObjectCommand({ Bucket, Key: object.Key }));
+        const zip = await body.Body?.transformToByteArray();
+        if (!zip) continue;
+        const sha = createHash('sha256').update(zip).digest('base64');
+        this.packages.set(`${object.Key}:${object.ETag ?? ''}`, sha);
+        if (sha === codeSha256) return zip;
+      }
+      ContinuationToken = page.NextContinuationToken;
+    } while (ContinuationToken);
+    throw Object.assign(
+      new Error(`The code of this function version (CodeSha256 ${codeSha256}) is not in ${Bucket}/${Prefix}`),
+      {
+        name: 'CodeNotFound',
+      },
+    );
   }
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cors } from '@aws-sdk/client-apigatewayv2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { LocalPlatformNames, tenantResourceNames } from '../common/names';
+import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../common/names';
 import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
 import { findApi } from '../workflow-tasks/deploy-function/step';
@@ -95,6 +95,7 @@ export class LocalGateway extends LoopbackServer {
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
     let result: APIGatewayProxyStructuredResultV2;
     try {
+      // As the tenant's HTTP API does: its integration invokes the alias `live`.
       result = (await this.platform.functions.invoke(
         tenantResourceNames(tenantId).functionName,
         apiGatewayEvent({
@@ -106,6 +107,7 @@ export class LocalGateway extends LoopbackServer {
           protocol: `HTTP/${req.httpVersion}`,
           sourceIp: req.socket.remoteAddress,
         }),
+        PlatformNames.liveAlias,
       )) as APIGatewayProxyStructuredResultV2;
     } catch (error) {
       if ((error as Error).name === 'ResourceNotFoundException')

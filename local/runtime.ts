@@ -72,13 +72,21 @@ export interface PlatformOptions {
   readonly log?: (line: string) => void;
 }
 
-/** What the LocalPlatform constructor is given beside its own public parts. */
-interface PrivateParts {
+/** Everything a started platform is made of (what `start` hands its constructor). */
+interface PlatformParts {
+  readonly stateDir: string;
+  readonly postgres: LocalPostgres;
+  readonly emulator: LocalEmulator;
+  readonly rds: LocalRds;
+  readonly endpoint: LocalAwsEndpoint;
+  readonly endpointUrl: string;
+  readonly functions: LocalFunctions;
+  readonly environment: TaskEnvironment;
+  readonly definition: AslDefinition;
+  readonly store: ExecutionStore;
   readonly machine: StateMachine;
   readonly handlers: Record<string, JsonHandler>;
 }
-type NonPartKeys =
-  'stateMachineArn' | 'roleArn' | 'startExecution' | 'runExecution' | 'stopExecution' | 'stop';
 
 interface Running {
   readonly record: ExecutionRecord;
@@ -116,7 +124,7 @@ export class LocalPlatform {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, JsonHandler>;
 
-  private constructor(parts: Omit<LocalPlatform, NonPartKeys> & PrivateParts) {
+  private constructor(parts: PlatformParts) {
     this.stateDir = parts.stateDir;
     this.postgres = parts.postgres;
     this.emulator = parts.emulator;
@@ -354,6 +362,7 @@ function userEmulator(port: number | undefined): string | undefined {
 function localStateMachineArn(): string {
   return `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:stateMachine:${PlatformNames.stateMachine}`;
 }
+
 const LOCAL_INSTANCE_WAIT_MS = 200;
 
 /** Recorded so that the next start in this state directory stops it if this process is killed. */

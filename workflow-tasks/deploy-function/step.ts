@@ -20,9 +20,13 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   AddPermissionCommand,
+  CreateAliasCommand,
   CreateFunctionCommand,
   DeleteFunctionCommand,
+  GetAliasCommand,
   GetFunctionCommand,
+  PublishVersionCommand,
+  type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
@@ -51,8 +55,8 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
 /**
  * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
  * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
- * never the password), an HTTP API whose `$default` route and stage send everything to it, and the
- * function's Errors alarm. Each piece is looked up before it is created, so a re-run adds nothing.
+ * never the password), published as version 1 with the alias `live` on it, an HTTP API whose `$default`
+ * route and stage send everything to that alias (a release moves it), and the function's Errors alarm. Each piece is looked up before it is created, so a re-run adds nothing.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
@@ -61,12 +65,15 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   await ensureLogGroup(tenant);
   const fn = await ensureFunction(tenant, role.Arn ?? '', secretArn);
   const functionArn = fn.Configuration?.FunctionArn ?? '';
-  const api = await ensureApi(tenant, functionArn);
+  const live = await ensureLiveAlias(tenant);
+  const api = await ensureApi(tenant, live.AliasArn ?? '');
   await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
   await putTenantAlarm(tenant, 'api-errors');
   return {
     functionName: tenant.names.functionName,
     functionArn,
+    aliasArn: live.AliasArn ?? '',
+    liveVersion: live.FunctionVersion ?? '',
     roleName: tenant.names.functionRoleName,
     roleArn: role.Arn ?? '',
     apiId: api.ApiId ?? '',
@@ -218,9 +225,31 @@ async function ensureFunction(
   return created;
 }
 
+/**
+ * The alias `live`: kept where it is when it exists (a release may have moved it), otherwise a version is
+ * published from the function as created and the alias put on it.
+ */
+async function ensureLiveAlias(tenant: ValidatedTenant): Promise<AliasConfiguration> {
+  const { lambda } = aws();
+  const FunctionName = tenant.names.functionName;
+  const Name = PlatformNames.liveAlias;
+  try {
+    return await lambda.send(new GetAliasCommand({ FunctionName, Name }));
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  const { Version } = await lambda.send(new PublishVersionCommand({ FunctionName }));
+  try {
+    return await lambda.send(new CreateAliasCommand({ FunctionName, Name, FunctionVersion: Version }));
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    return lambda.send(new GetAliasCommand({ FunctionName, Name })); // a concurrent run made it
+  }
+}
+
 async function ensureApi(
   tenant: ValidatedTenant,
-  functionArn: string,
+  aliasArn: string,
 ): Promise<Pick<Api, 'ApiId' | 'ApiEndpoint'>> {
   const { apigw } = aws();
   const api =
@@ -236,13 +265,13 @@ async function ensureApi(
   const ApiId = api.ApiId ?? '';
 
   const integrations = await apigw.send(new GetIntegrationsCommand({ ApiId }));
-  let integrationId = integrations.Items?.find((i) => i.IntegrationUri === functionArn)?.IntegrationId;
+  let integrationId = integrations.Items?.find((i) => i.IntegrationUri === aliasArn)?.IntegrationId;
   if (!integrationId) {
     const created = await apigw.send(
       new CreateIntegrationCommand({
         ApiId,
         IntegrationType: 'AWS_PROXY',
-        IntegrationUri: functionArn,
+        IntegrationUri: aliasArn,
         PayloadFormatVersion: '2.0',
       }),
     );
@@ -275,6 +304,7 @@ async function allowApiToInvoke(tenant: ValidatedTenant, functionArn: string, ap
     await aws().lambda.send(
       new AddPermissionCommand({
         FunctionName: tenant.names.functionName,
+        Qualifier: PlatformNames.liveAlias,
         StatementId: 'http-api-invoke',
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',

@@ -29,6 +29,9 @@ export interface StepResults {
   function: {
     functionName: string;
     functionArn: string;
+    /** The alias `live` (what the HTTP API invokes) and the published version it points to. */
+    aliasArn: string;
+    liveVersion: string;
     roleName: string;
     roleArn: string;
     apiId: string;
