@@ -455,7 +455,8 @@ function printEndpoints(stateDir: string, { endpoints, platform }: LocalServices
   );
   out(`  aws stepfunctions list-executions --state-machine-arn ${endpoints.stateMachineArn}`);
   out(
-    `  aws rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,Endpoint.Port]'`,
+    // aws CLI v1 sends `aws rds` in us-east-1 to its fixed host whatever AWS_ENDPOINT_URL says.
+    `  aws rds describe-db-instances --endpoint-url ${endpoints.aws} --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,Endpoint.Port]'`,
   );
   out(
     `  npm run tenantctl -- onboard examples/tenants/bookstore.json${stateDir === resolve(DEFAULT_STATE_DIR) ? '' : ` --state-dir ${stateDir}`}`,

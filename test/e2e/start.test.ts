@@ -27,7 +27,8 @@ async function privateCheckout(): Promise<{ root: string; project: string }> {
   const project = join(root, 'checkout');
   await mkdir(project);
   for (const entry of readdirSync(REPO)) {
-    if (entry === 'node_modules' || entry === '.git' || entry === '.tenantctl') continue;
+    // What a checkout holds: not its dependencies, history, local state or build output.
+    if (['node_modules', '.git', '.tenantctl', 'cdk.out', 'coverage'].includes(entry)) continue;
     await cp(join(REPO, entry), join(project, entry), { recursive: true });
   }
   await symlink(join(REPO, 'node_modules'), join(project, 'node_modules'));
