@@ -86,6 +86,7 @@ interface PlatformParts {
   readonly store: ExecutionStore;
   readonly machine: StateMachine;
   readonly handlers: Record<string, JsonHandler>;
+  readonly log: (line: string) => void;
 }
 
 interface Running {
@@ -98,6 +99,8 @@ interface Running {
 
 /** Error name of executions found RUNNING when the platform starts: the platform died under them. */
 export const PLATFORM_RESTARTED = 'PlatformRestarted';
+/** Error name of executions that were running when the platform was stopped (Ctrl-C, SIGTERM). */
+export const PLATFORM_STOPPED = 'PlatformStopped';
 
 /**
  * The embedded platform: PostgreSQL, the AWS emulator, the bootstrapped platform resources, and the CDK
@@ -123,6 +126,7 @@ export class LocalPlatform {
   readonly store: ExecutionStore;
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, JsonHandler>;
+  private readonly log: (line: string) => void;
 
   private constructor(parts: PlatformParts) {
     this.stateDir = parts.stateDir;
@@ -137,6 +141,7 @@ export class LocalPlatform {
     this.store = parts.store;
     this.machine = parts.machine;
     this.handlers = parts.handlers;
+    this.log = parts.log;
   }
 
   /**
@@ -195,6 +200,7 @@ export class LocalPlatform {
         store,
         machine,
         handlers,
+        log: options.log ?? (() => undefined),
       });
       endpoint.attach({ stepFunctions: new LocalAwsApi(platform, options.log), functions });
       return platform;
@@ -328,8 +334,17 @@ export class LocalPlatform {
   /** Stops running executions, closes the task Lambdas' connections, stops what this platform started. */
   async stop(): Promise<void> {
     const running = [...this.running.values()];
-    for (const { abort } of running) abort();
+    const cause = 'The local platform was stopped while this execution was running';
+    for (const entry of running) {
+      entry.stopReason = { error: PLATFORM_STOPPED, cause };
+      entry.abort();
+    }
     await Promise.allSettled(running.map((e) => e.done));
+    // As after a crash (releaseOrphans): their tenants are released, so onboarding them again converges.
+    for (const { record } of running)
+      await releaseTenantsOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
+        (error: Error) => this.log(`could not release ${record.executionArn}: ${error.message}`),
+      );
     await this.endpoint.close();
     await this.functions.stop();
     await this.rds.stop();

@@ -189,3 +189,64 @@ describe('the platform killed while a dedicated onboarding waits for its instanc
     }
   });
 });
+
+describe('the platform stopped with SIGTERM in the middle of an onboarding', () => {
+  it('reports that execution aborted with PlatformStopped and releases its tenant, so onboarding again converges', async () => {
+    const dir = await makeStateDir('stopped');
+    const tenantId = 'stopped-shop';
+    let first: Awaited<ReturnType<typeof up>> | undefined;
+    try {
+      // "Deploy function" keeps failing with a transient error: the execution is in its retries when stopped.
+      first = await up(dir, {
+        TENANTCTL_FAULTS: JSON.stringify([
+          { tenantId, step: 'deploy-function', kind: 'transient', times: 5 },
+        ]),
+      });
+      const executionArn = `${first.endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`;
+      const file = join(dir, `${tenantId}.json`);
+      await writeFile(file, JSON.stringify(tenantInput(tenantId)));
+      const started = tenantctl(['onboard', file, '--json', '--state-dir', dir]);
+      const history = (endpoint: string) =>
+        awsCli(endpoint, ['stepfunctions', 'get-execution-history', '--execution-arn', executionArn]).catch(
+          () => ({ events: [] }),
+        ) as Promise<{ events: { stateEnteredEventDetails?: { name: string } }[] }>;
+      await waitFor(
+        'the onboarding to enter "Deploy function"',
+        async () =>
+          (await history(first!.endpoints.aws)).events.some(
+            (e) => e.stateEnteredEventDetails?.name === 'Deploy function',
+          ),
+        60_000,
+      );
+      expect(await stop(first)).toBe(0);
+      await started;
+
+      const second = await up(dir);
+      try {
+        const described = (await awsCli(second.endpoints.aws, [
+          'stepfunctions',
+          'describe-execution',
+          '--execution-arn',
+          executionArn,
+        ])) as { status: string; error: string };
+        expect([described.status, described.error]).toEqual(['ABORTED', 'PlatformStopped']);
+        const tenants = await tenantctl(['tenants', '--json', '--state-dir', dir]);
+        expect(JSON.parse(tenants.stdout)).toEqual([
+          expect.objectContaining({ tenantId, status: 'ROLLED_BACK' }),
+        ]);
+        const again = await tenantctl(['onboard', file, '--json', '--state-dir', dir]);
+        expect([again.code, JSON.parse(again.stdout)]).toEqual([
+          0,
+          expect.objectContaining({ status: 'SUCCEEDED', executionArn: `${executionArn}-2` }),
+        ]);
+      } finally {
+        expect(await stop(second)).toBe(0);
+      }
+    } finally {
+      if (first && first.process.exitCode === null && first.process.signalCode === null)
+        await stop(first, 'SIGKILL');
+      await stopLeftovers(dir);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
