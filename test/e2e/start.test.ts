@@ -202,7 +202,9 @@ describe('a start that cannot finish', () => {
     try {
       // Interrupted once it has started a server of its own (PostgreSQL or moto_server).
       const isServer = (pid: number) =>
-        /postgres|moto_server/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+        /bin\/postgres -D|moto_server/.test(
+          readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' '),
+        );
       await waitFor(
         'a server started by tenantctl up',
         () => Promise.resolve(markedProcesses(mark).some(isServer)),
