@@ -55,6 +55,7 @@ interface Instance {
 
 const STATE_FILE = 'rds-instances.json';
 const ID_PATTERN = /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/;
+const NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 
 /**
  * RDS for the local platform: every PostgreSQL instance is a real PostgreSQL server of its own, started
@@ -155,12 +156,30 @@ export class LocalRds {
         'InvalidParameterCombination',
         'MasterUserPassword or ManageMasterUserPassword is required',
       );
+    // RDS's own rules for PostgreSQL (the values reach initdb and CREATE DATABASE).
+    if (given !== null && !/^[^/"@\s]{8,128}$/.test(given))
+      throw new RdsError(
+        'InvalidParameterValue',
+        'MasterUserPassword must be 8-128 printable characters other than /, ", @ and spaces',
+      );
+    const masterUsername = required(params, 'MasterUsername');
+    const dbName = params.get('DBName') ?? undefined;
+    for (const [field, value] of [
+      ['MasterUsername', masterUsername],
+      ['DBName', dbName],
+    ] as const) {
+      if (value !== undefined && !NAME_PATTERN.test(value))
+        throw new RdsError(
+          'InvalidParameterValue',
+          `${field} must be 1-63 letters, digits or underscores, starting with a letter`,
+        );
+    }
     const record: InstanceRecord = {
       id,
       instanceClass: required(params, 'DBInstanceClass'),
       engine,
-      dbName: params.get('DBName') ?? undefined,
-      masterUsername: required(params, 'MasterUsername'),
+      dbName,
+      masterUsername,
       masterPassword: given ?? randomBytes(24).toString('base64url'),
       managedSecretName: managed ? `rds!db-${randomUUID()}` : undefined,
       tags: listParam(params, 'Tags.Tag').map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),

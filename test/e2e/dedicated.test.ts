@@ -408,6 +408,23 @@ describe('RDS at the one endpoint', () => {
       );
       expect(
         await refused({
+          DBInstanceIdentifier: 'bad-user',
+          Engine: 'postgres',
+          MasterUsername: '--superuser',
+        }),
+      ).toBe('InvalidParameterValue');
+      expect(
+        await refused({
+          DBInstanceIdentifier: 'bad-db',
+          Engine: 'postgres',
+          DBName: 'x"; DROP DATABASE y; --',
+        }),
+      ).toBe('InvalidParameterValue');
+      expect(
+        await refused({ DBInstanceIdentifier: 'bad-pw', Engine: 'postgres', MasterUserPassword: 'short' }),
+      ).toBe('InvalidParameterValue');
+      expect(
+        await refused({
           DBInstanceIdentifier: 'no-password',
           Engine: 'postgres',
           MasterUserPassword: undefined,
@@ -422,7 +439,7 @@ describe('RDS at the one endpoint', () => {
       );
       const { DBInstances = [] } = await client.send(new DescribeDBInstancesCommand({}));
       expect(DBInstances.map((i) => i.DBInstanceIdentifier)).not.toEqual(
-        expect.arrayContaining([expect.stringMatching(/etc|my-sql|no-password/)]),
+        expect.arrayContaining([expect.stringMatching(/etc|my-sql|no-password|bad-/)]),
       );
     } finally {
       client.destroy();
