@@ -62,6 +62,11 @@ export class LocalAwsEndpoint extends LoopbackServer {
       }
       await this.forward(req, undefined, res);
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ __type: 'ValidationException', message: error.message }));
+        return;
+      }
       this.log(`AWS endpoint: ${(error as Error).message}`);
       if (!res.headersSent)
         sendText(res, 500, 'text/plain', 'The local platform failed to process the request');
@@ -182,12 +187,18 @@ function signingService(req: IncomingMessage): string | undefined {
   return /Credential=[^/,]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(authorization)?.[1];
 }
 
+class BodyTooLarge extends Error {
+  constructor() {
+    super(`Request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('Request body is too large');
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -171,6 +171,18 @@ describe('the Step Functions API', () => {
     await expect(
       sfn.send(new StartExecutionCommand({ stateMachineArn, input: '{not json' })),
     ).rejects.toBeInstanceOf(InvalidExecutionInput);
+    // Over 256 KiB: refused by the API; over 1 MiB: refused by the endpoint before it is parsed.
+    const big = JSON.stringify({ ...tenantInput(uniqueTenantId('big')), pad: 'x'.repeat(300 * 1024) });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, input: big }))).rejects.toBeInstanceOf(
+      InvalidExecutionInput,
+    );
+    const huge = JSON.stringify({ pad: 'x'.repeat(1100 * 1024) });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, input: huge }))).rejects.toMatchObject(
+      {
+        name: 'ValidationException',
+        $metadata: { httpStatusCode: 413 },
+      },
+    );
   });
 
   it('stops a running execution with StopExecution, recording the error and cause given', async () => {
