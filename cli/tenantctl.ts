@@ -144,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('tenants')
-    .description('The tenant registry: id, status, tier, domain, created')
+    .description('The tenant registry: id, status, tier, domain, code and schema version, created')
     .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
     .option('--database-url <url>', "URL of the platform database (default: the local platform's)")
     .option('--json', 'print JSON for scripts')
@@ -155,12 +155,14 @@ export async function main(argv: string[]): Promise<number> {
         status: t.status,
         tier: t.tier,
         domain: t.domain,
+        codeVersion: t.codeVersion,
+        schemaVersion: t.schemaVersion,
         created: t.createdAt.toISOString(),
       }));
       if (options.json) return json(rows);
       for (const r of rows)
         out(
-          `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${r.created}`,
+          `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${(r.codeVersion ?? '-').padEnd(17)} ${String(r.schemaVersion ?? '-').padEnd(4)} ${r.created}`,
         );
     });
 

@@ -533,6 +533,7 @@ class StepPermissions {
                 'lambda:PublishVersion',
                 'lambda:GetAlias',
                 'lambda:CreateAlias',
+                'lambda:GetFunctionConfiguration',
               ]
             : ['lambda:GetFunction', 'lambda:DeleteFunction'],
           [fnArn],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GetIntegrationsCommand } from '@aws-sdk/client-apigatewayv2';
 import {
   GetAliasCommand,
@@ -5,7 +6,7 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { strToU8, zipSync } from 'fflate';
 import { gatewayRequest } from '../../cli/describe';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
@@ -15,6 +16,7 @@ import type { LocalPlatform } from '../../local/runtime';
 import { LocalGateway } from '../../local/gateway';
 import { findApi } from '../../workflow-tasks/deploy-function/step';
 import { aws } from '../../workflow-tasks/lib/aws';
+import { getTenant } from '../../workflow-tasks/lib/registry';
 import { startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
 let platform: LocalPlatform;
@@ -57,6 +59,18 @@ describe('a tenant function', () => {
     const api = await findApi(tenantId);
     const { Items = [] } = await aws().apigw.send(new GetIntegrationsCommand({ ApiId: api!.ApiId }));
     expect(Items.map((i) => i.IntegrationUri)).toEqual([alias.AliasArn]);
+
+    // The version ledger: the live version's package (by content) and the schema it was migrated to.
+    const artifact = await aws().s3.send(
+      new GetObjectCommand({
+        Bucket: LocalPlatformNames.artifactBucket,
+        Key: PlatformNames.tenantApiArtifactKey,
+      }),
+    );
+    const digest = createHash('sha256')
+      .update((await artifact.Body?.transformToByteArray()) ?? new Uint8Array())
+      .digest('hex');
+    expect(await getTenant(tenantId)).toMatchObject({ codeVersion: digest.slice(0, 16), schemaVersion: 3 });
   });
 
   it('runs the code its version was given: live keeps serving until the alias moves', async () => {

@@ -115,7 +115,14 @@ describe('tenantctl up', () => {
     try {
       const tenants = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);
       expect(JSON.parse(tenants.stdout)).toEqual([
-        expect.objectContaining({ tenantId: 'bookstore', status: 'ACTIVE', tier: 'shared', domain: null }),
+        expect.objectContaining({
+          tenantId: 'bookstore',
+          status: 'ACTIVE',
+          tier: 'shared',
+          domain: null,
+          codeVersion: expect.stringMatching(/^[0-9a-f]{16}$/) as string,
+          schemaVersion: 3,
+        }),
       ]);
       const executions = await tenantctl(['executions', '--json', '--state-dir', stateDir]);
       expect(

@@ -6,8 +6,9 @@ import { setStatusIfOwned } from '../lib/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /**
- * Marks the tenant `ACTIVE` with the ids of what it got, then emits `TenantProvisioned`. The registry is
- * written first: a consumer never hears of a tenant the registry does not show as live.
+ * Marks the tenant `ACTIVE` with the ids of what it got and, in the version ledger, the code and schema it
+ * runs, then emits `TenantProvisioned`. The registry is written first: a consumer never hears of a tenant
+ * the registry does not show as live.
  */
 export async function run(event: TaskEvent): Promise<StepResults['activation']> {
   const tenant = tenantOf(event);
@@ -27,7 +28,11 @@ export async function run(event: TaskEvent): Promise<StepResults['activation']> 
     domainName: domain.skipped ? null : domain.domainName,
     sitePrefix: frontend.sitePrefix,
   };
-  const owned = await setStatusIfOwned(tenant.tenantId, event.executionArn, 'ACTIVE', { resources });
+  const versions = { codeVersion: fn.codeVersion, schemaVersion: resultOf(event, 'schema').schemaVersion };
+  const owned = await setStatusIfOwned(tenant.tenantId, event.executionArn, 'ACTIVE', {
+    resources,
+    versions,
+  });
   if (!owned) {
     throw new OnboardingError(
       PermanentErrors.RegistrationLost,

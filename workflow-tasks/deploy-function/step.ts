@@ -25,12 +25,14 @@ import {
   DeleteFunctionCommand,
   GetAliasCommand,
   GetFunctionCommand,
+  GetFunctionConfigurationCommand,
   PublishVersionCommand,
   type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
+import { codeVersionOf } from '../../common/versions';
 import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
@@ -66,6 +68,9 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const fn = await ensureFunction(tenant, role.Arn ?? '', secretArn);
   const functionArn = fn.Configuration?.FunctionArn ?? '';
   const live = await ensureLiveAlias(tenant);
+  const liveConfiguration = await aws().lambda.send(
+    new GetFunctionConfigurationCommand({ FunctionName: tenant.names.functionName, Qualifier: live.Name }),
+  );
   const api = await ensureApi(tenant, live.AliasArn ?? '');
   await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
   await putTenantAlarm(tenant, 'api-errors');
@@ -74,6 +79,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
     functionArn,
     aliasArn: live.AliasArn ?? '',
     liveVersion: live.FunctionVersion ?? '',
+    codeVersion: codeVersionOf(liveConfiguration.CodeSha256 ?? ''),
     roleName: tenant.names.functionRoleName,
     roleArn: role.Arn ?? '',
     apiId: api.ApiId ?? '',

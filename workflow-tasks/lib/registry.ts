@@ -18,6 +18,9 @@ export interface TenantRecord {
   readonly executionArn: string;
   readonly resources: Record<string, unknown>;
   readonly error: unknown;
+  /** The version ledger: the code and schema the tenant runs (null until it is first live). */
+  readonly codeVersion: string | null;
+  readonly schemaVersion: number | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -85,7 +88,11 @@ export async function setStatusIfOwned(
   tenantId: string,
   executionArn: string,
   status: TenantStatus,
-  fields: { resources?: Record<string, unknown>; error?: unknown } = {},
+  fields: {
+    resources?: Record<string, unknown>;
+    error?: unknown;
+    versions?: { codeVersion: string; schemaVersion: number };
+  } = {},
 ): Promise<boolean> {
   return withRegistry(async (client) => {
     const result = await client.query(
@@ -94,6 +101,9 @@ export async function setStatusIfOwned(
               resources = resources || COALESCE($4::jsonb, '{}'::jsonb),
               error = COALESCE($5::jsonb, error),
               activated_at = CASE WHEN $3 = 'ACTIVE' THEN COALESCE(activated_at, now()) ELSE activated_at END,
+              code_version = COALESCE($6, code_version),
+              schema_version = COALESCE($7, schema_version),
+              versions_updated_at = CASE WHEN $6::text IS NULL THEN versions_updated_at ELSE now() END,
               updated_at = now()
         WHERE id = $1 AND execution_arn = $2`,
       [
@@ -102,6 +112,8 @@ export async function setStatusIfOwned(
         status,
         fields.resources ? JSON.stringify(fields.resources) : null,
         fields.error === undefined ? null : JSON.stringify(fields.error),
+        fields.versions?.codeVersion ?? null,
+        fields.versions?.schemaVersion ?? null,
       ],
     );
     return result.rowCount === 1;
@@ -186,7 +198,7 @@ export async function queryTenants(client: ClientBase): Promise<TenantRecord[]> 
   return rows.map(toRecord);
 }
 
-const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, created_at, updated_at`;
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -198,6 +210,8 @@ interface Row {
   execution_arn: string;
   resources: Record<string, unknown>;
   error: unknown;
+  code_version: string | null;
+  schema_version: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -218,6 +232,8 @@ function toRecord(row: Row): TenantRecord {
     executionArn: row.execution_arn,
     resources: row.resources,
     error: row.error,
+    codeVersion: row.code_version,
+    schemaVersion: row.schema_version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

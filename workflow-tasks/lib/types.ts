@@ -32,6 +32,8 @@ export interface StepResults {
     /** The alias `live` (what the HTTP API invokes) and the published version it points to. */
     aliasArn: string;
     liveVersion: string;
+    /** The code the live version runs (common/versions.ts). */
+    codeVersion: string;
     roleName: string;
     roleArn: string;
     apiId: string;

@@ -1,0 +1,10 @@
+/**
+ * A tenant's code version: the first 16 hex digits of the SHA-256 of the deployment package its function
+ * version runs, read from Lambda's CodeSha256 (the same digest, base64). Derived from the content, so the
+ * same package is the same version wherever it is deployed.
+ */
+export function codeVersionOf(codeSha256: string): string {
+  const hex = Buffer.from(codeSha256, 'base64').toString('hex');
+  if (hex.length !== 64) throw new Error(`not a base64 SHA-256: ${JSON.stringify(codeSha256.slice(0, 60))}`);
+  return hex.slice(0, 16);
+}
