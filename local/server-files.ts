@@ -35,6 +35,7 @@ export const OUTSIDE_ROOT = '/var/lib/tenantctl';
 export const SERVER_FILES_LINK = 'server-files';
 const SUPERUSER = 'postgres';
 
+/** Where the servers of the platform with this state directory find their binaries and keep their data. */
 export async function serverFiles(stateDir: string): Promise<ServerFiles> {
   const packaged = packagedBinDir();
   const owner = serverUser();

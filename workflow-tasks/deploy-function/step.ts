@@ -58,7 +58,8 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
  * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
  * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
  * never the password), published as version 1 with the alias `live` on it, an HTTP API whose `$default`
- * route and stage send everything to that alias (a release moves it), and the function's Errors alarm. Each piece is looked up before it is created, so a re-run adds nothing.
+ * route and stage send everything to that alias (a release moves it), and the function's Errors alarm.
+ * Each piece is looked up before it is created, so a re-run adds nothing.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
@@ -88,8 +89,8 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
 }
 
 /**
- * Deletes the function's alarm, the HTTP API, the function, the role and the log group, each only if it
- * carries this tenant's tag (the alarm by its tenant-prefixed name).
+ * Deletes the function's alarm, the HTTP API, the function (its versions and alias with it), the role and
+ * the log group, each only if it carries this tenant's tag.
  */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
