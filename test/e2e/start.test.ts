@@ -8,7 +8,16 @@ import { tmpdir, userInfo } from 'node:os';
 import { freePort, waitFor } from '../../local/ports';
 import { OUTSIDE_ROOT, SERVER_FILES_LINK } from '../../local/server-files';
 import { gatewayRequest } from '../../cli/describe';
-import { alive, descendants, markedProcesses, REPO, stop, tenantctl, up } from '../fixtures/processes';
+import {
+  alive,
+  awsCli,
+  descendants,
+  markedProcesses,
+  REPO,
+  stop,
+  tenantctl,
+  up,
+} from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 
 const EXAMPLES = readdirSync(join(REPO, 'examples', 'tenants'))
@@ -87,6 +96,29 @@ describe('tenantctl up in a checkout only its owner can enter', () => {
       expect(children.filter(alive)).toEqual([]);
     } finally {
       if (second.process.exitCode === null) await stop(second);
+    }
+  });
+});
+
+describe('AWS_ENDPOINT_URL naming the platform itself', () => {
+  it('is how users reach it, not an emulator: the platform starts its own and answers there', async () => {
+    const stateDir = await makeStateDir('self');
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    try {
+      // `export AWS_ENDPOINT_URL=...` for the aws CLI, then `tenantctl up` in the same shell.
+      const running = await up(stateDir, { AWS_ENDPOINT_URL: endpoint }, { args: ['--port', String(port)] });
+      try {
+        expect(running.endpoints.aws).toBe(endpoint);
+        const { stateMachines } = (await awsCli(endpoint, ['stepfunctions', 'list-state-machines'])) as {
+          stateMachines: { name: string }[];
+        };
+        expect(stateMachines.map((m) => m.name)).toEqual(['tenant-onboarding']);
+      } finally {
+        expect(await stop(running)).toBe(0);
+      }
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 });
