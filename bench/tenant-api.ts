@@ -19,7 +19,7 @@ import { gatewayRequest } from '../cli/describe';
 import { tenantResourceNames } from '../common/names';
 import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
-import { buildTenantApiZip } from '../local/artifacts';
+import { buildTenantApiArtifact } from '../local/artifacts';
 import { apiGatewayEvent } from '../local/gateway';
 import { createTenantApi } from '../tenant-api/app';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
@@ -175,7 +175,7 @@ async function coldStarts(
 ): Promise<{ moduleLoadMs: number; firstRequestMs: number; totalMs: number; bundleKiB: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'tenant-api-cold-'));
   try {
-    const bundle = unzipSync(await buildTenantApiZip())['index.js'];
+    const bundle = unzipSync((await buildTenantApiArtifact()).zip)['index.js'];
     if (!bundle) throw new Error('no index.js in the tenant API package');
     await writeFile(join(dir, 'index.js'), bundle);
     const script = `

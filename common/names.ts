@@ -25,7 +25,12 @@ export const PlatformNames = {
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /** Key of the tenant API deployment package in the artifact bucket. */
-  tenantApiArtifactKey: 'tenant-api/tenant-api.zip',
+  /**
+   * Versions of the tenant API in the artifact bucket: `<prefix><version>.zip` (common/versions.ts), and
+   * the pointer to the one new tenants get.
+   */
+  tenantApiArtifactPrefix: 'tenant-api/',
+  tenantApiCurrentKey: 'tenant-api/current.json',
   /** The alias of every tenant function that its HTTP API invokes: the version that takes traffic. */
   liveAlias: 'live',
   /** Prefix of the tenant frontend bundle in the artifact bucket. */

@@ -1,3 +1,16 @@
+import { PlatformNames } from './names';
+
+/** `tenant-api/current.json` in the artifact bucket: the version onboarding deploys. */
+export interface CurrentTenantApi {
+  readonly version: string;
+  /** The artifact's key: `tenant-api/<version>.zip`. */
+  readonly key: string;
+}
+
+export function tenantApiArtifactKey(version: string): string {
+  return `${PlatformNames.tenantApiArtifactPrefix}${version}.zip`;
+}
+
 /**
  * A tenant's code version: the first 16 hex digits of the SHA-256 of the deployment package its function
  * version runs, read from Lambda's CodeSha256 (the same digest, base64). Derived from the content, so the

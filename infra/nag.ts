@@ -58,13 +58,14 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('apigateway', '/tags/*', '')}`,
     `Resource::${attr(web.siteBucket)}/tenants/*`,
     `Resource::${attr(web.artifactBucket)}/frontend/*`,
+    `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
   for (const fn of onboarding.taskFunctions.values()) {
     iam5(
       fn,
       tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, alarms and log groups, the tenants/ prefix), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*.',
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*.',
     );
     iam5(
       fn,

@@ -542,7 +542,9 @@ class StepPermissions {
           ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'],
           apigw(['/apis', '/apis/*', '/tags/*']),
         );
-        if (handler === 'run') this.props.artifactBucket.grantRead(f, PlatformNames.tenantApiArtifactKey);
+        // The current-version pointer and the version it names (any `tenant-api/<version>.zip`).
+        if (handler === 'run')
+          this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
         allow(handler === 'run' ? ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'] : ALARM_REMOVAL, [
           tenantAlarms,
         ]);

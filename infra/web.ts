@@ -10,9 +10,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
-import { zipSync } from 'fflate';
 import { PlatformNames } from '../common/names';
-import { tenantApiBuildOptions } from '../tenant-api/bundle';
+import { tenantApiArtifact, tenantApiBuildOptions } from '../tenant-api/bundle';
 
 const REPO_ROOT = path.join(__dirname, '..');
 
@@ -91,11 +90,12 @@ export class PlatformWeb extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const deploy = (id: string, source: s3deploy.ISource, prefix: string) =>
+    const deploy = (id: string, source: s3deploy.ISource, prefix: string, prune = true) =>
       new s3deploy.BucketDeployment(this, id, {
         sources: [source],
         destinationBucket: this.artifactBucket,
         destinationKeyPrefix: prefix,
+        prune,
         logGroup: deploymentLogs,
         memoryLimit: 256,
       });
@@ -104,25 +104,22 @@ export class PlatformWeb extends Construct {
       s3deploy.Source.asset(path.join(REPO_ROOT, 'frontend')),
       PlatformNames.frontendArtifactPrefix,
     );
-    deploy(
-      'TenantApiArtifact',
-      tenantApiPackage(),
-      path.posix.dirname(PlatformNames.tenantApiArtifactKey) + '/',
-    );
+    // Older versions stay (prune: false): tenants may run them, and a release may go back to one.
+    deploy('TenantApiArtifact', tenantApiPackage(), PlatformNames.tenantApiArtifactPrefix, false);
   }
 }
 
 /**
- * The tenant API package (`tenant-api.zip` with `index.js`), built at synth time by the installed esbuild
- * (no Docker), with fixed timestamps so the same code always has the same asset hash.
+ * The tenant API as a version (`<version>.zip` with `index.js` and the tenant migrations, see
+ * tenant-api/bundle.ts) and `current.json` naming it, built at synth time by the installed esbuild (no
+ * Docker), with fixed timestamps so the same code always has the same asset hash.
  */
 function tenantApiPackage(): s3deploy.ISource {
-  const zipName = path.posix.basename(PlatformNames.tenantApiArtifactKey);
   return s3deploy.Source.asset(path.join(REPO_ROOT, 'tenant-api'), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       // Kept as a directory holding the zip: a lone archive would be taken as the asset itself, and
-      // BucketDeployment would unpack it into index.js instead of deploying tenant-api.zip.
+      // BucketDeployment would unpack it into index.js instead of deploying the version's zip.
       outputType: BundlingOutput.NOT_ARCHIVED,
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'), // never used: local wins
       local: {
@@ -131,10 +128,10 @@ function tenantApiPackage(): s3deploy.ISource {
           try {
             const outfile = path.join(work, 'index.js');
             buildSync({ ...tenantApiBuildOptions('aws'), outfile });
-            const zip = zipSync({
-              'index.js': [readFileSync(outfile), { mtime: new Date('2020-01-01T00:00:00Z') }],
-            });
-            writeFileSync(path.join(outputDir, zipName), zip);
+            const { version, key, zip } = tenantApiArtifact(readFileSync(outfile));
+            writeFileSync(path.join(outputDir, path.posix.basename(key)), zip);
+            const current = path.posix.basename(PlatformNames.tenantApiCurrentKey);
+            writeFileSync(path.join(outputDir, current), JSON.stringify({ version, key }));
             return true;
           } finally {
             rmSync(work, { recursive: true, force: true });

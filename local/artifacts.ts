@@ -1,16 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, stop } from 'esbuild';
-import { zipSync } from 'fflate';
-import { tenantApiBuildOptions } from '../tenant-api/bundle';
+import { tenantApiArtifact, tenantApiBuildOptions } from '../tenant-api/bundle';
 
 const REPO_ROOT = join(__dirname, '..');
 export const FRONTEND_DIR = join(REPO_ROOT, 'frontend');
 
-let tenantApiZip: Promise<Uint8Array> | undefined;
+let tenantApiZip: ReturnType<typeof buildTenantApiArtifact> | undefined;
 
-/** The tenant API deployment package as the local platform runs it: `index.js`, zipped. */
-export function buildTenantApiZip(): Promise<Uint8Array> {
+/** The tenant API version the local platform deploys: its `index.js` bundle and migrations, zipped. */
+export function buildTenantApiArtifact(): Promise<ReturnType<typeof tenantApiArtifact>> {
   tenantApiZip ??= build({ ...tenantApiBuildOptions('local'), write: false })
     // esbuild keeps a service process for later builds; there are none, and a child left behind when this
     // process exits becomes a zombie on hosts whose init does not reap.
@@ -18,7 +17,7 @@ export function buildTenantApiZip(): Promise<Uint8Array> {
     .then((result) => {
       const file = result.outputFiles[0];
       if (!file) throw new Error('esbuild produced no tenant API bundle');
-      return zipSync({ 'index.js': file.contents });
+      return tenantApiArtifact(file.contents);
     });
   return tenantApiZip;
 }

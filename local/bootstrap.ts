@@ -14,7 +14,7 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
-import { buildTenantApiZip, contentType, frontendFiles } from './artifacts';
+import { buildTenantApiArtifact, contentType, frontendFiles } from './artifacts';
 import type { LocalPostgres } from './postgres';
 
 export const LOCAL_ACCOUNT = '123456789012';
@@ -54,12 +54,22 @@ export async function bootstrapPlatform(
     for (const Bucket of [LocalPlatformNames.artifactBucket, LocalPlatformNames.siteBucket]) {
       await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
     }
+    // The working tree's tenant API as a version, and the pointer that makes it the one onboarding deploys.
+    const { version, key, zip } = await buildTenantApiArtifact();
     await s3.send(
       new PutObjectCommand({
         Bucket: LocalPlatformNames.artifactBucket,
-        Key: PlatformNames.tenantApiArtifactKey,
-        Body: await buildTenantApiZip(),
+        Key: key,
+        Body: zip,
         ContentType: 'application/zip',
+      }),
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: LocalPlatformNames.artifactBucket,
+        Key: PlatformNames.tenantApiCurrentKey,
+        Body: JSON.stringify({ version, key }),
+        ContentType: 'application/json',
       }),
     );
     for (const [path, body] of frontendFiles()) {

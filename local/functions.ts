@@ -204,7 +204,7 @@ export class LocalFunctions {
 
   private async findPackage(codeSha256: string): Promise<Uint8Array> {
     const Bucket = LocalPlatformNames.artifactBucket;
-    const Prefix = `${dirname(PlatformNames.tenantApiArtifactKey)}/`;
+    const Prefix = PlatformNames.tenantApiArtifactPrefix;
     let ContinuationToken: string | undefined;
     do {
       const page = await this.s3.send(new ListObjectsV2Command({ Bucket, Prefix, ContinuationToken }));

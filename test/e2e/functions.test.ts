@@ -7,7 +7,7 @@ import {
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { strToU8, zipSync } from 'fflate';
+import { strToU8, unzipSync, zipSync } from 'fflate';
 import { gatewayRequest } from '../../cli/describe';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
 import { LocalFunctions } from '../../local/functions';
@@ -61,16 +61,22 @@ describe('a tenant function', () => {
     expect(Items.map((i) => i.IntegrationUri)).toEqual([alias.AliasArn]);
 
     // The version ledger: the live version's package (by content) and the schema it was migrated to.
-    const artifact = await aws().s3.send(
-      new GetObjectCommand({
-        Bucket: LocalPlatformNames.artifactBucket,
-        Key: PlatformNames.tenantApiArtifactKey,
-      }),
-    );
-    const digest = createHash('sha256')
-      .update((await artifact.Body?.transformToByteArray()) ?? new Uint8Array())
-      .digest('hex');
-    expect(await getTenant(tenantId)).toMatchObject({ codeVersion: digest.slice(0, 16), schemaVersion: 3 });
+    const read = async (Key: string) =>
+      (await aws().s3.send(new GetObjectCommand({ Bucket: LocalPlatformNames.artifactBucket, Key }))).Body!;
+    const current = JSON.parse(await (await read(PlatformNames.tenantApiCurrentKey)).transformToString()) as {
+      version: string;
+      key: string;
+    };
+    const zip = await (await read(current.key)).transformToByteArray();
+    // The version is the artifact's content: its package and the tenant migrations it expects.
+    expect(createHash('sha256').update(zip).digest('hex').slice(0, 16)).toBe(current.version);
+    expect(Object.keys(unzipSync(zip))).toEqual([
+      'index.js',
+      'migrations/tenant/0001_shop.sql',
+      'migrations/tenant/0002_auth.sql',
+      'migrations/tenant/0003_login_lockout.sql',
+    ]);
+    expect(await getTenant(tenantId)).toMatchObject({ codeVersion: current.version, schemaVersion: 3 });
   });
 
   it('runs the code its version was given: live keeps serving until the alias moves', async () => {

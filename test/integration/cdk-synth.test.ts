@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -44,7 +45,7 @@ describe('npx cdk synth', () => {
     expect(report.pluginReports.flatMap((p) => p.violations)).toEqual([]);
   });
 
-  it('bundles every task under 1 MB, and packages the tenant API as tenant-api.zip', () => {
+  it('bundles every task under 1 MB, and packages the tenant API as a version with its migrations', () => {
     const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
     const bundles = assets
       .map((dir) => join(outdir, dir, 'index.js'))
@@ -57,10 +58,24 @@ describe('npx cdk synth', () => {
     expect(bundles.length).toBe(handlers.length);
     expect(bundles.filter((size) => size >= 1024 * 1024)).toEqual([]);
 
-    const tenantApi = assets.find((dir) => existsSync(join(outdir, dir, 'tenant-api.zip')));
+    // `current.json` names the version; `<version>.zip` is the content it is named for.
+    const tenantApi = assets.find((dir) => existsSync(join(outdir, dir, 'current.json')));
     expect(tenantApi).toBeDefined();
-    const zip = unzipSync(readFileSync(join(outdir, tenantApi!, 'tenant-api.zip')));
-    expect(Object.keys(zip)).toEqual(['index.js']);
+    const current = JSON.parse(readFileSync(join(outdir, tenantApi!, 'current.json'), 'utf8')) as {
+      version: string;
+      key: string;
+    };
+    expect(current.key).toBe(`tenant-api/${current.version}.zip`);
+    const bytes = readFileSync(join(outdir, tenantApi!, `${current.version}.zip`));
+    expect(createHash('sha256').update(bytes).digest('hex').slice(0, 16)).toBe(current.version);
+    const zip = unzipSync(bytes);
+    expect(Object.keys(zip)).toEqual([
+      'index.js',
+      ...readdirSync(join(REPO, 'migrations', 'tenant'))
+        .filter((f) => f.endsWith('.sql'))
+        .sort()
+        .map((f) => `migrations/tenant/${f}`),
+    ]);
     expect(Buffer.from(zip['index.js']!).toString()).toContain('TENANT_SECRET_ARN');
   });
 

@@ -11,6 +11,7 @@ import {
   DescribeSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as deployFunction from '../../workflow-tasks/deploy-function/handler';
 import * as storeSecret from '../../workflow-tasks/store-secret/handler';
@@ -21,6 +22,7 @@ const secrets = mockClient(SecretsManagerClient);
 const iam = mockClient(IAMClient);
 const lambda = mockClient(LambdaClient);
 const logs = mockClient(CloudWatchLogsClient);
+const s3 = mockClient(S3Client);
 
 const tenant = validatedTenant('mocked-shop');
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
@@ -86,6 +88,11 @@ describe('deploy function', () => {
     logs.on(CreateLogGroupCommand).resolves({});
     logs.on(PutRetentionPolicyCommand).resolves({});
     lambda.on(GetFunctionCommand).rejects(notFound('ResourceNotFoundException'));
+    // The current tenant API version the function is created from.
+    const current = JSON.stringify({ version: '0123456789abcdef', key: 'tenant-api/0123456789abcdef.zip' });
+    s3.on(GetObjectCommand).resolves({
+      Body: { transformToString: () => Promise.resolve(current) } as never,
+    });
     lambda.on(CreateFunctionCommand).rejects(
       Object.assign(new Error('The role defined for the function cannot be assumed by Lambda.'), {
         name: 'InvalidParameterValueException',
@@ -96,5 +103,9 @@ describe('deploy function', () => {
       secret: { secretArn: 'arn:secret', secretName: 'tenants/mocked-shop/credentials' },
     });
     await expect(deployFunction.run(event)).rejects.toMatchObject({ name: 'ResourceNotReady' });
+    expect(lambda.commandCalls(CreateFunctionCommand)[0]?.args[0].input.Code).toEqual({
+      S3Bucket: 'artifacts',
+      S3Key: 'tenant-api/0123456789abcdef.zip',
+    });
   });
 });

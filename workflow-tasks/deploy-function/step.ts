@@ -30,9 +30,10 @@ import {
   type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
-import { codeVersionOf } from '../../common/versions';
+import { codeVersionOf, type CurrentTenantApi } from '../../common/versions';
 import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
@@ -207,7 +208,8 @@ async function ensureFunction(
         Runtime: (process.env[TaskEnv.tenantFunctionRuntime] ?? DEFAULT_RUNTIME) as never,
         Handler: 'index.handler',
         Role: roleArn,
-        Code: { S3Bucket: requiredEnv(TaskEnv.artifactBucket), S3Key: PlatformNames.tenantApiArtifactKey },
+        // The platform's current version: new tenants start on it.
+        Code: { S3Bucket: requiredEnv(TaskEnv.artifactBucket), S3Key: (await currentTenantApi()).key },
         Environment: {
           Variables: { [TenantApiEnv.tenantId]: tenant.tenantId, [TenantApiEnv.secretArn]: secretArn },
         },
@@ -251,6 +253,24 @@ async function ensureLiveAlias(tenant: ValidatedTenant): Promise<AliasConfigurat
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     return lambda.send(new GetAliasCommand({ FunctionName, Name })); // a concurrent run made it
+  }
+}
+
+/** `tenant-api/current.json`: the version of the tenant API that `cdk deploy` (or the local bootstrap) put. */
+async function currentTenantApi(): Promise<CurrentTenantApi> {
+  const Bucket = requiredEnv(TaskEnv.artifactBucket);
+  try {
+    const object = await aws().s3.send(
+      new GetObjectCommand({ Bucket, Key: PlatformNames.tenantApiCurrentKey }),
+    );
+    return JSON.parse((await object.Body?.transformToString()) ?? '') as CurrentTenantApi;
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchKey') throw error;
+    throw new OnboardingError(
+      PermanentErrors.StepFailed,
+      `${Bucket} has no ${PlatformNames.tenantApiCurrentKey}: deploy the platform (cdk deploy) first`,
+      { cause: error },
+    );
   }
 }
 
