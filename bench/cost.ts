@@ -5,7 +5,7 @@
  * platform, and the unit prices from bench/aws-prices.json (the only assumption; edit it for your region).
  * Usage assumptions of a tenant are the COST_* variables below. Prints a table, then JSON.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -169,6 +169,9 @@ function stackFacts() {
  */
 async function localOnboardings(memoryMb: number) {
   const stateDir = await mkdtemp(join(tmpdir(), 'tenant-cost-'));
+  // mkdtemp makes it mode 700: as root, the postgres user must be able to enter it (else the data would go
+  // to /var/lib/tenantctl and outlive this run).
+  await chmod(stateDir, 0o755);
   const platform = await LocalPlatform.start({ stateDir });
   try {
     // The first one loads the handler modules.
