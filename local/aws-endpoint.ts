@@ -1,7 +1,7 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { LocalAwsApi } from './aws-api';
 import type { LocalFunctions } from './functions';
-import { LoopbackServer } from './http';
+import { LoopbackServer, readBody } from './http';
 import { errorResponse, RdsError, type LocalRds } from './rds';
 
 /** The most a request answered here (not forwarded) may carry. */
@@ -41,14 +41,14 @@ export class LocalAwsEndpoint extends LoopbackServer {
       const target = String(req.headers['x-amz-target'] ?? '');
       const service = signingService(req);
       if (target === 'AWSEvents.PutEvents') {
-        const raw = await readBody(req);
+        const raw = await bodyOf(req);
         // While the platform starts (its restored tenants' events), no rule of its own can run yet.
         if (!this.platform) return await this.forward(req, raw, res);
         await this.forward(req, raw, undefined);
         return await this.platform.stepFunctions.handle(req, res, raw);
       }
       if (target.startsWith('AWSStepFunctions.')) {
-        const raw = await readBody(req);
+        const raw = await bodyOf(req);
         if (!this.platform) return starting(res);
         return await this.platform.stepFunctions.handle(req, res, raw);
       }
@@ -75,7 +75,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
   }
 
   private async answerRds(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await bodyOf(req);
     const params = new URLSearchParams(raw.toString('utf8'));
     try {
       const answer = await this.rds.handle(params);
@@ -95,7 +95,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
     functionRef: string,
     qualifierParam: string | null,
   ): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await bodyOf(req);
     // A name, `name:qualifier`, or an ARN `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
     const parts = functionRef.startsWith('arn:') ? functionRef.split(':').slice(6) : functionRef.split(':');
     const name = parts[0] ?? '';
@@ -193,15 +193,11 @@ class BodyTooLarge extends Error {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The body of a request answered here (not forwarded): at most MAX_BODY_BYTES. */
+async function bodyOf(req: IncomingMessage): Promise<Buffer> {
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (!body) throw new BodyTooLarge();
+  return body;
 }
 
 function starting(res: ServerResponse): void {

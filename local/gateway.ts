@@ -8,7 +8,7 @@ import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
 import { findApi } from '../workflow-tasks/deploy-function/step';
 import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
-import { LoopbackServer } from './http';
+import { LoopbackServer, readBody } from './http';
 import type { LocalPlatform } from './runtime';
 
 const CORS_CACHE_MS = 5_000;
@@ -91,7 +91,7 @@ export class LocalGateway extends LoopbackServer {
       res.end();
       return;
     }
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
     let result: APIGatewayProxyStructuredResultV2;
     try {
@@ -182,17 +182,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The body, or undefined when it is over the limit. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|problem\+json))/;
 
 /** An HTTP request, as much of it as an API Gateway event carries. */

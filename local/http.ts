@@ -28,3 +28,15 @@ export abstract class LoopbackServer {
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
+
+/** The request's body, or undefined when it is larger than `maxBytes` (reading stops there). */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -72,20 +72,14 @@ export interface PlatformOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Everything a started platform is made of (what `start` hands its constructor). */
-interface PlatformParts {
-  readonly stateDir: string;
-  readonly postgres: LocalPostgres;
-  readonly emulator: LocalEmulator;
-  readonly rds: LocalRds;
-  readonly endpoint: LocalAwsEndpoint;
-  readonly endpointUrl: string;
-  readonly functions: LocalFunctions;
-  readonly environment: TaskEnvironment;
-  readonly definition: AslDefinition;
-  readonly store: ExecutionStore;
+/** What a started platform runs with but shows nobody. */
+interface Internals {
   readonly machine: StateMachine;
   readonly handlers: Record<string, JsonHandler>;
+  /** RDS instances, each a PostgreSQL server of its own. */
+  readonly rds: LocalRds;
+  /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
+  readonly endpoint: LocalAwsEndpoint;
   readonly log: (line: string) => void;
 }
 
@@ -110,39 +104,20 @@ export const PLATFORM_STOPPED = 'PlatformStopped';
  */
 export class LocalPlatform {
   private readonly running = new Map<string, Running>();
-  readonly stateDir: string;
-  readonly postgres: LocalPostgres;
-  readonly emulator: LocalEmulator;
-  /** RDS instances, each a PostgreSQL server of its own. */
-  readonly rds: LocalRds;
-  /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
-  readonly endpoint: LocalAwsEndpoint;
-  /** Its URL: what `AWS_ENDPOINT_URL` is for the tasks, the gateway, tenantctl and the tests. */
-  readonly endpointUrl: string;
-  /** The tenants' API functions, run as the emulator recorded them. */
-  readonly functions: LocalFunctions;
-  readonly environment: TaskEnvironment;
-  readonly definition: AslDefinition;
-  readonly store: ExecutionStore;
-  private readonly machine: StateMachine;
-  private readonly handlers: Record<string, JsonHandler>;
-  private readonly log: (line: string) => void;
 
-  private constructor(parts: PlatformParts) {
-    this.stateDir = parts.stateDir;
-    this.postgres = parts.postgres;
-    this.emulator = parts.emulator;
-    this.rds = parts.rds;
-    this.endpoint = parts.endpoint;
-    this.endpointUrl = parts.endpointUrl;
-    this.functions = parts.functions;
-    this.environment = parts.environment;
-    this.definition = parts.definition;
-    this.store = parts.store;
-    this.machine = parts.machine;
-    this.handlers = parts.handlers;
-    this.log = parts.log;
-  }
+  private constructor(
+    readonly stateDir: string,
+    readonly postgres: LocalPostgres,
+    readonly emulator: LocalEmulator,
+    /** The AWS endpoint's URL: what `AWS_ENDPOINT_URL` is for the tasks, the gateway, tenantctl and tests. */
+    readonly endpointUrl: string,
+    /** The tenants' API functions, run as the emulator recorded them. */
+    readonly functions: LocalFunctions,
+    readonly environment: TaskEnvironment,
+    readonly definition: AslDefinition,
+    readonly store: ExecutionStore,
+    private readonly internals: Internals,
+  ) {}
 
   /**
    * Starts PostgreSQL and the emulator, then the AWS endpoint in front of them (on `port`), bootstraps the
@@ -187,21 +162,17 @@ export class LocalPlatform {
       const machine = new StateMachine(definition as never, {
         validationOptions: { checkPaths: true, checkArn: true },
       });
-      const platform = new LocalPlatform({
+      const platform = new LocalPlatform(
         stateDir,
         postgres,
         emulator,
-        rds,
-        endpoint,
         endpointUrl,
         functions,
         environment,
         definition,
         store,
-        machine,
-        handlers,
-        log: options.log ?? (() => undefined),
-      });
+        { machine, handlers, rds, endpoint, log: options.log ?? (() => undefined) },
+      );
       endpoint.attach({ stepFunctions: new LocalAwsApi(platform, options.log), functions });
       return platform;
     } catch (error) {
@@ -251,9 +222,9 @@ export class LocalPlatform {
     }
     const record: ExecutionRecord = { executionArn, name, input, startDate, status: 'RUNNING', events: [] };
     const history = new HistoryBuilder(this.definition, LocalPlatformNames.region, this.roleArn);
-    const run = this.machine.run(input as never, {
+    const run = this.internals.machine.run(input as never, {
       overrides: {
-        taskResourceLocalHandlers: this.handlers as never,
+        taskResourceLocalHandlers: this.internals.handlers as never,
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
         waitTimeOverrides: { [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS },
       },
@@ -343,11 +314,11 @@ export class LocalPlatform {
     // As after a crash (releaseOrphans): their tenants are released, so onboarding them again converges.
     for (const { record } of running)
       await releaseTenantsOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
-        (error: Error) => this.log(`could not release ${record.executionArn}: ${error.message}`),
+        (error: Error) => this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
       );
-    await this.endpoint.close();
+    await this.internals.endpoint.close();
     await this.functions.stop();
-    await this.rds.stop();
+    await this.internals.rds.stop();
     await this.store.close();
     await closePools();
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);

@@ -14,7 +14,16 @@ import { gatewayRequest } from '../../cli/describe';
 import { stopLeftovers } from '../../local/children';
 import { waitFor } from '../../local/ports';
 import type { Endpoints } from '../../local/services';
-import { alive, awsCli, descendants, instanceServers, stop, tenantctl, up } from '../fixtures/processes';
+import {
+  alive,
+  awsCli,
+  descendants,
+  instanceServers,
+  stop,
+  tenantctl,
+  up,
+  type Up,
+} from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 import { tenantInput } from '../fixtures/platform';
 
@@ -37,6 +46,35 @@ afterAll(async () => {
 });
 
 const sfnAt = (e: Endpoints) => new SFNClient({ endpoint: e.stepFunctions, region: e.region, credentials });
+
+/** Waits until the onboarding `onboard-<tenantId>` has entered `stateName`, read through the aws CLI. */
+function untilEntered(endpoints: Endpoints, tenantId: string, stateName: string): Promise<void> {
+  const executionArn = `${endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`;
+  return waitFor(
+    `the onboarding to enter "${stateName}"`,
+    async () => {
+      const { events } = (await awsCli(endpoints.aws, [
+        'stepfunctions',
+        'get-execution-history',
+        '--execution-arn',
+        executionArn,
+      ])) as { events: { stateEnteredEventDetails?: { name: string } }[] };
+      return events.some((e) => e.stateEnteredEventDetails?.name === stateName);
+    },
+    60_000,
+  );
+}
+
+/**
+ * After a test: kills its first platform if a failure left it running, stops what a killed platform left
+ * in the state dir (as its next start would), and removes the state dir.
+ */
+async function cleanUp(dir: string, first: Up | undefined): Promise<void> {
+  if (first && first.process.exitCode === null && first.process.signalCode === null)
+    await stop(first, 'SIGKILL');
+  await stopLeftovers(dir);
+  await rm(dir, { recursive: true, force: true });
+}
 
 describe('the local platform killed with SIGKILL in the middle of an onboarding', () => {
   it('reports that execution as failed after a restart, and onboarding the tenant again converges', async () => {
@@ -127,7 +165,7 @@ describe('the platform killed while a dedicated onboarding waits for its instanc
   it('stops the instance’s server, and onboarding the tenant again converges on the same instance', async () => {
     const dir = await makeStateDir('dedicated-crash');
     const tenantId = 'ded-crash';
-    let first: Awaited<ReturnType<typeof up>> | undefined;
+    let first: Up | undefined;
     try {
       // "Check instance" never answers the first time: the execution is surely inside the wait loop.
       first = await up(dir, {
@@ -136,19 +174,7 @@ describe('the platform killed while a dedicated onboarding waits for its instanc
       const file = join(dir, `${tenantId}.json`);
       await writeFile(file, JSON.stringify(tenantInput(tenantId, { tier: 'dedicated' })));
       const started = tenantctl(['onboard', file, '--json', '--state-dir', dir]);
-      await waitFor(
-        'the onboarding to enter "Check instance"',
-        async () => {
-          const { events } = (await awsCli(first!.endpoints.aws, [
-            'stepfunctions',
-            'get-execution-history',
-            '--execution-arn',
-            `${first!.endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`,
-          ]).catch(() => ({ events: [] }))) as { events: { stateEnteredEventDetails?: { name: string } }[] };
-          return events.some((e) => e.stateEnteredEventDetails?.name === 'Check instance');
-        },
-        60_000,
-      );
+      await untilEntered(first.endpoints, tenantId, 'Check instance');
       // The instance's own server runs (it may still have been initialising when the check began).
       let servers: number[] = [];
       await waitFor(
@@ -181,11 +207,7 @@ describe('the platform killed while a dedicated onboarding waits for its instanc
       }
       expect(instanceServers(dir, tenantId)).toEqual([]);
     } finally {
-      if (first && first.process.exitCode === null && first.process.signalCode === null)
-        await stop(first, 'SIGKILL');
-      // A platform killed with SIGKILL leaves its servers to the next start in its state dir: that start.
-      await stopLeftovers(dir);
-      await rm(dir, { recursive: true, force: true });
+      await cleanUp(dir, first);
     }
   });
 });
@@ -194,7 +216,7 @@ describe('the platform stopped with SIGTERM in the middle of an onboarding', () 
   it('reports that execution aborted with PlatformStopped and releases its tenant, so onboarding again converges', async () => {
     const dir = await makeStateDir('stopped');
     const tenantId = 'stopped-shop';
-    let first: Awaited<ReturnType<typeof up>> | undefined;
+    let first: Up | undefined;
     try {
       // "Deploy function" keeps failing with a transient error: the execution is in its retries when stopped.
       first = await up(dir, {
@@ -206,18 +228,7 @@ describe('the platform stopped with SIGTERM in the middle of an onboarding', () 
       const file = join(dir, `${tenantId}.json`);
       await writeFile(file, JSON.stringify(tenantInput(tenantId)));
       const started = tenantctl(['onboard', file, '--json', '--state-dir', dir]);
-      const history = (endpoint: string) =>
-        awsCli(endpoint, ['stepfunctions', 'get-execution-history', '--execution-arn', executionArn]).catch(
-          () => ({ events: [] }),
-        ) as Promise<{ events: { stateEnteredEventDetails?: { name: string } }[] }>;
-      await waitFor(
-        'the onboarding to enter "Deploy function"',
-        async () =>
-          (await history(first!.endpoints.aws)).events.some(
-            (e) => e.stateEnteredEventDetails?.name === 'Deploy function',
-          ),
-        60_000,
-      );
+      await untilEntered(first.endpoints, tenantId, 'Deploy function');
       expect(await stop(first)).toBe(0);
       await started;
 
@@ -243,10 +254,7 @@ describe('the platform stopped with SIGTERM in the middle of an onboarding', () 
         expect(await stop(second)).toBe(0);
       }
     } finally {
-      if (first && first.process.exitCode === null && first.process.signalCode === null)
-        await stop(first, 'SIGKILL');
-      await stopLeftovers(dir);
-      await rm(dir, { recursive: true, force: true });
+      await cleanUp(dir, first);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   awsCli,
   descendants,
   markedProcesses,
+  processesWhere,
   REPO,
   stop,
   tenantctl,
@@ -233,13 +234,11 @@ describe('a start that cannot finish', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       // Interrupted once it has started a server of its own (PostgreSQL or moto_server).
-      const isServer = (pid: number) =>
-        /bin\/postgres -D|moto_server/.test(
-          readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' '),
-        );
+      const servers = () =>
+        processesWhere('cmdline', (args) => /bin\/postgres -D|moto_server/.test(args.join(' ')));
       await waitFor(
         'a server started by tenantctl up',
-        () => Promise.resolve(markedProcesses(mark).some(isServer)),
+        () => Promise.resolve(servers().some((pid) => markedProcesses(mark).includes(pid))),
         60_000,
       );
       child.kill('SIGINT');
