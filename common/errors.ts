@@ -33,6 +33,10 @@ export const PermanentErrors = {
   RegistrationLost: 'RegistrationLost',
   /** An applied migration's file changed since it was applied. */
   MigrationChecksumMismatch: 'MigrationChecksumMismatch',
+  /** A release names a tenant API version that is not in the artifact bucket. */
+  VersionNotFound: 'VersionNotFound',
+  /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */
+  HealthCheckFailed: 'HealthCheckFailed',
   /** Anything we could not classify: not retried, so a bug fails fast instead of looping. */
   StepFailed: 'StepFailed',
 } as const;

@@ -24,7 +24,6 @@ export const PlatformNames = {
   stateMachine: 'tenant-onboarding',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
-  /** Key of the tenant API deployment package in the artifact bucket. */
   /**
    * Versions of the tenant API in the artifact bucket: `<prefix><version>.zip` (common/versions.ts), and
    * the pointer to the one new tenants get.
@@ -33,8 +32,6 @@ export const PlatformNames = {
   tenantApiCurrentKey: 'tenant-api/current.json',
   /** The alias of every tenant function that its HTTP API invokes: the version that takes traffic. */
   liveAlias: 'live',
-  /** Prefix of the tenant frontend bundle in the artifact bucket. */
-  frontendArtifactPrefix: 'frontend/',
   /** Tag every tenant resource carries; undo steps check it before deleting. */
   tenantTag: 'tenant',
   managedByTag: 'managed-by',

@@ -57,7 +57,6 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('apigateway', '/domainnames/*', '')}`,
     `Resource::${arn('apigateway', '/tags/*', '')}`,
     `Resource::${attr(web.siteBucket)}/tenants/*`,
-    `Resource::${attr(web.artifactBucket)}/frontend/*`,
     `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];

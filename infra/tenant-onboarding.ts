@@ -450,6 +450,9 @@ class StepPermissions {
       case 'apply-schema':
       case 'check-instance': {
         allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
+        // The current-version pointer and the version's zip, which holds the tenant migrations.
+        if (stepId === 'apply-schema')
+          this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
         const instances = arn('rds', 'db:tenant-*');
         if (stepId === 'create-database') {
           allow(
@@ -558,12 +561,13 @@ class StepPermissions {
         break;
       case 'publish-frontend':
         if (handler === 'run') {
-          this.props.artifactBucket.grantRead(f, `${PlatformNames.frontendArtifactPrefix}*`);
+          // The current-version pointer and the version's zip, which holds the frontend.
+          this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
           this.props.siteBucket.grantPut(f, 'tenants/*');
         } else {
           this.props.siteBucket.grantDelete(f, 'tenants/*');
+          allow(['s3:ListBucket'], [this.props.siteBucket.bucketArn]);
         }
-        allow(['s3:ListBucket'], [this.props.siteBucket.bucketArn, this.props.artifactBucket.bucketArn]);
         break;
       case 'invalidate-cache':
         allow(

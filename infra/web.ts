@@ -90,22 +90,15 @@ export class PlatformWeb extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const deploy = (id: string, source: s3deploy.ISource, prefix: string, prune = true) =>
-      new s3deploy.BucketDeployment(this, id, {
-        sources: [source],
-        destinationBucket: this.artifactBucket,
-        destinationKeyPrefix: prefix,
-        prune,
-        logGroup: deploymentLogs,
-        memoryLimit: 256,
-      });
-    deploy(
-      'FrontendArtifact',
-      s3deploy.Source.asset(path.join(REPO_ROOT, 'frontend')),
-      PlatformNames.frontendArtifactPrefix,
-    );
     // Older versions stay (prune: false): tenants may run them, and a release may go back to one.
-    deploy('TenantApiArtifact', tenantApiPackage(), PlatformNames.tenantApiArtifactPrefix, false);
+    new s3deploy.BucketDeployment(this, 'TenantApiArtifact', {
+      sources: [tenantApiPackage()],
+      destinationBucket: this.artifactBucket,
+      destinationKeyPrefix: PlatformNames.tenantApiArtifactPrefix,
+      prune: false,
+      logGroup: deploymentLogs,
+      memoryLimit: 256,
+    });
   }
 }
 

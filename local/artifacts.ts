@@ -1,10 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { build, stop } from 'esbuild';
+import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { tenantApiArtifact, tenantApiBuildOptions } from '../tenant-api/bundle';
-
-const REPO_ROOT = join(__dirname, '..');
-export const FRONTEND_DIR = join(REPO_ROOT, 'frontend');
 
 let tenantApiZip: ReturnType<typeof buildTenantApiArtifact> | undefined;
 
@@ -22,30 +19,22 @@ export function buildTenantApiArtifact(): Promise<ReturnType<typeof tenantApiArt
   return tenantApiZip;
 }
 
-/** The frontend bundle's files, relative path -> bytes. */
-export function frontendFiles(): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else files.set(relative(FRONTEND_DIR, full).split('\\').join('/'), readFileSync(full));
-    }
-  };
-  walk(FRONTEND_DIR);
-  return files;
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  json: 'application/json',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  ico: 'image/x-icon',
-};
-
-export function contentType(path: string): string {
-  return CONTENT_TYPES[path.split('.').pop() ?? ''] ?? 'application/octet-stream';
+/**
+ * Uploads a version under its content key and points `tenant-api/current.json` at it, as `cdk deploy` does:
+ * onboardings from then on deploy it, and a release can roll it out.
+ */
+export async function uploadTenantApiVersion(
+  s3: S3Client,
+  { version, key, zip }: ReturnType<typeof tenantApiArtifact>,
+): Promise<void> {
+  const Bucket = LocalPlatformNames.artifactBucket;
+  await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: zip, ContentType: 'application/zip' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket,
+      Key: PlatformNames.tenantApiCurrentKey,
+      Body: JSON.stringify({ version, key }),
+      ContentType: 'application/json',
+    }),
+  );
 }

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
@@ -14,7 +14,7 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
-import { buildTenantApiArtifact, contentType, frontendFiles } from './artifacts';
+import { buildTenantApiArtifact, uploadTenantApiVersion } from './artifacts';
 import type { LocalPostgres } from './postgres';
 
 export const LOCAL_ACCOUNT = '123456789012';
@@ -55,33 +55,7 @@ export async function bootstrapPlatform(
       await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
     }
     // The working tree's tenant API as a version, and the pointer that makes it the one onboarding deploys.
-    const { version, key, zip } = await buildTenantApiArtifact();
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: LocalPlatformNames.artifactBucket,
-        Key: key,
-        Body: zip,
-        ContentType: 'application/zip',
-      }),
-    );
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: LocalPlatformNames.artifactBucket,
-        Key: PlatformNames.tenantApiCurrentKey,
-        Body: JSON.stringify({ version, key }),
-        ContentType: 'application/json',
-      }),
-    );
-    for (const [path, body] of frontendFiles()) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: LocalPlatformNames.artifactBucket,
-          Key: PlatformNames.frontendArtifactPrefix + path,
-          Body: body,
-          ContentType: contentType(path),
-        }),
-      );
-    }
+    await uploadTenantApiVersion(s3, await buildTenantApiArtifact());
     await ignoreExists(events.send(new CreateEventBusCommand({ Name: PlatformNames.eventBus })));
 
     const master = JSON.stringify({ username: pg.user, password: pg.password });

@@ -68,13 +68,16 @@ describe('a tenant function', () => {
       key: string;
     };
     const zip = await (await read(current.key)).transformToByteArray();
-    // The version is the artifact's content: its package and the tenant migrations it expects.
+    // The version is the artifact's content: its package, the tenant migrations it expects, its frontend.
     expect(createHash('sha256').update(zip).digest('hex').slice(0, 16)).toBe(current.version);
     expect(Object.keys(unzipSync(zip))).toEqual([
       'index.js',
       'migrations/tenant/0001_shop.sql',
       'migrations/tenant/0002_auth.sql',
       'migrations/tenant/0003_login_lockout.sql',
+      'frontend/app.js',
+      'frontend/index.html',
+      'frontend/style.css',
     ]);
     expect(await getTenant(tenantId)).toMatchObject({ codeVersion: current.version, schemaVersion: 3 });
   });

@@ -45,7 +45,7 @@ describe('npx cdk synth', () => {
     expect(report.pluginReports.flatMap((p) => p.violations)).toEqual([]);
   });
 
-  it('bundles every task under 1 MB, and packages the tenant API as a version with its migrations', () => {
+  it('bundles every task under 1 MB, and packages the tenant API as a version with its migrations and frontend', () => {
     const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
     const bundles = assets
       .map((dir) => join(outdir, dir, 'index.js'))
@@ -75,6 +75,9 @@ describe('npx cdk synth', () => {
         .filter((f) => f.endsWith('.sql'))
         .sort()
         .map((f) => `migrations/tenant/${f}`),
+      ...readdirSync(join(REPO, 'frontend'))
+        .sort()
+        .map((f) => `frontend/${f}`),
     ]);
     expect(Buffer.from(zip['index.js']!).toString()).toContain('TENANT_SECRET_ARN');
   });

@@ -69,10 +69,10 @@ describe('the migration runner', () => {
     const client = await connect();
     try {
       await cp(migrationsDir('tenant'), dir, { recursive: true });
-      await migrate(client, 'tenant', dir);
+      await migrate(client, 'tenant', loadMigrations(dir));
       const [first] = loadMigrations(dir);
       await writeFile(join(dir, `0001_${first!.name}.sql`), `${first!.sql}\n-- edited`);
-      await expect(migrate(client, 'tenant', dir)).rejects.toMatchObject({
+      await expect(migrate(client, 'tenant', loadMigrations(dir))).rejects.toMatchObject({
         name: 'MigrationChecksumMismatch',
       });
 
@@ -82,7 +82,7 @@ describe('the migration runner', () => {
         join(dir, `${String(applied + 1).padStart(4, '0')}_broken.sql`),
         'CREATE TABLE half_done (id int);\nSELECT no_such_function();',
       );
-      await expect(migrate(client, 'tenant', dir)).rejects.toMatchObject({ code: '42883' });
+      await expect(migrate(client, 'tenant', loadMigrations(dir))).rejects.toMatchObject({ code: '42883' });
       const { rows } = await client.query(
         `SELECT to_regclass('half_done') AS t, (SELECT max(version) FROM schema_migrations) AS v`,
       );

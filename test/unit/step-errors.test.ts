@@ -11,7 +11,6 @@ import {
   DescribeSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as deployFunction from '../../workflow-tasks/deploy-function/handler';
 import * as storeSecret from '../../workflow-tasks/store-secret/handler';
@@ -22,7 +21,6 @@ const secrets = mockClient(SecretsManagerClient);
 const iam = mockClient(IAMClient);
 const lambda = mockClient(LambdaClient);
 const logs = mockClient(CloudWatchLogsClient);
-const s3 = mockClient(S3Client);
 
 const tenant = validatedTenant('mocked-shop');
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
@@ -88,11 +86,6 @@ describe('deploy function', () => {
     logs.on(CreateLogGroupCommand).resolves({});
     logs.on(PutRetentionPolicyCommand).resolves({});
     lambda.on(GetFunctionCommand).rejects(notFound('ResourceNotFoundException'));
-    // The current tenant API version the function is created from.
-    const current = JSON.stringify({ version: '0123456789abcdef', key: 'tenant-api/0123456789abcdef.zip' });
-    s3.on(GetObjectCommand).resolves({
-      Body: { transformToString: () => Promise.resolve(current) } as never,
-    });
     lambda.on(CreateFunctionCommand).rejects(
       Object.assign(new Error('The role defined for the function cannot be assumed by Lambda.'), {
         name: 'InvalidParameterValueException',
@@ -101,6 +94,13 @@ describe('deploy function', () => {
     const event = taskEvent(executionArn, {
       tenant,
       secret: { secretArn: 'arn:secret', secretName: 'tenants/mocked-shop/credentials' },
+      // The version "Apply schema" migrated to: the function is created from it.
+      schema: {
+        schemaVersion: 3,
+        migrations: [],
+        adminEmail: 'a@b.example',
+        tenantApiVersion: '0123456789abcdef',
+      },
     });
     await expect(deployFunction.run(event)).rejects.toMatchObject({ name: 'ResourceNotReady' });
     expect(lambda.commandCalls(CreateFunctionCommand)[0]?.args[0].input.Code).toEqual({

@@ -1,12 +1,14 @@
 import { hashPassword } from '../../common/passwords';
 import { withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
+import { currentTenantApi, readTenantApiVersion } from '../lib/artifact';
 import { migrate } from '../lib/migrate';
 import { readTenantSecret } from '../lib/tenant-db';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /**
- * Applies migrations/tenant to the tenant's database as the tenant's own role (so the tenant owns its
+ * Applies the migrations of the platform's current tenant API version (the one new tenants start on, see
+ * deploy-function) to the tenant's database as the tenant's own role (so the tenant owns its
  * tables), wherever its secret says the database is (shared instance or its own), and seeds the admin user
  * with the initial password from the secret (only its scrypt hash reaches the database). Until the admin
  * changes it, a re-run sets the hash again, so the secret's initial password always signs in.
@@ -22,8 +24,10 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
     user: secret.username,
     password: secret.password,
   };
+  const { version } = await currentTenantApi();
+  const { migrations } = await readTenantApiVersion(version);
   const result = await withClient(connection, async (client) => {
-    const migrated = await migrate(client, 'tenant');
+    const migrated = await migrate(client, 'tenant', migrations);
     await client.query(
       `INSERT INTO users (email, role, password_hash) VALUES ($1, 'admin', $2)
        ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
@@ -32,5 +36,10 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
     );
     return migrated;
   });
-  return { schemaVersion: result.version, migrations: result.migrations, adminEmail: tenant.adminEmail };
+  return {
+    schemaVersion: result.version,
+    migrations: result.migrations,
+    adminEmail: tenant.adminEmail,
+    tenantApiVersion: version,
+  };
 }

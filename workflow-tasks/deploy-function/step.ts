@@ -30,10 +30,9 @@ import {
   type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
-import { codeVersionOf, type CurrentTenantApi } from '../../common/versions';
+import { codeVersionOf, tenantApiArtifactKey } from '../../common/versions';
 import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
@@ -58,7 +57,7 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
 /**
  * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
  * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
- * never the password), published as version 1 with the alias `live` on it, an HTTP API whose `$default`
+ * never the password) at the version "Apply schema" migrated to, published as version 1 with the alias `live` on it, an HTTP API whose `$default`
  * route and stage send everything to that alias (a release moves it), and the function's Errors alarm.
  * Each piece is looked up before it is created, so a re-run adds nothing.
  */
@@ -67,7 +66,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const { secretArn } = resultOf(event, 'secret');
   const role = await ensureRole(tenant, secretArn);
   await ensureLogGroup(tenant);
-  const fn = await ensureFunction(tenant, role.Arn ?? '', secretArn);
+  const fn = await ensureFunction(event, tenant, role.Arn ?? '', secretArn);
   const functionArn = fn.Configuration?.FunctionArn ?? '';
   const live = await ensureLiveAlias(tenant);
   const liveConfiguration = await aws().lambda.send(
@@ -190,6 +189,7 @@ function vpcConfig(): { SubnetIds: string[]; SecurityGroupIds: string[] } | unde
 }
 
 async function ensureFunction(
+  event: TaskEvent,
   tenant: ValidatedTenant,
   roleArn: string,
   secretArn: string,
@@ -208,8 +208,11 @@ async function ensureFunction(
         Runtime: (process.env[TaskEnv.tenantFunctionRuntime] ?? DEFAULT_RUNTIME) as never,
         Handler: 'index.handler',
         Role: roleArn,
-        // The platform's current version: new tenants start on it.
-        Code: { S3Bucket: requiredEnv(TaskEnv.artifactBucket), S3Key: (await currentTenantApi()).key },
+        // The version whose migrations "Apply schema" ran: the platform's current one.
+        Code: {
+          S3Bucket: requiredEnv(TaskEnv.artifactBucket),
+          S3Key: tenantApiArtifactKey(resultOf(event, 'schema').tenantApiVersion),
+        },
         Environment: {
           Variables: { [TenantApiEnv.tenantId]: tenant.tenantId, [TenantApiEnv.secretArn]: secretArn },
         },
@@ -253,24 +256,6 @@ async function ensureLiveAlias(tenant: ValidatedTenant): Promise<AliasConfigurat
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     return lambda.send(new GetAliasCommand({ FunctionName, Name })); // a concurrent run made it
-  }
-}
-
-/** `tenant-api/current.json`: the version of the tenant API that `cdk deploy` (or the local bootstrap) put. */
-async function currentTenantApi(): Promise<CurrentTenantApi> {
-  const Bucket = requiredEnv(TaskEnv.artifactBucket);
-  try {
-    const object = await aws().s3.send(
-      new GetObjectCommand({ Bucket, Key: PlatformNames.tenantApiCurrentKey }),
-    );
-    return JSON.parse((await object.Body?.transformToString()) ?? '') as CurrentTenantApi;
-  } catch (error) {
-    if ((error as Error).name !== 'NoSuchKey') throw error;
-    throw new OnboardingError(
-      PermanentErrors.StepFailed,
-      `${Bucket} has no ${PlatformNames.tenantApiCurrentKey}: deploy the platform (cdk deploy) first`,
-      { cause: error },
-    );
   }
 }
 

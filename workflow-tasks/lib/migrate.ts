@@ -39,12 +39,23 @@ export function migrationsDir(set: MigrationSet, from: string = __dirname): stri
 
 /** Reads the versioned files of a set, in order; versions must be unique and contiguous from 1. */
 export function loadMigrations(dir: string): Migration[] {
-  const migrations = readdirSync(dir)
-    .filter((file) => file.endsWith('.sql'))
-    .map((file) => {
+  return parseMigrations(
+    readdirSync(dir)
+      .filter((file) => file.endsWith('.sql'))
+      .map((file) => ({ file, sql: readFileSync(join(dir, file), 'utf8') })),
+    dir,
+  );
+}
+
+/**
+ * Migrations from their file names and SQL (a folder, or a tenant API version's `migrations/tenant/`), in
+ * order; versions must be unique and contiguous from 1. `from` names the source in errors.
+ */
+export function parseMigrations(files: { file: string; sql: string }[], from: string): Migration[] {
+  const migrations = files
+    .map(({ file, sql }) => {
       const match = FILE_PATTERN.exec(file);
       if (!match?.[1] || !match[2]) throw new Error(`Migration file name ${file} is not NNNN_name.sql`);
-      const sql = readFileSync(join(dir, file), 'utf8');
       return {
         version: Number(match[1]),
         name: match[2],
@@ -55,7 +66,7 @@ export function loadMigrations(dir: string): Migration[] {
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, index) => {
     if (m.version !== index + 1)
-      throw new Error(`Migrations in ${dir} must be numbered 0001, 0002, ...: found ${m.version}`);
+      throw new Error(`Migrations in ${from} must be numbered 0001, 0002, ...: found ${m.version}`);
   });
   return migrations;
 }
@@ -71,14 +82,14 @@ export interface MigrationResult {
 
 /**
  * Applies the set's pending migrations, each in its own transaction, under an advisory lock so concurrent
- * runners wait for each other. Applied files are checksummed: an edited one stops the run.
+ * runners wait for each other. Applied files are checksummed: an edited one stops the run. `migrations`
+ * default to the set's folder (a tenant release passes those of the version it rolls out).
  */
 export async function migrate(
   client: ClientBase,
   set: MigrationSet,
-  dir: string = migrationsDir(set),
+  migrations: readonly Migration[] = loadMigrations(migrationsDir(set)),
 ): Promise<MigrationResult> {
-  const migrations = loadMigrations(dir);
   await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEYS[set]]);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (

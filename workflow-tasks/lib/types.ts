@@ -25,7 +25,8 @@ export interface StepResults {
   /** Shared tier: the database on the shared instance. Dedicated: the RDS instance being created. */
   database: { database: string; role: string; host: string; port: number; instanceId?: string };
   instance: { status: string; rounds: number; host?: string; port?: number };
-  schema: { schemaVersion: number; migrations: string[]; adminEmail: string };
+  /** `tenantApiVersion`: the version whose migrations were applied; the function and frontend follow it. */
+  schema: { schemaVersion: number; migrations: string[]; adminEmail: string; tenantApiVersion: string };
   function: {
     functionName: string;
     functionArn: string;

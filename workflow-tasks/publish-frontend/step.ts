@@ -1,11 +1,12 @@
 import {
-  CopyObjectCommand,
   DeleteObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { PlatformNames, TaskEnv, tenantApiDomain } from '../../common/names';
+import { contentType } from '../../common/content-types';
+import { TaskEnv, tenantApiDomain } from '../../common/names';
+import { readTenantApiVersion } from '../lib/artifact';
 import { aws } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -15,36 +16,19 @@ import type { StepResults, TaskEvent } from '../lib/types';
 export const CONFIG_FILE = 'config.json';
 
 /**
- * Copies the platform's frontend bundle to the tenant's prefix on the site bucket and writes its
- * `config.json`. Copies overwrite, so a re-run leaves the same objects.
+ * Writes the frontend of the tenant's version (the one "Apply schema" migrated to) to the tenant's prefix on
+ * the site bucket, with its `config.json`. Writes overwrite, so a re-run leaves the same objects.
  */
 export async function run(event: TaskEvent): Promise<StepResults['frontend']> {
   const tenant = tenantOf(event);
   const { apiEndpoint } = resultOf(event, 'function');
-  const { s3 } = aws();
-  const artifactBucket = requiredEnv(TaskEnv.artifactBucket);
   const siteBucket = requiredEnv(TaskEnv.siteBucket);
   const { sitePrefix } = tenant.names;
-  const sourcePrefix = PlatformNames.frontendArtifactPrefix;
-
-  const sources = (await listKeys(s3, artifactBucket, sourcePrefix)).filter((key) => !key.endsWith('/'));
-  const files: string[] = [];
-  for (const key of sources) {
-    const relative = key.slice(sourcePrefix.length);
-    if (relative === CONFIG_FILE) continue;
-    await s3.send(
-      new CopyObjectCommand({
-        Bucket: siteBucket,
-        Key: sitePrefix + relative,
-        CopySource: encodeURIComponent(`${artifactBucket}/${key}`).replace(/%2F/g, '/'),
-      }),
-    );
-    files.push(relative);
-  }
+  const files = await writeFrontend(tenant.names.sitePrefix, resultOf(event, 'schema').tenantApiVersion);
 
   const apiUrl = tenant.domain ? `https://${tenantApiDomain(tenant.domain)}` : apiEndpoint;
   const configKey = sitePrefix + CONFIG_FILE;
-  await s3.send(
+  await aws().s3.send(
     new PutObjectCommand({
       Bucket: siteBucket,
       Key: configKey,
@@ -53,7 +37,30 @@ export async function run(event: TaskEvent): Promise<StepResults['frontend']> {
       CacheControl: 'no-cache',
     }),
   );
-  return { siteBucket, sitePrefix, files: files.sort(), configKey, apiUrl };
+  return { siteBucket, sitePrefix, files, configKey, apiUrl };
+}
+
+/**
+ * Puts a version's frontend files under `sitePrefix` (its `config.json`, which is the tenant's own, is left
+ * alone) and returns their paths, sorted. A release calls it too.
+ */
+export async function writeFrontend(sitePrefix: string, version: string): Promise<string[]> {
+  const { frontend } = await readTenantApiVersion(version);
+  const Bucket = requiredEnv(TaskEnv.siteBucket);
+  const files = [...frontend.keys()].filter((path) => path !== CONFIG_FILE).sort();
+  await Promise.all(
+    files.map((path) =>
+      aws().s3.send(
+        new PutObjectCommand({
+          Bucket,
+          Key: sitePrefix + path,
+          Body: frontend.get(path),
+          ContentType: contentType(path),
+        }),
+      ),
+    ),
+  );
+  return files;
 }
 
 /** Deletes every object under the tenant's prefix (and only there: the prefix ends with a slash). */
