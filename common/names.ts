@@ -22,6 +22,8 @@ export const TENANT_SIGNED_UP_PATTERN = {
 /** Platform-level resource names (one platform per account and region). */
 export const PlatformNames = {
   stateMachine: 'tenant-onboarding',
+  /** The release state machine's name in the local platform (on AWS, CloudFormation names it). */
+  releaseStateMachine: 'tenant-release',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**

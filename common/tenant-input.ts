@@ -70,14 +70,18 @@ export function parseTenantInput(raw: unknown): TenantInputResult {
   }
   const parsed = tenantInputSchema.safeParse(raw);
   if (parsed.success) return { ok: true, value: parsed.data };
-  const problems = parsed.error.issues.map((issue) => {
+  return { ok: false, problems: fieldProblems(parsed.error.issues) };
+}
+
+/** Each validation issue as `field: problem` (an unknown field as `"name": is not a known field`). */
+export function fieldProblems(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => `${printable(key)}: is not a known field`).join('; ');
     }
     const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'input';
     return `${field}: ${issue.message}`;
   });
-  return { ok: false, problems };
 }
 
 /** Proposes a tenant id from a company name ("Building Shop Inc." -> "building-shop-inc"). */

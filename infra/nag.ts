@@ -41,7 +41,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, web } = stack;
+  const { onboarding, release, web } = stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -60,7 +60,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
-  for (const fn of onboarding.taskFunctions.values()) {
+  for (const fn of [...onboarding.taskFunctions.values(), ...release.taskFunctions.values()]) {
     iam5(
       fn,
       tenantPatterns,
@@ -77,15 +77,26 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  iam5(
-    onboarding.stateMachine,
-    [...onboarding.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),
-    "Invoking a task Lambda's versions and aliases (what LambdaInvoke grants).",
+  for (const workflow of [onboarding, release]) {
+    iam5(
+      workflow.stateMachine,
+      [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),
+      "Invoking a task Lambda's versions and aliases (what LambdaInvoke grants).",
+    );
+    iam5(
+      workflow.stateMachine,
+      ['Resource::*'],
+      'X-Ray trace writes and CloudWatch Logs delivery management have no resource-level permissions.',
+    );
+  }
+  const releaseMachine = Stack.of(release).getLogicalId(
+    release.stateMachine.node.defaultChild as CfnResource,
   );
+  const releaseExecutions = `arn:<AWS::Partition>:states:${region}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${releaseMachine}"}]}]}`;
   iam5(
-    onboarding.stateMachine,
-    ['Resource::*'],
-    'X-Ray trace writes and CloudWatch Logs delivery management have no resource-level permissions.',
+    release.stateMachine,
+    [`Resource::${releaseExecutions}:*`, `Resource::${releaseExecutions}/ReleaseWave:*`],
+    "The Distributed Map's child executions and its map runs: their ids are made at run time, under the release state machine's own name.",
   );
   iam5(
     stack.tenantRoleBoundary,

@@ -10,6 +10,7 @@ import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
 import { SharedDatabase } from './shared-database';
 import { TenantOnboarding } from './tenant-onboarding';
+import { TenantRelease } from './tenant-release';
 import { PlatformWeb } from './web';
 
 /** Everything a deployment may choose (CDK context keys of the same names, see infra/app.ts). */
@@ -55,6 +56,7 @@ export class PlatformStack extends Stack {
   readonly web: PlatformWeb;
   readonly tenantRoleBoundary: iam.ManagedPolicy;
   readonly onboarding: TenantOnboarding;
+  readonly release: TenantRelease;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
 
@@ -147,6 +149,15 @@ export class PlatformStack extends Stack {
       },
     });
     const { stateMachine } = this.onboarding;
+    this.release = new TenantRelease(this, 'TenantRelease', {
+      environment: this.onboarding.taskEnvironment,
+      logRetention,
+      network: { vpc: network.vpc, subnets: network.lambdaSubnets, databaseClients: network.databaseClients },
+      artifactBucket: web.artifactBucket,
+      siteBucket: web.siteBucket,
+      distribution: web.distribution,
+      masterSecret: database.masterSecret,
+    });
 
     const deadLetterQueue = new sqs.Queue(this, 'SignupDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -179,6 +190,7 @@ export class PlatformStack extends Stack {
     this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ReleaseStateMachineArn', { value: this.release.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'DistributionDomainName', { value: web.distribution.distributionDomainName });
     new CfnOutput(this, 'DistributionId', { value: web.distribution.distributionId });

@@ -1,32 +1,19 @@
-import * as path from 'node:path';
 import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { TRANSIENT_ERROR_NAMES } from '../common/errors';
 import { PlatformNames, TaskEnv } from '../common/names';
-import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS, type StepSpec } from '../common/steps';
-
-const REPO_ROOT = path.join(__dirname, '..');
-/**
- * A task waits this much longer than its Lambda may run: the function is stopped by Lambda first, so no step
- * can land its effect after Step Functions gave up on it and started undoing.
- */
-const TASK_TIMEOUT_MARGIN_SECONDS = 10;
-/** Runtime of the task Lambdas and of the tenant API functions deploy-function creates. */
-export const TASK_RUNTIME = lambda.Runtime.NODEJS_24_X;
-/** Memory of every task Lambda (npm run cost reads it back from the synthesized template). */
-const TASK_MEMORY_MB = 256;
+import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
+import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction } from './task-lambdas';
 
 export interface TenantOnboardingProps {
   /** Holds the tenant API package and the frontend bundle (see PlatformNames). */
@@ -92,6 +79,8 @@ export class TenantOnboarding extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** Every task Lambda by its state's name ("Create database", "Undo create database", ...). */
   public readonly taskFunctions = new Map<string, lambda.IFunction>();
+  /** The environment of every task Lambda (the release workflow's tasks get the same). */
+  public readonly taskEnvironment: Record<string, string>;
   /** Set by `sendTenantAlarmsTo`: the topic every tenant's own alarms notify. */
   private alarmTopic?: ITopic;
 
@@ -129,94 +118,26 @@ export class TenantOnboarding extends Construct {
       }),
     };
     const permissions = new StepPermissions(this, props);
+    this.taskEnvironment = environment;
+    const settings = { environment, logRetention: props.logRetention, network: props.network };
     const fn = (
       stateName: string,
       stepId: string,
       handler: 'run' | 'undo',
       timeoutSeconds: number,
     ): lambda.IFunction => {
-      const inVpc = DATABASE_STEPS.has(stepId);
-      const f = new NodejsFunction(this, `${stepId}-${handler}`, {
-        entry: path.join(REPO_ROOT, 'workflow-tasks', stepId, 'handler.ts'),
+      const f = taskFunction(this, `${stepId}-${handler}`, settings, {
+        folder: stepId,
         handler,
-        runtime: TASK_RUNTIME,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: TASK_MEMORY_MB,
-        timeout: Duration.seconds(timeoutSeconds),
-        environment,
-        tracing: lambda.Tracing.ACTIVE,
-        ...(inVpc
-          ? {
-              vpc: props.network.vpc,
-              vpcSubnets: props.network.subnets,
-              securityGroups: [props.network.databaseClients],
-            }
-          : {}),
-        logGroup: new logs.LogGroup(this, `${stepId}-${handler}-logs`, {
-          retention: props.logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-        bundling: {
-          minify: true,
-          sourceMap: true,
-          target: 'node22',
-          format: OutputFormat.CJS,
-          // The Lambda runtime provides SDK v3; pg's optional native binding is never used.
-          externalModules: ['@aws-sdk/*', 'pg-native'],
-          commandHooks: {
-            beforeBundling: () => [],
-            beforeInstall: () => [],
-            // The migration runner finds migrations/ next to the bundle (see workflow-tasks/lib/migrate.ts).
-            afterBundling: (inputDir, outputDir) => [
-              `cp -r "${inputDir}/migrations" "${outputDir}/migrations"`,
-            ],
-          },
-        },
+        timeoutSeconds,
+        usesDatabase: DATABASE_STEPS.has(stepId),
       });
       permissions.grant(stepId, handler, f);
       this.taskFunctions.set(stateName, f);
       return f;
     };
-
-    const invoke = (
-      stateName: string,
-      f: lambda.IFunction,
-      lambdaTimeoutSeconds: number,
-      resultPath: string | undefined,
-    ) =>
-      new tasks.LambdaInvoke(this, stateName, {
-        stateName,
-        lambdaFunction: f,
-        payloadResponseOnly: true,
-        // Every handler gets the same shape: the execution's id and the whole state (see TaskEvent).
-        payload: sfn.TaskInput.fromObject({
-          executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
-          state: sfn.JsonPath.entirePayload,
-        }),
-        resultPath: resultPath ?? sfn.JsonPath.DISCARD,
-        taskTimeout: sfn.Timeout.duration(
-          Duration.seconds(lambdaTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
-        ),
-      });
-    /**
-     * Transient errors are retried everywhere. Undos also retry a timeout: they are idempotent, so running one
-     * again is safe, while a forward step that timed out is rolled back instead.
-     */
-    const retryTransient = (
-      task: tasks.LambdaInvoke,
-      step: Pick<StepSpec, 'retry'>,
-      kind: 'forward' | 'undo' = 'forward',
-    ): tasks.LambdaInvoke => {
-      task.addRetry({
-        errors: kind === 'undo' ? [...TRANSIENT_ERROR_NAMES, sfn.Errors.TIMEOUT] : [...TRANSIENT_ERROR_NAMES],
-        interval: Duration.seconds(step.retry.intervalSeconds),
-        maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
-        maxAttempts: step.retry.maxAttempts,
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
+    const invoke = (stateName: string, f: lambda.IFunction, timeoutSeconds: number, resultPath?: string) =>
+      invokeTask(this, stateName, f, timeoutSeconds, resultPath);
 
     // Failure paths first: forward steps catch into them.
     const onboardingFailed = new sfn.Fail(this, 'Onboarding failed', {

@@ -6,8 +6,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { TenantOnboarding } from '../infra/tenant-onboarding';
+import { TenantRelease } from '../infra/tenant-release';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { LOCAL_ACCOUNT } from './bootstrap';
 
@@ -18,43 +20,101 @@ export interface AslDefinition {
   [field: string]: unknown;
 }
 
+/** The definitions of the platform's state machines, by their local names (common/names.ts). */
+export interface LocalDefinitions {
+  readonly onboarding: AslDefinition;
+  readonly release: AslDefinition;
+}
+
 /**
- * The state machine definition of the CDK construct, exactly as `cdk synth` renders it, with the
+ * The state machine definitions of the CDK constructs, exactly as `cdk synth` renders them, with the
  * CloudFormation tokens (function ARNs, partition) replaced by local values. Bundling is skipped: the
- * local runtime calls the handlers in-process.
+ * local runtime calls the handlers in-process. The release's Distributed Map runs as an inline Map here
+ * (the same states, iterations in this process instead of child executions).
  */
-export function localDefinition(): AslDefinition {
+export function localDefinitions(): LocalDefinitions {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Local', {
     env: { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
   });
-  const onboarding = new TenantOnboarding(stack, 'TenantOnboarding', {
-    artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', LocalPlatformNames.artifactBucket),
-    siteBucket: s3.Bucket.fromBucketName(stack, 'Site', LocalPlatformNames.siteBucket),
-    distribution: cloudfront.Distribution.fromDistributionAttributes(stack, 'Distribution', {
-      distributionId: 'LOCAL',
-      domainName: 'local.cloudfront.net',
+  const artifactBucket = s3.Bucket.fromBucketName(stack, 'Artifacts', LocalPlatformNames.artifactBucket);
+  const siteBucket = s3.Bucket.fromBucketName(stack, 'Site', LocalPlatformNames.siteBucket);
+  const distribution = cloudfront.Distribution.fromDistributionAttributes(stack, 'Distribution', {
+    distributionId: 'LOCAL',
+    domainName: 'local.cloudfront.net',
+  });
+  const masterSecret = secretsmanager.Secret.fromSecretNameV2(
+    stack,
+    'Master',
+    LocalPlatformNames.masterSecret,
+  );
+  // Only the definitions are used: the network, boundary and log settings never reach the local runtime.
+  const logRetention = logs.RetentionDays.ONE_DAY;
+  const network = {
+    vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-local',
+      availabilityZones: [`${LocalPlatformNames.region}a`],
+      privateSubnetIds: ['subnet-local'],
     }),
+    subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    databaseClients: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Clients', 'sg-local'),
+  };
+  const onboarding = new TenantOnboarding(stack, 'TenantOnboarding', {
+    artifactBucket,
+    siteBucket,
+    distribution,
     eventBus: events.EventBus.fromEventBusName(stack, 'Bus', PlatformNames.eventBus),
-    masterSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Master', LocalPlatformNames.masterSecret),
+    masterSecret,
     sharedDatabase: { host: '127.0.0.1', port: 5432 },
-    // Only the definition is used: the network, boundary and log settings never reach the local runtime.
-    logRetention: logs.RetentionDays.ONE_DAY,
-    network: {
-      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
-        vpcId: 'vpc-local',
-        availabilityZones: [`${LocalPlatformNames.region}a`],
-        privateSubnetIds: ['subnet-local'],
-      }),
-      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      databaseClients: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Clients', 'sg-local'),
-    },
+    logRetention,
+    network,
     tenantRoleBoundary: iam.ManagedPolicy.fromManagedPolicyName(stack, 'Boundary', 'local-boundary'),
     dedicated: { instanceClass: 'db.t4g.micro', subnetGroupName: 'local', securityGroupId: 'sg-local' },
   });
-  const cfn = onboarding.stateMachine.node.defaultChild as CfnStateMachine;
-  const resolved = stack.resolve(cfn.definitionString) as unknown;
-  return JSON.parse(renderTokens(resolved)) as AslDefinition;
+  const release = new TenantRelease(stack, 'TenantRelease', {
+    environment: {},
+    logRetention,
+    network,
+    artifactBucket,
+    siteBucket,
+    distribution,
+    masterSecret,
+  });
+  const definitionOf = (machine: sfn.StateMachine) => {
+    const cfn = machine.node.defaultChild as CfnStateMachine;
+    return JSON.parse(renderTokens(stack.resolve(cfn.definitionString) as unknown)) as AslDefinition;
+  };
+  return {
+    onboarding: definitionOf(onboarding.stateMachine),
+    release: inlineMaps(definitionOf(release.stateMachine)),
+  };
+}
+
+/** Fields only a Distributed Map has; an inline Map runs the same ItemProcessor without them. */
+const DISTRIBUTED_ONLY = [
+  'Label',
+  'ToleratedFailureCount',
+  'ToleratedFailurePercentage',
+  'ItemReader',
+  'ItemBatcher',
+  'ResultWriter',
+];
+
+function inlineMaps(definition: AslDefinition): AslDefinition {
+  const states: AslDefinition['States'] = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]): [string, AslDefinition['States'][string]] => {
+      if (state.Type !== 'Map') return [name, state];
+      const processor = state.ItemProcessor as { ProcessorConfig?: object } & Record<string, unknown>;
+      const inline = Object.fromEntries(
+        Object.entries(state).filter(([field]) => !DISTRIBUTED_ONLY.includes(field)),
+      );
+      return [
+        name,
+        { ...inline, Type: 'Map', ItemProcessor: { ...processor, ProcessorConfig: { Mode: 'INLINE' } } },
+      ];
+    }),
+  );
+  return { ...definition, States: states };
 }
 
 function renderTokens(value: unknown): string {

@@ -4,7 +4,7 @@ import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
 import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
-import type { LocalPlatform } from './runtime';
+import type { LocalPlatform, LocalStateMachine } from './runtime';
 
 /** An error the API returns as AWS does: HTTP 400 with `__type` and `message`. */
 class ApiError extends Error {
@@ -78,7 +78,7 @@ export class LocalAwsApi {
   }
 
   private async startExecution(body: Body): Promise<Body> {
-    this.checkStateMachine(body.stateMachineArn);
+    const stateMachine = this.stateMachine(body.stateMachineArn);
     const name = body.name === undefined ? randomUUID() : body.name;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
       throw new ApiError(
@@ -100,12 +100,12 @@ export class LocalAwsApi {
       throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
     }
     try {
-      const started = await this.platform.startExecution(input, { name });
+      const started = await this.platform.startExecution(input, { name, stateMachineArn: stateMachine.arn });
       return { executionArn: started.executionArn, startDate: seconds(started.startDate) };
     } catch (error) {
       if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
       // As on AWS: the same name and input while it runs is the same request; anything else is a conflict.
-      const existing = await this.platform.store.getByName(name);
+      const existing = await this.platform.store.getByName(stateMachine.arn, name);
       if (existing?.status === 'RUNNING' && sameJson(existing.input, text)) {
         return { executionArn: existing.executionArn, startDate: seconds(existing.startDate) };
       }
@@ -146,14 +146,19 @@ export class LocalAwsApi {
   }
 
   private async listExecutions(body: Body): Promise<Body> {
-    this.checkStateMachine(body.stateMachineArn);
+    const stateMachine = this.stateMachine(body.stateMachineArn);
     const status = body.statusFilter;
     if (status !== undefined && !STATUSES.includes(status as ExecutionStatus)) {
       throw new ApiError('ValidationException', `statusFilter must be one of ${STATUSES.join(', ')}`);
     }
     const limit = pageSize(body.maxResults);
     const offset = decodeToken(body.nextToken);
-    const rows = await this.platform.store.list(status as ExecutionStatus | undefined, offset, limit + 1);
+    const rows = await this.platform.store.list(
+      stateMachine.arn,
+      status as ExecutionStatus | undefined,
+      offset,
+      limit + 1,
+    );
     return {
       executions: rows.slice(0, limit).map(executionItem),
       ...(rows.length > limit ? { nextToken: encodeToken(offset + limit) } : {}),
@@ -173,24 +178,24 @@ export class LocalAwsApi {
 
   private listStateMachines(): Promise<Body> {
     return Promise.resolve({
-      stateMachines: [
-        {
-          stateMachineArn: this.platform.stateMachineArn,
-          name: PlatformNames.stateMachine,
+      stateMachines: [this.platform.stateMachines.onboarding, this.platform.stateMachines.release].map(
+        (m) => ({
+          stateMachineArn: m.arn,
+          name: m.name,
           type: 'STANDARD',
           creationDate: seconds(this.createdAt),
-        },
-      ],
+        }),
+      ),
     });
   }
 
   private describeStateMachine(body: Body): Promise<Body> {
-    this.checkStateMachine(body.stateMachineArn);
+    const stateMachine = this.stateMachine(body.stateMachineArn);
     return Promise.resolve({
-      stateMachineArn: this.platform.stateMachineArn,
-      name: PlatformNames.stateMachine,
+      stateMachineArn: stateMachine.arn,
+      name: stateMachine.name,
       status: 'ACTIVE',
-      definition: JSON.stringify(this.platform.definition),
+      definition: JSON.stringify(stateMachine.definition),
       roleArn: this.platform.roleArn,
       type: 'STANDARD',
       creationDate: seconds(this.createdAt),
@@ -250,13 +255,15 @@ export class LocalAwsApi {
     return { EventId: eventId };
   }
 
-  private checkStateMachine(arn: unknown): void {
-    if (arn !== this.platform.stateMachineArn) {
+  private stateMachine(arn: unknown): LocalStateMachine {
+    const stateMachine = this.platform.stateMachine(arn);
+    if (!stateMachine) {
       throw new ApiError(
         'StateMachineDoesNotExist',
         `State Machine Does Not Exist: '${String(arn).slice(0, 200)}'`,
       );
     }
+    return stateMachine;
   }
 
   private async execution(arn: unknown): Promise<StoredExecution> {

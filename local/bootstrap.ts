@@ -41,7 +41,7 @@ export type TaskEnvironment = Record<
 export async function bootstrapPlatform(
   endpoint: string,
   pg: LocalPostgres,
-  stateMachineArn: string,
+  stateMachineArns: { onboarding: string; release: string },
 ): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -80,7 +80,8 @@ export async function bootstrapPlatform(
     const alarmTopicArn =
       (await sns.send(new CreateTopicCommand({ Name: LocalPlatformNames.alarmTopic }))).TopicArn ?? '';
     await recordStack(cloudformation, {
-      StateMachineArn: stateMachineArn,
+      StateMachineArn: stateMachineArns.onboarding,
+      ReleaseStateMachineArn: stateMachineArns.release,
       EventBusName: PlatformNames.eventBus,
       DistributionId: distributionId,
       ArtifactBucketName: LocalPlatformNames.artifactBucket,

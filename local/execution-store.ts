@@ -98,17 +98,25 @@ export class ExecutionStore {
     return rows[0] && toExecution(rows[0]);
   }
 
-  async getByName(name: string): Promise<StoredExecution | undefined> {
-    const { rows } = await this.pool.query<Row>('SELECT * FROM executions WHERE name = $1', [name]);
+  async getByName(stateMachineArn: string, name: string): Promise<StoredExecution | undefined> {
+    const { rows } = await this.pool.query<Row>(
+      'SELECT * FROM executions WHERE state_machine_arn = $1 AND name = $2',
+      [stateMachineArn, name],
+    );
     return rows[0] && toExecution(rows[0]);
   }
 
-  /** Newest first. */
-  async list(status: ExecutionStatus | undefined, offset: number, limit: number): Promise<StoredExecution[]> {
+  /** A state machine's executions, newest first. */
+  async list(
+    stateMachineArn: string,
+    status: ExecutionStatus | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<StoredExecution[]> {
     const { rows } = await this.pool.query<Row>(
-      `SELECT * FROM executions WHERE ($1::text IS NULL OR status = $1)
-        ORDER BY start_date DESC, execution_arn OFFSET $2 LIMIT $3`,
-      [status ?? null, offset, limit],
+      `SELECT * FROM executions WHERE state_machine_arn = $1 AND ($2::text IS NULL OR status = $2)
+        ORDER BY start_date DESC, execution_arn OFFSET $3 LIMIT $4`,
+      [stateMachineArn, status ?? null, offset, limit],
     );
     return rows.map(toExecution);
   }

@@ -11,6 +11,9 @@ export interface InterpreterEvent {
   readonly Error?: string;
   readonly Cause?: unknown;
   readonly retry?: { attempt: number };
+  /** Inside a Map: the iteration's index (and, on MapIteration* events, the Map state). */
+  readonly index?: number;
+  readonly parentState?: { name: string; type: string };
 }
 
 /** A history event as the Step Functions API returns it (timestamps in epoch milliseconds until sent). */
@@ -42,6 +45,8 @@ export class HistoryBuilder {
     const at = event.timestamp;
     const name = event.state?.name ?? '';
     const kind = event.state?.type ?? '';
+    // Iterations of a Map run the same states at once: a state's failure is tracked per iteration.
+    const key = `${event.index ?? ''}:${name}`;
     switch (event.type) {
       case 'ExecutionStarted':
         return [
@@ -54,7 +59,7 @@ export class HistoryBuilder {
           }),
         ];
       case 'StateEntered': {
-        this.failed.delete(name);
+        this.failed.delete(key);
         const entered = this.make(at, `${kind}StateEntered`, {
           stateEnteredEventDetails: {
             name,
@@ -66,7 +71,7 @@ export class HistoryBuilder {
       }
       case 'StateFailed':
         if (kind !== 'Task') return [];
-        this.failed.add(name);
+        this.failed.add(key);
         return [
           this.make(at, event.Error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', {
             [event.Error === 'States.Timeout' ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails']: {
@@ -77,13 +82,13 @@ export class HistoryBuilder {
           }),
         ];
       case 'StateRetried':
-        this.failed.delete(name);
+        this.failed.delete(key);
         return kind === 'Task' ? this.attempt(at, name) : [];
       case 'StateExited': {
         if (kind === 'Fail') return [];
         const output = json(event.state?.output);
         const events: AwsHistoryEvent[] = [];
-        if (kind === 'Task' && !this.failed.has(name)) {
+        if (kind === 'Task' && !this.failed.has(key)) {
           events.push(
             this.make(at, 'TaskSucceeded', {
               taskSucceededEventDetails: { ...LAMBDA, output, outputDetails: { truncated: false } },
@@ -112,6 +117,14 @@ export class HistoryBuilder {
             executionFailedEventDetails: { error: event.Error, cause: text(event.Cause) },
           }),
         ];
+      case 'MapIterationStarted':
+      case 'MapIterationSucceeded':
+      case 'MapIterationFailed': {
+        const details = `${event.type[0]!.toLowerCase()}${event.type.slice(1)}EventDetails`;
+        return [
+          this.make(at, event.type, { [details]: { name: event.parentState?.name, index: event.index } }),
+        ];
+      }
       case 'ExecutionAborted':
         return [this.make(at, 'ExecutionAborted', { executionAbortedEventDetails: {} })];
       case 'ExecutionTimeout':

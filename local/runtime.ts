@@ -14,7 +14,10 @@ import { releaseTenantsOf } from '../workflow-tasks/lib/registry';
 import type { TaskHandler } from '../workflow-tasks/lib/handler';
 import type { TaskEvent } from '../workflow-tasks/lib/types';
 import { STEP_HANDLERS } from '../workflow-tasks';
-import { localDefinition, type AslDefinition } from './asl';
+import * as releaseTasks from '../workflow-tasks/release/handler';
+import { ReleaseStates } from '../common/release';
+import { stopReleaseOf } from '../workflow-tasks/lib/release-ledger';
+import { localDefinitions, type AslDefinition } from './asl';
 import { bootstrapPlatform, ensureDatabase, LOCAL_ACCOUNT, type TaskEnvironment } from './bootstrap';
 import { ExecutionStore, type ExecutionStatus } from './execution-store';
 
@@ -46,7 +49,9 @@ export interface ExecutionRecord {
 }
 
 export interface StartOptions {
-  /** Execution name; unique per platform. @default a random UUID */
+  /** The state machine to run. @default the onboarding one */
+  readonly stateMachineArn?: string;
+  /** Execution name; unique per state machine. @default a random UUID */
   readonly name?: string;
   /** Called for each history event as it happens (live progress). */
   readonly onEvent?: (event: AwsHistoryEvent) => void;
@@ -72,10 +77,26 @@ export interface PlatformOptions {
   readonly log?: (line: string) => void;
 }
 
+/** A state machine of the platform, as DescribeStateMachine shows it. */
+export interface LocalStateMachine {
+  readonly arn: string;
+  readonly name: string;
+  readonly definition: AslDefinition;
+}
+
+/** The platform's state machines: onboarding (the one tenantctl onboard starts) and release. */
+export interface LocalStateMachines {
+  readonly onboarding: LocalStateMachine;
+  readonly release: LocalStateMachine;
+}
+
 /** What a started platform runs with but shows nobody. */
 interface Internals {
-  readonly machine: StateMachine;
-  readonly handlers: Record<string, JsonHandler>;
+  /** The interpreter of each state machine, with its Task states' in-process handlers, by ARN. */
+  readonly interpreters: ReadonlyMap<
+    string,
+    { machine: StateMachine; handlers: Record<string, JsonHandler> }
+  >;
   /** RDS instances, each a PostgreSQL server of its own. */
   readonly rds: LocalRds;
   /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
@@ -114,7 +135,7 @@ export class LocalPlatform {
     /** The tenants' API functions, run as the emulator recorded them. */
     readonly functions: LocalFunctions,
     readonly environment: TaskEnvironment,
-    readonly definition: AslDefinition,
+    readonly stateMachines: LocalStateMachines,
     readonly store: ExecutionStore,
     private readonly internals: Internals,
   ) {}
@@ -148,7 +169,10 @@ export class LocalPlatform {
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
-      const environment = await bootstrapPlatform(endpointUrl, postgres, localStateMachineArn());
+      const environment = await bootstrapPlatform(endpointUrl, postgres, {
+        onboarding: localStateMachineArn(PlatformNames.stateMachine),
+        release: localStateMachineArn(PlatformNames.releaseStateMachine),
+      });
       Object.assign(process.env, environment);
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
@@ -157,11 +181,28 @@ export class LocalPlatform {
       await rds.settled();
       await restoreActiveTenants();
       signal?.throwIfAborted();
-      const definition = capTimeouts(localDefinition(), options.maxTaskTimeoutSeconds);
-      const handlers = taskHandlers(definition, new FaultInjector(options.faults ?? []));
-      const machine = new StateMachine(definition as never, {
-        validationOptions: { checkPaths: true, checkArn: true },
+      const definitions = localDefinitions();
+      const faults = new FaultInjector(options.faults ?? []);
+      const machineOf = (name: string, definition: AslDefinition): LocalStateMachine => ({
+        arn: localStateMachineArn(name),
+        name,
+        definition: capTimeouts(definition, options.maxTaskTimeoutSeconds),
       });
+      const stateMachines: LocalStateMachines = {
+        onboarding: machineOf(PlatformNames.stateMachine, definitions.onboarding),
+        release: machineOf(PlatformNames.releaseStateMachine, definitions.release),
+      };
+      const interpreters = new Map(
+        [stateMachines.onboarding, stateMachines.release].map((m) => [
+          m.arn,
+          {
+            machine: new StateMachine(m.definition as never, {
+              validationOptions: { checkPaths: true, checkArn: true },
+            }),
+            handlers: taskHandlers(m.definition, faults),
+          },
+        ]),
+      );
       const platform = new LocalPlatform(
         stateDir,
         postgres,
@@ -169,9 +210,9 @@ export class LocalPlatform {
         endpointUrl,
         functions,
         environment,
-        definition,
+        stateMachines,
         store,
-        { machine, handlers, rds, endpoint, log: options.log ?? (() => undefined) },
+        { interpreters, rds, endpoint, log: options.log ?? (() => undefined) },
       );
       endpoint.attach({ stepFunctions: new LocalAwsApi(platform, options.log), functions });
       return platform;
@@ -187,9 +228,15 @@ export class LocalPlatform {
     }
   }
 
-  /** ARN of the local state machine (the same shape as on AWS). */
+  /** ARN of the onboarding state machine (the same shape as on AWS). */
   get stateMachineArn(): string {
-    return localStateMachineArn();
+    return this.stateMachines.onboarding.arn;
+  }
+
+  /** The state machine with this ARN, if the platform has it. */
+  stateMachine(arn: unknown): LocalStateMachine | undefined {
+    const { onboarding, release } = this.stateMachines;
+    return [onboarding, release].find((m) => m.arn === arn);
   }
 
   /** The role the state machine would run as; reported in ExecutionStarted events. */
@@ -206,11 +253,17 @@ export class LocalPlatform {
     options: StartOptions = {},
   ): Promise<{ executionArn: string; startDate: Date; done: Promise<ExecutionRecord> }> {
     const name = options.name ?? randomUUID();
-    const executionArn = `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:execution:${PlatformNames.stateMachine}:${name}`;
+    const stateMachine = this.stateMachine(options.stateMachineArn ?? this.stateMachineArn);
+    const interpreter = stateMachine && this.internals.interpreters.get(stateMachine.arn);
+    if (!stateMachine || !interpreter)
+      throw Object.assign(new Error(`State Machine Does Not Exist: '${String(options.stateMachineArn)}'`), {
+        name: 'StateMachineDoesNotExist',
+      });
+    const executionArn = `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:execution:${stateMachine.name}:${name}`;
     const startDate = new Date();
     const created = await this.store.create({
       executionArn,
-      stateMachineArn: this.stateMachineArn,
+      stateMachineArn: stateMachine.arn,
       name,
       input: JSON.stringify(input),
       startDate,
@@ -221,10 +274,10 @@ export class LocalPlatform {
       });
     }
     const record: ExecutionRecord = { executionArn, name, input, startDate, status: 'RUNNING', events: [] };
-    const history = new HistoryBuilder(this.definition, LocalPlatformNames.region, this.roleArn);
-    const run = this.internals.machine.run(input as never, {
+    const history = new HistoryBuilder(stateMachine.definition, LocalPlatformNames.region, this.roleArn);
+    const run = interpreter.machine.run(input as never, {
       overrides: {
-        taskResourceLocalHandlers: this.internals.handlers as never,
+        taskResourceLocalHandlers: interpreter.handlers as never,
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
         waitTimeOverrides: { [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS },
       },
@@ -235,7 +288,7 @@ export class LocalPlatform {
           Input: input as never,
           StartTime: startDate.toISOString(),
         },
-        StateMachine: { Id: this.stateMachineArn, Name: PlatformNames.stateMachine },
+        StateMachine: { Id: stateMachine.arn, Name: stateMachine.name },
       },
     });
     // History is written in order, one batch per interpreter event.
@@ -313,8 +366,11 @@ export class LocalPlatform {
     await Promise.allSettled(running.map((e) => e.done));
     // As after a crash (releaseOrphans): their tenants are released, so onboarding them again converges.
     for (const { record } of running)
-      await releaseTenantsOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
-        (error: Error) => this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
+      await Promise.all([
+        releaseTenantsOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }),
+        stopReleaseOf(record.executionArn, cause),
+      ]).catch((error: Error) =>
+        this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
       );
     await this.internals.endpoint.close();
     await this.functions.stop();
@@ -345,8 +401,8 @@ function userEmulator(port: number | undefined): string | undefined {
   }
 }
 
-function localStateMachineArn(): string {
-  return `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:stateMachine:${PlatformNames.stateMachine}`;
+function localStateMachineArn(name: string): string {
+  return `arn:aws:states:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
 }
 
 const LOCAL_INSTANCE_WAIT_MS = 200;
@@ -369,6 +425,7 @@ async function releaseOrphans(store: ExecutionStore): Promise<void> {
   const cause = 'The local platform stopped while this execution was running';
   for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause)) {
     await releaseTenantsOf(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
+    await stopReleaseOf(executionArn, cause);
   }
 }
 
@@ -387,7 +444,25 @@ function setAwsEnvironment(endpointUrl: string, ownEmulator: boolean): void {
   }
 }
 
-/** State name -> in-process handler, for every Task state of the definition (a missing one is a bug). */
+/** Each release Task state's handler (workflow-tasks/release/handler.ts), with its fault-injection id. */
+const RELEASE_HANDLERS: Record<string, [string, (event: never) => Promise<unknown>]> = {
+  [ReleaseStates.plan]: ['release:plan', releaseTasks.plan],
+  [ReleaseStates.claim]: ['release:claim', releaseTasks.claim],
+  [ReleaseStates.migrate]: ['release:migrate-database', releaseTasks.migrateDatabase],
+  [ReleaseStates.updateCode]: ['release:update-function-code', releaseTasks.updateFunctionCode],
+  [ReleaseStates.checkHealth]: ['release:check-health', releaseTasks.checkHealth],
+  [ReleaseStates.moveAlias]: ['release:move-alias', releaseTasks.moveAlias],
+  [ReleaseStates.publishFrontend]: ['release:publish-frontend', releaseTasks.publishFrontend],
+  [ReleaseStates.recordUpdated]: ['release:record-tenant-updated', releaseTasks.recordTenantUpdated],
+  [ReleaseStates.keepOld]: ['release:keep-old-version', releaseTasks.keepOldVersion],
+  [ReleaseStates.closeWave]: ['release:close-wave', releaseTasks.closeWave],
+  [ReleaseStates.finish]: ['release:finish', releaseTasks.finish],
+};
+
+/**
+ * State name -> in-process handler, for every Task state of a definition, those inside a Map's ItemProcessor
+ * included (a missing one is a bug: without it the interpreter would call real AWS Lambda).
+ */
 function taskHandlers(definition: AslDefinition, faults: FaultInjector): Record<string, JsonHandler> {
   const byState = new Map<string, TaskHandler<unknown>>();
   for (const step of STEPS) {
@@ -404,15 +479,21 @@ function taskHandlers(definition: AslDefinition, faults: FaultInjector): Record<
     RECORD_ROLLBACK_FAILURE.stateName,
     faults.wrap(RECORD_ROLLBACK_FAILURE.id, STEP_HANDLERS[RECORD_ROLLBACK_FAILURE.id].run),
   );
+  for (const [stateName, [faultId, handler]] of Object.entries(RELEASE_HANDLERS))
+    byState.set(stateName, faults.wrap(faultId, handler as TaskHandler<unknown>));
 
   const overrides: Record<string, JsonHandler> = {};
-  for (const [stateName, state] of Object.entries(definition.States)) {
-    if (state.Type !== 'Task') continue;
-    const handler = byState.get(stateName);
-    // Without an override the interpreter would call real AWS Lambda.
-    if (!handler) throw new Error(`Task state "${stateName}" has no local handler`);
-    overrides[stateName] = asLambda(handler);
-  }
+  const visit = (states: AslDefinition['States']) => {
+    for (const [stateName, state] of Object.entries(states)) {
+      const nested = (state.ItemProcessor ?? state.Iterator) as AslDefinition | undefined;
+      if (nested) visit(nested.States);
+      if (state.Type !== 'Task') continue;
+      const handler = byState.get(stateName);
+      if (!handler) throw new Error(`Task state "${stateName}" has no local handler`);
+      overrides[stateName] = asLambda(handler);
+    }
+  };
+  visit(definition.States);
   return overrides;
 }
 

@@ -16,6 +16,8 @@ export interface Endpoints {
   readonly postgres: string;
   readonly gateway: string;
   readonly stateMachineArn: string;
+  /** The `tenant-release` state machine. */
+  readonly releaseStateMachineArn: string;
   readonly eventBusName: string;
   readonly siteBucket: string;
 }
@@ -61,6 +63,7 @@ export async function startLocalServices(
       postgres: platform.postgres.adminUrl,
       gateway: `http://127.0.0.1:${gatewayPort}`,
       stateMachineArn: platform.stateMachineArn,
+      releaseStateMachineArn: platform.stateMachines.release.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
     };

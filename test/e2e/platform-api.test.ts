@@ -213,6 +213,11 @@ describe('the Step Functions API', () => {
     const listed = await sfn.send(new ListStateMachinesCommand({}));
     expect(listed.stateMachines).toEqual([
       expect.objectContaining({ stateMachineArn, name: 'tenant-onboarding', type: 'STANDARD' }),
+      expect.objectContaining({
+        stateMachineArn: stateMachineArn.replace('tenant-onboarding', 'tenant-release'),
+        name: 'tenant-release',
+        type: 'STANDARD',
+      }),
     ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
     const definition = JSON.parse(described.definition!) as {

@@ -58,6 +58,7 @@ describe('tenantctl up', () => {
           'gateway',
           'postgres',
           'region',
+          'releaseStateMachineArn',
           'siteBucket',
           'stateMachineArn',
           'stepFunctions',

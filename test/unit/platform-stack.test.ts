@@ -110,6 +110,78 @@ describe('the state machine', () => {
   });
 });
 
+describe('the release state machine', () => {
+  const definition = () => {
+    const [, machine] = ofType('AWS::StepFunctions::StateMachine').find(([id]) =>
+      id.startsWith('TenantRelease'),
+    )!;
+    const parts = (machine.Properties?.DefinitionString as { 'Fn::Join': [string, unknown[]] })[
+      'Fn::Join'
+    ][1];
+    // Function ARNs are tokens: stand-ins are enough to read the shape.
+    return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'ARN')).join('')) as {
+      TimeoutSeconds: number;
+      States: Record<string, Record<string, unknown>>;
+    };
+  };
+
+  it('runs each wave as a Distributed Map of child executions, bounded by the release concurrency', () => {
+    const { States, TimeoutSeconds } = definition();
+    expect(TimeoutSeconds).toBe(12 * 3600);
+    expect(States['Release wave']).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.waves[0]',
+      MaxConcurrencyPath: '$.release.concurrency',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    const perTenant = (States['Release wave']!.ItemProcessor as { States: Record<string, unknown> }).States;
+    expect(Object.keys(perTenant)).toEqual(
+      expect.arrayContaining([
+        'Claim tenant',
+        'Migrate database',
+        'Update function code',
+        'Check health',
+        'Move alias live',
+        'Publish release frontend',
+        'Record tenant updated',
+        'Keep old version',
+      ]),
+    );
+  });
+
+  it('lets its tasks touch only tenant functions, and each only with the calls it makes', () => {
+    const lambdaStatements = ofType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('TenantRelease'))
+      .flatMap(([id, p]) =>
+        (
+          (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+            .Statement ?? []
+        ).map((st) => ({
+          id,
+          actions: ([] as string[]).concat(st.Action),
+          resource: JSON.stringify(st.Resource),
+        })),
+      )
+      .filter((st) =>
+        st.actions.some(
+          (a) =>
+            (a.startsWith('lambda:') && a !== 'lambda:InvokeFunction') ||
+            (st.id.includes('checkHealth') && a === 'lambda:InvokeFunction'),
+        ),
+      );
+    expect(lambdaStatements.length).toBeGreaterThanOrEqual(5);
+    for (const st of lambdaStatements) expect(st.resource).toContain(':function:tenant-*');
+    const actionsOf = (handler: string) =>
+      lambdaStatements
+        .filter((st) => st.id.includes(handler))
+        .flatMap((st) => st.actions)
+        .sort();
+    expect(actionsOf('moveAlias')).toEqual(['lambda:UpdateAlias']);
+    expect(actionsOf('checkHealth')).toEqual(['lambda:InvokeFunction']);
+    expect(actionsOf('updateFunctionCode')).toEqual(['lambda:PublishVersion', 'lambda:UpdateFunctionCode']);
+  });
+});
+
 describe('alarms', () => {
   it('watch failed and timed-out executions, rollback failures and the dead-letter queue, and notify the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
@@ -289,8 +361,8 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 18 task Lambdas and CDK's BucketDeployment function.
-    expect(functions.length).toBe(19);
+    // 18 onboarding task Lambdas, 11 release task Lambdas and CDK's BucketDeployment function.
+    expect(functions.length).toBe(30);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;
@@ -335,7 +407,13 @@ describe('outputs', () => {
   it('name the state machine, the event bus and the distribution', () => {
     const outputs = Object.keys(template.toJSON().Outputs as object);
     expect(outputs).toEqual(
-      expect.arrayContaining(['StateMachineArn', 'EventBusName', 'DistributionDomainName', 'DistributionId']),
+      expect.arrayContaining([
+        'StateMachineArn',
+        'ReleaseStateMachineArn',
+        'EventBusName',
+        'DistributionDomainName',
+        'DistributionId',
+      ]),
     );
   });
 });

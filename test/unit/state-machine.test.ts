@@ -1,6 +1,6 @@
 import { PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../common/errors';
 import { RECORD_ROLLBACK_FAILURE, STEPS } from '../../common/steps';
-import { localDefinition, type AslDefinition } from '../../local/asl';
+import { localDefinitions, type AslDefinition } from '../../local/asl';
 
 type State = AslDefinition['States'][string] & {
   Next?: string;
@@ -16,7 +16,7 @@ type State = AslDefinition['States'][string] & {
   TimeoutSeconds?: number;
 };
 
-const definition = localDefinition();
+const definition = localDefinitions().onboarding;
 const state = (name: string): State => {
   const s = definition.States[name];
   if (!s) throw new Error(`no state ${name}`);

@@ -3,16 +3,22 @@ import { classifyError, OnboardingError, PermanentErrors } from '../../common/er
 import { logger } from './logger';
 import type { StepResults, TaskEvent, ValidatedTenant } from './types';
 
-export type TaskHandler<T> = (event: TaskEvent) => Promise<T>;
+export type TaskHandler<T, E extends AnyTaskEvent = TaskEvent> = (event: E) => Promise<T>;
+
+/** What every task Lambda of every workflow receives: the execution's id and its state. */
+export interface AnyTaskEvent {
+  readonly executionArn: string;
+  readonly state: unknown;
+}
 
 /**
  * Wraps a step's `run` or `undo` as a Lambda handler: a logger carrying the step, tenant and execution,
  * and every error thrown as a contract name (see common/errors.ts) with the original as its cause.
  */
-export function taskHandler<T>(
+export function taskHandler<T, E extends AnyTaskEvent = TaskEvent>(
   step: string,
-  fn: (event: TaskEvent, log: Logger) => Promise<T>,
-): TaskHandler<T> {
+  fn: (event: E, log: Logger) => Promise<T>,
+): TaskHandler<T, E> {
   return async (event) => {
     const log = logger.createChild();
     log.appendKeys({ step, tenantId: tenantIdForLogs(event), executionArn: event.executionArn });
@@ -45,9 +51,11 @@ export function resultOf<K extends keyof StepResults>(event: TaskEvent, key: K):
   return value;
 }
 
-function tenantIdForLogs(event: TaskEvent): string | undefined {
-  const fromResult = event.state?.results?.tenant?.tenantId;
+/** The tenant a task works on, for its log lines: the validated one, else the raw input's (shortened). */
+function tenantIdForLogs(event: AnyTaskEvent): string | undefined {
+  const state = event.state as TaskEvent['state'] | undefined;
+  const fromResult = state?.results?.tenant?.tenantId;
   if (fromResult) return fromResult;
-  const raw = event.state?.tenantId;
+  const raw = state?.tenantId;
   return typeof raw === 'string' ? raw.slice(0, 40) : undefined;
 }

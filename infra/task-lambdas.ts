@@ -1,0 +1,126 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { TRANSIENT_ERROR_NAMES } from '../common/errors';
+import type { StepSpec } from '../common/steps';
+
+const REPO_ROOT = path.join(__dirname, '..');
+/**
+ * A task waits this much longer than its Lambda may run: the function is stopped by Lambda first, so no step
+ * can land its effect after Step Functions gave up on it and started undoing.
+ */
+const TASK_TIMEOUT_MARGIN_SECONDS = 10;
+/** Runtime of the task Lambdas and of the tenant API functions deploy-function creates. */
+export const TASK_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** Memory of every task Lambda (npm run cost reads it back from the synthesized template). */
+const TASK_MEMORY_MB = 256;
+
+/** What every task Lambda of a workflow shares: its environment, its log retention, the VPC of the database ones. */
+export interface TaskLambdaSettings {
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+  readonly network: {
+    readonly vpc: ec2.IVpc;
+    readonly subnets: ec2.SubnetSelection;
+    readonly databaseClients: ec2.ISecurityGroup;
+  };
+}
+
+/**
+ * One task Lambda: `workflow-tasks/<folder>/handler.ts`'s export `handler`, bundled by esbuild with the
+ * migrations next to it (workflow-tasks/lib/migrate.ts finds them there), in the VPC when it uses a database.
+ */
+export function taskFunction(
+  scope: Construct,
+  id: string,
+  settings: TaskLambdaSettings,
+  task: { folder: string; handler: string; timeoutSeconds: number; usesDatabase: boolean },
+): lambda.IFunction {
+  return new NodejsFunction(scope, id, {
+    entry: path.join(REPO_ROOT, 'workflow-tasks', task.folder, 'handler.ts'),
+    handler: task.handler,
+    runtime: TASK_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: TASK_MEMORY_MB,
+    timeout: Duration.seconds(task.timeoutSeconds),
+    environment: settings.environment,
+    tracing: lambda.Tracing.ACTIVE,
+    ...(task.usesDatabase
+      ? {
+          vpc: settings.network.vpc,
+          vpcSubnets: settings.network.subnets,
+          securityGroups: [settings.network.databaseClients],
+        }
+      : {}),
+    logGroup: new logs.LogGroup(scope, `${id}-logs`, {
+      retention: settings.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    }),
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      target: 'node22',
+      format: OutputFormat.CJS,
+      // The Lambda runtime provides SDK v3; pg's optional native binding is never used.
+      externalModules: ['@aws-sdk/*', 'pg-native'],
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        // The migration runner finds migrations/ next to the bundle (see workflow-tasks/lib/migrate.ts).
+        afterBundling: (inputDir, outputDir) => [`cp -r "${inputDir}/migrations" "${outputDir}/migrations"`],
+      },
+    },
+  });
+}
+
+/**
+ * The Task state calling a task Lambda. Every handler gets the same shape: the execution's id and the whole
+ * state (see workflow-tasks/lib/handler.ts); its result goes to `resultPath` (`$`: it becomes the state;
+ * undefined: discarded).
+ */
+export function invokeTask(
+  scope: Construct,
+  stateName: string,
+  f: lambda.IFunction,
+  lambdaTimeoutSeconds: number,
+  resultPath: string | undefined,
+): tasks.LambdaInvoke {
+  return new tasks.LambdaInvoke(scope, stateName, {
+    stateName,
+    lambdaFunction: f,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({
+      executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      state: sfn.JsonPath.entirePayload,
+    }),
+    // '$' (the result replaces the state) is the default, left out: written out, interpreters differ on it.
+    resultPath: resultPath === '$' ? undefined : (resultPath ?? sfn.JsonPath.DISCARD),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(lambdaTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS)),
+  });
+}
+
+/**
+ * Transient errors are retried everywhere. Undos also retry a timeout: they are idempotent, so running one
+ * again is safe, while a forward step that timed out is rolled back instead.
+ */
+export function retryTransient(
+  task: tasks.LambdaInvoke,
+  step: Pick<StepSpec, 'retry'>,
+  kind: 'forward' | 'undo' = 'forward',
+): tasks.LambdaInvoke {
+  task.addRetry({
+    errors: kind === 'undo' ? [...TRANSIENT_ERROR_NAMES, sfn.Errors.TIMEOUT] : [...TRANSIENT_ERROR_NAMES],
+    interval: Duration.seconds(step.retry.intervalSeconds),
+    maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
+    maxAttempts: step.retry.maxAttempts,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
+}

@@ -1,0 +1,316 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PermanentErrors } from '../common/errors';
+import { PlatformNames } from '../common/names';
+import { ReleaseStates as S } from '../common/release';
+import { invokeTask, retryTransient, taskFunction, type TaskLambdaSettings } from './task-lambdas';
+
+export interface TenantReleaseProps extends TaskLambdaSettings {
+  /** Holds the tenant API versions (`tenant-api/<version>.zip`). */
+  readonly artifactBucket: IBucket;
+  /** Tenant frontends live under `tenants/<id>/` here. */
+  readonly siteBucket: IBucket;
+  /** Invalidated once per wave. */
+  readonly distribution: IDistribution;
+  /** The registry's database (master user). */
+  readonly masterSecret: ISecret;
+}
+
+/** Task states of the release, what each needs, and the export of workflow-tasks/release/handler.ts it runs. */
+interface ReleaseTask {
+  readonly state: string;
+  readonly handler: string;
+  readonly usesDatabase: boolean;
+  readonly timeoutSeconds: number;
+  readonly grant: (f: lambda.IFunction, access: ReleaseAccess) => void;
+}
+
+const quick = { retry: { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } };
+const slow = { retry: { maxAttempts: 6, intervalSeconds: 2, maxDelaySeconds: 30 } };
+
+/**
+ * The release state machine: "Plan release" lists the tenants behind the version and cuts them into waves
+ * (the canary first); each wave is a Distributed Map (child executions: no history limit, up to
+ * `concurrency` tenants at once) whose iteration updates one tenant (claim, migrate, update code, check
+ * health, move alias `live`, publish its frontend, record) and, on any failure, keeps it on its old version;
+ * "Close wave" invalidates the wave's frontends once and checks the failure budget; "Finish release"
+ * records the outcome. A release that stopped (canary failure, budget spent) ends in "Release stopped".
+ */
+export class TenantRelease extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  /** Every task Lambda by its state's name. */
+  public readonly taskFunctions = new Map<string, lambda.IFunction>();
+
+  constructor(scope: Construct, id: string, props: TenantReleaseProps) {
+    super(scope, id);
+    const access = new ReleaseAccess(this, props);
+    const task = (spec: ReleaseTask, resultPath: string | undefined, retry = quick) => {
+      const f = taskFunction(this, `release-${spec.handler}`, props, {
+        folder: 'release',
+        handler: spec.handler,
+        timeoutSeconds: spec.timeoutSeconds,
+        usesDatabase: spec.usesDatabase,
+      });
+      spec.grant(f, access);
+      this.taskFunctions.set(spec.state, f);
+      return retryTransient(invokeTask(this, spec.state, f, spec.timeoutSeconds, resultPath), retry);
+    };
+
+    // One tenant: each step's result under its own key; any failure keeps the tenant on its old version.
+    const keepOld = task(TASKS.keepOld, '$', slow);
+    keepOld.addCatch(
+      new sfn.Pass(this, S.keepOldFailed, {
+        stateName: S.keepOldFailed,
+        parameters: {
+          'tenantId.$': '$.tenantId',
+          outcome: 'failed',
+          rollbackFailed: true,
+          'error.$': "States.Format('could not keep the old version: {}', $.keepOldError.Error)",
+        },
+      }),
+      { resultPath: '$.keepOldError' },
+    );
+    const steps = [
+      task(TASKS.migrate, '$.migration', slow),
+      task(TASKS.updateCode, '$.code', slow),
+      task(TASKS.checkHealth, '$.health'),
+      task(TASKS.moveAlias, '$.alias'),
+      task(TASKS.publishFrontend, '$.frontend'),
+    ];
+    for (const step of steps) step.addCatch(keepOld, { resultPath: '$.error' });
+    const recordUpdated = task(TASKS.recordUpdated, '$');
+    const updateTenant = sfn.Chain.start(steps[0]!);
+    steps.slice(1).forEach((step, i) => steps[i]!.next(step));
+    steps[steps.length - 1]!.next(recordUpdated);
+    const claim = task(TASKS.claim, '$.claim');
+    claim.addCatch(keepOld, { resultPath: '$.error' });
+    const perTenant = claim.next(
+      new sfn.Choice(this, S.claimed, { stateName: S.claimed })
+        .when(sfn.Condition.booleanEquals('$.claim.claimed', true), updateTenant)
+        .otherwise(
+          new sfn.Pass(this, S.notUpdated, {
+            stateName: S.notUpdated,
+            parameters: {
+              'tenantId.$': '$.tenantId',
+              'outcome.$': '$.claim.outcome',
+              'reason.$': '$.claim.reason',
+            },
+          }),
+        ),
+    );
+
+    const wave = new sfn.DistributedMap(this, S.wave, {
+      stateName: S.wave,
+      itemsPath: '$.waves[0]',
+      itemSelector: { 'release.$': '$.release', 'tenantId.$': '$$.Map.Item.Value' },
+      maxConcurrencyPath: '$.release.concurrency',
+      resultPath: '$.waveResults',
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      label: 'ReleaseWave',
+    });
+    wave.itemProcessor(perTenant);
+
+    const finish = task(TASKS.finish, '$.summary');
+    const failed = new sfn.Fail(this, S.releaseFailed, {
+      stateName: S.releaseFailed,
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    finish.addCatch(failed, { resultPath: '$.error' });
+    finish.next(
+      new sfn.Choice(this, S.stopped, { stateName: S.stopped })
+        .when(
+          sfn.Condition.isPresent('$.summary.stopReason'),
+          new sfn.Fail(this, S.releaseStopped, {
+            stateName: S.releaseStopped,
+            error: 'ReleaseStopped',
+            causePath: '$.summary.stopReason',
+          }),
+        )
+        .otherwise(new sfn.Succeed(this, S.done, { stateName: S.done, outputPath: '$.summary' })),
+    );
+    const closeWave = task(TASKS.closeWave, '$');
+    closeWave.addCatch(finish, { resultPath: '$.error' });
+    wave.addCatch(finish, { resultPath: '$.error' });
+    wave
+      .next(closeWave)
+      .next(
+        new sfn.Choice(this, S.goOn, { stateName: S.goOn })
+          .when(sfn.Condition.isPresent('$.stopReason'), finish)
+          .when(sfn.Condition.isPresent('$.waves[0]'), wave)
+          .otherwise(finish),
+      );
+
+    const plan = task(TASKS.plan, '$');
+    plan.addCatch(
+      new sfn.Fail(this, S.invalid, { stateName: S.invalid, errorPath: '$.Error', causePath: '$.Cause' }),
+      { errors: [PermanentErrors.InvalidInput, PermanentErrors.VersionNotFound] },
+    );
+    plan.addCatch(failed, { resultPath: '$.error' });
+    plan.next(
+      new sfn.Choice(this, S.anything, { stateName: S.anything })
+        .when(sfn.Condition.isPresent('$.waves[0]'), wave)
+        .otherwise(finish),
+    );
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(plan),
+      timeout: Duration.hours(12),
+      comment:
+        'Rolls a tenant API version out to every tenant: canary, then waves; a failing tenant stays on its old version.',
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'StateMachineLogs', {
+          retention: props.logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+  }
+}
+
+/** The grants the release tasks draw from, each on the tenant resources common/names.ts names. */
+class ReleaseAccess {
+  constructor(
+    private readonly scope: Construct,
+    private readonly props: TenantReleaseProps,
+  ) {}
+
+  private arn(service: string, resource: string): string {
+    const { partition, region, account } = Stack.of(this.scope);
+    return `arn:${partition}:${service}:${region}:${account}:${resource}`;
+  }
+
+  private allow(f: lambda.IFunction, actions: string[], resources: string[]): void {
+    f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+  }
+
+  registry(f: lambda.IFunction): void {
+    this.props.masterSecret.grantRead(f);
+  }
+
+  versions(f: lambda.IFunction): void {
+    this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
+  }
+
+  tenantSecrets(f: lambda.IFunction): void {
+    this.allow(f, ['secretsmanager:GetSecretValue'], [this.arn('secretsmanager', 'secret:tenants/*')]);
+  }
+
+  /** On the tenant functions (`tenant-*`, their versions and alias included). */
+  tenantFunctions(f: lambda.IFunction, actions: string[]): void {
+    this.allow(f, actions, [this.arn('lambda', 'function:tenant-*')]);
+  }
+
+  frontends(f: lambda.IFunction): void {
+    this.versions(f);
+    this.props.siteBucket.grantPut(f, 'tenants/*');
+  }
+
+  invalidation(f: lambda.IFunction): void {
+    const { partition, account } = Stack.of(this.scope);
+    this.allow(
+      f,
+      ['cloudfront:CreateInvalidation'],
+      [`arn:${partition}:cloudfront::${account}:distribution/${this.props.distribution.distributionId}`],
+    );
+  }
+}
+
+const TASKS = {
+  plan: {
+    state: S.plan,
+    handler: 'plan',
+    usesDatabase: true,
+    timeoutSeconds: 60,
+    grant: (f, a) => (a.registry(f), a.versions(f)),
+  },
+  claim: {
+    state: S.claim,
+    handler: 'claim',
+    usesDatabase: true,
+    timeoutSeconds: 30,
+    grant: (f, a) => (a.registry(f), a.tenantFunctions(f, ['lambda:GetAlias'])),
+  },
+  migrate: {
+    state: S.migrate,
+    handler: 'migrateDatabase',
+    usesDatabase: true,
+    timeoutSeconds: 300,
+    grant: (f, a) => (a.tenantSecrets(f), a.versions(f)),
+  },
+  updateCode: {
+    state: S.updateCode,
+    handler: 'updateFunctionCode',
+    usesDatabase: false,
+    timeoutSeconds: 120,
+    // Lambda reads the zip with the caller's permissions.
+    grant: (f, a) => (
+      a.tenantFunctions(f, ['lambda:UpdateFunctionCode', 'lambda:PublishVersion']),
+      a.versions(f)
+    ),
+  },
+  checkHealth: {
+    state: S.checkHealth,
+    handler: 'checkHealth',
+    usesDatabase: false,
+    timeoutSeconds: 60,
+    grant: (f, a) => a.tenantFunctions(f, ['lambda:InvokeFunction']),
+  },
+  moveAlias: {
+    state: S.moveAlias,
+    handler: 'moveAlias',
+    usesDatabase: false,
+    timeoutSeconds: 30,
+    grant: (f, a) => a.tenantFunctions(f, ['lambda:UpdateAlias']),
+  },
+  publishFrontend: {
+    state: S.publishFrontend,
+    handler: 'publishFrontend',
+    usesDatabase: false,
+    timeoutSeconds: 120,
+    grant: (f, a) => a.frontends(f),
+  },
+  recordUpdated: {
+    state: S.recordUpdated,
+    handler: 'recordTenantUpdated',
+    usesDatabase: true,
+    timeoutSeconds: 30,
+    grant: (f, a) => a.registry(f),
+  },
+  keepOld: {
+    state: S.keepOld,
+    handler: 'keepOldVersion',
+    usesDatabase: true,
+    timeoutSeconds: 120,
+    grant: (f, a) => (
+      a.registry(f),
+      a.tenantSecrets(f),
+      a.frontends(f),
+      a.tenantFunctions(f, ['lambda:UpdateAlias'])
+    ),
+  },
+  closeWave: {
+    state: S.closeWave,
+    handler: 'closeWave',
+    usesDatabase: true,
+    timeoutSeconds: 60,
+    grant: (f, a) => (a.registry(f), a.invalidation(f)),
+  },
+  finish: {
+    state: S.finish,
+    handler: 'finish',
+    usesDatabase: true,
+    timeoutSeconds: 60,
+    grant: (f, a) => a.registry(f),
+  },
+} satisfies Record<string, ReleaseTask>;

@@ -1,0 +1,217 @@
+import type { ClientBase } from 'pg';
+import { MAX_TENANTS_PER_RELEASE, type ReleaseInput, type ReleaseSummary } from '../../common/release';
+import { withRegistry } from './registry';
+
+/** A release's lock on a tenant is taken over after this long (the release execution's own timeout). */
+export const RELEASE_LOCK_HOURS = 12;
+
+/**
+ * Records a release and plans it: every ACTIVE tenant not on the version, in tenantId order (at most
+ * MAX_TENANTS_PER_RELEASE), the first `canary` of them in wave 0 and the rest in waves of `waveSize` after
+ * it; those already on it are `unchanged` (wave -1). Planning twice (a retried Lambda) returns the first
+ * plan, read back from the ledger.
+ */
+export async function planRelease(releaseId: string, name: string, input: ReleaseInput): Promise<string[][]> {
+  return withRegistry(async (client) => {
+    await client.query('BEGIN');
+    try {
+      const inserted = await client.query(
+        `INSERT INTO releases (id, name, version, canary, concurrency, max_failures, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING') ON CONFLICT (id) DO NOTHING`,
+        [releaseId, name, input.version, input.canary, input.concurrency, input.maxFailures],
+      );
+      if (inserted.rowCount === 1) {
+        const { rows } = await client.query<{ id: string; on_version: boolean }>(
+          `SELECT id, code_version IS NOT DISTINCT FROM $1 AS on_version
+             FROM tenants WHERE status = 'ACTIVE' ORDER BY id`,
+          [input.version],
+        );
+        const behind = rows.filter((r) => !r.on_version);
+        const planned = behind.slice(0, MAX_TENANTS_PER_RELEASE);
+        const firstWave = input.canary > 0 ? 1 : 0;
+        const waveOf = (index: number) =>
+          index < input.canary ? 0 : firstWave + Math.floor((index - input.canary) / input.waveSize);
+        const entries = [
+          ...planned.map((r, i) => ({ id: r.id, wave: waveOf(i), outcome: 'planned' })),
+          ...rows.filter((r) => r.on_version).map((r) => ({ id: r.id, wave: -1, outcome: 'unchanged' })),
+        ];
+        await client.query(
+          `INSERT INTO release_tenants (release_id, tenant_id, wave, outcome)
+           SELECT $1, t.id, t.wave, t.outcome FROM unnest($2::text[], $3::int[], $4::text[]) AS t(id, wave, outcome)`,
+          [releaseId, entries.map((e) => e.id), entries.map((e) => e.wave), entries.map((e) => e.outcome)],
+        );
+        await client.query('UPDATE releases SET not_planned = $2 WHERE id = $1', [
+          releaseId,
+          behind.length - planned.length,
+        ]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    const { rows } = await client.query<{ wave: number; tenants: string[] }>(
+      `SELECT wave, array_agg(tenant_id ORDER BY tenant_id) AS tenants FROM release_tenants
+        WHERE release_id = $1 AND wave >= 0 GROUP BY wave ORDER BY wave`,
+      [releaseId],
+    );
+    return rows.map((r) => r.tenants);
+  });
+}
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly codeVersion: string | null; readonly schemaVersion: number | null }
+  | { readonly claimed: false; readonly outcome: 'unchanged' | 'skipped'; readonly reason: string };
+
+/**
+ * Takes the tenant for this release, if it should still be updated: the failure budget is not spent, the
+ * tenant is ACTIVE and not on the version yet, and no other running release holds it (a lock older than
+ * RELEASE_LOCK_HOURS, or one held by a finished release, is taken over). Claiming twice is the same claim.
+ */
+export async function claimForRelease(releaseId: string, tenantId: string): Promise<ClaimResult> {
+  return withRegistry(async (client) => {
+    const release = await client.query<{ version: string; max_failures: number; failures: number }>(
+      `SELECT r.version, r.max_failures,
+              (SELECT count(*)::int FROM release_tenants WHERE release_id = r.id AND outcome = 'failed') AS failures
+         FROM releases r WHERE r.id = $1`,
+      [releaseId],
+    );
+    const plan = release.rows[0];
+    if (!plan) throw new Error(`release ${releaseId} is not in the ledger`);
+    const skip = async (outcome: 'unchanged' | 'skipped', reason: string): Promise<ClaimResult> => {
+      await setOutcome(client, releaseId, tenantId, outcome, outcome === 'skipped' ? reason : null);
+      return { claimed: false, outcome, reason };
+    };
+    if (plan.failures > plan.max_failures)
+      return skip('skipped', `the failure budget (${plan.max_failures}) is spent`);
+    const claimed = await client.query<{ code_version: string | null; schema_version: number | null }>(
+      `UPDATE tenants SET release_lock = $2, updated_at = now()
+        WHERE id = $1 AND status = 'ACTIVE' AND code_version IS DISTINCT FROM $3
+          AND (release_lock IS NULL OR release_lock = $2
+               OR NOT EXISTS (SELECT 1 FROM releases r WHERE r.id = release_lock AND r.status = 'RUNNING'
+                                AND r.started_at > now() - make_interval(hours => $4)))
+        RETURNING code_version, schema_version`,
+      [tenantId, releaseId, plan.version, RELEASE_LOCK_HOURS],
+    );
+    const row = claimed.rows[0];
+    if (row) return { claimed: true, codeVersion: row.code_version, schemaVersion: row.schema_version };
+    const { rows } = await client.query<{
+      status: string;
+      code_version: string | null;
+      release_lock: string | null;
+    }>('SELECT status, code_version, release_lock FROM tenants WHERE id = $1', [tenantId]);
+    const tenant = rows[0];
+    if (tenant?.status === 'ACTIVE' && tenant.code_version === plan.version)
+      return skip('unchanged', 'already on the version');
+    if (tenant?.status !== 'ACTIVE') return skip('skipped', `the tenant is ${tenant?.status ?? 'gone'}`);
+    return skip('skipped', `release ${tenant.release_lock ?? ''} is updating the tenant`);
+  });
+}
+
+/** The tenant now runs the release's version: the ledger says so, and the release lets go of it. */
+export async function recordUpdated(
+  releaseId: string,
+  tenantId: string,
+  versions: { codeVersion: string; schemaVersion: number },
+): Promise<void> {
+  await withRegistry(async (client) => {
+    await client.query(
+      `UPDATE tenants SET code_version = $3, schema_version = $4, versions_updated_at = now(),
+              versions_release = $2, last_release = $2, last_release_outcome = 'updated',
+              last_release_error = NULL, release_lock = NULL, updated_at = now()
+        WHERE id = $1 AND release_lock = $2`,
+      [tenantId, releaseId, versions.codeVersion, versions.schemaVersion],
+    );
+    await setOutcome(client, releaseId, tenantId, 'updated', null);
+  });
+}
+
+/**
+ * The tenant stays on its old code: the ledger records the failure and the schema it is on now (a
+ * migration before the failing one may have been applied), and the release lets go of it.
+ */
+export async function recordFailed(
+  releaseId: string,
+  tenantId: string,
+  error: string,
+  schemaVersion: number | null,
+): Promise<void> {
+  await withRegistry(async (client) => {
+    await client.query(
+      `UPDATE tenants SET schema_version = COALESCE($4, schema_version),
+              last_release = $2, last_release_outcome = 'failed', last_release_error = $3,
+              release_lock = NULL, updated_at = now()
+        WHERE id = $1 AND release_lock = $2`,
+      [tenantId, releaseId, error, schemaVersion],
+    );
+    await setOutcome(client, releaseId, tenantId, 'failed', error);
+  });
+}
+
+/** Counts of a release's tenants by outcome. */
+export async function releaseCounts(releaseId: string): Promise<Record<string, number>> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{ outcome: string; n: number }>(
+      'SELECT outcome, count(*)::int AS n FROM release_tenants WHERE release_id = $1 GROUP BY outcome',
+      [releaseId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
+  });
+}
+
+/** Ends a release in the ledger and returns its summary (the execution's output). */
+export async function finishRelease(
+  releaseId: string,
+  stopReason: string | undefined,
+): Promise<ReleaseSummary> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{ version: string; not_planned: number }>(
+      `UPDATE releases SET status = $2, stop_reason = $3, finished_at = COALESCE(finished_at, now())
+        WHERE id = $1 RETURNING version, not_planned`,
+      [releaseId, stopReason ? 'STOPPED' : 'SUCCEEDED', stopReason ?? null],
+    );
+    const release = rows[0];
+    if (!release) throw new Error(`release ${releaseId} is not in the ledger`);
+    const tenants = await client.query<{ tenant_id: string; outcome: string; error: string | null }>(
+      'SELECT tenant_id, outcome, error FROM release_tenants WHERE release_id = $1 ORDER BY tenant_id',
+      [releaseId],
+    );
+    const having = (outcome: string) => tenants.rows.filter((t) => t.outcome === outcome);
+    return {
+      release: releaseId,
+      version: release.version,
+      ...(stopReason ? { stopReason } : {}),
+      updated: having('updated').map((t) => t.tenant_id),
+      unchanged: having('unchanged').map((t) => t.tenant_id),
+      failed: having('failed').map((t) => ({ tenantId: t.tenant_id, error: t.error ?? '' })),
+      notAttempted: [...having('planned'), ...having('skipped')].map((t) => t.tenant_id).sort(),
+      notPlanned: release.not_planned,
+    };
+  });
+}
+
+/** Releases whose execution died (the local platform was killed): stopped, and their tenants let go. */
+export async function stopReleaseOf(executionArn: string, reason: string): Promise<void> {
+  await withRegistry(async (client) => {
+    await client.query(
+      `UPDATE releases SET status = 'STOPPED', stop_reason = $2, finished_at = now()
+        WHERE id = $1 AND status = 'RUNNING'`,
+      [executionArn, reason],
+    );
+    await client.query('UPDATE tenants SET release_lock = NULL WHERE release_lock = $1', [executionArn]);
+  });
+}
+
+async function setOutcome(
+  client: ClientBase,
+  releaseId: string,
+  tenantId: string,
+  outcome: 'updated' | 'unchanged' | 'failed' | 'skipped',
+  error: string | null,
+): Promise<void> {
+  await client.query(
+    `UPDATE release_tenants SET outcome = $3, error = $4, updated_at = now()
+      WHERE release_id = $1 AND tenant_id = $2`,
+    [releaseId, tenantId, outcome, error],
+  );
+}

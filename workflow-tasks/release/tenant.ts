@@ -1,0 +1,248 @@
+import {
+  GetAliasCommand,
+  InvokeCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+} from '@aws-sdk/client-lambda';
+import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
+import { requiredEnv } from '../../common/env';
+import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names';
+import type { TenantOutcome } from '../../common/release';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { codeVersionOf } from '../../common/versions';
+import { readTenantApiVersion } from '../lib/artifact';
+import { aws } from '../lib/aws';
+import { readJsonSecret, withClient } from '../lib/db';
+import { migrate } from '../lib/migrate';
+import { claimForRelease, recordFailed, recordUpdated } from '../lib/release-ledger';
+import { writeFrontend } from '../publish-frontend/step';
+import type { TenantReleaseState } from './types';
+
+type Event = { readonly executionArn: string; readonly state: TenantReleaseState };
+
+/**
+ * Takes the tenant for this release (see claimForRelease) and notes where its alias `live` points, so a
+ * failure can put it back. A tenant not taken ends its iteration as `unchanged` or `skipped`.
+ */
+export async function claim({
+  state,
+}: Event): Promise<
+  | { claimed: true; previousFunctionVersion: string; previousCodeVersion: string | null }
+  | { claimed: false; outcome: 'unchanged' | 'skipped'; reason: string }
+> {
+  const claimed = await claimForRelease(state.release.id, state.tenantId);
+  if (!claimed.claimed) return claimed;
+  const alias = await aws().lambda.send(
+    new GetAliasCommand({ FunctionName: functionName(state), Name: PlatformNames.liveAlias }),
+  );
+  return {
+    claimed: true,
+    previousFunctionVersion: alias.FunctionVersion ?? '',
+    previousCodeVersion: claimed.codeVersion,
+  };
+}
+
+/**
+ * Applies the version's pending tenant migrations, each in its own transaction, as the tenant's own role.
+ * They are expand-only, so the code still live keeps working on the new schema.
+ */
+export async function migrateDatabase({
+  state,
+}: Event): Promise<{ schemaVersion: number; applied: string[] }> {
+  const { migrations } = await readTenantApiVersion(state.release.version);
+  const result = await withTenantDatabase(state.tenantId, (client) => migrate(client, 'tenant', migrations));
+  return { schemaVersion: result.version, applied: result.applied };
+}
+
+/**
+ * Points the function's code at the version's zip and publishes a Lambda version of it. Publishing code
+ * that is already published returns that version, so a retry publishes nothing new.
+ */
+export async function updateFunctionCode({
+  state,
+}: Event): Promise<{ functionVersion: string; codeVersion: string }> {
+  let updated;
+  try {
+    updated = await aws().lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: functionName(state),
+        S3Bucket: requiredEnv(TaskEnv.artifactBucket),
+        S3Key: state.release.key,
+        Publish: true,
+      }),
+    );
+  } catch (error) {
+    // Another update of the function is still in progress: it will be done in a moment.
+    if ((error as Error).name === 'ResourceConflictException')
+      throw new OnboardingError(TransientErrors.ResourceNotReady, (error as Error).message, { cause: error });
+    throw error;
+  }
+  const codeVersion = codeVersionOf(updated.CodeSha256 ?? '');
+  if (codeVersion !== state.release.version) {
+    throw new OnboardingError(
+      PermanentErrors.StepFailed,
+      `the published code is version ${codeVersion}, not ${state.release.version}: ${state.release.key} does not hold what its name says`,
+    );
+  }
+  return { functionVersion: updated.Version ?? '', codeVersion };
+}
+
+/**
+ * Invokes the new version (not `live`) with an API Gateway `GET /health` event: it must answer 200 with the
+ * schema version the migrations reached, or the tenant stays on its old version.
+ */
+export async function checkHealth({ state }: Event): Promise<{ statusCode: number; schemaVersion: number }> {
+  const expected = state.release.schemaVersion;
+  const out = await aws().lambda.send(
+    new InvokeCommand({
+      FunctionName: functionName(state),
+      Qualifier: state.code?.functionVersion,
+      Payload: JSON.stringify(healthEvent(state.tenantId)),
+    }),
+  );
+  const text = new TextDecoder().decode(out.Payload ?? new Uint8Array());
+  const fail = (why: string) =>
+    new OnboardingError(
+      PermanentErrors.HealthCheckFailed,
+      `version ${state.code?.functionVersion ?? '?'} ${why}`,
+    );
+  if (out.FunctionError) throw fail(`failed: ${text.slice(0, 300)}`);
+  let response: { statusCode?: number; body?: string };
+  let body: { schemaVersion?: unknown };
+  try {
+    response = JSON.parse(text) as typeof response;
+    body = JSON.parse(response.body ?? '') as typeof body;
+  } catch {
+    throw fail(
+      `answered GET /health with something that is not an API Gateway JSON response: ${text.slice(0, 200)}`,
+    );
+  }
+  if (response.statusCode !== 200)
+    throw fail(`answered GET /health with ${response.statusCode ?? 'no status'}`);
+  if (body.schemaVersion !== expected)
+    throw fail(`reports schema version ${JSON.stringify(body.schemaVersion)}, expected ${expected}`);
+  return { statusCode: 200, schemaVersion: expected };
+}
+
+/** Moves alias `live` to the new version: from now on the tenant's API runs it. */
+export async function moveAlias({ state }: Event): Promise<{ functionVersion: string }> {
+  const FunctionVersion = state.code?.functionVersion ?? '';
+  await aws().lambda.send(
+    new UpdateAliasCommand({
+      FunctionName: functionName(state),
+      Name: PlatformNames.liveAlias,
+      FunctionVersion,
+    }),
+  );
+  return { functionVersion: FunctionVersion };
+}
+
+/** The version's frontend to the tenant's prefix (its config.json stays). Invalidated once per wave. */
+export async function publishFrontend({ state }: Event): Promise<{ files: string[] }> {
+  return {
+    files: await writeFrontend(tenantResourceNames(state.tenantId).sitePrefix, state.release.version),
+  };
+}
+
+/** The ledger: the tenant runs the version now. This ends the tenant's iteration. */
+export async function recordTenantUpdated({ state }: Event): Promise<TenantOutcome> {
+  const versions = { codeVersion: state.release.version, schemaVersion: state.migration?.schemaVersion ?? 0 };
+  await recordUpdated(state.release.id, state.tenantId, versions);
+  return {
+    tenantId: state.tenantId,
+    outcome: 'updated',
+    ...versions,
+    functionVersion: state.code?.functionVersion ?? '',
+  };
+}
+
+/**
+ * A step failed: alias `live` goes back to the version it was on (if it had moved, the old frontend goes
+ * back too), and the ledger records the failure with the error and the schema the tenant is on now.
+ * Migrations applied before the failing one stay: they are expand-only. This ends the iteration.
+ */
+export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
+  const error = errorMessage(state.error);
+  const previous = state.claim?.previousFunctionVersion;
+  if (previous && state.alias) {
+    await aws().lambda.send(
+      new UpdateAliasCommand({
+        FunctionName: functionName(state),
+        Name: PlatformNames.liveAlias,
+        FunctionVersion: previous,
+      }),
+    );
+    const previousCode = state.claim?.previousCodeVersion;
+    if (previousCode) await writeFrontend(tenantResourceNames(state.tenantId).sitePrefix, previousCode);
+  }
+  const schemaVersion = await withTenantDatabase(state.tenantId, async (client) =>
+    Number(
+      (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]
+        ?.v ?? 0,
+    ),
+  ).catch(() => null);
+  await recordFailed(state.release.id, state.tenantId, error, schemaVersion);
+  return { tenantId: state.tenantId, outcome: 'failed', error };
+}
+
+function functionName(state: TenantReleaseState): string {
+  return tenantResourceNames(state.tenantId).functionName;
+}
+
+async function withTenantDatabase<T>(tenantId: string, fn: Parameters<typeof withClient<T>>[1]): Promise<T> {
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  return withClient(
+    {
+      host: secret.host,
+      port: Number(secret.port),
+      database: secret.dbname,
+      user: secret.username,
+      password: secret.password,
+    },
+    fn,
+  );
+}
+
+/** The human part of a caught error: Lambda's Cause is `{errorType, errorMessage, trace}` JSON. */
+function errorMessage(error: TenantReleaseState['error']): string {
+  if (!error) return 'unknown error';
+  let message = error.Cause;
+  try {
+    const parsed = JSON.parse(error.Cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // not JSON: the cause is the message
+  }
+  return `${error.Error}: ${message}`.slice(0, 1000);
+}
+
+/** What API Gateway (HTTP API, payload 2.0) sends the function for `GET /health`. */
+function healthEvent(tenantId: string): Record<string, unknown> {
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/health',
+    rawQueryString: '',
+    headers: { 'user-agent': 'tenant-release' },
+    requestContext: {
+      accountId: 'release',
+      apiId: tenantId,
+      domainName: 'release.internal',
+      domainPrefix: 'release',
+      http: {
+        method: 'GET',
+        path: '/health',
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'tenant-release',
+      },
+      requestId: `release-${now.getTime()}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+}
