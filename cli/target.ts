@@ -71,6 +71,26 @@ export async function readEndpoints(stateDir: string): Promise<Endpoints> {
   }
 }
 
+/**
+ * Where `tenantctl release` goes: the release state machine and the artifact bucket, of the running local
+ * platform or, with `--aws`, of the deployed stack (its outputs).
+ */
+export async function resolveReleaseTarget(
+  options: TargetOptions,
+): Promise<Target & { artifactBucket?: string }> {
+  if (!options.aws) {
+    const target = await resolveTarget(options);
+    const endpoints = target.endpoints!;
+    return { ...target, stateMachineArn: endpoints.releaseStateMachineArn };
+  }
+  const stack = options.stack ?? 'TenantPlatform';
+  return {
+    sfn: new SFNClient(awsRegion()),
+    stateMachineArn: options.stateMachineArn ?? (await stackOutput(stack, 'ReleaseStateMachineArn')),
+    artifactBucket: await stackOutput(stack, 'ArtifactBucketName'),
+  };
+}
+
 async function stackOutput(stack: string, key: string): Promise<string> {
   const cfn = new CloudFormationClient(awsRegion());
   try {

@@ -18,7 +18,9 @@ import { PlatformNames, tenantResourceNames } from '../common/names';
 import { tenantIdSchema } from '../common/tenant-input';
 import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
-import { queryTenants, type TenantRecord } from '../workflow-tasks/lib/registry';
+import { queryReleases } from '../workflow-tasks/lib/release-ledger';
+import { queryTenants } from '../workflow-tasks/lib/registry';
+import { release, type ReleaseOptions } from './release';
 import { describeTenant } from './describe';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
@@ -142,14 +144,57 @@ export async function main(argv: string[]): Promise<number> {
     );
   });
 
+  targetOptions(
+    program
+      .command('release')
+      .description(
+        "Roll the working tree's tenant API (code, migrations, frontend) out to every tenant: canary, then waves",
+      )
+      .option(
+        '--version <version>',
+        'release this version from the artifact bucket instead (a rollback, or --aws)',
+      )
+      .option('--canary <n>', 'tenants in the canary wave; any failure there stops the release (default 1)')
+      .option('--concurrency <n>', 'tenants updated at once after the canary (default 4)')
+      .option(
+        '--max-failures <n>',
+        'failed tenants tolerated after the canary; one more stops it (default 0)',
+      )
+      .option(
+        '--wave-size <n>',
+        'tenants per wave after the canary, one CloudFront invalidation each (default 100)',
+      ),
+  ).action(async (options: ReleaseOptions) => {
+    exitCode = await release({ ...options, stateDir: resolve(options.stateDir) }, out);
+  });
+
   program
-    .command('tenants')
-    .description('The tenant registry: id, status, tier, domain, code and schema version, created')
+    .command('releases')
+    .description(
+      'Releases, newest first: version, status, and how many tenants were updated, unchanged, failed',
+    )
     .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
     .option('--database-url <url>', "URL of the platform database (default: the local platform's)")
     .option('--json', 'print JSON for scripts')
     .action(async (options: { stateDir: string; databaseUrl?: string; json?: boolean }) => {
-      const tenants = await readRegistry(options);
+      const releases = await readRegistry(options, queryReleases);
+      if (options.json) return json(releases);
+      for (const r of releases)
+        out(
+          `${r.startedAt.toISOString()}  ${r.version}  ${r.status.padEnd(9)} ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed} failed, ${r.notAttempted} not attempted  ${r.name}${r.stopReason ? `  (${r.stopReason})` : ''}`,
+        );
+    });
+
+  program
+    .command('tenants')
+    .description(
+      'The tenant registry: id, status, tier, domain, code and schema version, last release outcome, created',
+    )
+    .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
+    .option('--database-url <url>', "URL of the platform database (default: the local platform's)")
+    .option('--json', 'print JSON for scripts')
+    .action(async (options: { stateDir: string; databaseUrl?: string; json?: boolean }) => {
+      const tenants = await readRegistry(options, queryTenants);
       const rows = tenants.map((t) => ({
         tenantId: t.id,
         status: t.status,
@@ -157,12 +202,15 @@ export async function main(argv: string[]): Promise<number> {
         domain: t.domain,
         codeVersion: t.codeVersion,
         schemaVersion: t.schemaVersion,
+        versionsUpdatedAt: t.versionsUpdatedAt?.toISOString() ?? null,
+        versionsRelease: t.versionsRelease,
+        lastRelease: t.lastRelease,
         created: t.createdAt.toISOString(),
       }));
       if (options.json) return json(rows);
       for (const r of rows)
         out(
-          `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${(r.codeVersion ?? '-').padEnd(17)} ${String(r.schemaVersion ?? '-').padEnd(4)} ${r.created}`,
+          `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${(r.codeVersion ?? '-').padEnd(17)} ${String(r.schemaVersion ?? '-').padEnd(4)} ${(r.lastRelease?.outcome ?? '-').padEnd(8)} ${r.created}`,
         );
     });
 
@@ -517,16 +565,20 @@ async function adminCredentials(
 }
 
 /** The registry, read from the platform database (the local platform's, or `--database-url`). */
-async function readRegistry(options: { stateDir: string; databaseUrl?: string }): Promise<TenantRecord[]> {
+/** Reads the registry (tenants, releases) from the platform database; nothing yet is an empty list. */
+async function readRegistry<T>(
+  options: { stateDir: string; databaseUrl?: string },
+  query: (client: Client) => Promise<T[]>,
+): Promise<T[]> {
   const url =
     options.databaseUrl ??
     withDatabase((await readEndpoints(resolve(options.stateDir))).postgres, PlatformNames.platformDatabase);
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    return await queryTenants(client);
+    return await query(client);
   } catch (error) {
-    if ((error as { code?: string }).code === '42P01') return []; // no tenant registered yet
+    if ((error as { code?: string }).code === '42P01') return []; // nothing registered yet
     throw error;
   } finally {
     await client.end();

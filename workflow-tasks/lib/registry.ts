@@ -21,6 +21,11 @@ export interface TenantRecord {
   /** The version ledger: the code and schema the tenant runs (null until it is first live). */
   readonly codeVersion: string | null;
   readonly schemaVersion: number | null;
+  /** When the versions last changed, and the release that changed them (null: onboarding). */
+  readonly versionsUpdatedAt: Date | null;
+  readonly versionsRelease: string | null;
+  /** The tenant's last release attempt: the release, its outcome there (`updated`, `failed`) and the error. */
+  readonly lastRelease: { release: string; outcome: string; error: string | null } | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -198,7 +203,7 @@ export async function queryTenants(client: ClientBase): Promise<TenantRecord[]> 
   return rows.map(toRecord);
 }
 
-const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, created_at, updated_at`;
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -212,6 +217,11 @@ interface Row {
   error: unknown;
   code_version: string | null;
   schema_version: number | null;
+  versions_updated_at: Date | null;
+  versions_release: string | null;
+  last_release: string | null;
+  last_release_outcome: string | null;
+  last_release_error: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -234,6 +244,11 @@ function toRecord(row: Row): TenantRecord {
     error: row.error,
     codeVersion: row.code_version,
     schemaVersion: row.schema_version,
+    versionsUpdatedAt: row.versions_updated_at,
+    versionsRelease: row.versions_release,
+    lastRelease: row.last_release
+      ? { release: row.last_release, outcome: row.last_release_outcome ?? '', error: row.last_release_error }
+      : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -215,3 +215,57 @@ async function setOutcome(
     [releaseId, tenantId, outcome, error],
   );
 }
+
+/** A release as `tenantctl releases` lists it. */
+export interface ReleaseRecord {
+  readonly release: string;
+  readonly name: string;
+  readonly version: string;
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'STOPPED';
+  readonly stopReason: string | null;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly failed: number;
+  /** Planned but never updated (the release stopped first, or the tenant was skipped). */
+  readonly notAttempted: number;
+}
+
+/** Every release, newest first, with its counts, over any connection to the platform database. */
+export async function queryReleases(client: ClientBase): Promise<ReleaseRecord[]> {
+  const { rows } = await client.query<{
+    id: string;
+    name: string;
+    version: string;
+    status: ReleaseRecord['status'];
+    stop_reason: string | null;
+    started_at: Date;
+    finished_at: Date | null;
+    updated: number;
+    unchanged: number;
+    failed: number;
+    not_attempted: number;
+  }>(
+    `SELECT r.id, r.name, r.version, r.status, r.stop_reason, r.started_at, r.finished_at,
+            count(*) FILTER (WHERE t.outcome = 'updated')::int AS updated,
+            count(*) FILTER (WHERE t.outcome = 'unchanged')::int AS unchanged,
+            count(*) FILTER (WHERE t.outcome = 'failed')::int AS failed,
+            count(*) FILTER (WHERE t.outcome IN ('planned', 'skipped'))::int AS not_attempted
+       FROM releases r LEFT JOIN release_tenants t ON t.release_id = r.id
+      GROUP BY r.id ORDER BY r.started_at DESC, r.id`,
+  );
+  return rows.map((r) => ({
+    release: r.id,
+    name: r.name,
+    version: r.version,
+    status: r.status,
+    stopReason: r.stop_reason,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    updated: r.updated,
+    unchanged: r.unchanged,
+    failed: r.failed,
+    notAttempted: r.not_attempted,
+  }));
+}

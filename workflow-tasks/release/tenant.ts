@@ -4,6 +4,7 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
+import type { ClientBase } from 'pg';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { requiredEnv } from '../../common/env';
 import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names';
@@ -50,8 +51,11 @@ export async function migrateDatabase({
   state,
 }: Event): Promise<{ schemaVersion: number; applied: string[] }> {
   const { migrations } = await readTenantApiVersion(state.release.version);
-  const result = await withTenantDatabase(state.tenantId, (client) => migrate(client, 'tenant', migrations));
-  return { schemaVersion: result.version, applied: result.applied };
+  return withTenantDatabase(state.tenantId, async (client) => {
+    const { applied } = await migrate(client, 'tenant', migrations);
+    // What the database is at now: a release of older code leaves a newer schema as it is.
+    return { schemaVersion: await schemaVersionOf(client), applied };
+  });
 }
 
 /**
@@ -89,10 +93,10 @@ export async function updateFunctionCode({
 
 /**
  * Invokes the new version (not `live`) with an API Gateway `GET /health` event: it must answer 200 with the
- * schema version the migrations reached, or the tenant stays on its old version.
+ * schema version the database is at after "Migrate database", or the tenant stays on its old version.
  */
 export async function checkHealth({ state }: Event): Promise<{ statusCode: number; schemaVersion: number }> {
-  const expected = state.release.schemaVersion;
+  const expected = state.migration?.schemaVersion;
   const out = await aws().lambda.send(
     new InvokeCommand({
       FunctionName: functionName(state),
@@ -119,8 +123,8 @@ export async function checkHealth({ state }: Event): Promise<{ statusCode: numbe
   }
   if (response.statusCode !== 200)
     throw fail(`answered GET /health with ${response.statusCode ?? 'no status'}`);
-  if (body.schemaVersion !== expected)
-    throw fail(`reports schema version ${JSON.stringify(body.schemaVersion)}, expected ${expected}`);
+  if (expected === undefined || body.schemaVersion !== expected)
+    throw fail(`reports schema version ${JSON.stringify(body.schemaVersion)}, expected ${expected ?? '?'}`);
   return { statusCode: 200, schemaVersion: expected };
 }
 
@@ -175,14 +179,16 @@ export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
     const previousCode = state.claim?.previousCodeVersion;
     if (previousCode) await writeFrontend(tenantResourceNames(state.tenantId).sitePrefix, previousCode);
   }
-  const schemaVersion = await withTenantDatabase(state.tenantId, async (client) =>
-    Number(
-      (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]
-        ?.v ?? 0,
-    ),
-  ).catch(() => null);
+  const schemaVersion = await withTenantDatabase(state.tenantId, schemaVersionOf).catch(() => null);
   await recordFailed(state.release.id, state.tenantId, error, schemaVersion);
   return { tenantId: state.tenantId, outcome: 'failed', error };
+}
+
+async function schemaVersionOf(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ version: number | null }>(
+    'SELECT max(version) AS version FROM schema_migrations',
+  );
+  return rows[0]?.version ?? 0;
 }
 
 function functionName(state: TenantReleaseState): string {

@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import type { ReleaseSummary } from '../../common/release';
+import { makeStateDir } from '../fixtures/state-dir';
+import { stop, tenantctl, up, type Up } from '../fixtures/processes';
+import { uploadVersion } from '../fixtures/releases';
+
+const REPO = join(__dirname, '..', '..');
+const EXAMPLES = ['bookstore', 'building-shop', 'hardware-store'];
+
+let stateDir: string;
+let running: Up | undefined;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  stateDir = await makeStateDir('release-cli');
+  running = await up(stateDir);
+  // uploadVersion talks to the platform's own AWS endpoint, as tenantctl does.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: running.endpoints.aws,
+    AWS_REGION: running.endpoints.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  });
+  for (const example of EXAMPLES) {
+    const onboarded = await tenantctl([
+      'onboard',
+      join(REPO, 'examples', 'tenants', `${example}.json`),
+      '--json',
+      '--state-dir',
+      stateDir,
+    ]);
+    if (onboarded.code !== 0)
+      throw new Error(`onboarding ${example}: ${onboarded.stdout}${onboarded.stderr}`);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (running) await stop(running);
+  process.env = saved;
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+async function releaseJson(args: string[]) {
+  const result = await tenantctl(['release', '--json', '--state-dir', stateDir, ...args], {
+    timeoutMs: 120_000,
+  });
+  return {
+    ...result,
+    summary: JSON.parse(result.stdout) as { status: string; output: ReleaseSummary; error?: string },
+  };
+}
+
+describe('tenantctl release', () => {
+  it("finds every tenant already on the working tree's version: nothing to do, exit 0", async () => {
+    const { code, stderr, summary } = await releaseJson([]);
+    expect([code, stderr]).toEqual([0, '']);
+    expect(summary.status).toBe('SUCCEEDED');
+    expect(summary.output).toMatchObject({ updated: [], unchanged: EXAMPLES.sort(), failed: [] });
+  }, 120_000);
+
+  it('releases another version with --version, then the working tree again (code goes back, schema stays)', async () => {
+    const v2 = await uploadVersion({
+      migrations: {
+        '0004_wish_lists.sql': 'CREATE TABLE wish_lists (id serial PRIMARY KEY, sku text NOT NULL);',
+      },
+      build: 'v2',
+    });
+    const forward = await releaseJson(['--version', v2, '--concurrency', '2']);
+    expect([forward.code, forward.summary.status]).toEqual([0, 'SUCCEEDED']);
+    expect(forward.summary.output).toMatchObject({ version: v2, updated: EXAMPLES.sort(), failed: [] });
+
+    const back = await tenantctl(['release', '--state-dir', stateDir], { timeoutMs: 120_000 });
+    expect(back.code).toBe(0);
+    // Live progress: the plan, the canary, the wave and each tenant.
+    expect(back.stdout).toContain('Planned 3 tenant(s) in 2 wave(s)');
+    expect(back.stdout).toContain('canary: 1 tenant(s)');
+    expect(back.stdout).toContain('wave 1: 2 tenant(s)');
+    for (const tenantId of EXAMPLES)
+      expect(back.stdout).toMatch(new RegExp(`✓ ${tenantId}: updated .*schema 4`));
+    expect(back.stdout).toMatch(/: SUCCEEDED: 3 updated, 0 unchanged, 0 failed, 0 not attempted/);
+
+    const tenants = JSON.parse((await tenantctl(['tenants', '--json', '--state-dir', stateDir])).stdout) as {
+      tenantId: string;
+      codeVersion: string;
+      schemaVersion: number;
+      lastRelease: { outcome: string };
+    }[];
+    const current = forward.summary.output.version;
+    for (const t of tenants) {
+      expect(t.codeVersion).not.toBe(current);
+      expect(t).toMatchObject({ schemaVersion: 4, lastRelease: { outcome: 'updated' } });
+    }
+
+    const releases = JSON.parse(
+      (await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout,
+    ) as {
+      version: string;
+      status: string;
+      updated: number;
+      unchanged: number;
+      failed: number;
+      notAttempted: number;
+    }[];
+    expect(releases.map((r) => [r.status, r.updated, r.unchanged, r.failed, r.notAttempted])).toEqual([
+      ['SUCCEEDED', 3, 0, 0, 0],
+      ['SUCCEEDED', 3, 0, 0, 0],
+      ['SUCCEEDED', 0, 3, 0, 0],
+    ]);
+    expect(releases[1]?.version).toBe(v2);
+  }, 240_000);
+
+  it('exits 1 and lists the failed tenants when a version fails its health check', async () => {
+    const broken = await uploadVersion({ brokenHealth: true, build: 'broken' });
+    const { code, summary } = await releaseJson(['--version', broken]);
+    expect(code).toBe(1);
+    expect(summary).toMatchObject({ status: 'FAILED', error: 'ReleaseStopped' });
+    expect(summary.output.failed).toEqual([
+      { tenantId: 'bookstore', error: expect.stringContaining('HealthCheckFailed') as string },
+    ]);
+    expect(summary.output.notAttempted).toEqual(['building-shop', 'hardware-store']);
+  }, 120_000);
+
+  it('refuses bad flags before it builds or starts anything, naming the flag', async () => {
+    const before = (await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout;
+    const bad = await tenantctl(['release', '--canary', 'x', '--concurrency', '0', '--state-dir', stateDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(
+      'tenantctl: --canary: must be a whole number; --concurrency: must be at least 1\n',
+    );
+    expect((await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout).toBe(before);
+  });
+});
