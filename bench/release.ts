@@ -1,10 +1,10 @@
 /**
  * `npm run bench:release`: a release to N live tenants (BENCH_RELEASE_N, default 50) through the Step
- * Functions API (a new migration and new code: canary, then waves with BENCH_RELEASE_C at once, default 8;
- * per tenant migrate, update code, publish, health check, move alias, frontend, ledger), and, measured in
- * the same run on the same platform, the seed's way: its CI loop, one tenant after another,
- * `aws lambda update-function-code` then the migration with `psql -f` (no health check, no ledger, no way
- * back). Prints a table, then JSON.
+ * Functions API: a new migration and new code, canary then waves, BENCH_RELEASE_C tenants at once (default
+ * 4, a release's own default); per tenant migrate, update code, publish, health check, move alias,
+ * frontend, ledger. Then, measured in the same run on the same platform, the seed's way: its CI loop, one
+ * tenant after another, `aws lambda update-function-code` then the migration with `psql -f` (no health
+ * check, no ledger, no way back). Prints a table, then JSON.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { uploadVersion } from '../test/fixtures/releases';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
 
 const N = Number(process.env.BENCH_RELEASE_N ?? 50);
-const C = Number(process.env.BENCH_RELEASE_C ?? 8);
+const C = Number(process.env.BENCH_RELEASE_C ?? 4);
 const run = promisify(execFile);
 
 async function main(): Promise<void> {

@@ -149,6 +149,9 @@ export class LocalFunctions {
     const [file, handlerName] = (configuration.Handler ?? 'index.handler').split('.');
     const dir = await this.unpack(configuration.CodeSha256 ?? '');
     const worker = new Worker(join(__dirname, 'lambda-worker.js'), {
+      // A package is plain JavaScript: none of this process's loader flags (tsx's, when run with it), which
+      // would parse every bundle again for every worker.
+      execArgv: [],
       workerData: { modulePath: join(dir, `${file ?? 'index'}.js`), handlerName: handlerName ?? 'handler' },
       env: {
         AWS_ENDPOINT_URL: this.endpoint,
