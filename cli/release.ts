@@ -49,7 +49,8 @@ export async function release(options: ReleaseOptions, out: (line: string) => vo
     const artifact = await buildTenantApiArtifact();
     const s3 = new S3Client({ ...(await awsClientConfig(options)), forcePathStyle: true });
     try {
-      await uploadTenantApiVersion(s3, artifact);
+      // A copy stays in the state directory: the emulator forgets it when the platform restarts.
+      await uploadTenantApiVersion(s3, artifact, options.stateDir);
     } finally {
       s3.destroy();
     }

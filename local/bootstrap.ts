@@ -14,7 +14,7 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
-import { buildTenantApiArtifact, uploadTenantApiVersion } from './artifacts';
+import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
 import type { LocalPostgres } from './postgres';
 
 export const LOCAL_ACCOUNT = '123456789012';
@@ -34,11 +34,12 @@ export type TaskEnvironment = Record<
 
 /**
  * The local counterpart of `cdk deploy`: creates the platform's resources in the emulator (artifact bucket
- * with the tenant API package and the frontend bundle, site bucket, distribution, event bus, alarm topic,
+ * with the working tree's tenant API version made current and the versions kept in `stateDir`, site bucket, distribution, event bus, alarm topic,
  * the master DB secret pointing at the local PostgreSQL, the stack's outputs) and the platform database.
  * Safe to run again.
  */
 export async function bootstrapPlatform(
+  stateDir: string,
   endpoint: string,
   pg: LocalPostgres,
   stateMachineArns: { onboarding: string; release: string },
@@ -54,7 +55,9 @@ export async function bootstrapPlatform(
     for (const Bucket of [LocalPlatformNames.artifactBucket, LocalPlatformNames.siteBucket]) {
       await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
     }
-    // The working tree's tenant API as a version, and the pointer that makes it the one onboarding deploys.
+    // Versions released before a restart (tenants may run them), then the working tree's as a version, and
+    // the pointer that makes it the one onboarding deploys.
+    await uploadKeptVersions(s3, stateDir);
     await uploadTenantApiVersion(s3, await buildTenantApiArtifact());
     await ignoreExists(events.send(new CreateEventBusCommand({ Name: PlatformNames.eventBus })));
 

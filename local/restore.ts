@@ -1,5 +1,8 @@
 import { DEDICATED_INSTANCE, STEPS } from '../common/steps';
+import { PermanentErrors } from '../common/errors';
 import { STEP_HANDLERS } from '../workflow-tasks';
+import { applySchemaAt } from '../workflow-tasks/apply-schema/step';
+import { readTenantApiVersion } from '../workflow-tasks/lib/artifact';
 import { listTenants } from '../workflow-tasks/lib/registry';
 import type { OnboardingState, StepResults } from '../workflow-tasks/lib/types';
 
@@ -7,8 +10,19 @@ import type { OnboardingState, StepResults } from '../workflow-tasks/lib/types';
  * The AWS emulator keeps nothing across restarts while PostgreSQL (databases, registry, executions) does.
  * On start, every ACTIVE tenant's resources are put back into the emulator by running its onboarding steps
  * again, as its own execution: they are idempotent, so what exists is kept and what is missing is re-created
- * (a re-created secret gets new credentials, which "Create database" gives the role). Returns the tenant ids.
+ * (a re-created secret gets new credentials, which "Create database" gives the role), at the tenant API
+ * version the ledger says it runs. Returns the tenant ids.
  */
+async function isUploaded(version: string): Promise<boolean> {
+  return readTenantApiVersion(version).then(
+    () => true,
+    (error: Error) => {
+      if (error.name === PermanentErrors.VersionNotFound) return false;
+      throw error;
+    },
+  );
+}
+
 export async function restoreActiveTenants(): Promise<string[]> {
   const restored: string[] = [];
   for (const tenant of await listTenants()) {
@@ -27,7 +41,12 @@ export async function restoreActiveTenants(): Promise<string[]> {
         state = { ...state, results: { ...state.results, domain: { skipped: true } } };
         continue;
       }
-      const result = await STEP_HANDLERS[step.id].run({ executionArn: tenant.executionArn, state });
+      const event = { executionArn: tenant.executionArn, state };
+      // The version the ledger says the tenant runs (a release may have moved it off the current one).
+      const result =
+        step.id === 'apply-schema' && tenant.codeVersion && (await isUploaded(tenant.codeVersion))
+          ? await applySchemaAt(event, tenant.codeVersion)
+          : await STEP_HANDLERS[step.id].run(event);
       state = { ...state, results: { ...state.results, [step.resultKey]: result } };
       if (step.id === 'create-database' && tenant.tier === 'dedicated') {
         // The instance is up again (the platform waits for its RDS instances before this): one check

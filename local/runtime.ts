@@ -169,7 +169,7 @@ export class LocalPlatform {
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
-      const environment = await bootstrapPlatform(endpointUrl, postgres, {
+      const environment = await bootstrapPlatform(stateDir, endpointUrl, postgres, {
         onboarding: localStateMachineArn(PlatformNames.stateMachine),
         release: localStateMachineArn(PlatformNames.releaseStateMachine),
       });

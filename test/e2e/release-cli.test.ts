@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { ReleaseSummary } from '../../common/release';
+import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
 import { stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { uploadVersion } from '../fixtures/releases';
@@ -15,13 +16,7 @@ const saved = { ...process.env };
 beforeAll(async () => {
   stateDir = await makeStateDir('release-cli');
   running = await up(stateDir);
-  // uploadVersion talks to the platform's own AWS endpoint, as tenantctl does.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: running.endpoints.aws,
-    AWS_REGION: running.endpoints.region,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  });
+  pointAwsAt(running);
   for (const example of EXAMPLES) {
     const onboarded = await tenantctl([
       'onboard',
@@ -34,6 +29,16 @@ beforeAll(async () => {
       throw new Error(`onboarding ${example}: ${onboarded.stdout}${onboarded.stderr}`);
   }
 }, 180_000);
+
+/** uploadVersion talks to the platform's own AWS endpoint, as tenantctl does. */
+function pointAwsAt(platform: Up): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: platform.endpoints.aws,
+    AWS_REGION: platform.endpoints.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  });
+}
 
 afterAll(async () => {
   if (running) await stop(running);
@@ -130,4 +135,26 @@ describe('tenantctl release', () => {
     );
     expect((await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout).toBe(before);
   });
+
+  it('keeps the versions it released across a restart: each tenant comes back on the version it ran', async () => {
+    const kept = await uploadVersion({ build: 'kept' }, { keepIn: stateDir });
+    const released = await releaseJson(['--version', kept]);
+    expect([released.code, released.summary.output.updated]).toEqual([0, EXAMPLES.sort()]);
+
+    expect(await stop(running!)).toBe(0);
+    running = undefined;
+    process.env = { ...saved }; // the platform starts its own emulator, as it did the first time
+    running = await up(stateDir);
+    pointAwsAt(running);
+
+    const tenants = JSON.parse((await tenantctl(['tenants', '--json', '--state-dir', stateDir])).stdout) as {
+      tenantId: string;
+      codeVersion: string;
+    }[];
+    expect(tenants.map((t) => t.codeVersion)).toEqual(EXAMPLES.map(() => kept));
+    for (const tenantId of EXAMPLES) {
+      const health = await gatewayRequest(running.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
+      expect([health.status, health.headers['x-build']]).toEqual([200, 'kept']);
+    }
+  }, 240_000);
 });

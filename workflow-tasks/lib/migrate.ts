@@ -135,6 +135,14 @@ export async function migrate(
   }
 }
 
+/** The last migration applied to the database (0 when none): newer than a version's own after a rollback. */
+export async function appliedVersion(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ version: number | null }>(
+    'SELECT max(version) AS version FROM schema_migrations',
+  );
+  return rows[0]?.version ?? 0;
+}
+
 function label(m: Migration): string {
   return `${String(m.version).padStart(4, '0')}_${m.name}`;
 }

@@ -4,7 +4,6 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import type { ClientBase } from 'pg';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { requiredEnv } from '../../common/env';
 import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names';
@@ -14,7 +13,7 @@ import { codeVersionOf } from '../../common/versions';
 import { readTenantApiVersion } from '../lib/artifact';
 import { aws } from '../lib/aws';
 import { readJsonSecret, withClient } from '../lib/db';
-import { migrate } from '../lib/migrate';
+import { appliedVersion, migrate } from '../lib/migrate';
 import { claimForRelease, recordFailed, recordUpdated } from '../lib/release-ledger';
 import { writeFrontend } from '../publish-frontend/step';
 import type { TenantReleaseState } from './types';
@@ -54,7 +53,7 @@ export async function migrateDatabase({
   return withTenantDatabase(state.tenantId, async (client) => {
     const { applied } = await migrate(client, 'tenant', migrations);
     // What the database is at now: a release of older code leaves a newer schema as it is.
-    return { schemaVersion: await schemaVersionOf(client), applied };
+    return { schemaVersion: await appliedVersion(client), applied };
   });
 }
 
@@ -179,16 +178,9 @@ export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
     const previousCode = state.claim?.previousCodeVersion;
     if (previousCode) await writeFrontend(tenantResourceNames(state.tenantId).sitePrefix, previousCode);
   }
-  const schemaVersion = await withTenantDatabase(state.tenantId, schemaVersionOf).catch(() => null);
+  const schemaVersion = await withTenantDatabase(state.tenantId, appliedVersion).catch(() => null);
   await recordFailed(state.release.id, state.tenantId, error, schemaVersion);
   return { tenantId: state.tenantId, outcome: 'failed', error };
-}
-
-async function schemaVersionOf(client: ClientBase): Promise<number> {
-  const { rows } = await client.query<{ version: number | null }>(
-    'SELECT max(version) AS version FROM schema_migrations',
-  );
-  return rows[0]?.version ?? 0;
 }
 
 function functionName(state: TenantReleaseState): string {
