@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import type { ReleaseSummary } from '../../common/release';
 import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
-import { stop, tenantctl, up, type Up } from '../fixtures/processes';
+import { waitFor } from '../../local/ports';
+import { awsCli, stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { uploadVersion } from '../fixtures/releases';
 
 const REPO = join(__dirname, '..', '..');
@@ -157,4 +158,53 @@ describe('tenantctl release', () => {
       expect([health.status, health.headers['x-build']]).toEqual([200, 'kept']);
     }
   }, 240_000);
+
+  it('starts with aws stepfunctions start-execution too, and refuses bad input naming each field', async () => {
+    const { releaseStateMachineArn, aws } = running!.endpoints;
+    const start = async (input: unknown) => {
+      const { executionArn } = (await awsCli(aws, [
+        'stepfunctions',
+        'start-execution',
+        '--state-machine-arn',
+        releaseStateMachineArn,
+        '--input',
+        JSON.stringify(input),
+      ])) as { executionArn: string };
+      let described: { status: string; error?: string; cause?: string; output?: string } = {
+        status: 'RUNNING',
+      };
+      await waitFor(
+        'the release to end',
+        async () => {
+          described = (await awsCli(aws, [
+            'stepfunctions',
+            'describe-execution',
+            '--execution-arn',
+            executionArn,
+          ])) as typeof described;
+          return described.status !== 'RUNNING';
+        },
+        60_000,
+      );
+      return described;
+    };
+    const before = (await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout;
+    const bad = await start({ version: 'not-a-version', canary: -1, concurrency: 1.5, surprise: true });
+    expect(bad).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
+    expect((JSON.parse(bad.cause ?? '{}') as { errorMessage: string }).errorMessage).toBe(
+      'version: must be 16 hex digits (a tenant API version); canary: must be at least 0; ' +
+        'concurrency: must be a whole number; "surprise": is not a known field',
+    );
+    const missing = await start({ version: 'ffffffffffffffff' });
+    expect(missing).toMatchObject({ status: 'FAILED', error: 'VersionNotFound' });
+    // Neither planned anything.
+    expect((await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout).toBe(before);
+
+    const tenants = JSON.parse((await tenantctl(['tenants', '--json', '--state-dir', stateDir])).stdout) as {
+      codeVersion: string;
+    }[];
+    const again = await start({ version: tenants[0]!.codeVersion });
+    expect(again.status).toBe('SUCCEEDED');
+    expect(JSON.parse(again.output ?? '{}')).toMatchObject({ updated: [], unchanged: EXAMPLES.sort() });
+  }, 120_000);
 });
