@@ -124,3 +124,27 @@ export function retryTransient(
   });
   return task;
 }
+
+/**
+ * A workflow's state machine: traced, with every event logged with its input and output (the states hold
+ * ARNs and ids, never a password) to a log group with the platform's retention.
+ */
+export function workflowStateMachine(
+  scope: Construct,
+  props: { start: sfn.IChainable; timeout: Duration; comment: string; logRetention: logs.RetentionDays },
+): sfn.StateMachine {
+  return new sfn.StateMachine(scope, 'StateMachine', {
+    definitionBody: sfn.DefinitionBody.fromChainable(props.start),
+    timeout: props.timeout,
+    comment: props.comment,
+    tracingEnabled: true,
+    logs: {
+      destination: new logs.LogGroup(scope, 'StateMachineLogs', {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      level: sfn.LogLevel.ALL,
+      includeExecutionData: true,
+    },
+  });
+}

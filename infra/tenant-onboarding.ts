@@ -1,10 +1,10 @@
-import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -13,7 +13,7 @@ import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PlatformNames, TaskEnv } from '../common/names';
 import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
-import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction } from './task-lambdas';
+import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
   /** Holds the tenant API package and the frontend bundle (see PlatformNames). */
@@ -289,20 +289,11 @@ export class TenantOnboarding extends Construct {
       .next(get('activate-tenant'))
       .next(new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' }));
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+    this.stateMachine = workflowStateMachine(this, {
+      start: definition,
       timeout: props.timeout ?? Duration.hours(1),
       comment: 'Onboards one tenant; a failure anywhere undoes what was created, in reverse order.',
-      tracingEnabled: true,
-      // Every event, with its input and output: the state holds ARNs and ids, never a password.
-      logs: {
-        destination: new logs.LogGroup(this, 'StateMachineLogs', {
-          retention: props.logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
+      logRetention: props.logRetention,
     });
   }
 

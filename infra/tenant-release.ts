@@ -1,8 +1,7 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -10,7 +9,13 @@ import { Construct } from 'constructs';
 import { PermanentErrors } from '../common/errors';
 import { PlatformNames } from '../common/names';
 import { ReleaseStates as S } from '../common/release';
-import { invokeTask, retryTransient, taskFunction, type TaskLambdaSettings } from './task-lambdas';
+import {
+  invokeTask,
+  retryTransient,
+  taskFunction,
+  workflowStateMachine,
+  type TaskLambdaSettings,
+} from './task-lambdas';
 
 export interface TenantReleaseProps extends TaskLambdaSettings {
   /** Holds the tenant API versions (`tenant-api/<version>.zip`). */
@@ -160,20 +165,12 @@ export class TenantRelease extends Construct {
         .otherwise(finish),
     );
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(plan),
+    this.stateMachine = workflowStateMachine(this, {
+      start: plan,
       timeout: Duration.hours(12),
       comment:
         'Rolls a tenant API version out to every tenant: canary, then waves; a failing tenant stays on its old version.',
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'StateMachineLogs', {
-          retention: props.logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
+      logRetention: props.logRetention,
     });
   }
 }
@@ -296,7 +293,7 @@ const TASKS = {
       a.registry(f),
       a.tenantSecrets(f),
       a.frontends(f),
-      a.tenantFunctions(f, ['lambda:UpdateAlias'])
+      a.tenantFunctions(f, ['lambda:GetAlias', 'lambda:UpdateAlias'])
     ),
   },
   closeWave: {

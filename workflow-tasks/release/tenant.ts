@@ -96,13 +96,20 @@ export async function updateFunctionCode({
  */
 export async function checkHealth({ state }: Event): Promise<{ statusCode: number; schemaVersion: number }> {
   const expected = state.migration?.schemaVersion;
-  const out = await aws().lambda.send(
-    new InvokeCommand({
-      FunctionName: functionName(state),
-      Qualifier: state.code?.functionVersion,
-      Payload: JSON.stringify(healthEvent(state.tenantId)),
-    }),
-  );
+  const out = await aws()
+    .lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName(state),
+        Qualifier: state.code?.functionVersion,
+        Payload: JSON.stringify(healthEvent(state.tenantId)),
+      }),
+    )
+    .catch((error: Error) => {
+      // A new version is Pending for a moment (its network interfaces, in a VPC): it will be ready.
+      if (error.name === 'ResourceNotReadyException')
+        throw new OnboardingError(TransientErrors.ResourceNotReady, error.message, { cause: error });
+      throw error;
+    });
   const text = new TextDecoder().decode(out.Payload ?? new Uint8Array());
   const fail = (why: string) =>
     new OnboardingError(
@@ -160,14 +167,20 @@ export async function recordTenantUpdated({ state }: Event): Promise<TenantOutco
 }
 
 /**
- * A step failed: alias `live` goes back to the version it was on (if it had moved, the old frontend goes
- * back too), and the ledger records the failure with the error and the schema the tenant is on now.
+ * A step failed: alias `live` goes back to the version it was on (if it had moved, the old version's
+ * frontend goes back too), and the ledger records the failure with the error and the schema the tenant is on now.
  * Migrations applied before the failing one stay: they are expand-only. This ends the iteration.
  */
 export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
   const error = errorMessage(state.error);
   const previous = state.claim?.previousFunctionVersion;
-  if (previous && state.alias) {
+  // Where `live` is, not where the state says: "Move alias live" may have moved it and failed after.
+  const live = previous
+    ? await aws().lambda.send(
+        new GetAliasCommand({ FunctionName: functionName(state), Name: PlatformNames.liveAlias }),
+      )
+    : undefined;
+  if (previous && live?.FunctionVersion !== previous) {
     await aws().lambda.send(
       new UpdateAliasCommand({
         FunctionName: functionName(state),
