@@ -15,6 +15,8 @@ import { EventTypes } from '../common/names';
 
 export interface PlatformOperationsProps {
   readonly stateMachine: sfn.StateMachine;
+  /** The release state machine: a release that stopped (canary, failure budget) or failed is alarmed. */
+  readonly releaseStateMachine: sfn.StateMachine;
   readonly eventBus: events.IEventBus;
   /** Where TenantSignedUp events go when the state machine cannot be started. */
   readonly deadLetterQueue: sqs.IQueue;
@@ -26,7 +28,7 @@ export interface PlatformOperationsProps {
 
 /**
  * What an operator watches: an alarm topic (encrypted; e-mail when configured), alarms on failed and timed
- * out executions, on TenantRollbackFailed events (which also go to the topic as they are) and on the
+ * out onboardings and releases, on TenantRollbackFailed events (which also go to the topic as they are) and on the
  * dead-letter queue of the TenantSignedUp rule, and a dashboard of executions, step durations and errors.
  */
 export class PlatformOperations extends Construct {
@@ -82,6 +84,16 @@ export class PlatformOperations extends Construct {
       'ExecutionsTimedOut',
       stateMachine.metricTimedOut(fiveMinutes),
       'An onboarding hit the state machine timeout',
+    );
+    alarm(
+      'ReleasesFailed',
+      props.releaseStateMachine.metricFailed(fiveMinutes),
+      'A release stopped (its canary failed, or more tenants failed than its budget) or failed: see tenantctl releases',
+    );
+    alarm(
+      'ReleasesTimedOut',
+      props.releaseStateMachine.metricTimedOut(fiveMinutes),
+      'A release hit its 12-hour timeout: the tenants it was updating stay locked until the lock expires',
     );
     alarm(
       'RollbackFailed',

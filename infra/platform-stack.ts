@@ -181,6 +181,7 @@ export class PlatformStack extends Stack {
 
     const operations = new PlatformOperations(this, 'Operations', {
       stateMachine,
+      releaseStateMachine: this.release.stateMachine,
       eventBus,
       deadLetterQueue,
       taskFunctions: this.onboarding.taskFunctions,

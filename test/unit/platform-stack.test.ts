@@ -183,13 +183,15 @@ describe('the release state machine', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed and timed-out executions, rollback failures and the dead-letter queue, and notify the topic', () => {
+  it('watch failed and timed-out onboardings and releases, rollback failures and the dead-letter queue, and notify the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
     const metrics = alarms.map((a) => `${String(a.Namespace)}/${String(a.MetricName)}`).sort();
     expect(metrics).toEqual([
       'AWS/Events/TriggeredRules',
       'AWS/SQS/ApproximateNumberOfMessagesVisible',
       'AWS/States/ExecutionsFailed',
+      'AWS/States/ExecutionsFailed',
+      'AWS/States/ExecutionsTimedOut',
       'AWS/States/ExecutionsTimedOut',
     ]);
     for (const alarm of alarms) {
