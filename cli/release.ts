@@ -5,7 +5,7 @@ import { parseReleaseInput, ReleaseStates, type ReleaseInput, type ReleaseSummar
 import { buildTenantApiArtifact, uploadTenantApiVersion } from '../local/artifacts';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary } from './progress';
-import { awsClientConfig, resolveReleaseTarget, type TargetOptions } from './target';
+import { awsClientConfig, resolveWorkflowTarget, type TargetOptions } from './target';
 
 export interface ReleaseOptions extends TargetOptions {
   readonly version?: string;
@@ -41,7 +41,7 @@ export async function release(options: ReleaseOptions, out: (line: string) => vo
   };
   // Checked before anything is built or uploaded; the version is checked once known.
   check({ ...fields, version: options.version ?? '0000000000000000' });
-  const target = await resolveReleaseTarget(options);
+  const target = await resolveWorkflowTarget(options, 'release');
   const say = options.json ? () => undefined : out;
   let version = options.version;
   if (!version && !options.aws) {

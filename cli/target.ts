@@ -71,22 +71,29 @@ export async function readEndpoints(stateDir: string): Promise<Endpoints> {
   }
 }
 
+/** The platform's other workflows, by their endpoints.json key and their stack output. */
+const WORKFLOWS = {
+  release: { endpoint: 'releaseStateMachineArn', output: 'ReleaseStateMachineArn' },
+  suspension: { endpoint: 'suspensionStateMachineArn', output: 'SuspensionStateMachineArn' },
+} as const;
+
 /**
- * Where `tenantctl release` goes: the release state machine and the artifact bucket, of the running local
- * platform or, with `--aws`, of the deployed stack (its outputs).
+ * Where `tenantctl release` or `suspend`/`resume` go: that workflow's state machine and the artifact
+ * bucket, of the running local platform or, with `--aws`, of the deployed stack (its outputs).
  */
-export async function resolveReleaseTarget(
+export async function resolveWorkflowTarget(
   options: TargetOptions,
+  workflow: keyof typeof WORKFLOWS,
 ): Promise<Target & { artifactBucket?: string }> {
+  const { endpoint, output } = WORKFLOWS[workflow];
   if (!options.aws) {
     const target = await resolveTarget(options);
-    const endpoints = target.endpoints!;
-    return { ...target, stateMachineArn: endpoints.releaseStateMachineArn };
+    return { ...target, stateMachineArn: target.endpoints![endpoint] };
   }
   const stack = options.stack ?? 'TenantPlatform';
   return {
     sfn: new SFNClient(awsRegion()),
-    stateMachineArn: options.stateMachineArn ?? (await stackOutput(stack, 'ReleaseStateMachineArn')),
+    stateMachineArn: options.stateMachineArn ?? (await stackOutput(stack, output)),
     artifactBucket: await stackOutput(stack, 'ArtifactBucketName'),
   };
 }

@@ -25,7 +25,14 @@ import { describeTenant } from './describe';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { askTenantInput } from './prompt';
-import { awsClientConfig, readEndpoints, resolveTarget, type Target, type TargetOptions } from './target';
+import {
+  awsClientConfig,
+  readEndpoints,
+  resolveTarget,
+  resolveWorkflowTarget,
+  type Target,
+  type TargetOptions,
+} from './target';
 
 const DEFAULT_STATE_DIR = '.tenantctl';
 const DEFAULT_PORT = 4566;
@@ -168,6 +175,20 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = await release({ ...options, stateDir: resolve(options.stateDir) }, out);
   });
 
+  for (const action of ['suspend', 'resume'] as const)
+    targetOptions(
+      program
+        .command(action)
+        .description(
+          action === 'suspend'
+            ? 'Suspend a tenant: its API answers 503 (but /health) and its site says so; nothing is deleted'
+            : 'Resume a suspended tenant: its API serves again, on the version it ran',
+        )
+        .argument('<tenantId>'),
+    ).action(async (tenantId: string, options: CommonOptions) => {
+      exitCode = await suspension(action, tenantId, options);
+    });
+
   program
     .command('releases')
     .description(
@@ -222,6 +243,34 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return exitCode;
+}
+
+/** `tenantctl suspend|resume`: one execution of the suspension workflow, followed to its end. */
+async function suspension(
+  action: 'suspend' | 'resume',
+  tenantId: string,
+  options: CommonOptions,
+): Promise<number> {
+  const { sfn, stateMachineArn } = await resolveWorkflowTarget(
+    { ...options, stateDir: resolve(options.stateDir) },
+    'suspension',
+  );
+  const say = (line: string) => {
+    if (!options.json) out(line);
+  };
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify({ tenantId, action }) }),
+  );
+  say(
+    `${action === 'suspend' ? 'Suspending' : 'Resuming'} ${tenantId.slice(0, 40)} (${started.executionArn ?? ''})`,
+  );
+  const ended = await followExecution(
+    sfn,
+    started.executionArn ?? '',
+    options.json ? () => undefined : progressPrinter(say),
+  );
+  report(tenantId.slice(0, 40), ended, options);
+  return ended.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 function target(options: CommonOptions): Promise<Target> {

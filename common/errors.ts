@@ -33,6 +33,8 @@ export const PermanentErrors = {
   RegistrationLost: 'RegistrationLost',
   /** An applied migration's file changed since it was applied. */
   MigrationChecksumMismatch: 'MigrationChecksumMismatch',
+  /** The tenant is not in the state the operation needs (suspending one that is not ACTIVE, ...). */
+  TenantStateConflict: 'TenantStateConflict',
   /** A release names a tenant API version that is not in the artifact bucket. */
   VersionNotFound: 'VersionNotFound',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */

@@ -12,6 +12,8 @@ export const EventTypes = {
   TenantProvisioned: 'TenantProvisioned',
   TenantProvisioningFailed: 'TenantProvisioningFailed',
   TenantRollbackFailed: 'TenantRollbackFailed',
+  TenantSuspended: 'TenantSuspended',
+  TenantResumed: 'TenantResumed',
 } as const;
 
 /** The EventBridge pattern of the rule that starts an onboarding (deployed rule and local runtime alike). */
@@ -24,6 +26,8 @@ export const PlatformNames = {
   stateMachine: 'tenant-onboarding',
   /** The release state machine's name in the local platform (on AWS, CloudFormation names it). */
   releaseStateMachine: 'tenant-release',
+  /** The suspension state machine's name in the local platform (suspend and resume). */
+  suspensionStateMachine: 'tenant-suspension',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**
@@ -85,6 +89,8 @@ export const TenantApiEnv = {
   tenantId: 'TENANT_ID',
   /** The tenant's secret (see common/tenant-secret.ts): database credentials and the token key. */
   secretArn: 'TENANT_SECRET_ARN',
+  /** `true` in the function version a suspension publishes (see workflow-tasks/suspension). */
+  suspended: 'TENANT_SUSPENDED',
 } as const;
 
 /** Everything a tenant owns is named from its id by these functions, and nowhere else. */

@@ -25,18 +25,26 @@
     ? `${location.protocol}//api.${location.host}`
     : config.apiUrl;
   show('api', apiUrl);
+  let suspended = false;
   try {
     const response = await fetch(new URL('/health', apiUrl), { cache: 'no-store' });
     const health = await response.json();
     const ok = response.ok && health.database === 'ok';
+    suspended = health.suspended === true;
     show(
       'health',
-      ok ? `healthy (schema v${health.schemaVersion})` : 'database unreachable',
-      ok ? 'ok' : 'bad',
+      suspended
+        ? 'this shop is suspended'
+        : ok
+          ? `healthy (schema v${health.schemaVersion})`
+          : 'database unreachable',
+      ok && !suspended ? 'ok' : 'bad',
     );
   } catch {
     show('health', 'API unreachable', 'bad');
   }
+  // A suspended shop keeps its data but serves nobody: no sign-in.
+  if (suspended) return;
 
   // Staff: a bearer token from POST /auth/login, kept for this tab only.
   const tokenKey = `token:${config.tenantId}`;

@@ -41,7 +41,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, release, web } = stack;
+  const { onboarding, release, suspension, web } = stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -60,7 +60,10 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
-  for (const fn of [...onboarding.taskFunctions.values(), ...release.taskFunctions.values()]) {
+  const taskFunctions = new Set(
+    [onboarding, release, suspension].flatMap((workflow) => [...workflow.taskFunctions.values()]),
+  );
+  for (const fn of taskFunctions) {
     iam5(
       fn,
       tenantPatterns,
@@ -77,7 +80,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  for (const workflow of [onboarding, release]) {
+  for (const workflow of [onboarding, release, suspension]) {
     iam5(
       workflow.stateMachine,
       [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),

@@ -11,6 +11,7 @@ import { PlatformOperations } from './operations';
 import { SharedDatabase } from './shared-database';
 import { TenantOnboarding } from './tenant-onboarding';
 import { TenantRelease } from './tenant-release';
+import { TenantSuspension } from './tenant-suspension';
 import { PlatformWeb } from './web';
 
 /** Everything a deployment may choose (CDK context keys of the same names, see infra/app.ts). */
@@ -57,6 +58,7 @@ export class PlatformStack extends Stack {
   readonly tenantRoleBoundary: iam.ManagedPolicy;
   readonly onboarding: TenantOnboarding;
   readonly release: TenantRelease;
+  readonly suspension: TenantSuspension;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
 
@@ -159,6 +161,15 @@ export class PlatformStack extends Stack {
       masterSecret: database.masterSecret,
     });
 
+    this.suspension = new TenantSuspension(this, 'TenantSuspension', {
+      environment: this.onboarding.taskEnvironment,
+      logRetention,
+      network: { vpc: network.vpc, subnets: network.lambdaSubnets, databaseClients: network.databaseClients },
+      artifactBucket: web.artifactBucket,
+      masterSecret: database.masterSecret,
+      eventBus,
+    });
+
     const deadLetterQueue = new sqs.Queue(this, 'SignupDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -192,6 +203,7 @@ export class PlatformStack extends Stack {
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'ReleaseStateMachineArn', { value: this.release.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'SuspensionStateMachineArn', { value: this.suspension.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'DistributionDomainName', { value: web.distribution.distributionDomainName });
     new CfnOutput(this, 'DistributionId', { value: web.distribution.distributionId });

@@ -10,6 +10,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { TenantOnboarding } from '../infra/tenant-onboarding';
 import { TenantRelease } from '../infra/tenant-release';
+import { TenantSuspension } from '../infra/tenant-suspension';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { LOCAL_ACCOUNT } from './bootstrap';
 
@@ -24,6 +25,7 @@ export interface AslDefinition {
 export interface LocalDefinitions {
   readonly onboarding: AslDefinition;
   readonly release: AslDefinition;
+  readonly suspension: AslDefinition;
 }
 
 /**
@@ -59,11 +61,12 @@ export function localDefinitions(): LocalDefinitions {
     subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     databaseClients: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Clients', 'sg-local'),
   };
+  const eventBus = events.EventBus.fromEventBusName(stack, 'Bus', PlatformNames.eventBus);
   const onboarding = new TenantOnboarding(stack, 'TenantOnboarding', {
     artifactBucket,
     siteBucket,
     distribution,
-    eventBus: events.EventBus.fromEventBusName(stack, 'Bus', PlatformNames.eventBus),
+    eventBus,
     masterSecret,
     sharedDatabase: { host: '127.0.0.1', port: 5432 },
     logRetention,
@@ -80,6 +83,14 @@ export function localDefinitions(): LocalDefinitions {
     distribution,
     masterSecret,
   });
+  const suspension = new TenantSuspension(stack, 'TenantSuspension', {
+    environment: {},
+    logRetention,
+    network,
+    artifactBucket,
+    masterSecret,
+    eventBus,
+  });
   const definitionOf = (machine: sfn.StateMachine) => {
     const cfn = machine.node.defaultChild as CfnStateMachine;
     return JSON.parse(renderTokens(stack.resolve(cfn.definitionString) as unknown)) as AslDefinition;
@@ -87,6 +98,7 @@ export function localDefinitions(): LocalDefinitions {
   return {
     onboarding: definitionOf(onboarding.stateMachine),
     release: inlineMaps(definitionOf(release.stateMachine)),
+    suspension: definitionOf(suspension.stateMachine),
   };
 }
 

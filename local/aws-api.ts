@@ -4,7 +4,7 @@ import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
 import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
-import type { LocalPlatform, LocalStateMachine } from './runtime';
+import { allOf, type LocalPlatform, type LocalStateMachine } from './runtime';
 
 /** An error the API returns as AWS does: HTTP 400 with `__type` and `message`. */
 class ApiError extends Error {
@@ -178,14 +178,12 @@ export class LocalAwsApi {
 
   private listStateMachines(): Promise<Body> {
     return Promise.resolve({
-      stateMachines: [this.platform.stateMachines.onboarding, this.platform.stateMachines.release].map(
-        (m) => ({
-          stateMachineArn: m.arn,
-          name: m.name,
-          type: 'STANDARD',
-          creationDate: seconds(this.createdAt),
-        }),
-      ),
+      stateMachines: allOf(this.platform.stateMachines).map((m) => ({
+        stateMachineArn: m.arn,
+        name: m.name,
+        type: 'STANDARD',
+        creationDate: seconds(this.createdAt),
+      })),
     });
   }
 

@@ -42,7 +42,7 @@ export async function bootstrapPlatform(
   stateDir: string,
   endpoint: string,
   pg: LocalPostgres,
-  stateMachineArns: { onboarding: string; release: string },
+  stateMachineArns: { onboarding: string; release: string; suspension: string },
 ): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -85,6 +85,7 @@ export async function bootstrapPlatform(
     await recordStack(cloudformation, {
       StateMachineArn: stateMachineArns.onboarding,
       ReleaseStateMachineArn: stateMachineArns.release,
+      SuspensionStateMachineArn: stateMachineArns.suspension,
       EventBusName: PlatformNames.eventBus,
       DistributionId: distributionId,
       ArtifactBucketName: LocalPlatformNames.artifactBucket,

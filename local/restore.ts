@@ -3,15 +3,17 @@ import { PermanentErrors } from '../common/errors';
 import { STEP_HANDLERS } from '../workflow-tasks';
 import { applySchemaAt } from '../workflow-tasks/apply-schema/step';
 import { readTenantApiVersion } from '../workflow-tasks/lib/artifact';
+import { suspendAgain } from '../workflow-tasks/suspension/steps';
 import { listTenants } from '../workflow-tasks/lib/registry';
 import type { OnboardingState, StepResults } from '../workflow-tasks/lib/types';
 
 /**
  * The AWS emulator keeps nothing across restarts while PostgreSQL (databases, registry, executions) does.
- * On start, every ACTIVE tenant's resources are put back into the emulator by running its onboarding steps
- * again, as its own execution: they are idempotent, so what exists is kept and what is missing is re-created
- * (a re-created secret gets new credentials, which "Create database" gives the role), at the tenant API
- * version the ledger says it runs. Returns the tenant ids.
+ * On start, every ACTIVE or SUSPENDED tenant's resources are put back into the emulator by running its
+ * onboarding steps again, as its own execution: they are idempotent, so what exists is kept and what is
+ * missing is re-created (a re-created secret gets new credentials, which "Create database" gives the role),
+ * at the tenant API version the ledger says it runs; a suspended tenant is then suspended again. Returns
+ * the tenant ids.
  */
 async function isUploaded(version: string): Promise<boolean> {
   return readTenantApiVersion(version).then(
@@ -26,7 +28,7 @@ async function isUploaded(version: string): Promise<boolean> {
 export async function restoreActiveTenants(): Promise<string[]> {
   const restored: string[] = [];
   for (const tenant of await listTenants()) {
-    if (tenant.status !== 'ACTIVE') continue;
+    if (tenant.status !== 'ACTIVE' && tenant.status !== 'SUSPENDED') continue;
     let state: OnboardingState = {
       tenantId: tenant.id,
       companyName: tenant.companyName,
@@ -37,6 +39,8 @@ export async function restoreActiveTenants(): Promise<string[]> {
     for (const step of STEPS) {
       // The registry row is already this execution's and ACTIVE: claiming it again is not restoring it.
       if (step.id === 'register-tenant') continue;
+      // A suspended tenant stays SUSPENDED (and announced nothing new).
+      if (step.id === 'activate-tenant' && tenant.status === 'SUSPENDED') continue;
       if (step.id === 'attach-domain' && !tenant.domain) {
         state = { ...state, results: { ...state.results, domain: { skipped: true } } };
         continue;
@@ -59,6 +63,7 @@ export async function restoreActiveTenants(): Promise<string[]> {
         state = { ...state, results: { ...state.results, [check.resultKey]: checked } };
       }
     }
+    if (tenant.status === 'SUSPENDED') await suspendAgain(tenant.id, tenant.executionArn);
     restored.push(tenant.id);
   }
   return restored;

@@ -15,6 +15,8 @@ import type { TaskHandler } from '../workflow-tasks/lib/handler';
 import type { TaskEvent } from '../workflow-tasks/lib/types';
 import { STEP_HANDLERS } from '../workflow-tasks';
 import * as releaseTasks from '../workflow-tasks/release/handler';
+import * as suspensionTasks from '../workflow-tasks/suspension/handler';
+import { SuspensionStates } from '../common/suspension';
 import { ReleaseStates } from '../common/release';
 import { stopReleaseOf } from '../workflow-tasks/lib/release-ledger';
 import { localDefinitions, type AslDefinition } from './asl';
@@ -84,10 +86,11 @@ export interface LocalStateMachine {
   readonly definition: AslDefinition;
 }
 
-/** The platform's state machines: onboarding (the one tenantctl onboard starts) and release. */
+/** The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension. */
 export interface LocalStateMachines {
   readonly onboarding: LocalStateMachine;
   readonly release: LocalStateMachine;
+  readonly suspension: LocalStateMachine;
 }
 
 /** What a started platform runs with but shows nobody. */
@@ -172,6 +175,7 @@ export class LocalPlatform {
       const environment = await bootstrapPlatform(stateDir, endpointUrl, postgres, {
         onboarding: localStateMachineArn(PlatformNames.stateMachine),
         release: localStateMachineArn(PlatformNames.releaseStateMachine),
+        suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
       });
       Object.assign(process.env, environment);
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
@@ -191,9 +195,10 @@ export class LocalPlatform {
       const stateMachines: LocalStateMachines = {
         onboarding: machineOf(PlatformNames.stateMachine, definitions.onboarding),
         release: machineOf(PlatformNames.releaseStateMachine, definitions.release),
+        suspension: machineOf(PlatformNames.suspensionStateMachine, definitions.suspension),
       };
       const interpreters = new Map(
-        [stateMachines.onboarding, stateMachines.release].map((m) => [
+        allOf(stateMachines).map((m) => [
           m.arn,
           {
             machine: new StateMachine(m.definition as never, {
@@ -235,8 +240,7 @@ export class LocalPlatform {
 
   /** The state machine with this ARN, if the platform has it. */
   stateMachine(arn: unknown): LocalStateMachine | undefined {
-    const { onboarding, release } = this.stateMachines;
-    return [onboarding, release].find((m) => m.arn === arn);
+    return allOf(this.stateMachines).find((m) => m.arn === arn);
   }
 
   /** The role the state machine would run as; reported in ExecutionStarted events. */
@@ -384,6 +388,11 @@ export class LocalPlatform {
 
 const STEPFUNCTIONS_DATABASE = 'stepfunctions';
 
+/** The state machines in the order ListStateMachines gives them. */
+export function allOf({ onboarding, release, suspension }: LocalStateMachines): LocalStateMachine[] {
+  return [onboarding, release, suspension];
+}
+
 /**
  * The emulator the user named in `AWS_ENDPOINT_URL` (LocalStack), if any. A URL naming this platform's own
  * endpoint is how users reach the platform (`export AWS_ENDPOINT_URL=http://127.0.0.1:4566`, then
@@ -444,8 +453,11 @@ function setAwsEnvironment(endpointUrl: string, ownEmulator: boolean): void {
   }
 }
 
-/** Each release Task state's handler (workflow-tasks/release/handler.ts), with its fault-injection id. */
-const RELEASE_HANDLERS: Record<string, [string, (event: never) => Promise<unknown>]> = {
+/**
+ * Each Task state of the release and suspension workflows, with its fault-injection id and handler
+ * (workflow-tasks/release/handler.ts, workflow-tasks/suspension/handler.ts). Their state names do not clash.
+ */
+const WORKFLOW_HANDLERS: Record<string, [string, (event: never) => Promise<unknown>]> = {
   [ReleaseStates.plan]: ['release:plan', releaseTasks.plan],
   [ReleaseStates.claim]: ['release:claim', releaseTasks.claim],
   [ReleaseStates.migrate]: ['release:migrate-database', releaseTasks.migrateDatabase],
@@ -457,6 +469,14 @@ const RELEASE_HANDLERS: Record<string, [string, (event: never) => Promise<unknow
   [ReleaseStates.keepOld]: ['release:keep-old-version', releaseTasks.keepOldVersion],
   [ReleaseStates.closeWave]: ['release:close-wave', releaseTasks.closeWave],
   [ReleaseStates.finish]: ['release:finish', releaseTasks.finish],
+  // The suspension workflow: its undo runs the same handlers as resuming.
+  [SuspensionStates.claim]: ['suspension:claim', suspensionTasks.claim],
+  [SuspensionStates.switchToSuspended]: ['suspension:switch-to-suspended', suspensionTasks.switchToSuspended],
+  [SuspensionStates.announce]: ['suspension:announce-suspended', suspensionTasks.announceSuspended],
+  [SuspensionStates.undoSwitch]: ['undo:suspension:switch-to-suspended', suspensionTasks.switchBack],
+  [SuspensionStates.undoMarkActive]: ['undo:suspension:mark-active', suspensionTasks.markActive],
+  [SuspensionStates.switchBack]: ['suspension:switch-back', suspensionTasks.switchBack],
+  [SuspensionStates.markActive]: ['suspension:mark-active', suspensionTasks.markActive],
 };
 
 /**
@@ -479,7 +499,7 @@ function taskHandlers(definition: AslDefinition, faults: FaultInjector): Record<
     RECORD_ROLLBACK_FAILURE.stateName,
     faults.wrap(RECORD_ROLLBACK_FAILURE.id, STEP_HANDLERS[RECORD_ROLLBACK_FAILURE.id].run),
   );
-  for (const [stateName, [faultId, handler]] of Object.entries(RELEASE_HANDLERS))
+  for (const [stateName, [faultId, handler]] of Object.entries(WORKFLOW_HANDLERS))
     byState.set(stateName, faults.wrap(faultId, handler as TaskHandler<unknown>));
 
   const overrides: Record<string, JsonHandler> = {};

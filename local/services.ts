@@ -18,6 +18,8 @@ export interface Endpoints {
   readonly stateMachineArn: string;
   /** The `tenant-release` state machine. */
   readonly releaseStateMachineArn: string;
+  /** The `tenant-suspension` state machine (suspend and resume). */
+  readonly suspensionStateMachineArn: string;
   readonly eventBusName: string;
   readonly siteBucket: string;
 }
@@ -64,6 +66,7 @@ export async function startLocalServices(
       gateway: `http://127.0.0.1:${gatewayPort}`,
       stateMachineArn: platform.stateMachineArn,
       releaseStateMachineArn: platform.stateMachines.release.arn,
+      suspensionStateMachineArn: platform.stateMachines.suspension.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
     };

@@ -10,6 +10,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   api ??= createTenantApi({
     tenantId: requiredEnv(TenantApiEnv.tenantId),
     secretArn: requiredEnv(TenantApiEnv.secretArn),
+    suspended: process.env[TenantApiEnv.suspended] === 'true',
   });
   return api.handle(event);
 }

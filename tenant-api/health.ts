@@ -5,10 +5,13 @@ export interface Health {
   readonly tenantId: string;
   readonly database: 'ok' | 'unreachable';
   readonly schemaVersion: number | null;
+  /** Suspended: every other route answers 503 `tenant-suspended` (the site says so). */
+  readonly suspended: boolean;
 }
 
 /** `GET /health`: whether the tenant's own database answers, and at which schema version (503 if not). */
 export async function health(tenant: Tenant): Promise<ApiResponse> {
+  const suspended = tenant.config.suspended === true;
   let body: Health;
   try {
     const version = await tenant.withClient(
@@ -19,9 +22,9 @@ export async function health(tenant: Tenant): Promise<ApiResponse> {
           )
         ).rows[0]?.version ?? null,
     );
-    body = { tenantId: tenant.id, database: 'ok', schemaVersion: version };
+    body = { tenantId: tenant.id, database: 'ok', schemaVersion: version, suspended };
   } catch {
-    body = { tenantId: tenant.id, database: 'unreachable', schemaVersion: null };
+    body = { tenantId: tenant.id, database: 'unreachable', schemaVersion: null, suspended };
   }
   return json(body.database === 'ok' ? 200 : 503, body);
 }

@@ -34,6 +34,7 @@ const PROBLEMS = {
   'insufficient-stock': 'Not enough stock',
   'order-not-cancellable': 'The order cannot be cancelled',
   'database-unavailable': 'The database is unavailable',
+  'tenant-suspended': 'This shop is suspended',
   internal: 'Internal error',
 } as const;
 

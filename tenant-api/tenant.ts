@@ -8,6 +8,8 @@ export interface TenantConfig {
   readonly tenantId: string;
   /** ARN (or name) of the tenant's secret. */
   readonly secretArn: string;
+  /** The tenant is suspended: every route but `GET /health` answers 503 `tenant-suspended`. */
+  readonly suspended?: boolean;
 }
 
 /** SQLSTATEs meaning "the credentials or the database changed": forget the secret and the pool. */

@@ -154,7 +154,12 @@ describe('the local platform killed with SIGKILL in the middle of an onboarding'
         expect.objectContaining({ tenantId: 'crash-shop', status: 'ACTIVE' }),
       ]);
       const health = await gatewayRequest(second.endpoints.gateway, 'api.crash.example', '/health');
-      expect(JSON.parse(health.body)).toEqual({ tenantId: 'crash-shop', database: 'ok', schemaVersion: 3 });
+      expect(JSON.parse(health.body)).toEqual({
+        tenantId: 'crash-shop',
+        database: 'ok',
+        schemaVersion: 3,
+        suspended: false,
+      });
     } finally {
       await stop(second);
     }

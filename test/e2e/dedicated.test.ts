@@ -164,7 +164,7 @@ describe('a dedicated-tier tenant on the local platform', () => {
     const health = await gatewayRequest(services.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
     expect([health.status, JSON.parse(health.body)]).toEqual([
       200,
-      { tenantId, database: 'ok', schemaVersion: 3 },
+      { tenantId, database: 'ok', schemaVersion: 3, suspended: false },
     ]);
     const secret = await tenantSecret(tenantId);
     expect([secret.host, secret.port]).toEqual(['127.0.0.1', instance.Endpoint.Port]);
@@ -203,7 +203,7 @@ describe('a dedicated-tier tenant on the local platform', () => {
     const answer = JSON.parse(await readFile(out, 'utf8')) as { statusCode: number; body: string };
     expect([answer.statusCode, JSON.parse(answer.body)]).toEqual([
       200,
-      { tenantId, database: 'ok', schemaVersion: 3 },
+      { tenantId, database: 'ok', schemaVersion: 3, suspended: false },
     ]);
     await expect(
       awsCli(endpoint, ['lambda', 'invoke', '--function-name', 'tenant-nobody-api', out]),

@@ -187,7 +187,12 @@ describe('onboarding a tenant on the local platform', () => {
       body: string;
     };
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ tenantId, database: 'ok', schemaVersion: 3 });
+    expect(JSON.parse(response.body)).toEqual({
+      tenantId,
+      database: 'ok',
+      schemaVersion: 3,
+      suspended: false,
+    });
   });
 });
 

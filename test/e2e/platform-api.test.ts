@@ -218,6 +218,7 @@ describe('the Step Functions API', () => {
         name: 'tenant-release',
         type: 'STANDARD',
       }),
+      expect.objectContaining({ name: 'tenant-suspension', type: 'STANDARD' }),
     ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
     const definition = JSON.parse(described.definition!) as {
@@ -359,7 +360,7 @@ describe('the tenant gateway', () => {
     const healthA = await gatewayRequest(gateway, `api.${a}.localhost`, '/health');
     expect([healthA.status, JSON.parse(healthA.body)]).toEqual([
       200,
-      { tenantId: a, database: 'ok', schemaVersion: 3 },
+      { tenantId: a, database: 'ok', schemaVersion: 3, suspended: false },
     ]);
     const healthB = await gatewayRequest(gateway, `api.${domain}`, '/health');
     expect(JSON.parse(healthB.body)).toMatchObject({ tenantId: b });

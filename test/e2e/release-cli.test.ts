@@ -137,10 +137,13 @@ describe('tenantctl release', () => {
     expect((await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout).toBe(before);
   });
 
-  it('keeps the versions it released across a restart: each tenant comes back on the version it ran', async () => {
+  it('keeps released versions and suspensions across a restart: each tenant comes back as it was', async () => {
     const kept = await uploadVersion({ build: 'kept' }, { keepIn: stateDir });
     const released = await releaseJson(['--version', kept]);
     expect([released.code, released.summary.output.updated]).toEqual([0, EXAMPLES.sort()]);
+    const suspended = await tenantctl(['suspend', 'hardware-store', '--state-dir', stateDir]);
+    expect(suspended.code).toBe(0);
+    expect(suspended.stdout).toContain('hardware-store: SUCCEEDED');
 
     expect(await stop(running!)).toBe(0);
     running = undefined;
@@ -150,13 +153,35 @@ describe('tenantctl release', () => {
 
     const tenants = JSON.parse((await tenantctl(['tenants', '--json', '--state-dir', stateDir])).stdout) as {
       tenantId: string;
+      status: string;
       codeVersion: string;
     }[];
     expect(tenants.map((t) => t.codeVersion)).toEqual(EXAMPLES.map(() => kept));
+    expect(tenants.map((t) => t.status)).toEqual(['ACTIVE', 'ACTIVE', 'SUSPENDED']);
+    const api = (tenantId: string, path: string) =>
+      gatewayRequest(running!.endpoints.gateway, `api.${tenantId}.localhost`, path);
     for (const tenantId of EXAMPLES) {
-      const health = await gatewayRequest(running.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
+      const health = await api(tenantId, '/health');
       expect([health.status, health.headers['x-build']]).toEqual([200, 'kept']);
+      expect(JSON.parse(health.body)).toMatchObject({ suspended: tenantId === 'hardware-store' });
     }
+    expect((await api('hardware-store', '/products')).status).toBe(503);
+
+    const resumed = await tenantctl(['resume', 'hardware-store', '--json', '--state-dir', stateDir]);
+    expect([resumed.code, (JSON.parse(resumed.stdout) as { status: string }).status]).toEqual([
+      0,
+      'SUCCEEDED',
+    ]);
+    await waitFor(
+      'hardware-store to serve again',
+      async () => (await api('hardware-store', '/products')).status === 401,
+      5_000,
+    );
+    const refused = await tenantctl(['resume', 'hardware-store', '--state-dir', stateDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(
+      'TenantStateConflict: hardware-store is ACTIVE; only a SUSPENDED tenant can be resumed',
+    );
   }, 240_000);
 
   it('starts with aws stepfunctions start-execution too, and refuses bad input naming each field', async () => {

@@ -114,7 +114,11 @@ describe('AWS_ENDPOINT_URL naming the platform itself', () => {
         const { stateMachines } = (await awsCli(endpoint, ['stepfunctions', 'list-state-machines'])) as {
           stateMachines: { name: string }[];
         };
-        expect(stateMachines.map((m) => m.name)).toEqual(['tenant-onboarding', 'tenant-release']);
+        expect(stateMachines.map((m) => m.name)).toEqual([
+          'tenant-onboarding',
+          'tenant-release',
+          'tenant-suspension',
+        ]);
       } finally {
         expect(await stop(running)).toBe(0);
       }

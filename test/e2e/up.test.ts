@@ -62,6 +62,7 @@ describe('tenantctl up', () => {
           'siteBucket',
           'stateMachineArn',
           'stepFunctions',
+          'suspensionStateMachineArn',
         ].sort(),
       );
       const onboarded = await tenantctl([
@@ -130,7 +131,12 @@ describe('tenantctl up', () => {
         (JSON.parse(executions.stdout) as { name: string; status: string }[]).map((e) => [e.name, e.status]),
       ).toEqual([['onboard-bookstore', 'SUCCEEDED']]);
       const health = await gatewayRequest(second.endpoints.gateway, 'api.bookstore.localhost', '/health');
-      expect(JSON.parse(health.body)).toEqual({ tenantId: 'bookstore', database: 'ok', schemaVersion: 3 });
+      expect(JSON.parse(health.body)).toEqual({
+        tenantId: 'bookstore',
+        database: 'ok',
+        schemaVersion: 3,
+        suspended: false,
+      });
       // The emulator's secrets are re-created on restart; the admin signs in with the password it holds now.
       const token = await signIn(second.endpoints.gateway, 'bookstore');
       const products = await gatewayRequest(

@@ -91,7 +91,7 @@ describe('the shop flow', () => {
     const health = await call(shopA.api, 'GET', '/health');
     expect([health.status, health.body]).toEqual([
       200,
-      { tenantId: shopA.tenantId, database: 'ok', schemaVersion: 3 },
+      { tenantId: shopA.tenantId, database: 'ok', schemaVersion: 3, suspended: false },
     ]);
 
     const pen = await a('POST', '/products', { sku: 'PEN-1', name: 'Blue pen', priceCents: 250, stock: 100 });

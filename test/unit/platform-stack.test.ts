@@ -363,8 +363,8 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 18 onboarding task Lambdas, 11 release task Lambdas and CDK's BucketDeployment function.
-    expect(functions.length).toBe(30);
+    // 18 onboarding, 11 release and 5 suspension task Lambdas, and CDK's BucketDeployment function.
+    expect(functions.length).toBe(35);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

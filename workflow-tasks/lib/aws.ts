@@ -1,3 +1,4 @@
+import { OnboardingError, TransientErrors } from '../../common/errors';
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -83,5 +84,19 @@ export async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
     await call;
   } catch (error) {
     if (!isNotFound(error)) throw error;
+  }
+}
+
+/**
+ * Lambda refuses a change to a function while its previous change is still being applied
+ * (ResourceConflictException): that clears in a moment, so it is reported as the transient ResourceNotReady.
+ */
+export async function whileUpdating<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if ((error as Error).name === 'ResourceConflictException')
+      throw new OnboardingError(TransientErrors.ResourceNotReady, (error as Error).message, { cause: error });
+    throw error;
   }
 }

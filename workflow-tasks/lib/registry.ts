@@ -6,7 +6,8 @@ import { requiredEnv } from '../../common/env';
 import { migrate } from './migrate';
 import type { ValidatedTenant } from './types';
 
-export type TenantStatus = 'PROVISIONING' | 'ACTIVE' | 'ROLLED_BACK' | 'ROLLBACK_FAILED' | 'OFFBOARDED';
+export type TenantStatus =
+  'PROVISIONING' | 'ACTIVE' | 'SUSPENDED' | 'ROLLED_BACK' | 'ROLLBACK_FAILED' | 'OFFBOARDED';
 
 export interface TenantRecord {
   readonly id: string;
@@ -182,11 +183,11 @@ export async function getTenant(tenantId: string): Promise<TenantRecord | undefi
   return withRegistry((client) => findTenant(client, tenantId));
 }
 
-/** The live tenant whose custom domain this is (routing by Host, as API Gateway does). */
+/** The live (or suspended) tenant whose custom domain this is (routing by Host, as API Gateway does). */
 export async function findActiveTenantByDomain(domain: string): Promise<TenantRecord | undefined> {
   return withRegistry(async (client) => {
     const { rows } = await client.query<Row>(
-      `SELECT ${COLUMNS} FROM tenants WHERE domain = $1 AND status = 'ACTIVE'`,
+      `SELECT ${COLUMNS} FROM tenants WHERE domain = $1 AND status IN ('ACTIVE', 'SUSPENDED')`,
       [domain],
     );
     return rows[0] ? toRecord(rows[0]) : undefined;

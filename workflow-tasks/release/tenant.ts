@@ -11,7 +11,7 @@ import type { TenantOutcome } from '../../common/release';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { codeVersionOf } from '../../common/versions';
 import { readTenantApiVersion } from '../lib/artifact';
-import { aws } from '../lib/aws';
+import { aws, whileUpdating } from '../lib/aws';
 import { readJsonSecret, withClient } from '../lib/db';
 import { appliedVersion, migrate } from '../lib/migrate';
 import { claimForRelease, recordFailed, recordUpdated } from '../lib/release-ledger';
@@ -64,22 +64,16 @@ export async function migrateDatabase({
 export async function updateFunctionCode({
   state,
 }: Event): Promise<{ functionVersion: string; codeVersion: string }> {
-  let updated;
-  try {
-    updated = await aws().lambda.send(
+  const updated = await whileUpdating(() =>
+    aws().lambda.send(
       new UpdateFunctionCodeCommand({
         FunctionName: functionName(state),
         S3Bucket: requiredEnv(TaskEnv.artifactBucket),
         S3Key: state.release.key,
         Publish: true,
       }),
-    );
-  } catch (error) {
-    // Another update of the function is still in progress: it will be done in a moment.
-    if ((error as Error).name === 'ResourceConflictException')
-      throw new OnboardingError(TransientErrors.ResourceNotReady, (error as Error).message, { cause: error });
-    throw error;
-  }
+    ),
+  );
   const codeVersion = codeVersionOf(updated.CodeSha256 ?? '');
   if (codeVersion !== state.release.version) {
     throw new OnboardingError(

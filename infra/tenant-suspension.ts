@@ -1,0 +1,133 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PermanentErrors } from '../common/errors';
+import { PlatformNames } from '../common/names';
+import { SuspensionStates as S } from '../common/suspension';
+import {
+  invokeTask,
+  retryTransient,
+  taskFunction,
+  workflowStateMachine,
+  type TaskLambdaSettings,
+} from './task-lambdas';
+
+export interface TenantSuspensionProps extends TaskLambdaSettings {
+  /** The tenant API versions: a suspended version is published from the live version's zip. */
+  readonly artifactBucket: IBucket;
+  /** The registry's database (master user). */
+  readonly masterSecret: ISecret;
+  /** Receives TenantSuspended / TenantResumed. */
+  readonly eventBus: IEventBus;
+}
+
+const quick = { retry: { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } };
+const slow = { retry: { maxAttempts: 6, intervalSeconds: 2, maxDelaySeconds: 30 } };
+
+/**
+ * Suspends or resumes one tenant (input `{ "tenantId", "action": "suspend" | "resume" }`). Suspending: the
+ * registry says SUSPENDED (no release touches it), alias `live` moves to a version of the same code that
+ * answers 503 `tenant-suspended` on every route but /health, and `TenantSuspended` is emitted; a failure
+ * moves `live` back and the tenant is ACTIVE again. Resuming: `live` goes back, ACTIVE, `TenantResumed`.
+ * Nothing is deleted either way.
+ */
+export class TenantSuspension extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly taskFunctions = new Map<string, lambda.IFunction>();
+
+  constructor(scope: Construct, id: string, props: TenantSuspensionProps) {
+    super(scope, id);
+    const { partition, region, account } = Stack.of(this);
+    const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
+    const lambdaCalls = (actions: string[]) => (f: lambda.IFunction) =>
+      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [tenantFunctions] }));
+    /** What each handler may do besides reading the registry. */
+    const grants: Record<string, (f: lambda.IFunction) => void> = {
+      claim: () => undefined,
+      switchToSuspended: (f) => {
+        lambdaCalls([
+          'lambda:GetAlias',
+          'lambda:UpdateAlias',
+          'lambda:GetFunctionConfiguration',
+          'lambda:UpdateFunctionConfiguration',
+          'lambda:UpdateFunctionCode',
+          'lambda:PublishVersion',
+        ])(f);
+        // Lambda reads the zip with the caller's permissions.
+        props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
+      },
+      switchBack: lambdaCalls([
+        'lambda:UpdateAlias',
+        'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionConfiguration',
+      ]),
+      announceSuspended: (f) => props.eventBus.grantPutEventsTo(f),
+      markActive: (f) => props.eventBus.grantPutEventsTo(f),
+    };
+    const functions = new Map<string, lambda.IFunction>();
+    // One Lambda per handler: the undo path runs the same ones as resuming.
+    const task = (
+      state: string,
+      handler: string,
+      resultPath?: string,
+      kind: 'forward' | 'undo' = 'forward',
+    ) => {
+      let f = functions.get(handler);
+      if (!f) {
+        f = taskFunction(this, `suspension-${handler}`, props, {
+          folder: 'suspension',
+          handler,
+          timeoutSeconds: 60,
+          usesDatabase: true,
+        });
+        props.masterSecret.grantRead(f);
+        grants[handler]?.(f);
+        functions.set(handler, f);
+      }
+      this.taskFunctions.set(state, f);
+      return retryTransient(invokeTask(this, state, f, 60, resultPath), kind === 'undo' ? slow : quick, kind);
+    };
+
+    const claim = task(S.claim, 'claim');
+    claim.addCatch(
+      new sfn.Fail(this, S.refused, { stateName: S.refused, errorPath: '$.Error', causePath: '$.Cause' }),
+      { errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict] },
+    );
+    const failed = new sfn.Fail(this, S.suspensionFailed, {
+      stateName: S.suspensionFailed,
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const undo = task(S.undoSwitch, 'switchBack', undefined, 'undo');
+    undo.next(task(S.undoMarkActive, 'markActive', undefined, 'undo')).next(failed);
+
+    const switchToSuspended = task(S.switchToSuspended, 'switchToSuspended', '$.switched');
+    const announce = task(S.announce, 'announceSuspended');
+    for (const step of [switchToSuspended, announce]) step.addCatch(undo, { resultPath: '$.error' });
+    const suspend = switchToSuspended
+      .next(announce)
+      .next(new sfn.Succeed(this, S.suspended, { stateName: S.suspended }));
+
+    const resume = task(S.switchBack, 'switchBack', '$.switchedBack')
+      .next(task(S.markActive, 'markActive'))
+      .next(new sfn.Succeed(this, S.resumed, { stateName: S.resumed }));
+
+    claim.next(
+      new sfn.Choice(this, S.which, { stateName: S.which })
+        .when(sfn.Condition.stringEquals('$.action', 'suspend'), suspend)
+        .otherwise(resume),
+    );
+    this.stateMachine = workflowStateMachine(this, {
+      start: claim,
+      timeout: Duration.minutes(30),
+      comment:
+        'Suspends or resumes one tenant: its API answers 503 but on /health while suspended; nothing is deleted.',
+      logRetention: props.logRetention,
+    });
+  }
+}
