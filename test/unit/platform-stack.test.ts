@@ -182,6 +182,29 @@ describe('the release state machine', () => {
   });
 });
 
+describe('the suspension state machine', () => {
+  it('lets its tasks change only tenant functions, and never delete one', () => {
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('TenantSuspension') && !id.includes('StateMachine'))
+      .flatMap(([id, p]) =>
+        (
+          (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+            .Statement ?? []
+        ).map((st) => ({
+          id,
+          actions: ([] as string[]).concat(st.Action),
+          resource: JSON.stringify(st.Resource),
+        })),
+      );
+    const lambdaCalls = statements.filter((st) => st.actions.some((a) => a.startsWith('lambda:')));
+    expect(lambdaCalls.length).toBeGreaterThanOrEqual(2);
+    for (const st of lambdaCalls) expect(st.resource).toContain(':function:tenant-*');
+    const actions = statements.flatMap((st) => st.actions);
+    expect(actions.filter((a) => /Delete/.test(a))).toEqual([]);
+    expect(actions).toContain('lambda:PublishVersion');
+  });
+});
+
 describe('alarms', () => {
   it('watch failed and timed-out onboardings and releases, rollback failures and the dead-letter queue, and notify the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
