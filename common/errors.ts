@@ -35,6 +35,8 @@ export const PermanentErrors = {
   MigrationChecksumMismatch: 'MigrationChecksumMismatch',
   /** The tenant is not in the state the operation needs (suspending one that is not ACTIVE, ...). */
   TenantStateConflict: 'TenantStateConflict',
+  /** An export read back does not match its manifest, or the manifest does not match the database. */
+  ExportMismatch: 'ExportMismatch',
   /** A release names a tenant API version that is not in the artifact bucket. */
   VersionNotFound: 'VersionNotFound',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */

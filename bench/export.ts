@@ -1,0 +1,86 @@
+/**
+ * `npm run bench:export`: one tenant with BENCH_EXPORT_LINES order lines (default 200,000; 4 per order) is
+ * exported to the archive bucket (workflow-tasks/lib/tenant-export.ts: COPY streams, gzip, S3 multipart)
+ * and verified (read back and counted, then the database copied and hashed again). Prints rows/s and the
+ * peak of heap and buffers during the export above what was used before (sampled every 20 ms), then JSON.
+ */
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { Client } from 'pg';
+import { tenantResourceNames } from '../common/names';
+import type { TenantSecret } from '../common/tenant-secret';
+import { aws } from '../workflow-tasks/lib/aws';
+import { readJsonSecret } from '../workflow-tasks/lib/db';
+import { verifyExport, writeExport } from '../workflow-tasks/lib/tenant-export';
+import { round, runBench, startBenchPlatform } from './platform';
+
+const LINES = Number(process.env.BENCH_EXPORT_LINES ?? 200_000);
+
+async function main(): Promise<void> {
+  const platform = await startBenchPlatform();
+  const tenantId = 'bench-export';
+  const db = await (async () => {
+    await platform.onboard(tenantId);
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+    const client = new Client({
+      host: secret.host,
+      port: Number(secret.port),
+      database: secret.dbname,
+      user: secret.username,
+      password: secret.password,
+    });
+    await client.connect();
+    return client;
+  })();
+  try {
+    const orders = Math.ceil(LINES / 4);
+    await db.query(`INSERT INTO products (sku, name, price_cents, stock)
+      SELECT 'SKU-' || i, 'Product ' || i, i, 10 FROM generate_series(1, 1000) AS i`);
+    await db.query(`INSERT INTO orders (total_cents) SELECT i FROM generate_series(1, $1::int) AS i`, [
+      orders,
+    ]);
+    await db.query(
+      `INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents)
+       SELECT o, l, 1 + (o * l) % 1000, l, 100 FROM generate_series(1, $1::int) AS o, generate_series(1, 4) AS l`,
+      [orders],
+    );
+    const Bucket = 'tenant-platform-archive-bench';
+    await aws().s3.send(new CreateBucketCommand({ Bucket }));
+    const target = { s3: aws().s3, Bucket, Key: `exports/${tenantId}/bench.gz` };
+
+    // The JS heap and the buffers outside it (stream chunks, upload parts).
+    const used = () => {
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const baseline = used();
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, used())), 20);
+    const started = Date.now();
+    const manifest = await writeExport(db, { tenantId, tier: 'shared' }, target);
+    const exportMs = Date.now() - started;
+    clearInterval(sampler);
+    const verifyStarted = Date.now();
+    await verifyExport(db, target);
+    const verifyMs = Date.now() - verifyStarted;
+    const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
+    const results = {
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      rows,
+      orderLines: manifest.tables.find((t) => t.name === 'order_lines')?.rows,
+      export: { ms: exportMs, rowsPerSecond: Math.round(rows / (exportMs / 1000)) },
+      verify: { ms: verifyMs, rowsPerSecond: Math.round(rows / (verifyMs / 1000)) },
+      peakMemoryAboveBaselineMiB: round((peak - baseline) / 1024 / 1024),
+    };
+    process.stdout.write(
+      `\nExport of ${rows} rows (${results.orderLines} order lines)\n` +
+        `export  ${exportMs} ms  ${results.export.rowsPerSecond} rows/s  peak heap+buffers +${results.peakMemoryAboveBaselineMiB} MiB\n` +
+        `verify  ${verifyMs} ms  ${results.verify.rowsPerSecond} rows/s\n\n`,
+    );
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  } finally {
+    await db.end();
+    await platform.stop();
+  }
+}
+
+runBench('bench:export', main);

@@ -1,0 +1,84 @@
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Client } from 'pg';
+import { tenantResourceNames } from '../../common/names';
+import type { TenantSecret } from '../../common/tenant-secret';
+import type { LocalPlatform } from '../../local/runtime';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { readExport, verifyExport, writeExport } from '../../workflow-tasks/lib/tenant-export';
+import { startTestPlatform, tenantInput } from '../fixtures/platform';
+
+const tenantId = 'export-shop';
+const Bucket = 'tenant-export-test';
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+let db: Client;
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform());
+  const record = await platform.runExecution(tenantInput(tenantId));
+  if (record.status !== 'SUCCEEDED') throw new Error(`onboarding: ${record.cause ?? ''}`);
+  await aws().s3.send(new CreateBucketCommand({ Bucket }));
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  db = new Client({
+    host: secret.host,
+    port: Number(secret.port),
+    database: secret.dbname,
+    user: secret.username,
+    password: secret.password,
+  });
+  await db.connect();
+  // Values that COPY text must escape: tabs, newlines, backslashes, a lone "\.", NULLs.
+  await db.query(`INSERT INTO products (sku, name, price_cents, stock)
+    SELECT 'SKU-' || i, CASE i % 4 WHEN 0 THEN E'tab\\there' WHEN 1 THEN E'line\\nbreak' WHEN 2 THEN E'\\\\.' ELSE 'plain ' || i END,
+           i * 10, i % 7 FROM generate_series(1, 300) AS i`);
+  await db.query(`INSERT INTO orders (total_cents) SELECT i FROM generate_series(1, 2000) AS i`);
+  await db.query(`INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents)
+    SELECT o, l, 1 + (o * l) % 300, 1 + l, 100 FROM generate_series(1, 2000) AS o, generate_series(1, 3) AS l`);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.end();
+  await cleanup?.();
+});
+
+describe('a tenant export', () => {
+  const target = () => ({ s3: aws().s3, Bucket, Key: `exports/${tenantId}/1.gz` });
+
+  it('holds every table as COPY rows with a manifest of counts and checksums, and verifies against the database', async () => {
+    const manifest = await writeExport(db, { tenantId, tier: 'shared' }, target());
+    const counts = Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows]));
+    expect(counts).toMatchObject({
+      products: 300,
+      orders: 2000,
+      order_lines: 6000,
+      users: 1,
+      schema_migrations: 3,
+    });
+    expect(manifest).toMatchObject({ format: 'tenant-export/1', tenantId, tier: 'shared', schemaVersion: 3 });
+    const { found } = await readExport(target());
+    expect(found).toEqual(manifest.tables);
+    await expect(verifyExport(db, target())).resolves.toEqual(manifest);
+  }, 60_000);
+
+  it('refuses an export that no longer matches the database, naming the table', async () => {
+    await db.query(`UPDATE products SET stock = stock + 1 WHERE id = 7`);
+    await expect(verifyExport(db, target())).rejects.toMatchObject({
+      name: 'ExportMismatch',
+      message: expect.stringContaining('in the database, table products has 300 rows') as string,
+    });
+    await db.query(`UPDATE products SET stock = stock - 1 WHERE id = 7`);
+    await expect(verifyExport(db, target())).resolves.toBeDefined();
+  }, 60_000);
+
+  it('refuses an object that is not what its manifest says', async () => {
+    const { s3 } = aws();
+    const cut = 'TENANT-EXPORT 1\nTABLE {"name":"orders","columns":["id"]}\n1\n';
+    const { gzipSync } = await import('node:zlib');
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'exports/cut.gz', Body: gzipSync(cut) }));
+    await expect(verifyExport(db, { s3, Bucket, Key: 'exports/cut.gz' })).rejects.toMatchObject({
+      name: 'ExportMismatch',
+      message: 'export exports/cut.gz is not a tenant export: table orders is cut off',
+    });
+  }, 60_000);
+});

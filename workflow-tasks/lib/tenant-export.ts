@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { escapeIdentifier, type ClientBase } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { appliedVersion } from './migrate';
+
+/**
+ * One export of a tenant's database: one gzip object holding, line by line,
+ *
+ *     TENANT-EXPORT 1
+ *     TABLE {"name":"orders","columns":["id",...]}
+ *     <the table's rows as PostgreSQL COPY text, ordered by its primary key>
+ *     \.
+ *     ... (every table of schema public, by name)
+ *     MANIFEST {"format":"tenant-export/1","tenantId":...,"tables":[{"name","columns","rows","sha256"}]}
+ *
+ * COPY text escapes newlines and backslashes inside values, so a row is one line and `\.` only ends a table.
+ * The manifest comes last because its counts and checksums are known only once the rows have streamed by;
+ * memory stays bounded whatever the table sizes (a few upload parts, one line).
+ */
+export const EXPORT_FORMAT = 'tenant-export/1';
+const HEADER = 'TENANT-EXPORT 1';
+const END_OF_TABLE = '\\.';
+/** S3 multipart: parts of 8 MiB, two in flight. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 2;
+
+export interface TableSummary {
+  readonly name: string;
+  readonly columns: string[];
+  readonly rows: number;
+  /** SHA-256 (hex) of the table's COPY text, every row with its newline. */
+  readonly sha256: string;
+}
+
+export interface ExportManifest {
+  readonly format: typeof EXPORT_FORMAT;
+  readonly tenantId: string;
+  readonly tier: string;
+  readonly schemaVersion: number;
+  readonly createdAt: string;
+  readonly tables: TableSummary[];
+}
+
+interface Table {
+  readonly name: string;
+  readonly columns: string[];
+  /** The primary key's columns, else every column: the order rows are copied in, so checksums repeat. */
+  readonly orderBy: string[];
+}
+
+/**
+ * Streams the tenant's database into `Key` of the archive bucket, inside one REPEATABLE READ, READ ONLY
+ * transaction (every table from the same snapshot). Returns the manifest it wrote.
+ */
+export async function writeExport(
+  client: ClientBase,
+  tenant: { tenantId: string; tier: string },
+  target: { s3: S3Client; Bucket: string; Key: string },
+): Promise<ExportManifest> {
+  const gzip = createGzip();
+  const upload = new Upload({
+    client: target.s3,
+    params: { Bucket: target.Bucket, Key: target.Key, Body: gzip, ContentType: 'application/gzip' },
+    partSize: PART_SIZE,
+    queueSize: QUEUE_SIZE,
+  });
+  const uploaded = upload.done();
+  // An upload that fails stops the writing below instead of leaving it blocked on a full buffer.
+  const failed = uploaded.then(
+    () => undefined,
+    (error: unknown) => {
+      gzip.destroy(error as Error);
+    },
+  );
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await writeLine(gzip, HEADER);
+    const tables: TableSummary[] = [];
+    for (const table of await tablesOf(client)) {
+      await writeLine(gzip, `TABLE ${JSON.stringify({ name: table.name, columns: table.columns })}`);
+      const copied = await copyTable(client, table, gzip);
+      await writeLine(gzip, END_OF_TABLE);
+      tables.push({ name: table.name, columns: table.columns, ...copied });
+    }
+    const manifest: ExportManifest = {
+      format: EXPORT_FORMAT,
+      tenantId: tenant.tenantId,
+      tier: tenant.tier,
+      schemaVersion: await appliedVersion(client),
+      createdAt: new Date().toISOString(),
+      tables,
+    };
+    await writeLine(gzip, `MANIFEST ${JSON.stringify(manifest)}`);
+    gzip.end();
+    await uploaded;
+    return manifest;
+  } catch (error) {
+    gzip.destroy();
+    await upload.abort().catch(() => undefined);
+    throw error;
+  } finally {
+    await failed;
+    await client.query('COMMIT').catch(() => undefined);
+  }
+}
+
+/**
+ * Reads an export back: its manifest, and what the object really holds, counted and hashed again table by
+ * table while it streams. `onRow` sees every row (a restore loads them); memory stays at one line.
+ */
+export async function readExport(
+  source: { s3: S3Client; Bucket: string; Key: string },
+  onTable?: (table: { name: string; columns: string[] }) => Promise<Writable | undefined>,
+): Promise<{ manifest: ExportManifest; found: TableSummary[] }> {
+  const object = await source.s3.send(new GetObjectCommand({ Bucket: source.Bucket, Key: source.Key }));
+  const lines = createInterface({
+    input: (object.Body as Readable).pipe(createGunzip()),
+    crlfDelay: Infinity,
+  });
+  const found: TableSummary[] = [];
+  let manifest: ExportManifest | undefined;
+  let current:
+    { name: string; columns: string[]; rows: number; hash: ReturnType<typeof createHash> } | undefined;
+  let sink: Writable | undefined;
+  let first = true;
+  for await (const line of lines) {
+    if (first) {
+      if (line !== HEADER) throw invalid(source.Key, 'it does not start with the export header');
+      first = false;
+    } else if (current) {
+      if (line === END_OF_TABLE) {
+        found.push({
+          name: current.name,
+          columns: current.columns,
+          rows: current.rows,
+          sha256: current.hash.digest('hex'),
+        });
+        if (sink) {
+          sink.end();
+          await once(sink, 'finish');
+        }
+        current = undefined;
+        sink = undefined;
+      } else {
+        const row = `${line}\n`;
+        current.hash.update(row);
+        current.rows += 1;
+        if (sink && !sink.write(row)) await once(sink, 'drain');
+      }
+    } else if (line.startsWith('TABLE ')) {
+      const { name, columns } = JSON.parse(line.slice(6)) as { name: string; columns: string[] };
+      current = { name, columns, rows: 0, hash: createHash('sha256') };
+      sink = await onTable?.({ name, columns });
+    } else if (line.startsWith('MANIFEST ')) {
+      manifest = JSON.parse(line.slice(9)) as ExportManifest;
+    } else if (line !== '') {
+      throw invalid(source.Key, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
+    }
+  }
+  if (current) throw invalid(source.Key, `table ${current.name} is cut off`);
+  if (!manifest || manifest.format !== EXPORT_FORMAT) throw invalid(source.Key, 'it has no manifest');
+  return { manifest, found };
+}
+
+/**
+ * Proves an export can replace the database: the object read back holds exactly what its manifest says,
+ * and the manifest matches the database now, table by table (rows and checksum). Any difference throws
+ * ExportMismatch naming the table; nothing may be deleted then.
+ */
+export async function verifyExport(
+  client: ClientBase,
+  source: { s3: S3Client; Bucket: string; Key: string },
+): Promise<ExportManifest> {
+  const { manifest, found } = await readExport(source);
+  compare(source.Key, 'the object', found, manifest.tables);
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const now: TableSummary[] = [];
+    for (const table of await tablesOf(client))
+      now.push({ name: table.name, columns: table.columns, ...(await copyTable(client, table, undefined)) });
+    compare(source.Key, 'the database', now, manifest.tables);
+  } finally {
+    await client.query('COMMIT').catch(() => undefined);
+  }
+  return manifest;
+}
+
+async function tablesOf(client: ClientBase): Promise<Table[]> {
+  const { rows } = await client.query<{ name: string; columns: string[]; key: string[] | null }>(
+    `SELECT c.relname::text AS name,
+            array_agg(a.attname::text ORDER BY a.attnum) AS columns,
+            (SELECT array_agg(k.attname::text ORDER BY array_position(i.indkey::int2[], k.attnum))
+               FROM pg_index i JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = ANY (i.indkey)
+              WHERE i.indrelid = c.oid AND i.indisprimary) AS key
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE c.relkind = 'r'
+      GROUP BY c.oid, c.relname
+      ORDER BY c.relname`,
+  );
+  return rows.map((r) => ({ name: r.name, columns: r.columns, orderBy: r.key ?? r.columns }));
+}
+
+/** COPY of one table in a fixed order; its rows go to `out` when given. Returns its count and checksum. */
+async function copyTable(
+  client: ClientBase,
+  table: Table,
+  out: Writable | undefined,
+): Promise<{ rows: number; sha256: string }> {
+  const list = (names: string[]) => names.map((n) => escapeIdentifier(n)).join(', ');
+  const stream = client.query(
+    copyTo(
+      `COPY (SELECT ${list(table.columns)} FROM ${escapeIdentifier(table.name)} ORDER BY ${list(table.orderBy)}) TO STDOUT`,
+    ),
+  );
+  const hash = createHash('sha256');
+  let rows = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows += 1;
+    if (out && !out.write(chunk)) await once(out, 'drain');
+  }
+  return { rows, sha256: hash.digest('hex') };
+}
+
+function compare(key: string, what: string, actual: TableSummary[], expected: TableSummary[]): void {
+  const names = [...new Set([...actual, ...expected].map((t) => t.name))].sort();
+  for (const name of names) {
+    const a = actual.find((t) => t.name === name);
+    const e = expected.find((t) => t.name === name);
+    if (!a || !e || a.rows !== e.rows || a.sha256 !== e.sha256) {
+      const detail = !a
+        ? 'is missing'
+        : !e
+          ? 'is not in the manifest'
+          : `has ${a.rows} rows (checksum ${a.sha256.slice(0, 12)}), the manifest ${e.rows} (${e.sha256.slice(0, 12)})`;
+      throw new OnboardingError(
+        PermanentErrors.ExportMismatch,
+        `export ${key}: in ${what}, table ${name} ${detail}`,
+      );
+    }
+  }
+}
+
+function invalid(key: string, why: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.ExportMismatch, `export ${key} is not a tenant export: ${why}`);
+}
+
+async function writeLine(out: Writable, line: string): Promise<void> {
+  if (!out.write(`${line}\n`)) await once(out, 'drain');
+}
