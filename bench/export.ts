@@ -2,15 +2,17 @@
  * `npm run bench:export`: one tenant with BENCH_EXPORT_LINES order lines (default 200,000; 4 per order) is
  * exported to the archive bucket (workflow-tasks/lib/tenant-export.ts: COPY streams, gzip, S3 multipart)
  * and verified (read back and counted, then the database copied and hashed again). Prints rows/s and the
- * peak of heap and buffers during the export above what was used before (sampled every 20 ms), then JSON.
+ * peak of heap and buffers during the export above what was used before (sampled every 20 ms), and the
+ * restore into a new database at the same schema version (rows/s), then JSON.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { Client } from 'pg';
+import { Client, escapeIdentifier } from 'pg';
 import { tenantResourceNames } from '../common/names';
 import type { TenantSecret } from '../common/tenant-secret';
 import { aws } from '../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../workflow-tasks/lib/db';
-import { verifyExport, writeExport } from '../workflow-tasks/lib/tenant-export';
+import { migrate } from '../workflow-tasks/lib/migrate';
+import { loadExport, verifyExport, writeExport } from '../workflow-tasks/lib/tenant-export';
 import { round, runBench, startBenchPlatform } from './platform';
 
 const LINES = Number(process.env.BENCH_EXPORT_LINES ?? 200_000);
@@ -18,19 +20,20 @@ const LINES = Number(process.env.BENCH_EXPORT_LINES ?? 200_000);
 async function main(): Promise<void> {
   const platform = await startBenchPlatform();
   const tenantId = 'bench-export';
-  const db = await (async () => {
-    await platform.onboard(tenantId);
-    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  await platform.onboard(tenantId);
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  const connect = async (database: string) => {
     const client = new Client({
       host: secret.host,
       port: Number(secret.port),
-      database: secret.dbname,
+      database,
       user: secret.username,
       password: secret.password,
     });
     await client.connect();
     return client;
-  })();
+  };
+  const db = await connect(secret.dbname);
   try {
     const orders = Math.ceil(LINES / 4);
     await db.query(`INSERT INTO products (sku, name, price_cents, stock)
@@ -62,6 +65,23 @@ async function main(): Promise<void> {
     const verifyStarted = Date.now();
     await verifyExport(db, target);
     const verifyMs = Date.now() - verifyStarted;
+    // Restore: into a new database of the same role, migrated to the export's schema version.
+    const names = tenantResourceNames(tenantId);
+    const admin = new Client({ connectionString: platform.endpoints.postgres });
+    await admin.connect();
+    await admin
+      .query(`CREATE DATABASE bench_restore OWNER ${escapeIdentifier(names.role)}`)
+      .finally(() => admin.end());
+    const restoreDb = await connect('bench_restore');
+    let restoreMs = 0;
+    try {
+      await migrate(restoreDb, 'tenant');
+      const restoreStarted = Date.now();
+      await loadExport(restoreDb, target);
+      restoreMs = Date.now() - restoreStarted;
+    } finally {
+      await restoreDb.end();
+    }
     const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -69,12 +89,14 @@ async function main(): Promise<void> {
       orderLines: manifest.tables.find((t) => t.name === 'order_lines')?.rows,
       export: { ms: exportMs, rowsPerSecond: Math.round(rows / (exportMs / 1000)) },
       verify: { ms: verifyMs, rowsPerSecond: Math.round(rows / (verifyMs / 1000)) },
+      restore: { ms: restoreMs, rowsPerSecond: Math.round(rows / (restoreMs / 1000)) },
       peakMemoryAboveBaselineMiB: round((peak - baseline) / 1024 / 1024),
     };
     process.stdout.write(
       `\nExport of ${rows} rows (${results.orderLines} order lines)\n` +
         `export  ${exportMs} ms  ${results.export.rowsPerSecond} rows/s  peak heap+buffers +${results.peakMemoryAboveBaselineMiB} MiB\n` +
-        `verify  ${verifyMs} ms  ${results.verify.rowsPerSecond} rows/s\n\n`,
+        `verify  ${verifyMs} ms  ${results.verify.rowsPerSecond} rows/s\n` +
+        `restore ${restoreMs} ms  ${results.restore.rowsPerSecond} rows/s\n\n`,
     );
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } finally {

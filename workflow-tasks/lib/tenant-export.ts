@@ -6,7 +6,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { escapeIdentifier, type ClientBase } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { appliedVersion } from './migrate';
 
@@ -17,7 +17,7 @@ import { appliedVersion } from './migrate';
  *     TABLE {"name":"orders","columns":["id",...]}
  *     <the table's rows as PostgreSQL COPY text, ordered by its primary key>
  *     \.
- *     ... (every table of schema public, by name)
+ *     ... (every table of schema public, a table after those it references: the order to load them in)
  *     MANIFEST {"format":"tenant-export/1","tenantId":...,"tables":[{"name","columns","rows","sha256"}]}
  *
  * COPY text escapes newlines and backslashes inside values, so a row is one line and `\.` only ends a table.
@@ -192,6 +192,49 @@ export async function verifyExport(
   return manifest;
 }
 
+/**
+ * Loads an export into a database whose schema is at the export's schema version (the caller migrated it
+ * there) and holds no rows yet: every table, parents before children, in one transaction (the export's
+ * `schema_migrations` rows replace those the migrations wrote); then each identity sequence is set past the highest id loaded, so
+ * new rows get new ids. The rows are counted and hashed as they stream and must match the manifest.
+ */
+export async function loadExport(
+  client: ClientBase,
+  source: { s3: S3Client; Bucket: string; Key: string },
+): Promise<ExportManifest> {
+  await client.query('BEGIN');
+  try {
+    const migratedTo = await appliedVersion(client);
+    const { manifest, found } = await readExport(source, async ({ name, columns }) => {
+      // The migrations wrote their own rows; the export's keep when they were first applied.
+      if (name === 'schema_migrations') await client.query('DELETE FROM schema_migrations');
+      const list = columns.map((c) => escapeIdentifier(c)).join(', ');
+      return client.query(copyFrom(`COPY ${escapeIdentifier(name)} (${list}) FROM STDIN`));
+    });
+    compare(source.Key, 'the object', found, manifest.tables);
+    if (migratedTo !== manifest.schemaVersion)
+      throw new OnboardingError(
+        PermanentErrors.ExportMismatch,
+        `export ${source.Key} is at schema version ${manifest.schemaVersion}, the database at ${migratedTo}`,
+      );
+    await client.query(`
+      DO $$
+      DECLARE c record;
+      BEGIN
+        FOR c IN SELECT table_name, column_name FROM information_schema.columns
+                  WHERE table_schema = 'public' AND is_identity = 'YES' LOOP
+          EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE((SELECT max(%I) FROM %I), 0) + 1, false)',
+                         c.table_name, c.column_name, c.column_name, c.table_name);
+        END LOOP;
+      END $$`);
+    await client.query('COMMIT');
+    return manifest;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
 async function tablesOf(client: ClientBase): Promise<Table[]> {
   const { rows } = await client.query<{ name: string; columns: string[]; key: string[] | null }>(
     `SELECT c.relname::text AS name,
@@ -204,9 +247,30 @@ async function tablesOf(client: ClientBase): Promise<Table[]> {
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       WHERE c.relkind = 'r'
       GROUP BY c.oid, c.relname
-      ORDER BY c.relname`,
+      ORDER BY c.relname COLLATE "C"`,
   );
-  return rows.map((r) => ({ name: r.name, columns: r.columns, orderBy: r.key ?? r.columns }));
+  const tables = rows.map((r) => ({ name: r.name, columns: r.columns, orderBy: r.key ?? r.columns }));
+  const references = await client.query<{ child: string; parent: string }>(
+    `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+       FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace AND n.nspname = 'public'
+      WHERE c.contype = 'f' AND c.conrelid <> c.confrelid`,
+  );
+  return parentsFirst(tables, references.rows);
+}
+
+/** Tables ordered so that a table comes after those it references (by name among equals): the load order. */
+function parentsFirst(tables: Table[], references: { child: string; parent: string }[]): Table[] {
+  const ordered: Table[] = [];
+  const left = [...tables];
+  while (left.length > 0) {
+    const ready =
+      left.find(
+        (t) => !references.some((r) => r.child === t.name && left.some((l) => l.name === r.parent)),
+      ) ?? left[0]!; // a reference cycle: name order
+    ordered.push(ready);
+    left.splice(left.indexOf(ready), 1);
+  }
+  return ordered;
 }
 
 /** COPY of one table in a fixed order; its rows go to `out` when given. Returns its count and checksum. */
