@@ -35,6 +35,8 @@ export type StepId =
 
 const quick = { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } as const;
 const slow = { maxAttempts: 6, intervalSeconds: 2, maxDelaySeconds: 30 } as const;
+/** The two retry profiles every workflow's tasks use: quick calls, and slow ones (databases, code). */
+export const RETRY = { quick: { retry: quick }, slow: { retry: slow } } as const;
 
 export const STEPS: readonly StepSpec[] = [
   {

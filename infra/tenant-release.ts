@@ -7,6 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PermanentErrors } from '../common/errors';
+import { RETRY, type StepSpec } from '../common/steps';
 import { PlatformNames } from '../common/names';
 import { ReleaseStates as S } from '../common/release';
 import {
@@ -37,8 +38,7 @@ interface ReleaseTask {
   readonly grant: (f: lambda.IFunction, access: ReleaseAccess) => void;
 }
 
-const quick = { retry: { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } };
-const slow = { retry: { maxAttempts: 6, intervalSeconds: 2, maxDelaySeconds: 30 } };
+const { quick, slow } = RETRY;
 
 /**
  * The release state machine: "Plan release" lists the tenants behind the version and cuts them into waves
@@ -56,7 +56,11 @@ export class TenantRelease extends Construct {
   constructor(scope: Construct, id: string, props: TenantReleaseProps) {
     super(scope, id);
     const access = new ReleaseAccess(this, props);
-    const task = (spec: ReleaseTask, resultPath: string | undefined, retry = quick) => {
+    const task = (
+      spec: ReleaseTask,
+      resultPath: string | undefined,
+      retry: Pick<StepSpec, 'retry'> = quick,
+    ) => {
       const f = taskFunction(this, `release-${spec.handler}`, props, {
         folder: 'release',
         handler: spec.handler,

@@ -7,6 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PermanentErrors } from '../common/errors';
+import { RETRY } from '../common/steps';
 import { PlatformNames } from '../common/names';
 import { SuspensionStates as S } from '../common/suspension';
 import {
@@ -26,8 +27,7 @@ export interface TenantSuspensionProps extends TaskLambdaSettings {
   readonly eventBus: IEventBus;
 }
 
-const quick = { retry: { maxAttempts: 4, intervalSeconds: 1, maxDelaySeconds: 8 } };
-const slow = { retry: { maxAttempts: 6, intervalSeconds: 2, maxDelaySeconds: 30 } };
+const { quick, slow } = RETRY;
 
 /**
  * Suspends or resumes one tenant (input `{ "tenantId", "action": "suspend" | "resume" }`). Suspending: the

@@ -56,15 +56,18 @@ export function createTenantApi(config: TenantConfig): TenantApi {
               allow: match.allowed.join(', '),
             },
           );
+        // Suspended is the expected answer, not a failure: answered, not thrown (nothing is logged).
         if (config.suspended && !(method === 'GET' && path === '/health'))
-          throw new Problem(
-            503,
-            'tenant-suspended',
-            `${tenant.id} is suspended: its data is kept`,
-            {},
-            {
-              'retry-after': '3600',
-            },
+          return problemResponse(
+            new Problem(
+              503,
+              'tenant-suspended',
+              `${tenant.id} is suspended: its data is kept`,
+              {},
+              {
+                'retry-after': '3600',
+              },
+            ),
           );
         // HTTP APIs (payload 2.0) send header names in lower case.
         const headers = event.headers ?? {};
