@@ -55,6 +55,28 @@ export async function stopLeftovers(stateDir: string): Promise<string[]> {
   return stopped;
 }
 
+/**
+ * Sends every recorded server still running its shutdown signal, at once and without waiting: for a process
+ * that is exiting abnormally (an uncaught exception), whose own stop will never run. A clean stop has
+ * removed the record, so this then does nothing.
+ */
+export function signalChildrenSync(stateDir: string): void {
+  let children: Record<string, Child>;
+  try {
+    children = JSON.parse(readFileSync(join(stateDir, FILE), 'utf8')) as Record<string, Child>;
+  } catch {
+    return;
+  }
+  for (const child of Object.values(children)) {
+    if (!running(child)) continue;
+    try {
+      process.kill(child.pid, child.signal);
+    } catch {
+      // it ended meanwhile
+    }
+  }
+}
+
 /** Alive, not a zombie, and still the process that was recorded. */
 function running(child: Child): boolean {
   try {

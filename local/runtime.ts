@@ -26,7 +26,7 @@ import { ExecutionStore, type ExecutionStatus } from './execution-store';
 export type { ExecutionStatus } from './execution-store';
 import { HistoryBuilder, type AwsHistoryEvent } from './history';
 import { startEmulator, type LocalEmulator } from './emulator';
-import { forgetChildren, recordChild, stopLeftovers } from './children';
+import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from './children';
 import { FaultInjector, type Fault } from './faults';
 import { LocalFunctions } from './functions';
 import { LocalAwsApi } from './aws-api';
@@ -105,6 +105,8 @@ interface Internals {
   /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
   readonly endpoint: LocalAwsEndpoint;
   readonly log: (line: string) => void;
+  /** Signals the servers if this process exits without stopping the platform; removed by stop(). */
+  readonly onExit: () => void;
 }
 
 interface Running {
@@ -152,6 +154,9 @@ export class LocalPlatform {
     const { stateDir, signal } = options;
     await mkdir(stateDir, { recursive: true });
     await stopLeftovers(stateDir);
+    // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
+    const onExit = () => signalChildrenSync(stateDir);
+    process.once('exit', onExit);
     const [startedPostgres, startedEmulator] = await Promise.allSettled([
       startPostgres(stateDir, signal),
       startEmulator(userEmulator(options.port), signal),
@@ -217,7 +222,7 @@ export class LocalPlatform {
         environment,
         stateMachines,
         store,
-        { interpreters, rds, endpoint, log: options.log ?? (() => undefined) },
+        { interpreters, rds, endpoint, log: options.log ?? (() => undefined), onExit },
       );
       endpoint.attach({ stepFunctions: new LocalAwsApi(platform, options.log), functions });
       return platform;
@@ -229,6 +234,7 @@ export class LocalPlatform {
       await closePools();
       await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
       await forgetChildren(stateDir);
+      process.off('exit', onExit);
       throw error;
     }
   }
@@ -383,6 +389,7 @@ export class LocalPlatform {
     await closePools();
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
     await forgetChildren(this.stateDir);
+    process.off('exit', this.internals.onExit);
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readlink, rm, symlink, writeFile } from 'node:fs/promises';
@@ -168,6 +168,27 @@ describe('a start that cannot finish', () => {
     expect(markedProcesses(mark)).toEqual([]);
     return result;
   }
+
+  it('a process that dies of an uncaught exception leaves no server behind', async () => {
+    const dir = await makeStateDir('crash-exit');
+    try {
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['-r', 'tsx/cjs', join(REPO, 'test', 'fixtures', 'crash-after-start.ts'), dir],
+          { cwd: REPO, env: { ...process.env, TENANTCTL_TEST_MARK: mark }, timeout: 120_000 },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(result.stdout).toBe('started\n');
+      expect(result.stderr).toContain('crash on purpose');
+      expect(result.code).not.toBe(0);
+      // PostgreSQL and moto_server got their shutdown signal as the process exited: give them a moment.
+      await waitFor('its servers to stop', () => Promise.resolve(markedProcesses(mark).length === 0), 20_000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 
   it('names the taken port and the flag that changes it', async () => {
     const api = await failedUp(['--port', String(takenPort)]);
