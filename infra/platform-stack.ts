@@ -130,6 +130,11 @@ export class PlatformStack extends Stack {
     });
     this.tenantRoleBoundary = tenantRoleBoundary;
 
+    const lambdaNetwork = {
+      vpc: network.vpc,
+      subnets: network.lambdaSubnets,
+      databaseClients: network.databaseClients,
+    };
     this.onboarding = new TenantOnboarding(this, 'TenantOnboarding', {
       artifactBucket: web.artifactBucket,
       siteBucket: web.siteBucket,
@@ -142,7 +147,7 @@ export class PlatformStack extends Stack {
       },
       certificateArn: props.certificateArn,
       logRetention,
-      network: { vpc: network.vpc, subnets: network.lambdaSubnets, databaseClients: network.databaseClients },
+      network: lambdaNetwork,
       tenantRoleBoundary,
       dedicated: {
         instanceClass: props.dedicatedInstanceClass ?? 'db.t4g.micro',
@@ -151,10 +156,14 @@ export class PlatformStack extends Stack {
       },
     });
     const { stateMachine } = this.onboarding;
-    this.release = new TenantRelease(this, 'TenantRelease', {
+    // The other workflows' tasks run like onboarding's: same environment, logs and network.
+    const workflowTasks = {
       environment: this.onboarding.taskEnvironment,
       logRetention,
-      network: { vpc: network.vpc, subnets: network.lambdaSubnets, databaseClients: network.databaseClients },
+      network: lambdaNetwork,
+    };
+    this.release = new TenantRelease(this, 'TenantRelease', {
+      ...workflowTasks,
       artifactBucket: web.artifactBucket,
       siteBucket: web.siteBucket,
       distribution: web.distribution,
@@ -162,9 +171,7 @@ export class PlatformStack extends Stack {
     });
 
     this.suspension = new TenantSuspension(this, 'TenantSuspension', {
-      environment: this.onboarding.taskEnvironment,
-      logRetention,
-      network: { vpc: network.vpc, subnets: network.lambdaSubnets, databaseClients: network.databaseClients },
+      ...workflowTasks,
       artifactBucket: web.artifactBucket,
       masterSecret: database.masterSecret,
       eventBus,

@@ -79,6 +79,52 @@ export function taskFunction(
   });
 }
 
+/** A workflow task as its construct declares it: the handler export, its limits and its permissions. */
+export interface WorkflowTaskSpec {
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly usesDatabase: boolean;
+  readonly grant: (f: lambda.IFunction) => void;
+}
+
+/**
+ * The Task states of one workflow whose Lambdas are the exports of `workflow-tasks/<folder>/handler.ts`:
+ * one Lambda per handler (granted once), reused by every state that runs it, each retried on transient
+ * errors. `byState` lists them by state name (the dashboard and cdk-nag read it).
+ */
+export class WorkflowTasks {
+  readonly byState = new Map<string, lambda.IFunction>();
+  private readonly byHandler = new Map<string, lambda.IFunction>();
+
+  constructor(
+    private readonly scope: Construct,
+    private readonly settings: TaskLambdaSettings,
+    private readonly folder: string,
+  ) {}
+
+  task(
+    state: string,
+    spec: WorkflowTaskSpec,
+    resultPath: string | undefined,
+    retry: Pick<StepSpec, 'retry'>,
+    kind: 'forward' | 'undo' = 'forward',
+  ): tasks.LambdaInvoke {
+    let f = this.byHandler.get(spec.handler);
+    if (!f) {
+      f = taskFunction(this.scope, `${this.folder}-${spec.handler}`, this.settings, {
+        folder: this.folder,
+        handler: spec.handler,
+        timeoutSeconds: spec.timeoutSeconds,
+        usesDatabase: spec.usesDatabase,
+      });
+      spec.grant(f);
+      this.byHandler.set(spec.handler, f);
+    }
+    this.byState.set(state, f);
+    return retryTransient(invokeTask(this.scope, state, f, spec.timeoutSeconds, resultPath), retry, kind);
+  }
+}
+
 /**
  * The Task state calling a task Lambda. Every handler gets the same shape: the execution's id and the whole
  * state (see workflow-tasks/lib/handler.ts); its result goes to `resultPath` (`$`: it becomes the state;

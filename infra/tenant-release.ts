@@ -10,13 +10,7 @@ import { PermanentErrors } from '../common/errors';
 import { RETRY, type StepSpec } from '../common/steps';
 import { PlatformNames } from '../common/names';
 import { ReleaseStates as S } from '../common/release';
-import {
-  invokeTask,
-  retryTransient,
-  taskFunction,
-  workflowStateMachine,
-  type TaskLambdaSettings,
-} from './task-lambdas';
+import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
 
 export interface TenantReleaseProps extends TaskLambdaSettings {
   /** Holds the tenant API versions (`tenant-api/<version>.zip`). */
@@ -51,26 +45,18 @@ const { quick, slow } = RETRY;
 export class TenantRelease extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** Every task Lambda by its state's name. */
-  public readonly taskFunctions = new Map<string, lambda.IFunction>();
+  public readonly taskFunctions: ReadonlyMap<string, lambda.IFunction>;
 
   constructor(scope: Construct, id: string, props: TenantReleaseProps) {
     super(scope, id);
     const access = new ReleaseAccess(this, props);
+    const tasks = new WorkflowTasks(this, props, 'release');
+    this.taskFunctions = tasks.byState;
     const task = (
       spec: ReleaseTask,
       resultPath: string | undefined,
       retry: Pick<StepSpec, 'retry'> = quick,
-    ) => {
-      const f = taskFunction(this, `release-${spec.handler}`, props, {
-        folder: 'release',
-        handler: spec.handler,
-        timeoutSeconds: spec.timeoutSeconds,
-        usesDatabase: spec.usesDatabase,
-      });
-      spec.grant(f, access);
-      this.taskFunctions.set(spec.state, f);
-      return retryTransient(invokeTask(this, spec.state, f, spec.timeoutSeconds, resultPath), retry);
-    };
+    ) => tasks.task(spec.state, { ...spec, grant: (f) => spec.grant(f, access) }, resultPath, retry);
 
     // One tenant: each step's result under its own key; any failure keeps the tenant on its old version.
     const keepOld = task(TASKS.keepOld, '$', slow);

@@ -10,13 +10,7 @@ import { PermanentErrors } from '../common/errors';
 import { RETRY } from '../common/steps';
 import { PlatformNames } from '../common/names';
 import { SuspensionStates as S } from '../common/suspension';
-import {
-  invokeTask,
-  retryTransient,
-  taskFunction,
-  workflowStateMachine,
-  type TaskLambdaSettings,
-} from './task-lambdas';
+import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
 
 export interface TenantSuspensionProps extends TaskLambdaSettings {
   /** The tenant API versions: a suspended version is published from the live version's zip. */
@@ -38,7 +32,7 @@ const { quick, slow } = RETRY;
  */
 export class TenantSuspension extends Construct {
   public readonly stateMachine: sfn.StateMachine;
-  public readonly taskFunctions = new Map<string, lambda.IFunction>();
+  public readonly taskFunctions: ReadonlyMap<string, lambda.IFunction>;
 
   constructor(scope: Construct, id: string, props: TenantSuspensionProps) {
     super(scope, id);
@@ -69,29 +63,30 @@ export class TenantSuspension extends Construct {
       announceSuspended: (f) => props.eventBus.grantPutEventsTo(f),
       markActive: (f) => props.eventBus.grantPutEventsTo(f),
     };
-    const functions = new Map<string, lambda.IFunction>();
-    // One Lambda per handler: the undo path runs the same ones as resuming.
+    const tasks = new WorkflowTasks(this, props, 'suspension');
+    this.taskFunctions = tasks.byState;
+    // The undo path runs the same Lambdas as resuming.
     const task = (
       state: string,
       handler: string,
       resultPath?: string,
       kind: 'forward' | 'undo' = 'forward',
-    ) => {
-      let f = functions.get(handler);
-      if (!f) {
-        f = taskFunction(this, `suspension-${handler}`, props, {
-          folder: 'suspension',
+    ) =>
+      tasks.task(
+        state,
+        {
           handler,
           timeoutSeconds: 60,
           usesDatabase: true,
-        });
-        props.masterSecret.grantRead(f);
-        grants[handler]?.(f);
-        functions.set(handler, f);
-      }
-      this.taskFunctions.set(state, f);
-      return retryTransient(invokeTask(this, state, f, 60, resultPath), kind === 'undo' ? slow : quick, kind);
-    };
+          grant: (f) => {
+            props.masterSecret.grantRead(f);
+            grants[handler]?.(f);
+          },
+        },
+        resultPath,
+        kind === 'undo' ? slow : quick,
+        kind,
+      );
 
     const claim = task(S.claim, 'claim');
     claim.addCatch(

@@ -203,13 +203,19 @@ export class LocalPlatform {
         suspension: machineOf(PlatformNames.suspensionStateMachine, definitions.suspension),
       };
       const interpreters = new Map(
-        allOf(stateMachines).map((m) => [
+        (
+          [
+            [stateMachines.onboarding, onboardingHandlers()],
+            [stateMachines.release, RELEASE_HANDLERS],
+            [stateMachines.suspension, SUSPENSION_HANDLERS],
+          ] as const
+        ).map(([m, handlers]) => [
           m.arn,
           {
             machine: new StateMachine(m.definition as never, {
               validationOptions: { checkPaths: true, checkArn: true },
             }),
-            handlers: taskHandlers(m.definition, faults),
+            handlers: taskHandlers(m.definition, handlers, faults),
           },
         ]),
       );
@@ -460,11 +466,24 @@ function setAwsEnvironment(endpointUrl: string, ownEmulator: boolean): void {
   }
 }
 
-/**
- * Each Task state of the release and suspension workflows, with its fault-injection id and handler
- * (workflow-tasks/release/handler.ts, workflow-tasks/suspension/handler.ts). Their state names do not clash.
- */
-const WORKFLOW_HANDLERS: Record<string, [string, (event: never) => Promise<unknown>]> = {
+/** A workflow's Task states: state name -> [fault-injection id, handler]. */
+type StateHandlers = Record<string, [string, (event: never) => Promise<unknown>]>;
+
+/** Onboarding's Task states, from the step table: each step's run and undo, the instance check, the record. */
+function onboardingHandlers(): StateHandlers {
+  const handlers: StateHandlers = {};
+  for (const step of STEPS) {
+    const { run, undo } = STEP_HANDLERS[step.id];
+    handlers[step.stateName] = [step.id, run];
+    if (step.undoStateName && undo) handlers[step.undoStateName] = [`undo:${step.id}`, undo];
+  }
+  for (const { id, stateName } of [DEDICATED_INSTANCE.check, RECORD_ROLLBACK_FAILURE])
+    handlers[stateName] = [id, STEP_HANDLERS[id].run];
+  return handlers;
+}
+
+/** The release workflow's Task states (workflow-tasks/release/handler.ts). */
+const RELEASE_HANDLERS: StateHandlers = {
   [ReleaseStates.plan]: ['release:plan', releaseTasks.plan],
   [ReleaseStates.claim]: ['release:claim', releaseTasks.claim],
   [ReleaseStates.migrate]: ['release:migrate-database', releaseTasks.migrateDatabase],
@@ -476,7 +495,10 @@ const WORKFLOW_HANDLERS: Record<string, [string, (event: never) => Promise<unkno
   [ReleaseStates.keepOld]: ['release:keep-old-version', releaseTasks.keepOldVersion],
   [ReleaseStates.closeWave]: ['release:close-wave', releaseTasks.closeWave],
   [ReleaseStates.finish]: ['release:finish', releaseTasks.finish],
-  // The suspension workflow: its undo runs the same handlers as resuming.
+};
+
+/** The suspension workflow's Task states (workflow-tasks/suspension/handler.ts); its undo runs resume's. */
+const SUSPENSION_HANDLERS: StateHandlers = {
   [SuspensionStates.claim]: ['suspension:claim', suspensionTasks.claim],
   [SuspensionStates.switchToSuspended]: ['suspension:switch-to-suspended', suspensionTasks.switchToSuspended],
   [SuspensionStates.announce]: ['suspension:announce-suspended', suspensionTasks.announceSuspended],
@@ -487,37 +509,23 @@ const WORKFLOW_HANDLERS: Record<string, [string, (event: never) => Promise<unkno
 };
 
 /**
- * State name -> in-process handler, for every Task state of a definition, those inside a Map's ItemProcessor
- * included (a missing one is a bug: without it the interpreter would call real AWS Lambda).
+ * State name -> in-process handler, for every Task state of one workflow's definition, those inside a Map's
+ * ItemProcessor included (a missing one is a bug: without it the interpreter would call real AWS Lambda).
  */
-function taskHandlers(definition: AslDefinition, faults: FaultInjector): Record<string, JsonHandler> {
-  const byState = new Map<string, TaskHandler<unknown>>();
-  for (const step of STEPS) {
-    const handlers = STEP_HANDLERS[step.id];
-    byState.set(step.stateName, faults.wrap(step.id, handlers.run));
-    if (step.undoStateName && handlers.undo)
-      byState.set(step.undoStateName, faults.wrap(`undo:${step.id}`, handlers.undo));
-  }
-  byState.set(
-    DEDICATED_INSTANCE.check.stateName,
-    faults.wrap(DEDICATED_INSTANCE.check.id, STEP_HANDLERS[DEDICATED_INSTANCE.check.id].run),
-  );
-  byState.set(
-    RECORD_ROLLBACK_FAILURE.stateName,
-    faults.wrap(RECORD_ROLLBACK_FAILURE.id, STEP_HANDLERS[RECORD_ROLLBACK_FAILURE.id].run),
-  );
-  for (const [stateName, [faultId, handler]] of Object.entries(WORKFLOW_HANDLERS))
-    byState.set(stateName, faults.wrap(faultId, handler as TaskHandler<unknown>));
-
+function taskHandlers(
+  definition: AslDefinition,
+  handlers: StateHandlers,
+  faults: FaultInjector,
+): Record<string, JsonHandler> {
   const overrides: Record<string, JsonHandler> = {};
   const visit = (states: AslDefinition['States']) => {
     for (const [stateName, state] of Object.entries(states)) {
       const nested = (state.ItemProcessor ?? state.Iterator) as AslDefinition | undefined;
       if (nested) visit(nested.States);
       if (state.Type !== 'Task') continue;
-      const handler = byState.get(stateName);
-      if (!handler) throw new Error(`Task state "${stateName}" has no local handler`);
-      overrides[stateName] = asLambda(handler);
+      const entry = handlers[stateName];
+      if (!entry) throw new Error(`Task state "${stateName}" has no local handler`);
+      overrides[stateName] = asLambda(faults.wrap(entry[0], entry[1] as TaskHandler<unknown>));
     }
   };
   visit(definition.States);

@@ -110,6 +110,22 @@ describe('the state machine', () => {
   });
 });
 
+/** The statements of the task Lambdas' policies under a construct (its state machine's role left out). */
+function taskStatements(construct: string): { id: string; actions: string[]; resource: string }[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([id]) => id.startsWith(construct) && !id.includes('StateMachine'))
+    .flatMap(([id, p]) =>
+      (
+        (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+          .Statement ?? []
+      ).map((st) => ({
+        id,
+        actions: ([] as string[]).concat(st.Action),
+        resource: JSON.stringify(st.Resource),
+      })),
+    );
+}
+
 describe('the release state machine', () => {
   const definition = () => {
     const [, machine] = ofType('AWS::StepFunctions::StateMachine').find(([id]) =>
@@ -150,25 +166,13 @@ describe('the release state machine', () => {
   });
 
   it('lets its tasks touch only tenant functions, and each only with the calls it makes', () => {
-    const lambdaStatements = ofType('AWS::IAM::Policy')
-      .filter(([id]) => id.startsWith('TenantRelease'))
-      .flatMap(([id, p]) =>
-        (
-          (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
-            .Statement ?? []
-        ).map((st) => ({
-          id,
-          actions: ([] as string[]).concat(st.Action),
-          resource: JSON.stringify(st.Resource),
-        })),
-      )
-      .filter((st) =>
-        st.actions.some(
-          (a) =>
-            (a.startsWith('lambda:') && a !== 'lambda:InvokeFunction') ||
-            (st.id.includes('checkHealth') && a === 'lambda:InvokeFunction'),
-        ),
-      );
+    const lambdaStatements = taskStatements('TenantRelease').filter((st) =>
+      st.actions.some(
+        (a) =>
+          (a.startsWith('lambda:') && a !== 'lambda:InvokeFunction') ||
+          (st.id.includes('checkHealth') && a === 'lambda:InvokeFunction'),
+      ),
+    );
     expect(lambdaStatements.length).toBeGreaterThanOrEqual(5);
     for (const st of lambdaStatements) expect(st.resource).toContain(':function:tenant-*');
     const actionsOf = (handler: string) =>
@@ -184,18 +188,7 @@ describe('the release state machine', () => {
 
 describe('the suspension state machine', () => {
   it('lets its tasks change only tenant functions, and never delete one', () => {
-    const statements = ofType('AWS::IAM::Policy')
-      .filter(([id]) => id.startsWith('TenantSuspension') && !id.includes('StateMachine'))
-      .flatMap(([id, p]) =>
-        (
-          (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
-            .Statement ?? []
-        ).map((st) => ({
-          id,
-          actions: ([] as string[]).concat(st.Action),
-          resource: JSON.stringify(st.Resource),
-        })),
-      );
+    const statements = taskStatements('TenantSuspension');
     const lambdaCalls = statements.filter((st) => st.actions.some((a) => a.startsWith('lambda:')));
     expect(lambdaCalls.length).toBeGreaterThanOrEqual(2);
     for (const st of lambdaCalls) expect(st.resource).toContain(':function:tenant-*');
