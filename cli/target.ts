@@ -75,6 +75,7 @@ export async function readEndpoints(stateDir: string): Promise<Endpoints> {
 const WORKFLOWS = {
   release: { endpoint: 'releaseStateMachineArn', output: 'ReleaseStateMachineArn' },
   suspension: { endpoint: 'suspensionStateMachineArn', output: 'SuspensionStateMachineArn' },
+  offboarding: { endpoint: 'offboardingStateMachineArn', output: 'OffboardingStateMachineArn' },
 } as const;
 
 /**
@@ -98,7 +99,7 @@ export async function resolveWorkflowTarget(
   };
 }
 
-async function stackOutput(stack: string, key: string): Promise<string> {
+export async function stackOutput(stack: string, key: string): Promise<string> {
   const cfn = new CloudFormationClient(awsRegion());
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));

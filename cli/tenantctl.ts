@@ -21,6 +21,7 @@ import type { TenantSecret } from '../common/tenant-secret';
 import { queryReleases } from '../workflow-tasks/lib/release-ledger';
 import { queryTenants } from '../workflow-tasks/lib/registry';
 import { release, type ReleaseOptions } from './release';
+import { confirmed, inBatches, restoreInput, tenantsWithFunctions } from './offboard';
 import { describeTenant } from './describe';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
@@ -186,8 +187,55 @@ export async function main(argv: string[]): Promise<number> {
         )
         .argument('<tenantId>'),
     ).action(async (tenantId: string, options: CommonOptions) => {
-      exitCode = await suspension(action, tenantId, options);
+      exitCode = await runWorkflow(
+        'suspension',
+        { tenantId, action },
+        action === 'suspend' ? 'Suspending' : 'Resuming',
+        options,
+      );
     });
+
+  targetOptions(
+    program
+      .command('offboard')
+      .description(
+        'Offboard a tenant: suspend it, export its database to the archive bucket and verify it, then remove everything it had',
+      )
+      .argument('[tenantId]')
+      .option('--all', 'offboard every tenant (asks for confirmation): what to run before `cdk destroy`')
+      .option('--yes', 'with --all: do not ask')
+      .option('--concurrency <n>', 'with --all: tenants offboarded at once (default 4)'),
+  ).action(
+    async (
+      tenantId: string | undefined,
+      options: CommonOptions & { all?: boolean; yes?: boolean; concurrency?: string },
+    ) => {
+      if (Boolean(tenantId) === Boolean(options.all))
+        throw new Error('give a tenantId, or --all to offboard every tenant');
+      exitCode = tenantId
+        ? await runWorkflow('offboarding', { tenantId }, 'Offboarding', options)
+        : await offboardAll(options);
+    },
+  );
+
+  targetOptions(
+    program
+      .command('restore')
+      .description(
+        'Onboard an offboarded tenant again from its latest export: its data, users and passwords; --tier moves it between tiers',
+      )
+      .argument('<tenantId>')
+      .option('--as <tenantId>', 'restore it under another tenant id (the original stays offboarded)')
+      .addOption(
+        new Option('--tier <tier>', 'the tier to restore it on (default: the one it had)').choices([
+          'shared',
+          'dedicated',
+        ]),
+      ),
+  ).action(async (tenantId: string, options: CommonOptions & { as?: string; tier?: string }) => {
+    const input = await restoreInput(tenantId, { ...options, stateDir: resolve(options.stateDir) });
+    exitCode = await onboardThrough(await target(options), input, options);
+  });
 
   program
     .command('releases')
@@ -245,32 +293,72 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-/** `tenantctl suspend|resume`: one execution of the suspension workflow, followed to its end. */
-async function suspension(
-  action: 'suspend' | 'resume',
-  tenantId: string,
-  options: CommonOptions,
+/**
+ * `tenantctl suspend|resume|offboard`: one execution of that workflow for one tenant, followed to its end
+ * (`quiet`: only the final line, for `offboard --all`).
+ */
+async function runWorkflow(
+  workflow: 'suspension' | 'offboarding',
+  input: { tenantId: string; action?: string },
+  verb: string,
+  options: CommonOptions & { quiet?: boolean },
 ): Promise<number> {
   const { sfn, stateMachineArn } = await resolveWorkflowTarget(
     { ...options, stateDir: resolve(options.stateDir) },
-    'suspension',
+    workflow,
   );
+  const label = input.tenantId.slice(0, 40);
   const say = (line: string) => {
-    if (!options.json) out(line);
+    if (!options.json && !options.quiet) out(line);
   };
   const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify({ tenantId, action }) }),
+    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
   );
-  say(
-    `${action === 'suspend' ? 'Suspending' : 'Resuming'} ${tenantId.slice(0, 40)} (${started.executionArn ?? ''})`,
-  );
+  say(`${verb} ${label} (${started.executionArn ?? ''})`);
   const ended = await followExecution(
     sfn,
     started.executionArn ?? '',
-    options.json ? () => undefined : progressPrinter(say),
+    options.json || options.quiet ? () => undefined : progressPrinter(say),
   );
-  report(tenantId.slice(0, 40), ended, options);
+  report(label, ended, options);
   return ended.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/**
+ * `tenantctl offboard --all`: every tenant with an API function, after a confirmation (`--yes` on a
+ * script), `concurrency` at a time; one line per tenant. Exit 0 only when every one is offboarded.
+ */
+async function offboardAll(
+  options: CommonOptions & { yes?: boolean; concurrency?: string },
+): Promise<number> {
+  const concurrency = Number(options.concurrency ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 20)
+    throw new Error('--concurrency: must be a whole number from 1 to 20');
+  const targetOptions = { ...options, stateDir: resolve(options.stateDir) };
+  const tenants = await tenantsWithFunctions(targetOptions);
+  if (tenants.length === 0) {
+    out('No tenant to offboard.');
+    return 0;
+  }
+  const where = options.aws ? 'on AWS' : 'on the local platform';
+  const question = `Offboard all ${tenants.length} tenants ${where} (${tenants.slice(0, 10).join(', ')}${tenants.length > 10 ? ', ...' : ''})? Each is exported, then removed.`;
+  if (!options.yes && !(await confirmed(question, `offboard ${tenants.length} tenants`))) {
+    out(
+      process.stdin.isTTY
+        ? 'Nothing was offboarded.'
+        : `${question}\nNothing was offboarded: pass --yes to confirm.`,
+    );
+    return 1;
+  }
+  const codes = await inBatches(tenants, concurrency, (tenantId) =>
+    runWorkflow('offboarding', { tenantId }, 'Offboarding', { ...options, quiet: true }),
+  );
+  const failed = tenants.filter((_, i) => codes[i] !== 0);
+  if (!options.json)
+    out(
+      `${tenants.length - failed.length} of ${tenants.length} tenants offboarded${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+    );
+  return failed.length ? 1 : 0;
 }
 
 function target(options: CommonOptions): Promise<Target> {

@@ -14,11 +14,21 @@ export const EventTypes = {
   TenantRollbackFailed: 'TenantRollbackFailed',
   TenantSuspended: 'TenantSuspended',
   TenantResumed: 'TenantResumed',
+  /** Starts an offboarding (detail `{ "tenantId" }`), as the deployed rule does. */
+  TenantOffboardingRequested: 'TenantOffboardingRequested',
+  TenantOffboarded: 'TenantOffboarded',
+  /** A removal still failed after its retries: the tenant is OFFBOARDING_FAILED; running again converges. */
+  TenantOffboardingFailed: 'TenantOffboardingFailed',
 } as const;
 
 /** The EventBridge pattern of the rule that starts an onboarding (deployed rule and local runtime alike). */
 export const TENANT_SIGNED_UP_PATTERN = {
   'detail-type': [EventTypes.TenantSignedUp],
+} as const;
+
+/** The EventBridge pattern of the rule that starts an offboarding. */
+export const TENANT_OFFBOARDING_REQUESTED_PATTERN = {
+  'detail-type': [EventTypes.TenantOffboardingRequested],
 } as const;
 
 /** Platform-level resource names (one platform per account and region). */
@@ -28,6 +38,8 @@ export const PlatformNames = {
   releaseStateMachine: 'tenant-release',
   /** The suspension state machine's name in the local platform (suspend and resume). */
   suspensionStateMachine: 'tenant-suspension',
+  /** The offboarding state machine's name in the local platform. */
+  offboardingStateMachine: 'tenant-offboarding',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**
@@ -48,6 +60,8 @@ export const LocalPlatformNames = {
   region: 'us-east-1',
   artifactBucket: 'tenant-platform-artifacts',
   siteBucket: 'tenant-platform-site',
+  /** Tenant exports (versioned, Object Lock): `exports/<tenantId>/...`. */
+  archiveBucket: 'tenant-platform-archive',
   masterSecret: 'platform/shared-db/master',
   alarmTopic: 'tenant-platform-alarms',
   /** The CloudFormation stack the local bootstrap records (outputs only), as `cdk deploy` names it. */
@@ -64,6 +78,10 @@ export const TaskEnv = {
   siteBucket: 'SITE_BUCKET',
   distributionId: 'DISTRIBUTION_ID',
   eventBusName: 'EVENT_BUS_NAME',
+  /** The archive bucket, where offboarding exports a tenant and onboarding restores one from. */
+  archiveBucket: 'ARCHIVE_BUCKET',
+  /** Days an export is kept: the date the registry records (the bucket enforces it). */
+  archiveRetentionDays: 'ARCHIVE_RETENTION_DAYS',
   certificateArn: 'CERTIFICATE_ARN',
   tenantFunctionRuntime: 'TENANT_FUNCTION_RUNTIME',
   /** Dedicated tier: instance class, and optionally the subnet group and security group of the instances. */

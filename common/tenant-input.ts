@@ -1,5 +1,6 @@
 // zod/mini: the same checks as zod, tree-shakable ("Validate input" bundles 50 KiB instead of 470).
 import * as z from 'zod/mini';
+import { EXPORT_KEY_PATTERN } from './offboarding';
 
 /** Ids that would collide with platform or PostgreSQL names, or read as something they are not. */
 export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([
@@ -54,6 +55,18 @@ export const tenantInputSchema = z.strictObject({
     text().check(
       z.maxLength(253, 'must be at most 253 characters'),
       z.regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"'),
+    ),
+  ),
+  /**
+   * Onboards the tenant from an export (its key in the archive bucket, as offboarding wrote it): the
+   * database gets the export's rows, users and passwords included, instead of a new admin.
+   */
+  restoreFrom: z.optional(
+    text().check(
+      z.regex(
+        EXPORT_KEY_PATTERN,
+        'must be an export key such as "exports/<tenantId>/<time>.tenant-export.gz"',
+      ),
     ),
   ),
 });

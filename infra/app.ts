@@ -32,5 +32,6 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   alarmEmail: text('alarmEmail'),
   natGateways: number('natGateways'),
   dedicatedInstanceClass: text('dedicatedInstanceClass'),
+  archiveRetentionDays: number('archiveRetentionDays'),
 });
 checkWithCdkNag(app, stack);

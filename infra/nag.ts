@@ -41,7 +41,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, release, suspension, web } = stack;
+  const { onboarding, release, suspension, offboarding, web, archive } = stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -58,16 +58,22 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('apigateway', '/tags/*', '')}`,
     `Resource::${attr(web.siteBucket)}/tenants/*`,
     `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
+    `Resource::${attr(archive.bucket)}/exports/*`,
+    `Resource::${arn('rds', 'snapshot:tenant-*')}`,
+    // Offboarding's claim asks whether the execution that holds a tenant still runs.
+    `Resource::${arn('states', 'execution:*')}`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
   const taskFunctions = new Set(
-    [onboarding, release, suspension].flatMap((workflow) => [...workflow.taskFunctions.values()]),
+    [onboarding, release, suspension, offboarding].flatMap((workflow) => [
+      ...workflow.taskFunctions.values(),
+    ]),
   );
   for (const fn of taskFunctions) {
     iam5(
       fn,
       tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*.',
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded.',
     );
     iam5(
       fn,
@@ -80,7 +86,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  for (const workflow of [onboarding, release, suspension]) {
+  for (const workflow of [onboarding, release, suspension, offboarding]) {
     iam5(
       workflow.stateMachine,
       [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),

@@ -55,8 +55,9 @@ export class PlatformOperations extends Construct {
 
     const rollbackFailed = new events.Rule(this, 'RollbackFailedRule', {
       eventBus: props.eventBus,
-      description: 'TenantRollbackFailed: a tenant was left half-created and needs an operator',
-      eventPattern: { detailType: [EventTypes.TenantRollbackFailed] },
+      description:
+        'TenantRollbackFailed / TenantOffboardingFailed: a tenant was left half-made or half-removed and needs an operator',
+      eventPattern: { detailType: [EventTypes.TenantRollbackFailed, EventTypes.TenantOffboardingFailed] },
       targets: [new targets.SnsTopic(this.alarmTopic)],
     });
 
@@ -103,7 +104,7 @@ export class PlatformOperations extends Construct {
         dimensionsMap: { RuleName: rollbackFailed.ruleName },
         ...fiveMinutes,
       }),
-      'A rollback failed: a tenant is ROLLBACK_FAILED (see the TenantRollbackFailed event)',
+      'A rollback or an offboarding failed: a tenant is ROLLBACK_FAILED or OFFBOARDING_FAILED (see the event)',
     );
     alarm(
       'SignupDeadLetters',

@@ -5,10 +5,17 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
+import {
+  PlatformNames,
+  TENANT_OFFBOARDING_REQUESTED_PATTERN,
+  TENANT_SIGNED_UP_PATTERN,
+} from '../common/names';
+import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
+import { TenantArchive } from './archive';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
 import { SharedDatabase } from './shared-database';
+import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
 import { TenantRelease } from './tenant-release';
 import { TenantSuspension } from './tenant-suspension';
@@ -42,6 +49,8 @@ export interface PlatformConfig {
   readonly natGateways?: number;
   /** Instance class of dedicated-tier tenants. @default 'db.t4g.micro' */
   readonly dedicatedInstanceClass?: string;
+  /** Days a tenant's export is kept after offboarding (nobody can delete it before). @default 90 */
+  readonly archiveRetentionDays?: number;
 }
 
 export type PlatformStackProps = StackProps & PlatformConfig;
@@ -59,6 +68,8 @@ export class PlatformStack extends Stack {
   readonly onboarding: TenantOnboarding;
   readonly release: TenantRelease;
   readonly suspension: TenantSuspension;
+  readonly archive: TenantArchive;
+  readonly offboarding: TenantOffboarding;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
 
@@ -91,6 +102,11 @@ export class PlatformStack extends Stack {
     });
     this.web = web;
     const eventBus = new events.EventBus(this, 'EventBus', { eventBusName: PlatformNames.eventBus });
+    const archive = new TenantArchive(this, 'Archive', {
+      retentionDays: props.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+      accessLogs: web.accessLogs,
+    });
+    this.archive = archive;
     const tenantRoleBoundary = new iam.ManagedPolicy(this, 'TenantFunctionBoundary', {
       description: 'Permissions boundary of every tenant API function role: the most such a role can do',
       statements: [
@@ -140,6 +156,7 @@ export class PlatformStack extends Stack {
       siteBucket: web.siteBucket,
       distribution: web.distribution,
       eventBus,
+      archive: { bucket: archive.bucket, retentionDays: archive.retentionDays },
       masterSecret: database.masterSecret,
       sharedDatabase: {
         host: database.instance.dbInstanceEndpointAddress,
@@ -177,6 +194,15 @@ export class PlatformStack extends Stack {
       eventBus,
     });
 
+    this.offboarding = new TenantOffboarding(this, 'TenantOffboarding', {
+      ...workflowTasks,
+      onboarding: this.onboarding,
+      artifactBucket: web.artifactBucket,
+      archiveBucket: archive.bucket,
+      masterSecret: database.masterSecret,
+      eventBus,
+    });
+
     const deadLetterQueue = new sqs.Queue(this, 'SignupDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -189,6 +215,20 @@ export class PlatformStack extends Stack {
       eventPattern: { detailType: [...TENANT_SIGNED_UP_PATTERN['detail-type']] },
       targets: [
         new targets.SfnStateMachine(stateMachine, {
+          input: events.RuleTargetInput.fromEventPath('$.detail'),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue,
+        }),
+      ],
+    });
+
+    new events.Rule(this, 'TenantOffboardingRequestedRule', {
+      eventBus,
+      description: 'Starts an offboarding for every TenantOffboardingRequested event ({ "tenantId" })',
+      eventPattern: { detailType: [...TENANT_OFFBOARDING_REQUESTED_PATTERN['detail-type']] },
+      targets: [
+        new targets.SfnStateMachine(this.offboarding.stateMachine, {
           input: events.RuleTargetInput.fromEventPath('$.detail'),
           retryAttempts: 8,
           maxEventAge: Duration.hours(2),
@@ -211,6 +251,10 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'ReleaseStateMachineArn', { value: this.release.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SuspensionStateMachineArn', { value: this.suspension.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'OffboardingStateMachineArn', {
+      value: this.offboarding.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'ArchiveBucketName', { value: archive.bucket.bucketName });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'DistributionDomainName', { value: web.distribution.distributionDomainName });
     new CfnOutput(this, 'DistributionId', { value: web.distribution.distributionId });

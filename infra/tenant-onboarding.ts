@@ -18,6 +18,8 @@ import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMa
 export interface TenantOnboardingProps {
   /** Holds the tenant API package and the frontend bundle (see PlatformNames). */
   readonly artifactBucket: IBucket;
+  /** Tenant exports (offboarding writes them, an onboarding with `restoreFrom` reads one), and their retention. */
+  readonly archive: { readonly bucket: IBucket; readonly retentionDays: number };
   /** Tenant frontends live under `tenants/<id>/` here. */
   readonly siteBucket: IBucket;
   /** Serves the site bucket; invalidated per tenant. */
@@ -83,6 +85,7 @@ export class TenantOnboarding extends Construct {
   public readonly taskEnvironment: Record<string, string>;
   /** Set by `sendTenantAlarmsTo`: the topic every tenant's own alarms notify. */
   private alarmTopic?: ITopic;
+  private readonly permissions: StepPermissions;
 
   constructor(scope: Construct, id: string, props: TenantOnboardingProps) {
     super(scope, id);
@@ -100,6 +103,8 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.siteBucket]: props.siteBucket.bucketName,
       [TaskEnv.distributionId]: props.distribution.distributionId,
       [TaskEnv.eventBusName]: props.eventBus.eventBusName,
+      [TaskEnv.archiveBucket]: props.archive.bucket.bucketName,
+      [TaskEnv.archiveRetentionDays]: String(props.archive.retentionDays),
       [TaskEnv.certificateArn]: props.certificateArn ?? 'none',
       [TaskEnv.tenantFunctionRuntime]: TASK_RUNTIME.name,
       [TaskEnv.tenantSubnetIds]: props.network.vpc.selectSubnets(props.network.subnets).subnetIds.join(','),
@@ -118,6 +123,7 @@ export class TenantOnboarding extends Construct {
       }),
     };
     const permissions = new StepPermissions(this, props);
+    this.permissions = permissions;
     this.taskEnvironment = environment;
     const settings = { environment, logRetention: props.logRetention, network: props.network };
     const fn = (
@@ -297,6 +303,14 @@ export class TenantOnboarding extends Construct {
     });
   }
 
+  /**
+   * Gives another workflow's Lambda what one of these steps' `run` or `undo` may do (offboarding removes a
+   * tenant with the undo code, and so with the undo permissions).
+   */
+  grantStep(stepId: string, handler: 'run' | 'undo', f: lambda.IFunction): void {
+    this.permissions.grant(stepId, handler, f);
+  }
+
   /** The topic the tenants' own alarms (function errors, a dedicated instance's CPU) notify. */
   sendTenantAlarmsTo(topic: ITopic): void {
     this.alarmTopic = topic;
@@ -363,8 +377,11 @@ class StepPermissions {
       case 'check-instance': {
         allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
         // The current-version pointer and the version's zip, which holds the tenant migrations.
-        if (stepId === 'apply-schema')
+        if (stepId === 'apply-schema') {
           this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
+          // An onboarding with `restoreFrom` loads the tenant's export.
+          this.props.archive.bucket.grantRead(f, 'exports/*');
+        }
         const instances = arn('rds', 'db:tenant-*');
         if (stepId === 'create-database') {
           allow(

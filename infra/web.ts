@@ -32,6 +32,8 @@ export interface PlatformWebProps {
 export class PlatformWeb extends Construct {
   readonly artifactBucket: s3.Bucket;
   readonly siteBucket: s3.Bucket;
+  /** Access logs of the buckets and the distribution (and of the archive bucket). */
+  readonly accessLogs: s3.Bucket;
   readonly distribution: cloudfront.Distribution;
   /** Whether the distribution has its own domain and certificate (else the cloudfront.net ones). */
   readonly hasCustomDomain: boolean;
@@ -47,6 +49,7 @@ export class PlatformWeb extends Construct {
       lifecycleRules: [{ expiration: Duration.days(props.accessLogDays) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.accessLogs = accessLogs;
     const privateBucket = (name: string, versioned: boolean) =>
       new s3.Bucket(this, name, {
         encryption: s3.BucketEncryption.S3_MANAGED,

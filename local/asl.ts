@@ -11,7 +11,9 @@ import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { TenantOnboarding } from '../infra/tenant-onboarding';
 import { TenantRelease } from '../infra/tenant-release';
 import { TenantSuspension } from '../infra/tenant-suspension';
+import { TenantOffboarding } from '../infra/tenant-offboarding';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
+import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { LOCAL_ACCOUNT } from './bootstrap';
 
 /** An Amazon States Language document, as the interpreter takes it. */
@@ -26,6 +28,7 @@ export interface LocalDefinitions {
   readonly onboarding: AslDefinition;
   readonly release: AslDefinition;
   readonly suspension: AslDefinition;
+  readonly offboarding: AslDefinition;
 }
 
 /**
@@ -41,6 +44,7 @@ export function localDefinitions(): LocalDefinitions {
   });
   const artifactBucket = s3.Bucket.fromBucketName(stack, 'Artifacts', LocalPlatformNames.artifactBucket);
   const siteBucket = s3.Bucket.fromBucketName(stack, 'Site', LocalPlatformNames.siteBucket);
+  const archiveBucket = s3.Bucket.fromBucketName(stack, 'Archive', LocalPlatformNames.archiveBucket);
   const distribution = cloudfront.Distribution.fromDistributionAttributes(stack, 'Distribution', {
     distributionId: 'LOCAL',
     domainName: 'local.cloudfront.net',
@@ -67,6 +71,7 @@ export function localDefinitions(): LocalDefinitions {
     siteBucket,
     distribution,
     eventBus,
+    archive: { bucket: archiveBucket, retentionDays: DEFAULT_ARCHIVE_RETENTION_DAYS },
     masterSecret,
     sharedDatabase: { host: '127.0.0.1', port: 5432 },
     logRetention,
@@ -91,6 +96,16 @@ export function localDefinitions(): LocalDefinitions {
     masterSecret,
     eventBus,
   });
+  const offboarding = new TenantOffboarding(stack, 'TenantOffboarding', {
+    environment: {},
+    logRetention,
+    network,
+    onboarding,
+    artifactBucket,
+    archiveBucket,
+    masterSecret,
+    eventBus,
+  });
   const definitionOf = (machine: sfn.StateMachine) => {
     const cfn = machine.node.defaultChild as CfnStateMachine;
     return JSON.parse(renderTokens(stack.resolve(cfn.definitionString) as unknown)) as AslDefinition;
@@ -99,6 +114,7 @@ export function localDefinitions(): LocalDefinitions {
     onboarding: definitionOf(onboarding.stateMachine),
     release: inlineMaps(definitionOf(release.stateMachine)),
     suspension: definitionOf(suspension.stateMachine),
+    offboarding: definitionOf(offboarding.stateMachine),
   };
 }
 

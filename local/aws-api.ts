@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PlatformNames, TENANT_SIGNED_UP_PATTERN } from '../common/names';
+import {
+  PlatformNames,
+  TENANT_OFFBOARDING_REQUESTED_PATTERN,
+  TENANT_SIGNED_UP_PATTERN,
+} from '../common/names';
 import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
@@ -202,7 +206,8 @@ export class LocalAwsApi {
 
   /**
    * PutEvents on the platform bus: an entry matching the `TenantSignedUp` rule starts an onboarding with
-   * its `detail` as input, exactly as the deployed rule does; other well-formed entries are accepted and
+   * its `detail` as input, one matching `TenantOffboardingRequested` an offboarding, exactly as the deployed
+   * rules do; other well-formed entries are accepted and
    * ignored; malformed ones come back in FailedEntries with a reason.
    */
   private async putEvents(body: Body): Promise<Body> {
@@ -243,12 +248,21 @@ export class LocalAwsApi {
     const onPlatformBus =
       bus === PlatformNames.eventBus || bus.endsWith(`:event-bus/${PlatformNames.eventBus}`);
     const event = { source: Source, 'detail-type': DetailType, detail };
-    if (onPlatformBus && matchesPattern(TENANT_SIGNED_UP_PATTERN, event)) {
-      // The rule's target: a failure to start shows in the platform's log, not to the sender (as on AWS).
-      await this.platform.startExecution(detail).catch((error: Error) => {
-        this.log(`TenantSignedUp ${eventId}: could not start an onboarding: ${error.message}`);
-      });
-    }
+    // The rules' targets: a failure to start shows in the platform's log, not to the sender (as on AWS).
+    const rules = [
+      { pattern: TENANT_SIGNED_UP_PATTERN, stateMachine: this.platform.stateMachines.onboarding },
+      {
+        pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN,
+        stateMachine: this.platform.stateMachines.offboarding,
+      },
+    ];
+    for (const { pattern, stateMachine } of rules)
+      if (onPlatformBus && matchesPattern(pattern, event))
+        await this.platform
+          .startExecution(detail, { stateMachineArn: stateMachine.arn })
+          .catch((error: Error) => {
+            this.log(`${DetailType} ${eventId}: could not start ${stateMachine.name}: ${error.message}`);
+          });
     // Anything else (the platform's own TenantProvisioned, other buses) has no rule here: accepted, ignored.
     return { EventId: eventId };
   }

@@ -5,7 +5,13 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectLockConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
@@ -14,6 +20,7 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
+import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
 import type { LocalPostgres } from './postgres';
 
@@ -42,7 +49,7 @@ export async function bootstrapPlatform(
   stateDir: string,
   endpoint: string,
   pg: LocalPostgres,
-  stateMachineArns: { onboarding: string; release: string; suspension: string },
+  stateMachineArns: { onboarding: string; release: string; suspension: string; offboarding: string },
 ): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -55,6 +62,7 @@ export async function bootstrapPlatform(
     for (const Bucket of [LocalPlatformNames.artifactBucket, LocalPlatformNames.siteBucket]) {
       await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
     }
+    await ensureArchiveBucket(s3);
     // Versions released before a restart (tenants may run them), then the working tree's as a version, and
     // the pointer that makes it the one onboarding deploys.
     await uploadKeptVersions(s3, stateDir);
@@ -86,6 +94,8 @@ export async function bootstrapPlatform(
       StateMachineArn: stateMachineArns.onboarding,
       ReleaseStateMachineArn: stateMachineArns.release,
       SuspensionStateMachineArn: stateMachineArns.suspension,
+      OffboardingStateMachineArn: stateMachineArns.offboarding,
+      ArchiveBucketName: LocalPlatformNames.archiveBucket,
       EventBusName: PlatformNames.eventBus,
       DistributionId: distributionId,
       ArtifactBucketName: LocalPlatformNames.artifactBucket,
@@ -103,6 +113,8 @@ export async function bootstrapPlatform(
       [TaskEnv.siteBucket]: LocalPlatformNames.siteBucket,
       [TaskEnv.distributionId]: distributionId,
       [TaskEnv.eventBusName]: PlatformNames.eventBus,
+      [TaskEnv.archiveBucket]: LocalPlatformNames.archiveBucket,
+      [TaskEnv.archiveRetentionDays]: String(DEFAULT_ARCHIVE_RETENTION_DAYS),
       [TaskEnv.certificateArn]: `arn:aws:acm:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:certificate/local-platform`,
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
@@ -132,6 +144,48 @@ async function recordStack(
   } catch (error) {
     if ((error as Error).name !== 'AlreadyExistsException') throw error;
   }
+}
+
+/**
+ * The archive bucket as the CDK stack makes it: versioned, Object Lock in governance mode for the retention
+ * period, encrypted, exports expiring when the retention ends.
+ */
+async function ensureArchiveBucket(s3: S3Client): Promise<void> {
+  const Bucket = LocalPlatformNames.archiveBucket;
+  await ignoreExists(s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true })));
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: DEFAULT_ARCHIVE_RETENTION_DAYS } },
+      },
+    }),
+  );
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket,
+      ServerSideEncryptionConfiguration: {
+        Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    }),
+  );
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'exports-expire-after-retention',
+            Status: 'Enabled',
+            Filter: { Prefix: 'exports/' },
+            Expiration: { Days: DEFAULT_ARCHIVE_RETENTION_DAYS },
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+          },
+        ],
+      },
+    }),
+  );
 }
 
 const SITE_ORIGIN = 'site-bucket';

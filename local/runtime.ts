@@ -16,6 +16,9 @@ import type { TaskEvent } from '../workflow-tasks/lib/types';
 import { STEP_HANDLERS } from '../workflow-tasks';
 import * as releaseTasks from '../workflow-tasks/release/handler';
 import * as suspensionTasks from '../workflow-tasks/suspension/handler';
+import * as offboardingTasks from '../workflow-tasks/offboarding/handler';
+import { releaseOffboardingOf } from '../workflow-tasks/offboarding/steps';
+import { OffboardingStates } from '../common/offboarding';
 import { SuspensionStates } from '../common/suspension';
 import { ReleaseStates } from '../common/release';
 import { stopReleaseOf } from '../workflow-tasks/lib/release-ledger';
@@ -86,11 +89,12 @@ export interface LocalStateMachine {
   readonly definition: AslDefinition;
 }
 
-/** The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension. */
+/** The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension, offboarding. */
 export interface LocalStateMachines {
   readonly onboarding: LocalStateMachine;
   readonly release: LocalStateMachine;
   readonly suspension: LocalStateMachine;
+  readonly offboarding: LocalStateMachine;
 }
 
 /** What a started platform runs with but shows nobody. */
@@ -181,6 +185,7 @@ export class LocalPlatform {
         onboarding: localStateMachineArn(PlatformNames.stateMachine),
         release: localStateMachineArn(PlatformNames.releaseStateMachine),
         suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
+        offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
       });
       Object.assign(process.env, environment);
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
@@ -201,6 +206,7 @@ export class LocalPlatform {
         onboarding: machineOf(PlatformNames.stateMachine, definitions.onboarding),
         release: machineOf(PlatformNames.releaseStateMachine, definitions.release),
         suspension: machineOf(PlatformNames.suspensionStateMachine, definitions.suspension),
+        offboarding: machineOf(PlatformNames.offboardingStateMachine, definitions.offboarding),
       };
       const interpreters = new Map(
         (
@@ -208,6 +214,7 @@ export class LocalPlatform {
             [stateMachines.onboarding, onboardingHandlers()],
             [stateMachines.release, RELEASE_HANDLERS],
             [stateMachines.suspension, SUSPENSION_HANDLERS],
+            [stateMachines.offboarding, OFFBOARDING_HANDLERS],
           ] as const
         ).map(([m, handlers]) => [
           m.arn,
@@ -382,11 +389,8 @@ export class LocalPlatform {
     await Promise.allSettled(running.map((e) => e.done));
     // As after a crash (releaseOrphans): their tenants are released, so onboarding them again converges.
     for (const { record } of running)
-      await Promise.all([
-        releaseTenantsOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }),
-        stopReleaseOf(record.executionArn, cause),
-      ]).catch((error: Error) =>
-        this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
+      await releaseWorkOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
+        (error: Error) => this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
       );
     await this.internals.endpoint.close();
     await this.functions.stop();
@@ -402,8 +406,13 @@ export class LocalPlatform {
 const STEPFUNCTIONS_DATABASE = 'stepfunctions';
 
 /** The state machines in the order ListStateMachines gives them. */
-export function allOf({ onboarding, release, suspension }: LocalStateMachines): LocalStateMachine[] {
-  return [onboarding, release, suspension];
+export function allOf({
+  onboarding,
+  release,
+  suspension,
+  offboarding,
+}: LocalStateMachines): LocalStateMachine[] {
+  return [onboarding, release, suspension, offboarding];
 }
 
 /**
@@ -445,10 +454,19 @@ async function recordEmulator(stateDir: string, emulator: LocalEmulator): Promis
  */
 async function releaseOrphans(store: ExecutionStore): Promise<void> {
   const cause = 'The local platform stopped while this execution was running';
-  for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause)) {
-    await releaseTenantsOf(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
-    await stopReleaseOf(executionArn, cause);
-  }
+  for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause))
+    await releaseWorkOf(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
+}
+
+/**
+ * What an execution that will never finish held: the tenants it was onboarding (ROLLED_BACK), its release
+ * (STOPPED), the tenant it was offboarding (back as it was, or OFFBOARDING_FAILED once its export was
+ * verified).
+ */
+async function releaseWorkOf(executionArn: string, error: { Error: string; Cause: string }): Promise<void> {
+  await releaseTenantsOf(executionArn, error);
+  await stopReleaseOf(executionArn, error.Cause);
+  await releaseOffboardingOf(executionArn, error);
 }
 
 /**
@@ -506,6 +524,22 @@ const SUSPENSION_HANDLERS: StateHandlers = {
   [SuspensionStates.undoMarkActive]: ['undo:suspension:mark-active', suspensionTasks.markActive],
   [SuspensionStates.switchBack]: ['suspension:switch-back', suspensionTasks.switchBack],
   [SuspensionStates.markActive]: ['suspension:mark-active', suspensionTasks.markActive],
+};
+
+/** The offboarding workflow's Task states (workflow-tasks/offboarding/handler.ts). */
+const OFFBOARDING_HANDLERS: StateHandlers = {
+  [OffboardingStates.claim]: ['offboarding:claim', offboardingTasks.claim],
+  [OffboardingStates.suspend]: ['offboarding:suspend', offboardingTasks.suspend],
+  [OffboardingStates.export]: ['offboarding:export', offboardingTasks.exportDatabase],
+  [OffboardingStates.verify]: ['offboarding:verify', offboardingTasks.verify],
+  [OffboardingStates.resume]: ['undo:offboarding:suspend', offboardingTasks.resume],
+  [OffboardingStates.removeDomain]: ['offboarding:remove-domain', offboardingTasks.removeDomain],
+  [OffboardingStates.removeFrontend]: ['offboarding:remove-frontend', offboardingTasks.removeFrontend],
+  [OffboardingStates.removeFunction]: ['offboarding:remove-function', offboardingTasks.removeFunction],
+  [OffboardingStates.removeDatabase]: ['offboarding:remove-database', offboardingTasks.removeDatabase],
+  [OffboardingStates.removeSecret]: ['offboarding:remove-secret', offboardingTasks.removeSecret],
+  [OffboardingStates.markOffboarded]: ['offboarding:mark-offboarded', offboardingTasks.markOffboarded],
+  [OffboardingStates.recordFailure]: ['offboarding:record-failure', offboardingTasks.recordFailure],
 };
 
 /**

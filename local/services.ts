@@ -20,8 +20,12 @@ export interface Endpoints {
   readonly releaseStateMachineArn: string;
   /** The `tenant-suspension` state machine (suspend and resume). */
   readonly suspensionStateMachineArn: string;
+  /** The `tenant-offboarding` state machine. */
+  readonly offboardingStateMachineArn: string;
   readonly eventBusName: string;
   readonly siteBucket: string;
+  /** Where tenant exports are kept. */
+  readonly archiveBucket: string;
 }
 
 export const ENDPOINTS_FILE = 'endpoints.json';
@@ -67,8 +71,10 @@ export async function startLocalServices(
       stateMachineArn: platform.stateMachineArn,
       releaseStateMachineArn: platform.stateMachines.release.arn,
       suspensionStateMachineArn: platform.stateMachines.suspension.arn,
+      offboardingStateMachineArn: platform.stateMachines.offboarding.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
+      archiveBucket: LocalPlatformNames.archiveBucket,
     };
     // It holds the admin URL of the local PostgreSQL: readable by its owner only.
     await writeFile(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });

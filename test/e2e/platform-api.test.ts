@@ -219,6 +219,7 @@ describe('the Step Functions API', () => {
         type: 'STANDARD',
       }),
       expect.objectContaining({ name: 'tenant-suspension', type: 'STANDARD' }),
+      expect.objectContaining({ name: 'tenant-offboarding', type: 'STANDARD' }),
     ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
     const definition = JSON.parse(described.definition!) as {
@@ -311,6 +312,45 @@ describe('EventBridge PutEvents', () => {
     ]);
     expect((await listTenants()).filter((t) => t.id === tenantId)).toHaveLength(1);
     expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', executionArn: owner });
+  });
+
+  it('offboards the tenant of a TenantOffboardingRequested event', async () => {
+    const tenantId = uniqueTenantId('leaving');
+    const onboarded = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(tenantInput(tenantId)) }),
+    );
+    await waitFor(
+      `${tenantId} to be ACTIVE`,
+      async () =>
+        (await sfn.send(new DescribeExecutionCommand({ executionArn: onboarded.executionArn }))).status !==
+        'RUNNING',
+      60_000,
+    );
+    expect((await getTenant(tenantId))?.status).toBe('ACTIVE');
+    const sent = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: 'shop.billing',
+            DetailType: 'TenantOffboardingRequested',
+            EventBusName: 'tenant-platform',
+            Detail: JSON.stringify({ tenantId }),
+          },
+        ],
+      }),
+    );
+    expect(sent.FailedEntryCount).toBe(0);
+    await waitFor(
+      `${tenantId} to be OFFBOARDED`,
+      async () => (await getTenant(tenantId))?.status === 'OFFBOARDED',
+      60_000,
+    );
+    const offboardings = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: stateMachineArn.replace('tenant-onboarding', 'tenant-offboarding'),
+      }),
+    );
+    expect(offboardings.executions?.map((e) => e.status)).toContain('SUCCEEDED');
   });
 
   it('accepts other events without starting anything, and reports malformed ones in FailedEntries', async () => {

@@ -118,6 +118,7 @@ describe('AWS_ENDPOINT_URL naming the platform itself', () => {
           'tenant-onboarding',
           'tenant-release',
           'tenant-suspension',
+          'tenant-offboarding',
         ]);
       } finally {
         expect(await stop(running)).toBe(0);

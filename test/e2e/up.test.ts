@@ -52,10 +52,12 @@ describe('tenantctl up', () => {
     try {
       expect(Object.keys(running.endpoints).sort()).toEqual(
         [
+          'archiveBucket',
           'aws',
           'eventBusName',
           'events',
           'gateway',
+          'offboardingStateMachineArn',
           'postgres',
           'region',
           'releaseStateMachineArn',

@@ -198,6 +198,35 @@ describe('the suspension state machine', () => {
   });
 });
 
+describe('the offboarding state machine', () => {
+  it('is started by TenantOffboardingRequested events, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': [EventTypes.TenantOffboardingRequested] },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('TenantOffboarding') },
+          InputPath: '$.detail',
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+        }),
+      ],
+    });
+  });
+
+  it('writes exports only under exports/, and keeps a final snapshot of a dedicated instance', () => {
+    const statements = taskStatements('TenantOffboarding');
+    const s3Writes = statements.filter((st) => st.actions.some((a) => a.startsWith('s3:PutObject')));
+    expect(s3Writes.length).toBeGreaterThanOrEqual(2);
+    for (const st of s3Writes) expect(st.resource).toMatch(/\/(exports|tenant-api)\/\*|tenants\/\*/);
+    const actions = statements.flatMap((st) => st.actions);
+    expect(actions).toContain('rds:CreateDBSnapshot');
+    // Exports are never deleted by the platform: Object Lock keeps them for the retention period.
+    const archiveDeletes = statements.filter(
+      (st) => st.resource.includes('exports/') && st.actions.some((a) => /Delete|Bypass/.test(a)),
+    );
+    expect(archiveDeletes).toEqual([]);
+  });
+});
+
 describe('alarms', () => {
   it('watch failed and timed-out onboardings and releases, rollback failures and the dead-letter queue, and notify the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
@@ -217,9 +246,11 @@ describe('alarms', () => {
         AlarmActions: [{ Ref: expect.stringMatching(/AlarmTopic/) as string }],
       });
     }
-    // The TriggeredRules alarm watches the rule that matches TenantRollbackFailed.
+    // The TriggeredRules alarm watches the rule that matches TenantRollbackFailed and TenantOffboardingFailed.
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': [EventTypes.TenantRollbackFailed] },
+      EventPattern: {
+        'detail-type': [EventTypes.TenantRollbackFailed, EventTypes.TenantOffboardingFailed],
+      },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlarmTopic') } })],
     });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
@@ -238,7 +269,7 @@ describe('alarms', () => {
 describe('storage', () => {
   it('encrypts every bucket, blocks public access and refuses plain HTTP', () => {
     const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets.length).toBe(3); // access logs, artifacts, site
+    expect(buckets.length).toBe(4); // access logs, artifacts, site, archive
     for (const [id, bucket] of buckets) {
       expect([id, bucket.Properties]).toEqual([
         id,
@@ -265,6 +296,40 @@ describe('storage', () => {
         },
       });
     }
+  });
+
+  it('keeps exports in a versioned archive bucket no one can empty before the retention ends', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        VersioningConfiguration: { Status: 'Enabled' },
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 90 } },
+        },
+        LifecycleConfiguration: {
+          Rules: [
+            Match.objectLike({
+              Prefix: 'exports/',
+              ExpirationInDays: 90,
+              Status: 'Enabled',
+            }),
+          ],
+        },
+      }),
+    });
+    // The retention is a context value; the task Lambdas record the same number.
+    const { template: longer, outdir } = synth({ archiveRetentionDays: 365 });
+    longer.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: Match.objectLike({
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
+      }),
+    });
+    longer.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ARCHIVE_RETENTION_DAYS: '365' }) },
+    });
+    rmSync(outdir, { recursive: true, force: true });
   });
 
   it('serves the site bucket only through CloudFront with origin access control', () => {
@@ -379,8 +444,9 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 18 onboarding, 11 release and 5 suspension task Lambdas, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(35);
+    // 18 onboarding, 11 release, 5 suspension and 12 offboarding task Lambdas, and CDK's BucketDeployment
+    // function.
+    expect(functions.length).toBe(47);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

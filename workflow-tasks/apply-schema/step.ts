@@ -1,8 +1,16 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { escapeIdentifier, type ClientBase } from 'pg';
+import { requiredEnv } from '../../common/env';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { TaskEnv } from '../../common/names';
+import { ArchiveKeys } from '../../common/offboarding';
 import { hashPassword } from '../../common/passwords';
+import { aws, isNotFound } from '../lib/aws';
+import { loadExport, type ExportManifest } from '../lib/tenant-export';
 import { withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
 import { currentTenantApi, readTenantApiVersion } from '../lib/artifact';
-import { appliedVersion, migrate } from '../lib/migrate';
+import { appliedVersion, migrate, type Migration } from '../lib/migrate';
 import { readTenantSecret } from '../lib/tenant-db';
 import type { StepResults, TaskEvent } from '../lib/types';
 
@@ -12,7 +20,8 @@ import type { StepResults, TaskEvent } from '../lib/types';
  * tenant's own role (so the tenant owns its tables), wherever its secret says the database is (shared
  * instance or its own), and seeds the admin user with the initial password from the secret (only its
  * scrypt hash reaches the database). Until the admin changes it, a re-run sets the hash again, so the
- * secret's initial password always signs in. Nothing to undo: dropping the database removes it all.
+ * secret's initial password always signs in. With `restoreFrom`, the tenant's export is loaded instead of a
+ * new admin (see `restore`). Nothing to undo: dropping the database removes it all.
  */
 export async function run(event: TaskEvent): Promise<StepResults['schema']> {
   return applySchemaAt(event, (await currentTenantApi()).version);
@@ -34,18 +43,62 @@ export async function applySchemaAt(event: TaskEvent, version: string): Promise<
   };
   const { migrations } = await readTenantApiVersion(version);
   return withClient(connection, async (client) => {
+    const restored = tenant.restoreFrom ? await restore(client, tenant.restoreFrom, migrations) : undefined;
     const migrated = await migrate(client, 'tenant', migrations);
-    await client.query(
-      `INSERT INTO users (email, role, password_hash) VALUES ($1, 'admin', $2)
-       ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
-       WHERE users.password_changed_at IS NULL`,
-      [tenant.adminEmail, await hashPassword(secret.adminPassword)],
-    );
+    // A restored tenant has its users, with the passwords they had.
+    if (!restored)
+      await client.query(
+        `INSERT INTO users (email, role, password_hash) VALUES ($1, 'admin', $2)
+         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
+         WHERE users.password_changed_at IS NULL`,
+        [tenant.adminEmail, await hashPassword(secret.adminPassword)],
+      );
     return {
       schemaVersion: await appliedVersion(client),
       migrations: migrated.migrations,
       adminEmail: tenant.adminEmail,
       tenantApiVersion: version,
+      ...(restored ? { restored } : {}),
     };
   });
+}
+
+/**
+ * `restoreFrom`: the database is migrated to the export's schema version, then loaded with its rows
+ * (workflow-tasks/lib/tenant-export.ts: one transaction, checked against the manifest, sequences set past
+ * the highest ids); the caller then runs the newer migrations. A re-run finds the rows loaded and loads
+ * nothing again.
+ */
+async function restore(
+  client: ClientBase,
+  key: string,
+  migrations: readonly Migration[],
+): Promise<NonNullable<StepResults['schema']['restored']>> {
+  const Bucket = requiredEnv(TaskEnv.archiveBucket);
+  const { s3 } = aws();
+  let manifest: ExportManifest;
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket, Key: ArchiveKeys.manifest(key) }));
+    manifest = JSON.parse(await object.Body!.transformToString()) as ExportManifest;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    throw new OnboardingError(PermanentErrors.InvalidInput, `restoreFrom: there is no export ${key}`);
+  }
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  if (manifest.schemaVersion > known)
+    throw new OnboardingError(
+      PermanentErrors.ExportMismatch,
+      `export ${key} is at schema version ${manifest.schemaVersion}, newer than the tenant API's migrations (${known}): make a version that has them current first`,
+    );
+  await migrate(
+    client,
+    'tenant',
+    migrations.filter((m) => m.version <= manifest.schemaVersion),
+  );
+  const tables = manifest.tables.map((t) => t.name).filter((name) => name !== 'schema_migrations');
+  const loaded = await client.query<{ loaded: boolean }>(
+    `SELECT ${tables.map((t) => `EXISTS (SELECT 1 FROM ${escapeIdentifier(t)})`).join(' OR ') || 'false'} AS loaded`,
+  );
+  if (!loaded.rows[0]?.loaded) await loadExport(client, { s3, Bucket, Key: key });
+  return { from: key, rows: Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows])) };
 }

@@ -124,7 +124,12 @@ function owned(instance: DBInstance, tenant: ValidatedTenant): DBInstance {
   return instance;
 }
 
-async function deleteInstance(tenant: ValidatedTenant): Promise<void> {
+/**
+ * Deletes the tenant's RDS instance if it is the tenant's; with `finalSnapshotId` RDS keeps a final snapshot
+ * (offboarding), without it none (an onboarding's undo: the instance never went live). Succeeds when the
+ * instance is gone or already being deleted.
+ */
+export async function deleteInstance(tenant: ValidatedTenant, finalSnapshotId?: string): Promise<void> {
   const instance = await describeInstance(tenant.names.instanceId);
   if (!instance || !ownedBy(tagsFromList(instance.TagList), tenant.tenantId)) return;
   if (instance.DBInstanceStatus === 'deleting') return;
@@ -132,7 +137,7 @@ async function deleteInstance(tenant: ValidatedTenant): Promise<void> {
     await aws().rds.send(
       new DeleteDBInstanceCommand({
         DBInstanceIdentifier: tenant.names.instanceId,
-        SkipFinalSnapshot: true,
+        ...(finalSnapshotId ? { FinalDBSnapshotIdentifier: finalSnapshotId } : { SkipFinalSnapshot: true }),
         DeleteAutomatedBackups: true,
       }),
     );

@@ -9,6 +9,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 
 /**
  * The SDK clients of the task Lambdas, built once per process. The SDK honours `AWS_ENDPOINT_URL` itself
@@ -26,6 +27,7 @@ export interface AwsClients {
   readonly rds: RDSClient;
   readonly logs: CloudWatchLogsClient;
   readonly cloudwatch: CloudWatchClient;
+  readonly sfn: SFNClient;
 }
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
@@ -45,6 +47,7 @@ export function aws(): AwsClients {
     rds: new RDSClient({}),
     logs: new CloudWatchLogsClient({}),
     cloudwatch: new CloudWatchClient({}),
+    sfn: new SFNClient({}),
   };
   cached = { endpoint, clients };
   return clients;

@@ -7,7 +7,25 @@ import { migrate } from './migrate';
 import type { ValidatedTenant } from './types';
 
 export type TenantStatus =
-  'PROVISIONING' | 'ACTIVE' | 'SUSPENDED' | 'ROLLED_BACK' | 'ROLLBACK_FAILED' | 'OFFBOARDED';
+  | 'PROVISIONING'
+  | 'ACTIVE'
+  | 'SUSPENDED'
+  | 'ROLLED_BACK'
+  | 'ROLLBACK_FAILED'
+  | 'OFFBOARDING'
+  | 'OFFBOARDING_FAILED'
+  | 'OFFBOARDED';
+
+/** The tenant's last offboarding, as the registry keeps it (workflow-tasks/offboarding/steps.ts). */
+export interface OffboardingSummary {
+  readonly executionArn: string;
+  readonly previousStatus: string;
+  /** The verified export: where it is and until when it is kept. */
+  readonly export?: { bucket: string; key: string; retainUntil: string; rows: Record<string, number> };
+  /** A removal that failed after its retries (OFFBOARDING_FAILED). */
+  readonly failure?: { step: string; Error?: string; Cause?: string };
+  readonly offboardedAt?: string;
+}
 
 export interface TenantRecord {
   readonly id: string;
@@ -27,6 +45,7 @@ export interface TenantRecord {
   readonly versionsRelease: string | null;
   /** The tenant's last release attempt: the release, its outcome there (`updated`, `failed`) and the error. */
   readonly lastRelease: { release: string; outcome: string; error: string | null } | null;
+  readonly offboarding: OffboardingSummary | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -204,7 +223,7 @@ export async function queryTenants(client: ClientBase): Promise<TenantRecord[]> 
   return rows.map(toRecord);
 }
 
-const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, created_at, updated_at`;
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -223,6 +242,7 @@ interface Row {
   last_release: string | null;
   last_release_outcome: string | null;
   last_release_error: string | null;
+  offboarding: OffboardingSummary | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -250,6 +270,7 @@ function toRecord(row: Row): TenantRecord {
     lastRelease: row.last_release
       ? { release: row.last_release, outcome: row.last_release_outcome ?? '', error: row.last_release_error }
       : null,
+    offboarding: row.offboarding,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -39,10 +39,17 @@ export interface TableSummary {
   readonly sha256: string;
 }
 
-export interface ExportManifest {
-  readonly format: typeof EXPORT_FORMAT;
+/** The tenant an export is of, as the registry knew it: enough to onboard it again from the export. */
+export interface ExportedTenant {
   readonly tenantId: string;
   readonly tier: string;
+  readonly companyName?: string;
+  readonly adminEmail?: string;
+  readonly domain?: string | null;
+}
+
+export interface ExportManifest extends ExportedTenant {
+  readonly format: typeof EXPORT_FORMAT;
   readonly schemaVersion: number;
   readonly createdAt: string;
   readonly tables: TableSummary[];
@@ -61,7 +68,7 @@ interface Table {
  */
 export async function writeExport(
   client: ClientBase,
-  tenant: { tenantId: string; tier: string },
+  tenant: ExportedTenant,
   target: { s3: S3Client; Bucket: string; Key: string },
 ): Promise<ExportManifest> {
   const gzip = createGzip();
@@ -91,8 +98,7 @@ export async function writeExport(
     }
     const manifest: ExportManifest = {
       format: EXPORT_FORMAT,
-      tenantId: tenant.tenantId,
-      tier: tenant.tier,
+      ...tenant,
       schemaVersion: await appliedVersion(client),
       createdAt: new Date().toISOString(),
       tables,

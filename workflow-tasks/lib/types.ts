@@ -26,7 +26,14 @@ export interface StepResults {
   database: { database: string; role: string; host: string; port: number; instanceId?: string };
   instance: { status: string; rounds: number; host?: string; port?: number };
   /** `tenantApiVersion`: the version whose migrations were applied; the function and frontend follow it. */
-  schema: { schemaVersion: number; migrations: string[]; adminEmail: string; tenantApiVersion: string };
+  schema: {
+    schemaVersion: number;
+    migrations: string[];
+    adminEmail: string;
+    tenantApiVersion: string;
+    /** With `restoreFrom`: the export loaded, and its rows per table. */
+    restored?: { from: string; rows: Record<string, number> };
+  };
   function: {
     functionName: string;
     functionArn: string;

@@ -1,0 +1,34 @@
+/** State names of the offboarding workflow, shared by the CDK construct and the local runtime. */
+export const OffboardingStates = {
+  claim: 'Claim tenant for offboarding',
+  refused: 'Request refused',
+  exported: 'Export verified already?',
+  suspend: 'Suspend tenant',
+  export: 'Export database',
+  verify: 'Verify export',
+  resume: 'Rollback: resume tenant',
+  kept: 'Offboarding undone',
+  removeDomain: 'Remove custom domain',
+  removeFrontend: 'Remove frontend',
+  removeFunction: 'Remove function and API',
+  removeDatabase: 'Remove database',
+  removeSecret: 'Remove secret',
+  markOffboarded: 'Mark offboarded',
+  offboarded: 'Tenant offboarded',
+  recordFailure: 'Record offboarding failure',
+  failed: 'Offboarding failed',
+} as const;
+
+/** Days an export is kept (and cannot be deleted) when the CDK context names none. */
+export const DEFAULT_ARCHIVE_RETENTION_DAYS = 90;
+
+/** Where a tenant's exports live in the archive bucket, and the pointer to its latest verified one. */
+export const ArchiveKeys = {
+  prefix: (tenantId: string) => `exports/${tenantId}/`,
+  export: (tenantId: string, stamp: string) => `exports/${tenantId}/${stamp}.tenant-export.gz`,
+  manifest: (exportKey: string) => exportKey.replace(/\.tenant-export\.gz$/, '.manifest.json'),
+  latest: (tenantId: string) => `exports/${tenantId}/latest.json`,
+} as const;
+
+/** An export key as the onboarding input's `restoreFrom` accepts it. */
+export const EXPORT_KEY_PATTERN = /^exports\/[a-z][a-z0-9-]{1,30}[a-z0-9]\/[0-9TZ]{16}\.tenant-export\.gz$/;

@@ -1,0 +1,52 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface TenantArchiveProps {
+  /** Days every export is kept: nobody can delete it before (Object Lock), lifecycle removes it after. */
+  readonly retentionDays: number;
+  /** Where the bucket's access logs go. */
+  readonly accessLogs: s3.IBucket;
+}
+
+/**
+ * The archive bucket: one object per tenant export (`exports/<tenantId>/...`, workflow-tasks/lib/
+ * tenant-export.ts), encrypted, private, versioned, with Object Lock in governance mode for the retention
+ * period, so an export cannot be deleted or overwritten before it ends, even by the platform's own roles
+ * (governance: only a principal granted s3:BypassGovernanceRetention can). The lifecycle rule expires the
+ * exports when the retention ends. Retained when the stack is destroyed.
+ */
+export class TenantArchive extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly retentionDays: number;
+
+  constructor(scope: Construct, id: string, props: TenantArchiveProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.retentionDays) || props.retentionDays < 1)
+      throw new Error(
+        `TenantArchive: retentionDays must be a whole number of days, got ${props.retentionDays}`,
+      );
+    this.retentionDays = props.retentionDays;
+    const retention = Duration.days(props.retentionDays);
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(retention),
+      lifecycleRules: [
+        {
+          id: 'exports-expire-after-retention',
+          prefix: 'exports/',
+          expiration: retention,
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      serverAccessLogsBucket: props.accessLogs,
+      serverAccessLogsPrefix: 's3/ArchiveBucket/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

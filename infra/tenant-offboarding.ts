@@ -1,0 +1,199 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PermanentErrors } from '../common/errors';
+import { PlatformNames } from '../common/names';
+import { OffboardingStates as S } from '../common/offboarding';
+import { RETRY } from '../common/steps';
+import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
+import type { TenantOnboarding } from './tenant-onboarding';
+
+export interface TenantOffboardingProps extends TaskLambdaSettings {
+  /** The removals run onboarding's undo code, with onboarding's undo permissions. */
+  readonly onboarding: TenantOnboarding;
+  /** The tenant API versions: suspending publishes a version from the live version's zip. */
+  readonly artifactBucket: IBucket;
+  /** Where the exports go. */
+  readonly archiveBucket: IBucket;
+  /** The registry's database (master user). */
+  readonly masterSecret: ISecret;
+  /** Receives TenantOffboarded / TenantOffboardingFailed. */
+  readonly eventBus: IEventBus;
+}
+
+const { quick, slow } = RETRY;
+
+/**
+ * Offboards one tenant (input `{ "tenantId" }`): claim (ACTIVE or SUSPENDED only), suspend, export the
+ * database to the archive bucket and verify the export against the database. A failure up to there resumes
+ * the tenant as it was: nothing lost, nothing removed. From there on the removals (domain, frontend and its
+ * cache, function with its API, role and log group, database or instance with a final snapshot, secret) only
+ * go forward: each is idempotent and retried; one that still fails records OFFBOARDING_FAILED and emits
+ * `TenantOffboardingFailed`, and running the offboarding again finishes the job. Then OFFBOARDED with the
+ * export's key and retention date, and `TenantOffboarded`.
+ */
+export class TenantOffboarding extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly taskFunctions: ReadonlyMap<string, lambda.IFunction>;
+
+  constructor(scope: Construct, id: string, props: TenantOffboardingProps) {
+    super(scope, id);
+    const { partition, region, account } = Stack.of(this);
+    const allow = (actions: string[], resources: string[]) => (f: lambda.IFunction) =>
+      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
+    const tenantSecrets = `arn:${partition}:secretsmanager:${region}:${account}:secret:tenants/*`;
+    const readTenantSecret = allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
+    const onboarding = props.onboarding;
+    /** What each handler may do besides reading the registry. */
+    const grants: Record<string, (f: lambda.IFunction) => void> = {
+      // Taking over an offboarding whose execution is no longer running.
+      claim: allow(
+        ['states:DescribeExecution'],
+        [`arn:${partition}:states:${region}:${account}:execution:*`],
+      ),
+      suspend: (f) => {
+        allow(
+          [
+            'lambda:GetAlias',
+            'lambda:UpdateAlias',
+            'lambda:GetFunctionConfiguration',
+            'lambda:UpdateFunctionConfiguration',
+            'lambda:UpdateFunctionCode',
+            'lambda:PublishVersion',
+          ],
+          [tenantFunctions],
+        )(f);
+        props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
+      },
+      exportDatabase: (f) => {
+        readTenantSecret(f);
+        props.archiveBucket.grantPut(f, 'exports/*');
+      },
+      verify: (f) => {
+        readTenantSecret(f);
+        // Reads the export back and writes `latest.json`; never deletes (Object Lock would refuse anyway).
+        props.archiveBucket.grantRead(f, 'exports/*');
+        props.archiveBucket.grantPut(f, 'exports/*');
+      },
+      resume: allow(
+        ['lambda:UpdateAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
+        [tenantFunctions],
+      ),
+      removeDomain: (f) => onboarding.grantStep('attach-domain', 'undo', f),
+      removeFrontend: (f) => {
+        onboarding.grantStep('publish-frontend', 'undo', f);
+        onboarding.grantStep('invalidate-cache', 'run', f);
+      },
+      removeFunction: (f) => onboarding.grantStep('deploy-function', 'undo', f),
+      removeDatabase: (f) => {
+        onboarding.grantStep('create-database', 'undo', f);
+        // A dedicated instance is deleted with a final snapshot.
+        allow(
+          ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
+          [`arn:${partition}:rds:${region}:${account}:snapshot:tenant-*`],
+        )(f);
+      },
+      removeSecret: (f) => onboarding.grantStep('store-secret', 'undo', f),
+      markOffboarded: (f) => props.eventBus.grantPutEventsTo(f),
+      recordFailure: (f) => props.eventBus.grantPutEventsTo(f),
+    };
+    const longTasks = new Set(['exportDatabase', 'verify']);
+    const tasks = new WorkflowTasks(this, props, 'offboarding');
+    this.taskFunctions = tasks.byState;
+    const task = (state: string, handler: string, resultPath: string | undefined, kind: 'forward' | 'undo') =>
+      tasks.task(
+        state,
+        {
+          handler,
+          // A large tenant's export streams for minutes: the most a Lambda may run.
+          timeoutSeconds: longTasks.has(handler) ? 900 : 120,
+          usesDatabase: true,
+          grant: (f) => {
+            props.masterSecret.grantRead(f);
+            grants[handler]?.(f);
+          },
+        },
+        resultPath,
+        kind === 'undo' ? slow : quick,
+        kind,
+      );
+
+    const claim = task(S.claim, 'claim', '$.results', 'forward');
+    claim.addCatch(
+      new sfn.Fail(this, S.refused, { stateName: S.refused, errorPath: '$.Error', causePath: '$.Cause' }),
+      { errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict] },
+    );
+
+    // After the export is verified: forward only. A removal that fails after its retries is recorded.
+    const failed = new sfn.Fail(this, S.failed, {
+      stateName: S.failed,
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const recordFailure = task(S.recordFailure, 'recordFailure', undefined, 'undo');
+    recordFailure.addCatch(failed, { resultPath: '$.recordError' });
+    recordFailure.next(failed);
+    const forwardOnly = (state: string, handler: string, resultPath?: string) => {
+      const step = task(state, handler, resultPath, 'undo');
+      step.addCatch(
+        new sfn.Pass(this, `${state} failed`, {
+          stateName: `${state} failed`,
+          result: sfn.Result.fromString(state),
+          resultPath: '$.failedStep',
+        }).next(recordFailure),
+        { resultPath: '$.error' },
+      );
+      return step;
+    };
+    const removals = forwardOnly(S.removeDomain, 'removeDomain');
+    removals
+      .next(forwardOnly(S.removeFrontend, 'removeFrontend', '$.results.invalidation'))
+      .next(forwardOnly(S.removeFunction, 'removeFunction'))
+      .next(forwardOnly(S.removeDatabase, 'removeDatabase', '$.results.database'))
+      .next(forwardOnly(S.removeSecret, 'removeSecret'))
+      .next(forwardOnly(S.markOffboarded, 'markOffboarded'))
+      .next(new sfn.Succeed(this, S.offboarded, { stateName: S.offboarded }));
+
+    // Up to the verified export: any failure resumes the tenant as it was.
+    const resume = task(S.resume, 'resume', undefined, 'undo');
+    resume.next(
+      new sfn.Fail(this, S.kept, {
+        stateName: S.kept,
+        errorPath: '$.error.Error',
+        causePath: '$.error.Cause',
+      }),
+    );
+    resume.addCatch(
+      new sfn.Pass(this, `${S.resume} failed`, {
+        stateName: `${S.resume} failed`,
+        result: sfn.Result.fromString(S.resume),
+        resultPath: '$.failedStep',
+      }).next(recordFailure),
+      { resultPath: '$.rollbackError' },
+    );
+    const suspend = task(S.suspend, 'suspend', undefined, 'forward');
+    const exportDatabase = task(S.export, 'exportDatabase', '$.results.export', 'forward');
+    const verify = task(S.verify, 'verify', '$.results.export', 'forward');
+    for (const step of [suspend, exportDatabase, verify]) step.addCatch(resume, { resultPath: '$.error' });
+    suspend.next(exportDatabase).next(verify).next(removals);
+
+    claim.next(
+      new sfn.Choice(this, S.exported, { stateName: S.exported })
+        .when(sfn.Condition.isPresent('$.results.export.verifiedAt'), removals)
+        .otherwise(suspend),
+    );
+    this.stateMachine = workflowStateMachine(this, {
+      start: claim,
+      timeout: Duration.hours(2),
+      comment:
+        'Offboards one tenant: suspend, export and verify its database, then remove everything it had.',
+      logRetention: props.logRetention,
+    });
+  }
+}

@@ -1,0 +1,229 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { gatewayRequest } from '../../cli/describe';
+import { LocalPlatformNames, tenantResourceNames } from '../../common/names';
+import { ArchiveKeys } from '../../common/offboarding';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { LocalGateway } from '../../local/gateway';
+import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { getTenant } from '../../workflow-tasks/lib/registry';
+import type { ExportManifest } from '../../workflow-tasks/lib/tenant-export';
+import { eventSpy } from '../fixtures/event-spy';
+import {
+  adminClient,
+  everythingOf,
+  footprint,
+  nothingOf,
+  startTestPlatform,
+  tenantInput,
+} from '../fixtures/platform';
+
+const shop = 'leaving-shop';
+const domain = 'leaving-shop.example';
+const newPassword = 'a-new-password-set-before-leaving';
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+let gateway: LocalGateway;
+let gatewayUrl: string;
+let spy: Awaited<ReturnType<typeof eventSpy>>;
+let adminEmail = '';
+/** What the API listed before the offboarding. */
+let products: unknown[] = [];
+let orders: { id: number; totalCents: number }[] = [];
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform());
+  gateway = new LocalGateway(platform);
+  gatewayUrl = `http://127.0.0.1:${await gateway.listen(0)}`;
+  spy = await eventSpy();
+  const record = await platform.runExecution(tenantInput(shop, { domain }));
+  if (record.status !== 'SUCCEEDED') throw new Error(`onboarding: ${record.cause ?? ''}`);
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName);
+  adminEmail = secret.adminEmail;
+  let token = await signIn(shop, secret.adminPassword);
+  const changed = await api(shop, token, '/auth/password', 'POST', {
+    currentPassword: secret.adminPassword,
+    newPassword,
+  });
+  if (changed.status !== 200 && changed.status !== 204) throw new Error(`password: ${changed.body}`);
+  token = await signIn(shop, newPassword);
+  const ids: number[] = [];
+  for (let i = 1; i <= 12; i++) {
+    const created = await api(shop, token, '/products', 'POST', {
+      sku: `SKU-${i}`,
+      name: `Product ${i}, "quoted" \\ with a backslash`,
+      priceCents: 100 * i + 7,
+      stock: 50,
+    });
+    if (created.status !== 201) throw new Error(`product: ${created.body}`);
+    ids.push((JSON.parse(created.body) as { id: number }).id);
+  }
+  for (let i = 0; i < 8; i++) {
+    const created = await api(shop, token, '/orders', 'POST', {
+      lines: [
+        { productId: ids[i]!, quantity: 1 + (i % 3) },
+        { productId: ids[i + 2]!, quantity: 2 },
+      ],
+    });
+    if (created.status !== 201) throw new Error(`order: ${created.body}`);
+  }
+  products = (JSON.parse((await api(shop, token, '/products?limit=100')).body) as { items: unknown[] }).items;
+  orders = (
+    JSON.parse((await api(shop, token, '/orders?limit=100')).body) as {
+      items: { id: number; totalCents: number }[];
+    }
+  ).items;
+}, 180_000);
+
+afterAll(async () => {
+  spy?.close();
+  await gateway?.close();
+  await cleanup?.();
+});
+
+async function signIn(tenantId: string, password: string): Promise<string> {
+  const login = await api(tenantId, '', '/auth/login', 'POST', { email: adminEmail, password });
+  if (login.status !== 200) throw new Error(`login to ${tenantId}: ${login.status} ${login.body}`);
+  return (JSON.parse(login.body) as { token: string }).token;
+}
+
+function api(tenantId: string, token: string, path: string, method = 'GET', body?: unknown) {
+  return gatewayRequest(gatewayUrl, `api.${tenantId}.localhost`, path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+function offboard(tenantId: unknown): Promise<ExecutionRecord> {
+  return platform.runExecution({ tenantId }, { stateMachineArn: platform.stateMachines.offboarding.arn });
+}
+
+async function readJson<T>(Key: string): Promise<T> {
+  const object = await aws().s3.send(new GetObjectCommand({ Bucket: LocalPlatformNames.archiveBucket, Key }));
+  return JSON.parse(await object.Body!.transformToString()) as T;
+}
+
+describe('offboarding a tenant', () => {
+  let exportKey = '';
+
+  it('exports and verifies its data, then removes everything it had; the registry keeps where the export is', async () => {
+    expect(products).toHaveLength(12);
+    expect(orders).toHaveLength(8);
+    const record = await offboard(shop);
+    expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+
+    expect(await footprint(platform, shop, domain)).toEqual(nothingOf('OFFBOARDED'));
+    const registered = await getTenant(shop);
+    expect(registered?.offboarding?.export).toMatchObject({
+      bucket: LocalPlatformNames.archiveBucket,
+      key: expect.stringMatching(/^exports\/leaving-shop\/\d{8}T\d{6}Z\.tenant-export\.gz$/) as string,
+    });
+    exportKey = registered!.offboarding!.export!.key;
+    const retainUntil = Date.parse(registered!.offboarding!.export!.retainUntil);
+    expect(retainUntil - Date.now()).toBeGreaterThan(89 * 86_400_000);
+
+    const manifest = await readJson<ExportManifest>(ArchiveKeys.manifest(exportKey));
+    const rows = Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows]));
+    expect(rows).toMatchObject({ products: 12, orders: 8, order_lines: 16, users: 1 });
+    expect(manifest).toMatchObject({
+      tenantId: shop,
+      tier: 'shared',
+      companyName: `Company ${shop}`,
+      domain,
+    });
+    expect(await readJson<{ key: string }>(ArchiveKeys.latest(shop))).toMatchObject({ key: exportKey });
+
+    const events = (await spy.events()).filter((e) => e.detail.tenantId === shop);
+    expect(events.map((e) => e['detail-type'])).toContain('TenantOffboarded');
+    expect(events.find((e) => e['detail-type'] === 'TenantOffboarded')?.detail).toMatchObject({
+      exportKey,
+    });
+    // The state machine's history holds no password.
+    expect(JSON.stringify(record.events)).not.toContain(newPassword);
+  }, 120_000);
+
+  it('refuses an unknown, an offboarded, a provisioning tenant and a bad input, changing nothing', async () => {
+    const admin = await adminClient(platform, 'platform');
+    try {
+      await admin.query(
+        `INSERT INTO tenants (id, status, tier, company_name, admin_email, execution_arn)
+         VALUES ('half-made', 'PROVISIONING', 'shared', 'Half', 'a@half.example', 'arn:aws:states:x')`,
+      );
+      const before = (await admin.query('SELECT * FROM tenants ORDER BY id')).rows;
+      const refusals = [
+        ['no-such-shop', /there is no tenant no-such-shop/],
+        [shop, /leaving-shop is OFFBOARDED; only an ACTIVE or SUSPENDED tenant can be offboarded/],
+        ['half-made', /half-made is PROVISIONING/],
+        ['Bad Id!', /tenantId: must be lower-case/],
+        [42, /tenantId: must be a string/],
+      ] as const;
+      for (const [tenantId, message] of refusals) {
+        const record = await offboard(tenantId);
+        expect(record.status).toBe('FAILED');
+        expect(record.error).toMatch(/TenantStateConflict|InvalidInput/);
+        expect(record.cause).toMatch(message);
+      }
+      expect((await admin.query('SELECT * FROM tenants ORDER BY id')).rows).toEqual(before);
+      await admin.query(`DELETE FROM tenants WHERE id = 'half-made'`);
+    } finally {
+      await admin.end();
+    }
+  }, 60_000);
+
+  it('restores it under the same id: the same products and orders, and the password the admin had set', async () => {
+    const record = await platform.runExecution(tenantInput(shop, { domain, restoreFrom: exportKey }));
+    expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    expect(await footprint(platform, shop, domain)).toEqual(everythingOf(true, shop));
+    const token = await signIn(shop, newPassword);
+    expect(JSON.parse((await api(shop, token, '/products?limit=100')).body)).toEqual({
+      items: products,
+      nextCursor: null,
+    });
+    expect(JSON.parse((await api(shop, token, '/orders?limit=100')).body)).toEqual({
+      items: orders,
+      nextCursor: null,
+    });
+    // New rows get new ids, after the restored ones.
+    const created = await api(shop, token, '/products', 'POST', {
+      sku: 'AFTER-1',
+      name: 'After the restore',
+      priceCents: 1,
+      stock: 1,
+    });
+    expect(created.status).toBe(201);
+    expect((JSON.parse(created.body) as { id: number }).id).toBeGreaterThan(
+      Math.max(...products.map((p) => (p as { id: number }).id)),
+    );
+  }, 120_000);
+
+  it('restores it under another id on the dedicated tier: how a tenant moves between tiers', async () => {
+    const moved = 'moved-shop';
+    const record = await platform.runExecution(
+      tenantInput(moved, { tier: 'dedicated', restoreFrom: exportKey }),
+    );
+    expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    expect((await getTenant(moved))?.tier).toBe('dedicated');
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(moved).secretName);
+    // Its own PostgreSQL server, not the shared one.
+    expect(Number(secret.port)).not.toBe(platform.postgres.port);
+    const token = await signIn(moved, newPassword);
+    const listed = JSON.parse((await api(moved, token, '/orders?limit=100')).body) as {
+      items: { id: number; totalCents: number }[];
+    };
+    expect(listed.items.map((o) => [o.id, o.totalCents])).toEqual(orders.map((o) => [o.id, o.totalCents]));
+  }, 180_000);
+
+  it('refuses an export key that does not exist, and rolls the onboarding back', async () => {
+    const record = await platform.runExecution(
+      tenantInput('ghost-shop', { restoreFrom: 'exports/ghost-shop/20260101T000000Z.tenant-export.gz' }),
+    );
+    expect(record.status).toBe('FAILED');
+    expect(record.cause).toMatch(/restoreFrom: there is no export exports\/ghost-shop/);
+    expect(await footprint(platform, 'ghost-shop')).toEqual(nothingOf('ROLLED_BACK'));
+  }, 60_000);
+});
