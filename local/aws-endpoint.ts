@@ -1,4 +1,5 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { LocalArchive } from './archive';
 import type { LocalAwsApi } from './aws-api';
 import type { LocalFunctions } from './functions';
 import { LoopbackServer, readBody } from './http';
@@ -26,6 +27,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
   constructor(
     emulatorEndpoint: string,
     private readonly rds: LocalRds,
+    /** Objects written to the archive bucket are kept on disk before the write is answered. */
+    private readonly archive: LocalArchive,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     super();
@@ -60,6 +63,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
         const ref = decodeURIComponent(invoke[1] ?? '');
         return await this.invoke(this.platform.functions, req, res, ref, url.searchParams.get('Qualifier'));
       }
+      const archived = service === 's3' ? LocalArchive.writtenKey(req.method, url) : undefined;
+      if (archived !== undefined) return await this.forwardAndKeep(req, res, archived);
       await this.forward(req, undefined, res);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
@@ -153,6 +158,46 @@ export class LocalAwsEndpoint extends LoopbackServer {
     raw: Buffer | undefined,
     res: ServerResponse | undefined,
   ): Promise<void> {
+    return this.upstream(req, raw, (answer, resolve, reject) => {
+      if (!res) {
+        answer.resume();
+        answer.once('end', resolve);
+        return;
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+      answer.once('end', resolve);
+      answer.once('error', reject);
+    });
+  }
+
+  /**
+   * A write to the archive bucket: forwarded, and once the emulator has accepted it (a 200 without an
+   * `<Error>`, which CompleteMultipartUpload may send with a 200) the object is kept on disk; only then is
+   * the answer passed on, so a write acknowledged is a write kept.
+   */
+  private async forwardAndKeep(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    let status = 502;
+    let headers: IncomingMessage['headers'] = {};
+    const chunks: Buffer[] = [];
+    await this.upstream(req, undefined, (answer, resolve, reject) => {
+      status = answer.statusCode ?? 502;
+      headers = answer.headers;
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.once('end', resolve);
+      answer.once('error', reject);
+    });
+    const body = Buffer.concat(chunks);
+    if (status === 200 && !body.includes('<Error>')) await this.archive.keep(key);
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  private upstream(
+    req: IncomingMessage,
+    raw: Buffer | undefined,
+    onAnswer: (answer: IncomingMessage, resolve: () => void, reject: (error: Error) => void) => void,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const upstream = request(
         {
@@ -162,17 +207,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
           path: req.url,
           headers: req.headers,
         },
-        (answer) => {
-          if (!res) {
-            answer.resume();
-            answer.once('end', resolve);
-            return;
-          }
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          answer.once('end', resolve);
-          answer.once('error', reject);
-        },
+        (answer) => onAnswer(answer, resolve, reject),
       );
       upstream.once('error', reject);
       if (raw) upstream.end(raw);

@@ -33,6 +33,7 @@ import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from '
 import { FaultInjector, type Fault } from './faults';
 import { LocalFunctions } from './functions';
 import { LocalAwsApi } from './aws-api';
+import { LocalArchive } from './archive';
 import { LocalAwsEndpoint } from './aws-endpoint';
 import { LocalRds } from './rds';
 import { restoreActiveTenants } from './restore';
@@ -177,7 +178,8 @@ export class LocalPlatform {
       await recordEmulator(stateDir, emulator);
       signal?.throwIfAborted();
       rds = await LocalRds.start(stateDir, emulator.endpoint, options.log);
-      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, options.log);
+      const archive = new LocalArchive(stateDir, emulator.endpoint);
+      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, archive, options.log);
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
@@ -188,6 +190,7 @@ export class LocalPlatform {
         offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
       });
       Object.assign(process.env, environment);
+      await archive.restore();
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
       await releaseOrphans(store);

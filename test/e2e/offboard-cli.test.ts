@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { gatewayRequest } from '../../cli/describe';
+import { makeStateDir } from '../fixtures/state-dir';
+import { stop, tenantctl, up, type Up } from '../fixtures/processes';
+
+const REPO = join(__dirname, '..', '..');
+
+let stateDir: string;
+let running: Up | undefined;
+
+beforeAll(async () => {
+  stateDir = await makeStateDir('offboard-cli');
+  running = await up(stateDir);
+  for (const example of ['bookstore', 'hardware-store']) {
+    const onboarded = await tenantctl([
+      'onboard',
+      join(REPO, 'examples', 'tenants', `${example}.json`),
+      '--json',
+      '--state-dir',
+      stateDir,
+    ]);
+    if (onboarded.code !== 0)
+      throw new Error(`onboarding ${example}: ${onboarded.stdout}${onboarded.stderr}`);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (running) await stop(running);
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+async function tenants(): Promise<{ tenantId: string; status: string; tier: string }[]> {
+  return JSON.parse((await tenantctl(['tenants', '--json', '--state-dir', stateDir])).stdout) as {
+    tenantId: string;
+    status: string;
+    tier: string;
+  }[];
+}
+
+describe('tenantctl offboard and restore', () => {
+  it('offboards one tenant, following each state, and refuses it a second time', async () => {
+    const offboarded = await tenantctl(['offboard', 'bookstore', '--state-dir', stateDir]);
+    expect(offboarded.code).toBe(0);
+    expect(offboarded.stdout).toContain('Verify export');
+    expect(offboarded.stdout).toContain('bookstore: SUCCEEDED');
+    expect((await tenants()).find((t) => t.tenantId === 'bookstore')?.status).toBe('OFFBOARDED');
+
+    const again = await tenantctl(['offboard', 'bookstore', '--state-dir', stateDir]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain('TenantStateConflict: bookstore is OFFBOARDED');
+  }, 120_000);
+
+  it('keeps the export across a restart and restores the tenant from it, under another id and tier', async () => {
+    expect(await stop(running!)).toBe(0);
+    running = await up(stateDir);
+    const restored = await tenantctl(
+      ['restore', 'bookstore', '--as', 'bookstore-two', '--tier', 'dedicated', '--state-dir', stateDir],
+      { timeoutMs: 120_000 },
+    );
+    expect([restored.code, restored.stderr]).toEqual([0, '']);
+    expect(restored.stdout).toContain('bookstore-two: SUCCEEDED');
+    expect((await tenants()).find((t) => t.tenantId === 'bookstore-two')).toMatchObject({
+      status: 'ACTIVE',
+      tier: 'dedicated',
+    });
+    const health = await gatewayRequest(running!.endpoints.gateway, 'api.bookstore-two.localhost', '/health');
+    expect(health.status).toBe(200);
+  }, 240_000);
+
+  it('refuses to restore a tenant that has no export, and bad flags, naming them', async () => {
+    const none = await tenantctl(['restore', 'hardware-store', '--state-dir', stateDir]);
+    expect([none.code, none.stderr]).toEqual([
+      2,
+      expect.stringContaining('hardware-store has no verified export') as string,
+    ]);
+    const bad = await tenantctl(['restore', 'bookstore', '--as', 'Not An Id', '--state-dir', stateDir]);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      expect.stringContaining('--as: must be lower-case') as string,
+    ]);
+    const neither = await tenantctl(['offboard', '--state-dir', stateDir]);
+    expect([neither.code, neither.stderr]).toEqual([
+      2,
+      expect.stringContaining('give a tenantId, or --all') as string,
+    ]);
+  }, 60_000);
+
+  it('offboard --all asks for confirmation, and with --yes offboards every tenant', async () => {
+    const unconfirmed = await tenantctl(['offboard', '--all', '--state-dir', stateDir]);
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.stdout).toContain(
+      'Offboard all 2 tenants on the local platform (bookstore-two, hardware-store)',
+    );
+    expect(unconfirmed.stdout).toContain('Nothing was offboarded: pass --yes to confirm.');
+    expect((await tenants()).filter((t) => t.status === 'ACTIVE')).toHaveLength(2);
+
+    const all = await tenantctl(['offboard', '--all', '--yes', '--state-dir', stateDir], {
+      timeoutMs: 120_000,
+    });
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('2 of 2 tenants offboarded');
+    expect((await tenants()).map((t) => t.status)).toEqual(['OFFBOARDED', 'OFFBOARDED', 'OFFBOARDED']);
+    const nothing = await tenantctl(['offboard', '--all', '--yes', '--state-dir', stateDir]);
+    expect([nothing.code, nothing.stdout]).toEqual([0, 'No tenant to offboard.\n']);
+  }, 180_000);
+});
