@@ -64,7 +64,7 @@ describe('tenantctl offboard and restore', () => {
       status: 'ACTIVE',
       tier: 'dedicated',
     });
-    const health = await gatewayRequest(running!.endpoints.gateway, 'api.bookstore-two.localhost', '/health');
+    const health = await gatewayRequest(running.endpoints.gateway, 'api.bookstore-two.localhost', '/health');
     expect(health.status).toBe(200);
   }, 240_000);
 
