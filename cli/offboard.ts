@@ -33,7 +33,10 @@ export async function restoreInput(
   if (options.tier !== undefined && !['shared', 'dedicated'].includes(options.tier))
     throw new Error('--tier: must be "shared" or "dedicated"');
   const Bucket = await archiveBucketOf(options);
-  const s3 = new S3Client({ ...(await awsClientConfig(options)), forcePathStyle: !options.aws });
+  const config = await awsClientConfig(options);
+  // An emulator (the local platform's, or AWS_ENDPOINT_URL with --aws) has no per-bucket host names.
+  const forcePathStyle = Boolean(config.endpoint ?? process.env.AWS_ENDPOINT_URL);
+  const s3 = new S3Client({ ...config, forcePathStyle });
   try {
     const read = async <T>(Key: string, missing: string): Promise<T> => {
       try {

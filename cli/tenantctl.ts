@@ -274,6 +274,15 @@ export async function main(argv: string[]): Promise<number> {
         versionsUpdatedAt: t.versionsUpdatedAt?.toISOString() ?? null,
         versionsRelease: t.versionsRelease,
         lastRelease: t.lastRelease,
+        // Offboarded: where its export is and until when it is kept; OFFBOARDING_FAILED: the step that failed.
+        offboarding: t.offboarding
+          ? {
+              export: t.offboarding.export
+                ? { key: t.offboarding.export.key, retainUntil: t.offboarding.export.retainUntil }
+                : null,
+              failure: t.offboarding.failure ?? null,
+            }
+          : null,
         created: t.createdAt.toISOString(),
       }));
       if (options.json) return json(rows);

@@ -218,6 +218,24 @@ describe('offboarding a tenant', () => {
     expect(listed.items.map((o) => [o.id, o.totalCents])).toEqual(orders.map((o) => [o.id, o.totalCents]));
   }, 180_000);
 
+  it('offboards a dedicated tenant: its instance goes, after a final snapshot', async () => {
+    const record = await offboard('moved-shop');
+    expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    expect(await footprint(platform, 'moved-shop')).toEqual(nothingOf('OFFBOARDED'));
+    const removal = record.events.find(
+      (e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Remove database',
+    );
+    const output = JSON.parse(removal?.stateExitedEventDetails?.output ?? '{}') as {
+      results: { database: { finalSnapshot: string } };
+    };
+    expect(output.results.database.finalSnapshot).toMatch(/^tenant-moved-shop-final-\d{8}t\d{6}z$/);
+    const manifest = await readJson<ExportManifest>(
+      ArchiveKeys.manifest((await getTenant('moved-shop'))!.offboarding!.export!.key),
+    );
+    expect(manifest).toMatchObject({ tenantId: 'moved-shop', tier: 'dedicated' });
+    expect(manifest.tables.find((t) => t.name === 'orders')?.rows).toBe(8);
+  }, 120_000);
+
   it('refuses an export key that does not exist, and rolls the onboarding back', async () => {
     const record = await platform.runExecution(
       tenantInput('ghost-shop', { restoreFrom: 'exports/ghost-shop/20260101T000000Z.tenant-export.gz' }),
