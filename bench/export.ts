@@ -3,7 +3,8 @@
  * exported to the archive bucket (workflow-tasks/lib/tenant-export.ts: COPY streams, gzip, S3 multipart)
  * and verified (read back and counted, then the database copied and hashed again). Prints rows/s and the
  * peak of heap and buffers during the export above what was used before (sampled every 20 ms), and the
- * restore into a new database at the same schema version (rows/s), then JSON.
+ * restore into a new database at the same schema version (rows/s); then the same tenant offboarded through
+ * the offboarding workflow and restored under another id (an onboarding with restoreFrom); then JSON.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { Client, escapeIdentifier } from 'pg';
@@ -12,6 +13,7 @@ import type { TenantSecret } from '../common/tenant-secret';
 import { aws } from '../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../workflow-tasks/lib/db';
 import { migrate } from '../workflow-tasks/lib/migrate';
+import { getTenant } from '../workflow-tasks/lib/registry';
 import { loadExport, verifyExport, writeExport } from '../workflow-tasks/lib/tenant-export';
 import { round, runBench, startBenchPlatform } from './platform';
 
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     return client;
   };
   const db = await connect(secret.dbname);
+  let dbOpen = true;
   try {
     const orders = Math.ceil(LINES / 4);
     await db.query(`INSERT INTO products (sku, name, price_cents, stock)
@@ -82,7 +85,24 @@ async function main(): Promise<void> {
     } finally {
       await restoreDb.end();
     }
+    // The tenant's role owns it: it would stop the offboarding's DROP ROLE.
+    const cleanup = new Client({ connectionString: platform.endpoints.postgres });
+    await cleanup.connect();
+    await cleanup.query('DROP DATABASE bench_restore').finally(() => cleanup.end());
     const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
+    // The same tenant through the workflows: offboarded (suspend, export, verify, every removal), then
+    // restored under another id from its export (an onboarding with restoreFrom). Its database is dropped:
+    // this connection goes first.
+    await db.end();
+    dbOpen = false;
+    const offboarding = await platform.run(
+      platform.endpoints.offboardingStateMachineArn,
+      { tenantId },
+      `offboarding ${tenantId}`,
+    );
+    const exported = (await getTenant(tenantId))?.offboarding?.export?.key;
+    if (!exported) throw new Error(`${tenantId} has no export after its offboarding`);
+    const restoring = await platform.onboard('bench-restored', 'shared', { restoreFrom: exported });
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       rows,
@@ -91,16 +111,24 @@ async function main(): Promise<void> {
       verify: { ms: verifyMs, rowsPerSecond: Math.round(rows / (verifyMs / 1000)) },
       restore: { ms: restoreMs, rowsPerSecond: Math.round(rows / (restoreMs / 1000)) },
       peakMemoryAboveBaselineMiB: round((peak - baseline) / 1024 / 1024),
+      offboardingWorkflow: { ms: offboarding.ms, transitions: offboarding.transitions },
+      restoreWorkflow: {
+        ms: restoring.ms,
+        transitions: restoring.transitions,
+        rowsPerSecond: Math.round(rows / (restoring.ms / 1000)),
+      },
     };
     process.stdout.write(
       `\nExport of ${rows} rows (${results.orderLines} order lines)\n` +
         `export  ${exportMs} ms  ${results.export.rowsPerSecond} rows/s  peak heap+buffers +${results.peakMemoryAboveBaselineMiB} MiB\n` +
         `verify  ${verifyMs} ms  ${results.verify.rowsPerSecond} rows/s\n` +
-        `restore ${restoreMs} ms  ${results.restore.rowsPerSecond} rows/s\n\n`,
+        `restore ${restoreMs} ms  ${results.restore.rowsPerSecond} rows/s\n` +
+        `offboarding workflow (suspend, export, verify, removals) ${offboarding.ms} ms, ${offboarding.transitions} transitions\n` +
+        `restore workflow (an onboarding with restoreFrom) ${restoring.ms} ms  ${results.restoreWorkflow.rowsPerSecond} rows/s\n\n`,
     );
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } finally {
-    await db.end();
+    if (dbOpen) await db.end();
     await platform.stop();
   }
 }

@@ -11,7 +11,13 @@ export interface BenchPlatform {
   readonly endpoints: Endpoints;
   readonly stateDir: string;
   /** Onboards a tenant through the Step Functions API; its duration (execution dates) and transitions. */
-  onboard(tenantId: string, tier?: 'shared' | 'dedicated'): Promise<{ ms: number; transitions: number }>;
+  onboard(
+    tenantId: string,
+    tier?: 'shared' | 'dedicated',
+    extra?: Record<string, unknown>,
+  ): Promise<{ ms: number; transitions: number }>;
+  /** Runs one execution of a state machine to its end; it must succeed. */
+  run(stateMachineArn: string, input: unknown, label: string): Promise<{ ms: number; transitions: number }>;
   stop(): Promise<void>;
 }
 
@@ -25,39 +31,43 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
     region: endpoints.region,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
+  const run: BenchPlatform['run'] = async (stateMachineArn, input, label) => {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
+    );
+    let status = 'RUNNING';
+    let why = '';
+    let ms = 0;
+    await waitFor(
+      label,
+      async () => {
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        status = d.status ?? 'RUNNING';
+        why = `${d.error ?? ''} ${d.cause ?? ''}`.slice(0, 500);
+        ms = (d.stopDate?.getTime() ?? 0) - (d.startDate?.getTime() ?? 0);
+        return status !== 'RUNNING';
+      },
+      300_000,
+    );
+    if (status !== 'SUCCEEDED') throw new Error(`${label}: ${status}: ${why}`);
+    const transitions = (await fullHistory(sfn, executionArn!)).filter((e) =>
+      e.type?.endsWith('StateEntered'),
+    ).length;
+    return { ms, transitions };
+  };
   return {
     endpoints,
     stateDir,
-    async onboard(tenantId, tier = 'shared') {
+    run,
+    async onboard(tenantId, tier = 'shared', extra = {}) {
       const input = {
         tenantId,
         companyName: `Bench ${tenantId}`,
         adminEmail: `admin@${tenantId}.example`,
         tier,
+        ...extra,
       };
-      const { executionArn } = await sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: endpoints.stateMachineArn,
-          input: JSON.stringify(input),
-        }),
-      );
-      let status = 'RUNNING';
-      let ms = 0;
-      await waitFor(
-        tenantId,
-        async () => {
-          const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-          status = d.status ?? 'RUNNING';
-          ms = (d.stopDate?.getTime() ?? 0) - (d.startDate?.getTime() ?? 0);
-          return status !== 'RUNNING';
-        },
-        120_000,
-      );
-      if (status !== 'SUCCEEDED') throw new Error(`${tenantId}: ${status}`);
-      const transitions = (await fullHistory(sfn, executionArn!)).filter((e) =>
-        e.type?.endsWith('StateEntered'),
-      ).length;
-      return { ms, transitions };
+      return run(endpoints.stateMachineArn, input, tenantId);
     },
     async stop() {
       sfn.destroy();
