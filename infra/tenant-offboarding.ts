@@ -12,6 +12,7 @@ import { OffboardingStates as S } from '../common/offboarding';
 import { RETRY } from '../common/steps';
 import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
 import type { TenantOnboarding } from './tenant-onboarding';
+import { SWITCH_ACTIONS } from './tenant-suspension';
 
 export interface TenantOffboardingProps extends TaskLambdaSettings {
   /** The removals run onboarding's undo code, with onboarding's undo permissions. */
@@ -58,17 +59,7 @@ export class TenantOffboarding extends Construct {
         [`arn:${partition}:states:${region}:${account}:execution:*`],
       ),
       suspend: (f) => {
-        allow(
-          [
-            'lambda:GetAlias',
-            'lambda:UpdateAlias',
-            'lambda:GetFunctionConfiguration',
-            'lambda:UpdateFunctionConfiguration',
-            'lambda:UpdateFunctionCode',
-            'lambda:PublishVersion',
-          ],
-          [tenantFunctions],
-        )(f);
+        allow([...SWITCH_ACTIONS.toSuspended], [tenantFunctions])(f);
         props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
       },
       exportDatabase: (f) => {
@@ -81,10 +72,7 @@ export class TenantOffboarding extends Construct {
         props.archiveBucket.grantRead(f, 'exports/*');
         props.archiveBucket.grantPut(f, 'exports/*');
       },
-      resume: allow(
-        ['lambda:UpdateAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
-        [tenantFunctions],
-      ),
+      resume: allow([...SWITCH_ACTIONS.back], [tenantFunctions]),
       removeDomain: (f) => onboarding.grantStep('attach-domain', 'undo', f),
       removeFrontend: (f) => {
         onboarding.grantStep('publish-frontend', 'undo', f);

@@ -24,6 +24,22 @@ export interface TenantSuspensionProps extends TaskLambdaSettings {
 const { quick, slow } = RETRY;
 
 /**
+ * The Lambda calls of switching a tenant's alias `live` to a suspended version and back, on tenant functions
+ * (offboarding suspends the same way).
+ */
+export const SWITCH_ACTIONS = {
+  toSuspended: [
+    'lambda:GetAlias',
+    'lambda:UpdateAlias',
+    'lambda:GetFunctionConfiguration',
+    'lambda:UpdateFunctionConfiguration',
+    'lambda:UpdateFunctionCode',
+    'lambda:PublishVersion',
+  ],
+  back: ['lambda:UpdateAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
+} as const;
+
+/**
  * Suspends or resumes one tenant (input `{ "tenantId", "action": "suspend" | "resume" }`). Suspending: the
  * registry says SUSPENDED (no release touches it), alias `live` moves to a version of the same code that
  * answers 503 `tenant-suspended` on every route but /health, and `TenantSuspended` is emitted; a failure
@@ -44,22 +60,11 @@ export class TenantSuspension extends Construct {
     const grants: Record<string, (f: lambda.IFunction) => void> = {
       claim: () => undefined,
       switchToSuspended: (f) => {
-        lambdaCalls([
-          'lambda:GetAlias',
-          'lambda:UpdateAlias',
-          'lambda:GetFunctionConfiguration',
-          'lambda:UpdateFunctionConfiguration',
-          'lambda:UpdateFunctionCode',
-          'lambda:PublishVersion',
-        ])(f);
+        lambdaCalls([...SWITCH_ACTIONS.toSuspended])(f);
         // Lambda reads the zip with the caller's permissions.
         props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
       },
-      switchBack: lambdaCalls([
-        'lambda:UpdateAlias',
-        'lambda:GetFunctionConfiguration',
-        'lambda:UpdateFunctionConfiguration',
-      ]),
+      switchBack: lambdaCalls([...SWITCH_ACTIONS.back]),
       announceSuspended: (f) => props.eventBus.grantPutEventsTo(f),
       markActive: (f) => props.eventBus.grantPutEventsTo(f),
     };

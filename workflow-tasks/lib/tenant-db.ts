@@ -1,10 +1,32 @@
 import { escapeIdentifier, escapeLiteral, type ClientBase } from 'pg';
+import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { readJsonSecret } from './db';
+import { readJsonSecret, withClient } from './db';
 import { scramSha256Verifier } from './scram';
 
 export function readTenantSecret(secretArn: string): Promise<TenantSecret> {
   return readJsonSecret<TenantSecret>(secretArn);
+}
+
+/**
+ * Runs `fn` on a connection to the tenant's database as the tenant's own role (it owns every table), wherever
+ * its secret says the database is (the shared instance or its own).
+ */
+export async function withTenantDatabase<T>(
+  tenantId: string,
+  fn: (client: ClientBase) => Promise<T>,
+): Promise<T> {
+  const secret = await readTenantSecret(tenantResourceNames(tenantId).secretName);
+  return withClient(
+    {
+      host: secret.host,
+      port: Number(secret.port),
+      database: secret.dbname,
+      user: secret.username,
+      password: secret.password,
+    },
+    fn,
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
 import { CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import type { ClientBase } from 'pg';
 import * as z from 'zod/mini';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
@@ -16,10 +15,9 @@ import * as storeSecret from '../store-secret/step';
 import { switchBack, switchToSuspended } from '../suspension/steps';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, isNotFound } from '../lib/aws';
-import { withClient } from '../lib/db';
 import { publishEvent } from '../lib/events';
 import { withRegistry } from '../lib/registry';
-import { readTenantSecret } from '../lib/tenant-db';
+import { withTenantDatabase } from '../lib/tenant-db';
 import { verifyExport, writeExport } from '../lib/tenant-export';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
 
@@ -140,7 +138,7 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
   const key = ArchiveKeys.export(tenant.tenantId, claimOf(state).startedAt);
   const manifestKey = ArchiveKeys.manifest(key);
   const { s3 } = aws();
-  const manifest = await withTenantDatabase(tenant, (client) =>
+  const manifest = await withTenantDatabase(tenant.tenantId, (client) =>
     writeExport(
       client,
       {
@@ -180,7 +178,7 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
   const written = state.results?.export;
   if (!written) throw new OnboardingError(PermanentErrors.StepFailed, 'state has no results.export');
   const { s3 } = aws();
-  await withTenantDatabase(tenant, (client) =>
+  await withTenantDatabase(tenant.tenantId, (client) =>
     verifyExport(client, { s3, Bucket: written.bucket, Key: written.key }),
   );
   const verifiedAt = new Date();
@@ -403,24 +401,6 @@ async function updateOwned(
       PermanentErrors.RegistrationLost,
       `tenant ${tenantId} is no longer being offboarded by this execution`,
     );
-}
-
-/** A connection to the tenant's database as its own role (it owns every table), wherever its secret says. */
-async function withTenantDatabase<T>(
-  tenant: ValidatedTenant,
-  fn: (client: ClientBase) => Promise<T>,
-): Promise<T> {
-  const secret = await readTenantSecret(tenant.names.secretName);
-  return withClient(
-    {
-      host: secret.host,
-      port: Number(secret.port),
-      database: secret.dbname,
-      user: secret.username,
-      password: secret.password,
-    },
-    fn,
-  );
 }
 
 function tenantOf(state: Event['state']): ValidatedTenant {

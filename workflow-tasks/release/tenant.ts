@@ -8,11 +8,10 @@ import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/
 import { requiredEnv } from '../../common/env';
 import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names';
 import type { TenantOutcome } from '../../common/release';
-import type { TenantSecret } from '../../common/tenant-secret';
 import { codeVersionOf } from '../../common/versions';
 import { readTenantApiVersion } from '../lib/artifact';
 import { aws, whileUpdating } from '../lib/aws';
-import { readJsonSecret, withClient } from '../lib/db';
+import { withTenantDatabase } from '../lib/tenant-db';
 import { appliedVersion, migrate } from '../lib/migrate';
 import { claimForRelease, recordFailed, recordUpdated } from '../lib/release-ledger';
 import { writeFrontend } from '../publish-frontend/step';
@@ -192,20 +191,6 @@ export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
 
 function functionName(state: TenantReleaseState): string {
   return tenantResourceNames(state.tenantId).functionName;
-}
-
-async function withTenantDatabase<T>(tenantId: string, fn: Parameters<typeof withClient<T>>[1]): Promise<T> {
-  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
-  return withClient(
-    {
-      host: secret.host,
-      port: Number(secret.port),
-      database: secret.dbname,
-      user: secret.username,
-      password: secret.password,
-    },
-    fn,
-  );
 }
 
 /** The human part of a caught error: Lambda's Cause is `{errorType, errorMessage, trace}` JSON. */
