@@ -4,6 +4,7 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ListExecutionsCommand,
+  SFNClient,
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
   type ExecutionStatus,
@@ -20,6 +21,7 @@ import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
 import { queryReleases } from '../workflow-tasks/lib/release-ledger';
 import { queryTenants } from '../workflow-tasks/lib/registry';
+import { ConsoleHandler, ConsoleServer } from '../console/server';
 import { release, type ReleaseOptions } from './release';
 import { confirmed, inBatches, restoreInput, tenantsWithFunctions } from './offboard';
 import { describeTenant } from './describe';
@@ -236,6 +238,18 @@ export async function main(argv: string[]): Promise<number> {
     const input = await restoreInput(tenantId, { ...options, stateDir: resolve(options.stateDir) });
     exitCode = await onboardThrough(await target(options), input, options);
   });
+
+  program
+    .command('console')
+    .description(
+      'The console (executions as graphs, tenants): the local platform serves it; with --aws, served here against your account',
+    )
+    .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
+    .option('--aws', "serve it on 127.0.0.1 against the AWS account's Step Functions API (your credentials)")
+    .option('--port <n>', 'with --aws: the port on 127.0.0.1 (0: any free port)', '8085')
+    .action(async (options: { stateDir: string; aws?: boolean; port: string }) => {
+      exitCode = await serveConsole(options);
+    });
 
   program
     .command('releases')
@@ -582,6 +596,43 @@ function interruptOnSignals(): { signal: AbortSignal; received: Promise<NodeJS.S
   };
 }
 
+/**
+ * `tenantctl console`: locally the URL the platform serves it at; with `--aws` a console of its own on
+ * 127.0.0.1, a client of the account's Step Functions API (read-only but for starting executions), until
+ * Ctrl-C / SIGTERM.
+ */
+async function serveConsole(options: { stateDir: string; aws?: boolean; port: string }): Promise<number> {
+  if (!options.aws) {
+    out((await readEndpoints(resolve(options.stateDir))).console);
+    return 0;
+  }
+  const port = portOption('--port', options.port);
+  const sfn = new SFNClient(await awsClientConfig({ stateDir: resolve(options.stateDir), aws: true }));
+  const server = new ConsoleServer(
+    new ConsoleHandler(sfn, {
+      unavailable:
+        'On AWS the registry lives in the platform database, inside the VPC, and no control-plane API serves it yet: tenantctl tenants --aws does not exist either. Executions are listed with their tenant.',
+    }),
+  );
+  const interrupt = interruptOnSignals();
+  try {
+    const listening = await server.listen(port).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(
+        error.code === 'EADDRINUSE'
+          ? `port ${port} is taken: pass --port with a free one (0: any)`
+          : error.message,
+      );
+    });
+    out(`Console (AWS, ${await sfn.config.region()}): http://localhost:${listening}/  (Ctrl-C to stop)`);
+    await interrupt.received;
+    return 0;
+  } finally {
+    interrupt.dispose();
+    await server.close();
+    sfn.destroy();
+  }
+}
+
 /** Runs a start; undefined when it was interrupted (it has then stopped what it had started). */
 async function startOrInterrupted<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T | undefined> {
   try {
@@ -640,6 +691,7 @@ function printEndpoints(stateDir: string, { endpoints, platform }: LocalServices
   out(
     `    Step Functions, EventBridge, RDS and Lambda Invoke answered here; the rest is forwarded to ${platform.emulator.endpoint}`,
   );
+  out(`  console                           ${endpoints.console}`);
   out(`  tenant gateway                    ${endpoints.gateway}`);
   out(`  state machine                     ${endpoints.stateMachineArn}`);
   out(`  endpoints                         ${join(stateDir, 'endpoints.json')}`);

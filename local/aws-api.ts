@@ -49,6 +49,7 @@ export class LocalAwsApi {
       'AWSStepFunctions.StopExecution': (b) => this.stopExecution(b),
       'AWSStepFunctions.ListStateMachines': () => this.listStateMachines(),
       'AWSStepFunctions.DescribeStateMachine': (b) => this.describeStateMachine(b),
+      'AWSStepFunctions.DescribeStateMachineForExecution': (b) => this.describeStateMachineForExecution(b),
       'AWSEvents.PutEvents': (b) => this.putEvents(b),
     };
   }
@@ -202,6 +203,19 @@ export class LocalAwsApi {
       type: 'STANDARD',
       creationDate: seconds(this.createdAt),
     });
+  }
+
+  /** The state machine an execution ran (locally its definition does not change while the platform runs). */
+  private async describeStateMachineForExecution(body: Body): Promise<Body> {
+    const e = await this.execution(body.executionArn);
+    const stateMachine = this.stateMachine(e.stateMachineArn);
+    return {
+      stateMachineArn: stateMachine.arn,
+      name: stateMachine.name,
+      definition: JSON.stringify(stateMachine.definition),
+      roleArn: this.platform.roleArn,
+      updateDate: seconds(this.createdAt),
+    };
   }
 
   /**

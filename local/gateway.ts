@@ -8,6 +8,8 @@ import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
 import { findApi } from '../workflow-tasks/deploy-function/step';
 import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { ConsoleHandler, type ConsoleTenant } from '../console/server';
 import { LoopbackServer, readBody } from './http';
 import type { LocalPlatform } from './runtime';
 
@@ -19,7 +21,7 @@ const MAX_BODY_BYTES = 6 * 1024 * 1024;
 type Route =
   | { kind: 'api'; tenantId: string }
   | { kind: 'site'; tenantId: string }
-  | { kind: 'index' }
+  | { kind: 'console' }
   | { kind: 'unknown' };
 
 /**
@@ -29,12 +31,26 @@ type Route =
  */
 export class LocalGateway extends LoopbackServer {
   private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
+  /** `http://localhost:<port>/`: the console, a client of the platform's Step Functions API. */
+  private readonly console: ConsoleHandler;
+  private readonly sfn: SFNClient;
 
   constructor(
     private readonly platform: LocalPlatform,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     super();
+    this.sfn = new SFNClient({
+      endpoint: platform.endpointUrl,
+      region: LocalPlatformNames.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    this.console = new ConsoleHandler(this.sfn, { tenants: (host) => registryTenants(host) });
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.sfn.destroy();
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -42,7 +58,7 @@ export class LocalGateway extends LoopbackServer {
       const route = await this.route(hostOf(req));
       if (route.kind === 'api') return await this.invoke(route.tenantId, req, res);
       if (route.kind === 'site') return await this.site(route.tenantId, req, res);
-      if (route.kind === 'index') return await this.index(res);
+      if (route.kind === 'console') return await this.console.handle(req, res);
       send(res, 404, { message: 'Not Found' });
     } catch (error) {
       this.log(`gateway: ${(error as Error).message}`);
@@ -51,7 +67,7 @@ export class LocalGateway extends LoopbackServer {
   }
 
   private async route(host: string): Promise<Route> {
-    if (host === 'localhost' || host === '127.0.0.1') return { kind: 'index' };
+    if (host === 'localhost' || host === '127.0.0.1') return { kind: 'console' };
     const api = host.startsWith('api.');
     const name = api ? host.slice(4) : host;
     let tenantId: string | undefined;
@@ -153,20 +169,23 @@ export class LocalGateway extends LoopbackServer {
     this.cors.set(tenantId, { at: Date.now(), cors });
     return cors;
   }
+}
 
-  /** `http://localhost:<port>/`: the live tenants and where to reach them. */
-  private async index(res: ServerResponse): Promise<void> {
-    const port = (this.server.address() as { port: number }).port;
-    const tenants = (await listTenants()).filter((t) => t.status === 'ACTIVE');
-    send(res, 200, {
-      tenants: tenants.map((t) => ({
-        tenantId: t.id,
-        site: `http://${t.id}.localhost:${port}/`,
-        api: `http://api.${t.id}.localhost:${port}/`,
-        ...(t.domain ? { domain: t.domain } : {}),
-      })),
-    });
-  }
+/** The registry as the console lists it, with each tenant's site and API through this gateway (`host`). */
+async function registryTenants(host: string): Promise<ConsoleTenant[]> {
+  const port = /:(\d+)$/.exec(host)?.[1];
+  const at = (name: string) => `http://${name}.localhost${port ? `:${port}` : ''}`;
+  return (await listTenants()).map((t) => ({
+    tenantId: t.id,
+    status: t.status,
+    tier: t.tier,
+    domain: t.domain,
+    codeVersion: t.codeVersion,
+    schemaVersion: t.schemaVersion,
+    ...(t.status === 'ACTIVE' || t.status === 'SUSPENDED'
+      ? { site: `${at(t.id)}/`, api: `${at(`api.${t.id}`)}/health` }
+      : {}),
+  }));
 }
 
 function hostOf(req: IncomingMessage): string {

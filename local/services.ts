@@ -15,6 +15,8 @@ export interface Endpoints {
   /** Admin URL of the shared PostgreSQL instance. */
   readonly postgres: string;
   readonly gateway: string;
+  /** The console: every workflow's executions as graphs, and the tenants (served by the gateway). */
+  readonly console: string;
   readonly stateMachineArn: string;
   /** The `tenant-release` state machine. */
   readonly releaseStateMachineArn: string;
@@ -68,6 +70,7 @@ export async function startLocalServices(
       aws: platform.endpointUrl,
       postgres: platform.postgres.adminUrl,
       gateway: `http://127.0.0.1:${gatewayPort}`,
+      console: `http://localhost:${gatewayPort}/`,
       stateMachineArn: platform.stateMachineArn,
       releaseStateMachineArn: platform.stateMachines.release.arn,
       suspensionStateMachineArn: platform.stateMachines.suspension.arn,

@@ -54,6 +54,7 @@ describe('tenantctl up', () => {
         [
           'archiveBucket',
           'aws',
+          'console',
           'eventBusName',
           'events',
           'gateway',

@@ -1,0 +1,162 @@
+/**
+ * What happened to each state of an execution, read from its history as the Step Functions console reads
+ * it. Pure: the browser app and the tests use the same code.
+ */
+
+/** The contract's statuses (`data-status` of a state's node). */
+export type Fate = 'succeeded' | 'failed' | 'caught' | 'running' | 'cancelled' | 'not-started';
+
+/** A history event as GetExecutionHistory returns it (JSON), the fields read here. */
+export interface HistoryEvent {
+  readonly id: number;
+  readonly type: string;
+  readonly timestamp: string | number;
+  readonly stateEnteredEventDetails?: { name?: string; input?: string };
+  readonly stateExitedEventDetails?: { name?: string; output?: string };
+  readonly taskFailedEventDetails?: { error?: string; cause?: string };
+  readonly taskTimedOutEventDetails?: { error?: string; cause?: string };
+  readonly lambdaFunctionFailedEventDetails?: { error?: string; cause?: string };
+  readonly lambdaFunctionTimedOutEventDetails?: { error?: string; cause?: string };
+  readonly executionFailedEventDetails?: { error?: string; cause?: string };
+  readonly mapIterationStartedEventDetails?: { name?: string; index?: number };
+  readonly mapIterationSucceededEventDetails?: { name?: string; index?: number };
+  readonly mapIterationFailedEventDetails?: { name?: string; index?: number };
+  readonly mapIterationAbortedEventDetails?: { name?: string; index?: number };
+}
+
+/** A state as the console shows it: its fate and what it saw on its last visit. */
+export interface StateView {
+  fate: Fate;
+  /** Attempts beyond the first, over every visit (Retry). */
+  retries: number;
+  visits: number;
+  input?: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+export interface IterationView {
+  index: number;
+  fate: Fate;
+}
+
+export interface ExecutionView {
+  /** Every top-level state of the definition, in definition order. */
+  states: Map<string, StateView>;
+  /** `from -> to` for every transition the execution took between top-level states. */
+  taken: Set<string>;
+  /** Map states' iterations, by the Map state's name. */
+  iterations: Map<string, IterationView[]>;
+}
+
+const FAILURE_DETAILS = [
+  'taskFailedEventDetails',
+  'taskTimedOutEventDetails',
+  'lambdaFunctionFailedEventDetails',
+  'lambdaFunctionTimedOutEventDetails',
+] as const;
+
+/**
+ * Reads the history of an execution of a state machine whose top-level states are `stateNames`.
+ * `status` is the execution's (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
+ */
+export function readExecution(
+  stateNames: readonly string[],
+  stateTypes: Readonly<Record<string, string>>,
+  events: readonly HistoryEvent[],
+  status: string,
+): ExecutionView {
+  const states = new Map<string, StateView>(
+    stateNames.map((name) => [name, { fate: 'not-started', retries: 0, visits: 0 }]),
+  );
+  const taken = new Set<string>();
+  const iterations = new Map<string, IterationView[]>();
+  /** The state the next Task event belongs to: the one entered last and not yet left. */
+  const open: string[] = [];
+  /** A failure not (yet) followed by a retry: caught if the state is then left, failed if not. */
+  const failing = new Set<string>();
+  let previousTop: string | undefined;
+
+  for (const event of events) {
+    const entered = event.stateEnteredEventDetails?.name;
+    const exited = event.stateExitedEventDetails?.name;
+    if (entered !== undefined && event.type.endsWith('StateEntered')) {
+      open.push(entered);
+      failing.delete(entered);
+      const view = states.get(entered);
+      if (!view) continue; // a state inside a Map's iterations
+      view.visits += 1;
+      view.input = event.stateEnteredEventDetails?.input;
+      view.output = undefined;
+      view.fate = stateTypes[entered] === 'Fail' ? 'failed' : 'running';
+      if (stateTypes[entered] === 'Succeed') view.fate = 'succeeded';
+      if (previousTop !== undefined) taken.add(`${previousTop} -> ${entered}`);
+      previousTop = entered;
+    } else if (exited !== undefined && event.type.endsWith('StateExited')) {
+      const at = open.lastIndexOf(exited);
+      if (at !== -1) open.splice(at, 1);
+      const view = states.get(exited);
+      if (!view) continue;
+      view.output = event.stateExitedEventDetails?.output;
+      if (view.fate !== 'failed') view.fate = failing.has(exited) ? 'caught' : 'succeeded';
+      failing.delete(exited);
+    } else if (event.type === 'TaskScheduled' || event.type === 'LambdaFunctionScheduled') {
+      const current = open.at(-1);
+      if (current === undefined) continue;
+      const view = states.get(current);
+      // The first attempt of a visit is scheduled right after it is entered; later ones are retries.
+      if (view && failing.has(current)) view.retries += 1;
+      failing.delete(current);
+    } else if (FAILURE_DETAILS.some((key) => event[key])) {
+      const current = open.at(-1);
+      if (current === undefined) continue;
+      failing.add(current);
+      const details = FAILURE_DETAILS.map((key) => event[key]).find(Boolean);
+      const view = states.get(current);
+      if (view) {
+        view.error = details?.error;
+        view.cause = details?.cause;
+      }
+    } else if (event.type.startsWith('MapIteration')) {
+      const details =
+        event.mapIterationStartedEventDetails ??
+        event.mapIterationSucceededEventDetails ??
+        event.mapIterationFailedEventDetails ??
+        event.mapIterationAbortedEventDetails;
+      if (details?.name === undefined || details.index === undefined) continue;
+      const list = iterations.get(details.name) ?? [];
+      iterations.set(details.name, list);
+      let item = list.find((i) => i.index === details.index);
+      if (!item) {
+        item = { index: details.index, fate: 'running' };
+        list.push(item);
+        list.sort((a, b) => a.index - b.index);
+      }
+      item.fate = event.type.endsWith('Succeeded')
+        ? 'succeeded'
+        : event.type.endsWith('Failed')
+          ? 'failed'
+          : event.type.endsWith('Aborted')
+            ? 'cancelled'
+            : 'running';
+    } else if (event.type === 'ExecutionFailed') {
+      const details = event.executionFailedEventDetails;
+      for (const [name, view] of states)
+        if (view.fate === 'running') {
+          view.fate = 'failed';
+          if (failing.has(name) || !view.error) {
+            view.error ??= details?.error;
+            view.cause ??= details?.cause;
+          }
+        }
+    }
+  }
+  if (status === 'ABORTED' || status === 'TIMED_OUT')
+    for (const view of states.values()) if (view.fate === 'running') view.fate = 'cancelled';
+  for (const list of iterations.values())
+    for (const item of list)
+      if (item.fate === 'running' && status !== 'RUNNING')
+        item.fate = status === 'SUCCEEDED' ? 'succeeded' : 'cancelled';
+  return { states, taken, iterations };
+}

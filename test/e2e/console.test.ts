@@ -1,0 +1,242 @@
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { LocalGateway } from '../../local/gateway';
+import { waitFor } from '../../local/ports';
+import type { LocalPlatform } from '../../local/runtime';
+import { launchBrowser } from '../fixtures/browser';
+import { startTestPlatform, tenantInput } from '../fixtures/platform';
+
+/** Where the test run writes the execution page's screenshots (the README shows one). */
+const REPO = join(__dirname, '..', '..');
+const SCREENSHOTS = join(REPO, 'docs', 'screenshots');
+
+const ok = 'console-ok';
+const rolledBack = 'console-rollback';
+const slow = 'console-slow';
+const faults = [
+  { tenantId: rolledBack, step: 'publish-frontend', kind: 'permanent' as const, times: 1 },
+  // Never answers: the step runs until its (capped) timeout, then the onboarding is rolled back.
+  { tenantId: slow, step: 'deploy-function', kind: 'timeout' as const, times: 1 },
+];
+
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+let gateway: LocalGateway;
+let consoleUrl: string;
+let browser: Browser;
+let page: Page;
+const arns: Record<string, string> = {};
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform({ faults, maxTaskTimeoutSeconds: 4 }));
+  gateway = new LocalGateway(platform);
+  consoleUrl = `http://localhost:${await gateway.listen(0)}/`;
+  for (const tenantId of [ok, rolledBack]) {
+    const record = await platform.runExecution(tenantInput(tenantId), { name: `onboard-${tenantId}` });
+    arns[tenantId] = record.executionArn;
+  }
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
+  await mkdir(SCREENSHOTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.close();
+  await cleanup?.();
+});
+
+const executionPage = (arn: string) => `${consoleUrl}executions/${encodeURIComponent(arn)}`;
+
+/** Every state node's status, by state name. */
+function statuses(): Promise<Record<string, string>> {
+  return page.$$eval(
+    '[data-state]',
+    (nodes) =>
+      Object.fromEntries(
+        nodes.map((n) => [n.getAttribute('data-state') ?? '', n.getAttribute('data-status') ?? '']),
+      ) as Record<string, string>,
+  );
+}
+
+const ROLLBACKS = [
+  'Rollback: mark tenant rolled back',
+  'Rollback: delete secret',
+  'Rollback: drop database',
+  'Rollback: delete function and API',
+  'Rollback: detach domain',
+  'Rollback: delete frontend',
+];
+
+describe('the console', () => {
+  it("shows a successful onboarding's path succeeded and the branches it skipped not started", async () => {
+    await page.goto(executionPage(arns[ok]!));
+    await page.waitForSelector('[data-state="Tenant is live"][data-status="succeeded"]');
+    const seen = await statuses();
+    for (const state of [
+      'Validate input',
+      'Register tenant',
+      'Store secret',
+      'Create database',
+      'Dedicated instance?',
+      'Apply schema',
+      'Deploy function',
+      'Has a domain?',
+      'No domain to attach',
+      'Publish frontend',
+      'Invalidate cache',
+      'Activate tenant',
+      'Tenant is live',
+    ])
+      expect([state, seen[state]]).toEqual([state, 'succeeded']);
+    for (const state of [
+      'Attach domain',
+      'Wait for instance',
+      'Check instance',
+      'Onboarding failed',
+      ...ROLLBACKS,
+    ])
+      expect([state, seen[state]]).toEqual([state, 'not-started']);
+    // The Choice's path taken is drawn as taken.
+    expect(await page.locator('path.edge.taken').count()).toBeGreaterThanOrEqual(12);
+    expect(await page.locator('[data-event-type="ExecutionSucceeded"]').count()).toBe(1);
+    expect(await page.locator('[data-event-type="TaskSucceeded"]').count()).toBe(9);
+    await page.screenshot({ path: join(SCREENSHOTS, 'execution-succeeded.png'), fullPage: true });
+  });
+
+  it('shows a rolled-back onboarding: the failed step caught, its undos succeeded, "Tenant is live" not started', async () => {
+    await page.goto(executionPage(arns[rolledBack]!));
+    await page.waitForSelector('[data-state="Onboarding failed"][data-status="failed"]');
+    const seen = await statuses();
+    expect(seen['Publish frontend']).toBe('caught');
+    for (const state of ROLLBACKS) expect([state, seen[state]]).toEqual([state, 'succeeded']);
+    expect(seen['Tenant is live']).toBe('not-started');
+    expect(seen['Invalidate cache']).toBe('not-started');
+    await expect(page.locator('.summary').innerText()).resolves.toContain('InjectedFault');
+    await page.screenshot({ path: join(SCREENSHOTS, 'execution-rolled-back.png'), fullPage: true });
+  });
+
+  it("shows a state's input, output and error when it is chosen with the keyboard", async () => {
+    await page.goto(executionPage(arns[rolledBack]!));
+    const node = page.locator('[data-state="Publish frontend"]');
+    await node.focus();
+    await page.keyboard.press('Enter');
+    const panel = page.locator('.state-detail');
+    await expect(panel.locator('h2').innerText()).resolves.toBe('Publish frontend');
+    await expect(panel.innerText()).resolves.toMatch(/caught error[\s\S]*InjectedFault[\s\S]*Input/);
+    // Every control is labelled.
+    const unlabelled = await page.$$eval('input, select, textarea, button', (els) =>
+      els.filter(
+        (e) =>
+          !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.textContent?.trim(),
+      ),
+    );
+    expect(unlabelled).toHaveLength(0);
+  });
+
+  it('follows a running execution: its states change colour without a reload', async () => {
+    const started = await platform.startExecution(tenantInput(slow), { name: `onboard-${slow}` });
+    await page.goto(executionPage(started.executionArn));
+    await page.waitForSelector('[data-state="Deploy function"][data-status="running"]');
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.waitForSelector('[data-state="Deploy function"][data-status="caught"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-state="Onboarding failed"][data-status="failed"]', { timeout: 30_000 });
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    await started.done;
+  }, 60_000);
+
+  it('lists executions newest first with their tenant, and filters them by status', async () => {
+    await page.goto(`${consoleUrl}state-machines/${encodeURIComponent(platform.stateMachineArn)}`);
+    const rows = page.locator('[data-execution-arn]');
+    await rows.first().waitFor();
+    const listed = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-execution-arn')));
+    expect(listed).toEqual(expect.arrayContaining([arns[ok], arns[rolledBack]]));
+    await expect(page.locator(`[data-execution-arn="${arns[ok]!}"]`).innerText()).resolves.toContain(ok);
+    await page.selectOption('#status-filter', 'FAILED');
+    await page.waitForURL(/status=FAILED/);
+    await rows.first().waitFor();
+    const failed = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-execution-arn')));
+    expect(failed).toContain(arns[rolledBack]);
+    expect(failed).not.toContain(arns[ok]);
+  });
+
+  it('starts an execution from the page; the state machine reports a bad input on the execution page', async () => {
+    await page.goto(`${consoleUrl}state-machines/${encodeURIComponent(platform.stateMachineArn)}`);
+    await page.click('summary');
+    await page.fill('#start-input', '{ not json');
+    await page.click('button[type="submit"]');
+    await expect(page.locator('form [role="alert"]').innerText()).resolves.toMatch(/not JSON/);
+    await page.fill('#start-input', JSON.stringify({ tenantId: 'Bad Id', companyName: 'x' }));
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/\/executions\//);
+    await page.waitForSelector('[data-state="Invalid input"][data-status="failed"]');
+    await expect(page.locator('.summary').innerText()).resolves.toMatch(/InvalidInput[\s\S]*tenantId/);
+  });
+
+  it('lists the tenants with their status, links and the executions that concerned each', async () => {
+    await page.goto(`${consoleUrl}tenants`);
+    const row = page.locator(`[data-tenant="${ok}"]`);
+    await row.waitFor();
+    await expect(row.innerText()).resolves.toMatch(/ACTIVE[\s\S]*shared/);
+    expect(await row.locator('a', { hasText: 'site' }).getAttribute('href')).toMatch(
+      new RegExp(`^http://${ok}\\.localhost:\\d+/$`),
+    );
+    await row.locator('a', { hasText: ok }).click();
+    await page.waitForSelector(`[data-execution-arn="${arns[ok]!}"]`);
+  });
+});
+
+describe('tenantctl console --aws', () => {
+  it('serves the console on 127.0.0.1 against an AWS endpoint with the Step Functions API alone', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(REPO, 'bin', 'tenantctl.js'), 'console', '--aws', '--port', '0'],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: platform.endpointUrl,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'a-user',
+          AWS_SECRET_ACCESS_KEY: 'their-secret',
+        },
+      },
+    );
+    try {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      let url = '';
+      await waitFor(
+        'the console URL',
+        () => {
+          url = /http:\/\/localhost:\d+\//.exec(output)?.[0] ?? '';
+          return Promise.resolve(url !== '' || child.exitCode !== null);
+        },
+        30_000,
+      );
+      expect([url, output]).toEqual([
+        expect.stringMatching(/^http:\/\/localhost:\d+\/$/),
+        expect.stringContaining('Console (AWS, us-east-1)'),
+      ]);
+      await page.goto(`${url}executions/${encodeURIComponent(arns[rolledBack]!)}`);
+      await page.waitForSelector('[data-state="Publish frontend"][data-status="caught"]');
+      await page.goto(`${url}tenants`);
+      await expect(page.locator('main').innerText()).resolves.toContain('no control-plane API serves it yet');
+      // A page on another site cannot start executions through it.
+      const forged = await fetch(`${url}api/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ stateMachineArn: platform.stateMachineArn, input: '{}' }),
+      });
+      expect(forged.status).toBe(403);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+    }
+    expect(child.exitCode).toBe(0);
+  }, 60_000);
+});
