@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ENDPOINTS_FILE, type Endpoints } from '../local/services';
+import { ControlPlaneClient } from './control-plane';
 
 /** Where the CLI's commands go: a Step Functions API and the onboarding state machine in it. */
 export interface Target {
@@ -108,5 +109,16 @@ export async function stackOutput(stack: string, key: string): Promise<string> {
     return value;
   } finally {
     cfn.destroy();
+  }
+}
+
+/** The deployed stack's control-plane API (the registry, read-only), signed with the user's credentials. */
+export async function controlPlaneOf(options: TargetOptions): Promise<ControlPlaneClient> {
+  const url = await stackOutput(options.stack ?? 'TenantPlatform', 'ControlPlaneUrl');
+  const sfn = new SFNClient(awsRegion());
+  try {
+    return new ControlPlaneClient(url, await sfn.config.region());
+  } finally {
+    sfn.destroy();
   }
 }

@@ -20,8 +20,8 @@ import { tenantIdSchema } from '../common/tenant-input';
 import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
 import { queryReleases } from '../workflow-tasks/lib/release-ledger';
-import { queryTenants } from '../workflow-tasks/lib/registry';
-import { ConsoleHandler, ConsoleServer } from '../console/server';
+import { queryTenants, tenantView } from '../workflow-tasks/lib/registry';
+import { ConsoleHandler, ConsoleServer, type TenantSource } from '../console/server';
 import { release, type ReleaseOptions } from './release';
 import { confirmed, inBatches, restoreInput, tenantsWithFunctions } from './offboard';
 import { describeTenant } from './describe';
@@ -30,6 +30,7 @@ import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { askTenantInput } from './prompt';
 import {
   awsClientConfig,
+  controlPlaneOf,
   readEndpoints,
   resolveTarget,
   resolveWorkflowTarget,
@@ -247,7 +248,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
     .option('--aws', "serve it on 127.0.0.1 against the AWS account's Step Functions API (your credentials)")
     .option('--port <n>', 'with --aws: the port on 127.0.0.1 (0: any free port)', '8085')
-    .action(async (options: { stateDir: string; aws?: boolean; port: string }) => {
+    .option('--stack <name>', 'with --aws: the platform stack', 'TenantPlatform')
+    .action(async (options: { stateDir: string; aws?: boolean; port: string; stack?: string }) => {
       exitCode = await serveConsole(options);
     });
 
@@ -276,35 +278,26 @@ export async function main(argv: string[]): Promise<number> {
     .option('--state-dir <dir>', 'state directory of the local platform', DEFAULT_STATE_DIR)
     .option('--database-url <url>', "URL of the platform database (default: the local platform's)")
     .option('--json', 'print JSON for scripts')
-    .action(async (options: { stateDir: string; databaseUrl?: string; json?: boolean }) => {
-      const tenants = await readRegistry(options, queryTenants);
-      const rows = tenants.map((t) => ({
-        tenantId: t.id,
-        status: t.status,
-        tier: t.tier,
-        domain: t.domain,
-        codeVersion: t.codeVersion,
-        schemaVersion: t.schemaVersion,
-        versionsUpdatedAt: t.versionsUpdatedAt?.toISOString() ?? null,
-        versionsRelease: t.versionsRelease,
-        lastRelease: t.lastRelease,
-        // Offboarded: where its export is and until when it is kept; OFFBOARDING_FAILED: the step that failed.
-        offboarding: t.offboarding
-          ? {
-              export: t.offboarding.export
-                ? { key: t.offboarding.export.key, retainUntil: t.offboarding.export.retainUntil }
-                : null,
-              failure: t.offboarding.failure ?? null,
-            }
-          : null,
-        created: t.createdAt.toISOString(),
-      }));
-      if (options.json) return json(rows);
-      for (const r of rows)
-        out(
-          `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${(r.codeVersion ?? '-').padEnd(17)} ${String(r.schemaVersion ?? '-').padEnd(4)} ${(r.lastRelease?.outcome ?? '-').padEnd(8)} ${r.created}`,
-        );
-    });
+    .option('--aws', "the deployed stack's registry, through its control-plane API (your credentials)")
+    .option('--stack <name>', 'with --aws: the platform stack', 'TenantPlatform')
+    .action(
+      async (options: {
+        stateDir: string;
+        databaseUrl?: string;
+        json?: boolean;
+        aws?: boolean;
+        stack?: string;
+      }) => {
+        const rows = options.aws
+          ? await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).tenants()
+          : (await readRegistry(options, queryTenants)).map(tenantView);
+        if (options.json) return json(rows);
+        for (const r of rows)
+          out(
+            `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${(r.codeVersion ?? '-').padEnd(17)} ${String(r.schemaVersion ?? '-').padEnd(4)} ${(r.lastRelease?.outcome ?? '-').padEnd(8)} ${r.created}`,
+          );
+      },
+    );
 
   try {
     await program.parseAsync(argv);
@@ -601,7 +594,12 @@ function interruptOnSignals(): { signal: AbortSignal; received: Promise<NodeJS.S
  * 127.0.0.1, a client of the account's Step Functions API (read-only but for starting executions), until
  * Ctrl-C / SIGTERM.
  */
-async function serveConsole(options: { stateDir: string; aws?: boolean; port: string }): Promise<number> {
+async function serveConsole(options: {
+  stateDir: string;
+  aws?: boolean;
+  port: string;
+  stack?: string;
+}): Promise<number> {
   if (!options.aws) {
     out((await readEndpoints(resolve(options.stateDir))).console);
     return 0;
@@ -609,10 +607,7 @@ async function serveConsole(options: { stateDir: string; aws?: boolean; port: st
   const port = portOption('--port', options.port);
   const sfn = new SFNClient(await awsClientConfig({ stateDir: resolve(options.stateDir), aws: true }));
   const server = new ConsoleServer(
-    new ConsoleHandler(sfn, {
-      unavailable:
-        'On AWS the registry lives in the platform database, inside the VPC, and no control-plane API serves it yet: tenantctl tenants --aws does not exist either. Executions are listed with their tenant.',
-    }),
+    new ConsoleHandler(sfn, await awsTenantSource(resolve(options.stateDir), options.stack)),
   );
   const interrupt = interruptOnSignals();
   try {
@@ -630,6 +625,16 @@ async function serveConsole(options: { stateDir: string; aws?: boolean; port: st
     interrupt.dispose();
     await server.close();
     sfn.destroy();
+  }
+}
+
+/** The console's tenants on AWS: the stack's control-plane API, or why it cannot be reached. */
+async function awsTenantSource(stateDir: string, stack: string | undefined): Promise<TenantSource> {
+  try {
+    const client = await controlPlaneOf({ stateDir, aws: true, stack });
+    return { tenants: async () => (await client.tenants()).map((t) => ({ ...t })) };
+  } catch (error) {
+    return { unavailable: `The registry is not reachable: ${(error as Error).message}` };
   }
 }
 

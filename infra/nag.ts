@@ -64,11 +64,12 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('states', 'execution:*')}`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
-  const taskFunctions = new Set(
-    [onboarding, release, suspension, offboarding].flatMap((workflow) => [
+  const taskFunctions = new Set([
+    ...[onboarding, release, suspension, offboarding].flatMap((workflow) => [
       ...workflow.taskFunctions.values(),
     ]),
-  );
+    stack.controlPlane.handler,
+  ]);
   for (const fn of taskFunctions) {
     iam5(
       fn,

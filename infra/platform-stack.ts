@@ -12,6 +12,7 @@ import {
 } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { TenantArchive } from './archive';
+import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
 import { SharedDatabase } from './shared-database';
@@ -70,6 +71,7 @@ export class PlatformStack extends Stack {
   readonly suspension: TenantSuspension;
   readonly archive: TenantArchive;
   readonly offboarding: TenantOffboarding;
+  readonly controlPlane: ControlPlaneApi;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
 
@@ -203,6 +205,11 @@ export class PlatformStack extends Stack {
       eventBus,
     });
 
+    this.controlPlane = new ControlPlaneApi(this, 'ControlPlane', {
+      ...workflowTasks,
+      masterSecret: database.masterSecret,
+    });
+
     const deadLetterQueue = new sqs.Queue(this, 'SignupDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -254,6 +261,7 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'OffboardingStateMachineArn', {
       value: this.offboarding.stateMachine.stateMachineArn,
     });
+    new CfnOutput(this, 'ControlPlaneUrl', { value: this.controlPlane.url });
     new CfnOutput(this, 'ArchiveBucketName', { value: archive.bucket.bucketName });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'DistributionDomainName', { value: web.distribution.distributionDomainName });

@@ -1,4 +1,6 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { handler as controlPlaneHandler } from '../workflow-tasks/control-plane/handler';
 import { LocalArchive } from './archive';
 import type { LocalAwsApi } from './aws-api';
 import type { LocalFunctions } from './functions';
@@ -8,6 +10,8 @@ import { errorResponse, RdsError, type LocalRds } from './rds';
 /** The most a request answered here (not forwarded) may carry. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+/** Where the control-plane API answers on this endpoint (the stack output ControlPlaneUrl says so). */
+export const CONTROL_PLANE_PATH = '/control-plane';
 
 /**
  * The local platform's one AWS endpoint (LocalStack's convention: `AWS_ENDPOINT_URL`, default port 4566).
@@ -17,6 +21,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  *   the emulator, so rules that it does run (an SQS target) see the event too;
  * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
  * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
+ * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
  * - everything else: forwarded unchanged to the AWS emulator.
  */
 export class LocalAwsEndpoint extends LoopbackServer {
@@ -57,6 +62,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
       }
       if (service === 'rds') return await this.answerRds(req, res);
       const url = new URL(req.url ?? '/', 'http://local');
+      if (url.pathname === CONTROL_PLANE_PATH || url.pathname.startsWith(`${CONTROL_PLANE_PATH}/`))
+        return await this.controlPlane(req, res, url, service);
       const invoke = INVOKE_PATH.exec(url.pathname);
       if (service === 'lambda' && req.method === 'POST' && invoke) {
         if (!this.platform) return starting(res);
@@ -90,6 +97,32 @@ export class LocalAwsEndpoint extends LoopbackServer {
       if (!(error instanceof RdsError)) throw error;
       sendText(res, error.status, 'text/xml', errorResponse(error));
     }
+  }
+
+  /**
+   * The control-plane API, as its IAM-authorized HTTP API answers: a request not signed for `execute-api`
+   * is refused 403 before the handler runs (the signature itself is not checked: the emulator takes any
+   * credentials too); a signed one gets the deployed handler's answer.
+   */
+  private async controlPlane(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    service: string | undefined,
+  ): Promise<void> {
+    if (service !== 'execute-api') return sendText(res, 403, 'application/json', '{"message":"Forbidden"}');
+    const rawPath = url.pathname.slice(CONTROL_PLANE_PATH.length) || '/';
+    const answer = await controlPlaneHandler({
+      version: '2.0',
+      routeKey: '$default',
+      rawPath,
+      rawQueryString: url.search.slice(1),
+      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+      isBase64Encoded: false,
+      requestContext: { http: { method: req.method ?? 'GET', path: rawPath } },
+    } as unknown as APIGatewayProxyEventV2);
+    res.writeHead(answer.statusCode ?? 200, answer.headers as Record<string, string>);
+    res.end(answer.body ?? '');
   }
 
   /** Lambda's Invoke (RequestResponse, Event, DryRun) with the function's own deployed code. */

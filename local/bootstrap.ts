@@ -22,6 +22,7 @@ import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
+import { CONTROL_PLANE_PATH } from './aws-endpoint';
 import type { LocalPostgres } from './postgres';
 
 export const LOCAL_ACCOUNT = '123456789012';
@@ -96,6 +97,7 @@ export async function bootstrapPlatform(
       SuspensionStateMachineArn: stateMachineArns.suspension,
       OffboardingStateMachineArn: stateMachineArns.offboarding,
       ArchiveBucketName: LocalPlatformNames.archiveBucket,
+      ControlPlaneUrl: `${endpoint}${CONTROL_PLANE_PATH}`,
       EventBusName: PlatformNames.eventBus,
       DistributionId: distributionId,
       ArtifactBucketName: LocalPlatformNames.artifactBucket,

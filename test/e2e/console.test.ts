@@ -6,6 +6,8 @@ import { LocalGateway } from '../../local/gateway';
 import { waitFor } from '../../local/ports';
 import type { LocalPlatform } from '../../local/runtime';
 import { launchBrowser } from '../fixtures/browser';
+import { tenantctl } from '../fixtures/processes';
+import { ControlPlaneClient } from '../../cli/control-plane';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 
 /** Where the test run writes the execution page's screenshots (the README shows one). */
@@ -188,6 +190,35 @@ describe('the console', () => {
   });
 });
 
+describe('the control-plane API', () => {
+  it('answers tenantctl tenants --aws with the registry, and refuses unsigned requests', async () => {
+    const env = {
+      AWS_ENDPOINT_URL: platform.endpointUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'a-user',
+      AWS_SECRET_ACCESS_KEY: 'their-secret',
+    };
+    const listed = await tenantctl(['tenants', '--aws', '--json'], { env });
+    expect([listed.code, listed.stderr]).toEqual([0, '']);
+    const tenants = JSON.parse(listed.stdout) as { tenantId: string; status: string }[];
+    expect(tenants.find((t) => t.tenantId === ok)).toMatchObject({ status: 'ACTIVE', tier: 'shared' });
+    expect(tenants.find((t) => t.tenantId === rolledBack)).toMatchObject({ status: 'ROLLED_BACK' });
+
+    const unsigned = await fetch(`${platform.endpointUrl}/control-plane/tenants`);
+    expect(unsigned.status).toBe(403);
+
+    Object.assign(process.env, env);
+    const client = new ControlPlaneClient(`${platform.endpointUrl}/control-plane`, 'us-east-1');
+    await expect(client.get(`/tenants/${ok}`)).resolves.toMatchObject({
+      tenantId: ok,
+      status: 'ACTIVE',
+      resources: expect.objectContaining({ functionArn: expect.any(String) as string }) as object,
+    });
+    await expect(client.get('/tenants/nobody-here')).rejects.toThrow(/404: there is no tenant nobody-here/);
+    await expect(client.get('/tenants/Not%20an%20id')).rejects.toThrow(/400: tenantId: not a tenant id/);
+  }, 60_000);
+});
+
 describe('tenantctl console --aws', () => {
   it('serves the console on 127.0.0.1 against an AWS endpoint with the Step Functions API alone', async () => {
     const child = spawn(
@@ -224,8 +255,9 @@ describe('tenantctl console --aws', () => {
       ]);
       await page.goto(`${url}executions/${encodeURIComponent(arns[rolledBack]!)}`);
       await page.waitForSelector('[data-state="Publish frontend"][data-status="caught"]');
+      // The tenants come from the control-plane API (signed requests), not from the database.
       await page.goto(`${url}tenants`);
-      await expect(page.locator('main').innerText()).resolves.toContain('no control-plane API serves it yet');
+      await expect(page.locator(`[data-tenant="${ok}"]`).innerText()).resolves.toMatch(/ACTIVE/);
       // A page on another site cannot start executions through it.
       const forged = await fetch(`${url}api/executions`, {
         method: 'POST',

@@ -227,6 +227,24 @@ describe('the offboarding state machine', () => {
   });
 });
 
+describe('the control-plane API', () => {
+  it('answers only IAM-signed GETs of the registry, from a Lambda in the VPC, with access logs', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r?.RouteKey).sort()).toEqual(['GET /tenants', 'GET /tenants/{tenantId}']);
+    for (const route of routes) expect(route?.AuthorizationType).toBe('AWS_IAM');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+    const [, fn] = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('ControlPlane'))!;
+    expect(fn.Properties?.VpcConfig).toBeDefined();
+    // It reads the registry and nothing else: no tenant resource, no write.
+    const actions = taskStatements('ControlPlane').flatMap((st) => st.actions);
+    expect(
+      actions.filter((a) => !/^(secretsmanager:(GetSecretValue|DescribeSecret)|xray:|ec2:)/.test(a)),
+    ).toEqual([]);
+  });
+});
+
 describe('alarms', () => {
   it('watch failed and timed-out onboardings and releases, rollback failures and the dead-letter queue, and notify the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
@@ -444,9 +462,9 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 18 onboarding, 11 release, 5 suspension and 12 offboarding task Lambdas, and CDK's BucketDeployment
-    // function.
-    expect(functions.length).toBe(47);
+    // 18 onboarding, 11 release, 5 suspension and 12 offboarding task Lambdas, the control plane's, and
+    // CDK's BucketDeployment function.
+    expect(functions.length).toBe(48);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

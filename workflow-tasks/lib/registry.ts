@@ -223,6 +223,33 @@ export async function queryTenants(client: ClientBase): Promise<TenantRecord[]> 
   return rows.map(toRecord);
 }
 
+/** A tenant as `tenantctl tenants --json`, the control-plane API and the console show it. */
+export type TenantView = ReturnType<typeof tenantView>;
+
+export function tenantView(t: TenantRecord) {
+  return {
+    tenantId: t.id,
+    status: t.status,
+    tier: t.tier,
+    domain: t.domain,
+    codeVersion: t.codeVersion,
+    schemaVersion: t.schemaVersion,
+    versionsUpdatedAt: t.versionsUpdatedAt?.toISOString() ?? null,
+    versionsRelease: t.versionsRelease,
+    lastRelease: t.lastRelease,
+    // Offboarded: where its export is and until when it is kept; OFFBOARDING_FAILED: the step that failed.
+    offboarding: t.offboarding
+      ? {
+          export: t.offboarding.export
+            ? { key: t.offboarding.export.key, retainUntil: t.offboarding.export.retainUntil }
+            : null,
+          failure: t.offboarding.failure ?? null,
+        }
+      : null,
+    created: t.createdAt.toISOString(),
+  };
+}
+
 const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
 
 interface Row {

@@ -1,0 +1,36 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { tenantIdSchema } from '../../common/tenant-input';
+import { logger } from '../lib/logger';
+import { getTenant, listTenants, tenantView } from '../lib/registry';
+
+/**
+ * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
+ * the platform's private database, so on AWS this is how `tenantctl tenants --aws` and the console see it).
+ * `GET /tenants`: every tenant as `tenantctl tenants --json` shows it; `GET /tenants/{tenantId}`: one, with
+ * the ids of its resources. Nothing here writes.
+ */
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const path = (event.rawPath ?? '/').replace(/\/+$/, '') || '/';
+  try {
+    if (method !== 'GET') return answer(405, { message: 'The control-plane API only reads' });
+    if (path === '/tenants') return answer(200, { tenants: (await listTenants()).map(tenantView) });
+    const one = /^\/tenants\/([^/]+)$/.exec(path);
+    if (one) {
+      const tenantId = decodeURIComponent(one[1]!);
+      if (!tenantIdSchema.safeParse(tenantId).success)
+        return answer(400, { message: 'tenantId: not a tenant id' });
+      const tenant = await getTenant(tenantId);
+      if (!tenant) return answer(404, { message: `there is no tenant ${tenantId}` });
+      return answer(200, { ...tenantView(tenant), resources: tenant.resources });
+    }
+    return answer(404, { message: 'Not Found: GET /tenants or /tenants/{tenantId}' });
+  } catch (error) {
+    logger.error('control-plane request failed', { path, errorName: (error as Error).name });
+    return answer(500, { message: 'The registry could not be read' });
+  }
+}
+
+function answer(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
