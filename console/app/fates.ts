@@ -37,6 +37,8 @@ export interface StateView {
 }
 
 export interface IterationView {
+  /** Which visit of the Map state (a release runs its wave Map once per wave), from 1. */
+  run: number;
   index: number;
   fate: Fate;
 }
@@ -77,6 +79,8 @@ export function readExecution(
   /** A failure not (yet) followed by a retry: caught if the state is then left, failed if not. */
   const failing = new Set<string>();
   let previousTop: string | undefined;
+  /** Visits of each Map state so far: its iterations belong to the latest. */
+  const mapRuns = new Map<string, number>();
 
   for (const event of events) {
     const entered = event.stateEnteredEventDetails?.name;
@@ -87,6 +91,7 @@ export function readExecution(
       const view = states.get(entered);
       if (!view) continue; // a state inside a Map's iterations
       view.visits += 1;
+      if (stateTypes[entered] === 'Map') mapRuns.set(entered, view.visits);
       view.input = event.stateEnteredEventDetails?.input;
       view.output = undefined;
       view.fate = stateTypes[entered] === 'Fail' ? 'failed' : 'running';
@@ -127,11 +132,12 @@ export function readExecution(
       if (details?.name === undefined || details.index === undefined) continue;
       const list = iterations.get(details.name) ?? [];
       iterations.set(details.name, list);
-      let item = list.find((i) => i.index === details.index);
+      const run = mapRuns.get(details.name) ?? 1;
+      let item = list.find((i) => i.run === run && i.index === details.index);
       if (!item) {
-        item = { index: details.index, fate: 'running' };
+        item = { run, index: details.index, fate: 'running' };
         list.push(item);
-        list.sort((a, b) => a.index - b.index);
+        list.sort((a, b) => a.run - b.run || a.index - b.index);
       }
       item.fate = event.type.endsWith('Succeeded')
         ? 'succeeded'

@@ -4,7 +4,7 @@
  * from the console's `/api/*`, which asks the Step Functions API. Everything is built with DOM calls:
  * text from the API never becomes HTML.
  */
-import { readExecution, type Fate, type HistoryEvent, type StateView } from './fates';
+import { readExecution, type Fate, type HistoryEvent, type IterationView, type StateView } from './fates';
 import { layout, type AslDefinition } from './graph';
 
 type Child = Node | string | null | undefined | false;
@@ -411,7 +411,7 @@ async function execution(arn: string): Promise<void> {
 function stateDetail(
   name: string | undefined,
   state: StateView | undefined,
-  iterations: { index: number; fate: Fate }[] | undefined,
+  iterations: IterationView[] | undefined,
 ): Child[] {
   if (!name || !state)
     return [
@@ -440,14 +440,15 @@ function stateDetail(
           h(
             'table',
             {},
-            h('thead', {}, h('tr', {}, h('th', {}, 'Index'), h('th', {}, 'Status'))),
+            h('thead', {}, h('tr', {}, h('th', {}, 'Visit'), h('th', {}, 'Index'), h('th', {}, 'Status'))),
             h(
               'tbody',
               {},
               ...iterations.map((i) =>
                 h(
                   'tr',
-                  { 'data-iteration': String(i.index), 'data-status': i.fate },
+                  { 'data-iteration': `${i.run}:${i.index}`, 'data-status': i.fate },
+                  h('td', {}, String(i.run)),
                   h('td', {}, String(i.index)),
                   h('td', {}, FATE_LABEL[i.fate]),
                 ),

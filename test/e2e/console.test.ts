@@ -9,6 +9,7 @@ import { launchBrowser } from '../fixtures/browser';
 import { tenantctl } from '../fixtures/processes';
 import { ControlPlaneClient } from '../../cli/control-plane';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
+import { runRelease, uploadVersion } from '../fixtures/releases';
 
 /** Where the test run writes the execution page's screenshots (the README shows one). */
 const REPO = join(__dirname, '..', '..');
@@ -174,8 +175,30 @@ describe('the console', () => {
     await page.click('button[type="submit"]');
     await page.waitForURL(/\/executions\//);
     await page.waitForSelector('[data-state="Invalid input"][data-status="failed"]');
+    await page.waitForSelector('[data-execution-status="FAILED"]');
     await expect(page.locator('.summary').innerText()).resolves.toMatch(/InvalidInput[\s\S]*tenantId/);
   });
+
+  it("summarises a release's Map iterations on its wave state, one row per tenant with its status", async () => {
+    const version = await uploadVersion({ build: 'console' });
+    const { record } = await runRelease(platform, { version, canary: 1 });
+    expect(record.status).toBe('SUCCEEDED');
+    await page.goto(executionPage(record.executionArn));
+    const wave = page.locator('[data-state="Release wave"]');
+    await page.waitForSelector('[data-state="Release done"][data-status="succeeded"]');
+    expect(await wave.getAttribute('data-status')).toBe('succeeded');
+    await wave.click();
+    const rows = page.locator('.state-detail [data-iteration]');
+    await rows.first().waitFor();
+    // One wave (the canary) with the one ACTIVE tenant.
+    expect(
+      await rows.evaluateAll((els) =>
+        els.map((e) => [e.getAttribute('data-iteration'), e.getAttribute('data-status')]),
+      ),
+    ).toEqual([['1:0', 'succeeded']]);
+    // The states inside the Map are not top-level nodes: they are summarised by the iterations.
+    expect(await page.locator('[data-state="Migrate database"]').count()).toBe(0);
+  }, 60_000);
 
   it('lists the tenants with their status, links and the executions that concerned each', async () => {
     await page.goto(`${consoleUrl}tenants`);
