@@ -40,6 +40,8 @@ export interface IterationView {
   /** Which visit of the Map state (a release runs its wave Map once per wave), from 1. */
   run: number;
   index: number;
+  /** The item it processed (a release: the tenant id), as text. */
+  item?: string;
   fate: Fate;
 }
 
@@ -60,15 +62,16 @@ const FAILURE_DETAILS = [
 ] as const;
 
 /**
- * Reads the history of an execution of a state machine whose top-level states are `stateNames`.
+ * Reads the history of an execution of a state machine whose top-level states are `definition`'s.
  * `status` is the execution's (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
  */
 export function readExecution(
-  stateNames: readonly string[],
-  stateTypes: Readonly<Record<string, string>>,
+  definition: Readonly<Record<string, { readonly Type: string; readonly ItemsPath?: string }>>,
   events: readonly HistoryEvent[],
   status: string,
 ): ExecutionView {
+  const stateNames = Object.keys(definition);
+  const stateTypes = Object.fromEntries(stateNames.map((n) => [n, definition[n]!.Type]));
   const states = new Map<string, StateView>(
     stateNames.map((name) => [name, { fate: 'not-started', retries: 0, visits: 0 }]),
   );
@@ -79,8 +82,8 @@ export function readExecution(
   /** A failure not (yet) followed by a retry: caught if the state is then left, failed if not. */
   const failing = new Set<string>();
   let previousTop: string | undefined;
-  /** Visits of each Map state so far: its iterations belong to the latest. */
-  const mapRuns = new Map<string, number>();
+  /** Visits of each Map state so far: its iterations belong to the latest, whose items are these. */
+  const mapRuns = new Map<string, { run: number; items: unknown[] }>();
 
   for (const event of events) {
     const entered = event.stateEnteredEventDetails?.name;
@@ -91,7 +94,11 @@ export function readExecution(
       const view = states.get(entered);
       if (!view) continue; // a state inside a Map's iterations
       view.visits += 1;
-      if (stateTypes[entered] === 'Map') mapRuns.set(entered, view.visits);
+      if (stateTypes[entered] === 'Map')
+        mapRuns.set(entered, {
+          run: view.visits,
+          items: itemsAt(event.stateEnteredEventDetails?.input, definition[entered]?.ItemsPath),
+        });
       view.input = event.stateEnteredEventDetails?.input;
       view.output = undefined;
       view.fate = stateTypes[entered] === 'Fail' ? 'failed' : 'running';
@@ -132,10 +139,10 @@ export function readExecution(
       if (details?.name === undefined || details.index === undefined) continue;
       const list = iterations.get(details.name) ?? [];
       iterations.set(details.name, list);
-      const run = mapRuns.get(details.name) ?? 1;
+      const { run, items } = mapRuns.get(details.name) ?? { run: 1, items: [] };
       let item = list.find((i) => i.run === run && i.index === details.index);
       if (!item) {
-        item = { run, index: details.index, fate: 'running' };
+        item = { run, index: details.index, item: label(items[details.index]), fate: 'running' };
         list.push(item);
         list.sort((a, b) => a.run - b.run || a.index - b.index);
       }
@@ -165,4 +172,27 @@ export function readExecution(
       if (item.fate === 'running' && status !== 'RUNNING')
         item.fate = status === 'SUCCEEDED' ? 'succeeded' : 'cancelled';
   return { states, taken, iterations };
+}
+
+/** The Map's items: its ItemsPath (`$`, `.field`, `[n]` steps) applied to the state's input. */
+function itemsAt(input: string | undefined, itemsPath = '$'): unknown[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(input ?? 'null');
+  } catch {
+    return [];
+  }
+  for (const [, field, index] of itemsPath.slice(1).matchAll(/\.([A-Za-z0-9_]+)|\[(\d+)\]/g)) {
+    if (value === null || typeof value !== 'object') return [];
+    value = (value as Record<string, unknown>)[field ?? Number(index)];
+  }
+  return Array.isArray(value) ? value : [];
+}
+
+function label(item: unknown): string | undefined {
+  if (item === undefined) return undefined;
+  if (typeof item === 'string') return item;
+  const tenantId: unknown =
+    typeof item === 'object' && item !== null ? Reflect.get(item, 'tenantId') : undefined;
+  return typeof tenantId === 'string' ? tenantId : JSON.stringify(item).slice(0, 80);
 }

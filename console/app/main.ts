@@ -338,7 +338,7 @@ async function execution(arn: string): Promise<void> {
 
   function render(): void {
     const { execution: e } = detail;
-    const view = readExecution(names, types, detail.events, e.status);
+    const view = readExecution(definition.States, detail.events, e.status);
     header.replaceChildren(
       h('p', {}, statusBadge(e.status), ' ', h('span', { 'data-execution-status': e.status }, e.status)),
       h(
@@ -440,7 +440,7 @@ function stateDetail(
           h(
             'table',
             {},
-            h('thead', {}, h('tr', {}, h('th', {}, 'Visit'), h('th', {}, 'Index'), h('th', {}, 'Status'))),
+            h('thead', {}, h('tr', {}, ...['Visit', 'Index', 'Item', 'Status'].map((c) => h('th', {}, c)))),
             h(
               'tbody',
               {},
@@ -450,6 +450,7 @@ function stateDetail(
                   { 'data-iteration': `${i.run}:${i.index}`, 'data-status': i.fate },
                   h('td', {}, String(i.run)),
                   h('td', {}, String(i.index)),
+                  h('td', {}, i.item ?? '-'),
                   h('td', {}, FATE_LABEL[i.fate]),
                 ),
               ),

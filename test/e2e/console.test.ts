@@ -196,6 +196,7 @@ describe('the console', () => {
         els.map((e) => [e.getAttribute('data-iteration'), e.getAttribute('data-status')]),
       ),
     ).toEqual([['1:0', 'succeeded']]);
+    await expect(rows.first().innerText()).resolves.toContain(ok);
     // The states inside the Map are not top-level nodes: they are summarised by the iterations.
     expect(await page.locator('[data-state="Migrate database"]').count()).toBe(0);
   }, 60_000);
