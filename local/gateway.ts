@@ -7,7 +7,7 @@ import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../commo
 import { tenantIdSchema } from '../common/tenant-input';
 import { aws } from '../workflow-tasks/lib/aws';
 import { findApi } from '../workflow-tasks/deploy-function/step';
-import { findActiveTenantByDomain, listTenants } from '../workflow-tasks/lib/registry';
+import { findActiveTenantByDomain, listTenants, tenantView } from '../workflow-tasks/lib/registry';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ConsoleHandler, type ConsoleTenant } from '../console/server';
 import { LoopbackServer, readBody } from './http';
@@ -176,12 +176,7 @@ async function registryTenants(host: string): Promise<ConsoleTenant[]> {
   const port = /:(\d+)$/.exec(host)?.[1];
   const at = (name: string) => `http://${name}.localhost${port ? `:${port}` : ''}`;
   return (await listTenants()).map((t) => ({
-    tenantId: t.id,
-    status: t.status,
-    tier: t.tier,
-    domain: t.domain,
-    codeVersion: t.codeVersion,
-    schemaVersion: t.schemaVersion,
+    ...tenantView(t),
     ...(t.status === 'ACTIVE' || t.status === 'SUSPENDED'
       ? { site: `${at(t.id)}/`, api: `${at(`api.${t.id}`)}/health` }
       : {}),

@@ -5,6 +5,7 @@
  * text from the API never becomes HTML.
  */
 import { readExecution, type Fate, type HistoryEvent, type IterationView, type StateView } from './fates';
+import type { ConsoleTenant } from '../server';
 import { layout, type AslDefinition } from './graph';
 
 type Child = Node | string | null | undefined | false;
@@ -495,19 +496,8 @@ function eventDetail(ev: HistoryEvent): string {
   return '';
 }
 
-interface TenantItem {
-  tenantId: string;
-  status: string;
-  tier: string;
-  domain: string | null;
-  codeVersion: string | null;
-  schemaVersion: number | null;
-  site?: string;
-  api?: string;
-}
-
 async function tenants(): Promise<void> {
-  const listed = await api<{ tenants?: TenantItem[]; unavailable?: string }>('/api/tenants');
+  const listed = await api<{ tenants?: ConsoleTenant[]; unavailable?: string }>('/api/tenants');
   if (!listed.tenants)
     return page(
       'Tenants',
@@ -552,7 +542,7 @@ async function tenants(): Promise<void> {
 }
 
 async function tenant(tenantId: string): Promise<void> {
-  const { tenant: t, executions } = await api<{ tenant?: TenantItem; executions: ExecutionItem[] }>(
+  const { tenant: t, executions } = await api<{ tenant?: ConsoleTenant; executions: ExecutionItem[] }>(
     `/api/tenants/${enc(tenantId)}`,
   );
   page(
