@@ -27,7 +27,8 @@ type Route =
 /**
  * Serves tenants by Host, as API Gateway serves a custom domain and CloudFront the site:
  * `api.<tenantId>.localhost` and `api.<domain>` invoke the tenant's API function with an API Gateway
- * HTTP API v2 event; `<tenantId>.localhost` and `<domain>` serve its frontend from the site bucket.
+ * HTTP API v2 event; `<tenantId>.localhost` and `<domain>` serve its frontend from the site bucket; bare
+ * `localhost` and `127.0.0.1` are the console (console/server.ts).
  */
 export class LocalGateway extends LoopbackServer {
   private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
