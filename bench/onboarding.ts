@@ -4,8 +4,14 @@
  * start and stop dates), tenants per minute, state transitions per onboarding, and the ratio of the p50 to
  * the floor: the same database work done directly over one pg connection; then D dedicated-tier onboardings
  * (each a PostgreSQL server of its own, awaited by the wait loop), start to SUCCEEDED. Prints a table, then
- * JSON. BENCH_N, BENCH_M, BENCH_C, BENCH_D override the sizes.
+ * JSON. In the same run, on the same PostgreSQL: the seed's way (psql creates the database and runs the schema
+ * file), database only. BENCH_N, BENCH_M, BENCH_C, BENCH_D override the sizes.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { migrate } from '../workflow-tasks/lib/migrate';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     const dedWall = Date.now() - dedStart;
 
     const floor = await databaseFloor(platform.endpoints.postgres, N);
+    const seed = await seedWay(platform.endpoints.postgres, N);
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       sequential: summary(sequential, seqWall),
@@ -56,6 +63,17 @@ async function main(): Promise<void> {
         p95Ms: percentile(floor, 95),
         what: 'CREATE ROLE + CREATE DATABASE + tenant migrations over one pg connection',
       },
+      seedWay: {
+        p50Ms: percentile(seed, 50),
+        p95Ms: percentile(seed, 95),
+        what: 'psql -c "CREATE DATABASE" then psql -f <the tenant schema>, per tenant, as the seed did (without Terraform)',
+      },
+      p50OverSeedWay: round(
+        percentile(
+          sequential.map((s) => s.ms),
+          50,
+        ) / percentile(seed, 50),
+      ),
       p50OverFloor: round(
         percentile(
           sequential.map((s) => s.ms),
@@ -110,12 +128,47 @@ async function databaseFloor(adminUrl: string, runs: number): Promise<number[]> 
   return times;
 }
 
+/**
+ * The seed's way, database only: `psql` creates the database, then runs the tenant schema file (the tenant
+ * migrations, concatenated) in it; two processes per tenant, timed together.
+ */
+async function seedWay(adminUrl: string, runs: number): Promise<number[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-seed-'));
+  const schema = join(dir, 'schema.sql');
+  const migrations = join(__dirname, '..', 'migrations', 'tenant');
+  const files = (await readdir(migrations)).filter((f) => f.endsWith('.sql')).sort();
+  await writeFile(
+    schema,
+    (await Promise.all(files.map((f) => readFile(join(migrations, f), 'utf8')))).join('\n'),
+  );
+  const psql = (url: string, args: string[]) =>
+    promisify(execFile)('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', ...args]);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const name = `bench_seed_${i}`;
+      const url = new URL(adminUrl);
+      const started = performance.now();
+      await psql(url.toString(), ['-c', `CREATE DATABASE ${name}`]);
+      url.pathname = `/${name}`;
+      await psql(url.toString(), ['-f', schema]);
+      times.push(performance.now() - started);
+      await psql(adminUrl, ['-c', `DROP DATABASE ${name} WITH (FORCE)`]);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return times;
+}
+
 function printTable(r: {
   sequential: ReturnType<typeof summary>;
   concurrent: ReturnType<typeof summary> & { concurrency: number };
   dedicated: ReturnType<typeof summary>;
   floor: { p50Ms: number; p95Ms: number };
   p50OverFloor: number;
+  seedWay: { p50Ms: number; p95Ms: number };
+  p50OverSeedWay: number;
 }): void {
   const row = (label: string, s: ReturnType<typeof summary>) =>
     `${label.padEnd(22)} ${String(s.tenants).padStart(4)} ${String(s.p50Ms).padStart(9)} ${String(s.p95Ms).padStart(9)} ${String(s.tenantsPerMinute).padStart(12)} ${String(s.transitionsPerOnboarding).padStart(12)}`;
@@ -126,6 +179,7 @@ function printTable(r: {
       row(`${r.concurrent.concurrency} at a time`, r.concurrent),
       row('dedicated tier', r.dedicated),
       `database floor p50 ${r.floor.p50Ms} ms, p95 ${r.floor.p95Ms} ms; onboarding p50 / floor p50 = ${r.p50OverFloor}`,
+      `the seed's way (psql: CREATE DATABASE, then the schema file) p50 ${r.seedWay.p50Ms} ms, p95 ${r.seedWay.p95Ms} ms; onboarding p50 / seed p50 = ${r.p50OverSeedWay}`,
       '',
     ].join('\n'),
   );
