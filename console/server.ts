@@ -69,7 +69,9 @@ export class ConsoleHandler {
       send(res, 200, 'text/html; charset=utf-8', SHELL);
     } catch (error) {
       const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-      const status = e.$metadata?.httpStatusCode && e.$metadata.httpStatusCode < 500 ? 400 : 502;
+      // The API refused the request (a bad input, an unknown ARN), or our own parse of its body failed.
+      const refused = (e.$metadata?.httpStatusCode ?? 500) < 500 || e instanceof SyntaxError;
+      const status = refused ? 400 : 502;
       json(res, status, { error: e.name, message: e.message });
     }
   }
