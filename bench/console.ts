@@ -5,7 +5,7 @@
  * pages), cold (the console's first request: its bundle is built, every tenant read with DescribeExecution)
  * and warm, and how long an execution's page takes to show its coloured graph. Prints a table, then JSON.
  */
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { waitFor } from '../local/ports';
 import { launchBrowser } from '../test/fixtures/browser';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
@@ -20,11 +20,7 @@ async function main(): Promise<void> {
     throw error;
   });
   const { endpoints } = platform;
-  const sfn = new SFNClient({
-    endpoint: endpoints.stepFunctions,
-    region: endpoints.region,
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
+  const { sfn } = platform;
   try {
     const started = Date.now();
     let last = '';
@@ -90,7 +86,6 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } finally {
-    sfn.destroy();
     await browser.close();
     await platform.stop();
   }

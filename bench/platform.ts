@@ -9,6 +9,8 @@ import { startLocalServices, type Endpoints } from '../local/services';
 
 export interface BenchPlatform {
   readonly endpoints: Endpoints;
+  /** A Step Functions client of the platform's endpoint (destroyed by stop). */
+  readonly sfn: SFNClient;
   readonly stateDir: string;
   /** Onboards a tenant through the Step Functions API; its duration (execution dates) and transitions. */
   onboard(
@@ -58,6 +60,7 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
   return {
     endpoints,
     stateDir,
+    sfn,
     run,
     async onboard(tenantId, tier = 'shared', extra = {}) {
       const input = {

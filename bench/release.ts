@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames, tenantResourceNames } from '../common/names';
 import type { ReleaseSummary } from '../common/release';
 import type { TenantSecret } from '../common/tenant-secret';
@@ -28,11 +28,7 @@ const run = promisify(execFile);
 async function main(): Promise<void> {
   const platform = await startBenchPlatform();
   const { endpoints } = platform;
-  const sfn = new SFNClient({
-    endpoint: endpoints.stepFunctions,
-    region: endpoints.region,
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
+  const { sfn } = platform;
   try {
     const tenants = Array.from({ length: N }, (_, i) => `bench-rel-${String(i).padStart(4, '0')}`);
     let next = 0;
@@ -141,7 +137,6 @@ async function main(): Promise<void> {
     printTable(results);
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } finally {
-    sfn.destroy();
     await platform.stop();
   }
 }

@@ -1,11 +1,11 @@
 import { createInterface } from 'node:readline';
 import { LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ArchiveKeys } from '../common/offboarding';
+import { getJsonObject } from '../common/s3-json';
 import { tenantIdSchema } from '../common/tenant-input';
 import type { ExportManifest } from '../workflow-tasks/lib/tenant-export';
 import type { VerifiedExport } from '../workflow-tasks/offboarding/steps';
-import { awsClientConfig, readEndpoints, stackOutput, type TargetOptions } from './target';
+import { awsClientConfig, cliS3Client, readEndpoints, stackOutput, type TargetOptions } from './target';
 
 /** The archive bucket of the running local platform or, with `--aws`, of the deployed stack. */
 export async function archiveBucketOf(options: TargetOptions): Promise<string> {
@@ -33,19 +33,12 @@ export async function restoreInput(
   if (options.tier !== undefined && !['shared', 'dedicated'].includes(options.tier))
     throw new Error('--tier: must be "shared" or "dedicated"');
   const Bucket = await archiveBucketOf(options);
-  const config = await awsClientConfig(options);
-  // An emulator (the local platform's, or AWS_ENDPOINT_URL with --aws) has no per-bucket host names.
-  const forcePathStyle = Boolean(config.endpoint ?? process.env.AWS_ENDPOINT_URL);
-  const s3 = new S3Client({ ...config, forcePathStyle });
+  const s3 = await cliS3Client(options);
   try {
     const read = async <T>(Key: string, missing: string): Promise<T> => {
-      try {
-        const object = await s3.send(new GetObjectCommand({ Bucket, Key }));
-        return JSON.parse(await object.Body!.transformToString()) as T;
-      } catch (error) {
-        if ((error as Error).name === 'NoSuchKey') throw new Error(missing, { cause: error });
-        throw error;
-      }
+      const value = await getJsonObject<T>(s3, Bucket, Key);
+      if (value === undefined) throw new Error(missing);
+      return value;
     };
     const latest = await read<VerifiedExport>(
       ArchiveKeys.latest(tenantId),
@@ -96,18 +89,4 @@ export async function confirmed(question: string, phrase: string): Promise<boole
   } finally {
     rl.close();
   }
-}
-
-/** Runs `fn` over `items`, `limit` at a time; resolves to the results in order. */
-export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

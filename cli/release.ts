@@ -1,11 +1,11 @@
 import { StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
+import { getJsonObject } from '../common/s3-json';
 import { parseReleaseInput, ReleaseStates, type ReleaseInput, type ReleaseSummary } from '../common/release';
 import { buildTenantApiArtifact, uploadTenantApiVersion } from '../local/artifacts';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary } from './progress';
-import { awsClientConfig, resolveWorkflowTarget, type TargetOptions } from './target';
+import { cliS3Client, resolveWorkflowTarget, type TargetOptions } from './target';
 
 export interface ReleaseOptions extends TargetOptions {
   readonly version?: string;
@@ -47,7 +47,7 @@ export async function release(options: ReleaseOptions, out: (line: string) => vo
   if (!version && !options.aws) {
     say('Packaging the tenant API of this working tree…');
     const artifact = await buildTenantApiArtifact();
-    const s3 = new S3Client({ ...(await awsClientConfig(options)), forcePathStyle: true });
+    const s3 = await cliS3Client(options);
     try {
       // A copy stays in the state directory: the emulator forgets it when the platform restarts.
       await uploadTenantApiVersion(s3, artifact, options.stateDir);
@@ -154,10 +154,12 @@ function finishedSummary(events: HistoryEvent[]): ReleaseSummary | undefined {
 
 /** The version `tenant-api/current.json` names (on AWS: what the last `cdk deploy` uploaded). */
 async function currentVersion(options: TargetOptions, Bucket: string): Promise<string> {
-  const s3 = new S3Client({ ...(await awsClientConfig(options)), forcePathStyle: !options.aws });
+  const s3 = await cliS3Client(options);
   try {
-    const object = await s3.send(new GetObjectCommand({ Bucket, Key: PlatformNames.tenantApiCurrentKey }));
-    return (JSON.parse((await object.Body?.transformToString()) ?? '{}') as { version: string }).version;
+    const current = await getJsonObject<{ version: string }>(s3, Bucket, PlatformNames.tenantApiCurrentKey);
+    if (!current)
+      throw new Error(`${Bucket} has no ${PlatformNames.tenantApiCurrentKey}: deploy the platform first`);
+    return current.version;
   } finally {
     s3.destroy();
   }

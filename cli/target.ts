@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ENDPOINTS_FILE, type Endpoints } from '../local/services';
 import { ControlPlaneClient } from './control-plane';
@@ -46,6 +47,18 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     credentials: LOCAL_CREDENTIALS,
   });
   return { sfn, stateMachineArn: endpoints.stateMachineArn, endpoints };
+}
+
+/**
+ * An S3 client for the CLI: the local platform's emulator, or AWS. An emulator (the local platform's, or
+ * AWS_ENDPOINT_URL with --aws) has no per-bucket host names, so requests name the bucket in the path.
+ */
+export async function cliS3Client(options: TargetOptions): Promise<S3Client> {
+  const config = await awsClientConfig(options);
+  return new S3Client({
+    ...config,
+    forcePathStyle: Boolean(config.endpoint ?? process.env.AWS_ENDPOINT_URL),
+  });
 }
 
 /** SDK client configuration for the other AWS APIs: the local platform's emulator, or the default chain. */

@@ -23,7 +23,8 @@ import { queryReleases } from '../workflow-tasks/lib/release-ledger';
 import { queryTenants, tenantView } from '../workflow-tasks/lib/registry';
 import { ConsoleHandler, ConsoleServer, type TenantSource } from '../console/server';
 import { release, type ReleaseOptions } from './release';
-import { confirmed, inBatches, restoreInput, tenantsWithFunctions } from './offboard';
+import { inBatches } from '../common/in-batches';
+import { confirmed, restoreInput, tenantsWithFunctions } from './offboard';
 import { describeTenant } from './describe';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
@@ -323,17 +324,30 @@ async function runWorkflow(
     { ...options, stateDir: resolve(options.stateDir) },
     workflow,
   );
-  const label = input.tenantId.slice(0, 40);
-  const say = (line: string) => {
-    if (!options.json && !options.quiet) out(line);
-  };
   const started = await sfn.send(
     new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
   );
-  say(`${verb} ${label} (${started.executionArn ?? ''})`);
+  return followAndReport(sfn, started.executionArn ?? '', verb, input.tenantId.slice(0, 40), options);
+}
+
+/**
+ * Follows an execution to its end, printing each state as it goes ("Onboarding shop-a (arn)" first), then
+ * its outcome; `--json`: only the summary, `quiet`: only the outcome. Exit code 0 only on success.
+ */
+async function followAndReport(
+  sfn: SFNClient,
+  executionArn: string,
+  verb: string,
+  label: string,
+  options: { json?: boolean; quiet?: boolean },
+): Promise<number> {
+  const say = (line: string) => {
+    if (!options.json && !options.quiet) out(line);
+  };
+  say(`${verb} ${label} (${executionArn})`);
   const ended = await followExecution(
     sfn,
-    started.executionArn ?? '',
+    executionArn,
     options.json || options.quiet ? () => undefined : progressPrinter(say),
   );
   report(label, ended, options);
@@ -447,19 +461,8 @@ async function startOnboarding(target: Target, input: unknown): Promise<string> 
 
 /** StartExecution on the target, then live progress from its history. Exit code 0 only on success. */
 async function onboardThrough(target: Target, input: unknown, options: { json?: boolean }): Promise<number> {
-  const label = tenantLabel(input);
-  const say = (line: string) => {
-    if (!options.json) out(line);
-  };
   const executionArn = await startOnboarding(target, input);
-  say(`Onboarding ${label} (${executionArn})`);
-  const ended = await followExecution(
-    target.sfn,
-    executionArn,
-    options.json ? () => undefined : progressPrinter(say),
-  );
-  report(label, ended, options);
-  return ended.status === 'SUCCEEDED' ? 0 : 1;
+  return followAndReport(target.sfn, executionArn, 'Onboarding', tenantLabel(input), options);
 }
 
 function report(label: string, e: DescribeExecutionCommandOutput, options: { json?: boolean }): void {

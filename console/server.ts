@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { build } from 'esbuild';
 import { fullHistory } from '../cli/follow';
+import { inBatches } from '../common/in-batches';
 import { LoopbackServer, readBody } from '../local/http';
 
 /** A tenant as the console lists it. */
@@ -177,15 +178,10 @@ export class ConsoleHandler {
     executions: ExecutionListItem[],
   ): Promise<(ExecutionListItem & { tenantId: string | null })[]> {
     const unknown = executions.filter((e) => !this.tenantOf.has(e.executionArn ?? ''));
-    for (let i = 0; i < unknown.length; i += 16)
-      await Promise.all(
-        unknown.slice(i, i + 16).map(async (e) => {
-          const described = await this.sfn.send(
-            new DescribeExecutionCommand({ executionArn: e.executionArn }),
-          );
-          this.tenantOf.set(e.executionArn ?? '', tenantIn(described.input));
-        }),
-      );
+    await inBatches(unknown, 16, async (e) => {
+      const described = await this.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+      this.tenantOf.set(e.executionArn ?? '', tenantIn(described.input));
+    });
     return executions.map((e) => ({ ...e, tenantId: this.tenantOf.get(e.executionArn ?? '') ?? null }));
   }
 

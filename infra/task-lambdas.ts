@@ -7,8 +7,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { TRANSIENT_ERROR_NAMES } from '../common/errors';
-import type { StepSpec } from '../common/steps';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { PermanentErrors, TRANSIENT_ERROR_NAMES } from '../common/errors';
+import { RETRY, type StepSpec } from '../common/steps';
 
 const REPO_ROOT = path.join(__dirname, '..');
 /**
@@ -192,5 +193,41 @@ export function workflowStateMachine(
       level: sfn.LogLevel.ALL,
       includeExecutionData: true,
     },
+  });
+}
+
+/**
+ * The Task states of a workflow all of whose Lambdas read the registry (suspension, offboarding): each
+ * handler's Lambda gets the registry's secret and its own `grants`; forward states retry quickly, undo
+ * (and forward-only removal) states slowly.
+ */
+export function registryTasks(
+  tasks: WorkflowTasks,
+  registrySecret: ISecret,
+  grants: Readonly<Record<string, (f: lambda.IFunction) => void>>,
+  timeoutSeconds: (handler: string) => number,
+): (state: string, handler: string, resultPath?: string, kind?: 'forward' | 'undo') => tasks.LambdaInvoke {
+  return (state, handler, resultPath, kind = 'forward') =>
+    tasks.task(
+      state,
+      {
+        handler,
+        timeoutSeconds: timeoutSeconds(handler),
+        usesDatabase: true,
+        grant: (f) => {
+          registrySecret.grantRead(f);
+          grants[handler]?.(f);
+        },
+      },
+      resultPath,
+      kind === 'undo' ? RETRY.slow : RETRY.quick,
+      kind,
+    );
+}
+
+/** A claim that refuses a bad request or a tenant in the wrong state ends at once in `stateName`. */
+export function refuseAt(scope: Construct, claim: tasks.LambdaInvoke, stateName: string): void {
+  claim.addCatch(new sfn.Fail(scope, stateName, { stateName, errorPath: '$.Error', causePath: '$.Cause' }), {
+    errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict],
   });
 }

@@ -6,11 +6,15 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PermanentErrors } from '../common/errors';
 import { PlatformNames } from '../common/names';
 import { OffboardingStates as S } from '../common/offboarding';
-import { RETRY } from '../common/steps';
-import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
+import {
+  refuseAt,
+  registryTasks,
+  workflowStateMachine,
+  WorkflowTasks,
+  type TaskLambdaSettings,
+} from './task-lambdas';
 import type { TenantOnboarding } from './tenant-onboarding';
 import { SWITCH_ACTIONS } from './tenant-suspension';
 
@@ -26,8 +30,6 @@ export interface TenantOffboardingProps extends TaskLambdaSettings {
   /** Receives TenantOffboarded / TenantOffboardingFailed. */
   readonly eventBus: IEventBus;
 }
-
-const { quick, slow } = RETRY;
 
 /**
  * Offboards one tenant (input `{ "tenantId" }`): claim (ACTIVE or SUSPENDED only), suspend, export the
@@ -94,29 +96,13 @@ export class TenantOffboarding extends Construct {
     const longTasks = new Set(['exportDatabase', 'verify']);
     const tasks = new WorkflowTasks(this, props, 'offboarding');
     this.taskFunctions = tasks.byState;
-    const task = (state: string, handler: string, resultPath: string | undefined, kind: 'forward' | 'undo') =>
-      tasks.task(
-        state,
-        {
-          handler,
-          // A large tenant's export streams for minutes: the most a Lambda may run.
-          timeoutSeconds: longTasks.has(handler) ? 900 : 120,
-          usesDatabase: true,
-          grant: (f) => {
-            props.masterSecret.grantRead(f);
-            grants[handler]?.(f);
-          },
-        },
-        resultPath,
-        kind === 'undo' ? slow : quick,
-        kind,
-      );
-
-    const claim = task(S.claim, 'claim', '$.results', 'forward');
-    claim.addCatch(
-      new sfn.Fail(this, S.refused, { stateName: S.refused, errorPath: '$.Error', causePath: '$.Cause' }),
-      { errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict] },
+    // A large tenant's export streams for minutes: the most a Lambda may run.
+    const task = registryTasks(tasks, props.masterSecret, grants, (handler) =>
+      longTasks.has(handler) ? 900 : 120,
     );
+
+    const claim = task(S.claim, 'claim', '$.results');
+    refuseAt(this, claim, S.refused);
 
     // After the export is verified: forward only. A removal that fails after its retries is recorded.
     const failed = new sfn.Fail(this, S.failed, {

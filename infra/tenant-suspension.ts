@@ -6,11 +6,15 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PermanentErrors } from '../common/errors';
-import { RETRY } from '../common/steps';
 import { PlatformNames } from '../common/names';
 import { SuspensionStates as S } from '../common/suspension';
-import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
+import {
+  refuseAt,
+  registryTasks,
+  workflowStateMachine,
+  WorkflowTasks,
+  type TaskLambdaSettings,
+} from './task-lambdas';
 
 export interface TenantSuspensionProps extends TaskLambdaSettings {
   /** The tenant API versions: a suspended version is published from the live version's zip. */
@@ -20,8 +24,6 @@ export interface TenantSuspensionProps extends TaskLambdaSettings {
   /** Receives TenantSuspended / TenantResumed. */
   readonly eventBus: IEventBus;
 }
-
-const { quick, slow } = RETRY;
 
 /**
  * The Lambda calls of switching a tenant's alias `live` to a suspended version and back, on tenant functions
@@ -71,33 +73,10 @@ export class TenantSuspension extends Construct {
     const tasks = new WorkflowTasks(this, props, 'suspension');
     this.taskFunctions = tasks.byState;
     // The undo path runs the same Lambdas as resuming.
-    const task = (
-      state: string,
-      handler: string,
-      resultPath?: string,
-      kind: 'forward' | 'undo' = 'forward',
-    ) =>
-      tasks.task(
-        state,
-        {
-          handler,
-          timeoutSeconds: 60,
-          usesDatabase: true,
-          grant: (f) => {
-            props.masterSecret.grantRead(f);
-            grants[handler]?.(f);
-          },
-        },
-        resultPath,
-        kind === 'undo' ? slow : quick,
-        kind,
-      );
+    const task = registryTasks(tasks, props.masterSecret, grants, () => 60);
 
     const claim = task(S.claim, 'claim');
-    claim.addCatch(
-      new sfn.Fail(this, S.refused, { stateName: S.refused, errorPath: '$.Error', causePath: '$.Cause' }),
-      { errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict] },
-    );
+    refuseAt(this, claim, S.refused);
     const failed = new sfn.Fail(this, S.suspensionFailed, {
       stateName: S.suspensionFailed,
       errorPath: '$.error.Error',

@@ -1,10 +1,7 @@
-import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
-import { stop, tenantctl, up, type Up } from '../fixtures/processes';
-
-const REPO = join(__dirname, '..', '..');
+import { onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
 
 let stateDir: string;
 let running: Up | undefined;
@@ -12,17 +9,7 @@ let running: Up | undefined;
 beforeAll(async () => {
   stateDir = await makeStateDir('offboard-cli');
   running = await up(stateDir);
-  for (const example of ['bookstore', 'hardware-store']) {
-    const onboarded = await tenantctl([
-      'onboard',
-      join(REPO, 'examples', 'tenants', `${example}.json`),
-      '--json',
-      '--state-dir',
-      stateDir,
-    ]);
-    if (onboarded.code !== 0)
-      throw new Error(`onboarding ${example}: ${onboarded.stdout}${onboarded.stderr}`);
-  }
+  await onboardExamples(stateDir, ['bookstore', 'hardware-store']);
 }, 180_000);
 
 afterAll(async () => {

@@ -1,13 +1,11 @@
-import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { ReleaseSummary } from '../../common/release';
 import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
 import { waitFor } from '../../local/ports';
-import { awsCli, stop, tenantctl, up, type Up } from '../fixtures/processes';
+import { awsCli, onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { uploadVersion } from '../fixtures/releases';
 
-const REPO = join(__dirname, '..', '..');
 const EXAMPLES = ['bookstore', 'building-shop', 'hardware-store'];
 
 let stateDir: string;
@@ -18,17 +16,7 @@ beforeAll(async () => {
   stateDir = await makeStateDir('release-cli');
   running = await up(stateDir);
   pointAwsAt(running);
-  for (const example of EXAMPLES) {
-    const onboarded = await tenantctl([
-      'onboard',
-      join(REPO, 'examples', 'tenants', `${example}.json`),
-      '--json',
-      '--state-dir',
-      stateDir,
-    ]);
-    if (onboarded.code !== 0)
-      throw new Error(`onboarding ${example}: ${onboarded.stdout}${onboarded.stderr}`);
-  }
+  await onboardExamples(stateDir, EXAMPLES);
 }, 180_000);
 
 /** uploadVersion talks to the platform's own AWS endpoint, as tenantctl does. */

@@ -1,11 +1,11 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { escapeIdentifier, type ClientBase } from 'pg';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
 import { ArchiveKeys } from '../../common/offboarding';
+import { getJsonObject } from '../../common/s3-json';
 import { hashPassword } from '../../common/passwords';
-import { aws, isNotFound } from '../lib/aws';
+import { aws } from '../lib/aws';
 import { loadExport, type ExportManifest } from '../lib/tenant-export';
 import { withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -76,14 +76,9 @@ async function restore(
 ): Promise<NonNullable<StepResults['schema']['restored']>> {
   const Bucket = requiredEnv(TaskEnv.archiveBucket);
   const { s3 } = aws();
-  let manifest: ExportManifest;
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket, Key: ArchiveKeys.manifest(key) }));
-    manifest = JSON.parse(await object.Body!.transformToString()) as ExportManifest;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+  const manifest = await getJsonObject<ExportManifest>(s3, Bucket, ArchiveKeys.manifest(key));
+  if (!manifest)
     throw new OnboardingError(PermanentErrors.InvalidInput, `restoreFrom: there is no export ${key}`);
-  }
   const known = Math.max(0, ...migrations.map((m) => m.version));
   if (manifest.schemaVersion > known)
     throw new OnboardingError(

@@ -1,6 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { getJsonObject } from '../../common/s3-json';
 import { requiredEnv } from '../../common/env';
 import { PlatformNames, TaskEnv } from '../../common/names';
 import {
@@ -29,19 +30,12 @@ const cache = new Map<string, Promise<TenantApiVersion>>();
 /** `tenant-api/current.json`: the version `cdk deploy` (or the local platform, or `tenantctl release`) put. */
 export async function currentTenantApi(): Promise<CurrentTenantApi> {
   const Bucket = requiredEnv(TaskEnv.artifactBucket);
-  try {
-    const object = await aws().s3.send(
-      new GetObjectCommand({ Bucket, Key: PlatformNames.tenantApiCurrentKey }),
-    );
-    return JSON.parse((await object.Body?.transformToString()) ?? '') as CurrentTenantApi;
-  } catch (error) {
-    if ((error as Error).name !== 'NoSuchKey') throw error;
-    throw new OnboardingError(
-      PermanentErrors.StepFailed,
-      `${Bucket} has no ${PlatformNames.tenantApiCurrentKey}: deploy the platform (cdk deploy) first`,
-      { cause: error },
-    );
-  }
+  const current = await getJsonObject<CurrentTenantApi>(aws().s3, Bucket, PlatformNames.tenantApiCurrentKey);
+  if (current) return current;
+  throw new OnboardingError(
+    PermanentErrors.StepFailed,
+    `${Bucket} has no ${PlatformNames.tenantApiCurrentKey}: deploy the platform (cdk deploy) first`,
+  );
 }
 
 /**

@@ -89,10 +89,7 @@ export async function claim({ executionArn, state }: Event): Promise<Offboarding
       [tenantId, executionArn],
     );
     if (fresh.rows[0]) return fresh.rows[0];
-    const { rows } = await client.query<Row & { release_lock: string | null }>(
-      `SELECT ${ROW}, release_lock FROM tenants WHERE id = $1`,
-      [tenantId],
-    );
+    const { rows } = await client.query<Row>(`SELECT ${ROW} FROM tenants WHERE id = $1`, [tenantId]);
     return rows[0];
   });
   if (taken?.status === 'OFFBOARDING' && taken.offboarding?.executionArn === executionArn)
@@ -113,7 +110,7 @@ export async function claim({ executionArn, state }: Event): Promise<Offboarding
     if (takenOver.rows[0]) return resultsOf(takenOver.rows[0]);
     throw conflict(`another offboarding took ${tenantId} at the same time`);
   }
-  const lock = (taken as { release_lock?: string | null } | undefined)?.release_lock;
+  const lock = taken?.release_lock;
   throw conflict(
     !taken
       ? `there is no tenant ${tenantId}`
@@ -338,7 +335,7 @@ export async function releaseOffboardingOf(executionArn: string, error: unknown)
   );
 }
 
-const ROW = 'id, status, tier, company_name, admin_email, domain, offboarding';
+const ROW = 'id, status, tier, company_name, admin_email, domain, offboarding, release_lock';
 
 interface Row {
   id: string;
@@ -348,6 +345,8 @@ interface Row {
   admin_email: string;
   domain: string | null;
   offboarding: OffboardingRecord | null;
+  /** The release updating it, if any: an ACTIVE tenant a release holds cannot be offboarded yet. */
+  release_lock: string | null;
 }
 
 function resultsOf(row: Row): OffboardingResults {
