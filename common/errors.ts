@@ -17,6 +17,15 @@ export const TransientErrors = {
   ResourceNotReady: 'ResourceNotReady',
 } as const;
 
+/**
+ * Not a failure: the onboarding waits for its turn. Retried for long (ONBOARDING_SLOTS in common/steps.ts),
+ * not with the transient errors' few attempts.
+ */
+export const WaitErrors = {
+  /** As many onboardings as the platform allows at once are provisioning; this one waits for a slot. */
+  OnboardingSlotsFull: 'OnboardingSlotsFull',
+} as const;
+
 /** Retrying cannot help: roll back. */
 export const PermanentErrors = {
   /** The onboarding input is malformed; the message names the field. */
@@ -47,7 +56,8 @@ export const PermanentErrors = {
 
 export type TransientErrorName = (typeof TransientErrors)[keyof typeof TransientErrors];
 export type PermanentErrorName = (typeof PermanentErrors)[keyof typeof PermanentErrors];
-export type OnboardingErrorName = TransientErrorName | PermanentErrorName;
+export type OnboardingErrorName =
+  TransientErrorName | PermanentErrorName | (typeof WaitErrors)[keyof typeof WaitErrors];
 
 export const TRANSIENT_ERROR_NAMES: readonly TransientErrorName[] = Object.values(TransientErrors);
 export const PERMANENT_ERROR_NAMES: readonly PermanentErrorName[] = Object.values(PermanentErrors);

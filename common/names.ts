@@ -82,6 +82,12 @@ export const TaskEnv = {
   archiveBucket: 'ARCHIVE_BUCKET',
   /** Days an export is kept: the date the registry records (the bucket enforces it). */
   archiveRetentionDays: 'ARCHIVE_RETENTION_DAYS',
+  /**
+   * How many onboardings may provision at once (registered, not yet live or rolled back); more wait for a
+   * slot. And the onboarding state machine's timeout: a registration older than that is no longer running.
+   */
+  maxConcurrentOnboardings: 'MAX_CONCURRENT_ONBOARDINGS',
+  onboardingTimeoutSeconds: 'ONBOARDING_TIMEOUT_SECONDS',
   certificateArn: 'CERTIFICATE_ARN',
   tenantFunctionRuntime: 'TENANT_FUNCTION_RUNTIME',
   /** Dedicated tier: instance class, and optionally the subnet group and security group of the instances. */

@@ -13,6 +13,11 @@ export interface StepSpec {
   readonly undoStateName?: string;
   /** Task timeout. */
   readonly timeoutSeconds: number;
+  /**
+   * The branch of "Build database and web" the step runs in (the branches run side by side); absent for the
+   * steps before it, which both branches need, and the steps after it, which need both.
+   */
+  readonly branch?: 'database' | 'web';
   /** Transient-error retries: attempts after the first, first delay, cap of the delay. */
   readonly retry: {
     readonly maxAttempts: number;
@@ -64,15 +69,24 @@ export const STEPS: readonly StepSpec[] = [
   },
   {
     id: 'create-database',
+    branch: 'database',
     stateName: 'Create database',
     resultKey: 'database',
     undoStateName: 'Rollback: drop database',
     timeoutSeconds: 120,
     retry: slow,
   },
-  { id: 'apply-schema', stateName: 'Apply schema', resultKey: 'schema', timeoutSeconds: 120, retry: slow },
+  {
+    id: 'apply-schema',
+    branch: 'database',
+    stateName: 'Apply schema',
+    resultKey: 'schema',
+    timeoutSeconds: 120,
+    retry: slow,
+  },
   {
     id: 'deploy-function',
+    branch: 'web',
     stateName: 'Deploy function',
     resultKey: 'function',
     undoStateName: 'Rollback: delete function and API',
@@ -81,6 +95,7 @@ export const STEPS: readonly StepSpec[] = [
   },
   {
     id: 'attach-domain',
+    branch: 'web',
     stateName: 'Attach domain',
     resultKey: 'domain',
     undoStateName: 'Rollback: detach domain',
@@ -89,6 +104,7 @@ export const STEPS: readonly StepSpec[] = [
   },
   {
     id: 'publish-frontend',
+    branch: 'web',
     stateName: 'Publish frontend',
     resultKey: 'frontend',
     undoStateName: 'Rollback: delete frontend',
@@ -110,6 +126,29 @@ export const STEPS: readonly StepSpec[] = [
     retry: quick,
   },
 ];
+
+/**
+ * Bursts: "Register tenant" registers a tenant only while fewer than `maxConcurrentOnboardings` are
+ * provisioning; otherwise it fails with OnboardingSlotsFull, retried with capped, jittered backoff for up to
+ * about half an hour (the execution's timeout bounds it; an onboarding that never gets a slot is rolled
+ * back and says so).
+ */
+export const ONBOARDING_SLOTS = {
+  defaultMaxConcurrent: 10,
+  retry: { maxAttempts: 400, intervalSeconds: 1, backoffRate: 1.5, maxDelaySeconds: 10 },
+} as const;
+
+/**
+ * The two branches run in one Parallel state. A failure in one stops the other; Step Functions cannot stop
+ * a Lambda already running, so the rollback first waits out the longest step of the branches: a step the
+ * failure interrupted may still land its effect, and it must land before its undo runs, not after.
+ */
+export const BRANCHES = {
+  stateName: 'Build database and web',
+  /** Branch order in the Parallel state (and its output array). */
+  order: ['database', 'web'] as const,
+  waitStateName: 'Wait for interrupted steps',
+} as const;
 
 /**
  * The dedicated tier's wait loop after "Create database": wait, check the RDS instance, and go on when it is

@@ -33,5 +33,6 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   natGateways: number('natGateways'),
   dedicatedInstanceClass: text('dedicatedInstanceClass'),
   archiveRetentionDays: number('archiveRetentionDays'),
+  maxConcurrentOnboardings: number('maxConcurrentOnboardings'),
 });
 checkWithCdkNag(app, stack);

@@ -52,6 +52,8 @@ export interface PlatformConfig {
   readonly dedicatedInstanceClass?: string;
   /** Days a tenant's export is kept after offboarding (nobody can delete it before). @default 90 */
   readonly archiveRetentionDays?: number;
+  /** Onboardings that may provision at once; the rest of a signup burst waits its turn. @default 10 */
+  readonly maxConcurrentOnboardings?: number;
 }
 
 export type PlatformStackProps = StackProps & PlatformConfig;
@@ -165,6 +167,7 @@ export class PlatformStack extends Stack {
         port: 5432,
       },
       certificateArn: props.certificateArn,
+      maxConcurrentOnboardings: props.maxConcurrentOnboardings,
       logRetention,
       network: lambdaNetwork,
       tenantRoleBoundary,

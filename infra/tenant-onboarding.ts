@@ -12,7 +12,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PlatformNames, TaskEnv } from '../common/names';
-import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
+import { WaitErrors } from '../common/errors';
+import {
+  BRANCHES,
+  DEDICATED_INSTANCE,
+  ONBOARDING_SLOTS,
+  RECORD_ROLLBACK_FAILURE,
+  STEPS,
+} from '../common/steps';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
@@ -40,6 +47,11 @@ export interface TenantOnboardingProps {
    * @default Duration.hours(1)
    */
   readonly timeout?: Duration;
+  /**
+   * How many onboardings may provision at once; the rest of a burst waits its turn at "Register tenant".
+   * @default ONBOARDING_SLOTS.defaultMaxConcurrent (10)
+   */
+  readonly maxConcurrentOnboardings?: number;
   /** Retention of every log group the construct creates (functions and the state machine). */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -73,9 +85,12 @@ export const DATABASE_STEPS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The onboarding state machine: one Lambda task per step of common/steps.ts, in order, each catching into
- * its own undo; the undos chain backwards to a Fail state carrying the original error. An undo that fails
- * after its retries is recorded (ROLLBACK_FAILED + event) and ends in a Fail state naming the step.
+ * The onboarding state machine: one Lambda task per step of common/steps.ts. The steps both branches need
+ * run first, each catching into its own undo; then the database branch and the web branch run side by side
+ * in a Parallel state, whose failure (after the wait of BRANCHES) runs every undo; then the steps that need
+ * both, catching into the last undo. The undos chain backwards to a Fail state carrying the original error.
+ * An undo that fails after its retries is recorded (ROLLBACK_FAILED + event) and ends in a Fail state
+ * naming the step.
  */
 export class TenantOnboarding extends Construct {
   public readonly stateMachine: sfn.StateMachine;
@@ -89,6 +104,12 @@ export class TenantOnboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantOnboardingProps) {
     super(scope, id);
+    const maxConcurrent = props.maxConcurrentOnboardings ?? ONBOARDING_SLOTS.defaultMaxConcurrent;
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent <= 0)
+      throw new Error(
+        `TenantOnboarding: maxConcurrentOnboardings must be a positive integer, got ${maxConcurrent}`,
+      );
+    const timeout = props.timeout ?? Duration.hours(1);
     if (!Number.isInteger(props.sharedDatabase.port) || props.sharedDatabase.port <= 0) {
       throw new Error(
         `TenantOnboarding: sharedDatabase.port must be a positive integer, got ${props.sharedDatabase.port}`,
@@ -105,6 +126,8 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.eventBusName]: props.eventBus.eventBusName,
       [TaskEnv.archiveBucket]: props.archive.bucket.bucketName,
       [TaskEnv.archiveRetentionDays]: String(props.archive.retentionDays),
+      [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrent),
+      [TaskEnv.onboardingTimeoutSeconds]: String(timeout.toSeconds()),
       [TaskEnv.certificateArn]: props.certificateArn ?? 'none',
       [TaskEnv.tenantFunctionRuntime]: TASK_RUNTIME.name,
       [TaskEnv.tenantSubnetIds]: props.network.vpc.selectSubnets(props.network.subnets).subnetIds.join(','),
@@ -214,8 +237,10 @@ export class TenantOnboarding extends Construct {
       }
       undoFor.set(step.id, previousUndo);
     }
+    const undoAll = previousUndo;
 
-    // Forward chain.
+    // Forward steps. Those outside the branches catch into their own undo; inside a branch a failure fails
+    // the Parallel state, which catches it for both branches.
     const forward = new Map<string, tasks.LambdaInvoke>();
     for (const step of STEPS) {
       const task = retryTransient(
@@ -231,7 +256,7 @@ export class TenantOnboarding extends Construct {
         // Nothing exists yet: straight to a Fail state. The error replaces the state (no ResultPath), because
         // an input that is not even a JSON object has no field to put it in.
         task.addCatch(invalidInput);
-      } else {
+      } else if (!step.branch) {
         task.addCatch(undoFor.get(step.id) ?? onboardingFailed, { resultPath: '$.error' });
       }
       forward.set(step.id, task);
@@ -241,18 +266,19 @@ export class TenantOnboarding extends Construct {
       if (!task) throw new Error(`no task for step ${id}`);
       return task;
     };
-    // Without a domain, "Attach domain" is skipped; its result still says so, for the steps after it.
-    const noDomain = new sfn.Pass(this, 'No domain to attach', {
-      stateName: 'No domain to attach',
-      result: sfn.Result.fromObject({ skipped: true }),
-      resultPath: '$.results.domain',
-    }).next(get('publish-frontend'));
-    const hasDomain = new sfn.Choice(this, 'Has a domain?', { stateName: 'Has a domain?' })
-      .when(sfn.Condition.isPresent('$.results.tenant.domain'), get('attach-domain'))
-      .otherwise(noDomain);
-    get('attach-domain').next(get('publish-frontend'));
+    // A burst waits for onboarding slots here (ONBOARDING_SLOTS), with backoff, instead of failing.
+    const { retry: slotRetry } = ONBOARDING_SLOTS;
+    get('register-tenant').addRetry({
+      errors: [WaitErrors.OnboardingSlotsFull],
+      interval: Duration.seconds(slotRetry.intervalSeconds),
+      maxDelay: Duration.seconds(slotRetry.maxDelaySeconds),
+      maxAttempts: slotRetry.maxAttempts,
+      backoffRate: slotRetry.backoffRate,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
 
-    // Dedicated tier: wait for the RDS instance (Wait / Check / Choice, bounded by the check's round count).
+    // The database branch. Dedicated tier: wait for the RDS instance (Wait / Check / Choice, bounded by the
+    // check's round count).
     const { check } = DEDICATED_INSTANCE;
     const checkInstance = retryTransient(
       invoke(
@@ -263,7 +289,6 @@ export class TenantOnboarding extends Construct {
       ),
       check,
     );
-    checkInstance.addCatch(undoFor.get('create-database') ?? onboardingFailed, { resultPath: '$.error' });
     const waitForInstance = new sfn.Wait(this, DEDICATED_INSTANCE.waitStateName, {
       stateName: DEDICATED_INSTANCE.waitStateName,
       time: sfn.WaitTime.duration(Duration.seconds(DEDICATED_INSTANCE.waitSeconds)),
@@ -278,26 +303,67 @@ export class TenantOnboarding extends Construct {
         )
         .otherwise(waitForInstance),
     );
-    const dedicated = new sfn.Choice(this, DEDICATED_INSTANCE.choiceStateName, {
-      stateName: DEDICATED_INSTANCE.choiceStateName,
+    const databaseBranch = get('create-database').next(
+      new sfn.Choice(this, DEDICATED_INSTANCE.choiceStateName, {
+        stateName: DEDICATED_INSTANCE.choiceStateName,
+      })
+        .when(sfn.Condition.stringEquals('$.results.tenant.tier', 'dedicated'), waitForInstance)
+        .otherwise(get('apply-schema')),
+    );
+
+    // The web branch. Without a domain, "Attach domain" is skipped; its result still says so.
+    const noDomain = new sfn.Pass(this, 'No domain to attach', {
+      stateName: 'No domain to attach',
+      result: sfn.Result.fromObject({ skipped: true }),
+      resultPath: '$.results.domain',
+    }).next(get('publish-frontend'));
+    get('attach-domain').next(get('publish-frontend'));
+    const webBranch = get('deploy-function').next(
+      new sfn.Choice(this, 'Has a domain?', { stateName: 'Has a domain?' })
+        .when(sfn.Condition.isPresent('$.results.tenant.domain'), get('attach-domain'))
+        .otherwise(noDomain),
+    );
+
+    // Side by side. Each branch returns the whole state with its own results added: the results are merged
+    // back into `$.results` (the instance check's rounds are left behind: no later step reads them).
+    const resultSelector: Record<string, unknown> = {};
+    for (const step of STEPS.slice(
+      0,
+      STEPS.findIndex((s) => s.branch),
+    ))
+      resultSelector[step.resultKey] = sfn.JsonPath.objectAt(`$[0].results.${step.resultKey}`);
+    BRANCHES.order.forEach((branch, index) => {
+      for (const step of STEPS.filter((s) => s.branch === branch))
+        resultSelector[step.resultKey] = sfn.JsonPath.objectAt(`$[${index}].results.${step.resultKey}`);
+    });
+    const waitForInterrupted = new sfn.Wait(this, BRANCHES.waitStateName, {
+      stateName: BRANCHES.waitStateName,
+      time: sfn.WaitTime.duration(
+        Duration.seconds(
+          Math.max(...STEPS.filter((s) => s.branch).map((s) => s.timeoutSeconds), check.timeoutSeconds),
+        ),
+      ),
+    }).next(undoAll);
+    const build = new sfn.Parallel(this, BRANCHES.stateName, {
+      stateName: BRANCHES.stateName,
+      resultPath: '$.results',
+      resultSelector,
     })
-      .when(sfn.Condition.stringEquals('$.results.tenant.tier', 'dedicated'), waitForInstance)
-      .otherwise(get('apply-schema'));
+      .branch(databaseBranch)
+      .branch(webBranch)
+      .addCatch(waitForInterrupted, { resultPath: '$.error' });
 
     const definition = get('validate-input')
       .next(get('register-tenant'))
       .next(get('store-secret'))
-      .next(get('create-database'))
-      .next(dedicated);
-    get('apply-schema').next(get('deploy-function')).next(hasDomain);
-    get('publish-frontend')
+      .next(build)
       .next(get('invalidate-cache'))
       .next(get('activate-tenant'))
       .next(new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' }));
 
     this.stateMachine = workflowStateMachine(this, {
       start: definition,
-      timeout: props.timeout ?? Duration.hours(1),
+      timeout,
       comment: 'Onboards one tenant; a failure anywhere undoes what was created, in reverse order.',
       logRetention: props.logRetention,
     });
@@ -359,6 +425,9 @@ class StepPermissions {
     const emitsEvents = ['register-tenant', 'activate-tenant', 'record-rollback-failure'];
 
     if (usesDatabase.includes(stepId)) this.props.masterSecret.grantRead(f);
+    // "Register tenant" picks the version the tenant starts on: the current-version pointer.
+    if (stepId === 'register-tenant' && handler === 'run')
+      this.props.artifactBucket.grantRead(f, PlatformNames.tenantApiCurrentKey);
     if (emitsEvents.includes(stepId)) this.props.eventBus.grantPutEventsTo(f);
     switch (stepId) {
       case 'store-secret':

@@ -118,6 +118,46 @@ export function localDefinitions(): LocalDefinitions {
   };
 }
 
+type AslState = AslDefinition['States'][string];
+
+/** The state machines nested in a state: a Parallel state's branches, a Map's iteration. */
+function nestedIn(state: AslState): AslDefinition[] {
+  const branches = (state.Branches ?? []) as AslDefinition[];
+  const processor = (state.ItemProcessor ?? state.Iterator) as AslDefinition | undefined;
+  return processor ? [...branches, processor] : branches;
+}
+
+/** Every state of a definition by name, those inside Parallel branches and Map iterations included. */
+export function allStates(definition: AslDefinition): Map<string, AslState> {
+  const states = new Map<string, AslState>();
+  const visit = (d: AslDefinition) => {
+    for (const [name, state] of Object.entries(d.States)) {
+      states.set(name, state);
+      nestedIn(state).forEach(visit);
+    }
+  };
+  visit(definition);
+  return states;
+}
+
+/** The definition with every Task state, nested ones included, replaced by `change(state)`. */
+export function mapTasks(definition: AslDefinition, change: (task: AslState) => AslState): AslDefinition {
+  const mapped = (d: AslDefinition): AslDefinition => ({
+    ...d,
+    States: Object.fromEntries(
+      Object.entries(d.States).map(([name, state]) => {
+        if (state.Type === 'Task') return [name, change(state)];
+        if (state.Branches)
+          return [name, { ...state, Branches: (state.Branches as AslDefinition[]).map(mapped) }];
+        for (const field of ['ItemProcessor', 'Iterator'] as const)
+          if (state[field]) return [name, { ...state, [field]: mapped(state[field] as AslDefinition) }];
+        return [name, state];
+      }),
+    ),
+  });
+  return mapped(definition);
+}
+
 /** Fields only a Distributed Map has; an inline Map runs the same ItemProcessor without them. */
 const DISTRIBUTED_ONLY = [
   'Label',

@@ -9,13 +9,16 @@ export const INJECTED_FAULT = 'InjectedFault';
 const faultSchema = z.strictObject({
   tenantId: z.string({ error: 'must be a string' }),
   step: z.string({ error: 'must be a step id such as "create-database" or "undo:create-database"' }),
-  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout'], {
-    error: 'must be "transient", "permanent", "after-effect" or "timeout"',
+  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout', 'slow'], {
+    error: 'must be "transient", "permanent", "after-effect", "timeout" or "slow"',
   }),
   times: z._default(z.int({ error: 'must be a whole number' }).check(z.positive('must be positive')), 1),
 });
 
 export type Fault = z.infer<typeof faultSchema>;
+
+/** How late a `slow` fault runs its step. */
+export const SLOW_FAULT_MS = 2_000;
 
 /** Parses the `--faults` file / `TENANTCTL_FAULTS` JSON: a list of faults; a bad one is named by index and field. */
 export function parseFaults(text: string): Fault[] {
@@ -42,7 +45,8 @@ export function parseFaults(text: string): Fault[] {
  * - `transient`: fails with a transient error name (retried by the state machine);
  * - `permanent`: fails with `InjectedFault` before doing anything;
  * - `after-effect`: runs the real step, then fails with `InjectedFault` (a half-finished step);
- * - `timeout`: never answers, so the task exceeds its timeout.
+ * - `timeout`: never answers, so the task exceeds its timeout;
+ * - `slow`: runs the real step SLOW_FAULT_MS late (a step still running when the other branch fails).
  */
 export class FaultInjector {
   private readonly remaining: { fault: Fault; left: number }[];
@@ -67,6 +71,9 @@ export class FaultInjector {
           throw Object.assign(new Error(`${where}, after its effect`), { name: INJECTED_FAULT });
         case 'timeout':
           return new Promise<T>(() => undefined);
+        case 'slow':
+          await new Promise((resolve) => setTimeout(resolve, SLOW_FAULT_MS));
+          return handler(event);
       }
     };
   }

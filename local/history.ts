@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import type { AslDefinition } from './asl';
+import { allStates, type AslDefinition } from './asl';
 
 /** An event as aws-local-stepfunctions reports it. */
 export interface InterpreterEvent {
@@ -34,12 +34,17 @@ const LAMBDA = { resourceType: 'lambda', resource: 'invoke' } as const;
 export class HistoryBuilder {
   private nextId = 1;
   private readonly failed = new Set<string>();
+  /** The last event of each state's current visit: its next event points back at it (previousEventId). */
+  private readonly last = new Map<string, number>();
+  private readonly states: ReturnType<typeof allStates>;
 
   constructor(
-    private readonly definition: AslDefinition,
+    definition: AslDefinition,
     private readonly region: string,
     private readonly roleArn: string,
-  ) {}
+  ) {
+    this.states = allStates(definition);
+  }
 
   add(event: InterpreterEvent): AwsHistoryEvent[] {
     const at = event.timestamp;
@@ -60,45 +65,71 @@ export class HistoryBuilder {
         ];
       case 'StateEntered': {
         this.failed.delete(key);
-        const entered = this.make(at, `${kind}StateEntered`, {
-          stateEnteredEventDetails: {
-            name,
-            input: json(event.state?.input),
-            inputDetails: { truncated: false },
+        this.last.delete(key);
+        const entered = this.make(
+          at,
+          `${kind}StateEntered`,
+          {
+            stateEnteredEventDetails: {
+              name,
+              input: json(event.state?.input),
+              inputDetails: { truncated: false },
+            },
           },
-        });
-        return kind === 'Task' ? [entered, ...this.attempt(at, name)] : [entered];
+          key,
+        );
+        if (kind === 'Task') return [entered, ...this.attempt(at, name, key)];
+        if (kind === 'Parallel') return [entered, this.make(at, 'ParallelStateStarted', {}, key)];
+        return [entered];
       }
       case 'StateFailed':
-        if (kind !== 'Task') return [];
         this.failed.add(key);
+        if (kind === 'Parallel') return [this.make(at, 'ParallelStateFailed', {}, key)];
+        if (kind !== 'Task') return [];
         return [
-          this.make(at, event.Error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', {
-            [event.Error === 'States.Timeout' ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails']: {
-              ...LAMBDA,
-              error: event.Error,
-              cause: text(event.Cause),
+          this.make(
+            at,
+            event.Error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed',
+            {
+              [event.Error === 'States.Timeout' ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails']: {
+                ...LAMBDA,
+                error: event.Error,
+                cause: text(event.Cause),
+              },
             },
-          }),
+            key,
+          ),
         ];
       case 'StateRetried':
         this.failed.delete(key);
-        return kind === 'Task' ? this.attempt(at, name) : [];
+        return kind === 'Task' ? this.attempt(at, name, key) : [];
       case 'StateExited': {
         if (kind === 'Fail') return [];
         const output = json(event.state?.output);
         const events: AwsHistoryEvent[] = [];
         if (kind === 'Task' && !this.failed.has(key)) {
           events.push(
-            this.make(at, 'TaskSucceeded', {
-              taskSucceededEventDetails: { ...LAMBDA, output, outputDetails: { truncated: false } },
-            }),
+            this.make(
+              at,
+              'TaskSucceeded',
+              {
+                taskSucceededEventDetails: { ...LAMBDA, output, outputDetails: { truncated: false } },
+              },
+              key,
+            ),
           );
         }
+        if (kind === 'Parallel' && !this.failed.has(key))
+          events.push(this.make(at, 'ParallelStateSucceeded', {}, key));
         events.push(
-          this.make(at, `${kind}StateExited`, {
-            stateExitedEventDetails: { name, output, outputDetails: { truncated: false } },
-          }),
+          this.make(
+            at,
+            `${kind}StateExited`,
+            {
+              stateExitedEventDetails: { name, output, outputDetails: { truncated: false } },
+            },
+            key,
+          ),
         );
         return events;
       }
@@ -135,24 +166,40 @@ export class HistoryBuilder {
     }
   }
 
-  private attempt(at: number, name: string): AwsHistoryEvent[] {
-    const timeout = (this.definition.States[name] as { TimeoutSeconds?: number } | undefined)?.TimeoutSeconds;
+  private attempt(at: number, name: string, key: string): AwsHistoryEvent[] {
+    const timeout = this.states.get(name)?.TimeoutSeconds as number | undefined;
     return [
-      this.make(at, 'TaskScheduled', {
-        taskScheduledEventDetails: {
-          ...LAMBDA,
-          region: this.region,
-          parameters: '{}',
-          timeoutInSeconds: timeout,
+      this.make(
+        at,
+        'TaskScheduled',
+        {
+          taskScheduledEventDetails: {
+            ...LAMBDA,
+            region: this.region,
+            parameters: '{}',
+            timeoutInSeconds: timeout,
+          },
         },
-      }),
-      this.make(at, 'TaskStarted', { taskStartedEventDetails: { ...LAMBDA } }),
+        key,
+      ),
+      this.make(at, 'TaskStarted', { taskStartedEventDetails: { ...LAMBDA } }, key),
     ];
   }
 
-  private make(timestamp: number, type: string, details: Record<string, unknown>): AwsHistoryEvent {
+  /**
+   * The next event. As in Step Functions, an event of a state's visit points back at that visit's previous
+   * event, so the events of branches running side by side can be told apart; others at the one before.
+   */
+  private make(
+    timestamp: number,
+    type: string,
+    details: Record<string, unknown>,
+    key?: string,
+  ): AwsHistoryEvent {
     const id = this.nextId++;
-    return { timestamp, type, id, previousEventId: id - 1, ...details };
+    const previousEventId = (key !== undefined ? this.last.get(key) : undefined) ?? id - 1;
+    if (key !== undefined) this.last.set(key, id);
+    return { timestamp, type, id, previousEventId, ...details };
   }
 }
 

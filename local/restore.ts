@@ -1,8 +1,7 @@
 import { DEDICATED_INSTANCE, STEPS } from '../common/steps';
 import { PermanentErrors } from '../common/errors';
 import { STEP_HANDLERS } from '../workflow-tasks';
-import { applySchemaAt } from '../workflow-tasks/apply-schema/step';
-import { readTenantApiVersion } from '../workflow-tasks/lib/artifact';
+import { currentTenantApi, readTenantApiVersion } from '../workflow-tasks/lib/artifact';
 import { suspendAgain } from '../workflow-tasks/suspension/steps';
 import { listTenants } from '../workflow-tasks/lib/registry';
 import type { OnboardingState, StepResults } from '../workflow-tasks/lib/types';
@@ -37,8 +36,22 @@ export async function restoreActiveTenants(): Promise<string[]> {
       ...(tenant.domain ? { domain: tenant.domain } : {}),
     };
     for (const step of STEPS) {
-      // The registry row is already this execution's and ACTIVE: claiming it again is not restoring it.
-      if (step.id === 'register-tenant') continue;
+      // The registry row is already this execution's and ACTIVE: claiming it again is not restoring it. The
+      // tenant gets back the version the ledger says it runs (a release may have moved it off the current one).
+      if (step.id === 'register-tenant') {
+        const tenantApiVersion =
+          tenant.codeVersion && (await isUploaded(tenant.codeVersion))
+            ? tenant.codeVersion
+            : (await currentTenantApi()).version;
+        const registration = {
+          tenantId: tenant.id,
+          status: 'PROVISIONING' as const,
+          executionArn: tenant.executionArn,
+          tenantApiVersion,
+        };
+        state = { ...state, results: { ...state.results, registration } };
+        continue;
+      }
       // A suspended tenant stays SUSPENDED (and announced nothing new).
       if (step.id === 'activate-tenant' && tenant.status === 'SUSPENDED') continue;
       if (step.id === 'attach-domain' && !tenant.domain) {
@@ -46,11 +59,7 @@ export async function restoreActiveTenants(): Promise<string[]> {
         continue;
       }
       const event = { executionArn: tenant.executionArn, state };
-      // The version the ledger says the tenant runs (a release may have moved it off the current one).
-      const result =
-        step.id === 'apply-schema' && tenant.codeVersion && (await isUploaded(tenant.codeVersion))
-          ? await applySchemaAt(event, tenant.codeVersion)
-          : await STEP_HANDLERS[step.id].run(event);
+      const result = await STEP_HANDLERS[step.id].run(event);
       state = { ...state, results: { ...state.results, [step.resultKey]: result } };
       if (step.id === 'create-database' && tenant.tier === 'dedicated') {
         // The instance is up again (the platform waits for its RDS instances before this): one check

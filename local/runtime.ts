@@ -8,7 +8,7 @@ import {
   StateMachine,
 } from 'aws-local-stepfunctions';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
+import { BRANCHES, DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
 import { closePools } from '../workflow-tasks/lib/db';
 import { releaseTenantsOf } from '../workflow-tasks/lib/registry';
 import type { TaskHandler } from '../workflow-tasks/lib/handler';
@@ -22,7 +22,8 @@ import { OffboardingStates } from '../common/offboarding';
 import { SuspensionStates } from '../common/suspension';
 import { ReleaseStates } from '../common/release';
 import { stopReleaseOf } from '../workflow-tasks/lib/release-ledger';
-import { localDefinitions, type AslDefinition } from './asl';
+import { allStates, localDefinitions, mapTasks, type AslDefinition } from './asl';
+import { TasksInFlight } from './in-flight';
 import { bootstrapPlatform, ensureDatabase, LOCAL_ACCOUNT, type TaskEnvironment } from './bootstrap';
 import { ExecutionStore, type ExecutionStatus } from './execution-store';
 
@@ -81,6 +82,11 @@ export interface PlatformOptions {
   readonly port?: number;
   /** Where the AWS endpoint reports a request it failed to process. @default nowhere */
   readonly log?: (line: string) => void;
+  /**
+   * How many onboardings may provision at once (a burst's others wait their turn).
+   * @default `TENANTCTL_MAX_ONBOARDINGS`, else ONBOARDING_SLOTS.defaultMaxConcurrent
+   */
+  readonly maxConcurrentOnboardings?: number;
 }
 
 /** A state machine of the platform, as DescribeStateMachine shows it. */
@@ -183,12 +189,18 @@ export class LocalPlatform {
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
-      const environment = await bootstrapPlatform(stateDir, endpointUrl, postgres, {
-        onboarding: localStateMachineArn(PlatformNames.stateMachine),
-        release: localStateMachineArn(PlatformNames.releaseStateMachine),
-        suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
-        offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
-      });
+      const environment = await bootstrapPlatform(
+        stateDir,
+        endpointUrl,
+        postgres,
+        {
+          onboarding: localStateMachineArn(PlatformNames.stateMachine),
+          release: localStateMachineArn(PlatformNames.releaseStateMachine),
+          suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
+          offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
+        },
+        options.maxConcurrentOnboardings,
+      );
       Object.assign(process.env, environment);
       await archive.restore();
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
@@ -200,6 +212,7 @@ export class LocalPlatform {
       signal?.throwIfAborted();
       const definitions = localDefinitions();
       const faults = new FaultInjector(options.faults ?? []);
+      const inFlight = new TasksInFlight();
       const machineOf = (name: string, definition: AslDefinition): LocalStateMachine => ({
         arn: localStateMachineArn(name),
         name,
@@ -225,7 +238,7 @@ export class LocalPlatform {
             machine: new StateMachine(m.definition as never, {
               validationOptions: { checkPaths: true, checkArn: true },
             }),
-            handlers: taskHandlers(m.definition, handlers, faults),
+            handlers: taskHandlers(m.definition, handlers, faults, inFlight),
           },
         ]),
       );
@@ -305,7 +318,11 @@ export class LocalPlatform {
       overrides: {
         taskResourceLocalHandlers: interpreter.handlers as never,
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
-        waitTimeOverrides: { [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS },
+        // Interrupted steps are waited for by the undos themselves (TasksInFlight), not for a fixed time.
+        waitTimeOverrides: {
+          [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS,
+          [BRANCHES.waitStateName]: 0,
+        },
       },
       context: {
         Execution: {
@@ -546,26 +563,35 @@ const OFFBOARDING_HANDLERS: StateHandlers = {
 };
 
 /**
- * State name -> in-process handler, for every Task state of one workflow's definition, those inside a Map's
- * ItemProcessor included (a missing one is a bug: without it the interpreter would call real AWS Lambda).
+ * State name -> in-process handler, for every Task state of one workflow's definition, those inside Parallel
+ * branches and Map iterations included (a missing one is a bug: without it the interpreter would call real
+ * AWS Lambda). An undo first waits for its execution's forward tasks still running (TasksInFlight).
  */
 function taskHandlers(
   definition: AslDefinition,
   handlers: StateHandlers,
   faults: FaultInjector,
+  inFlight: TasksInFlight,
 ): Record<string, JsonHandler> {
   const overrides: Record<string, JsonHandler> = {};
-  const visit = (states: AslDefinition['States']) => {
-    for (const [stateName, state] of Object.entries(states)) {
-      const nested = (state.ItemProcessor ?? state.Iterator) as AslDefinition | undefined;
-      if (nested) visit(nested.States);
-      if (state.Type !== 'Task') continue;
-      const entry = handlers[stateName];
-      if (!entry) throw new Error(`Task state "${stateName}" has no local handler`);
-      overrides[stateName] = asLambda(faults.wrap(entry[0], entry[1] as TaskHandler<unknown>));
-    }
-  };
-  visit(definition.States);
+  for (const [stateName, state] of allStates(definition)) {
+    if (state.Type !== 'Task') continue;
+    const entry = handlers[stateName];
+    if (!entry) throw new Error(`Task state "${stateName}" has no local handler`);
+    const [id, handler] = entry;
+    const run = asLambda(faults.wrap(id, handler as TaskHandler<unknown>));
+    const timeoutSeconds = state.TimeoutSeconds as number | undefined;
+    overrides[stateName] = id.startsWith('undo:')
+      ? async (input) => {
+          await inFlight.ended(input.executionArn);
+          return run(input);
+        }
+      : (input) => {
+          const task = run(input);
+          inFlight.track(input.executionArn, task, timeoutSeconds);
+          return task;
+        };
+  }
   return overrides;
 }
 
@@ -594,13 +620,9 @@ function asLambda(handler: TaskHandler<unknown>): (input: TaskEvent) => Promise<
 
 function capTimeouts(definition: AslDefinition, cap: number | undefined): AslDefinition {
   if (cap === undefined) return definition;
-  const states = Object.fromEntries(
-    Object.entries(definition.States).map(([name, state]) => [
-      name,
-      typeof state.TimeoutSeconds === 'number'
-        ? { ...state, TimeoutSeconds: Math.min(state.TimeoutSeconds, cap) }
-        : state,
-    ]),
+  return mapTasks(definition, (task) =>
+    typeof task.TimeoutSeconds === 'number'
+      ? { ...task, TimeoutSeconds: Math.min(task.TimeoutSeconds, cap) }
+      : task,
   );
-  return { ...definition, States: states };
 }

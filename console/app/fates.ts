@@ -1,3 +1,5 @@
+import { edgesOf, graphStates, parallelOf, type AslDefinition } from './asl';
+
 /**
  * What happened to each state of an execution, read from its history as the Step Functions console reads
  * it. Pure: the browser app and the tests use the same code.
@@ -9,6 +11,7 @@ export type Fate = 'succeeded' | 'failed' | 'caught' | 'running' | 'cancelled' |
 /** A history event as GetExecutionHistory returns it (JSON), the fields read here. */
 export interface HistoryEvent {
   readonly id: number;
+  readonly previousEventId?: number;
   readonly type: string;
   readonly timestamp: string | number;
   readonly stateEnteredEventDetails?: { name?: string; input?: string };
@@ -62,16 +65,21 @@ const FAILURE_DETAILS = [
 ] as const;
 
 /**
- * Reads the history of an execution of a state machine whose top-level states are `definition`'s.
- * `status` is the execution's (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
+ * Reads the history of an execution of `definition`. `status` is the execution's (RUNNING, SUCCEEDED,
+ * FAILED, TIMED_OUT, ABORTED). The states of Parallel branches are read as the top-level ones; their events
+ * are interleaved, so an event belongs to the state of the event it points back to (previousEventId).
  */
 export function readExecution(
-  definition: Readonly<Record<string, { readonly Type: string; readonly ItemsPath?: string }>>,
+  definition: AslDefinition,
   events: readonly HistoryEvent[],
   status: string,
 ): ExecutionView {
-  const stateNames = Object.keys(definition);
-  const stateTypes = Object.fromEntries(stateNames.map((n) => [n, definition[n]!.Type]));
+  const all = graphStates(definition);
+  const stateNames = Object.keys(all);
+  const stateTypes = Object.fromEntries(stateNames.map((n) => [n, all[n]!.Type]));
+  const parallelOfState = parallelOf(definition);
+  const into = new Map<string, Set<string>>();
+  for (const edge of edgesOf(definition)) into.set(edge.to, (into.get(edge.to) ?? new Set()).add(edge.from));
   const states = new Map<string, StateView>(
     stateNames.map((name) => [name, { fate: 'not-started', retries: 0, visits: 0 }]),
   );
@@ -81,13 +89,20 @@ export function readExecution(
   const open: string[] = [];
   /** A failure not (yet) followed by a retry: caught if the state is then left, failed if not. */
   const failing = new Set<string>();
-  let previousTop: string | undefined;
+  /** States in the order they were entered: a transition comes from the latest one with an edge here. */
+  const enteredSoFar: string[] = [];
+  /** The state each event belongs to, by event id. */
+  const stateOfEvent = new Map<number, string>();
   /** Visits of each Map state so far: its iterations belong to the latest, whose items are these. */
   const mapRuns = new Map<string, { run: number; items: unknown[] }>();
 
   for (const event of events) {
     const entered = event.stateEnteredEventDetails?.name;
     const exited = event.stateExitedEventDetails?.name;
+    const pointedAt =
+      event.previousEventId === undefined ? undefined : stateOfEvent.get(event.previousEventId);
+    const current = entered ?? exited ?? pointedAt ?? open.at(-1);
+    if (current !== undefined) stateOfEvent.set(event.id, current);
     if (entered !== undefined && event.type.endsWith('StateEntered')) {
       open.push(entered);
       failing.delete(entered);
@@ -97,14 +112,16 @@ export function readExecution(
       if (stateTypes[entered] === 'Map')
         mapRuns.set(entered, {
           run: view.visits,
-          items: itemsAt(event.stateEnteredEventDetails?.input, definition[entered]?.ItemsPath),
+          items: itemsAt(event.stateEnteredEventDetails?.input, all[entered]?.ItemsPath),
         });
       view.input = event.stateEnteredEventDetails?.input;
       view.output = undefined;
       view.fate = stateTypes[entered] === 'Fail' ? 'failed' : 'running';
       if (stateTypes[entered] === 'Succeed') view.fate = 'succeeded';
-      if (previousTop !== undefined) taken.add(`${previousTop} -> ${entered}`);
-      previousTop = entered;
+      const sources = into.get(entered);
+      const from = sources ? enteredSoFar.findLast((name) => sources.has(name)) : enteredSoFar.at(-1);
+      if (from !== undefined) taken.add(`${from} -> ${entered}`);
+      enteredSoFar.push(entered);
     } else if (exited !== undefined && event.type.endsWith('StateExited')) {
       const at = open.lastIndexOf(exited);
       if (at !== -1) open.splice(at, 1);
@@ -114,14 +131,19 @@ export function readExecution(
       if (view.fate !== 'failed') view.fate = failing.has(exited) ? 'caught' : 'succeeded';
       failing.delete(exited);
     } else if (event.type === 'TaskScheduled' || event.type === 'LambdaFunctionScheduled') {
-      const current = open.at(-1);
       if (current === undefined) continue;
       const view = states.get(current);
       // The first attempt of a visit is scheduled right after it is entered; later ones are retries.
       if (view && failing.has(current)) view.retries += 1;
       failing.delete(current);
+    } else if (event.type === 'ParallelStateFailed') {
+      if (current === undefined) continue;
+      failing.add(current);
+      // The failed branch's state failed; the other branches were stopped where they were.
+      for (const [name, view] of states)
+        if (parallelOfState.get(name) === current && view.fate === 'running')
+          view.fate = failing.has(name) ? 'failed' : 'cancelled';
     } else if (FAILURE_DETAILS.some((key) => event[key])) {
-      const current = open.at(-1);
       if (current === undefined) continue;
       failing.add(current);
       const details = FAILURE_DETAILS.map((key) => event[key]).find(Boolean);

@@ -6,7 +6,8 @@
  */
 import { readExecution, type Fate, type HistoryEvent, type IterationView, type StateView } from './fates';
 import type { ConsoleTenant } from '../server';
-import { layout, type AslDefinition } from './graph';
+import { graphStates, type AslDefinition } from './asl';
+import { layout } from './graph';
 
 type Child = Node | string | null | undefined | false;
 
@@ -256,8 +257,8 @@ const FATE_LABEL: Record<Fate, string> = {
 async function execution(arn: string): Promise<void> {
   let detail = await api<ExecutionDetail>(`/api/execution?arn=${enc(arn)}`);
   const { definition } = detail;
-  const names = Object.keys(definition.States);
-  const types = Object.fromEntries(names.map((n) => [n, definition.States[n]!.Type]));
+  const states = graphStates(definition);
+  const types = Object.fromEntries(Object.entries(states).map(([n, state]) => [n, state.Type]));
   const laid = layout(definition);
   let selected: string | undefined;
 
@@ -339,7 +340,7 @@ async function execution(arn: string): Promise<void> {
 
   function render(): void {
     const { execution: e } = detail;
-    const view = readExecution(definition.States, detail.events, e.status);
+    const view = readExecution(definition, detail.events, e.status);
     header.replaceChildren(
       h('p', {}, statusBadge(e.status), ' ', h('span', { 'data-execution-status': e.status }, e.status)),
       h(

@@ -82,6 +82,7 @@ describe('the console', () => {
       'Validate input',
       'Register tenant',
       'Store secret',
+      'Build database and web',
       'Create database',
       'Dedicated instance?',
       'Apply schema',
@@ -98,6 +99,7 @@ describe('the console', () => {
       'Attach domain',
       'Wait for instance',
       'Check instance',
+      'Wait for interrupted steps',
       'Onboarding failed',
       ...ROLLBACKS,
     ])
@@ -109,11 +111,13 @@ describe('the console', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'execution-succeeded.png'), fullPage: true });
   });
 
-  it('shows a rolled-back onboarding: the failed step caught, its undos succeeded, "Tenant is live" not started', async () => {
+  it('shows a rolled-back onboarding: the failed step failed its branch, which was caught; the undos succeeded, "Tenant is live" not started', async () => {
     await page.goto(executionPage(arns[rolledBack]!));
     await page.waitForSelector('[data-state="Onboarding failed"][data-status="failed"]');
     const seen = await statuses();
-    expect(seen['Publish frontend']).toBe('caught');
+    expect(seen['Publish frontend']).toBe('failed');
+    expect(seen['Build database and web']).toBe('caught');
+    expect(seen['Wait for interrupted steps']).toBe('succeeded');
     for (const state of ROLLBACKS) expect([state, seen[state]]).toEqual([state, 'succeeded']);
     expect(seen['Tenant is live']).toBe('not-started');
     expect(seen['Invalidate cache']).toBe('not-started');
@@ -128,7 +132,7 @@ describe('the console', () => {
     await page.keyboard.press('Enter');
     const panel = page.locator('.state-detail');
     await expect(panel.locator('h2').innerText()).resolves.toBe('Publish frontend');
-    await expect(panel.innerText()).resolves.toMatch(/caught error[\s\S]*InjectedFault[\s\S]*Input/);
+    await expect(panel.innerText()).resolves.toMatch(/Status: failed[\s\S]*InjectedFault[\s\S]*Input/);
     // Every control is labelled.
     const unlabelled = await page.$$eval('input, select, textarea, button', (els) =>
       els.filter(
@@ -144,7 +148,11 @@ describe('the console', () => {
     await page.goto(executionPage(started.executionArn));
     await page.waitForSelector('[data-state="Deploy function"][data-status="running"]');
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    await page.waitForSelector('[data-state="Deploy function"][data-status="caught"]', { timeout: 30_000 });
+    // It times out; its branch fails and the Parallel state catches that.
+    await page.waitForSelector('[data-state="Deploy function"][data-status="failed"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-state="Build database and web"][data-status="caught"]', {
+      timeout: 30_000,
+    });
     await page.waitForSelector('[data-state="Onboarding failed"][data-status="failed"]', { timeout: 30_000 });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     await started.done;
@@ -278,7 +286,7 @@ describe('tenantctl console --aws', () => {
         expect.stringContaining('Console (AWS, us-east-1)'),
       ]);
       await page.goto(`${url}executions/${encodeURIComponent(arns[rolledBack]!)}`);
-      await page.waitForSelector('[data-state="Publish frontend"][data-status="caught"]');
+      await page.waitForSelector('[data-state="Publish frontend"][data-status="failed"]');
       // The tenants come from the control-plane API (signed requests), not from the database.
       await page.goto(`${url}tenants`);
       await expect(page.locator(`[data-tenant="${ok}"]`).innerText()).resolves.toMatch(/ACTIVE/);

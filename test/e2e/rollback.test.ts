@@ -1,5 +1,5 @@
 import { STEPS, type StepId } from '../../common/steps';
-import type { Fault } from '../../local/faults';
+import { SLOW_FAULT_MS, type Fault } from '../../local/faults';
 import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
 import { getTenant } from '../../workflow-tasks/lib/registry';
 import { eventSpy, type PlatformEvent } from '../fixtures/event-spy';
@@ -33,6 +33,11 @@ const faults: Fault[] = [
   { tenantId: 'undo-stuck', step: 'undo:create-database', kind: 'permanent', times: 1 },
   { tenantId: 'undo-blip', step: 'apply-schema', kind: 'permanent', times: 1 },
   { tenantId: 'undo-blip', step: 'undo:create-database', kind: 'transient', times: 2 },
+  // A branch failing while the other branch's step is still running: that step lands its effect late.
+  { tenantId: 'interrupted-web', step: 'create-database', kind: 'permanent', times: 1 },
+  { tenantId: 'interrupted-web', step: 'deploy-function', kind: 'slow', times: 1 },
+  { tenantId: 'interrupted-db', step: 'publish-frontend', kind: 'permanent', times: 1 },
+  { tenantId: 'interrupted-db', step: 'apply-schema', kind: 'slow', times: 1 },
   // The dedicated tier's wait loop failing: the RDS instance is deleted.
   { tenantId: 'dedicated-rb', step: 'check-instance', kind: 'permanent', times: 1 },
 ];
@@ -58,13 +63,21 @@ async function eventsOf(tenantId: string, type: string): Promise<PlatformEvent[]
   return (await spy.events()).filter((e) => e['detail-type'] === type && e.detail.tenantId === tenantId);
 }
 
-/** The history events of one state's visit, from its TaskStateEntered to its TaskStateExited. */
+/**
+ * The history events of one state's visit, from its TaskStateEntered to its TaskStateExited, following
+ * previousEventId (the events of branches running side by side are interleaved).
+ */
 function visit(record: ExecutionRecord, stateName: string): string[] {
-  const start = record.events.findIndex(
+  const entered = record.events.find(
     (e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === stateName,
   );
-  const end = record.events.findIndex((e, i) => i > start && e.type === 'TaskStateExited');
-  return record.events.slice(start, end + 1).map((e) => e.type);
+  const chain = entered ? [entered] : [];
+  for (const e of record.events) {
+    const last = chain.at(-1);
+    if (!last || last.type === 'TaskStateExited') break;
+    if (e.previousEventId === last.id && e.id > last.id && !e.type.endsWith('StateEntered')) chain.push(e);
+  }
+  return chain.map((e) => e.type);
 }
 
 describe('a step that fails permanently, after its effect, or by timing out', () => {
@@ -153,15 +166,40 @@ describe('the dedicated tier', () => {
     const states = record.events
       .filter((e) => e.type.endsWith('StateEntered'))
       .map((e) => e.stateEnteredEventDetails?.name);
-    expect(states.slice(3, 8)).toEqual([
-      'Create database',
-      'Dedicated instance?',
-      'Wait for instance',
-      'Check instance',
-      'Rollback: drop database',
-    ]);
+    // The database branch's path (the web branch runs beside it), then the rollback, which drops the database.
+    const databaseBranch = ['Create database', 'Dedicated instance?', 'Wait for instance', 'Check instance'];
+    expect(states.filter((s) => databaseBranch.includes(s!))).toEqual(databaseBranch);
+    const rollback = states.slice(states.indexOf('Wait for interrupted steps'));
+    expect(rollback).toContain('Rollback: drop database');
+    expect(states.indexOf('Check instance')).toBeLessThan(states.indexOf('Wait for interrupted steps'));
     expect(await footprint(platform, 'dedicated-rb')).toEqual(nothingOf('ROLLED_BACK'));
   });
+});
+
+describe('a branch that fails while the other branch is still running a step', () => {
+  it.each([
+    ['interrupted-web', 'Deploy function', 'Rollback: delete function and API'],
+    ['interrupted-db', 'Apply schema', 'Rollback: drop database'],
+  ])(
+    '%s: the rollback waits for "%s" to land its effect, then removes it',
+    async (tenantId, interrupted, undo) => {
+      const record = await onboard(tenantId);
+      expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
+      const enteredAt = (name: string) =>
+        record.events.find((e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === name)
+          ?.timestamp;
+      // The interrupted step started before the branch beside it failed, and landed its effect SLOW_FAULT_MS
+      // later; its undo started only after that.
+      const started = enteredAt(interrupted)!;
+      expect(enteredAt(undo)! - started).toBeGreaterThanOrEqual(SLOW_FAULT_MS);
+      expect(
+        record.events.some((e) => e.stateEnteredEventDetails?.name === 'Wait for interrupted steps'),
+      ).toBe(true);
+      // Nothing is left, now that the late effect has certainly landed.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + SLOW_FAULT_MS - Date.now())));
+      expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(nothingOf('ROLLED_BACK'));
+    },
+  );
 });
 
 describe('two executions for the same tenant started at the same moment', () => {

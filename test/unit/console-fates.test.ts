@@ -14,11 +14,14 @@ const exited = (type: string, name: string, output = '{}') =>
 const failed = (error: string, cause = '') => at('TaskFailed', { taskFailedEventDetails: { error, cause } });
 
 const definition = {
-  Work: { Type: 'Task' },
-  Undo: { Type: 'Task' },
-  Done: { Type: 'Succeed' },
-  Failed: { Type: 'Fail' },
-  Waves: { Type: 'Map', ItemsPath: '$.waves[0]' },
+  StartAt: 'Work',
+  States: {
+    Work: { Type: 'Task' },
+    Undo: { Type: 'Task' },
+    Done: { Type: 'Succeed' },
+    Failed: { Type: 'Fail' },
+    Waves: { Type: 'Map', ItemsPath: '$.waves[0]' },
+  },
 };
 
 describe("the console's reading of a history", () => {

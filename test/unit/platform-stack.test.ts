@@ -350,6 +350,22 @@ describe('storage', () => {
     rmSync(outdir, { recursive: true, force: true });
   });
 
+  it('bounds the onboardings provisioning at once with a context value the task Lambdas get', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ MAX_CONCURRENT_ONBOARDINGS: '10', ONBOARDING_TIMEOUT_SECONDS: '3600' }),
+      },
+    });
+    const { template: wider, outdir } = synth({ maxConcurrentOnboardings: 25 });
+    wider.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_CONCURRENT_ONBOARDINGS: '25' }) },
+    });
+    rmSync(outdir, { recursive: true, force: true });
+    expect(() => new PlatformStack(new App(), 'Zero', { maxConcurrentOnboardings: 0 })).toThrow(
+      'maxConcurrentOnboardings must be a positive integer, got 0',
+    );
+  });
+
   it('serves the site bucket only through CloudFront with origin access control', () => {
     template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     template.hasResourceProperties('AWS::CloudFront::Distribution', {

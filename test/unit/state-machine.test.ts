@@ -1,6 +1,6 @@
 import { PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../common/errors';
 import { RECORD_ROLLBACK_FAILURE, STEPS } from '../../common/steps';
-import { localDefinitions, type AslDefinition } from '../../local/asl';
+import { allStates, localDefinitions, type AslDefinition } from '../../local/asl';
 
 type State = AslDefinition['States'][string] & {
   Next?: string;
@@ -14,40 +14,63 @@ type State = AslDefinition['States'][string] & {
   Choices?: { Next: string }[];
   Default?: string;
   TimeoutSeconds?: number;
+  Branches?: AslDefinition[];
 };
 
 const definition = localDefinitions().onboarding;
+const states = allStates(definition);
+/** A state by name, top-level or in a branch (names are unique). */
 const state = (name: string): State => {
-  const s = definition.States[name];
+  const s = states.get(name);
   if (!s) throw new Error(`no state ${name}`);
   return s;
 };
+/** The names along the default path from `start` (a Choice's Default), to the end of its level. */
+const pathFrom = (start: string): string[] => {
+  const visited: string[] = [];
+  for (let name: string | undefined = start; name;) {
+    visited.push(name);
+    const s = state(name);
+    name = s.Type === 'Choice' ? s.Default : s.Next;
+  }
+  return visited;
+};
 
 describe('the onboarding state machine (from the CDK construct)', () => {
-  it('runs the steps in the order of DESIGN.md, skipping "Attach domain" without a domain', () => {
-    const visited: string[] = [];
-    for (let name: string | undefined = definition.StartAt; name;) {
-      visited.push(name);
-      const s = state(name);
-      name = s.Type === 'Choice' ? s.Default : s.Next;
-    }
-    expect(visited).toEqual([
+  it('runs the steps of DESIGN.md, the database branch beside the web branch, skipping "Attach domain" without a domain', () => {
+    expect(pathFrom(definition.StartAt)).toEqual([
       'Validate input',
       'Register tenant',
       'Store secret',
-      'Create database',
-      'Dedicated instance?',
-      'Apply schema',
-      'Deploy function',
-      'Has a domain?',
-      'No domain to attach',
-      'Publish frontend',
+      'Build database and web',
       'Invalidate cache',
       'Activate tenant',
       'Tenant is live',
     ]);
+    const branches = state('Build database and web').Branches!;
+    expect(branches.map((b) => pathFrom(b.StartAt))).toEqual([
+      ['Create database', 'Dedicated instance?', 'Apply schema'],
+      ['Deploy function', 'Has a domain?', 'No domain to attach', 'Publish frontend'],
+    ]);
     expect(state('Has a domain?').Choices?.map((c) => c.Next)).toEqual(['Attach domain']);
     expect(state('Attach domain').Next).toBe('Publish frontend');
+    for (const last of ['Apply schema', 'Publish frontend']) expect(state(last)).toMatchObject({ End: true });
+  });
+
+  it("merges both branches' results back under $.results", () => {
+    expect(state('Build database and web')).toMatchObject({
+      ResultPath: '$.results',
+      ResultSelector: {
+        'tenant.$': '$[0].results.tenant',
+        'registration.$': '$[0].results.registration',
+        'secret.$': '$[0].results.secret',
+        'database.$': '$[0].results.database',
+        'schema.$': '$[0].results.schema',
+        'function.$': '$[1].results.function',
+        'domain.$': '$[1].results.domain',
+        'frontend.$': '$[1].results.frontend',
+      },
+    });
   });
 
   it('waits for a dedicated instance in a Wait / Check / Choice loop that rolls back on failure', () => {
@@ -59,7 +82,8 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       ResultPath: '$.results.instance',
       Next: 'Instance available?',
     });
-    expect(state('Check instance').Catch?.[0]?.Next).toBe('Rollback: drop database');
+    // Inside the branch a failure fails the Parallel state, which catches it for both branches.
+    expect(state('Check instance').Catch).toBeUndefined();
     expect(state('Instance available?')).toMatchObject({
       Choices: [{ Variable: '$.results.instance.status', StringEquals: 'available', Next: 'Apply schema' }],
       Default: 'Wait for instance',
@@ -80,14 +104,18 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     const expected: Record<string, string> = {
       'Register tenant': 'Rollback: mark tenant rolled back',
       'Store secret': 'Rollback: delete secret',
-      'Create database': 'Rollback: drop database',
-      'Apply schema': 'Rollback: drop database',
-      'Deploy function': 'Rollback: delete function and API',
-      'Attach domain': 'Rollback: detach domain',
-      'Publish frontend': 'Rollback: delete frontend',
+      // Either branch failing: whatever either created, after the steps still running have ended.
+      'Build database and web': 'Wait for interrupted steps',
       'Invalidate cache': 'Rollback: delete frontend',
       'Activate tenant': 'Rollback: delete frontend',
     };
+    for (const step of STEPS.filter((s) => s.branch)) expect(state(step.stateName).Catch).toBeUndefined();
+    // Step Functions cannot stop a Lambda: the wait outlasts the longest step a failure may interrupt.
+    expect(state('Wait for interrupted steps')).toMatchObject({
+      Type: 'Wait',
+      Seconds: Math.max(...STEPS.filter((s) => s.branch).map((s) => s.timeoutSeconds)),
+      Next: 'Rollback: delete frontend',
+    });
     for (const [name, undo] of Object.entries(expected)) {
       expect([name, catchTarget(name)]).toEqual([
         name,
@@ -136,8 +164,19 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     });
   });
 
+  it('lets a burst wait for an onboarding slot at "Register tenant", with jittered backoff, for long', () => {
+    expect(state('Register tenant').Retry).toContainEqual({
+      ErrorEquals: ['OnboardingSlotsFull'],
+      IntervalSeconds: 1,
+      MaxAttempts: 400,
+      BackoffRate: 1.5,
+      MaxDelaySeconds: 10,
+      JitterStrategy: 'FULL',
+    });
+  });
+
   it('retries only transient errors, with full jitter and a capped delay, on every task; each task has a timeout', () => {
-    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    const tasks = [...states].filter(([, s]) => s.Type === 'Task');
     // The steps, their undos, "Check instance" and "Record rollback failure".
     expect(tasks.length).toBe(STEPS.length + STEPS.filter((s) => s.undoStateName).length + 2);
     for (const [name, s] of tasks as [string, State][]) {

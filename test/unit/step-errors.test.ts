@@ -94,11 +94,11 @@ describe('deploy function', () => {
     const event = taskEvent(executionArn, {
       tenant,
       secret: { secretArn: 'arn:secret', secretName: 'tenants/mocked-shop/credentials' },
-      // The version "Apply schema" migrated to: the function is created from it.
-      schema: {
-        schemaVersion: 3,
-        migrations: [],
-        adminEmail: 'a@b.example',
+      // The version "Register tenant" picked: the function is created from it.
+      registration: {
+        tenantId: 'mocked-shop',
+        status: 'PROVISIONING',
+        executionArn,
         tenantApiVersion: '0123456789abcdef',
       },
     });

@@ -4,6 +4,7 @@ import {
   CreateRouteCommand,
   CreateStageCommand,
   DeleteApiCommand,
+  GetApiCommand,
   GetApisCommand,
   GetIntegrationsCommand,
   GetRoutesCommand,
@@ -27,6 +28,7 @@ import {
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
   PublishVersionCommand,
+  TagResourceCommand,
   type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
@@ -43,6 +45,14 @@ import { deleteLogGroup, ensureLogGroup } from './log-group';
 
 const POLICY_NAME = 'read-own-secret';
 /**
+ * The function's tag naming its HTTP API, so the API is found with two reads instead of by listing every
+ * tenant's APIs: `none` until the API is made, `creating` while it is (an API made then may be unrecorded),
+ * then the API's id.
+ */
+const API_ID_TAG = 'api-id';
+const NO_API = 'none';
+const CREATING_API = 'creating';
+/**
  * The tenant's frontend (on the CloudFront domain or its own) calls the API from another origin. The API
  * authenticates with bearer tokens, not cookies, so any origin may call it.
  */
@@ -57,7 +67,7 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
 /**
  * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
  * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
- * never the password) at the version "Apply schema" migrated to, published as version 1 with the alias `live` on it, an HTTP API whose `$default`
+ * never the password) at the version "Register tenant" picked, published as version 1 with the alias `live` on it, an HTTP API whose `$default`
  * route and stage send everything to that alias (a release moves it), and the function's Errors alarm.
  * Each piece is looked up before it is created, so a re-run adds nothing.
  */
@@ -72,7 +82,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const liveConfiguration = await aws().lambda.send(
     new GetFunctionConfigurationCommand({ FunctionName: tenant.names.functionName, Qualifier: live.Name }),
   );
-  const api = await ensureApi(tenant, live.AliasArn ?? '');
+  const api = await ensureApi(tenant, fn, live.AliasArn ?? '');
   await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
   await putTenantAlarm(tenant, 'api-errors');
   return {
@@ -208,17 +218,17 @@ async function ensureFunction(
         Runtime: (process.env[TaskEnv.tenantFunctionRuntime] ?? DEFAULT_RUNTIME) as never,
         Handler: 'index.handler',
         Role: roleArn,
-        // The version whose migrations "Apply schema" ran: the platform's current one.
+        // The version "Register tenant" picked, whose migrations "Apply schema" runs.
         Code: {
           S3Bucket: requiredEnv(TaskEnv.artifactBucket),
-          S3Key: tenantApiArtifactKey(resultOf(event, 'schema').tenantApiVersion),
+          S3Key: tenantApiArtifactKey(resultOf(event, 'registration').tenantApiVersion),
         },
         Environment: {
           Variables: { [TenantApiEnv.tenantId]: tenant.tenantId, [TenantApiEnv.secretArn]: secretArn },
         },
         Timeout: 10,
         MemorySize: 256,
-        Tags: tenantTags(tenant.tenantId),
+        Tags: { ...tenantTags(tenant.tenantId), [API_ID_TAG]: NO_API },
         ...(vpcConfig() ? { VpcConfig: vpcConfig() } : {}),
       }),
     );
@@ -261,19 +271,28 @@ async function ensureLiveAlias(tenant: ValidatedTenant): Promise<AliasConfigurat
 
 async function ensureApi(
   tenant: ValidatedTenant,
+  fn: GetFunctionCommandOutput,
   aliasArn: string,
 ): Promise<Pick<Api, 'ApiId' | 'ApiEndpoint'>> {
   const { apigw } = aws();
-  const api =
-    (await findApi(tenant.tenantId)) ??
-    (await apigw.send(
+  const recordApi = (id: string) =>
+    aws().lambda.send(
+      new TagResourceCommand({ Resource: fn.Configuration?.FunctionArn, Tags: { [API_ID_TAG]: id } }),
+    );
+  let api = await apiOf(tenant.tenantId, fn);
+  if (!api) {
+    await recordApi(CREATING_API);
+    api = await apigw.send(
       new CreateApiCommand({
         Name: tenant.names.apiName,
         ProtocolType: 'HTTP',
         CorsConfiguration: TENANT_API_CORS,
         Tags: tenantTags(tenant.tenantId),
       }),
-    ));
+    );
+  }
+  // Also records an API found by listing (made by a run that stopped before recording it).
+  if (fn.Tags?.[API_ID_TAG] !== api.ApiId) await recordApi(api.ApiId ?? '');
   const ApiId = api.ApiId ?? '';
 
   const integrations = await apigw.send(new GetIntegrationsCommand({ ApiId }));
@@ -328,8 +347,35 @@ async function allowApiToInvoke(tenant: ValidatedTenant, functionArn: string, ap
   }
 }
 
-/** The tenant's HTTP API: named for the tenant and carrying its tag (API ids are not names). */
-export async function findApi(tenantId: string): Promise<Api | undefined> {
+/** What is read of a tenant's HTTP API. */
+export type TenantApi = Pick<Api, 'ApiId' | 'ApiEndpoint' | 'CorsConfiguration'>;
+
+/**
+ * The tenant's HTTP API: named for the tenant and carrying its tag (API ids are not names). Its function's
+ * `api-id` tag says where it is, or that there is none; only when that tag cannot tell (an API being made
+ * when a run stopped, or a function from before the tag) are all the account's APIs listed.
+ */
+export async function findApi(tenantId: string): Promise<TenantApi | undefined> {
+  const fn = await getFunction(tenantResourceNames(tenantId).functionName);
+  // The API is made after the function and removed before it.
+  return fn && ownedBy(fn.Tags, tenantId) ? apiOf(tenantId, fn) : undefined;
+}
+
+async function apiOf(tenantId: string, fn: GetFunctionCommandOutput): Promise<TenantApi | undefined> {
+  const recorded = fn.Tags?.[API_ID_TAG];
+  if (recorded === NO_API) return undefined;
+  if (recorded === undefined || recorded === CREATING_API) return listedApi(tenantId);
+  try {
+    const api = await aws().apigw.send(new GetApiCommand({ ApiId: recorded }));
+    const { apiName } = tenantResourceNames(tenantId);
+    return api.Name === apiName && ownedBy(api.Tags, tenantId) ? api : undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function listedApi(tenantId: string): Promise<TenantApi | undefined> {
   const { apiName } = tenantResourceNames(tenantId);
   let NextToken: string | undefined;
   do {

@@ -1,5 +1,5 @@
 import type { ClientBase, PoolClient } from 'pg';
-import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
 import { withMasterClient } from './db';
 import { requiredEnv } from '../../common/env';
@@ -71,41 +71,80 @@ export async function withRegistry<T>(fn: (client: PoolClient) => Promise<T>): P
 /**
  * Claims the tenant for this execution. A new id, or one whose earlier onboarding was rolled back, is
  * claimed; a tenant owned by another execution is refused. Claiming twice from the same execution is a
- * no-op, so a retried Lambda gets the same answer.
+ * no-op, so a retried Lambda gets the same answer. A claim takes one of the platform's onboarding slots
+ * (MAX_CONCURRENT_ONBOARDINGS rows PROVISIONING at once, counted under a lock so concurrent claims cannot
+ * both take the last one); with none free it fails with OnboardingSlotsFull, which the state machine
+ * retries. A registration older than the state machine's timeout holds no slot: its execution has ended.
  */
 export async function claimTenant(tenant: ValidatedTenant, executionArn: string): Promise<void> {
   await withRegistry(async (client) => {
-    let claimed;
-    try {
-      claimed = await client.query(
-        `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn)
-         VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE
-           SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
-               admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain,
-               execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
-               created_at = now(), updated_at = now(), activated_at = NULL
-           WHERE tenants.status IN ('ROLLED_BACK', 'OFFBOARDED')
-         RETURNING id`,
-        registryColumns(tenant, executionArn),
-      );
-    } catch (error) {
-      if ((error as { code?: string }).code === '23505') {
-        throw new OnboardingError(
-          PermanentErrors.ResourceConflict,
-          `domain ${tenant.domain ?? ''} is already claimed by another tenant`,
-        );
-      }
-      throw error;
-    }
-    if (claimed.rowCount === 1) return;
     const existing = await findTenant(client, tenant.tenantId);
     if (existing?.executionArn === executionArn && existing.status === 'PROVISIONING') return;
-    throw new OnboardingError(
-      PermanentErrors.TenantAlreadyRegistered,
-      `tenant ${tenant.tenantId} is already registered (${existing?.status ?? 'unknown'}) by another onboarding`,
-    );
+    if (existing && !['ROLLED_BACK', 'OFFBOARDED'].includes(existing.status))
+      throw alreadyRegistered(tenant, existing.status);
+    await client.query('BEGIN');
+    try {
+      await takeOnboardingSlot(client);
+      await insertClaim(client, tenant, executionArn);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
   });
+}
+
+async function takeOnboardingSlot(client: ClientBase): Promise<void> {
+  const limit = Number(requiredEnv(TaskEnv.maxConcurrentOnboardings));
+  const window = Number(requiredEnv(TaskEnv.onboardingTimeoutSeconds));
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('tenant-onboarding-slots'))`);
+  const { rows } = await client.query<{ provisioning: number }>(
+    `SELECT count(*)::int AS provisioning FROM tenants
+      WHERE status = 'PROVISIONING' AND updated_at > now() - make_interval(secs => $1)`,
+    [window],
+  );
+  const provisioning = rows[0]?.provisioning ?? 0;
+  if (provisioning >= limit)
+    throw new OnboardingError(
+      WaitErrors.OnboardingSlotsFull,
+      `${provisioning} onboardings are provisioning, the most allowed at once (${limit}): waiting for a slot`,
+    );
+}
+
+async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executionArn: string): Promise<void> {
+  let claimed;
+  try {
+    claimed = await client.query(
+      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn)
+       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE
+         SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
+             admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain,
+             execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
+             created_at = now(), updated_at = now(), activated_at = NULL
+         WHERE tenants.status IN ('ROLLED_BACK', 'OFFBOARDED')
+       RETURNING id`,
+      registryColumns(tenant, executionArn),
+    );
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') {
+      throw new OnboardingError(
+        PermanentErrors.ResourceConflict,
+        `domain ${tenant.domain ?? ''} is already claimed by another tenant`,
+      );
+    }
+    throw error;
+  }
+  if (claimed.rowCount === 1) return;
+  const existing = await findTenant(client, tenant.tenantId);
+  throw alreadyRegistered(tenant, existing?.status ?? 'unknown');
+}
+
+function alreadyRegistered(tenant: ValidatedTenant, status: string): OnboardingError {
+  return new OnboardingError(
+    PermanentErrors.TenantAlreadyRegistered,
+    `tenant ${tenant.tenantId} is already registered (${status}) by another onboarding`,
+  );
 }
 
 /** Sets the status of a tenant this execution owns; returns false when it owns no such row. */

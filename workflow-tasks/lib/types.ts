@@ -20,12 +20,16 @@ export interface ValidatedTenant extends TenantInput {
 
 export interface StepResults {
   tenant: ValidatedTenant;
-  registration: { tenantId: string; status: 'PROVISIONING'; executionArn: string };
+  /**
+   * `tenantApiVersion`: the version the tenant starts on (the platform's current one when it registered):
+   * "Apply schema" runs its migrations while "Deploy function" and "Publish frontend" deploy its code.
+   */
+  registration: { tenantId: string; status: 'PROVISIONING'; executionArn: string; tenantApiVersion: string };
   secret: { secretArn: string; secretName: string };
   /** Shared tier: the database on the shared instance. Dedicated: the RDS instance being created. */
   database: { database: string; role: string; host: string; port: number; instanceId?: string };
   instance: { status: string; rounds: number; host?: string; port?: number };
-  /** `tenantApiVersion`: the version whose migrations were applied; the function and frontend follow it. */
+  /** `tenantApiVersion`: the version whose migrations were applied (the registration's). */
   schema: {
     schemaVersion: number;
     migrations: string[];

@@ -24,7 +24,10 @@ export async function run(event: TaskEvent): Promise<StepResults['frontend']> {
   const { apiEndpoint } = resultOf(event, 'function');
   const siteBucket = requiredEnv(TaskEnv.siteBucket);
   const { sitePrefix } = tenant.names;
-  const files = await writeFrontend(tenant.names.sitePrefix, resultOf(event, 'schema').tenantApiVersion);
+  const files = await writeFrontend(
+    tenant.names.sitePrefix,
+    resultOf(event, 'registration').tenantApiVersion,
+  );
 
   const apiUrl = tenant.domain ? `https://${tenantApiDomain(tenant.domain)}` : apiEndpoint;
   const configKey = sitePrefix + CONFIG_FILE;

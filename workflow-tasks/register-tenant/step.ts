@@ -1,14 +1,25 @@
 import { EventTypes } from '../../common/names';
+import { currentTenantApi } from '../lib/artifact';
 import { publishEvent } from '../lib/events';
 import { tenantOf } from '../lib/handler';
 import { claimTenant, markRolledBack } from '../lib/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 
-/** Registry row `PROVISIONING`, owned by this execution; another execution's tenant is refused untouched. */
+/**
+ * Registry row `PROVISIONING`, owned by this execution; another execution's tenant is refused untouched.
+ * Picks the tenant API version the tenant starts on (the platform's current one), once, so that the
+ * database branch and the web branch, which run side by side after this, install the same version.
+ */
 export async function run(event: TaskEvent): Promise<StepResults['registration']> {
   const tenant = tenantOf(event);
+  const { version } = await currentTenantApi();
   await claimTenant(tenant, event.executionArn);
-  return { tenantId: tenant.tenantId, status: 'PROVISIONING', executionArn: event.executionArn };
+  return {
+    tenantId: tenant.tenantId,
+    status: 'PROVISIONING',
+    executionArn: event.executionArn,
+    tenantApiVersion: version,
+  };
 }
 
 /**
