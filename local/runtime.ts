@@ -334,14 +334,25 @@ export class LocalPlatform {
         StateMachine: { Id: stateMachine.arn, Name: stateMachine.name },
       },
     });
-    // History is written in order, one batch per interpreter event.
-    let writes = Promise.resolve();
+    // History is written in order: what arrives while a write is under way goes in the next one, so an
+    // onboarding's ~70 events take a few commits (each waits for the WAL to reach the disk), not ~70.
+    let unwritten: AwsHistoryEvent[] = [];
+    let writing: Promise<void> | undefined;
+    const writeAll = async () => {
+      while (unwritten.length > 0) {
+        const batch = unwritten;
+        unwritten = [];
+        await this.store.appendEvents(executionArn, batch);
+      }
+      writing = undefined;
+    };
     const recorded = (async () => {
       for await (const event of run.eventLogs) {
         const events = history.add(event);
         record.events.push(...events);
         for (const e of events) options.onEvent?.(e);
-        writes = writes.then(() => this.store.appendEvents(executionArn, events));
+        unwritten.push(...events);
+        writing ??= writeAll();
       }
     })();
     const entry: Running = { record, abort: run.abort, done: Promise.resolve(record) };
@@ -362,7 +373,7 @@ export class LocalPlatform {
         },
       )
       .then(() => recorded)
-      .then(() => writes)
+      .then(() => writing)
       .then(async () => {
         record.stopDate = new Date();
         await this.store.finish(executionArn, {

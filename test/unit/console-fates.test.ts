@@ -1,4 +1,5 @@
 import { readExecution, type HistoryEvent } from '../../console/app/fates';
+import type { AslDefinition } from '../../console/app/asl';
 
 let id = 0;
 const at = (type: string, details: Partial<HistoryEvent> = {}): HistoryEvent => ({
@@ -122,5 +123,78 @@ describe("the console's reading of a history", () => {
     ]);
     expect(view.states.get('Waves')).toMatchObject({ fate: 'succeeded', visits: 2 });
     expect(view.states.has('Migrate')).toBe(false);
+  });
+
+  it("reads a Parallel state's interleaved branches by previousEventId: the failed branch's step failed, the other stopped", () => {
+    const parallel: AslDefinition = {
+      StartAt: 'Build',
+      States: {
+        Build: {
+          Type: 'Parallel',
+          Next: 'Done',
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Undo' }],
+          Branches: [
+            { StartAt: 'Left', States: { Left: { Type: 'Task', End: true } } },
+            {
+              StartAt: 'Right',
+              States: {
+                Right: { Type: 'Task', Next: 'Right again' },
+                'Right again': { Type: 'Task', End: true },
+              },
+            },
+          ],
+        },
+        Undo: { Type: 'Task', End: true },
+        Done: { Type: 'Succeed' },
+      },
+    };
+    const build = entered('Parallel', 'Build');
+    const left = entered('Task', 'Left');
+    const right = entered('Task', 'Right');
+    // Left's and Right's task events interleave; each points back at its own state's previous event (the
+    // state entered last is Right, so without previousEventId Left's events would be counted as Right's).
+    const rightScheduled = at('TaskScheduled', { previousEventId: right.id });
+    const rightBlip = at('TaskFailed', {
+      previousEventId: rightScheduled.id,
+      taskFailedEventDetails: { error: 'ServiceUnavailable' },
+    });
+    const leftScheduled = at('TaskScheduled', { previousEventId: left.id });
+    const leftFailedToo = at('TaskFailed', {
+      previousEventId: leftScheduled.id,
+      taskFailedEventDetails: { error: 'Throttled' },
+    });
+    const leftRetry = at('TaskScheduled', { previousEventId: leftFailedToo.id });
+    const rightRetry = at('TaskScheduled', { previousEventId: rightBlip.id });
+    const rightFailed = at('TaskFailed', {
+      previousEventId: rightRetry.id,
+      taskFailedEventDetails: { error: 'InjectedFault', cause: 'boom' },
+    });
+    const view = readExecution(
+      parallel,
+      [
+        at('ExecutionStarted'),
+        build,
+        left,
+        right,
+        rightScheduled,
+        rightBlip,
+        leftScheduled,
+        leftFailedToo,
+        leftRetry,
+        rightRetry,
+        rightFailed,
+        at('ParallelStateFailed', { previousEventId: build.id }),
+        exited('Parallel', 'Build'),
+        entered('Task', 'Undo'),
+        exited('Task', 'Undo'),
+        at('ExecutionFailed', { executionFailedEventDetails: { error: 'InjectedFault', cause: 'boom' } }),
+      ],
+      'FAILED',
+    );
+    expect(view.states.get('Right')).toMatchObject({ fate: 'failed', error: 'InjectedFault', retries: 1 });
+    expect(view.states.get('Left')).toMatchObject({ fate: 'cancelled', retries: 1, error: 'Throttled' });
+    expect(view.states.get('Right again')?.fate).toBe('not-started');
+    expect(view.states.get('Build')?.fate).toBe('caught');
+    expect([...view.taken]).toEqual(['Build -> Left', 'Build -> Right', 'Build -> Undo']);
   });
 });

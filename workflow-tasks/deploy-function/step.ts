@@ -67,30 +67,33 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
 /**
  * The tenant's API: an IAM role that can read only this tenant's secret, the function's log group with the
  * platform's retention, the API Lambda from the platform's artifact (its environment names the secret,
- * never the password) at the version "Register tenant" picked, published as version 1 with the alias `live` on it, an HTTP API whose `$default`
- * route and stage send everything to that alias (a release moves it), and the function's Errors alarm.
- * Each piece is looked up before it is created, so a re-run adds nothing.
+ * never the password) at the version "Register tenant" picked, published as version 1 with the alias `live`
+ * on it, an HTTP API whose `$default` route and stage send everything to that alias (a release moves it),
+ * and the function's Errors alarm. Each piece is created first and looked up only when it exists already,
+ * and what this run created new (a function, an API) is not looked into: a re-run adds nothing, and a first
+ * run makes no call it does not need. The role and the log group are made side by side, as are the API and
+ * the alarm.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
   const { secretArn } = resultOf(event, 'secret');
-  const role = await ensureRole(tenant, secretArn);
-  await ensureLogGroup(tenant);
-  const fn = await ensureFunction(event, tenant, role.Arn ?? '', secretArn);
+  const [role] = await Promise.all([ensureRole(tenant, secretArn), ensureLogGroup(tenant)]);
+  const { fn, created } = await ensureFunction(event, tenant, role.Arn ?? '', secretArn);
   const functionArn = fn.Configuration?.FunctionArn ?? '';
-  const live = await ensureLiveAlias(tenant);
-  const liveConfiguration = await aws().lambda.send(
-    new GetFunctionConfigurationCommand({ FunctionName: tenant.names.functionName, Qualifier: live.Name }),
-  );
-  const api = await ensureApi(tenant, fn, live.AliasArn ?? '');
-  await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
-  await putTenantAlarm(tenant, 'api-errors');
+  const live = await ensureLiveAlias(tenant, created);
+  const [api] = await Promise.all([
+    ensureApi(tenant, fn, live.alias.AliasArn ?? '').then(async (made) => {
+      await allowApiToInvoke(tenant, functionArn, made.ApiId ?? '');
+      return made;
+    }),
+    putTenantAlarm(tenant, 'api-errors'),
+  ]);
   return {
     functionName: tenant.names.functionName,
     functionArn,
-    aliasArn: live.AliasArn ?? '',
-    liveVersion: live.FunctionVersion ?? '',
-    codeVersion: codeVersionOf(liveConfiguration.CodeSha256 ?? ''),
+    aliasArn: live.alias.AliasArn ?? '',
+    liveVersion: live.alias.FunctionVersion ?? '',
+    codeVersion: codeVersionOf(live.codeSha256),
     roleName: tenant.names.functionRoleName,
     roleArn: role.Arn ?? '',
     apiId: api.ApiId ?? '',
@@ -127,30 +130,28 @@ async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<R
   const { iam } = aws();
   const RoleName = tenant.names.functionRoleName;
   const boundary = process.env[TaskEnv.tenantRoleBoundaryArn];
-  let role = await getRole(RoleName);
-  if (role) {
-    if (!ownedBy(tagsFromList(role.Tags), tenant.tenantId)) throw conflict(`IAM role ${RoleName}`, tenant);
-  } else {
-    try {
-      const created = await iam.send(
-        new CreateRoleCommand({
-          RoleName,
-          Description: `API function of tenant ${tenant.tenantId}`,
-          AssumeRolePolicyDocument: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-            ],
-          }),
-          Tags: tagList(tenant.tenantId),
-          ...(boundary ? { PermissionsBoundary: boundary } : {}),
+  let role: Role | undefined;
+  try {
+    const created = await iam.send(
+      new CreateRoleCommand({
+        RoleName,
+        Description: `API function of tenant ${tenant.tenantId}`,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
         }),
-      );
-      role = created.Role;
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      role = await getRole(RoleName);
-    }
+        Tags: tagList(tenant.tenantId),
+        ...(boundary ? { PermissionsBoundary: boundary } : {}),
+      }),
+    );
+    role = created.Role;
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    role = await getRole(RoleName);
+    if (role && !ownedBy(tagsFromList(role.Tags), tenant.tenantId))
+      throw conflict(`IAM role ${RoleName}`, tenant);
   }
   await iam.send(
     new PutRolePolicyCommand({
@@ -203,15 +204,11 @@ async function ensureFunction(
   tenant: ValidatedTenant,
   roleArn: string,
   secretArn: string,
-): Promise<GetFunctionCommandOutput> {
+): Promise<{ fn: GetFunctionCommandOutput; created: boolean }> {
   const FunctionName = tenant.names.functionName;
-  const existing = await getFunction(FunctionName);
-  if (existing) {
-    if (!ownedBy(existing.Tags, tenant.tenantId)) throw conflict(`function ${FunctionName}`, tenant);
-    return existing;
-  }
+  const Tags = { ...tenantTags(tenant.tenantId), [API_ID_TAG]: NO_API };
   try {
-    await aws().lambda.send(
+    const configuration = await aws().lambda.send(
       new CreateFunctionCommand({
         FunctionName,
         Description: `Shop API of tenant ${tenant.tenantId}`,
@@ -228,10 +225,11 @@ async function ensureFunction(
         },
         Timeout: 10,
         MemorySize: 256,
-        Tags: { ...tenantTags(tenant.tenantId), [API_ID_TAG]: NO_API },
+        Tags,
         ...(vpcConfig() ? { VpcConfig: vpcConfig() } : {}),
       }),
     );
+    return { fn: { Configuration: configuration, Tags, $metadata: configuration.$metadata }, created: true };
   } catch (error) {
     const message = (error as Error).message ?? '';
     // A new IAM role takes a few seconds to become assumable by Lambda.
@@ -242,30 +240,45 @@ async function ensureFunction(
     }
     if (!isAlreadyExists(error)) throw error;
   }
-  const created = await getFunction(FunctionName);
-  if (!created) throw new Error(`function ${FunctionName} vanished after creation`);
-  return created;
+  const existing = await getFunction(FunctionName);
+  if (!existing) throw new Error(`function ${FunctionName} vanished after creation`);
+  if (!ownedBy(existing.Tags, tenant.tenantId)) throw conflict(`function ${FunctionName}`, tenant);
+  return { fn: existing, created: false };
 }
 
 /**
- * The alias `live`: kept where it is when it exists (a release may have moved it), otherwise a version is
- * published from the function as created and the alias put on it.
+ * The alias `live` and the code of the version it is on: kept where it is when it exists (a release may
+ * have moved it), otherwise a version is published from the function as created and the alias put on it.
+ * A function this run created has no alias yet.
  */
-async function ensureLiveAlias(tenant: ValidatedTenant): Promise<AliasConfiguration> {
+async function ensureLiveAlias(
+  tenant: ValidatedTenant,
+  functionIsNew: boolean,
+): Promise<{ alias: AliasConfiguration; codeSha256: string }> {
   const { lambda } = aws();
   const FunctionName = tenant.names.functionName;
   const Name = PlatformNames.liveAlias;
-  try {
-    return await lambda.send(new GetAliasCommand({ FunctionName, Name }));
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+  const existing = async () => {
+    const alias = await lambda.send(new GetAliasCommand({ FunctionName, Name }));
+    const configuration = await lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName, Qualifier: Name }),
+    );
+    return { alias, codeSha256: configuration.CodeSha256 ?? '' };
+  };
+  if (!functionIsNew) {
+    try {
+      return await existing();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
-  const { Version } = await lambda.send(new PublishVersionCommand({ FunctionName }));
+  const { Version, CodeSha256 } = await lambda.send(new PublishVersionCommand({ FunctionName }));
   try {
-    return await lambda.send(new CreateAliasCommand({ FunctionName, Name, FunctionVersion: Version }));
+    const alias = await lambda.send(new CreateAliasCommand({ FunctionName, Name, FunctionVersion: Version }));
+    return { alias, codeSha256: CodeSha256 ?? '' };
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
-    return lambda.send(new GetAliasCommand({ FunctionName, Name })); // a concurrent run made it
+    return existing(); // a concurrent run made it
   }
 }
 
@@ -280,6 +293,7 @@ async function ensureApi(
       new TagResourceCommand({ Resource: fn.Configuration?.FunctionArn, Tags: { [API_ID_TAG]: id } }),
     );
   let api = await apiOf(tenant.tenantId, fn);
+  const apiIsNew = !api;
   if (!api) {
     await recordApi(CREATING_API);
     api = await apigw.send(
@@ -295,8 +309,9 @@ async function ensureApi(
   if (fn.Tags?.[API_ID_TAG] !== api.ApiId) await recordApi(api.ApiId ?? '');
   const ApiId = api.ApiId ?? '';
 
-  const integrations = await apigw.send(new GetIntegrationsCommand({ ApiId }));
-  let integrationId = integrations.Items?.find((i) => i.IntegrationUri === aliasArn)?.IntegrationId;
+  // A new API has no integration, route or stage yet: nothing to look up.
+  const integrations = apiIsNew ? undefined : await apigw.send(new GetIntegrationsCommand({ ApiId }));
+  let integrationId = integrations?.Items?.find((i) => i.IntegrationUri === aliasArn)?.IntegrationId;
   if (!integrationId) {
     const created = await apigw.send(
       new CreateIntegrationCommand({
@@ -308,14 +323,14 @@ async function ensureApi(
     );
     integrationId = created.IntegrationId;
   }
-  const routes = await apigw.send(new GetRoutesCommand({ ApiId }));
-  if (!routes.Items?.some((r) => r.RouteKey === '$default')) {
+  const routes = apiIsNew ? undefined : await apigw.send(new GetRoutesCommand({ ApiId }));
+  if (!routes?.Items?.some((r) => r.RouteKey === '$default')) {
     await apigw.send(
       new CreateRouteCommand({ ApiId, RouteKey: '$default', Target: `integrations/${integrationId ?? ''}` }),
     );
   }
-  const stages = await apigw.send(new GetStagesCommand({ ApiId }));
-  if (!stages.Items?.some((s) => s.StageName === '$default')) {
+  const stages = apiIsNew ? undefined : await apigw.send(new GetStagesCommand({ ApiId }));
+  if (!stages?.Items?.some((s) => s.StageName === '$default')) {
     await apigw.send(
       new CreateStageCommand({
         ApiId,
