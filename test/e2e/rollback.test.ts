@@ -33,11 +33,12 @@ const faults: Fault[] = [
   { tenantId: 'undo-stuck', step: 'undo:create-database', kind: 'permanent', times: 1 },
   { tenantId: 'undo-blip', step: 'apply-schema', kind: 'permanent', times: 1 },
   { tenantId: 'undo-blip', step: 'undo:create-database', kind: 'transient', times: 2 },
-  // A branch failing while the other branch's step is still running: that step lands its effect late.
-  { tenantId: 'interrupted-web', step: 'create-database', kind: 'permanent', times: 1 },
+  // A branch failing at its second step while the other branch's first step (surely started by then) is
+  // still running: that step lands its effect late.
+  { tenantId: 'interrupted-web', step: 'apply-schema', kind: 'permanent', times: 1 },
   { tenantId: 'interrupted-web', step: 'deploy-function', kind: 'slow', times: 1 },
-  { tenantId: 'interrupted-db', step: 'publish-frontend', kind: 'permanent', times: 1 },
-  { tenantId: 'interrupted-db', step: 'apply-schema', kind: 'slow', times: 1 },
+  { tenantId: 'interrupted-db', step: 'attach-domain', kind: 'permanent', times: 1 },
+  { tenantId: 'interrupted-db', step: 'create-database', kind: 'slow', times: 1 },
   // The dedicated tier's wait loop failing: the RDS instance is deleted.
   { tenantId: 'dedicated-rb', step: 'check-instance', kind: 'permanent', times: 1 },
 ];
@@ -179,7 +180,7 @@ describe('the dedicated tier', () => {
 describe('a branch that fails while the other branch is still running a step', () => {
   it.each([
     ['interrupted-web', 'Deploy function', 'Rollback: delete function and API'],
-    ['interrupted-db', 'Apply schema', 'Rollback: drop database'],
+    ['interrupted-db', 'Create database', 'Rollback: drop database'],
   ])(
     '%s: the rollback waits for "%s" to land its effect, then removes it',
     async (tenantId, interrupted, undo) => {
