@@ -135,7 +135,7 @@ export const STEPS: readonly StepSpec[] = [
  */
 export const ONBOARDING_SLOTS = {
   defaultMaxConcurrent: 10,
-  retry: { maxAttempts: 400, intervalSeconds: 1, backoffRate: 1.5, maxDelaySeconds: 10 },
+  retry: { maxAttempts: 700, intervalSeconds: 1, backoffRate: 1.5, maxDelaySeconds: 5 },
 } as const;
 
 /**

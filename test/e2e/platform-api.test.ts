@@ -105,7 +105,7 @@ describe('the Step Functions API', () => {
     const byId = new Map(history.map((e) => [e.id, e]));
     for (const e of history) expect(e.previousEventId).toBeLessThan(e.id!);
     const previousType = (type: string) =>
-      history.filter((e) => e.type === type).map((e) => byId.get(e.previousEventId!)?.type);
+      history.filter((e) => e.type === type).map((e) => byId.get(e.previousEventId)?.type);
     expect(new Set(previousType('TaskStarted'))).toEqual(new Set(['TaskScheduled']));
     expect(new Set(previousType('TaskSucceeded'))).toEqual(new Set(['TaskStarted']));
     expect(new Set(previousType('TaskScheduled'))).toEqual(new Set(['TaskStateEntered']));

@@ -168,9 +168,9 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     expect(state('Register tenant').Retry).toContainEqual({
       ErrorEquals: ['OnboardingSlotsFull'],
       IntervalSeconds: 1,
-      MaxAttempts: 400,
+      MaxAttempts: 700,
       BackoffRate: 1.5,
-      MaxDelaySeconds: 10,
+      MaxDelaySeconds: 5,
       JitterStrategy: 'FULL',
     });
   });
