@@ -21,7 +21,6 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
-import { ONBOARDING_SLOTS } from '../common/steps';
 import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
 import { CONTROL_PLANE_PATH } from './aws-endpoint';
 import type { LocalPostgres } from './postgres';
@@ -52,7 +51,7 @@ export async function bootstrapPlatform(
   endpoint: string,
   pg: LocalPostgres,
   stateMachineArns: { onboarding: string; release: string; suspension: string; offboarding: string },
-  maxConcurrentOnboardings = maxConcurrentOnboardingsFromEnv(),
+  maxConcurrentOnboardings: number,
 ): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -263,13 +262,3 @@ async function ignoreExists(call: Promise<unknown>): Promise<void> {
 
 /** The onboarding state machine's timeout (TenantOnboarding's default, which the local definition keeps). */
 const ONBOARDING_TIMEOUT_SECONDS = 3600;
-
-/** `TENANTCTL_MAX_ONBOARDINGS`, else the construct's default; anything but a positive integer is refused. */
-function maxConcurrentOnboardingsFromEnv(): number {
-  const given = process.env.TENANTCTL_MAX_ONBOARDINGS;
-  if (given === undefined || given === '') return ONBOARDING_SLOTS.defaultMaxConcurrent;
-  const value = Number(given);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`TENANTCTL_MAX_ONBOARDINGS must be a positive integer, got ${JSON.stringify(given)}`);
-  return value;
-}

@@ -8,7 +8,13 @@ import {
   StateMachine,
 } from 'aws-local-stepfunctions';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { BRANCHES, DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
+import {
+  BRANCHES,
+  DEDICATED_INSTANCE,
+  ONBOARDING_SLOTS,
+  RECORD_ROLLBACK_FAILURE,
+  STEPS,
+} from '../common/steps';
 import { closePools } from '../workflow-tasks/lib/db';
 import { releaseTenantsOf } from '../workflow-tasks/lib/registry';
 import type { TaskHandler } from '../workflow-tasks/lib/handler';
@@ -163,6 +169,8 @@ export class LocalPlatform {
    */
   static async start(options: PlatformOptions): Promise<LocalPlatform> {
     const { stateDir, signal } = options;
+    // Checked before anything starts: a bad setting fails at once.
+    const maxConcurrentOnboardings = onboardingSlots(options.maxConcurrentOnboardings);
     await mkdir(stateDir, { recursive: true });
     await stopLeftovers(stateDir);
     // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
@@ -199,7 +207,7 @@ export class LocalPlatform {
           suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
           offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
         },
-        options.maxConcurrentOnboardings,
+        maxConcurrentOnboardings,
       );
       Object.assign(process.env, environment);
       await archive.restore();
@@ -636,4 +644,20 @@ function capTimeouts(definition: AslDefinition, cap: number | undefined): AslDef
       ? { ...task, TimeoutSeconds: Math.min(task.TimeoutSeconds, cap) }
       : task,
   );
+}
+
+/**
+ * How many onboardings may provision at once: the option, else `TENANTCTL_MAX_ONBOARDINGS`, else the
+ * construct's default; anything but a positive integer is refused, naming where it came from.
+ */
+function onboardingSlots(option: number | undefined): number {
+  const given = process.env.TENANTCTL_MAX_ONBOARDINGS;
+  if (option === undefined && (given === undefined || given === ''))
+    return ONBOARDING_SLOTS.defaultMaxConcurrent;
+  const value = option ?? Number(given);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(
+      `${option === undefined ? 'TENANTCTL_MAX_ONBOARDINGS' : 'maxConcurrentOnboardings'} must be a positive integer (how many onboardings may provision at once), got ${JSON.stringify(option ?? given)}`,
+    );
+  return value;
 }

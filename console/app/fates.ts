@@ -85,7 +85,7 @@ export function readExecution(
   );
   const taken = new Set<string>();
   const iterations = new Map<string, IterationView[]>();
-  /** The state the next Task event belongs to: the one entered last and not yet left. */
+  /** States entered and not yet left: an event that points back at no known event belongs to the last. */
   const open: string[] = [];
   /** A failure not (yet) followed by a retry: caught if the state is then left, failed if not. */
   const failing = new Set<string>();

@@ -232,6 +232,12 @@ describe('a start that cannot finish', () => {
     expect(result.stderr).toContain(`AWS_ENDPOINT_URL=http://127.0.0.1:${closed}: nothing answers there`);
   });
 
+  it('names TENANTCTL_MAX_ONBOARDINGS when it is not a positive integer', async () => {
+    const result = await failedUp(['--port', '0'], { TENANTCTL_MAX_ONBOARDINGS: 'lots' });
+    expect(result.stderr).toContain('TENANTCTL_MAX_ONBOARDINGS must be a positive integer');
+    expect(result.stderr).toContain('got "lots"');
+  });
+
   it('names the --faults file and what is wrong in it', async () => {
     const file = join(stateDir, 'faults.json');
     await writeFile(
