@@ -12,8 +12,9 @@ import type { StepResults, TaskEvent } from '../lib/types';
  */
 export async function run(event: TaskEvent): Promise<StepResults['registration']> {
   const tenant = tenantOf(event);
-  const { version } = await currentTenantApi();
+  // Claimed first: an onboarding that waits for a slot reads nothing else while it waits.
   await claimTenant(tenant, event.executionArn);
+  const { version } = await currentTenantApi();
   return {
     tenantId: tenant.tenantId,
     status: 'PROVISIONING',
