@@ -361,7 +361,8 @@ describe('storage', () => {
       Environment: { Variables: Match.objectLike({ MAX_CONCURRENT_ONBOARDINGS: '25' }) },
     });
     rmSync(outdir, { recursive: true, force: true });
-    expect(() => new PlatformStack(new App(), 'Zero', { maxConcurrentOnboardings: 0 })).toThrow(
+    const unbundled = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(() => new PlatformStack(unbundled, 'Zero', { maxConcurrentOnboardings: 0 })).toThrow(
       'maxConcurrentOnboardings must be a positive integer, got 0',
     );
   });
