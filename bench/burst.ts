@@ -17,8 +17,7 @@ import { percentile, round, runBench, startBenchPlatform } from './platform';
 const BURST = Number(process.env.BENCH_BURST ?? 100);
 
 async function burst(maxConcurrent: number) {
-  process.env.TENANTCTL_MAX_ONBOARDINGS = String(maxConcurrent);
-  const platform = await startBenchPlatform();
+  const platform = await startBenchPlatform({ maxConcurrentOnboardings: maxConcurrent });
   const { endpoints, sfn } = platform;
   const events = new EventBridgeClient({
     endpoint: endpoints.events,
@@ -126,8 +125,8 @@ async function burst(maxConcurrent: number) {
 }
 
 async function main(): Promise<void> {
-  const bounded = await onItsOwn(() => burst(ONBOARDING_SLOTS.defaultMaxConcurrent));
-  const unbounded = await onItsOwn(() => burst(BURST));
+  const bounded = await burst(ONBOARDING_SLOTS.defaultMaxConcurrent);
+  const unbounded = await burst(BURST);
   const rows = [bounded, unbounded];
   process.stdout.write(
     [
@@ -141,20 +140,6 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   process.stdout.write(`${JSON.stringify({ burst: rows }, null, 2)}\n`);
-}
-
-/**
- * Runs `fn` and then puts the environment back: a platform points this process's SDK clients and task
- * environment at itself, and the next platform must not take that for an emulator the user gave.
- */
-async function onItsOwn<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { ...process.env };
-  try {
-    return await fn();
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  }
 }
 
 runBench('bench:burst', main);

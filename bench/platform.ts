@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { fullHistory } from '../cli/follow';
 import { waitFor } from '../local/ports';
+import type { PlatformOptions } from '../local/runtime';
 import { startLocalServices, type Endpoints } from '../local/services';
 
 export interface BenchPlatform {
@@ -23,10 +24,12 @@ export interface BenchPlatform {
   stop(): Promise<void>;
 }
 
-export async function startBenchPlatform(): Promise<BenchPlatform> {
+export async function startBenchPlatform(
+  options: Pick<PlatformOptions, 'maxConcurrentOnboardings'> = {},
+): Promise<BenchPlatform> {
   const stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-bench-'));
   await chmod(stateDir, 0o755);
-  const services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0 });
+  const services = await startLocalServices({ ...options, stateDir, port: 0, gatewayPort: 0 });
   const { endpoints } = services;
   const sfn = new SFNClient({
     endpoint: endpoints.stepFunctions,

@@ -133,6 +133,9 @@ export const STEPS: readonly StepSpec[] = [
  * about half an hour (the execution's timeout bounds it; an onboarding that never gets a slot is rolled
  * back and says so).
  */
+/** The onboarding state machine's default timeout; a registration older than this holds no slot. */
+export const ONBOARDING_TIMEOUT_SECONDS = 3600;
+
 export const ONBOARDING_SLOTS = {
   defaultMaxConcurrent: 10,
   retry: { maxAttempts: 700, intervalSeconds: 1, backoffRate: 1.5, maxDelaySeconds: 5 },

@@ -17,6 +17,7 @@ import {
   BRANCHES,
   DEDICATED_INSTANCE,
   ONBOARDING_SLOTS,
+  ONBOARDING_TIMEOUT_SECONDS,
   RECORD_ROLLBACK_FAILURE,
   STEPS,
 } from '../common/steps';
@@ -44,7 +45,7 @@ export interface TenantOnboardingProps {
   readonly certificateArn?: string;
   /**
    * Longest an onboarding may run before Step Functions stops it.
-   * @default Duration.hours(1)
+   * @default ONBOARDING_TIMEOUT_SECONDS (one hour)
    */
   readonly timeout?: Duration;
   /**
@@ -109,7 +110,7 @@ export class TenantOnboarding extends Construct {
       throw new Error(
         `TenantOnboarding: maxConcurrentOnboardings must be a positive integer, got ${maxConcurrent}`,
       );
-    const timeout = props.timeout ?? Duration.hours(1);
+    const timeout = props.timeout ?? Duration.seconds(ONBOARDING_TIMEOUT_SECONDS);
     if (!Number.isInteger(props.sharedDatabase.port) || props.sharedDatabase.port <= 0) {
       throw new Error(
         `TenantOnboarding: sharedDatabase.port must be a positive integer, got ${props.sharedDatabase.port}`,

@@ -21,6 +21,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, escapeIdentifier } from 'pg';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
+import { ONBOARDING_TIMEOUT_SECONDS } from '../common/steps';
 import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
 import { CONTROL_PLANE_PATH } from './aws-endpoint';
 import type { LocalPostgres } from './postgres';
@@ -259,6 +260,3 @@ async function ignoreExists(call: Promise<unknown>): Promise<void> {
       throw error;
   }
 }
-
-/** The onboarding state machine's timeout (TenantOnboarding's default, which the local definition keeps). */
-const ONBOARDING_TIMEOUT_SECONDS = 3600;

@@ -124,6 +124,8 @@ interface Internals {
   readonly log: (line: string) => void;
   /** Signals the servers if this process exits without stopping the platform; removed by stop(). */
   readonly onExit: () => void;
+  /** This process's environment before the platform pointed the SDK and the tasks at itself. */
+  readonly environmentBefore: NodeJS.ProcessEnv;
 }
 
 interface Running {
@@ -173,6 +175,7 @@ export class LocalPlatform {
     const maxConcurrentOnboardings = onboardingSlots(options.maxConcurrentOnboardings);
     await mkdir(stateDir, { recursive: true });
     await stopLeftovers(stateDir);
+    const environmentBefore = { ...process.env };
     // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
     const onExit = () => signalChildrenSync(stateDir);
     process.once('exit', onExit);
@@ -259,7 +262,7 @@ export class LocalPlatform {
         environment,
         stateMachines,
         store,
-        { interpreters, rds, endpoint, log: options.log ?? (() => undefined), onExit },
+        { interpreters, rds, endpoint, log: options.log ?? (() => undefined), onExit, environmentBefore },
       );
       endpoint.attach({ stepFunctions: new LocalAwsApi(platform, options.log), functions });
       return platform;
@@ -272,6 +275,7 @@ export class LocalPlatform {
       await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
       await forgetChildren(stateDir);
       process.off('exit', onExit);
+      restoreEnvironment(environmentBefore);
       throw error;
     }
   }
@@ -439,6 +443,7 @@ export class LocalPlatform {
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
     await forgetChildren(this.stateDir);
     process.off('exit', this.internals.onExit);
+    restoreEnvironment(this.internals.environmentBefore);
   }
 }
 
@@ -512,6 +517,15 @@ async function releaseWorkOf(executionArn: string, error: { Error: string; Cause
  * Points every SDK client of this process at the platform's AWS endpoint. Credentials are placeholders
  * when this process runs the emulator: it accepts any key, and real credentials must never travel to it.
  */
+/**
+ * Puts back the environment a start found: the next platform started in this process must not take the
+ * endpoint of a stopped one for an emulator the user gave.
+ */
+function restoreEnvironment(before: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in before)) delete process.env[key];
+  Object.assign(process.env, before);
+}
+
 function setAwsEnvironment(endpointUrl: string, ownEmulator: boolean): void {
   process.env.AWS_ENDPOINT_URL = endpointUrl;
   process.env.AWS_REGION = LocalPlatformNames.region;
