@@ -10,7 +10,15 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.js', '*.mjs', 'bin/*.js', 'local/*.js', 'frontend/*.js', 'test/*.js'],
+          allowDefaultProject: [
+            '*.js',
+            '*.cjs',
+            '*.mjs',
+            'bin/*.js',
+            'local/lambda/*.js',
+            'frontend/*.js',
+            'test/*.js',
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -22,11 +30,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['bin/*.js', 'local/*.js', 'jest.config.js', 'test/*.js'],
+    files: ['bin/*.js', '*.cjs', 'local/lambda/*.js', 'jest.config.js', 'test/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' },

@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { PlatformNames } from '../common/names';
 import { ONBOARDING_SLOTS } from '../common/steps';
 import { fullHistory } from '../cli/follow';
-import { waitFor } from '../local/ports';
+import { waitFor } from '../local/processes/ports';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
 
 const BURST = Number(process.env.BENCH_BURST ?? 100);

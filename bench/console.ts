@@ -6,7 +6,7 @@
  * and warm, and how long an execution's page takes to show its coloured graph. Prints a table, then JSON.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { waitFor } from '../local/ports';
+import { waitFor } from '../local/processes/ports';
 import { launchBrowser } from '../test/fixtures/browser';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
 

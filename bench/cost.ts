@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../common/steps';
 import { TaskEnv } from '../common/names';
 import { PlatformStack } from '../infra/platform-stack';
-import { LocalPlatform } from '../local/runtime';
+import { LocalPlatform } from '../local/platform';
 import { runBench } from './platform';
 
 /** A tenant's month: API requests, their average billed duration, frontend traffic. */

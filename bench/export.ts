@@ -13,8 +13,8 @@ import type { TenantSecret } from '../common/tenant-secret';
 import { aws } from '../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../workflow-tasks/lib/db';
 import { migrate } from '../workflow-tasks/lib/migrate';
-import { getTenant } from '../workflow-tasks/lib/registry';
-import { loadExport, verifyExport, writeExport } from '../workflow-tasks/lib/tenant-export';
+import { getTenant } from '../workflow-tasks/records/registry';
+import { loadExport, verifyExport, writeExport } from '../workflow-tasks/records/tenant-export';
 import { round, runBench, startBenchPlatform } from './platform';
 
 const LINES = Number(process.env.BENCH_EXPORT_LINES ?? 200_000);

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { fullHistory } from '../cli/follow';
-import { waitFor } from '../local/ports';
-import type { PlatformOptions } from '../local/runtime';
-import { startLocalServices, type Endpoints } from '../local/services';
+import { waitFor } from '../local/processes/ports';
+import type { PlatformOptions } from '../local/platform';
+import { startLocalServices, type Endpoints } from '../cli/services';
 
 export interface BenchPlatform {
   readonly endpoints: Endpoints;

@@ -16,7 +16,7 @@ import type { ReleaseSummary } from '../common/release';
 import type { TenantSecret } from '../common/tenant-secret';
 import { tenantApiArtifactKey } from '../common/versions';
 import { fullHistory } from '../cli/follow';
-import { waitFor } from '../local/ports';
+import { waitFor } from '../local/processes/ports';
 import { readJsonSecret } from '../workflow-tasks/lib/db';
 import { uploadVersion } from '../test/fixtures/releases';
 import { percentile, round, runBench, startBenchPlatform } from './platform';

@@ -19,8 +19,8 @@ import { gatewayRequest } from '../cli/describe';
 import { tenantResourceNames } from '../common/names';
 import { getJsonSecret } from '../common/secrets';
 import type { TenantSecret } from '../common/tenant-secret';
-import { buildTenantApiArtifact } from '../local/artifacts';
-import { apiGatewayEvent } from '../local/gateway';
+import { buildTenantApiArtifact } from '../local/bootstrap/artifacts';
+import { apiGatewayEvent } from '../local/gateway/gateway';
 import { createTenantApi } from '../tenant-api/app';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
 

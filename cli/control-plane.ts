@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { TenantView } from '../workflow-tasks/lib/registry';
+import type { TenantView } from '../workflow-tasks/records/registry';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 

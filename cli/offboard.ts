@@ -3,7 +3,7 @@ import { LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
 import { ArchiveKeys } from '../common/offboarding';
 import { getJsonObject } from '../common/s3-json';
 import { tenantIdSchema } from '../common/tenant-input';
-import type { ExportManifest } from '../workflow-tasks/lib/tenant-export';
+import type { ExportManifest } from '../workflow-tasks/records/tenant-export';
 import type { VerifiedExport } from '../workflow-tasks/offboarding/steps';
 import { awsClientConfig, cliS3Client, readEndpoints, stackOutput, type TargetOptions } from './target';
 

@@ -1,4 +1,4 @@
-import type { ExecutionRecord } from '../local/runtime';
+import type { ExecutionRecord } from '../local/platform';
 
 /** A history event as the Step Functions API shapes it; `timestamp` in milliseconds or as a Date. */
 export interface ProgressEvent {

@@ -2,7 +2,7 @@ import { StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { getJsonObject } from '../common/s3-json';
 import { parseReleaseInput, ReleaseStates, type ReleaseInput, type ReleaseSummary } from '../common/release';
-import { buildTenantApiArtifact, uploadTenantApiVersion } from '../local/artifacts';
+import { buildTenantApiArtifact, uploadTenantApiVersion } from '../local/bootstrap/artifacts';
 import { followExecution, fullHistory } from './follow';
 import { errorMessage, executionSummary } from './progress';
 import { cliS3Client, resolveWorkflowTarget, type TargetOptions } from './target';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ENDPOINTS_FILE, type Endpoints } from '../local/services';
+import { ENDPOINTS_FILE, type Endpoints } from './services';
 import { ControlPlaneClient } from './control-plane';
 
 /** Where the CLI's commands go: a Step Functions API and the onboarding state machine in it. */

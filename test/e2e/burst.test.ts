@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Client } from 'pg';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
-import { waitFor } from '../../local/ports';
-import type { LocalPlatform } from '../../local/runtime';
-import { listTenants } from '../../workflow-tasks/lib/registry';
+import { waitFor } from '../../local/processes/ports';
+import type { LocalPlatform } from '../../local/platform';
+import { listTenants } from '../../workflow-tasks/records/registry';
 import { adminClient, everythingOf, footprint, startTestPlatform, tenantInput } from '../fixtures/platform';
 
 // A burst of signups: 100 TenantSignedUp events put at once, through the platform's EventBridge API.

@@ -1,6 +1,6 @@
 import { STEPS } from '../../common/steps';
-import type { Fault } from '../../local/faults';
-import type { LocalPlatform } from '../../local/runtime';
+import type { Fault } from '../../local/tasks/faults';
+import type { LocalPlatform } from '../../local/platform';
 import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 
 // CHAOS_SEED=<n> replays a run; the seed is in the test's name, so a failure prints it.

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { LocalGateway } from '../../local/gateway';
-import { waitFor } from '../../local/ports';
-import type { LocalPlatform } from '../../local/runtime';
+import { localConsole } from '../../console/local';
+import { LocalGateway } from '../../local/gateway/gateway';
+import { waitFor } from '../../local/processes/ports';
+import type { LocalPlatform } from '../../local/platform';
 import { launchBrowser } from '../fixtures/browser';
 import { tenantctl } from '../fixtures/processes';
 import { ControlPlaneClient } from '../../cli/control-plane';
@@ -34,7 +35,7 @@ const arns: Record<string, string> = {};
 
 beforeAll(async () => {
   ({ platform, cleanup } = await startTestPlatform({ faults, maxTaskTimeoutSeconds: 4 }));
-  gateway = new LocalGateway(platform);
+  gateway = new LocalGateway(platform, undefined, localConsole(platform.endpointUrl));
   consoleUrl = `http://localhost:${await gateway.listen(0)}/`;
   for (const tenantId of [ok, rolledBack]) {
     const record = await platform.runExecution(tenantInput(tenantId), { name: `onboard-${tenantId}` });

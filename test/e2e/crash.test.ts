@@ -11,9 +11,9 @@ import {
 import { Client } from 'pg';
 import { tenantResourceNames } from '../../common/names';
 import { gatewayRequest } from '../../cli/describe';
-import { stopLeftovers } from '../../local/children';
-import { waitFor } from '../../local/ports';
-import type { Endpoints } from '../../local/services';
+import { stopLeftovers } from '../../local/processes/children';
+import { waitFor } from '../../local/processes/ports';
+import type { Endpoints } from '../../cli/services';
 import {
   alive,
   awsCli,

@@ -10,13 +10,13 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { gatewayRequest } from '../../cli/describe';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
-import { LocalFunctions } from '../../local/functions';
-import { waitFor } from '../../local/ports';
-import type { LocalPlatform } from '../../local/runtime';
-import { LocalGateway } from '../../local/gateway';
+import { LocalFunctions } from '../../local/lambda/functions';
+import { waitFor } from '../../local/processes/ports';
+import type { LocalPlatform } from '../../local/platform';
+import { LocalGateway } from '../../local/gateway/gateway';
 import { findApi } from '../../workflow-tasks/deploy-function/step';
 import { aws } from '../../workflow-tasks/lib/aws';
-import { getTenant } from '../../workflow-tasks/lib/registry';
+import { getTenant } from '../../workflow-tasks/records/registry';
 import { startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
 let platform: LocalPlatform;

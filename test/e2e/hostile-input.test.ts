@@ -1,5 +1,5 @@
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
-import type { LocalPlatform } from '../../local/runtime';
+import type { LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { adminClient, startTestPlatform, tenantInput } from '../fixtures/platform';
 

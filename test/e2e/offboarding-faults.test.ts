@@ -1,7 +1,7 @@
 import { gatewayRequest } from '../../cli/describe';
-import { LocalGateway } from '../../local/gateway';
-import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
-import { getTenant } from '../../workflow-tasks/lib/registry';
+import { LocalGateway } from '../../local/gateway/gateway';
+import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
+import { getTenant } from '../../workflow-tasks/records/registry';
 import { eventSpy } from '../fixtures/event-spy';
 import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 

@@ -3,12 +3,12 @@ import { gatewayRequest } from '../../cli/describe';
 import { LocalPlatformNames, tenantResourceNames } from '../../common/names';
 import { ArchiveKeys } from '../../common/offboarding';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { LocalGateway } from '../../local/gateway';
-import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
+import { LocalGateway } from '../../local/gateway/gateway';
+import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
-import { getTenant } from '../../workflow-tasks/lib/registry';
-import type { ExportManifest } from '../../workflow-tasks/lib/tenant-export';
+import { getTenant } from '../../workflow-tasks/records/registry';
+import type { ExportManifest } from '../../workflow-tasks/records/tenant-export';
 import { eventSpy } from '../fixtures/event-spy';
 import {
   adminClient,

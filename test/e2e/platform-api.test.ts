@@ -19,10 +19,10 @@ import {
 } from '@aws-sdk/client-sfn';
 import { gatewayRequest } from '../../cli/describe';
 import { fullHistory } from '../../cli/follow';
-import { waitFor } from '../../local/ports';
-import { startLocalServices, type LocalServices } from '../../local/services';
+import { waitFor } from '../../local/processes/ports';
+import { startLocalServices, type LocalServices } from '../../cli/services';
 import { aws } from '../../workflow-tasks/lib/aws';
-import { getTenant, listTenants } from '../../workflow-tasks/lib/registry';
+import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { tenantInput, uniqueTenantId } from '../fixtures/platform';
 import { makeStateDir } from '../fixtures/state-dir';
 

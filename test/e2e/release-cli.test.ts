@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { ReleaseSummary } from '../../common/release';
 import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
-import { waitFor } from '../../local/ports';
+import { waitFor } from '../../local/processes/ports';
 import { awsCli, onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { uploadVersion } from '../fixtures/releases';
 

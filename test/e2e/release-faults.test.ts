@@ -1,9 +1,9 @@
 import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
-import type { LocalPlatform } from '../../local/runtime';
+import type { LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
-import { getTenant } from '../../workflow-tasks/lib/registry';
+import { getTenant } from '../../workflow-tasks/records/registry';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 

@@ -1,7 +1,7 @@
 import { STEPS, type StepId } from '../../common/steps';
-import { SLOW_FAULT_MS, type Fault } from '../../local/faults';
-import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
-import { getTenant } from '../../workflow-tasks/lib/registry';
+import { SLOW_FAULT_MS, type Fault } from '../../local/tasks/faults';
+import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
+import { getTenant } from '../../workflow-tasks/records/registry';
 import { eventSpy, type PlatformEvent } from '../fixtures/event-spy';
 import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 

@@ -1,10 +1,10 @@
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
-import type { Fault } from '../../local/faults';
-import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
+import type { Fault } from '../../local/tasks/faults';
+import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { logger } from '../../workflow-tasks/lib/logger';
-import { listTenants } from '../../workflow-tasks/lib/registry';
+import { listTenants } from '../../workflow-tasks/records/registry';
 import { eventSpy } from '../fixtures/event-spy';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 

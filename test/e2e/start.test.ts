@@ -5,8 +5,8 @@ import { cp, mkdir, mkdtemp, readlink, rm, symlink, writeFile } from 'node:fs/pr
 import { createServer, type Server } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
-import { freePort, waitFor } from '../../local/ports';
-import { OUTSIDE_ROOT, SERVER_FILES_LINK } from '../../local/server-files';
+import { freePort, waitFor } from '../../local/processes/ports';
+import { OUTSIDE_ROOT, SERVER_FILES_LINK } from '../../local/rds/server-files';
 import { gatewayRequest } from '../../cli/describe';
 import {
   alive,

@@ -1,11 +1,11 @@
 import { gatewayRequest } from '../../cli/describe';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { LocalGateway } from '../../local/gateway';
-import { waitFor } from '../../local/ports';
-import type { ExecutionRecord, LocalPlatform } from '../../local/runtime';
+import { LocalGateway } from '../../local/gateway/gateway';
+import { waitFor } from '../../local/processes/ports';
+import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
-import { getTenant } from '../../workflow-tasks/lib/registry';
+import { getTenant } from '../../workflow-tasks/records/registry';
 import { eventSpy, type PlatformEvent } from '../fixtures/event-spy';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 

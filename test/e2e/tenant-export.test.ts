@@ -2,11 +2,16 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
-import type { LocalPlatform } from '../../local/runtime';
+import type { LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { migrate } from '../../workflow-tasks/lib/migrate';
-import { loadExport, readExport, verifyExport, writeExport } from '../../workflow-tasks/lib/tenant-export';
+import {
+  loadExport,
+  readExport,
+  verifyExport,
+  writeExport,
+} from '../../workflow-tasks/records/tenant-export';
 import { adminClient, startTestPlatform, tenantInput } from '../fixtures/platform';
 
 const tenantId = 'export-shop';

@@ -1,7 +1,7 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { TaskEnv } from '../../common/names';
-import type { LocalPlatform } from '../../local/runtime';
+import type { LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { readCredentialsSecret, readJsonSecret, withMasterClient } from '../../workflow-tasks/lib/db';
 import { adminClient, startTestPlatform } from '../fixtures/platform';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadMigrations, migrate, migrationsDir } from '../../workflow-tasks/lib/migrate';
-import type { LocalPlatform } from '../../local/runtime';
+import type { LocalPlatform } from '../../local/platform';
 import { adminClient, startTestPlatform } from '../fixtures/platform';
 
 let platform: LocalPlatform;

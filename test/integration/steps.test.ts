@@ -1,6 +1,6 @@
 import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { STEPS, type StepId } from '../../common/steps';
-import type { LocalPlatform } from '../../local/runtime';
+import type { LocalPlatform } from '../../local/platform';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';

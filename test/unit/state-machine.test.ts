@@ -1,6 +1,6 @@
 import { PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../common/errors';
 import { RECORD_ROLLBACK_FAILURE, STEPS } from '../../common/steps';
-import { allStates, localDefinitions, type AslDefinition } from '../../local/asl';
+import { allStates, localDefinitions, type AslDefinition } from '../../local/stepfunctions/asl';
 
 type State = AslDefinition['States'][string] & {
   Next?: string;

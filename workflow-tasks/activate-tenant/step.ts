@@ -2,7 +2,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { EventTypes } from '../../common/names';
 import { publishEvent } from '../lib/events';
 import { resultOf, tenantOf } from '../lib/handler';
-import { setStatusIfOwned } from '../lib/registry';
+import { setStatusIfOwned } from '../records/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /**

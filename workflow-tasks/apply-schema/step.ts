@@ -6,7 +6,7 @@ import { ArchiveKeys } from '../../common/offboarding';
 import { getJsonObject } from '../../common/s3-json';
 import { hashPassword } from '../../common/passwords';
 import { aws } from '../lib/aws';
-import { loadExport, type ExportManifest } from '../lib/tenant-export';
+import { loadExport, type ExportManifest } from '../records/tenant-export';
 import { withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
 import { readTenantApiVersion } from '../lib/artifact';

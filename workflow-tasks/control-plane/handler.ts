@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
-import { getTenant, listTenants, tenantView } from '../lib/registry';
+import { getTenant, listTenants, tenantView } from '../records/registry';
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in

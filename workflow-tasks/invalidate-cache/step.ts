@@ -3,7 +3,7 @@ import { TaskEnv } from '../../common/names';
 import { aws } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { tenantOf } from '../lib/handler';
-import { getTenant, recordResources } from '../lib/registry';
+import { getTenant, recordResources } from '../records/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /**

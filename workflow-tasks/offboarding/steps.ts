@@ -16,9 +16,9 @@ import { switchBack, switchToSuspended } from '../suspension/steps';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, isNotFound } from '../lib/aws';
 import { publishEvent } from '../lib/events';
-import { withRegistry } from '../lib/registry';
+import { withRegistry } from '../records/registry';
 import { withTenantDatabase } from '../lib/tenant-db';
-import { verifyExport, writeExport } from '../lib/tenant-export';
+import { verifyExport, writeExport } from '../records/tenant-export';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
 
 /** The input of a `tenant-offboarding` execution. */

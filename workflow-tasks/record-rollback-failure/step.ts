@@ -1,7 +1,7 @@
 import { EventTypes } from '../../common/names';
 import { publishEvent } from '../lib/events';
 import { tenantOf } from '../lib/handler';
-import { setStatusIfOwned } from '../lib/registry';
+import { setStatusIfOwned } from '../records/registry';
 import type { TaskEvent } from '../lib/types';
 
 export interface RollbackFailure {

@@ -2,7 +2,7 @@ import { EventTypes } from '../../common/names';
 import { currentTenantApi } from '../lib/artifact';
 import { publishEvent } from '../lib/events';
 import { tenantOf } from '../lib/handler';
-import { claimTenant, markRolledBack } from '../lib/registry';
+import { claimTenant, markRolledBack } from '../records/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /**

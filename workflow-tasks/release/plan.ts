@@ -1,7 +1,7 @@
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { parseReleaseInput } from '../../common/release';
 import { readTenantApiVersion } from '../lib/artifact';
-import { planRelease } from '../lib/release-ledger';
+import { planRelease } from '../records/release-ledger';
 import type { ReleaseState } from './types';
 
 /**

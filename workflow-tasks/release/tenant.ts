@@ -13,7 +13,7 @@ import { readTenantApiVersion } from '../lib/artifact';
 import { aws, whileUpdating } from '../lib/aws';
 import { withTenantDatabase } from '../lib/tenant-db';
 import { appliedVersion, migrate } from '../lib/migrate';
-import { claimForRelease, recordFailed, recordUpdated } from '../lib/release-ledger';
+import { claimForRelease, recordFailed, recordUpdated } from '../records/release-ledger';
 import { writeFrontend } from '../publish-frontend/step';
 import type { TenantReleaseState } from './types';
 

@@ -3,7 +3,7 @@ import { requiredEnv } from '../../common/env';
 import { TaskEnv, tenantResourceNames } from '../../common/names';
 import type { ReleaseSummary } from '../../common/release';
 import { aws } from '../lib/aws';
-import { finishRelease, recordFailed, releaseCounts } from '../lib/release-ledger';
+import { finishRelease, recordFailed, releaseCounts } from '../records/release-ledger';
 import type { ReleaseState } from './types';
 
 /** CloudFront allows this many wildcard paths in invalidations in progress; beyond, one for all tenants. */

@@ -14,7 +14,7 @@ import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import { codeVersionOf, tenantApiArtifactKey } from '../../common/versions';
 import { aws, whileUpdating } from '../lib/aws';
 import { publishEvent } from '../lib/events';
-import { withRegistry } from '../lib/registry';
+import { withRegistry } from '../records/registry';
 
 /** The input of a `tenant-suspension` execution. */
 const requestSchema = z.strictObject({

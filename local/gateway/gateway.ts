@@ -3,55 +3,56 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cors } from '@aws-sdk/client-apigatewayv2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../common/names';
-import { tenantIdSchema } from '../common/tenant-input';
-import { aws } from '../workflow-tasks/lib/aws';
-import { findApi } from '../workflow-tasks/deploy-function/step';
-import { findActiveTenantByDomain, listTenants, tenantView } from '../workflow-tasks/lib/registry';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { ConsoleHandler, type ConsoleTenant } from '../console/server';
-import { LoopbackServer, readBody } from './http';
-import type { LocalPlatform } from './runtime';
+import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
+import { tenantIdSchema } from '../../common/tenant-input';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { findApi } from '../../workflow-tasks/deploy-function/step';
+import { findActiveTenantByDomain } from '../../workflow-tasks/records/registry';
+import { LoopbackServer, readBody } from '../http';
+import type { LocalFunctions } from '../lambda/functions';
 
 const CORS_CACHE_MS = 5_000;
 
 /** API Gateway's limit on a request body (Lambda's synchronous payload limit). */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
+/** A page server mounted on the gateway's bare host (the console). */
+export interface PageHandler {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  close?(): void;
+}
+
 type Route =
   | { kind: 'api'; tenantId: string }
   | { kind: 'site'; tenantId: string }
-  | { kind: 'console' }
+  | { kind: 'home' }
   | { kind: 'unknown' };
 
 /**
  * Serves tenants by Host, as API Gateway serves a custom domain and CloudFront the site:
  * `api.<tenantId>.localhost` and `api.<domain>` invoke the tenant's API function with an API Gateway
  * HTTP API v2 event; `<tenantId>.localhost` and `<domain>` serve its frontend from the site bucket; bare
- * `localhost` and `127.0.0.1` are the console (console/server.ts).
+ * `localhost` and `127.0.0.1` are whatever page server it is given (the console, under `tenantctl up`).
  */
 export class LocalGateway extends LoopbackServer {
   private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
-  /** `http://localhost:<port>/`: the console, a client of the platform's Step Functions API. */
-  private readonly console: ConsoleHandler;
-  private readonly sfn: SFNClient;
 
   constructor(
-    private readonly platform: LocalPlatform,
+    /** The tenants' API functions, invoked as the HTTP API invokes them. */
+    private readonly platform: { readonly functions: LocalFunctions },
     private readonly log: (line: string) => void = () => undefined,
+    /**
+     * What answers on bare `localhost` and `127.0.0.1` (`tenantctl up` puts the console there, composed
+     * in cli/services.ts). @default 404 Not Found
+     */
+    private readonly home?: PageHandler,
   ) {
     super();
-    this.sfn = new SFNClient({
-      endpoint: platform.endpointUrl,
-      region: LocalPlatformNames.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    this.console = new ConsoleHandler(this.sfn, { tenants: (host) => registryTenants(host) });
   }
 
   override async close(): Promise<void> {
     await super.close();
-    this.sfn.destroy();
+    this.home?.close?.();
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -59,7 +60,7 @@ export class LocalGateway extends LoopbackServer {
       const route = await this.route(hostOf(req));
       if (route.kind === 'api') return await this.invoke(route.tenantId, req, res);
       if (route.kind === 'site') return await this.site(route.tenantId, req, res);
-      if (route.kind === 'console') return await this.console.handle(req, res);
+      if (route.kind === 'home' && this.home) return await this.home.handle(req, res);
       send(res, 404, { message: 'Not Found' });
     } catch (error) {
       this.log(`gateway: ${(error as Error).message}`);
@@ -68,7 +69,7 @@ export class LocalGateway extends LoopbackServer {
   }
 
   private async route(host: string): Promise<Route> {
-    if (host === 'localhost' || host === '127.0.0.1') return { kind: 'console' };
+    if (host === 'localhost' || host === '127.0.0.1') return { kind: 'home' };
     const api = host.startsWith('api.');
     const name = api ? host.slice(4) : host;
     let tenantId: string | undefined;
@@ -170,18 +171,6 @@ export class LocalGateway extends LoopbackServer {
     this.cors.set(tenantId, { at: Date.now(), cors });
     return cors;
   }
-}
-
-/** The registry as the console lists it, with each tenant's site and API through this gateway (`host`). */
-async function registryTenants(host: string): Promise<ConsoleTenant[]> {
-  const port = /:(\d+)$/.exec(host)?.[1];
-  const at = (name: string) => `http://${name}.localhost${port ? `:${port}` : ''}`;
-  return (await listTenants()).map((t) => ({
-    ...tenantView(t),
-    ...(t.status === 'ACTIVE' || t.status === 'SUSPENDED'
-      ? { site: `${at(t.id)}/`, api: `${at(`api.${t.id}`)}/health` }
-      : {}),
-  }));
 }
 
 function hostOf(req: IncomingMessage): string {

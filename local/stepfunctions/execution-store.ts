@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { migrate } from '../workflow-tasks/lib/migrate';
+import { migrate } from '../../workflow-tasks/lib/migrate';
 import type { AwsHistoryEvent } from './history';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';

@@ -1,32 +1,39 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { handler as controlPlaneHandler } from '../workflow-tasks/control-plane/handler';
-import { LocalArchive } from './archive';
-import type { LocalAwsApi } from './aws-api';
-import type { LocalFunctions } from './functions';
-import { LoopbackServer, readBody } from './http';
-import { errorResponse, RdsError, type LocalRds } from './rds';
+import { handler as controlPlaneHandler } from '../../workflow-tasks/control-plane/handler';
+import { LocalArchive } from '../s3/archive';
+import type { LocalEventBus } from '../events/api';
+import type { LocalStepFunctionsApi } from '../stepfunctions/api';
+import type { LocalFunctions } from '../lambda/functions';
+import { CONTROL_PLANE_PATH } from '../account';
+import { LoopbackServer, readBody } from '../http';
+import { errorResponse, RdsError, type LocalRds } from '../rds/instances';
 
 /** The most a request answered here (not forwarded) may carry. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
-/** Where the control-plane API answers on this endpoint (the stack output ControlPlaneUrl says so). */
-export const CONTROL_PLANE_PATH = '/control-plane';
 
 /**
  * The local platform's one AWS endpoint (LocalStack's convention: `AWS_ENDPOINT_URL`, default port 4566).
  * It tells services apart as AWS does, by the service name in the request's SigV4 credential scope and the
  * `X-Amz-Target` header, and answers:
- * - Step Functions and EventBridge PutEvents: the platform's own (aws-api.ts); PutEvents also goes on to
+ * - Step Functions and EventBridge PutEvents: the platform's own (stepfunctions/api.ts, events/api.ts); PutEvents also goes on to
  *   the emulator, so rules that it does run (an SQS target) see the event too;
  * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
  * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
  * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
  * - everything else: forwarded unchanged to the AWS emulator.
  */
+/** The platform's own services behind the endpoint, attached once the platform exists. */
+interface Services {
+  readonly stepFunctions: LocalStepFunctionsApi;
+  readonly events: LocalEventBus;
+  readonly functions: LocalFunctions;
+}
+
 export class LocalAwsEndpoint extends LoopbackServer {
   /** Attached once the platform exists; until then Step Functions and Lambda calls are answered 503. */
-  private platform?: { readonly stepFunctions: LocalAwsApi; readonly functions: LocalFunctions };
+  private platform?: Services;
   private readonly emulator: URL;
 
   constructor(
@@ -40,7 +47,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
     this.emulator = new URL(emulatorEndpoint);
   }
 
-  attach(platform: { readonly stepFunctions: LocalAwsApi; readonly functions: LocalFunctions }): void {
+  attach(platform: Services): void {
     this.platform = platform;
   }
 
@@ -53,7 +60,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
         // While the platform starts (its restored tenants' events), no rule of its own can run yet.
         if (!this.platform) return await this.forward(req, raw, res);
         await this.forward(req, raw, undefined);
-        return await this.platform.stepFunctions.handle(req, res, raw);
+        return await this.platform.events.handle(req, res, raw);
       }
       if (target.startsWith('AWSStepFunctions.')) {
         const raw = await bodyOf(req);

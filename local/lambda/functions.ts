@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
-import { LocalPlatformNames, PlatformNames } from '../common/names';
+import { LocalPlatformNames, PlatformNames } from '../../common/names';
 
 /** How long a function's configuration is trusted before it is read from the emulator again. */
 const CONFIGURATION_TTL_MS = 1_000;
@@ -148,7 +148,7 @@ export class LocalFunctions {
   ): Promise<RunningFunction> {
     const [file, handlerName] = (configuration.Handler ?? 'index.handler').split('.');
     const dir = await this.unpack(configuration.CodeSha256 ?? '');
-    const worker = new Worker(join(__dirname, 'lambda-worker.js'), {
+    const worker = new Worker(join(__dirname, 'worker.js'), {
       // A package is plain JavaScript: none of this process's loader flags (tsx's, when run with it), which
       // would parse every bundle again for every worker.
       execArgv: [],

@@ -1,10 +1,10 @@
 import type { ClientBase, PoolClient } from 'pg';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
-import { withMasterClient } from './db';
+import { withMasterClient } from '../lib/db';
 import { requiredEnv } from '../../common/env';
-import { migrate } from './migrate';
-import type { ValidatedTenant } from './types';
+import { migrate } from '../lib/migrate';
+import type { ValidatedTenant } from '../lib/types';
 
 export type TenantStatus =
   | 'PROVISIONING'

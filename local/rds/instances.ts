@@ -8,9 +8,8 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { LocalPlatformNames } from '../common/names';
-import { ensureDatabase } from './bootstrap';
-import { startServer, type PostgresServer } from './postgres';
+import { LocalPlatformNames } from '../../common/names';
+import { ensureDatabase, startServer, type PostgresServer } from './postgres';
 import { serverFiles, type ServerFiles } from './server-files';
 
 /** An RDS API error, answered in the query protocol's XML (`Code` is what the SDK turns into the error name). */

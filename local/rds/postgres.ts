@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Client } from 'pg';
-import { awaitReady, recordChild, stopProcess } from './children';
-import { freePort, isFree } from './ports';
+import { Client, escapeIdentifier } from 'pg';
+import { awaitReady, recordChild, stopProcess } from '../processes/children';
+import { freePort, isFree } from '../processes/ports';
 import { giveToServer, serverFiles, type ServerFiles } from './server-files';
 
 /** The shared PostgreSQL instance as the local platform sees it: admin credentials and a way to stop it. */
@@ -240,4 +240,25 @@ async function statePassword(file: string): Promise<string> {
   const password = randomBytes(24).toString('base64url');
   await writeFile(file, password, { mode: 0o600 });
   return password;
+}
+
+/** Creates a database on a local PostgreSQL server (the shared one, an RDS instance's) if it does not exist. */
+export async function ensureDatabase(
+  pg: Pick<LocalPostgres, 'host' | 'port' | 'user' | 'password'>,
+  database: string,
+): Promise<void> {
+  const client = new Client({
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    password: pg.password,
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
 }

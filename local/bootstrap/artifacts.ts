@@ -2,8 +2,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { build, stop } from 'esbuild';
-import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { tenantApiArtifact, tenantApiBuildOptions } from '../tenant-api/bundle';
+import { LocalPlatformNames, PlatformNames } from '../../common/names';
+import { tenantApiArtifact, tenantApiBuildOptions } from '../../tenant-api/bundle';
 
 let tenantApiZip: ReturnType<typeof buildTenantApiArtifact> | undefined;
 

@@ -18,15 +18,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { Client, escapeIdentifier } from 'pg';
-import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
-import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
-import { ONBOARDING_TIMEOUT_SECONDS } from '../common/steps';
+import { LocalPlatformNames, PlatformNames, TaskEnv } from '../../common/names';
+import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
+import { ONBOARDING_TIMEOUT_SECONDS } from '../../common/steps';
 import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
-import { CONTROL_PLANE_PATH } from './aws-endpoint';
-import type { LocalPostgres } from './postgres';
-
-export const LOCAL_ACCOUNT = '123456789012';
+import { CONTROL_PLANE_PATH, LOCAL_ACCOUNT } from '../account';
+import { ensureDatabase, type LocalPostgres } from '../rds/postgres';
 
 /** Everything the task Lambdas' environment names, as created in the emulator (no VPC locally). */
 export type TaskEnvironment = Record<
@@ -228,27 +225,6 @@ async function ensureDistribution(cloudfront: CloudFrontClient): Promise<string>
   const id = created.Distribution?.Id;
   if (!id) throw new Error('The emulator created a distribution without an id');
   return id;
-}
-
-/** Creates a database on a local PostgreSQL server (the shared one, an RDS instance's) if it does not exist. */
-export async function ensureDatabase(
-  pg: Pick<LocalPostgres, 'host' | 'port' | 'user' | 'password'>,
-  database: string,
-): Promise<void> {
-  const client = new Client({
-    host: pg.host,
-    port: pg.port,
-    user: pg.user,
-    password: pg.password,
-    database: 'postgres',
-  });
-  await client.connect();
-  try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
-  } finally {
-    await client.end();
-  }
 }
 
 async function ignoreExists(call: Promise<unknown>): Promise<void> {

@@ -1,44 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  PlatformNames,
-  TENANT_OFFBOARDING_REQUESTED_PATTERN,
-  TENANT_SIGNED_UP_PATTERN,
-} from '../common/names';
-import { matchesPattern } from './event-pattern';
 import type { ExecutionStatus, StoredExecution } from './execution-store';
 import type { AwsHistoryEvent } from './history';
-import { allOf, type LocalPlatform, type LocalStateMachine } from './runtime';
-
-/** An error the API returns as AWS does: HTTP 400 with `__type` and `message`. */
-class ApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
-type Body = Record<string, unknown>;
-type Operation = (body: Body) => Promise<Body>;
+import { ApiError, serveAwsJson, type Body, type Operation } from '../endpoint/aws-json';
+import { allOf, type LocalStateMachine, type StepFunctionsEngine } from './engine';
 
 const MAX_INPUT_BYTES = 256 * 1024;
 const NAME_PATTERN = /^[0-9A-Za-z_-]{1,80}$/;
 const STATUSES: readonly ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /**
- * The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.*`) and EventBridge PutEvents
- * (AWS JSON 1.1, `AWSEvents.PutEvents`) of the local platform, served on its one AWS endpoint
- * (aws-endpoint.ts). The AWS SDKs and the aws CLI talk to it with an endpoint URL and any credentials.
+ * The Step Functions API (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.*`) of the local engine, served on
+ * the platform's one AWS endpoint (endpoint/endpoint.ts). The AWS SDKs and the aws CLI talk to it with an
+ * endpoint URL and any credentials.
  */
-export class LocalAwsApi {
+export class LocalStepFunctionsApi {
   private readonly createdAt = new Date();
   private readonly operations: Record<string, Operation>;
 
   constructor(
-    private readonly platform: LocalPlatform,
+    private readonly engine: StepFunctionsEngine,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     this.operations = {
@@ -50,36 +31,16 @@ export class LocalAwsApi {
       'AWSStepFunctions.ListStateMachines': () => this.listStateMachines(),
       'AWSStepFunctions.DescribeStateMachine': (b) => this.describeStateMachine(b),
       'AWSStepFunctions.DescribeStateMachineForExecution': (b) => this.describeStateMachineForExecution(b),
-      'AWSEvents.PutEvents': (b) => this.putEvents(b),
     };
   }
 
-  /** Answers one request whose body (`raw`, at most MAX_BODY_BYTES) the AWS endpoint has read. */
-  async handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const contentType = target.startsWith('AWSEvents.')
-      ? 'application/x-amz-json-1.1'
-      : 'application/x-amz-json-1.0';
-    const requestId = randomUUID();
-    const send = (status: number, body: Body) => {
-      res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': requestId });
-      res.end(JSON.stringify(body));
-    };
-    try {
-      if (req.method !== 'POST')
-        throw new ApiError('UnknownOperationException', 'Only POST is supported', 404);
-      const operation = this.operations[target];
-      if (!operation)
-        throw new ApiError('UnknownOperationException', `Unknown operation ${target.slice(0, 100)}`);
-      send(200, await operation(readJson(raw)));
-    } catch (error) {
-      if (error instanceof ApiError) {
-        send(error.status, { __type: error.type, message: error.message });
-      } else {
-        this.log(`${target}: ${(error as Error).message}`);
-        send(500, { __type: 'InternalFailure', message: 'The local platform failed to process the request' });
-      }
-    }
+  /** Answers one Step Functions request whose body (`raw`) the AWS endpoint has read. */
+  handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    return serveAwsJson(req, res, raw, {
+      operations: this.operations,
+      contentType: 'application/x-amz-json-1.0',
+      log: this.log,
+    });
   }
 
   private async startExecution(body: Body): Promise<Body> {
@@ -105,12 +66,12 @@ export class LocalAwsApi {
       throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
     }
     try {
-      const started = await this.platform.startExecution(input, { name, stateMachineArn: stateMachine.arn });
+      const started = await this.engine.startExecution(input, { name, stateMachineArn: stateMachine.arn });
       return { executionArn: started.executionArn, startDate: seconds(started.startDate) };
     } catch (error) {
       if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
       // As on AWS: the same name and input while it runs is the same request; anything else is a conflict.
-      const existing = await this.platform.store.getByName(stateMachine.arn, name);
+      const existing = await this.engine.store.getByName(stateMachine.arn, name);
       if (existing?.status === 'RUNNING' && sameJson(existing.input, text)) {
         return { executionArn: existing.executionArn, startDate: seconds(existing.startDate) };
       }
@@ -137,7 +98,7 @@ export class LocalAwsApi {
     const e = await this.execution(body.executionArn);
     const limit = pageSize(body.maxResults);
     const offset = decodeToken(body.nextToken);
-    const events = await this.platform.store.history(
+    const events = await this.engine.store.history(
       e.executionArn,
       offset,
       limit + 1,
@@ -158,7 +119,7 @@ export class LocalAwsApi {
     }
     const limit = pageSize(body.maxResults);
     const offset = decodeToken(body.nextToken);
-    const rows = await this.platform.store.list(
+    const rows = await this.engine.store.list(
       stateMachine.arn,
       status as ExecutionStatus | undefined,
       offset,
@@ -176,14 +137,14 @@ export class LocalAwsApi {
       error: typeof body.error === 'string' ? body.error.slice(0, 256) : undefined,
       cause: typeof body.cause === 'string' ? body.cause.slice(0, 32768) : undefined,
     };
-    await this.platform.stopExecution(e.executionArn, reason);
+    await this.engine.stopExecution(e.executionArn, reason);
     const stopped = await this.execution(e.executionArn);
     return { stopDate: seconds(stopped.stopDate ?? new Date()) };
   }
 
   private listStateMachines(): Promise<Body> {
     return Promise.resolve({
-      stateMachines: allOf(this.platform.stateMachines).map((m) => ({
+      stateMachines: allOf(this.engine.stateMachines).map((m) => ({
         stateMachineArn: m.arn,
         name: m.name,
         type: 'STANDARD',
@@ -199,7 +160,7 @@ export class LocalAwsApi {
       name: stateMachine.name,
       status: 'ACTIVE',
       definition: JSON.stringify(stateMachine.definition),
-      roleArn: this.platform.roleArn,
+      roleArn: this.engine.roleArn,
       type: 'STANDARD',
       creationDate: seconds(this.createdAt),
     });
@@ -213,76 +174,13 @@ export class LocalAwsApi {
       stateMachineArn: stateMachine.arn,
       name: stateMachine.name,
       definition: JSON.stringify(stateMachine.definition),
-      roleArn: this.platform.roleArn,
+      roleArn: this.engine.roleArn,
       updateDate: seconds(this.createdAt),
     };
   }
 
-  /**
-   * PutEvents on the platform bus: an entry matching the `TenantSignedUp` rule starts an onboarding with
-   * its `detail` as input, one matching `TenantOffboardingRequested` an offboarding, exactly as the deployed
-   * rules do; other well-formed entries are accepted and
-   * ignored; malformed ones come back in FailedEntries with a reason.
-   */
-  private async putEvents(body: Body): Promise<Body> {
-    const entries = body.Entries;
-    if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
-      throw new ApiError('ValidationException', 'Entries must be a list of 1 to 10 entries');
-    }
-    const results: Body[] = [];
-    let failed = 0;
-    for (const raw of entries as unknown[]) {
-      const outcome = await this.putEvent(raw);
-      if ('ErrorCode' in outcome) failed += 1;
-      results.push(outcome);
-    }
-    return { FailedEntryCount: failed, Entries: results };
-  }
-
-  private async putEvent(raw: unknown): Promise<Body> {
-    const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as Body;
-    const { Source, DetailType, Detail } = entry;
-    const bus = typeof entry.EventBusName === 'string' ? entry.EventBusName : 'default';
-    if (typeof Source !== 'string' || Source === '')
-      return rejected('InvalidArgument', 'Parameter Source is not valid');
-    if (typeof DetailType !== 'string' || DetailType === '') {
-      return rejected('InvalidArgument', 'Parameter DetailType is not valid');
-    }
-    if (typeof Detail !== 'string') return rejected('InvalidArgument', 'Parameter Detail is not valid');
-    let detail: unknown;
-    try {
-      detail = JSON.parse(Detail);
-    } catch {
-      return rejected('MalformedDetail', 'Detail is malformed.');
-    }
-    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
-      return rejected('MalformedDetail', 'Detail is malformed: it must be a JSON object.');
-    }
-    const eventId = randomUUID();
-    const onPlatformBus =
-      bus === PlatformNames.eventBus || bus.endsWith(`:event-bus/${PlatformNames.eventBus}`);
-    const event = { source: Source, 'detail-type': DetailType, detail };
-    // The rules' targets: a failure to start shows in the platform's log, not to the sender (as on AWS).
-    const rules = [
-      { pattern: TENANT_SIGNED_UP_PATTERN, stateMachine: this.platform.stateMachines.onboarding },
-      {
-        pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN,
-        stateMachine: this.platform.stateMachines.offboarding,
-      },
-    ];
-    for (const { pattern, stateMachine } of rules)
-      if (onPlatformBus && matchesPattern(pattern, event))
-        await this.platform
-          .startExecution(detail, { stateMachineArn: stateMachine.arn })
-          .catch((error: Error) => {
-            this.log(`${DetailType} ${eventId}: could not start ${stateMachine.name}: ${error.message}`);
-          });
-    // Anything else (the platform's own TenantProvisioned, other buses) has no rule here: accepted, ignored.
-    return { EventId: eventId };
-  }
-
   private stateMachine(arn: unknown): LocalStateMachine {
-    const stateMachine = this.platform.stateMachine(arn);
+    const stateMachine = this.engine.stateMachine(arn);
     if (!stateMachine) {
       throw new ApiError(
         'StateMachineDoesNotExist',
@@ -293,7 +191,7 @@ export class LocalAwsApi {
   }
 
   private async execution(arn: unknown): Promise<StoredExecution> {
-    const e = typeof arn === 'string' ? await this.platform.store.get(arn) : undefined;
+    const e = typeof arn === 'string' ? await this.engine.store.get(arn) : undefined;
     if (!e)
       throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn).slice(0, 200)}'`);
     return e;
@@ -310,22 +208,6 @@ function executionItem(e: StoredExecution): Body {
     startDate: seconds(e.startDate),
     ...(e.stopDate ? { stopDate: seconds(e.stopDate) } : {}),
   };
-}
-
-function rejected(ErrorCode: string, ErrorMessage: string): Body {
-  return { ErrorCode, ErrorMessage };
-}
-
-function readJson(raw: Buffer): Body {
-  const text = raw.toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    const body = JSON.parse(text) as unknown;
-    if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Body;
-  } catch {
-    // fall through
-  }
-  throw new ApiError('SerializationException', 'The request body is not a JSON object');
 }
 
 /** AWS JSON protocols send timestamps as epoch seconds. */

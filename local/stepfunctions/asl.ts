@@ -8,13 +8,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { TenantOnboarding } from '../infra/tenant-onboarding';
-import { TenantRelease } from '../infra/tenant-release';
-import { TenantSuspension } from '../infra/tenant-suspension';
-import { TenantOffboarding } from '../infra/tenant-offboarding';
-import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
-import { LOCAL_ACCOUNT } from './bootstrap';
+import { TenantOnboarding } from '../../infra/tenant-onboarding';
+import { TenantRelease } from '../../infra/tenant-release';
+import { TenantSuspension } from '../../infra/tenant-suspension';
+import { TenantOffboarding } from '../../infra/tenant-offboarding';
+import { LocalPlatformNames, PlatformNames } from '../../common/names';
+import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
+import { LOCAL_ACCOUNT } from '../account';
 
 /** An Amazon States Language document, as the interpreter takes it. */
 export interface AslDefinition {

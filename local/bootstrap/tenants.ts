@@ -1,10 +1,10 @@
-import { DEDICATED_INSTANCE, STEPS } from '../common/steps';
-import { PermanentErrors } from '../common/errors';
-import { STEP_HANDLERS } from '../workflow-tasks';
-import { currentTenantApi, readTenantApiVersion } from '../workflow-tasks/lib/artifact';
-import { suspendAgain } from '../workflow-tasks/suspension/steps';
-import { listTenants } from '../workflow-tasks/lib/registry';
-import type { OnboardingState, StepResults } from '../workflow-tasks/lib/types';
+import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
+import { PermanentErrors } from '../../common/errors';
+import { STEP_HANDLERS } from '../../workflow-tasks';
+import { currentTenantApi, readTenantApiVersion } from '../../workflow-tasks/lib/artifact';
+import { suspendAgain } from '../../workflow-tasks/suspension/steps';
+import { listTenants } from '../../workflow-tasks/records/registry';
+import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 
 /**
  * The AWS emulator keeps nothing across restarts while PostgreSQL (databases, registry, executions) does.

@@ -1,9 +1,10 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { LocalGateway } from './gateway';
-import { isFree } from './ports';
-import { LocalPlatform, type PlatformOptions } from './runtime';
+import { localConsole } from '../console/local';
+import { LocalGateway } from '../local/gateway/gateway';
+import { isFree } from '../local/processes/ports';
+import { LocalPlatform, type PlatformOptions } from '../local/platform';
 
 /** `<state-dir>/endpoints.json`: where every part of a running local platform answers. */
 export interface Endpoints {
@@ -57,7 +58,7 @@ export async function startLocalServices(
   // A platform killed with SIGKILL left its endpoints behind: nobody answers there any more.
   await rm(file, { force: true });
   const platform = await LocalPlatform.start(options);
-  const gateway = new LocalGateway(platform, options.log);
+  const gateway = new LocalGateway(platform, options.log, localConsole(platform.endpointUrl));
   try {
     const gatewayPort = await gateway.listen(options.gatewayPort).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE' ? portInUse(ports[1]) : error;

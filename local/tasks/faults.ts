@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import { OnboardingError, TransientErrors } from '../common/errors';
-import type { TaskHandler } from '../workflow-tasks/lib/handler';
-import type { TaskEvent } from '../workflow-tasks/lib/types';
+import { OnboardingError, TransientErrors } from '../../common/errors';
+import type { TaskHandler } from '../../workflow-tasks/lib/handler';
+import type { TaskEvent } from '../../workflow-tasks/lib/types';
 
 /** The error name of an injected permanent or after-effect fault: not in any Retry list, so never retried. */
 export const INJECTED_FAULT = 'InjectedFault';

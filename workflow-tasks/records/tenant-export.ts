@@ -8,7 +8,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { escapeIdentifier, type ClientBase } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { appliedVersion } from './migrate';
+import { appliedVersion } from '../lib/migrate';
 
 /**
  * One export of a tenant's database: one gzip object holding, line by line,

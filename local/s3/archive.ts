@@ -4,7 +4,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { LocalPlatformNames } from '../common/names';
+import { LocalPlatformNames } from '../../common/names';
 
 /** Where the archive bucket's objects are kept on disk, under the state directory. */
 const ARCHIVE_DIR = 'archive';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { awaitReady, stopProcess } from './children';
-import { freePort } from './ports';
+import { awaitReady, stopProcess } from '../processes/children';
+import { freePort } from '../processes/ports';
 
 /** The AWS API emulator every SDK client of the local platform talks to. */
 export interface LocalEmulator {

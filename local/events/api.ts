@@ -1,0 +1,102 @@
+/**
+ * Stands in for **Amazon EventBridge** on the platform bus: PutEvents (AWS JSON 1.1,
+ * `AWSEvents.PutEvents`) runs the rules the stack deploys, each starting its state machine with the
+ * event's `detail` as input. The AWS endpoint also forwards every PutEvents to the emulator, so rules it
+ * runs itself (an SQS target in a test) see the event too.
+ *
+ * Where the real thing differs: only the platform's own rules run here, synchronously with the request;
+ * there is no retry policy or dead-letter queue on a target.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  PlatformNames,
+  TENANT_OFFBOARDING_REQUESTED_PATTERN,
+  TENANT_SIGNED_UP_PATTERN,
+} from '../../common/names';
+import { ApiError, serveAwsJson, type Body } from '../endpoint/aws-json';
+import type { StepFunctionsEngine } from '../stepfunctions/engine';
+import { matchesPattern } from './pattern';
+
+export class LocalEventBus {
+  constructor(
+    private readonly engine: StepFunctionsEngine,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  /** Answers one PutEvents request whose body (`raw`) the AWS endpoint has read. */
+  handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    return serveAwsJson(req, res, raw, {
+      operations: { 'AWSEvents.PutEvents': (b) => this.putEvents(b) },
+      contentType: 'application/x-amz-json-1.1',
+      log: this.log,
+    });
+  }
+
+  /**
+   * PutEvents on the platform bus: an entry matching the `TenantSignedUp` rule starts an onboarding with
+   * its `detail` as input, one matching `TenantOffboardingRequested` an offboarding, exactly as the deployed
+   * rules do; other well-formed entries are accepted and
+   * ignored; malformed ones come back in FailedEntries with a reason.
+   */
+  private async putEvents(body: Body): Promise<Body> {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
+      throw new ApiError('ValidationException', 'Entries must be a list of 1 to 10 entries');
+    }
+    const results: Body[] = [];
+    let failed = 0;
+    for (const raw of entries as unknown[]) {
+      const outcome = await this.putEvent(raw);
+      if ('ErrorCode' in outcome) failed += 1;
+      results.push(outcome);
+    }
+    return { FailedEntryCount: failed, Entries: results };
+  }
+
+  private async putEvent(raw: unknown): Promise<Body> {
+    const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as Body;
+    const { Source, DetailType, Detail } = entry;
+    const bus = typeof entry.EventBusName === 'string' ? entry.EventBusName : 'default';
+    if (typeof Source !== 'string' || Source === '')
+      return rejected('InvalidArgument', 'Parameter Source is not valid');
+    if (typeof DetailType !== 'string' || DetailType === '') {
+      return rejected('InvalidArgument', 'Parameter DetailType is not valid');
+    }
+    if (typeof Detail !== 'string') return rejected('InvalidArgument', 'Parameter Detail is not valid');
+    let detail: unknown;
+    try {
+      detail = JSON.parse(Detail);
+    } catch {
+      return rejected('MalformedDetail', 'Detail is malformed.');
+    }
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+      return rejected('MalformedDetail', 'Detail is malformed: it must be a JSON object.');
+    }
+    const eventId = randomUUID();
+    const onPlatformBus =
+      bus === PlatformNames.eventBus || bus.endsWith(`:event-bus/${PlatformNames.eventBus}`);
+    const event = { source: Source, 'detail-type': DetailType, detail };
+    // The rules' targets: a failure to start shows in the platform's log, not to the sender (as on AWS).
+    const rules = [
+      { pattern: TENANT_SIGNED_UP_PATTERN, stateMachine: this.engine.stateMachines.onboarding },
+      {
+        pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN,
+        stateMachine: this.engine.stateMachines.offboarding,
+      },
+    ];
+    for (const { pattern, stateMachine } of rules)
+      if (onPlatformBus && matchesPattern(pattern, event))
+        await this.engine
+          .startExecution(detail, { stateMachineArn: stateMachine.arn })
+          .catch((error: Error) => {
+            this.log(`${DetailType} ${eventId}: could not start ${stateMachine.name}: ${error.message}`);
+          });
+    // Anything else (the platform's own TenantProvisioned, other buses) has no rule here: accepted, ignored.
+    return { EventId: eventId };
+  }
+}
+
+function rejected(ErrorCode: string, ErrorMessage: string): Body {
+  return { ErrorCode, ErrorMessage };
+}

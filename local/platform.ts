@@ -1,0 +1,408 @@
+/**
+ * The local platform's composition root: it starts each stand-in in order (PostgreSQL for RDS and the
+ * emulator side by side, then the RDS instances, the one AWS endpoint, the "cdk deploy" bootstrap, the
+ * Step Functions engine with the task Lambdas) and stops them in reverse. Each piece lives in the folder
+ * named for the AWS service it stands in for:
+ *
+ *   account.ts      the local account id and the endpoint's reserved paths
+ *   bootstrap/      what `cdk deploy` would have made, and the tenants put back into the emulator on start
+ *   emulator/       the moto_server child process (or the user's LocalStack)
+ *   endpoint/       the one AWS endpoint, routing each request to its service
+ *   events/         EventBridge: PutEvents on the platform bus and its rules
+ *   gateway/        API Gateway HTTP APIs and CloudFront, by Host header
+ *   lambda/         the tenants' API functions (versions, aliases, worker threads)
+ *   processes/      child processes and ports
+ *   rds/            the shared PostgreSQL server and the dedicated RDS instances
+ *   s3/             the archive bucket kept on disk
+ *   stepfunctions/  the ASL engine, its executions and histories, and its API
+ *   tasks/          the task Lambdas run in process, fault injection, interrupted steps
+ */
+import './polyfill';
+import { mkdir } from 'node:fs/promises';
+import { LocalPlatformNames, PlatformNames } from '../common/names';
+import { BRANCHES, DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
+import { closePools } from '../workflow-tasks/lib/db';
+import { releaseTenantsOf } from '../workflow-tasks/records/registry';
+import { releaseOffboardingOf } from '../workflow-tasks/offboarding/steps';
+import { stopReleaseOf } from '../workflow-tasks/records/release-ledger';
+import { bootstrapPlatform, type TaskEnvironment } from './bootstrap/bootstrap';
+import { restoreActiveTenants } from './bootstrap/tenants';
+import { startEmulator, type LocalEmulator } from './emulator/emulator';
+import { LocalAwsEndpoint } from './endpoint/endpoint';
+import { LocalEventBus } from './events/api';
+import { LocalFunctions } from './lambda/functions';
+import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from './processes/children';
+import { LocalRds } from './rds/instances';
+import { ensureDatabase, startPostgres, type LocalPostgres } from './rds/postgres';
+import { LocalArchive } from './s3/archive';
+import { LocalStepFunctionsApi } from './stepfunctions/api';
+import { localDefinitions } from './stepfunctions/asl';
+import {
+  localStateMachineArn,
+  StepFunctionsEngine,
+  type ExecutionRecord,
+  type LocalStateMachine,
+  type LocalStateMachines,
+  type StartOptions,
+} from './stepfunctions/engine';
+import { ExecutionStore } from './stepfunctions/execution-store';
+import { FaultInjector, type Fault } from './tasks/faults';
+import {
+  OFFBOARDING_HANDLERS,
+  onboardingHandlers,
+  RELEASE_HANDLERS,
+  SUSPENSION_HANDLERS,
+  taskHandlers,
+  type StateHandlers,
+} from './tasks/handlers';
+import { TasksInFlight } from './tasks/in-flight';
+
+export type {
+  ExecutionRecord,
+  ExecutionStatus,
+  LocalStateMachine,
+  LocalStateMachines,
+  StartOptions,
+} from './stepfunctions/engine';
+
+export interface PlatformOptions {
+  /** PostgreSQL data and unpacked functions live here. */
+  readonly stateDir: string;
+  /** Faults to inject into the task handlers (see local/tasks/faults.ts). @default none */
+  readonly faults?: readonly Fault[];
+  /**
+   * Caps every Task's TimeoutSeconds, so timeouts can be exercised without waiting minutes.
+   * @default the definition's own timeouts
+   */
+  readonly maxTaskTimeoutSeconds?: number;
+  /** Aborting it during start stops what was started and fails the start (Ctrl-C while starting). */
+  readonly signal?: AbortSignal;
+  /** Port of the AWS endpoint on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
+  /** Where the AWS endpoint reports a request it failed to process. @default nowhere */
+  readonly log?: (line: string) => void;
+  /**
+   * How many onboardings may provision at once (a burst's others wait their turn).
+   * @default `TENANTCTL_MAX_ONBOARDINGS`, else ONBOARDING_SLOTS.defaultMaxConcurrent
+   */
+  readonly maxConcurrentOnboardings?: number;
+}
+
+/** What a started platform runs with but shows nobody. */
+interface Internals {
+  /** RDS instances, each a PostgreSQL server of its own. */
+  readonly rds: LocalRds;
+  /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
+  readonly endpoint: LocalAwsEndpoint;
+  readonly log: (line: string) => void;
+  /** Signals the servers if this process exits without stopping the platform; removed by stop(). */
+  readonly onExit: () => void;
+  /** This process's environment before the platform pointed the SDK and the tasks at itself. */
+  readonly environmentBefore: NodeJS.ProcessEnv;
+}
+
+/** Error name of executions found RUNNING when the platform starts: the platform died under them. */
+export const PLATFORM_RESTARTED = 'PlatformRestarted';
+/** Error name of executions that were running when the platform was stopped (Ctrl-C, SIGTERM). */
+export const PLATFORM_STOPPED = 'PlatformStopped';
+
+/**
+ * The embedded platform: PostgreSQL, the AWS emulator, the bootstrapped platform resources, and the CDK
+ * construct's state machine run by aws-local-stepfunctions with every Task calling its Lambda handler
+ * in-process, under the environment it has in Lambda. Executions and their histories are kept in
+ * PostgreSQL (database `stepfunctions`), so they outlive the process.
+ */
+export class LocalPlatform {
+  private constructor(
+    readonly stateDir: string,
+    readonly postgres: LocalPostgres,
+    readonly emulator: LocalEmulator,
+    /** The AWS endpoint's URL: what `AWS_ENDPOINT_URL` is for the tasks, the gateway, tenantctl and tests. */
+    readonly endpointUrl: string,
+    /** The tenants' API functions, run as the emulator recorded them. */
+    readonly functions: LocalFunctions,
+    readonly environment: TaskEnvironment,
+    /** The state machines and their executions. */
+    readonly engine: StepFunctionsEngine,
+    private readonly internals: Internals,
+  ) {}
+
+  /**
+   * Starts PostgreSQL and the emulator, then the AWS endpoint in front of them (on `port`), bootstraps the
+   * platform resources, brings back the RDS instances and the live tenants, and loads the state machines. A
+   * start that fails, or whose `signal` aborts, stops everything it had started before it throws.
+   */
+  static async start(options: PlatformOptions): Promise<LocalPlatform> {
+    const { stateDir, signal } = options;
+    // Checked before anything starts: a bad setting fails at once.
+    const maxConcurrentOnboardings = onboardingSlots(options.maxConcurrentOnboardings);
+    await mkdir(stateDir, { recursive: true });
+    await stopLeftovers(stateDir);
+    const environmentBefore = { ...process.env };
+    // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
+    const onExit = () => signalChildrenSync(stateDir);
+    process.once('exit', onExit);
+    const [startedPostgres, startedEmulator] = await Promise.allSettled([
+      startPostgres(stateDir, signal),
+      startEmulator(userEmulator(options.port), signal),
+    ]);
+    const postgres = startedPostgres.status === 'fulfilled' ? startedPostgres.value : undefined;
+    const emulator = startedEmulator.status === 'fulfilled' ? startedEmulator.value : undefined;
+    let store: ExecutionStore | undefined;
+    let rds: LocalRds | undefined;
+    let endpoint: LocalAwsEndpoint | undefined;
+    let functions: LocalFunctions | undefined;
+    try {
+      if (!postgres) throw (startedPostgres as PromiseRejectedResult).reason;
+      if (!emulator) throw (startedEmulator as PromiseRejectedResult).reason;
+      await recordEmulator(stateDir, emulator);
+      signal?.throwIfAborted();
+      rds = await LocalRds.start(stateDir, emulator.endpoint, options.log);
+      const archive = new LocalArchive(stateDir, emulator.endpoint);
+      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, archive, options.log);
+      const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
+      functions = new LocalFunctions(stateDir, endpointUrl);
+      setAwsEnvironment(endpointUrl, emulator.owned);
+      const environment = await bootstrapPlatform(
+        stateDir,
+        endpointUrl,
+        postgres,
+        {
+          onboarding: localStateMachineArn(PlatformNames.stateMachine),
+          release: localStateMachineArn(PlatformNames.releaseStateMachine),
+          suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
+          offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
+        },
+        maxConcurrentOnboardings,
+      );
+      Object.assign(process.env, environment);
+      await archive.restore();
+      await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
+      store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
+      await releaseOrphans(store);
+      signal?.throwIfAborted();
+      await rds.settled();
+      await restoreActiveTenants();
+      signal?.throwIfAborted();
+      const definitions = localDefinitions();
+      const faults = new FaultInjector(options.faults ?? []);
+      const inFlight = new TasksInFlight();
+      const tasks = (handlers: StateHandlers) => (definition: Parameters<typeof taskHandlers>[0]) =>
+        taskHandlers(definition, handlers, faults, inFlight);
+      const engine = new StepFunctionsEngine({
+        store,
+        workflows: {
+          onboarding: {
+            name: PlatformNames.stateMachine,
+            definition: definitions.onboarding,
+            handlers: tasks(onboardingHandlers()),
+          },
+          release: {
+            name: PlatformNames.releaseStateMachine,
+            definition: definitions.release,
+            handlers: tasks(RELEASE_HANDLERS),
+          },
+          suspension: {
+            name: PlatformNames.suspensionStateMachine,
+            definition: definitions.suspension,
+            handlers: tasks(SUSPENSION_HANDLERS),
+          },
+          offboarding: {
+            name: PlatformNames.offboardingStateMachine,
+            definition: definitions.offboarding,
+            handlers: tasks(OFFBOARDING_HANDLERS),
+          },
+        },
+        // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
+        // Interrupted steps are waited for by the undos themselves (TasksInFlight), not for a fixed time.
+        waitTimeOverrides: {
+          [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS,
+          [BRANCHES.waitStateName]: 0,
+        },
+        maxTaskTimeoutSeconds: options.maxTaskTimeoutSeconds,
+      });
+      const platform = new LocalPlatform(
+        stateDir,
+        postgres,
+        emulator,
+        endpointUrl,
+        functions,
+        environment,
+        engine,
+        { rds, endpoint, log: options.log ?? (() => undefined), onExit, environmentBefore },
+      );
+      endpoint.attach({
+        stepFunctions: new LocalStepFunctionsApi(engine, options.log),
+        events: new LocalEventBus(engine, options.log),
+        functions,
+      });
+      return platform;
+    } catch (error) {
+      await endpoint?.close();
+      await functions?.stop();
+      await rds?.stop();
+      await store?.close();
+      await closePools();
+      await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
+      await forgetChildren(stateDir);
+      process.off('exit', onExit);
+      restoreEnvironment(environmentBefore);
+      throw error;
+    }
+  }
+
+  /** The state machines: onboarding, release, suspension, offboarding. */
+  get stateMachines(): LocalStateMachines {
+    return this.engine.stateMachines;
+  }
+
+  /** Every execution and its history. */
+  get store(): ExecutionStore {
+    return this.engine.store;
+  }
+
+  /** ARN of the onboarding state machine (the same shape as on AWS). */
+  get stateMachineArn(): string {
+    return this.engine.stateMachines.onboarding.arn;
+  }
+
+  /** The state machine with this ARN, if the platform has it. */
+  stateMachine(arn: unknown): LocalStateMachine | undefined {
+    return this.engine.stateMachine(arn);
+  }
+
+  /** The role the state machines would run as; reported in ExecutionStarted events. */
+  get roleArn(): string {
+    return this.engine.roleArn;
+  }
+
+  /** Starts an execution (StepFunctionsEngine.startExecution). */
+  startExecution(
+    input: unknown,
+    options: StartOptions = {},
+  ): Promise<{ executionArn: string; startDate: Date; done: Promise<ExecutionRecord> }> {
+    return this.engine.startExecution(input, options);
+  }
+
+  /** Starts an execution and waits for its end. */
+  async runExecution(input: unknown, options: StartOptions = {}): Promise<ExecutionRecord> {
+    return (await this.engine.startExecution(input, options)).done;
+  }
+
+  /** Stops a running execution (no undo runs, as on AWS); false when it is not running here. */
+  stopExecution(executionArn: string, reason: { error?: string; cause?: string } = {}): Promise<boolean> {
+    return this.engine.stopExecution(executionArn, reason);
+  }
+
+  /** Stops running executions, closes the task Lambdas' connections, stops what this platform started. */
+  async stop(): Promise<void> {
+    const cause = 'The local platform was stopped while this execution was running';
+    const stopped = await this.engine.stopAll({ error: PLATFORM_STOPPED, cause });
+    // As after a crash (releaseOrphans): their tenants are released, so onboarding them again converges.
+    for (const record of stopped)
+      await releaseWorkOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
+        (error: Error) => this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
+      );
+    await this.internals.endpoint.close();
+    await this.functions.stop();
+    await this.internals.rds.stop();
+    await this.store.close();
+    await closePools();
+    await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
+    await forgetChildren(this.stateDir);
+    process.off('exit', this.internals.onExit);
+    restoreEnvironment(this.internals.environmentBefore);
+  }
+}
+
+const STEPFUNCTIONS_DATABASE = 'stepfunctions';
+
+/**
+ * The emulator the user named in `AWS_ENDPOINT_URL` (LocalStack), if any. A URL naming this platform's own
+ * endpoint is how users reach the platform (`export AWS_ENDPOINT_URL=http://127.0.0.1:4566`, then
+ * `npm start` in the same shell), not an emulator: it is ignored.
+ */
+function userEmulator(port: number | undefined): string | undefined {
+  const url = process.env.AWS_ENDPOINT_URL;
+  if (!url || !port) return url;
+  try {
+    const { hostname, port: given } = new URL(url);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+    return loopback && Number(given) === port ? undefined : url;
+  } catch {
+    return url; // startEmulator says what is wrong with it
+  }
+}
+
+const LOCAL_INSTANCE_WAIT_MS = 200;
+
+/** Recorded so that the next start in this state directory stops it if this process is killed. */
+async function recordEmulator(stateDir: string, emulator: LocalEmulator): Promise<void> {
+  if (emulator.pid)
+    await recordChild(stateDir, 'moto_server', {
+      pid: emulator.pid,
+      marker: 'moto_server',
+      signal: 'SIGTERM',
+    });
+}
+
+/**
+ * Executions left RUNNING by a platform that was killed are failed, and the tenants they were onboarding
+ * are released (ROLLED_BACK), so onboarding them again can claim them and converge.
+ */
+async function releaseOrphans(store: ExecutionStore): Promise<void> {
+  const cause = 'The local platform stopped while this execution was running';
+  for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause))
+    await releaseWorkOf(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
+}
+
+/**
+ * What an execution that will never finish held: the tenants it was onboarding (ROLLED_BACK), its release
+ * (STOPPED), the tenant it was offboarding (back as it was, or OFFBOARDING_FAILED once its export was
+ * verified).
+ */
+async function releaseWorkOf(executionArn: string, error: { Error: string; Cause: string }): Promise<void> {
+  await releaseTenantsOf(executionArn, error);
+  await stopReleaseOf(executionArn, error.Cause);
+  await releaseOffboardingOf(executionArn, error);
+}
+
+/**
+ * Puts back the environment a start found: the next platform started in this process must not take the
+ * endpoint of a stopped one for an emulator the user gave.
+ */
+function restoreEnvironment(before: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in before)) delete process.env[key];
+  Object.assign(process.env, before);
+}
+
+/**
+ * Points every SDK client of this process at the platform's AWS endpoint. Credentials are placeholders
+ * when this process runs the emulator: it accepts any key, and real credentials must never travel to it.
+ */
+function setAwsEnvironment(endpointUrl: string, ownEmulator: boolean): void {
+  process.env.AWS_ENDPOINT_URL = endpointUrl;
+  process.env.AWS_REGION = LocalPlatformNames.region;
+  if (ownEmulator || !process.env.AWS_ACCESS_KEY_ID) {
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  }
+}
+
+/**
+ * How many onboardings may provision at once: the option, else `TENANTCTL_MAX_ONBOARDINGS`, else the
+ * construct's default; anything but a positive integer is refused, naming where it came from.
+ */
+function onboardingSlots(option: number | undefined): number {
+  const given = process.env.TENANTCTL_MAX_ONBOARDINGS;
+  if (option === undefined && (given === undefined || given === ''))
+    return ONBOARDING_SLOTS.defaultMaxConcurrent;
+  const value = option ?? Number(given);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(
+      `${option === undefined ? 'TENANTCTL_MAX_ONBOARDINGS' : 'maxConcurrentOnboardings'} must be a positive integer (how many onboardings may provision at once), got ${JSON.stringify(option ?? given)}`,
+    );
+  return value;
+}
