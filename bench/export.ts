@@ -1,6 +1,6 @@
 /**
  * `npm run bench:export`: one tenant with BENCH_EXPORT_LINES order lines (default 200,000; 4 per order) is
- * exported to the archive bucket (workflow-tasks/lib/tenant-export.ts: COPY streams, gzip, S3 multipart)
+ * exported to the archive bucket (workflow-tasks/records/tenant-export.ts: COPY streams, gzip, S3 multipart)
  * and verified (read back and counted, then the database copied and hashed again). Prints rows/s and the
  * peak of heap and buffers during the export above what was used before (sampled every 20 ms), and the
  * restore into a new database at the same schema version (rows/s); then the same tenant offboarded through

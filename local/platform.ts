@@ -46,6 +46,7 @@ import {
   type StartOptions,
 } from './stepfunctions/engine';
 import { ExecutionStore } from './stepfunctions/execution-store';
+import { TaskContainment } from './tasks/containment';
 import { FaultInjector, type Fault } from './tasks/faults';
 import {
   OFFBOARDING_HANDLERS,
@@ -97,6 +98,8 @@ interface Internals {
   readonly log: (line: string) => void;
   /** Signals the servers if this process exits without stopping the platform; removed by stop(). */
   readonly onExit: () => void;
+  /** Fails a crashing task's invocation instead of the process; uninstalled by stop(). */
+  readonly containment: TaskContainment;
   /** This process's environment before the platform pointed the SDK and the tasks at itself. */
   readonly environmentBefore: NodeJS.ProcessEnv;
 }
@@ -142,6 +145,9 @@ export class LocalPlatform {
     // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
     const onExit = () => signalChildrenSync(stateDir);
     process.once('exit', onExit);
+    // A task handler that crashes fails its own invocation, as a Lambda does, and nothing else.
+    const containment = new TaskContainment(options.log);
+    containment.install();
     const [startedPostgres, startedEmulator] = await Promise.allSettled([
       startPostgres(stateDir, signal),
       startEmulator(userEmulator(options.port), signal),
@@ -188,7 +194,7 @@ export class LocalPlatform {
       const faults = new FaultInjector(options.faults ?? []);
       const inFlight = new TasksInFlight();
       const tasks = (handlers: StateHandlers) => (definition: Parameters<typeof taskHandlers>[0]) =>
-        taskHandlers(definition, handlers, faults, inFlight);
+        taskHandlers(definition, handlers, { faults, inFlight, containment });
       const engine = new StepFunctionsEngine({
         store,
         workflows: {
@@ -229,7 +235,7 @@ export class LocalPlatform {
         functions,
         environment,
         engine,
-        { rds, endpoint, log: options.log ?? (() => undefined), onExit, environmentBefore },
+        { rds, endpoint, log: options.log ?? (() => undefined), onExit, containment, environmentBefore },
       );
       endpoint.attach({
         stepFunctions: new LocalStepFunctionsApi(engine, options.log),
@@ -246,6 +252,7 @@ export class LocalPlatform {
       await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
       await forgetChildren(stateDir);
       process.off('exit', onExit);
+      containment.uninstall();
       restoreEnvironment(environmentBefore);
       throw error;
     }
@@ -311,6 +318,7 @@ export class LocalPlatform {
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);
     await forgetChildren(this.stateDir);
     process.off('exit', this.internals.onExit);
+    this.internals.containment.uninstall();
     restoreEnvironment(this.internals.environmentBefore);
   }
 }

@@ -1,3 +1,11 @@
+/**
+ * Stands in for **`cdk deploy`** of the TenantPlatform stack: the platform's own resources made in the
+ * emulator (buckets, distribution, event bus, alarm topic, master DB secret, the stack's outputs) and the
+ * platform database; tenants.ts puts the live tenants' resources back into the emulator on each start.
+ *
+ * Where the real thing differs: no VPC, no IAM policies enforced, no task Lambdas deployed (they run in
+ * process, local/tasks/); the artifact is the working tree's tenant API, built as CDK bundles it.
+ */
 import {
   CreateDistributionCommand,
   ListDistributionsCommand,

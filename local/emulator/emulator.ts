@@ -1,3 +1,11 @@
+/**
+ * Stands in for **the AWS services the platform does not answer itself** (Secrets Manager, Lambda's
+ * control plane, API Gateway v2, S3, CloudFront, IAM, CloudWatch, SNS, CloudFormation): `moto_server` as a
+ * child process on a free port, or the user's LocalStack in `AWS_ENDPOINT_URL`.
+ *
+ * Where the real thing differs: moto keeps everything in memory (bootstrap/ and s3/ put back what must
+ * survive a restart), allows every call, and runs no Lambda code.
+ */
 import { spawn } from 'node:child_process';
 import { awaitReady, stopProcess } from '../processes/children';
 import { freePort } from '../processes/ports';

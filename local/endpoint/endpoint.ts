@@ -1,3 +1,8 @@
+/**
+ * Stands in for **the AWS endpoints**: one HTTP endpoint (LocalStack's convention) that tells services apart
+ * by the request's SigV4 scope and `X-Amz-Target`, answers the ones the platform emulates itself and
+ * forwards the rest to the emulator (aws-json.ts: the AWS JSON protocol those APIs share).
+ */
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handler as controlPlaneHandler } from '../../workflow-tasks/control-plane/handler';

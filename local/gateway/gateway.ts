@@ -1,3 +1,11 @@
+/**
+ * Stands in for **API Gateway HTTP APIs and CloudFront**, by Host header: `api.<tenant>.localhost` and
+ * `api.<domain>` invoke the tenant's function (alias `live`) with an HTTP API v2 event, `<tenant>.localhost`
+ * and `<domain>` serve its site from the site bucket.
+ *
+ * Where the real thing differs: no TLS, no caching, no custom-domain certificates; CORS is read from the
+ * emulator's record of the API.
+ */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cors } from '@aws-sdk/client-apigatewayv2';

@@ -1,3 +1,8 @@
+/**
+ * Child processes and ports of the local platform (PostgreSQL servers, moto_server): recorded in the state
+ * directory so that the next start stops what a killed platform left, signalled when this process exits.
+ * Not an AWS service: the plumbing the stand-ins share.
+ */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';

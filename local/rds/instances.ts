@@ -1,3 +1,12 @@
+/**
+ * Stands in for **Amazon RDS**: the shared instance is the platform's PostgreSQL (postgres.ts, embedded or
+ * `DATABASE_URL`), and every instance created with the RDS API (a dedicated tenant's) is a real PostgreSQL
+ * server of its own (instances.ts), with its managed master secret holding its real password.
+ *
+ * Where the real thing differs: instances are available in seconds, on 127.0.0.1, with no Multi-AZ,
+ * backups or parameter groups; a final snapshot is a copy of the data directory,
+ * which DescribeDBSnapshots does not list yet.
+ */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';

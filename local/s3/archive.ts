@@ -1,3 +1,9 @@
+/**
+ * Stands in for **S3's durability** of the archive bucket: the emulator keeps objects in memory, so
+ * every object written to the archive bucket through the endpoint is also kept on disk and put back on start.
+ *
+ * Where the real thing differs: Object Lock and lifecycle rules are the emulator's (recorded, not enforced).
+ */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import * as z from 'zod/mini';
 import { OnboardingError, TransientErrors } from '../../common/errors';
 import type { TaskHandler } from '../../workflow-tasks/lib/handler';
@@ -9,8 +10,8 @@ export const INJECTED_FAULT = 'InjectedFault';
 const faultSchema = z.strictObject({
   tenantId: z.string({ error: 'must be a string' }),
   step: z.string({ error: 'must be a step id such as "create-database" or "undo:create-database"' }),
-  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout', 'slow'], {
-    error: 'must be "transient", "permanent", "after-effect", "timeout" or "slow"',
+  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout', 'slow', 'crash'], {
+    error: 'must be "transient", "permanent", "after-effect", "timeout", "slow" or "crash"',
   }),
   times: z._default(z.int({ error: 'must be a whole number' }).check(z.positive('must be positive')), 1),
 });
@@ -46,7 +47,9 @@ export function parseFaults(text: string): Fault[] {
  * - `permanent`: fails with `InjectedFault` before doing anything;
  * - `after-effect`: runs the real step, then fails with `InjectedFault` (a half-finished step);
  * - `timeout`: never answers, so the task exceeds its timeout;
- * - `slow`: runs the real step SLOW_FAULT_MS late (a step still running when the other branch fails).
+ * - `slow`: runs the real step SLOW_FAULT_MS late (a step still running when the other branch fails);
+ * - `crash`: starts reading a stream whose read throws, with nobody listening for its `'error'` event (what
+ *   an unhandled pg-copy-streams error does): an uncaught exception, and the handler never answers.
  */
 export class FaultInjector {
   private readonly remaining: { fault: Fault; left: number }[];
@@ -74,6 +77,15 @@ export class FaultInjector {
         case 'slow':
           await new Promise((resolve) => setTimeout(resolve, SLOW_FAULT_MS));
           return handler(event);
+        case 'crash':
+          new Readable({
+            read() {
+              throw Object.assign(new Error(`${where}: thrown from a stream callback`), {
+                name: INJECTED_FAULT,
+              });
+            },
+          }).resume();
+          return new Promise<T>(() => undefined);
       }
     };
   }

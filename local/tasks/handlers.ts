@@ -1,7 +1,7 @@
 /**
  * The **task Lambdas**, in process: for each workflow's Task states, the handler module that runs in
  * Lambda on AWS, called as Lambda calls it (a JSON copy of the input; a failure reported as
- * `{errorType, errorMessage, trace}`), wrapped by fault injection (faults.ts) and, for undos, by the wait
+ * `{errorType, errorMessage, trace}`), wrapped by crash containment (containment.ts), fault injection (faults.ts) and, for undos, by the wait
  * for the execution's interrupted forward tasks (in-flight.ts).
  *
  * Where the real thing differs: the handlers share this process (a Lambda has its own), and a task's
@@ -18,6 +18,7 @@ import * as releaseTasks from '../../workflow-tasks/release/handler';
 import * as suspensionTasks from '../../workflow-tasks/suspension/handler';
 import * as offboardingTasks from '../../workflow-tasks/offboarding/handler';
 import { allStates, type AslDefinition } from '../stepfunctions/asl';
+import type { TaskContainment } from './containment';
 import type { FaultInjector } from './faults';
 import type { TasksInFlight } from './in-flight';
 
@@ -81,6 +82,14 @@ export const OFFBOARDING_HANDLERS: StateHandlers = {
   [OffboardingStates.recordFailure]: ['offboarding:record-failure', offboardingTasks.recordFailure],
 };
 
+/** What every task invocation runs inside. */
+export interface TaskWrappers {
+  readonly faults: FaultInjector;
+  readonly inFlight: TasksInFlight;
+  /** A crash of the handler fails its invocation alone. */
+  readonly containment: TaskContainment;
+}
+
 /**
  * State name -> in-process handler, for every Task state of one workflow's definition, those inside Parallel
  * branches and Map iterations included (a missing one is a bug: without it the interpreter would call real
@@ -89,8 +98,7 @@ export const OFFBOARDING_HANDLERS: StateHandlers = {
 export function taskHandlers(
   definition: AslDefinition,
   handlers: StateHandlers,
-  faults: FaultInjector,
-  inFlight: TasksInFlight,
+  { faults, inFlight, containment }: TaskWrappers,
 ): Record<string, JsonHandler> {
   const overrides: Record<string, JsonHandler> = {};
   for (const [stateName, state] of allStates(definition)) {
@@ -98,7 +106,8 @@ export function taskHandlers(
     const entry = handlers[stateName];
     if (!entry) throw new Error(`Task state "${stateName}" has no local handler`);
     const [id, handler] = entry;
-    const run = asLambda(faults.wrap(id, handler as TaskHandler<unknown>));
+    const faulty = faults.wrap(id, handler as TaskHandler<unknown>);
+    const run = asLambda((event) => containment.run(stateName, () => faulty(event)));
     const timeoutSeconds = state.TimeoutSeconds as number | undefined;
     overrides[stateName] = id.startsWith('undo:')
       ? async (input) => {

@@ -62,7 +62,7 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
 
 /**
  * `restoreFrom`: the database is migrated to the export's schema version, then loaded with its rows
- * (workflow-tasks/lib/tenant-export.ts: one transaction, checked against the manifest, sequences set past
+ * (workflow-tasks/records/tenant-export.ts: one transaction, checked against the manifest, sequences set past
  * the highest ids); the caller then runs the newer migrations. A re-run finds the rows loaded and loads
  * nothing again.
  */

@@ -126,7 +126,7 @@ export async function suspend({ executionArn, state }: Event): Promise<void> {
 }
 
 /**
- * Streams the tenant's database into the archive bucket (workflow-tasks/lib/tenant-export.ts), as the
+ * Streams the tenant's database into the archive bucket (workflow-tasks/records/tenant-export.ts), as the
  * tenant's own role, and writes the manifest beside it. A re-run writes the same key again.
  */
 export async function exportDatabase({ state }: Event): Promise<TenantExport> {

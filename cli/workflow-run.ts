@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import { followExecution } from './follow';
+import { json, out, type CommonOptions } from './options';
+import { errorMessage, executionSummary, progressPrinter } from './progress';
+import { resolveTarget, resolveWorkflowTarget, type Target } from './target';
+
+/** The target of a command given `targetOptions`, its state directory resolved. */
+export function target(options: CommonOptions): Promise<Target> {
+  return resolveTarget({ ...options, stateDir: resolve(options.stateDir) });
+}
+
+/** An onboarding input file, parsed; the error names the file. */
+export async function readInput(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The tenant id of an onboarding input (at most 40 characters) for messages, else `tenant`. */
+export function tenantLabel(input: unknown): string {
+  const tenantId = (input as { tenantId?: unknown } | null)?.tenantId;
+  return typeof tenantId === 'string' ? tenantId.slice(0, 40) : 'tenant';
+}
+
+/**
+ * `tenantctl suspend|resume|offboard`: one execution of that workflow for one tenant, followed to its end
+ * (`quiet`: only the final line, for `offboard --all`).
+ */
+export async function runWorkflow(
+  workflow: 'suspension' | 'offboarding',
+  input: { tenantId: string; action?: string },
+  verb: string,
+  options: CommonOptions & { quiet?: boolean },
+): Promise<number> {
+  const { sfn, stateMachineArn } = await resolveWorkflowTarget(
+    { ...options, stateDir: resolve(options.stateDir) },
+    workflow,
+  );
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
+  );
+  return followAndReport(sfn, started.executionArn ?? '', verb, input.tenantId.slice(0, 40), options);
+}
+
+/**
+ * Follows an execution to its end, printing each state as it goes ("Onboarding shop-a (arn)" first), then
+ * its outcome; `--json`: only the summary, `quiet`: only the outcome. Exit code 0 only on success.
+ */
+async function followAndReport(
+  sfn: SFNClient,
+  executionArn: string,
+  verb: string,
+  label: string,
+  options: { json?: boolean; quiet?: boolean },
+): Promise<number> {
+  const say = (line: string) => {
+    if (!options.json && !options.quiet) out(line);
+  };
+  say(`${verb} ${label} (${executionArn})`);
+  const ended = await followExecution(
+    sfn,
+    executionArn,
+    options.json || options.quiet ? () => undefined : progressPrinter(say),
+  );
+  report(label, ended, options);
+  return ended.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/**
+ * StartExecution named `onboard-<tenantId>`. When that name is taken by an onboarding that failed, the retry
+ * is `onboard-<tenantId>-2`, `-3`, ...; one that succeeded or still runs is reported, not repeated.
+ */
+async function startOnboarding(target: Target, input: unknown): Promise<string> {
+  const label = tenantLabel(input);
+  const base = /^[a-z0-9-]{1,60}$/.test(label) ? `onboard-${label}` : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const name = base && attempt > 1 ? `${base}-${attempt}` : base;
+    try {
+      const started = await target.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: target.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      return started.executionArn ?? '';
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExists) || !name) throw error;
+      const executionArn = `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      const previous = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (previous.status === 'SUCCEEDED' || previous.status === 'RUNNING') {
+        throw new Error(
+          `${label}: execution ${name} is ${previous.status}: see \`tenantctl execution ${executionArn}\``,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+  }
+}
+
+/** StartExecution on the target, then live progress from its history. Exit code 0 only on success. */
+export async function onboardThrough(
+  target: Target,
+  input: unknown,
+  options: { json?: boolean },
+): Promise<number> {
+  const executionArn = await startOnboarding(target, input);
+  return followAndReport(target.sfn, executionArn, 'Onboarding', tenantLabel(input), options);
+}
+
+/** Prints how an execution ended (`--json`: its summary). */
+function report(label: string, e: DescribeExecutionCommandOutput, options: { json?: boolean }): void {
+  const record = {
+    status: (e.status ?? 'FAILED') as 'SUCCEEDED',
+    executionArn: e.executionArn ?? '',
+    startDate: e.startDate ?? new Date(),
+    stopDate: e.stopDate,
+    output: e.output ? (JSON.parse(e.output) as unknown) : undefined,
+    error: e.error,
+    cause: e.cause,
+  };
+  if (options.json) return json(executionSummary(record));
+  const seconds = ((e.stopDate ?? new Date()).getTime() - (e.startDate ?? new Date()).getTime()) / 1000;
+  if (e.status === 'SUCCEEDED') out(`${label}: SUCCEEDED in ${seconds.toFixed(1)} s`);
+  else
+    out(
+      `${label}: ${e.status ?? ''} after ${seconds.toFixed(1)} s: ${e.error ?? ''}: ${errorMessage(e.cause)}`,
+    );
+}
