@@ -3,12 +3,21 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StepResults } from '../workflow-tasks/lib/types';
 import type { Target } from './target';
 
-/** What an onboarded tenant got, for a person: its resources and where it answers on the local gateway. */
-export async function describeTenant(target: Target, tenantId: string): Promise<string> {
-  const executionArn = `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-${tenantId}`;
+/**
+ * What an onboarded tenant got, for a person, from the onboarding execution that made it: its resources and
+ * where it answers on the local gateway.
+ */
+export async function describeTenant(
+  target: Target,
+  executionArn: string,
+  tenantId: string,
+): Promise<string> {
   const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
-  if (execution.status !== 'SUCCEEDED' || !execution.output) return `  (${execution.status ?? 'unknown'})`;
-  const results = (JSON.parse(execution.output) as { results: StepResults }).results;
+  const results =
+    execution.status === 'SUCCEEDED' && execution.output
+      ? (JSON.parse(execution.output) as { results?: StepResults }).results
+      : undefined;
+  if (!results) return `  (${execution.status ?? 'unknown'}: ${executionArn})`;
   const rows: [string, string][] = [
     [
       'database',

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
-  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -57,10 +56,9 @@ export async function runWorkflow(
     { ...options, stateDir: resolve(options.stateDir) },
     workflow,
   );
-  const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
-  );
-  return followAndReport(sfn, started.executionArn ?? '', verb, input.tenantId.slice(0, 40), options);
+  const operation = workflow === 'offboarding' ? 'offboard' : (input.action ?? 'suspend');
+  const executionArn = await startAttempt(sfn, stateMachineArn, operation, input);
+  return followAndReport(sfn, executionArn, verb, input.tenantId.slice(0, 40), options);
 }
 
 /**
@@ -88,47 +86,51 @@ async function followAndReport(
 }
 
 /**
- * StartExecution named `onboard-<tenantId>`. When that name is taken by an onboarding that failed, the retry
- * is `onboard-<tenantId>-2`, `-3`, ...; one that succeeded or still runs is reported, not repeated.
+ * StartExecution named for the operation and the tenant, one name per attempt: `onboard-<tenantId>`, then
+ * `onboard-<tenantId>-2`, `-3`, ... when earlier attempts have the name (a retry, a returning customer, a
+ * restore after an offboarding). Whether the operation may run is the workflow's to say (its claim step
+ * refuses it naming the tenant's state), not the name's. An input without a usable tenant id gets a
+ * random name, and its workflow refuses it.
  */
-async function startOnboarding(target: Target, input: unknown): Promise<string> {
+export async function startAttempt(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  operation: string,
+  input: unknown,
+): Promise<string> {
   const label = tenantLabel(input);
-  const base = /^[a-z0-9-]{1,60}$/.test(label) ? `onboard-${label}` : undefined;
+  const base = /^[a-z0-9-]{1,60}$/.test(label) ? `${operation}-${label}` : undefined;
   for (let attempt = 1; ; attempt++) {
     const name = base && attempt > 1 ? `${base}-${attempt}` : base;
     try {
-      const started = await target.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: target.stateMachineArn,
-          name,
-          input: JSON.stringify(input),
-        }),
+      const started = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
       );
       return started.executionArn ?? '';
     } catch (error) {
       if (!(error instanceof ExecutionAlreadyExists) || !name) throw error;
-      const executionArn = `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-      const previous = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (previous.status === 'SUCCEEDED' || previous.status === 'RUNNING') {
-        throw new Error(
-          `${label}: execution ${name} is ${previous.status}: see \`tenantctl execution ${executionArn}\``,
-          {
-            cause: error,
-          },
-        );
-      }
     }
   }
 }
 
-/** StartExecution on the target, then live progress from its history. Exit code 0 only on success. */
+/**
+ * StartExecution on the target (`onboard-<id>[-N]`, or `restore-<id>[-N]` for an input with `restoreFrom`),
+ * then live progress from its history. Exit code 0 only on success.
+ */
 export async function onboardThrough(
   target: Target,
   input: unknown,
   options: { json?: boolean },
-): Promise<number> {
-  const executionArn = await startOnboarding(target, input);
-  return followAndReport(target.sfn, executionArn, 'Onboarding', tenantLabel(input), options);
+): Promise<{ exitCode: number; executionArn: string }> {
+  const restoring = typeof (input as { restoreFrom?: unknown } | null)?.restoreFrom === 'string';
+  const executionArn = await startAttempt(
+    target.sfn,
+    target.stateMachineArn,
+    restoring ? 'restore' : 'onboard',
+    input,
+  );
+  const exitCode = await followAndReport(target.sfn, executionArn, 'Onboarding', tenantLabel(input), options);
+  return { exitCode, executionArn };
 }
 
 /** Prints how an execution ended (`--json`: its summary). */

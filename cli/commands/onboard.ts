@@ -20,7 +20,7 @@ export function onboardCommand(program: Command, ctx: CommandContext): void {
     ctx.setExitCode(
       options.local
         ? await onboardEmbedded(input, options)
-        : await onboardThrough(await target(options), input, options),
+        : (await onboardThrough(await target(options), input, options)).exitCode,
     );
   });
 }

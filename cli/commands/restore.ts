@@ -22,6 +22,6 @@ export function restoreCommand(program: Command, ctx: CommandContext): void {
       ),
   ).action(async (tenantId: string, options: CommonOptions & { as?: string; tier?: string }) => {
     const input = await restoreInput(tenantId, { ...options, stateDir: resolve(options.stateDir) });
-    ctx.setExitCode(await onboardThrough(await target(options), input, options));
+    ctx.setExitCode((await onboardThrough(await target(options), input, options)).exitCode);
   });
 }

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
+import { getTenant } from '../../workflow-tasks/records/registry';
 import { describeTenant } from '../describe';
 import { interruptOnSignals, loadFaults, portOption, startOrInterrupted } from '../foreground';
 import { DEFAULT_STATE_DIR, out, stateDirOption, type CommandContext } from '../options';
@@ -120,13 +120,15 @@ async function demo(stateDir: string): Promise<void> {
   for (const file of files) {
     const input = await readInput(join(EXAMPLES_DIR, file));
     const label = tenantLabel(input);
-    try {
-      await onboardThrough(t, input, {});
-    } catch (error) {
-      if (!(error instanceof Error && error.cause instanceof ExecutionAlreadyExists)) throw error;
+    // A start in a state directory that has them already shows them again: the platform serves them.
+    const onboarded = await getTenant(label);
+    if (onboarded?.status === 'ACTIVE' || onboarded?.status === 'SUSPENDED') {
       out(`${label}: already onboarded in this state directory`);
+      out(await describeTenant(t, onboarded.executionArn, label));
+    } else {
+      const { executionArn } = await onboardThrough(t, input, {});
+      out(await describeTenant(t, executionArn, label));
     }
-    out(await describeTenant(t, label));
     out();
   }
 }

@@ -1,3 +1,4 @@
+import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
 import { CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
@@ -116,7 +117,7 @@ export async function claim({ executionArn, state }: Event): Promise<Offboarding
       ? `there is no tenant ${tenantId}`
       : lock && taken.status === 'ACTIVE'
         ? `release ${lock} is updating ${tenantId}: try again when it is done`
-        : `${tenantId} is ${taken.status}; only an ACTIVE or SUSPENDED tenant can be offboarded`,
+        : `${tenantId} is ${taken.status}; only an ACTIVE or SUSPENDED tenant can be offboarded: ${whatToDoInstead(tenantId, taken.status as TenantStatus)}`,
   );
 }
 

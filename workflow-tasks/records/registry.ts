@@ -5,16 +5,9 @@ import { withMasterClient } from '../lib/db';
 import { requiredEnv } from '../../common/env';
 import { migrate } from '../lib/migrate';
 import type { ValidatedTenant } from '../lib/types';
+import { allows, refusal, statesAllowing, type Operation, type TenantStatus } from './lifecycle';
 
-export type TenantStatus =
-  | 'PROVISIONING'
-  | 'ACTIVE'
-  | 'SUSPENDED'
-  | 'ROLLED_BACK'
-  | 'ROLLBACK_FAILED'
-  | 'OFFBOARDING'
-  | 'OFFBOARDING_FAILED'
-  | 'OFFBOARDED';
+export type { TenantStatus } from './lifecycle';
 
 /** The tenant's last offboarding, as the registry keeps it (workflow-tasks/offboarding/steps.ts). */
 export interface OffboardingSummary {
@@ -80,7 +73,7 @@ export async function claimTenant(tenant: ValidatedTenant, executionArn: string)
   await withRegistry(async (client) => {
     const existing = await findTenant(client, tenant.tenantId);
     if (existing?.executionArn === executionArn && existing.status === 'PROVISIONING') return;
-    if (existing && !['ROLLED_BACK', 'OFFBOARDED'].includes(existing.status))
+    if (existing && !allows(existing.status, operationOf(tenant)))
       throw alreadyRegistered(tenant, existing.status);
     await client.query('BEGIN');
     try {
@@ -121,10 +114,13 @@ async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executio
          SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
              admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain,
              execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
-             created_at = now(), updated_at = now(), activated_at = NULL
-         WHERE tenants.status IN ('ROLLED_BACK', 'OFFBOARDED')
+             created_at = now(), updated_at = now(), activated_at = NULL,
+             -- A new incarnation carries nothing of the previous life: not its versions, releases or export.
+             code_version = NULL, schema_version = NULL, versions_updated_at = NULL, versions_release = NULL,
+             last_release = NULL, last_release_outcome = NULL, last_release_error = NULL, offboarding = NULL
+         WHERE tenants.status = ANY($7::text[])
        RETURNING id`,
-      registryColumns(tenant, executionArn),
+      [...registryColumns(tenant, executionArn), statesAllowing(operationOf(tenant))],
     );
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
@@ -143,8 +139,13 @@ async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executio
 function alreadyRegistered(tenant: ValidatedTenant, status: string): OnboardingError {
   return new OnboardingError(
     PermanentErrors.TenantAlreadyRegistered,
-    `tenant ${tenant.tenantId} is already registered (${status}) by another onboarding`,
+    refusal(tenant.tenantId, status as TenantStatus, operationOf(tenant)),
   );
+}
+
+/** An onboarding with `restoreFrom` is a restore. */
+function operationOf(tenant: ValidatedTenant): Operation {
+  return tenant.restoreFrom ? 'restore' : 'onboard';
 }
 
 /** Sets the status of a tenant this execution owns; returns false when it owns no such row. */

@@ -1,3 +1,4 @@
+import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
 import {
   GetAliasCommand,
   GetFunctionConfigurationCommand,
@@ -61,7 +62,7 @@ export async function claim({ executionArn, state }: Event): Promise<SuspensionR
       ? `there is no tenant ${tenantId}`
       : tenant.release_lock && tenant.status === 'ACTIVE'
         ? `release ${tenant.release_lock} is updating ${tenantId}: try again when it is done`
-        : `${tenantId} is ${tenant.status}; only ${action === 'suspend' ? 'an ACTIVE' : 'a SUSPENDED'} tenant can be ${action === 'suspend' ? 'suspended' : 'resumed'}`;
+        : `${tenantId} is ${tenant.status}; only ${action === 'suspend' ? 'an ACTIVE' : 'a SUSPENDED'} tenant can be ${action === 'suspend' ? 'suspended' : 'resumed'}: ${whatToDoInstead(tenantId, tenant.status as TenantStatus)}`;
     throw new OnboardingError(PermanentErrors.TenantStateConflict, why);
   });
 }
