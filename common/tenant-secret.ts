@@ -12,7 +12,10 @@ export interface TenantSecret {
   readonly password: string;
   /** The admin user seeded at onboarding, and its initial password (`tenantctl admin-credentials`). */
   readonly adminEmail: string;
-  readonly adminPassword: string;
+  /** Absent for a restored tenant: its users keep the passwords they had, and no admin is seeded. */
+  readonly adminPassword?: string;
+  /** The export a restored tenant was loaded from. */
+  readonly restoredFrom?: string;
   /** HMAC-SHA256 key (base64url) signing the tenant API's bearer tokens. */
   readonly tokenKey: string;
 }

@@ -19,6 +19,10 @@ export function adminCredentialsCommand(program: Command): void {
     const credentials = await adminCredentials(tenantId, options);
     if (options.json) return json(credentials);
     out(`e-mail    ${credentials.email}`);
+    if (credentials.password === null)
+      return out(
+        `password  (none: restored from ${credentials.restoredFrom}; its users sign in with the passwords they had)`,
+      );
     out(`password  ${credentials.password}`);
     out(
       '(the initial password: once the admin changes it with POST /auth/password, this one no longer works)',
@@ -26,11 +30,14 @@ export function adminCredentialsCommand(program: Command): void {
   });
 }
 
-/** `{ email, password }` of the admin seeded at onboarding, from the tenant's secret. */
+/**
+ * `{ email, password }` of the admin seeded at onboarding, from the tenant's secret; a restored tenant has
+ * no initial password (`password: null`, `restoredFrom`: its export), its users keep their own.
+ */
 async function adminCredentials(
   tenantId: string,
   options: CommonOptions,
-): Promise<{ email: string; password: string }> {
+): Promise<{ email: string; password: string } | { email: string; password: null; restoredFrom: string }> {
   if (!tenantIdSchema.safeParse(tenantId).success)
     throw new Error(`tenantId: ${JSON.stringify(tenantId.slice(0, 80))} is not a tenant id`);
   const secrets = new SecretsManagerClient(
@@ -39,6 +46,8 @@ async function adminCredentials(
   try {
     const { secretName } = tenantResourceNames(tenantId);
     const secret = await getJsonSecret<Partial<TenantSecret>>(secrets, secretName);
+    if (secret.adminEmail && secret.restoredFrom)
+      return { email: secret.adminEmail, password: null, restoredFrom: secret.restoredFrom };
     if (!secret.adminEmail || !secret.adminPassword)
       throw new Error(
         `${tenantId}: secret ${secretName} has no admin credentials (onboarded by an older version?)`,

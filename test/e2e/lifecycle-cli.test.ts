@@ -95,8 +95,14 @@ describe('a tenant id living several lives through tenantctl', () => {
       expect((await registryRow())?.status).toBe('OFFBOARDED');
       expect(await run('restore', TENANT)).toContain(`${TENANT}: SUCCEEDED`);
       expect((await registryRow())?.status).toBe('ACTIVE');
-      // The restored users keep their own passwords: the first life's still signs in, and the row is back.
+      // The restored users keep their own passwords: the first life's still signs in, and the row is back;
+      // admin-credentials prints no password that would not work.
       expect(await skus(await signIn(first))).toEqual(['granite-1']);
+      expect(JSON.parse(await run('admin-credentials', TENANT, '--json'))).toEqual({
+        email: first.email,
+        password: null,
+        restoredFrom: expect.stringMatching(new RegExp(`^exports/${TENANT}/`)) as string,
+      });
     }
 
     expect(await run('offboard', TENANT)).toContain(`${TENANT}: SUCCEEDED`);

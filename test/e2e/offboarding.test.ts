@@ -41,7 +41,7 @@ beforeAll(async () => {
   if (record.status !== 'SUCCEEDED') throw new Error(`onboarding: ${record.cause ?? ''}`);
   const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName);
   adminEmail = secret.adminEmail;
-  let token = await signIn(shop, secret.adminPassword);
+  let token = await signIn(shop, secret.adminPassword!);
   const changed = await api(shop, token, '/auth/password', 'POST', {
     currentPassword: secret.adminPassword,
     newPassword,

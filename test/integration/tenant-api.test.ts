@@ -205,7 +205,7 @@ describe('the shop flow', () => {
     );
     const login = (password: string) =>
       call(shop.api, 'POST', '/auth/login', { body: { email: shop.secret.adminEmail, password } });
-    expect(problemOf(await login(shop.secret.adminPassword))).toMatchObject({
+    expect(problemOf(await login(shop.secret.adminPassword!))).toMatchObject({
       status: 401,
       type: 'invalid-credentials',
     });
@@ -260,7 +260,7 @@ describe('signing in', () => {
         type: 'invalid-credentials',
       });
     }
-    const refused = await login(shop.secret.adminPassword);
+    const refused = await login(shop.secret.adminPassword!);
     expect(problemOf(refused)).toMatchObject({ status: 429, type: 'too-many-attempts' });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(14 * 60);
 
@@ -268,7 +268,7 @@ describe('signing in', () => {
     try {
       // The lock runs out (moved into the past here rather than waited for).
       await db.query(`UPDATE users SET locked_until = now() - interval '1 second'`);
-      expect((await login(shop.secret.adminPassword)).status).toBe(200);
+      expect((await login(shop.secret.adminPassword!)).status).toBe(200);
       const { rows } = await db.query('SELECT failed_logins, locked_until FROM users');
       expect(rows).toEqual([{ failed_logins: 0, locked_until: null }]);
     } finally {

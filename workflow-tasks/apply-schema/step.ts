@@ -37,7 +37,13 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
   };
   const { migrations } = await readTenantApiVersion(version);
   // scrypt takes ~50 ms of a core: it runs while the migrations do.
-  const adminHash = tenant.restoreFrom ? undefined : hashPassword(secret.adminPassword);
+  if (!tenant.restoreFrom && !secret.adminPassword)
+    throw new OnboardingError(
+      PermanentErrors.ResourceConflict,
+      `the secret of ${tenant.tenantId} has no initial admin password: it was made for a restore`,
+    );
+  const adminHash =
+    secret.adminPassword && !tenant.restoreFrom ? hashPassword(secret.adminPassword) : undefined;
   adminHash?.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   return withClient(connection, async (client) => {
     const restored = tenant.restoreFrom ? await restore(client, tenant.restoreFrom, migrations) : undefined;
