@@ -79,6 +79,14 @@ async function executionNames(stateMachineArn: string): Promise<string[]> {
 describe('a tenant id living several lives through tenantctl', () => {
   it('onboard, offboard, restore twice, offboard, onboard again: each works, data comes back only by restore', async () => {
     await run('onboard', inputFile);
+    // A restart of the platform changes no recorded time.
+    const before = await registryRow();
+    expect(await stop(running!)).toBe(0);
+    running = await up(stateDir, {}, { args: ['--gateway-port', '0'] });
+    const after = await registryRow();
+    expect(after?.versionsUpdatedAt).toBe(before?.versionsUpdatedAt);
+    expect(after?.versionsUpdatedAt).toEqual(expect.any(String));
+
     const first = JSON.parse(await run('admin-credentials', TENANT, '--json')) as {
       email: string;
       password: string;

@@ -36,12 +36,8 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
     password: secret.password,
   };
   const { migrations } = await readTenantApiVersion(version);
-  // scrypt takes ~50 ms of a core: it runs while the migrations do.
-  if (!tenant.restoreFrom && !secret.adminPassword)
-    throw new OnboardingError(
-      PermanentErrors.ResourceConflict,
-      `the secret of ${tenant.tenantId} has no initial admin password: it was made for a restore`,
-    );
+  // scrypt takes ~50 ms of a core: it runs while the migrations do. A secret made for a restore has no
+  // initial password (its users keep theirs), so nobody is seeded when the platform re-runs this step.
   const adminHash =
     secret.adminPassword && !tenant.restoreFrom ? hashPassword(secret.adminPassword) : undefined;
   adminHash?.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled

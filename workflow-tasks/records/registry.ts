@@ -168,7 +168,12 @@ export async function setStatusIfOwned(
               activated_at = CASE WHEN $3 = 'ACTIVE' THEN COALESCE(activated_at, now()) ELSE activated_at END,
               code_version = COALESCE($6, code_version),
               schema_version = COALESCE($7, schema_version),
-              versions_updated_at = CASE WHEN $6::text IS NULL THEN versions_updated_at ELSE now() END,
+              -- When the versions change, not whenever they are recorded (a restart re-records them).
+              versions_updated_at = CASE
+                WHEN $6::text IS NULL THEN versions_updated_at
+                WHEN code_version IS NOT DISTINCT FROM $6 AND schema_version IS NOT DISTINCT FROM $7::int
+                  AND versions_updated_at IS NOT NULL THEN versions_updated_at
+                ELSE now() END,
               updated_at = now()
         WHERE id = $1 AND execution_arn = $2`,
       [
