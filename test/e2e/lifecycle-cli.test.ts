@@ -127,7 +127,7 @@ describe('a tenant id living several lives through tenantctl', () => {
     expect((await registryRow())?.status).toBe('OFFBOARDED');
 
     // Every attempt is its own execution, named for what it did.
-    const { stateMachineArn, offboardingStateMachineArn } = running!.endpoints;
+    const { stateMachineArn, offboardingStateMachineArn } = running.endpoints;
     expect(await executionNames(stateMachineArn)).toEqual([
       `onboard-${TENANT}`,
       `restore-${TENANT}`,
