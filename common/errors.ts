@@ -46,6 +46,10 @@ export const PermanentErrors = {
   TenantStateConflict: 'TenantStateConflict',
   /** An export read back does not match its manifest, or the manifest does not match the database. */
   ExportMismatch: 'ExportMismatch',
+  /** The export's bytes are not a gzip stream (garbage, or damaged inside). */
+  ExportCorrupt: 'ExportCorrupt',
+  /** The export ends before it is complete (inside the gzip stream, a table, or before its manifest). */
+  ExportTruncated: 'ExportTruncated',
   /** A release names a tenant API version that is not in the artifact bucket. */
   VersionNotFound: 'VersionNotFound',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */

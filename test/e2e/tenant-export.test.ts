@@ -1,4 +1,4 @@
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
@@ -83,9 +83,80 @@ describe('a tenant export', () => {
     const { gzipSync } = await import('node:zlib');
     await s3.send(new PutObjectCommand({ Bucket, Key: 'exports/cut.gz', Body: gzipSync(cut) }));
     await expect(verifyExport(db, { s3, Bucket, Key: 'exports/cut.gz' })).rejects.toMatchObject({
-      name: 'ExportMismatch',
-      message: 'export exports/cut.gz is not a tenant export: table orders is cut off',
+      name: 'ExportTruncated',
+      message: 'export exports/cut.gz is truncated: table orders is cut off',
     });
+  }, 60_000);
+
+  it('names what is wrong with a damaged object, never with a zlib message alone', async () => {
+    const { s3 } = aws();
+    const whole = Buffer.from(
+      await (await s3.send(new GetObjectCommand(target()))).Body!.transformToByteArray(),
+    );
+    const { gzipSync } = await import('node:zlib');
+    const cases = [
+      { body: whole.subarray(0, 300), name: 'ExportTruncated', says: 'its gzip stream ends early' },
+      { body: whole.subarray(0, 5), name: 'ExportTruncated', says: 'its gzip stream ends early' },
+      {
+        body: Buffer.from('this is not gzip at all'),
+        name: 'ExportCorrupt',
+        says: 'not a valid gzip stream',
+      },
+      { body: gzipSync('something else entirely\n'), name: 'ExportMismatch', says: 'export header' },
+      {
+        body: gzipSync('TENANT-EXPORT 1\nTABLE {"name":\n'),
+        name: 'ExportCorrupt',
+        says: 'a header line is not JSON',
+      },
+      { body: gzipSync('TENANT-EXPORT 1\n'), name: 'ExportTruncated', says: 'ends before its manifest' },
+    ];
+    for (const [i, { body, name, says }] of cases.entries()) {
+      const Key = `exports/damaged-${i}.gz`;
+      await s3.send(new PutObjectCommand({ Bucket, Key, Body: body }));
+      const refused = await readExport({ s3, Bucket, Key }).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect({ i, name: refused?.name, message: refused?.message }).toEqual({
+        i,
+        name,
+        message: expect.stringContaining(says) as string,
+      });
+    }
+  }, 60_000);
+
+  it('a load cut off inside a COPY fails with ExportTruncated and leaves the connection usable', async () => {
+    const { s3 } = aws();
+    const whole = Buffer.from(
+      await (await s3.send(new GetObjectCommand(target()))).Body!.transformToByteArray(),
+    );
+    const Key = 'exports/cut-inside-copy.gz';
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: whole.subarray(0, whole.length / 2) }));
+    const admin = await adminClient(platform);
+    try {
+      await admin.query('DROP DATABASE IF EXISTS export_cut');
+      await admin.query(`CREATE DATABASE export_cut OWNER ${tenantResourceNames(tenantId).role}`);
+    } finally {
+      await admin.end();
+    }
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+    const copy = new Client({
+      host: secret.host,
+      port: Number(secret.port),
+      database: 'export_cut',
+      user: secret.username,
+      password: secret.password,
+    });
+    await copy.connect();
+    try {
+      await migrate(copy, 'tenant');
+      await expect(loadExport(copy, { s3, Bucket, Key })).rejects.toMatchObject({ name: 'ExportTruncated' });
+      // Rolled back: nothing was loaded, and the connection answers.
+      const { rows } = await copy.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
+      expect(rows).toEqual([{ n: 0 }]);
+    } finally {
+      await copy.end();
+    }
   }, 60_000);
 
   it('loads into an empty database at its schema version: the same rows, and new rows get new ids', async () => {

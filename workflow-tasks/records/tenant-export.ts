@@ -126,52 +126,67 @@ export async function readExport(
   onTable?: (table: { name: string; columns: string[] }) => Promise<Writable | undefined>,
 ): Promise<{ manifest: ExportManifest; found: TableSummary[] }> {
   const object = await source.s3.send(new GetObjectCommand({ Bucket: source.Bucket, Key: source.Key }));
-  const lines = createInterface({
-    input: (object.Body as Readable).pipe(createGunzip()),
-    crlfDelay: Infinity,
-  });
+  const gunzip = createGunzip();
+  const body = object.Body as Readable;
+  // Errors of either stream end the reading below with a named error; none is left unhandled.
+  body.on('error', (error) => gunzip.destroy(error));
+  const lines = createInterface({ input: body.pipe(gunzip), crlfDelay: Infinity });
   const found: TableSummary[] = [];
   let manifest: ExportManifest | undefined;
   let current:
     { name: string; columns: string[]; rows: number; hash: ReturnType<typeof createHash> } | undefined;
   let sink: Writable | undefined;
+  let sinkError: Error | undefined;
   let first = true;
-  for await (const line of lines) {
-    if (first) {
-      if (line !== HEADER) throw invalid(source.Key, 'it does not start with the export header');
-      first = false;
-    } else if (current) {
-      if (line === END_OF_TABLE) {
-        found.push({
-          name: current.name,
-          columns: current.columns,
-          rows: current.rows,
-          sha256: current.hash.digest('hex'),
-        });
-        if (sink) {
-          sink.end();
-          await once(sink, 'finish');
+  try {
+    for await (const line of lines) {
+      if (sinkError) throw sinkError;
+      if (first) {
+        if (line !== HEADER) throw invalid(source.Key, 'it does not start with the export header');
+        first = false;
+      } else if (current) {
+        if (line === END_OF_TABLE) {
+          found.push({
+            name: current.name,
+            columns: current.columns,
+            rows: current.rows,
+            sha256: current.hash.digest('hex'),
+          });
+          if (sink) {
+            sink.end();
+            await once(sink, 'finish');
+          }
+          current = undefined;
+          sink = undefined;
+        } else {
+          const row = `${line}\n`;
+          current.hash.update(row);
+          current.rows += 1;
+          if (sink && !sink.write(row)) await once(sink, 'drain');
         }
-        current = undefined;
-        sink = undefined;
-      } else {
-        const row = `${line}\n`;
-        current.hash.update(row);
-        current.rows += 1;
-        if (sink && !sink.write(row)) await once(sink, 'drain');
+      } else if (line.startsWith('TABLE ')) {
+        const { name, columns } = parseJson<{ name: string; columns: string[] }>(source.Key, line.slice(6));
+        current = { name, columns, rows: 0, hash: createHash('sha256') };
+        sink = await onTable?.({ name, columns });
+        sink?.on('error', (error) => (sinkError ??= error));
+      } else if (line.startsWith('MANIFEST ')) {
+        manifest = parseJson<ExportManifest>(source.Key, line.slice(9));
+      } else if (line !== '') {
+        throw invalid(source.Key, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
       }
-    } else if (line.startsWith('TABLE ')) {
-      const { name, columns } = JSON.parse(line.slice(6)) as { name: string; columns: string[] };
-      current = { name, columns, rows: 0, hash: createHash('sha256') };
-      sink = await onTable?.({ name, columns });
-    } else if (line.startsWith('MANIFEST ')) {
-      manifest = JSON.parse(line.slice(9)) as ExportManifest;
-    } else if (line !== '') {
-      throw invalid(source.Key, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
     }
+  } catch (error) {
+    // A COPY left open would hold the connection; destroying it sends CopyFail, and its error is expected.
+    sink?.on('error', () => undefined).destroy();
+    body.destroy();
+    throw decoderError(source.Key, error);
   }
-  if (current) throw invalid(source.Key, `table ${current.name} is cut off`);
-  if (!manifest || manifest.format !== EXPORT_FORMAT) throw invalid(source.Key, 'it has no manifest');
+  if (sinkError) throw sinkError;
+  if (first) throw truncated(source.Key, 'it is empty');
+  if (current) throw truncated(source.Key, `table ${current.name} is cut off`);
+  if (!manifest) throw truncated(source.Key, 'it ends before its manifest');
+  if (manifest.format !== EXPORT_FORMAT)
+    throw invalid(source.Key, `its manifest's format is ${JSON.stringify(manifest.format)}`);
   return { manifest, found };
 }
 
@@ -317,6 +332,35 @@ function compare(key: string, what: string, actual: TableSummary[], expected: Ta
         `export ${key}: in ${what}, table ${name} ${detail}`,
       );
     }
+  }
+}
+
+function truncated(key: string, why: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.ExportTruncated, `export ${key} is truncated: ${why}`);
+}
+
+/** What reading an export failed of, named: the decoder's and the parser's own messages only as detail. */
+function decoderError(key: string, error: unknown): Error {
+  if (error instanceof OnboardingError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e.message ?? ''))
+    return truncated(key, `its gzip stream ends early (${e.message})`);
+  if (typeof e.code === 'string' && e.code.startsWith('Z_'))
+    return new OnboardingError(
+      PermanentErrors.ExportCorrupt,
+      `export ${key} is corrupt: it is not a valid gzip stream (${e.message})`,
+    );
+  return e;
+}
+
+function parseJson<T>(key: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new OnboardingError(
+      PermanentErrors.ExportCorrupt,
+      `export ${key} is corrupt: a header line is not JSON (${JSON.stringify(text.slice(0, 40))})`,
+    );
   }
 }
 
