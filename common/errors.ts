@@ -50,6 +50,8 @@ export const PermanentErrors = {
   ExportCorrupt: 'ExportCorrupt',
   /** The export ends before it is complete (inside the gzip stream, a table, or before its manifest). */
   ExportTruncated: 'ExportTruncated',
+  /** The export is at a schema version newer than the tenant API's migrations know. */
+  ExportFromTheFuture: 'ExportFromTheFuture',
   /** A release names a tenant API version that is not in the artifact bucket. */
   VersionNotFound: 'VersionNotFound',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */

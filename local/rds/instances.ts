@@ -4,12 +4,12 @@
  * server of its own (instances.ts), with its managed master secret holding its real password.
  *
  * Where the real thing differs: instances are available in seconds, on 127.0.0.1, with no Multi-AZ,
- * backups or parameter groups; a final snapshot is a copy of the data directory,
- * which DescribeDBSnapshots does not list yet.
+ * backups or parameter groups; a final snapshot is a copy of the data directory
+ * (DescribeDBSnapshots lists them; restoring from one is not emulated).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CreateSecretCommand,
@@ -30,6 +30,15 @@ export class RdsError extends Error {
   ) {
     super(message);
   }
+}
+
+/** What DescribeDBSnapshots says of a kept final snapshot (`rds-snapshots/<name>.json`). */
+interface SnapshotRecord {
+  readonly instanceId: string;
+  readonly createdAt: string;
+  readonly engine: string;
+  readonly allocatedStorage: number;
+  readonly tags: readonly { Key: string; Value: string }[];
 }
 
 /** What survives a restart of the platform about one instance (`<state-dir>/rds-instances.json`, mode 600). */
@@ -135,9 +144,60 @@ export class LocalRds {
         await deleting.removed;
         return response(action, `<DBInstance>${described}</DBInstance>`);
       }
+      case 'DescribeDBSnapshots': {
+        const items = await this.snapshots(
+          params.get('DBSnapshotIdentifier'),
+          params.get('DBInstanceIdentifier'),
+        );
+        return response(
+          action,
+          `<DBSnapshots>${items.map((x) => `<DBSnapshot>${x}</DBSnapshot>`).join('')}</DBSnapshots>`,
+        );
+      }
       default:
         return undefined;
     }
+  }
+
+  /**
+   * The final snapshots this stand-in keeps (`<data root>/rds-snapshots/<name>`, with `<name>.json` saying
+   * of which instance and when), as DescribeDBSnapshots lists them; a named one that is missing is
+   * DBSnapshotNotFound, as on AWS.
+   */
+  private async snapshots(id: string | null, instanceId: string | null): Promise<string[]> {
+    const root = join(this.files.dataRoot, 'rds-snapshots');
+    const names = existsSync(root)
+      ? (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+      : [];
+    if (id && !names.includes(id))
+      throw new RdsError('DBSnapshotNotFound', `DBSnapshot ${id} not found.`, 404);
+    const described: string[] = [];
+    for (const name of names.sort()) {
+      if (id && name !== id) continue;
+      const meta = await readFile(join(root, `${name}.json`), 'utf8').then(
+        (text) => JSON.parse(text) as SnapshotRecord,
+        () => undefined,
+      );
+      if (instanceId && meta?.instanceId !== instanceId) continue;
+      const fields: [string, string | number | undefined][] = [
+        ['DBSnapshotIdentifier', name],
+        ['DBSnapshotArn', `arn:aws:rds:${LocalPlatformNames.region}:123456789012:snapshot:${name}`],
+        ['DBInstanceIdentifier', meta?.instanceId],
+        ['SnapshotCreateTime', meta?.createdAt ?? (await stat(join(root, name))).mtime.toISOString()],
+        ['Engine', meta?.engine ?? 'postgres'],
+        ['AllocatedStorage', meta?.allocatedStorage],
+        ['Status', 'available'],
+        ['SnapshotType', 'manual'],
+      ];
+      described.push(
+        fields
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
+          .join('') +
+          `<TagList>${(meta?.tags ?? []).map((t) => `<Tag><Key>${escapeXml(t.Key)}</Key><Value>${escapeXml(t.Value)}</Value></Tag>`).join('')}</TagList>`,
+      );
+    }
+    return described;
   }
 
   private get(id: string): Instance {
@@ -231,6 +291,14 @@ export class LocalRds {
       const target = join(this.files.dataRoot, 'rds-snapshots', snapshot);
       await mkdir(join(this.files.dataRoot, 'rds-snapshots'), { recursive: true });
       await cp(dataDir, target, { recursive: true, verbatimSymlinks: true });
+      const meta: SnapshotRecord = {
+        instanceId: instance.record.id,
+        createdAt: new Date().toISOString(),
+        engine: instance.record.engine,
+        allocatedStorage: instance.record.allocatedStorage,
+        tags: instance.record.tags,
+      };
+      await writeFile(`${target}.json`, JSON.stringify(meta), { mode: 0o600 });
     }
     await rm(dataDir, { recursive: true, force: true });
     if (instance.record.managedSecretName) {

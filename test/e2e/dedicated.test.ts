@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   CreateDBInstanceCommand,
   DeleteDBInstanceCommand,
+  DescribeDBSnapshotsCommand,
   DescribeDBInstancesCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
@@ -381,6 +382,23 @@ describe('RDS at the one endpoint', () => {
       });
       expect(await tryConnect(owner)).toMatch(/^refused: /);
       expect(existsSync(join(stateDir, 'rds-snapshots', 'plain-final', 'PG_VERSION'))).toBe(true);
+      // The snapshot kept is one the RDS API finds, by its name and by its instance.
+      const { DBSnapshots } = await client.send(
+        new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'plain-final' }),
+      );
+      expect(DBSnapshots).toEqual([
+        expect.objectContaining({
+          DBSnapshotIdentifier: 'plain-final',
+          DBInstanceIdentifier,
+          Status: 'available',
+          Engine: 'postgres',
+        }),
+      ]);
+      const byInstance = await client.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier }));
+      expect(byInstance.DBSnapshots?.map((x) => x.DBSnapshotIdentifier)).toEqual(['plain-final']);
+      await expect(
+        client.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'no-such-snapshot' })),
+      ).rejects.toMatchObject({ name: 'DBSnapshotNotFoundFault' });
       expect(existsSync(join(stateDir, 'rds', DBInstanceIdentifier))).toBe(false);
     } finally {
       client.destroy();

@@ -1,4 +1,5 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { gatewayRequest } from '../../cli/describe';
 import { LocalPlatformNames, tenantResourceNames } from '../../common/names';
 import { ArchiveKeys } from '../../common/offboarding';
@@ -229,6 +230,13 @@ describe('offboarding a tenant', () => {
       results: { database: { finalSnapshot: string } };
     };
     expect(output.results.database.finalSnapshot).toMatch(/^tenant-moved-shop-final-\d{8}t\d{6}z$/);
+    // The final snapshot the README promises is one `aws rds describe-db-snapshots` finds.
+    const { DBSnapshots } = await aws().rds.send(
+      new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: output.results.database.finalSnapshot }),
+    );
+    expect(DBSnapshots?.map((x) => [x.DBSnapshotIdentifier, x.Status])).toEqual([
+      [output.results.database.finalSnapshot, 'available'],
+    ]);
     const manifest = await readJson<ExportManifest>(
       ArchiveKeys.manifest((await getTenant('moved-shop'))!.offboarding!.export!.key),
     );
@@ -243,5 +251,28 @@ describe('offboarding a tenant', () => {
     expect(record.status).toBe('FAILED');
     expect(record.cause).toMatch(/restoreFrom: there is no export exports\/ghost-shop/);
     expect(await footprint(platform, 'ghost-shop')).toEqual(nothingOf('ROLLED_BACK'));
+  }, 60_000);
+
+  it('refuses an export from a schema version newer than the platform knows, naming it, and rolls back', async () => {
+    const key = 'exports/future-shop/20990101T000000Z.tenant-export.gz';
+    await aws().s3.send(
+      new PutObjectCommand({
+        Bucket: LocalPlatformNames.archiveBucket,
+        Key: ArchiveKeys.manifest(key),
+        Body: JSON.stringify({
+          format: 'tenant-export/1',
+          tenantId: 'future-shop',
+          schemaVersion: 999,
+          tables: [],
+        }),
+      }),
+    );
+    const record = await platform.runExecution(tenantInput('future-shop', { restoreFrom: key }));
+    expect({ status: record.status, error: record.error }).toEqual({
+      status: 'FAILED',
+      error: 'ExportFromTheFuture',
+    });
+    expect(record.cause).toContain('is at schema version 999, newer than');
+    expect(await footprint(platform, 'future-shop')).toEqual(nothingOf('ROLLED_BACK'));
   }, 60_000);
 });

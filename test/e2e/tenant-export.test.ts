@@ -48,6 +48,28 @@ afterAll(async () => {
   await cleanup?.();
 });
 
+/** A new database owned by the tenant's role, migrated and empty, connected as the tenant. */
+async function emptyTenantDatabase(database: string): Promise<Client> {
+  const names = tenantResourceNames(tenantId);
+  const admin = await adminClient(platform);
+  try {
+    await admin.query(`CREATE DATABASE ${database} OWNER ${names.role}`);
+  } finally {
+    await admin.end();
+  }
+  const secret = await readJsonSecret<TenantSecret>(names.secretName);
+  const client = new Client({
+    host: secret.host,
+    port: Number(secret.port),
+    database,
+    user: secret.username,
+    password: secret.password,
+  });
+  await client.connect();
+  await migrate(client, 'tenant');
+  return client;
+}
+
 describe('a tenant export', () => {
   const target = () => ({ s3: aws().s3, Bucket, Key: `exports/${tenantId}/1.gz` });
 
@@ -132,24 +154,8 @@ describe('a tenant export', () => {
     );
     const Key = 'exports/cut-inside-copy.gz';
     await s3.send(new PutObjectCommand({ Bucket, Key, Body: whole.subarray(0, whole.length / 2) }));
-    const admin = await adminClient(platform);
+    const copy = await emptyTenantDatabase('export_cut');
     try {
-      await admin.query('DROP DATABASE IF EXISTS export_cut');
-      await admin.query(`CREATE DATABASE export_cut OWNER ${tenantResourceNames(tenantId).role}`);
-    } finally {
-      await admin.end();
-    }
-    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
-    const copy = new Client({
-      host: secret.host,
-      port: Number(secret.port),
-      database: 'export_cut',
-      user: secret.username,
-      password: secret.password,
-    });
-    await copy.connect();
-    try {
-      await migrate(copy, 'tenant');
       await expect(loadExport(copy, { s3, Bucket, Key })).rejects.toMatchObject({ name: 'ExportTruncated' });
       // Rolled back: nothing was loaded, and the connection answers.
       const { rows } = await copy.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
@@ -160,24 +166,8 @@ describe('a tenant export', () => {
   }, 60_000);
 
   it('loads into an empty database at its schema version: the same rows, and new rows get new ids', async () => {
-    const names = tenantResourceNames(tenantId);
-    const admin = await adminClient(platform);
+    const copy = await emptyTenantDatabase('export_copy');
     try {
-      await admin.query(`CREATE DATABASE export_copy OWNER ${names.role}`);
-    } finally {
-      await admin.end();
-    }
-    const secret = await readJsonSecret<TenantSecret>(names.secretName);
-    const copy = new Client({
-      host: secret.host,
-      port: Number(secret.port),
-      database: 'export_copy',
-      user: secret.username,
-      password: secret.password,
-    });
-    await copy.connect();
-    try {
-      await migrate(copy, 'tenant');
       const manifest = await loadExport(copy, target());
       // The copy is what the export holds, table by table, checksums included.
       await expect(verifyExport(copy, target())).resolves.toEqual(manifest);

@@ -81,7 +81,7 @@ async function restore(
   const known = Math.max(0, ...migrations.map((m) => m.version));
   if (manifest.schemaVersion > known)
     throw new OnboardingError(
-      PermanentErrors.ExportMismatch,
+      PermanentErrors.ExportFromTheFuture,
       `export ${key} is at schema version ${manifest.schemaVersion}, newer than the tenant API's migrations (${known}): make a version that has them current first`,
     );
   await migrate(
