@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       [orders],
     );
     const Bucket = 'tenant-platform-archive-bench';
-    await aws().s3.send(new CreateBucketCommand({ Bucket }));
+    await aws().s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
     const target = { s3: aws().s3, Bucket, Key: `exports/${tenantId}/bench.gz` };
 
     // The JS heap and the buffers outside it (stream chunks, upload parts).
@@ -62,11 +62,11 @@ async function main(): Promise<void> {
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, used())), 20);
     const started = Date.now();
-    const manifest = await writeExport(db, { tenantId, tier: 'shared' }, target);
+    const { manifest, versionId, sha256 } = await writeExport(db, { tenantId, tier: 'shared' }, target);
     const exportMs = Date.now() - started;
     clearInterval(sampler);
     const verifyStarted = Date.now();
-    await verifyExport(db, target);
+    await verifyExport(db, { ...target, VersionId: versionId, sha256 });
     const verifyMs = Date.now() - verifyStarted;
     // Restore: into a new database of the same role, migrated to the export's schema version.
     const names = tenantResourceNames(tenantId);

@@ -4,7 +4,7 @@ import { ArchiveKeys } from '../common/offboarding';
 import { getJsonObject } from '../common/s3-json';
 import { tenantIdSchema } from '../common/tenant-input';
 import type { ExportManifest } from '../workflow-tasks/records/tenant-export';
-import type { VerifiedExport } from '../workflow-tasks/offboarding/steps';
+import type { VerifiedExport } from '../workflow-tasks/records/archive';
 import { awsClientConfig, cliS3Client, readEndpoints, stackOutput, type TargetOptions } from './target';
 
 /** The archive bucket of the running local platform or, with `--aws`, of the deployed stack. */

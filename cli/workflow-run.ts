@@ -10,6 +10,7 @@ import { followExecution } from './follow';
 import { json, out, type CommonOptions } from './options';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { resolveTarget, resolveWorkflowTarget, type Target } from './target';
+import type { StepResults } from '../workflow-tasks/lib/types';
 
 /** The target of a command given `targetOptions`, its state directory resolved. */
 export function target(options: CommonOptions): Promise<Target> {
@@ -146,8 +147,12 @@ function report(label: string, e: DescribeExecutionCommandOutput, options: { jso
   };
   if (options.json) return json(executionSummary(record));
   const seconds = ((e.stopDate ?? new Date()).getTime() - (e.startDate ?? new Date()).getTime()) / 1000;
-  if (e.status === 'SUCCEEDED') out(`${label}: SUCCEEDED in ${seconds.toFixed(1)} s`);
-  else
+  if (e.status === 'SUCCEEDED') {
+    out(`${label}: SUCCEEDED in ${seconds.toFixed(1)} s`);
+    const replaced = (record.output as { results?: Partial<StepResults> } | undefined)?.results?.schema
+      ?.restored?.replaced;
+    if (replaced) out(`warning: ${replaced}`);
+  } else
     out(
       `${label}: ${e.status ?? ''} after ${seconds.toFixed(1)} s: ${e.error ?? ''}: ${errorMessage(e.cause)}`,
     );

@@ -52,6 +52,10 @@ export const PermanentErrors = {
   ExportTruncated: 'ExportTruncated',
   /** The export is at a schema version newer than the tenant API's migrations know. */
   ExportFromTheFuture: 'ExportFromTheFuture',
+  /** The export decodes to more than its manifest allows (a gzip bomb): decoding stopped there. */
+  ExportTooLarge: 'ExportTooLarge',
+  /** The version of the export that was verified is gone, or its bytes are not those verified. */
+  ExportReplaced: 'ExportReplaced',
   /** A release names a tenant API version that is not in the artifact bucket. */
   VersionNotFound: 'VersionNotFound',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */

@@ -22,11 +22,13 @@ export const OffboardingStates = {
 /** Days an export is kept (and cannot be deleted) when the CDK context names none. */
 export const DEFAULT_ARCHIVE_RETENTION_DAYS = 90;
 
-/** Where a tenant's exports live in the archive bucket, and the pointer to its latest verified one. */
+/** Where a tenant's exports live in the archive bucket (workflow-tasks/records/archive.ts says what each holds). */
 export const ArchiveKeys = {
   prefix: (tenantId: string) => `exports/${tenantId}/`,
   export: (tenantId: string, stamp: string) => `exports/${tenantId}/${stamp}.tenant-export.gz`,
   manifest: (exportKey: string) => exportKey.replace(/\.tenant-export\.gz$/, '.manifest.json'),
+  /** Written once, by "Verify export": the version and SHA-256 that were verified. */
+  verified: (exportKey: string) => exportKey.replace(/\.tenant-export\.gz$/, '.verified.json'),
   latest: (tenantId: string) => `exports/${tenantId}/latest.json`,
 } as const;
 

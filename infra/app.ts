@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import type { ArchiveLockMode } from './archive';
 import { checkWithCdkNag } from './nag';
 import { PlatformStack, type PlatformConfig } from './platform-stack';
 
@@ -33,6 +34,7 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   natGateways: number('natGateways'),
   dedicatedInstanceClass: text('dedicatedInstanceClass'),
   archiveRetentionDays: number('archiveRetentionDays'),
+  archiveLockMode: text('archiveLockMode') as ArchiveLockMode | undefined,
   maxConcurrentOnboardings: number('maxConcurrentOnboardings'),
 });
 checkWithCdkNag(app, stack);

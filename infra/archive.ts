@@ -7,14 +7,22 @@ export interface TenantArchiveProps {
   readonly retentionDays: number;
   /** Where the bucket's access logs go. */
   readonly accessLogs: s3.IBucket;
+  /**
+   * Object Lock mode. `governance`: a principal granted s3:BypassGovernanceRetention (no platform role is)
+   * can still delete a locked version, e.g. to honour an erasure request. `compliance`: nobody can, not
+   * even the account root, until the retention ends. @default 'governance'
+   */
+  readonly lockMode?: ArchiveLockMode;
 }
+
+export type ArchiveLockMode = 'governance' | 'compliance';
 
 /**
  * The archive bucket: one object per tenant export (`exports/<tenantId>/...`, workflow-tasks/lib/
- * tenant-export.ts), encrypted, private, versioned, with Object Lock in governance mode for the retention
- * period, so an export cannot be deleted or overwritten before it ends, even by the platform's own roles
- * (governance: only a principal granted s3:BypassGovernanceRetention can). The lifecycle rule expires the
- * exports when the retention ends. Retained when the stack is destroyed.
+ * tenant-export.ts), encrypted, private, versioned, with Object Lock for the retention period, so no
+ * version of an export can be deleted before it ends, even by the platform's own roles (a put-object adds a
+ * version; the verified one stays, and a restore reads it: workflow-tasks/records/archive.ts). The lifecycle
+ * rule expires the exports when the retention ends. Retained when the stack is destroyed.
  */
 export class TenantArchive extends Construct {
   readonly bucket: s3.Bucket;
@@ -22,6 +30,10 @@ export class TenantArchive extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantArchiveProps) {
     super(scope, id);
+    if (props.lockMode !== undefined && !['governance', 'compliance'].includes(props.lockMode))
+      throw new Error(
+        `TenantArchive: lockMode must be "governance" or "compliance", got ${JSON.stringify(props.lockMode)}`,
+      );
     if (!Number.isInteger(props.retentionDays) || props.retentionDays < 1)
       throw new Error(
         `TenantArchive: retentionDays must be a whole number of days, got ${props.retentionDays}`,
@@ -34,7 +46,10 @@ export class TenantArchive extends Construct {
       enforceSSL: true,
       versioned: true,
       objectLockEnabled: true,
-      objectLockDefaultRetention: s3.ObjectLockRetention.governance(retention),
+      objectLockDefaultRetention:
+        props.lockMode === 'compliance'
+          ? s3.ObjectLockRetention.compliance(retention)
+          : s3.ObjectLockRetention.governance(retention),
       lifecycleRules: [
         {
           id: 'exports-expire-after-retention',

@@ -11,7 +11,7 @@ import {
   TENANT_SIGNED_UP_PATTERN,
 } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
-import { TenantArchive } from './archive';
+import { TenantArchive, type ArchiveLockMode } from './archive';
 import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
@@ -52,6 +52,8 @@ export interface PlatformConfig {
   readonly dedicatedInstanceClass?: string;
   /** Days a tenant's export is kept after offboarding (nobody can delete it before). @default 90 */
   readonly archiveRetentionDays?: number;
+  /** Object Lock mode of the archive bucket (infra/archive.ts says who can bypass each). @default 'governance' */
+  readonly archiveLockMode?: ArchiveLockMode;
   /** Onboardings that may provision at once; the rest of a signup burst waits its turn. @default 10 */
   readonly maxConcurrentOnboardings?: number;
 }
@@ -108,6 +110,7 @@ export class PlatformStack extends Stack {
     const eventBus = new events.EventBus(this, 'EventBus', { eventBusName: PlatformNames.eventBus });
     const archive = new TenantArchive(this, 'Archive', {
       retentionDays: props.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+      lockMode: props.archiveLockMode,
       accessLogs: web.accessLogs,
     });
     this.archive = archive;

@@ -1,11 +1,13 @@
 /**
  * Stands in for **S3's durability** of the archive bucket: the emulator keeps objects in memory, so
- * every object written to the archive bucket through the endpoint is also kept on disk and put back on start.
+ * every object version written to the archive bucket through the endpoint is also kept on disk and put back
+ * on start, oldest first, so each key's versions come back in the order they were written.
  *
- * Where the real thing differs: Object Lock and lifecycle rules are the emulator's (recorded, not enforced).
+ * Where the real thing differs: Object Lock and lifecycle rules are the emulator's (recorded, not enforced);
+ * versions put back get new version ids (a restore finds the verified one by its SHA-256).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +16,8 @@ import { LocalPlatformNames } from '../../common/names';
 
 /** Where the archive bucket's objects are kept on disk, under the state directory. */
 const ARCHIVE_DIR = 'archive';
+/** `<key>` is an object's newest version, `<key>.~<n>~` the n-th before it was written over. */
+const EARLIER_VERSION = /\.~(\d+)~$/;
 
 /**
  * The archive bucket, durable: the emulator keeps its objects in memory only, and an export is often the
@@ -46,7 +50,10 @@ export class LocalArchive {
     return (completes || puts) && key !== '' ? key : undefined;
   }
 
-  /** Copies the object from the emulator to disk (written aside, then renamed: never half a file). */
+  /**
+   * Copies the object's newest version from the emulator to disk (written aside, then renamed: never half a
+   * file); the version it writes over is kept as the key's next earlier version.
+   */
   async keep(key: string): Promise<void> {
     const file = this.fileOf(key);
     await mkdir(dirname(file), { recursive: true });
@@ -56,22 +63,28 @@ export class LocalArchive {
         new GetObjectCommand({ Bucket: LocalPlatformNames.archiveBucket, Key: key }),
       );
       await pipeline(object.Body as Readable, createWriteStream(`${file}.part`, { mode: 0o600 }));
+      if (await exists(file)) {
+        let n = 1;
+        while (await exists(`${file}.~${n}~`)) n += 1;
+        await rename(file, `${file}.~${n}~`);
+      }
       await rename(`${file}.part`, file);
     } finally {
       s3.destroy();
     }
   }
 
-  /** Puts every kept object back in the bucket (a new emulator starts empty). */
+  /** Puts every kept version back in the bucket, each key's oldest first (a new emulator starts empty). */
   async restore(): Promise<void> {
     const s3 = this.client();
     try {
-      for (const file of await filesUnder(this.dir)) {
-        if (file.endsWith('.part')) continue;
+      const files = (await filesUnder(this.dir)).filter((file) => !file.endsWith('.part'));
+      for (const file of files.sort((a, b) => writtenOrder(a) - writtenOrder(b))) {
+        const key = relative(this.dir, file.replace(EARLIER_VERSION, '')).split(sep).join('/');
         await s3.send(
           new PutObjectCommand({
             Bucket: LocalPlatformNames.archiveBucket,
-            Key: relative(this.dir, file).split(sep).join('/'),
+            Key: key,
             Body: createReadStream(file),
             ContentLength: (await stat(file)).size,
           }),
@@ -84,8 +97,8 @@ export class LocalArchive {
 
   private fileOf(key: string): string {
     const file = join(this.dir, ...key.split('/'));
-    if (!file.startsWith(this.dir + sep))
-      throw new Error(`archive key ${key.slice(0, 200)} leaves the archive`);
+    if (!file.startsWith(this.dir + sep) || EARLIER_VERSION.test(key) || key.endsWith('.part'))
+      throw new Error(`archive key ${key.slice(0, 200)} leaves the archive or names a file it keeps`);
     return file;
   }
 
@@ -97,6 +110,19 @@ export class LocalArchive {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
   }
+}
+
+/** Earlier versions first (`.~1~` before `.~2~`), every key's newest version last. */
+function writtenOrder(file: string): number {
+  const n = EARLIER_VERSION.exec(file)?.[1];
+  return n === undefined ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function filesUnder(dir: string): Promise<string[]> {

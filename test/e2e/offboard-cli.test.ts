@@ -1,7 +1,8 @@
-import { rm } from 'node:fs/promises';
+import { rm, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
-import { onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
+import { awsCli, onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
 
 let stateDir: string;
 let running: Up | undefined;
@@ -38,15 +39,52 @@ describe('tenantctl offboard and restore', () => {
     expect(again.stdout).toContain('TenantStateConflict: bookstore is OFFBOARDED');
   }, 120_000);
 
-  it('keeps the export across a restart and restores the tenant from it, under another id and tier', async () => {
+  it('keeps the export across a restart and restores the verified version of it, even put-object over, under another id and tier', async () => {
+    // The export's key written again by hand, as a user did: `head -c 300 export.gz > t.gz; put-object`.
+    const bucket = running!.endpoints.archiveBucket;
+    const listed = (await awsCli(running!.endpoints.aws, [
+      's3api',
+      'list-objects-v2',
+      '--bucket',
+      bucket,
+      '--prefix',
+      'exports/bookstore/',
+    ])) as { Contents: { Key: string }[] };
+    const key = listed.Contents.map((o) => o.Key).find((k) => k.endsWith('.tenant-export.gz'))!;
+    const cut = join(stateDir, 't.gz');
+    await awsCli(running!.endpoints.aws, ['s3api', 'get-object', '--bucket', bucket, '--key', key, cut]);
+    await truncate(cut, 300);
+    await awsCli(running!.endpoints.aws, [
+      's3api',
+      'put-object',
+      '--bucket',
+      bucket,
+      '--key',
+      key,
+      '--body',
+      cut,
+    ]);
+    // The archive keeps both versions across a restart (the emulator gives them new version ids).
     expect(await stop(running!)).toBe(0);
     running = await up(stateDir);
+    const versions = (await awsCli(running.endpoints.aws, [
+      's3api',
+      'list-object-versions',
+      '--bucket',
+      bucket,
+      '--prefix',
+      key,
+    ])) as { Versions: { Size: number }[] };
+    expect(versions.Versions.map((v) => v.Size)).toEqual([300, expect.any(Number)]);
     const restored = await tenantctl(
       ['restore', 'bookstore', '--as', 'bookstore-two', '--tier', 'dedicated', '--state-dir', stateDir],
       { timeoutMs: 120_000 },
     );
     expect([restored.code, restored.stderr]).toEqual([0, '']);
     expect(restored.stdout).toContain('bookstore-two: SUCCEEDED');
+    expect(restored.stdout).toContain(
+      `warning: ExportReplaced: ${key} was written again after it was verified`,
+    );
     expect((await tenants()).find((t) => t.tenantId === 'bookstore-two')).toMatchObject({
       status: 'ACTIVE',
       tier: 'dedicated',

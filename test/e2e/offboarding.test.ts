@@ -9,7 +9,9 @@ import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import { sha256Of } from '../../workflow-tasks/records/archive';
 import type { ExportManifest } from '../../workflow-tasks/records/tenant-export';
+import type { StepResults } from '../../workflow-tasks/lib/types';
 import { eventSpy } from '../fixtures/event-spy';
 import {
   adminClient,
@@ -111,6 +113,7 @@ async function readJson<T>(Key: string): Promise<T> {
 
 describe('offboarding a tenant', () => {
   let exportKey = '';
+  let verifiedVersion: string | undefined;
 
   it('exports and verifies its data, then removes everything it had; the registry keeps where the export is', async () => {
     expect(products).toHaveLength(12);
@@ -137,7 +140,14 @@ describe('offboarding a tenant', () => {
       companyName: `Company ${shop}`,
       domain,
     });
-    expect(await readJson<{ key: string }>(ArchiveKeys.latest(shop))).toMatchObject({ key: exportKey });
+    // Pinned: the version the upload made and the SHA-256 of its bytes, in the registry and beside it.
+    const pin = registered!.offboarding!.export!;
+    verifiedVersion = pin.versionId;
+    expect(pin.sha256).toBe(
+      await sha256Of(aws().s3, LocalPlatformNames.archiveBucket, exportKey, pin.versionId),
+    );
+    expect(await readJson(ArchiveKeys.latest(shop))).toEqual(pin);
+    expect(await readJson(ArchiveKeys.verified(exportKey))).toEqual(pin);
 
     const events = (await spy.events()).filter((e) => e.detail.tenantId === shop);
     expect(events.map((e) => e['detail-type'])).toContain('TenantOffboarded');
@@ -202,12 +212,38 @@ describe('offboarding a tenant', () => {
     );
   }, 120_000);
 
-  it('restores it under another id on the dedicated tier: how a tenant moves between tiers', async () => {
+  it('restores it under another id on the dedicated tier, from the verified version even after a put-object over the export', async () => {
+    // What a user did by hand: the export's key written again with its first 300 bytes (a new version).
+    const { s3 } = aws();
+    const Bucket = LocalPlatformNames.archiveBucket;
+    const whole = await (
+      await s3.send(new GetObjectCommand({ Bucket, Key: exportKey }))
+    ).Body!.transformToByteArray();
+    const overwritten = await s3.send(
+      new PutObjectCommand({ Bucket, Key: exportKey, Body: Buffer.from(whole).subarray(0, 300) }),
+    );
+    // And its verified record rewritten to vouch for the damage: only the first version counts.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: ArchiveKeys.verified(exportKey),
+        Body: JSON.stringify({ key: exportKey, versionId: overwritten.VersionId, sha256: 'x', rows: {} }),
+      }),
+    );
     const moved = 'moved-shop';
     const record = await platform.runExecution(
       tenantInput(moved, { tier: 'dedicated', restoreFrom: exportKey }),
     );
     expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    const restored = (record.output as { results: StepResults }).results.schema.restored;
+    expect(restored).toMatchObject({
+      from: exportKey,
+      versionId: verifiedVersion,
+      rows: { products: 12, orders: 8 },
+      replaced: expect.stringContaining(
+        `ExportReplaced: ${exportKey} was written again after it was verified (version ${overwritten.VersionId})`,
+      ) as string,
+    });
     expect((await getTenant(moved))?.tier).toBe('dedicated');
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(moved).secretName);
     // Its own PostgreSQL server, not the shared one.
@@ -249,7 +285,7 @@ describe('offboarding a tenant', () => {
       tenantInput('ghost-shop', { restoreFrom: 'exports/ghost-shop/20260101T000000Z.tenant-export.gz' }),
     );
     expect(record.status).toBe('FAILED');
-    expect(record.cause).toMatch(/restoreFrom: there is no export exports\/ghost-shop/);
+    expect(record.cause).toMatch(/restoreFrom: there is no verified export exports\/ghost-shop/);
     expect(await footprint(platform, 'ghost-shop')).toEqual(nothingOf('ROLLED_BACK'));
   }, 60_000);
 
@@ -258,13 +294,8 @@ describe('offboarding a tenant', () => {
     await aws().s3.send(
       new PutObjectCommand({
         Bucket: LocalPlatformNames.archiveBucket,
-        Key: ArchiveKeys.manifest(key),
-        Body: JSON.stringify({
-          format: 'tenant-export/1',
-          tenantId: 'future-shop',
-          schemaVersion: 999,
-          tables: [],
-        }),
+        Key: ArchiveKeys.verified(key),
+        Body: JSON.stringify({ key, schemaVersion: 999, rows: {} }),
       }),
     );
     const record = await platform.runExecution(tenantInput('future-shop', { restoreFrom: key }));

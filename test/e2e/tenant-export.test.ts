@@ -1,9 +1,12 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
+import { ArchiveKeys } from '../../common/offboarding';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import type { LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
+import { pinnedVersion, verifiedRecordOf } from '../../workflow-tasks/records/archive';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { migrate } from '../../workflow-tasks/lib/migrate';
 import {
@@ -11,6 +14,7 @@ import {
   readExport,
   verifyExport,
   writeExport,
+  type WrittenExport,
 } from '../../workflow-tasks/records/tenant-export';
 import { adminClient, startTestPlatform, tenantInput } from '../fixtures/platform';
 
@@ -24,7 +28,8 @@ beforeAll(async () => {
   ({ platform, cleanup } = await startTestPlatform());
   const record = await platform.runExecution(tenantInput(tenantId));
   if (record.status !== 'SUCCEEDED') throw new Error(`onboarding: ${record.cause ?? ''}`);
-  await aws().s3.send(new CreateBucketCommand({ Bucket }));
+  // Versioned, as the archive bucket is: every export names the version it made.
+  await aws().s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
   const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
   db = new Client({
     host: secret.host,
@@ -72,9 +77,14 @@ async function emptyTenantDatabase(database: string): Promise<Client> {
 
 describe('a tenant export', () => {
   const target = () => ({ s3: aws().s3, Bucket, Key: `exports/${tenantId}/1.gz` });
+  let written: WrittenExport;
+  /** The version written, with the hash of its bytes: what verifying reads back. */
+  const pinned = () => ({ ...target(), VersionId: written.versionId, sha256: written.sha256 });
 
   it('holds every table as COPY rows with a manifest of counts and checksums, and verifies against the database', async () => {
-    const manifest = await writeExport(db, { tenantId, tier: 'shared' }, target());
+    written = await writeExport(db, { tenantId, tier: 'shared' }, target());
+    const { manifest } = written;
+    expect(written.sha256).toMatch(/^[0-9a-f]{64}$/);
     const counts = Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows]));
     expect(counts).toMatchObject({
       products: 300,
@@ -84,19 +94,27 @@ describe('a tenant export', () => {
       schema_migrations: 3,
     });
     expect(manifest).toMatchObject({ format: 'tenant-export/1', tenantId, tier: 'shared', schemaVersion: 3 });
-    const { found } = await readExport(target());
+    const { found, sha256 } = await readExport(target());
     expect(found).toEqual(manifest.tables);
-    await expect(verifyExport(db, target())).resolves.toEqual(manifest);
+    expect(sha256).toBe(written.sha256);
+    await expect(verifyExport(db, pinned())).resolves.toEqual(manifest);
   }, 60_000);
 
   it('refuses an export that no longer matches the database, naming the table', async () => {
     await db.query(`UPDATE products SET stock = stock + 1 WHERE id = 7`);
-    await expect(verifyExport(db, target())).rejects.toMatchObject({
+    await expect(verifyExport(db, pinned())).rejects.toMatchObject({
       name: 'ExportMismatch',
       message: expect.stringContaining('in the database, table products has 300 rows') as string,
     });
     await db.query(`UPDATE products SET stock = stock - 1 WHERE id = 7`);
-    await expect(verifyExport(db, target())).resolves.toBeDefined();
+    await expect(verifyExport(db, pinned())).resolves.toBeDefined();
+  }, 60_000);
+
+  it('refuses an object version whose bytes are not those written', async () => {
+    await expect(verifyExport(db, { ...pinned(), sha256: '0'.repeat(64) })).rejects.toMatchObject({
+      name: 'ExportMismatch',
+      message: expect.stringContaining('is not the one written') as string,
+    });
   }, 60_000);
 
   it('refuses an object that is not what its manifest says', async () => {
@@ -104,7 +122,7 @@ describe('a tenant export', () => {
     const cut = 'TENANT-EXPORT 1\nTABLE {"name":"orders","columns":["id"]}\n1\n';
     const { gzipSync } = await import('node:zlib');
     await s3.send(new PutObjectCommand({ Bucket, Key: 'exports/cut.gz', Body: gzipSync(cut) }));
-    await expect(verifyExport(db, { s3, Bucket, Key: 'exports/cut.gz' })).rejects.toMatchObject({
+    await expect(verifyExport(db, { s3, Bucket, Key: 'exports/cut.gz', sha256: '' })).rejects.toMatchObject({
       name: 'ExportTruncated',
       message: 'export exports/cut.gz is truncated: table orders is cut off',
     });
@@ -170,7 +188,7 @@ describe('a tenant export', () => {
     try {
       const manifest = await loadExport(copy, target());
       // The copy is what the export holds, table by table, checksums included.
-      await expect(verifyExport(copy, target())).resolves.toEqual(manifest);
+      await expect(verifyExport(copy, pinned())).resolves.toEqual(manifest);
       const created = await copy.query<{ id: string }>(
         `INSERT INTO products (sku, name, price_cents) VALUES ('NEW-1', 'New', 1) RETURNING id`,
       );
@@ -182,5 +200,45 @@ describe('a tenant export', () => {
     } finally {
       await copy.end();
     }
+  }, 60_000);
+});
+
+describe('the version of an export a restore reads', () => {
+  const Key = `exports/${tenantId}/20260101T000000Z.tenant-export.gz`;
+
+  it('is the one with the verified bytes: by its recorded id, by its hash when the id is gone, else ExportReplaced', async () => {
+    const { s3 } = aws();
+    const good = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'the verified bytes' }));
+    const evil = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'written over it' }));
+    const sha256 = createHash('sha256').update('the verified bytes').digest('hex');
+    const record = { key: Key, versionId: good.VersionId!, sha256 };
+    await expect(pinnedVersion(s3, Bucket, record)).resolves.toEqual({
+      versionId: good.VersionId,
+      replacedBy: evil.VersionId,
+    });
+    // The id a local restart does not keep: the same bytes are found among the key's versions.
+    await expect(pinnedVersion(s3, Bucket, { ...record, versionId: 'gone' })).resolves.toEqual({
+      versionId: good.VersionId,
+      replacedBy: evil.VersionId,
+    });
+    await expect(pinnedVersion(s3, Bucket, { ...record, sha256: '0'.repeat(64) })).rejects.toMatchObject({
+      name: 'ExportReplaced',
+      message: expect.stringContaining("none of the key's 2 version(s) has its bytes") as string,
+    });
+  }, 60_000);
+
+  it("is named by the first version of the export's verified record, never by one written after it", async () => {
+    const { s3 } = aws();
+    const recordKey = ArchiveKeys.verified(Key);
+    await s3.send(
+      new PutObjectCommand({ Bucket, Key: recordKey, Body: JSON.stringify({ key: Key, sha256: 'a' }) }),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket, Key: recordKey, Body: JSON.stringify({ key: Key, sha256: 'b' }) }),
+    );
+    await expect(verifiedRecordOf(s3, Bucket, Key)).resolves.toEqual({ key: Key, sha256: 'a' });
+    await expect(
+      verifiedRecordOf(s3, Bucket, `exports/${tenantId}/20250101T000000Z.tenant-export.gz`),
+    ).resolves.toBeUndefined();
   }, 60_000);
 });

@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { EventTypes, TaskEnv } from '../../common/names';
+import { TenantArchive, type ArchiveLockMode } from '../../infra/archive';
 import { checkWithCdkNag } from '../../infra/nag';
 import { PlatformStack, type PlatformConfig } from '../../infra/platform-stack';
 
@@ -338,12 +340,22 @@ describe('storage', () => {
       }),
     });
     // The retention is a context value; the task Lambdas record the same number.
-    const { template: longer, outdir } = synth({ archiveRetentionDays: 365 });
+    // So is the lock mode: compliance, where nobody may delete an export early, not even the root user.
+    const { template: longer, outdir } = synth({ archiveRetentionDays: 365, archiveLockMode: 'compliance' });
     longer.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockConfiguration: Match.objectLike({
-        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } },
       }),
     });
+    const scope = new Stack();
+    expect(
+      () =>
+        new TenantArchive(scope, 'Archive', {
+          retentionDays: 1,
+          accessLogs: new Bucket(scope, 'Logs'),
+          lockMode: 'legal-hold' as ArchiveLockMode,
+        }),
+    ).toThrow('TenantArchive: lockMode must be "governance" or "compliance", got "legal-hold"');
     longer.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ARCHIVE_RETENTION_DAYS: '365' }) },
     });

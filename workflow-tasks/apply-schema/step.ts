@@ -2,11 +2,11 @@ import { escapeIdentifier, type ClientBase } from 'pg';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
-import { ArchiveKeys } from '../../common/offboarding';
-import { getJsonObject } from '../../common/s3-json';
 import { hashPassword } from '../../common/passwords';
 import { aws } from '../lib/aws';
-import { loadExport, type ExportManifest } from '../records/tenant-export';
+import { pinnedVersion, verifiedRecordOf } from '../records/archive';
+import { loadExport } from '../records/tenant-export';
+import { logger } from '../lib/logger';
 import { withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
 import { readTenantApiVersion } from '../lib/artifact';
@@ -63,10 +63,12 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
 }
 
 /**
- * `restoreFrom`: the database is migrated to the export's schema version, then loaded with its rows
- * (workflow-tasks/records/tenant-export.ts: one transaction, checked against the manifest, sequences set past
- * the highest ids); the caller then runs the newer migrations. A re-run finds the rows loaded and loads
- * nothing again.
+ * `restoreFrom`: the export's verified record (workflow-tasks/records/archive.ts) names the version that
+ * was verified and its SHA-256; that version, its hash checked first, is what is loaded, whatever was
+ * written over the key since. The database is migrated to the export's schema version, then loaded with its
+ * rows (workflow-tasks/records/tenant-export.ts: one transaction, checked against the manifest, sequences
+ * set past the highest ids); the caller then runs the newer migrations. A re-run finds the rows loaded and
+ * loads nothing again.
  */
 async function restore(
   client: ClientBase,
@@ -75,24 +77,34 @@ async function restore(
 ): Promise<NonNullable<StepResults['schema']['restored']>> {
   const Bucket = requiredEnv(TaskEnv.archiveBucket);
   const { s3 } = aws();
-  const manifest = await getJsonObject<ExportManifest>(s3, Bucket, ArchiveKeys.manifest(key));
-  if (!manifest)
-    throw new OnboardingError(PermanentErrors.InvalidInput, `restoreFrom: there is no export ${key}`);
+  const record = await verifiedRecordOf(s3, Bucket, key);
+  if (record?.schemaVersion === undefined || !record.rows)
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `restoreFrom: there is no verified export ${key} (only an export its offboarding verified can be restored)`,
+    );
+  const { schemaVersion, rows } = record;
   const known = Math.max(0, ...migrations.map((m) => m.version));
-  if (manifest.schemaVersion > known)
+  if (schemaVersion > known)
     throw new OnboardingError(
       PermanentErrors.ExportFromTheFuture,
-      `export ${key} is at schema version ${manifest.schemaVersion}, newer than the tenant API's migrations (${known}): make a version that has them current first`,
+      `export ${key} is at schema version ${schemaVersion}, newer than the tenant API's migrations (${known}): make a version that has them current first`,
     );
+  const { versionId, replacedBy } = await pinnedVersion(s3, Bucket, { ...record, key });
+  const replaced = replacedBy
+    ? `${PermanentErrors.ExportReplaced}: ${key} was written again after it was verified (version ${replacedBy}); the verified version ${versionId} was restored`
+    : undefined;
+  if (replaced)
+    logger.warn('restoring the verified version of a replaced export', { key, versionId, replacedBy });
   await migrate(
     client,
     'tenant',
-    migrations.filter((m) => m.version <= manifest.schemaVersion),
+    migrations.filter((m) => m.version <= schemaVersion),
   );
-  const tables = manifest.tables.map((t) => t.name).filter((name) => name !== 'schema_migrations');
+  const tables = Object.keys(rows).filter((name) => name !== 'schema_migrations');
   const loaded = await client.query<{ loaded: boolean }>(
     `SELECT ${tables.map((t) => `EXISTS (SELECT 1 FROM ${escapeIdentifier(t)})`).join(' OR ') || 'false'} AS loaded`,
   );
-  if (!loaded.rows[0]?.loaded) await loadExport(client, { s3, Bucket, Key: key });
-  return { from: key, rows: Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows])) };
+  if (!loaded.rows[0]?.loaded) await loadExport(client, { s3, Bucket, Key: key, VersionId: versionId });
+  return { from: key, ...(versionId ? { versionId } : {}), rows, ...(replaced ? { replaced } : {}) };
 }

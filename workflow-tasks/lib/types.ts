@@ -35,8 +35,11 @@ export interface StepResults {
     migrations: string[];
     adminEmail: string;
     tenantApiVersion: string;
-    /** With `restoreFrom`: the export loaded, and its rows per table. */
-    restored?: { from: string; rows: Record<string, number> };
+    /**
+     * With `restoreFrom`: the export loaded (the object version that was verified), its rows per table,
+     * and, when the key was written again after the verification, what was ignored (ExportReplaced).
+     */
+    restored?: { from: string; versionId?: string; rows: Record<string, number>; replaced?: string };
   };
   function: {
     functionName: string;

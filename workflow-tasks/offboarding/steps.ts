@@ -20,6 +20,7 @@ import { publishEvent } from '../lib/events';
 import { withRegistry } from '../records/registry';
 import { withTenantDatabase } from '../lib/tenant-db';
 import { verifyExport, writeExport } from '../records/tenant-export';
+import type { TenantExport, VerifiedExport } from '../records/archive';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
 
 /** The input of a `tenant-offboarding` execution. */
@@ -33,21 +34,6 @@ interface OffboardingRecord {
   /** UTC, `20261125T183000Z`: names the export. */
   startedAt: string;
   export?: VerifiedExport;
-}
-
-/** An export written by "Export database"; once verified, with the date and until when it is kept. */
-export interface TenantExport {
-  bucket: string;
-  key: string;
-  manifestKey: string;
-  schemaVersion: number;
-  /** Rows per table, as the manifest says. */
-  rows: Record<string, number>;
-}
-
-export interface VerifiedExport extends TenantExport {
-  verifiedAt: string;
-  retainUntil: string;
 }
 
 interface OffboardingResults {
@@ -136,7 +122,7 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
   const key = ArchiveKeys.export(tenant.tenantId, claimOf(state).startedAt);
   const manifestKey = ArchiveKeys.manifest(key);
   const { s3 } = aws();
-  const manifest = await withTenantDatabase(tenant.tenantId, (client) =>
+  const { manifest, versionId, sha256 } = await withTenantDatabase(tenant.tenantId, (client) =>
     writeExport(
       client,
       {
@@ -161,15 +147,18 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
     bucket,
     key,
     manifestKey,
+    versionId,
+    sha256,
     schemaVersion: manifest.schemaVersion,
     rows: Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows])),
   };
 }
 
 /**
- * Reads the export back and compares it with the database, table by table (rows and checksum); any
- * difference fails with ExportMismatch and nothing is removed. Verified, the registry records it with its
- * retention date (from here on the offboarding only goes forward) and `latest.json` points at it.
+ * Reads the export's version back (its SHA-256 must be that of the bytes written) and compares it with the
+ * database, table by table (rows and checksum); any difference fails with ExportMismatch and nothing is
+ * removed. Verified, the pinned record (version, SHA-256, retention date) is written beside the export and
+ * as `latest.json`, and the registry keeps it: from here on the offboarding only goes forward.
  */
 export async function verify({ executionArn, state }: Event): Promise<VerifiedExport> {
   const tenant = tenantOf(state);
@@ -177,7 +166,13 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
   if (!written) throw new OnboardingError(PermanentErrors.StepFailed, 'state has no results.export');
   const { s3 } = aws();
   await withTenantDatabase(tenant.tenantId, (client) =>
-    verifyExport(client, { s3, Bucket: written.bucket, Key: written.key }),
+    verifyExport(client, {
+      s3,
+      Bucket: written.bucket,
+      Key: written.key,
+      VersionId: written.versionId,
+      sha256: written.sha256,
+    }),
   );
   const verifiedAt = new Date();
   const days = Number(requiredEnv(TaskEnv.archiveRetentionDays));
@@ -186,14 +181,15 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
     verifiedAt: verifiedAt.toISOString(),
     retainUntil: new Date(verifiedAt.getTime() + days * 86_400_000).toISOString(),
   };
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: written.bucket,
-      Key: ArchiveKeys.latest(tenant.tenantId),
-      Body: JSON.stringify(verified),
-      ContentType: 'application/json',
-    }),
-  );
+  for (const Key of [ArchiveKeys.verified(written.key), ArchiveKeys.latest(tenant.tenantId)])
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: written.bucket,
+        Key,
+        Body: JSON.stringify(verified),
+        ContentType: 'application/json',
+      }),
+    );
   await updateOwned(tenant.tenantId, executionArn, {
     set: `offboarding = offboarding || jsonb_build_object('export', $3::jsonb)`,
     params: [JSON.stringify(verified)],

@@ -5,6 +5,7 @@ import { withMasterClient } from '../lib/db';
 import { requiredEnv } from '../../common/env';
 import { migrate } from '../lib/migrate';
 import type { ValidatedTenant } from '../lib/types';
+import type { VerifiedExport } from './archive';
 import { allows, refusal, statesAllowing, type Operation, type TenantStatus } from './lifecycle';
 
 export type { TenantStatus } from './lifecycle';
@@ -13,8 +14,8 @@ export type { TenantStatus } from './lifecycle';
 export interface OffboardingSummary {
   readonly executionArn: string;
   readonly previousStatus: string;
-  /** The verified export: where it is and until when it is kept. */
-  readonly export?: { bucket: string; key: string; retainUntil: string; rows: Record<string, number> };
+  /** The verified export: where it is, the version and SHA-256 verified, and until when it is kept. */
+  readonly export?: VerifiedExport;
   /** A removal that failed after its retries (OFFBOARDING_FAILED). */
   readonly failure?: { step: string; Error?: string; Cause?: string };
   readonly offboardedAt?: string;

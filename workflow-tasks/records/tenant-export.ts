@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -55,6 +55,21 @@ export interface ExportManifest extends ExportedTenant {
   readonly tables: TableSummary[];
 }
 
+/** Where an export is read from: one object, and with `VersionId` exactly that version of it. */
+export interface ExportSource {
+  readonly s3: S3Client;
+  readonly Bucket: string;
+  readonly Key: string;
+  readonly VersionId?: string;
+}
+
+/** What "Export database" wrote: the manifest, and the object version with the SHA-256 of its bytes. */
+export interface WrittenExport {
+  readonly manifest: ExportManifest;
+  readonly versionId: string;
+  readonly sha256: string;
+}
+
 interface Table {
   readonly name: string;
   readonly columns: string[];
@@ -64,17 +79,27 @@ interface Table {
 
 /**
  * Streams the tenant's database into `Key` of the archive bucket, inside one REPEATABLE READ, READ ONLY
- * transaction (every table from the same snapshot). Returns the manifest it wrote.
+ * transaction (every table from the same snapshot). Returns the manifest it wrote, the object version the
+ * upload made and the SHA-256 of the bytes sent.
  */
 export async function writeExport(
   client: ClientBase,
   tenant: ExportedTenant,
-  target: { s3: S3Client; Bucket: string; Key: string },
-): Promise<ExportManifest> {
+  target: Omit<ExportSource, 'VersionId'>,
+): Promise<WrittenExport> {
   const gzip = createGzip();
+  const objectHash = createHash('sha256');
+  const hashed = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      objectHash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  gzip.on('error', (error) => hashed.destroy(error));
+  gzip.pipe(hashed);
   const upload = new Upload({
     client: target.s3,
-    params: { Bucket: target.Bucket, Key: target.Key, Body: gzip, ContentType: 'application/gzip' },
+    params: { Bucket: target.Bucket, Key: target.Key, Body: hashed, ContentType: 'application/gzip' },
     partSize: PART_SIZE,
     queueSize: QUEUE_SIZE,
   });
@@ -105,8 +130,13 @@ export async function writeExport(
     };
     await writeLine(gzip, `MANIFEST ${JSON.stringify(manifest)}`);
     gzip.end();
-    await uploaded;
-    return manifest;
+    const { VersionId } = await uploaded;
+    if (!VersionId)
+      throw new OnboardingError(
+        PermanentErrors.StepFailed,
+        `the archive bucket ${target.Bucket} made no version of ${target.Key}: it must be versioned`,
+      );
+    return { manifest, versionId: VersionId, sha256: objectHash.digest('hex') };
   } catch (error) {
     gzip.destroy();
     await upload.abort().catch(() => undefined);
@@ -119,15 +149,20 @@ export async function writeExport(
 
 /**
  * Reads an export back: its manifest, and what the object really holds, counted and hashed again table by
- * table while it streams. `onRow` sees every row (a restore loads them); memory stays at one line.
+ * table while it streams, and the SHA-256 of its bytes. `onTable` may return where a table's rows go (a
+ * restore loads them); memory stays at one line.
  */
 export async function readExport(
-  source: { s3: S3Client; Bucket: string; Key: string },
+  source: ExportSource,
   onTable?: (table: { name: string; columns: string[] }) => Promise<Writable | undefined>,
-): Promise<{ manifest: ExportManifest; found: TableSummary[] }> {
-  const object = await source.s3.send(new GetObjectCommand({ Bucket: source.Bucket, Key: source.Key }));
+): Promise<{ manifest: ExportManifest; found: TableSummary[]; sha256: string }> {
+  const object = await source.s3.send(
+    new GetObjectCommand({ Bucket: source.Bucket, Key: source.Key, VersionId: source.VersionId }),
+  );
   const gunzip = createGunzip();
   const body = object.Body as Readable;
+  const objectHash = createHash('sha256');
+  body.on('data', (chunk: Buffer) => objectHash.update(chunk));
   // Errors of either stream end the reading below with a named error; none is left unhandled.
   body.on('error', (error) => gunzip.destroy(error));
   const lines = createInterface({ input: body.pipe(gunzip), crlfDelay: Infinity });
@@ -187,19 +222,24 @@ export async function readExport(
   if (!manifest) throw truncated(source.Key, 'it ends before its manifest');
   if (manifest.format !== EXPORT_FORMAT)
     throw invalid(source.Key, `its manifest's format is ${JSON.stringify(manifest.format)}`);
-  return { manifest, found };
+  return { manifest, found, sha256: objectHash.digest('hex') };
 }
 
 /**
- * Proves an export can replace the database: the object read back holds exactly what its manifest says,
- * and the manifest matches the database now, table by table (rows and checksum). Any difference throws
- * ExportMismatch naming the table; nothing may be deleted then.
+ * Proves an export can replace the database: the object version read back has the bytes that were written
+ * (`sha256`), holds exactly what its manifest says, and the manifest matches the database now, table by
+ * table (rows and checksum). Any difference throws ExportMismatch naming it; nothing may be deleted then.
  */
 export async function verifyExport(
   client: ClientBase,
-  source: { s3: S3Client; Bucket: string; Key: string },
+  source: ExportSource & { sha256: string },
 ): Promise<ExportManifest> {
-  const { manifest, found } = await readExport(source);
+  const { manifest, found, sha256 } = await readExport(source);
+  if (sha256 !== source.sha256)
+    throw new OnboardingError(
+      PermanentErrors.ExportMismatch,
+      `export ${source.Key}: the object read back (sha256 ${sha256.slice(0, 12)}) is not the one written (${source.sha256.slice(0, 12)})`,
+    );
   compare(source.Key, 'the object', found, manifest.tables);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
@@ -219,10 +259,7 @@ export async function verifyExport(
  * `schema_migrations` rows replace those the migrations wrote); then each identity sequence is set past the highest id loaded, so
  * new rows get new ids. The rows are counted and hashed as they stream and must match the manifest.
  */
-export async function loadExport(
-  client: ClientBase,
-  source: { s3: S3Client; Bucket: string; Key: string },
-): Promise<ExportManifest> {
+export async function loadExport(client: ClientBase, source: ExportSource): Promise<ExportManifest> {
   await client.query('BEGIN');
   try {
     const migratedTo = await appliedVersion(client);
