@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { gatewayRequest } from '../../cli/describe';
@@ -306,4 +308,44 @@ describe('offboarding a tenant', () => {
     expect(record.cause).toContain('is at schema version 999, newer than');
     expect(await footprint(platform, 'future-shop')).toEqual(nothingOf('ROLLED_BACK'));
   }, 60_000);
+
+  it('rolls a restore from a damaged export back, naming the damage, with nothing left', async () => {
+    const { s3 } = aws();
+    const Bucket = LocalPlatformNames.archiveBucket;
+    const whole = Buffer.from(
+      await (
+        await s3.send(new GetObjectCommand({ Bucket, Key: exportKey, VersionId: verifiedVersion }))
+      ).Body!.transformToByteArray(),
+    );
+    const lines = gunzipSync(whole).toString().split('\n');
+    const products = lines.findIndex((l) => l.startsWith('TABLE {"name":"products"'));
+    const cases = [
+      { id: 'cut-shop', body: whole.subarray(0, whole.length - 40), error: 'ExportTruncated' },
+      {
+        id: 'twice-shop',
+        body: gzipSync(lines.toSpliced(products + 1, 0, lines[products + 1]!).join('\n')),
+        error: 'ExportCorrupt',
+      },
+      { id: 'bomb-shop', body: gzipSync(Buffer.alloc(64 * 1024 * 1024)), error: 'ExportTooLarge' },
+    ];
+    for (const { id, body, error } of cases) {
+      // Verified, as far as the archive says: the record's first version vouches for these bytes.
+      const key = `exports/${id}/20260101T000000Z.tenant-export.gz`;
+      const put = await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body }));
+      const record = {
+        key,
+        versionId: put.VersionId,
+        sha256: createHash('sha256').update(body).digest('hex'),
+        bytes: whole.length * 20,
+        schemaVersion: 3,
+        rows: { products: 12 },
+      };
+      await s3.send(
+        new PutObjectCommand({ Bucket, Key: ArchiveKeys.verified(key), Body: JSON.stringify(record) }),
+      );
+      const run = await platform.runExecution(tenantInput(id, { restoreFrom: key }));
+      expect({ id, status: run.status, error: run.error }).toEqual({ id, status: 'FAILED', error });
+      expect(await footprint(platform, id)).toEqual(nothingOf('ROLLED_BACK'));
+    }
+  }, 120_000);
 });

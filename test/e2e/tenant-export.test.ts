@@ -1,5 +1,6 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { ArchiveKeys } from '../../common/offboarding';
 import { tenantResourceNames } from '../../common/names';
@@ -181,6 +182,110 @@ describe('a tenant export', () => {
     } finally {
       await copy.end();
     }
+  }, 60_000);
+
+  it('refuses every export the schema or its own manifest contradicts, by name, loading nothing', async () => {
+    const { s3 } = aws();
+    const text = gunzipSync(
+      await (await s3.send(new GetObjectCommand(target()))).Body!.transformToByteArray(),
+    ).toString();
+    const lines = text.split('\n');
+    const edit = (change: (lines: string[]) => string[]) => gzipSync(change([...lines]).join('\n'));
+    const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
+    const products = at('TABLE {"name":"products"');
+    const manifest = JSON.parse(lines[at('MANIFEST ')]!.slice(9)) as {
+      tables: { name: string; rows: number }[];
+    };
+    const lying = { ...manifest, tables: manifest.tables.map((t) => ({ ...t, rows: t.rows + 1 })) };
+    const cases = [
+      {
+        what: 'a manifest that lies about counts',
+        body: edit((l) =>
+          l.map((line) => (line.startsWith('MANIFEST ') ? `MANIFEST ${JSON.stringify(lying)}` : line)),
+        ),
+        name: 'ExportMismatch',
+        says: 'in the object, table order_lines has 6000 rows',
+      },
+      {
+        what: 'a table the schema does not have',
+        body: edit(
+          (l) => (l.splice(products, 0, 'TABLE {"name":"pg_shadow","columns":["x"]}', '1', '\\.'), l),
+        ),
+        name: 'ExportMismatch',
+        says: 'table pg_shadow not in the schema at version 3',
+      },
+      {
+        what: 'a column outside the schema',
+        body: edit((l) => ((l[products] = l[products]!.replace('"sku"', '"is_superuser"')), l)),
+        name: 'ExportMismatch',
+        says: 'column(s) is_superuser of table products not in the schema',
+      },
+      {
+        what: 'rows that break a constraint (a primary key twice)',
+        body: edit((l) => (l.splice(products + 1, 0, l[products + 1]!), l)),
+        name: 'ExportCorrupt',
+        says: 'the rows of table products do not fit its schema (23505',
+      },
+      {
+        what: 'a value of the wrong type',
+        body: edit((l) => ((l[products + 1] = l[products + 1]!.replace(/^\d+/, 'one')), l)),
+        name: 'ExportCorrupt',
+        says: 'the rows of table products do not fit its schema (22P02',
+      },
+      {
+        what: 'a TABLE line of the wrong shape',
+        body: edit((l) => ((l[products] = 'TABLE {"name":["products"],"columns":"id"}'), l)),
+        name: 'ExportCorrupt',
+        says: 'a TABLE line is not',
+      },
+      {
+        what: 'a manifest without its table list',
+        body: edit((l) =>
+          l.map((line) => (line.startsWith('MANIFEST ') ? 'MANIFEST {"format":"tenant-export/1"}' : line)),
+        ),
+        name: 'ExportCorrupt',
+        says: 'its manifest has no schema version',
+      },
+    ];
+    const copy = await emptyTenantDatabase('export_cases');
+    try {
+      for (const [i, { what, body, name, says }] of cases.entries()) {
+        const Key = `exports/contradicted-${i}.gz`;
+        await s3.send(new PutObjectCommand({ Bucket, Key, Body: body }));
+        const refused = await loadExport(copy, { s3, Bucket, Key }).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        expect({ what, name: refused?.name, message: refused?.message }).toEqual({
+          what,
+          name,
+          message: expect.stringContaining(says) as string,
+        });
+        const { rows } = await copy.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
+        expect({ what, rows }).toEqual({ what, rows: [{ n: 0 }] });
+      }
+    } finally {
+      await copy.end();
+    }
+  }, 60_000);
+
+  it('stops a 10 GB gzip bomb at the size the export was written with: ExportTooLarge', async () => {
+    const { s3 } = aws();
+    // 160 gzip members of 64 MiB of zeros each (a reader decodes them one after another): 10 GiB, 10 MB sent.
+    const member = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+    const Key = 'exports/bomb.gz';
+    await s3.send(
+      new PutObjectCommand({ Bucket, Key, Body: Buffer.concat(Array(160).fill(member) as Buffer[]) }),
+    );
+    const started = Date.now();
+    await expect(readExport({ s3, Bucket, Key, bytes: written.bytes })).rejects.toMatchObject({
+      name: 'ExportTooLarge',
+      message: `export ${Key} is too large: it decodes to more than the ${written.bytes} bytes it was written with`,
+    });
+    // Printed, not asserted: a bomb costs what the real export would.
+    console.log(
+      `gzip bomb (10 GiB decoded) refused after ${Date.now() - started} ms; bound ${written.bytes} bytes`,
+    );
   }, 60_000);
 
   it('loads into an empty database at its schema version: the same rows, and new rows get new ids', async () => {

@@ -105,6 +105,7 @@ async function restore(
   const loaded = await client.query<{ loaded: boolean }>(
     `SELECT ${tables.map((t) => `EXISTS (SELECT 1 FROM ${escapeIdentifier(t)})`).join(' OR ') || 'false'} AS loaded`,
   );
-  if (!loaded.rows[0]?.loaded) await loadExport(client, { s3, Bucket, Key: key, VersionId: versionId });
+  if (!loaded.rows[0]?.loaded)
+    await loadExport(client, { s3, Bucket, Key: key, VersionId: versionId, bytes: record.bytes });
   return { from: key, ...(versionId ? { versionId } : {}), rows, ...(replaced ? { replaced } : {}) };
 }

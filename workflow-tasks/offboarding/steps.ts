@@ -122,7 +122,7 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
   const key = ArchiveKeys.export(tenant.tenantId, claimOf(state).startedAt);
   const manifestKey = ArchiveKeys.manifest(key);
   const { s3 } = aws();
-  const { manifest, versionId, sha256 } = await withTenantDatabase(tenant.tenantId, (client) =>
+  const { manifest, versionId, sha256, bytes } = await withTenantDatabase(tenant.tenantId, (client) =>
     writeExport(
       client,
       {
@@ -149,6 +149,7 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
     manifestKey,
     versionId,
     sha256,
+    bytes,
     schemaVersion: manifest.schemaVersion,
     rows: Object.fromEntries(manifest.tables.map((t) => [t.name, t.rows])),
   };
@@ -172,6 +173,7 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
       Key: written.key,
       VersionId: written.versionId,
       sha256: written.sha256,
+      bytes: written.bytes,
     }),
   );
   const verifiedAt = new Date();

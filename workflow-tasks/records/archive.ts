@@ -28,6 +28,8 @@ export interface TenantExport {
   versionId: string;
   /** SHA-256 (hex) of the object's bytes as written (the gzip stream). */
   sha256: string;
+  /** Its size decoded: a reader stops past it (ExportTooLarge). */
+  bytes: number;
   schemaVersion: number;
   /** Rows per table, as the manifest says. */
   rows: Record<string, number>;

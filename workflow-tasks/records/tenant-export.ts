@@ -61,6 +61,8 @@ export interface ExportSource {
   readonly Bucket: string;
   readonly Key: string;
   readonly VersionId?: string;
+  /** Its decoded size as written: reading fails with ExportTooLarge past it. */
+  readonly bytes?: number;
 }
 
 /** What "Export database" wrote: the manifest, and the object version with the SHA-256 of its bytes. */
@@ -68,7 +70,15 @@ export interface WrittenExport {
   readonly manifest: ExportManifest;
   readonly versionId: string;
   readonly sha256: string;
+  /** Its size decoded: the most a reader decodes of it (a gzip bomb stops there). */
+  readonly bytes: number;
 }
+
+/**
+ * The most a reader decodes of an export whose decoded size is not known: deflate cannot expand more
+ * than about 1032 to 1, so this bounds what the object can hold, never less.
+ */
+const MOST_DEFLATE_RATIO = 1032;
 
 interface Table {
   readonly name: string;
@@ -136,7 +146,7 @@ export async function writeExport(
         PermanentErrors.StepFailed,
         `the archive bucket ${target.Bucket} made no version of ${target.Key}: it must be versioned`,
       );
-    return { manifest, versionId: VersionId, sha256: objectHash.digest('hex') };
+    return { manifest, versionId: VersionId, sha256: objectHash.digest('hex'), bytes: gzip.bytesWritten };
   } catch (error) {
     gzip.destroy();
     await upload.abort().catch(() => undefined);
@@ -163,9 +173,26 @@ export async function readExport(
   const body = object.Body as Readable;
   const objectHash = createHash('sha256');
   body.on('data', (chunk: Buffer) => objectHash.update(chunk));
-  // Errors of either stream end the reading below with a named error; none is left unhandled.
+  // A gzip bomb stops here, before a line of it is buffered: at the size written, else at what the
+  // object's size can hold at most.
+  const most = source.bytes ?? (object.ContentLength ?? 0) * MOST_DEFLATE_RATIO;
+  let decoded = 0;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      decoded += chunk.length;
+      if (decoded <= most) return done(null, chunk);
+      done(
+        new OnboardingError(
+          PermanentErrors.ExportTooLarge,
+          `export ${source.Key} is too large: it decodes to more than the ${most} bytes it was written with`,
+        ),
+      );
+    },
+  });
+  // Errors of any stream end the reading below with a named error; none is left unhandled.
   body.on('error', (error) => gunzip.destroy(error));
-  const lines = createInterface({ input: body.pipe(gunzip), crlfDelay: Infinity });
+  gunzip.on('error', (error) => bounded.destroy(error));
+  const lines = createInterface({ input: body.pipe(gunzip).pipe(bounded), crlfDelay: Infinity });
   const found: TableSummary[] = [];
   let manifest: ExportManifest | undefined;
   let current:
@@ -201,10 +228,16 @@ export async function readExport(
         }
       } else if (line.startsWith('TABLE ')) {
         const { name, columns } = parseJson<{ name: string; columns: string[] }>(source.Key, line.slice(6));
+        if (typeof name !== 'string' || !isStringList(columns))
+          throw corrupt(
+            source.Key,
+            `a TABLE line is not {"name","columns"} (${JSON.stringify(line.slice(0, 60))})`,
+          );
         current = { name, columns, rows: 0, hash: createHash('sha256') };
         sink = await onTable?.({ name, columns });
         sink?.on('error', (error) => (sinkError ??= error));
       } else if (line.startsWith('MANIFEST ')) {
+        if (manifest) throw corrupt(source.Key, 'it has two manifests');
         manifest = parseJson<ExportManifest>(source.Key, line.slice(9));
       } else if (line !== '') {
         throw invalid(source.Key, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
@@ -220,8 +253,17 @@ export async function readExport(
   if (first) throw truncated(source.Key, 'it is empty');
   if (current) throw truncated(source.Key, `table ${current.name} is cut off`);
   if (!manifest) throw truncated(source.Key, 'it ends before its manifest');
-  if (manifest.format !== EXPORT_FORMAT)
-    throw invalid(source.Key, `its manifest's format is ${JSON.stringify(manifest.format)}`);
+  if (manifest?.format !== EXPORT_FORMAT)
+    throw invalid(source.Key, `its manifest's format is ${JSON.stringify(manifest?.format)}`);
+  if (
+    !Number.isInteger(manifest.schemaVersion) ||
+    !Array.isArray(manifest.tables) ||
+    !manifest.tables.every(isSummary)
+  )
+    throw corrupt(
+      source.Key,
+      'its manifest has no schema version or no table list of names, columns, rows and checksums',
+    );
   return { manifest, found, sha256: objectHash.digest('hex') };
 }
 
@@ -261,9 +303,22 @@ export async function verifyExport(
  */
 export async function loadExport(client: ClientBase, source: ExportSource): Promise<ExportManifest> {
   await client.query('BEGIN');
+  let loading = '';
   try {
     const migratedTo = await appliedVersion(client);
+    const schema = new Map((await tablesOf(client)).map((t) => [t.name, new Set(t.columns)]));
     const { manifest, found } = await readExport(source, async ({ name, columns }) => {
+      const known = schema.get(name);
+      const outside = columns.filter((c) => !known?.has(c));
+      if (!known || outside.length > 0)
+        throw new OnboardingError(
+          PermanentErrors.ExportMismatch,
+          `export ${source.Key}: ${known ? `column(s) ${outside.join(', ')} of table ${name}` : `table ${name}`} not in the schema at version ${migratedTo}`.slice(
+            0,
+            300,
+          ),
+        );
+      loading = name;
       // The migrations wrote their own rows; the export's keep when they were first applied.
       if (name === 'schema_migrations') await client.query('DELETE FROM schema_migrations');
       const list = columns.map((c) => escapeIdentifier(c)).join(', ');
@@ -289,8 +344,22 @@ export async function loadExport(client: ClientBase, source: ExportSource): Prom
     return manifest;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    throw loadError(source.Key, loading, error);
   }
+}
+
+/**
+ * A load's failure, named: rows the schema refuses (a value of the wrong type, a row of the wrong width, a
+ * broken constraint: PostgreSQL classes 22 and 23) are ExportCorrupt, with PostgreSQL's message (never its
+ * detail, which quotes the row) as detail. Anything else (a lost connection) stays as it is, retried.
+ */
+function loadError(key: string, table: string, error: unknown): unknown {
+  const { code, message } = error as { code?: unknown; message?: string };
+  if (error instanceof OnboardingError || typeof code !== 'string' || !/^2[23]/.test(code)) return error;
+  return corrupt(
+    key,
+    `the rows of table ${table} do not fit its schema (${code}: ${(message ?? '').slice(0, 120)})`,
+  );
 }
 
 async function tablesOf(client: ClientBase): Promise<Table[]> {
@@ -372,6 +441,24 @@ function compare(key: string, what: string, actual: TableSummary[], expected: Ta
   }
 }
 
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function isSummary(value: unknown): value is TableSummary {
+  const t = value as TableSummary | null;
+  return (
+    typeof t?.name === 'string' &&
+    isStringList(t.columns) &&
+    Number.isInteger(t.rows) &&
+    typeof t.sha256 === 'string'
+  );
+}
+
+function corrupt(key: string, why: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.ExportCorrupt, `export ${key} is corrupt: ${why}`);
+}
+
 function truncated(key: string, why: string): OnboardingError {
   return new OnboardingError(PermanentErrors.ExportTruncated, `export ${key} is truncated: ${why}`);
 }
@@ -383,10 +470,7 @@ function decoderError(key: string, error: unknown): Error {
   if (e.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e.message ?? ''))
     return truncated(key, `its gzip stream ends early (${e.message})`);
   if (typeof e.code === 'string' && e.code.startsWith('Z_'))
-    return new OnboardingError(
-      PermanentErrors.ExportCorrupt,
-      `export ${key} is corrupt: it is not a valid gzip stream (${e.message})`,
-    );
+    return corrupt(key, `it is not a valid gzip stream (${e.message})`);
   return e;
 }
 
@@ -394,10 +478,7 @@ function parseJson<T>(key: string, text: string): T {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new OnboardingError(
-      PermanentErrors.ExportCorrupt,
-      `export ${key} is corrupt: a header line is not JSON (${JSON.stringify(text.slice(0, 40))})`,
-    );
+    throw corrupt(key, `a header line is not JSON (${JSON.stringify(text.slice(0, 40))})`);
   }
 }
 
