@@ -25,6 +25,8 @@ export interface Endpoints {
   readonly suspensionStateMachineArn: string;
   /** The `tenant-offboarding` state machine. */
   readonly offboardingStateMachineArn: string;
+  /** The `tenant-cleanup` state machine (after stopped, timed-out or crashed executions). */
+  readonly cleanupStateMachineArn: string;
   readonly eventBusName: string;
   readonly siteBucket: string;
   /** Where tenant exports are kept. */
@@ -76,6 +78,7 @@ export async function startLocalServices(
       releaseStateMachineArn: platform.stateMachines.release.arn,
       suspensionStateMachineArn: platform.stateMachines.suspension.arn,
       offboardingStateMachineArn: platform.stateMachines.offboarding.arn,
+      cleanupStateMachineArn: platform.stateMachines.cleanup.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
       archiveBucket: LocalPlatformNames.archiveBucket,

@@ -40,6 +40,8 @@ export const PlatformNames = {
   suspensionStateMachine: 'tenant-suspension',
   /** The offboarding state machine's name in the local platform. */
   offboardingStateMachine: 'tenant-offboarding',
+  /** The cleanup state machine's name in the local platform (after stopped, timed-out or crashed executions). */
+  cleanupStateMachine: 'tenant-cleanup',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**

@@ -41,7 +41,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, release, suspension, offboarding, web, archive } = stack;
+  const { onboarding, release, suspension, offboarding, cleanup, web, archive } = stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -65,7 +65,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
   const taskFunctions = new Set([
-    ...[onboarding, release, suspension, offboarding].flatMap((workflow) => [
+    ...[onboarding, release, suspension, offboarding, cleanup].flatMap((workflow) => [
       ...workflow.taskFunctions.values(),
     ]),
     stack.controlPlane.handler,
@@ -87,7 +87,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  for (const workflow of [onboarding, release, suspension, offboarding]) {
+  for (const workflow of [onboarding, release, suspension, offboarding, cleanup]) {
     iam5(
       workflow.stateMachine,
       [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),

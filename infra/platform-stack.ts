@@ -12,6 +12,7 @@ import {
 } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { TenantArchive, type ArchiveLockMode } from './archive';
+import { TenantCleanup } from './tenant-cleanup';
 import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
@@ -75,6 +76,7 @@ export class PlatformStack extends Stack {
   readonly suspension: TenantSuspension;
   readonly archive: TenantArchive;
   readonly offboarding: TenantOffboarding;
+  readonly cleanup: TenantCleanup;
   readonly controlPlane: ControlPlaneApi;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
@@ -250,6 +252,14 @@ export class PlatformStack extends Stack {
       ],
     });
 
+    this.cleanup = new TenantCleanup(this, 'TenantCleanup', {
+      ...workflowTasks,
+      onboarding: this.onboarding,
+      watched: [stateMachine, this.release.stateMachine, this.offboarding.stateMachine],
+      masterSecret: database.masterSecret,
+      deadLetterQueue,
+    });
+
     const operations = new PlatformOperations(this, 'Operations', {
       stateMachine,
       releaseStateMachine: this.release.stateMachine,
@@ -267,6 +277,7 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'OffboardingStateMachineArn', {
       value: this.offboarding.stateMachine.stateMachineArn,
     });
+    new CfnOutput(this, 'CleanupStateMachineArn', { value: this.cleanup.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ControlPlaneUrl', { value: this.controlPlane.url });
     new CfnOutput(this, 'ArchiveBucketName', { value: archive.bucket.bucketName });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });

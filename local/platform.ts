@@ -21,10 +21,9 @@ import './polyfill';
 import { mkdir } from 'node:fs/promises';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { BRANCHES, DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
+import { CleanupStates, INTERRUPTED_STATUSES } from '../common/cleanup';
 import { closePools } from '../workflow-tasks/lib/db';
-import { releaseTenantsOf } from '../workflow-tasks/records/registry';
-import { releaseOffboardingOf } from '../workflow-tasks/offboarding/steps';
-import { stopReleaseOf } from '../workflow-tasks/records/release-ledger';
+import { cleanUpAfter } from '../workflow-tasks/cleanup/steps';
 import { bootstrapPlatform, type TaskEnvironment } from './bootstrap/bootstrap';
 import { restoreActiveTenants } from './bootstrap/tenants';
 import { startEmulator, type LocalEmulator } from './emulator/emulator';
@@ -49,6 +48,7 @@ import { ExecutionStore } from './stepfunctions/execution-store';
 import { TaskContainment } from './tasks/containment';
 import { FaultInjector, type Fault } from './tasks/faults';
 import {
+  CLEANUP_HANDLERS,
   OFFBOARDING_HANDLERS,
   onboardingHandlers,
   RELEASE_HANDLERS,
@@ -102,6 +102,10 @@ interface Internals {
   readonly containment: TaskContainment;
   /** This process's environment before the platform pointed the SDK and the tasks at itself. */
   readonly environmentBefore: NodeJS.ProcessEnv;
+  /** Forward tasks still running, per execution: what a cleanup waits for. */
+  readonly inFlight: TasksInFlight;
+  /** Set by stop(): executions it stops are cleaned up by stop() itself, not by a cleanup execution. */
+  stopping: boolean;
 }
 
 /** Error name of executions found RUNNING when the platform starts: the platform died under them. */
@@ -178,6 +182,7 @@ export class LocalPlatform {
           release: localStateMachineArn(PlatformNames.releaseStateMachine),
           suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
           offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
+          cleanup: localStateMachineArn(PlatformNames.cleanupStateMachine),
         },
         maxConcurrentOnboardings,
       );
@@ -185,9 +190,10 @@ export class LocalPlatform {
       await archive.restore();
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
-      await releaseOrphans(store);
       signal?.throwIfAborted();
       await rds.settled();
+      // The RDS instances are up: an orphan's undo can delete its instance.
+      await releaseOrphans(store);
       await restoreActiveTenants();
       signal?.throwIfAborted();
       const definitions = localDefinitions();
@@ -218,12 +224,19 @@ export class LocalPlatform {
             definition: definitions.offboarding,
             handlers: tasks(OFFBOARDING_HANDLERS),
           },
+          cleanup: {
+            name: PlatformNames.cleanupStateMachine,
+            definition: definitions.cleanup,
+            handlers: tasks(CLEANUP_HANDLERS),
+          },
         },
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
         // Interrupted steps are waited for by the undos themselves (TasksInFlight), not for a fixed time.
         waitTimeOverrides: {
           [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS,
           [BRANCHES.waitStateName]: 0,
+          // The status change is sent once the execution's tasks have ended (below): nothing to wait out.
+          [CleanupStates.wait]: 0,
         },
         maxTaskTimeoutSeconds: options.maxTaskTimeoutSeconds,
       });
@@ -235,11 +248,22 @@ export class LocalPlatform {
         functions,
         environment,
         engine,
-        { rds, endpoint, log: options.log ?? (() => undefined), onExit, containment, environmentBefore },
+        {
+          rds,
+          endpoint,
+          log: options.log ?? (() => undefined),
+          onExit,
+          containment,
+          environmentBefore,
+          inFlight,
+          stopping: false,
+        },
       );
+      const events = new LocalEventBus(engine, options.log);
+      engine.onEnded((record, stateMachine) => platform.announceEnd(record, stateMachine, events));
       endpoint.attach({
         stepFunctions: new LocalStepFunctionsApi(engine, options.log),
-        events: new LocalEventBus(engine, options.log),
+        events,
         functions,
       });
       return platform;
@@ -301,15 +325,34 @@ export class LocalPlatform {
     return this.engine.stopExecution(executionArn, reason);
   }
 
+  /**
+   * Step Functions' "Execution Status Change" of an interrupted execution, sent to the bus once the
+   * execution's tasks that still run have ended (on AWS the cleanup waits for them instead): its rule
+   * starts the cleanup workflow.
+   */
+  private announceEnd(record: ExecutionRecord, stateMachine: LocalStateMachine, events: LocalEventBus): void {
+    if (this.internals.stopping || !(INTERRUPTED_STATUSES as readonly string[]).includes(record.status))
+      return;
+    this.internals.inFlight
+      .ended(record.executionArn)
+      .then(() => events.stepFunctionsEvent(record, stateMachine))
+      .catch((error: Error) =>
+        this.internals.log(`could not announce the end of ${record.executionArn}: ${error.message}`),
+      );
+  }
+
   /** Stops running executions, closes the task Lambdas' connections, stops what this platform started. */
   async stop(): Promise<void> {
     const cause = 'The local platform was stopped while this execution was running';
+    this.internals.stopping = true;
     const stopped = await this.engine.stopAll({ error: PLATFORM_STOPPED, cause });
-    // As after a crash (releaseOrphans): their tenants are released, so onboarding them again converges.
-    for (const record of stopped)
-      await releaseWorkOf(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
+    // As after a crash (releaseOrphans): cleaned up here, so onboarding their tenants again converges.
+    for (const record of stopped) {
+      await this.internals.inFlight.ended(record.executionArn);
+      await cleanUpAfter(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
         (error: Error) => this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
       );
+    }
     await this.internals.endpoint.close();
     await this.functions.stop();
     await this.internals.rds.stop();
@@ -355,24 +398,13 @@ async function recordEmulator(stateDir: string, emulator: LocalEmulator): Promis
 }
 
 /**
- * Executions left RUNNING by a platform that was killed are failed, and the tenants they were onboarding
- * are released (ROLLED_BACK), so onboarding them again can claim them and converge.
+ * Executions left RUNNING by a platform that was killed are failed and cleaned up after (the tenants they
+ * were onboarding undone and ROLLED_BACK), so onboarding them again can claim them and converge.
  */
 async function releaseOrphans(store: ExecutionStore): Promise<void> {
   const cause = 'The local platform stopped while this execution was running';
   for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause))
-    await releaseWorkOf(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
-}
-
-/**
- * What an execution that will never finish held: the tenants it was onboarding (ROLLED_BACK), its release
- * (STOPPED), the tenant it was offboarding (back as it was, or OFFBOARDING_FAILED once its export was
- * verified).
- */
-async function releaseWorkOf(executionArn: string, error: { Error: string; Cause: string }): Promise<void> {
-  await releaseTenantsOf(executionArn, error);
-  await stopReleaseOf(executionArn, error.Cause);
-  await releaseOffboardingOf(executionArn, error);
+    await cleanUpAfter(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
 }
 
 /**

@@ -56,7 +56,13 @@ export async function bootstrapPlatform(
   stateDir: string,
   endpoint: string,
   pg: LocalPostgres,
-  stateMachineArns: { onboarding: string; release: string; suspension: string; offboarding: string },
+  stateMachineArns: {
+    onboarding: string;
+    release: string;
+    suspension: string;
+    offboarding: string;
+    cleanup: string;
+  },
   maxConcurrentOnboardings: number,
 ): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
@@ -103,6 +109,7 @@ export async function bootstrapPlatform(
       ReleaseStateMachineArn: stateMachineArns.release,
       SuspensionStateMachineArn: stateMachineArns.suspension,
       OffboardingStateMachineArn: stateMachineArns.offboarding,
+      CleanupStateMachineArn: stateMachineArns.cleanup,
       ArchiveBucketName: LocalPlatformNames.archiveBucket,
       ControlPlaneUrl: `${endpoint}${CONTROL_PLANE_PATH}`,
       EventBusName: PlatformNames.eventBus,

@@ -2,20 +2,22 @@
  * Stands in for **Amazon EventBridge** on the platform bus: PutEvents (AWS JSON 1.1,
  * `AWSEvents.PutEvents`) runs the rules the stack deploys, each starting its state machine with the
  * event's `detail` as input. The AWS endpoint also forwards every PutEvents to the emulator, so rules it
- * runs itself (an SQS target in a test) see the event too.
+ * runs itself (an SQS target in a test) see the event too. On the default bus, Step Functions' own
+ * "Execution Status Change" events (stepFunctionsEvent) run the rule that starts a cleanup.
  *
  * Where the real thing differs: only the platform's own rules run here, synchronously with the request;
  * there is no retry policy or dead-letter queue on a target.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { executionInterruptedPattern } from '../../common/cleanup';
 import {
   PlatformNames,
   TENANT_OFFBOARDING_REQUESTED_PATTERN,
   TENANT_SIGNED_UP_PATTERN,
 } from '../../common/names';
 import { ApiError, serveAwsJson, type Body } from '../endpoint/aws-json';
-import type { StepFunctionsEngine } from '../stepfunctions/engine';
+import type { ExecutionRecord, LocalStateMachine, StepFunctionsEngine } from '../stepfunctions/engine';
 import { matchesPattern } from './pattern';
 
 export class LocalEventBus {
@@ -76,24 +78,64 @@ export class LocalEventBus {
     const eventId = randomUUID();
     const onPlatformBus =
       bus === PlatformNames.eventBus || bus.endsWith(`:event-bus/${PlatformNames.eventBus}`);
-    const event = { source: Source, 'detail-type': DetailType, detail };
-    // The rules' targets: a failure to start shows in the platform's log, not to the sender (as on AWS).
-    const rules = [
-      { pattern: TENANT_SIGNED_UP_PATTERN, stateMachine: this.engine.stateMachines.onboarding },
-      {
-        pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN,
-        stateMachine: this.engine.stateMachines.offboarding,
-      },
-    ];
-    for (const { pattern, stateMachine } of rules)
-      if (onPlatformBus && matchesPattern(pattern, event))
-        await this.engine
-          .startExecution(detail, { stateMachineArn: stateMachine.arn })
-          .catch((error: Error) => {
-            this.log(`${DetailType} ${eventId}: could not start ${stateMachine.name}: ${error.message}`);
-          });
+    await this.route(onPlatformBus ? 'platform' : 'other', {
+      id: eventId,
+      source: Source,
+      'detail-type': DetailType,
+      detail: detail as Record<string, unknown>,
+    });
     // Anything else (the platform's own TenantProvisioned, other buses) has no rule here: accepted, ignored.
     return { EventId: eventId };
+  }
+
+  /**
+   * What Step Functions sends the default bus when an execution ends: "Execution Status Change", its
+   * detail as on AWS (status, ARNs, dates in ms, input, output, error, cause). Its rules run as for PutEvents.
+   */
+  async stepFunctionsEvent(record: ExecutionRecord, stateMachine: LocalStateMachine): Promise<void> {
+    await this.route('default', {
+      id: randomUUID(),
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn: record.executionArn,
+        stateMachineArn: stateMachine.arn,
+        name: record.name,
+        status: record.status,
+        startDate: record.startDate.getTime(),
+        stopDate: record.stopDate?.getTime() ?? null,
+        input: JSON.stringify(record.input),
+        output: record.output === undefined ? null : JSON.stringify(record.output),
+        error: record.error ?? null,
+        cause: record.cause ?? null,
+      },
+    });
+  }
+
+  /** Runs the rules of `bus` on one event; a target that fails to start shows in the log (as on AWS). */
+  private async route(
+    bus: 'platform' | 'default' | 'other',
+    event: { id: string; source: string; 'detail-type': string; detail: Record<string, unknown> },
+  ): Promise<void> {
+    const { onboarding, offboarding, release, cleanup } = this.engine.stateMachines;
+    const rules = [
+      { bus: 'platform', pattern: TENANT_SIGNED_UP_PATTERN, stateMachine: onboarding },
+      { bus: 'platform', pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN, stateMachine: offboarding },
+      {
+        bus: 'default',
+        pattern: executionInterruptedPattern([onboarding.arn, release.arn, offboarding.arn]),
+        stateMachine: cleanup,
+      },
+    ];
+    for (const { pattern, stateMachine } of rules.filter((r) => r.bus === bus))
+      if (matchesPattern(pattern, event))
+        await this.engine
+          .startExecution(event.detail, { stateMachineArn: stateMachine.arn })
+          .catch((error: Error) => {
+            this.log(
+              `${event['detail-type']} ${event.id}: could not start ${stateMachine.name}: ${error.message}`,
+            );
+          });
   }
 }
 

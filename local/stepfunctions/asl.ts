@@ -6,12 +6,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { TenantOnboarding } from '../../infra/tenant-onboarding';
 import { TenantRelease } from '../../infra/tenant-release';
 import { TenantSuspension } from '../../infra/tenant-suspension';
 import { TenantOffboarding } from '../../infra/tenant-offboarding';
+import { TenantCleanup } from '../../infra/tenant-cleanup';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
@@ -29,6 +31,7 @@ export interface LocalDefinitions {
   readonly release: AslDefinition;
   readonly suspension: AslDefinition;
   readonly offboarding: AslDefinition;
+  readonly cleanup: AslDefinition;
 }
 
 /**
@@ -106,6 +109,19 @@ export function localDefinitions(): LocalDefinitions {
     masterSecret,
     eventBus,
   });
+  const cleanup = new TenantCleanup(stack, 'TenantCleanup', {
+    environment: {},
+    logRetention,
+    network,
+    onboarding,
+    watched: [onboarding.stateMachine, release.stateMachine, offboarding.stateMachine],
+    masterSecret,
+    deadLetterQueue: sqs.Queue.fromQueueArn(
+      stack,
+      'DeadLetters',
+      `arn:aws:sqs:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:local-dead-letters`,
+    ),
+  });
   const definitionOf = (machine: sfn.StateMachine) => {
     const cfn = machine.node.defaultChild as CfnStateMachine;
     return JSON.parse(renderTokens(stack.resolve(cfn.definitionString) as unknown)) as AslDefinition;
@@ -115,6 +131,7 @@ export function localDefinitions(): LocalDefinitions {
     release: inlineMaps(definitionOf(release.stateMachine)),
     suspension: definitionOf(suspension.stateMachine),
     offboarding: definitionOf(offboarding.stateMachine),
+    cleanup: definitionOf(cleanup.stateMachine),
   };
 }
 

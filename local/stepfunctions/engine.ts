@@ -56,13 +56,20 @@ export interface LocalStateMachine {
   readonly definition: AslDefinition;
 }
 
-/** The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension, offboarding. */
+/**
+ * The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension,
+ * offboarding, and the cleanup after an interrupted one of them.
+ */
 export interface LocalStateMachines {
   readonly onboarding: LocalStateMachine;
   readonly release: LocalStateMachine;
   readonly suspension: LocalStateMachine;
   readonly offboarding: LocalStateMachine;
+  readonly cleanup: LocalStateMachine;
 }
+
+/** Told of every execution once it has ended and its end is recorded (Step Functions' status change event). */
+export type ExecutionEnded = (record: ExecutionRecord, stateMachine: LocalStateMachine) => void;
 
 /** One state machine to run: its name, its definition, and a handler for each of its Task states. */
 export interface WorkflowToRun {
@@ -99,8 +106,9 @@ export function allOf({
   release,
   suspension,
   offboarding,
+  cleanup,
 }: LocalStateMachines): LocalStateMachine[] {
-  return [onboarding, release, suspension, offboarding];
+  return [onboarding, release, suspension, offboarding, cleanup];
 }
 
 /** Runs the platform's state machines; knows nothing of what their tasks do. */
@@ -113,6 +121,7 @@ export class StepFunctionsEngine {
     { machine: StateMachine; handlers: Record<string, JsonHandler> }
   >();
   private readonly waitTimeOverrides: Record<string, number>;
+  private readonly ended = new Set<ExecutionEnded>();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -128,6 +137,7 @@ export class StepFunctionsEngine {
       release: machineOf(workflows.release),
       suspension: machineOf(workflows.suspension),
       offboarding: machineOf(workflows.offboarding),
+      cleanup: machineOf(workflows.cleanup),
     };
     for (const key of Object.keys(workflows) as (keyof LocalStateMachines)[]) {
       const m = this.stateMachines[key];
@@ -138,6 +148,11 @@ export class StepFunctionsEngine {
         handlers: workflows[key].handlers(m.definition),
       });
     }
+  }
+
+  /** Calls `listener` after every execution's end (what EventBridge gets from Step Functions on AWS). */
+  onEnded(listener: ExecutionEnded): void {
+    this.ended.add(listener);
   }
 
   /** The state machine with this ARN, if the platform has it. */
@@ -246,6 +261,7 @@ export class StepFunctionsEngine {
           stopDate: record.stopDate,
         });
         this.running.delete(executionArn);
+        for (const listener of this.ended) listener(record, stateMachine);
         return record;
       });
     entry.done = done;

@@ -17,6 +17,8 @@ import type { TaskEvent } from '../../workflow-tasks/lib/types';
 import * as releaseTasks from '../../workflow-tasks/release/handler';
 import * as suspensionTasks from '../../workflow-tasks/suspension/handler';
 import * as offboardingTasks from '../../workflow-tasks/offboarding/handler';
+import * as cleanupTasks from '../../workflow-tasks/cleanup/handler';
+import { CleanupStates } from '../../common/cleanup';
 import { allStates, type AslDefinition } from '../stepfunctions/asl';
 import type { TaskContainment } from './containment';
 import type { FaultInjector } from './faults';
@@ -80,6 +82,11 @@ export const OFFBOARDING_HANDLERS: StateHandlers = {
   [OffboardingStates.removeSecret]: ['offboarding:remove-secret', offboardingTasks.removeSecret],
   [OffboardingStates.markOffboarded]: ['offboarding:mark-offboarded', offboardingTasks.markOffboarded],
   [OffboardingStates.recordFailure]: ['offboarding:record-failure', offboardingTasks.recordFailure],
+};
+
+/** The cleanup workflow's Task state (workflow-tasks/cleanup/handler.ts). */
+export const CLEANUP_HANDLERS: StateHandlers = {
+  [CleanupStates.cleanUp]: ['cleanup:clean-up', cleanupTasks.cleanUp],
 };
 
 /** What every task invocation runs inside. */

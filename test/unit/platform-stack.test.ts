@@ -229,6 +229,44 @@ describe('the offboarding state machine', () => {
   });
 });
 
+describe('the cleanup state machine', () => {
+  it('is started by Step Functions when an onboarding, release or offboarding ends ABORTED, TIMED_OUT or FAILED', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+          stateMachineArn: [
+            { Ref: Match.stringLikeRegexp('^TenantOnboarding') },
+            { Ref: Match.stringLikeRegexp('^TenantRelease') },
+            { Ref: Match.stringLikeRegexp('^TenantOffboarding') },
+          ],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('TenantCleanup') },
+          InputPath: '$.detail',
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+        }),
+      ],
+    });
+  });
+
+  it('may run every onboarding undo and switch a tenant back, and never touches the archive', () => {
+    const actions = taskStatements('TenantCleanup').flatMap((st) => st.actions);
+    for (const undo of [
+      'secretsmanager:DeleteSecret',
+      'lambda:DeleteFunction',
+      'rds:DeleteDBInstance',
+      'lambda:UpdateAlias',
+    ])
+      expect(actions).toContain(undo);
+    expect(taskStatements('TenantCleanup').filter((st) => st.resource.includes('exports/'))).toEqual([]);
+  });
+});
+
 describe('the control-plane API', () => {
   it('answers only IAM-signed GETs of the registry, from a Lambda in the VPC, with access logs', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
@@ -491,9 +529,9 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 18 onboarding, 11 release, 5 suspension and 12 offboarding task Lambdas, the control plane's, and
-    // CDK's BucketDeployment function.
-    expect(functions.length).toBe(48);
+    // 18 onboarding, 11 release, 5 suspension, 12 offboarding and 1 cleanup task Lambdas, the control
+    // plane's, and CDK's BucketDeployment function.
+    expect(functions.length).toBe(49);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

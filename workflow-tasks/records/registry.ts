@@ -233,17 +233,6 @@ export async function recordResources(
   });
 }
 
-/** Releases the tenants an execution was onboarding when it died, so a new onboarding can claim them. */
-export async function releaseTenantsOf(executionArn: string, error: unknown): Promise<void> {
-  await withRegistry((client) =>
-    client.query(
-      `UPDATE tenants SET status = 'ROLLED_BACK', error = $2::jsonb, updated_at = now()
-        WHERE execution_arn = $1 AND status = 'PROVISIONING'`,
-      [executionArn, JSON.stringify(error)],
-    ),
-  );
-}
-
 export async function getTenant(tenantId: string): Promise<TenantRecord | undefined> {
   return withRegistry((client) => findTenant(client, tenantId));
 }

@@ -1,0 +1,21 @@
+/** State names of the cleanup workflow, shared by the CDK construct and the local runtime. */
+export const CleanupStates = {
+  wait: 'Wait for its Lambdas to end',
+  cleanUp: 'Clean up after the execution',
+  done: 'Cleaned up',
+} as const;
+
+/** The statuses of an execution that ended without its own compensation having (surely) run. */
+export const INTERRUPTED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+
+/**
+ * The EventBridge pattern of the rule that starts a cleanup: Step Functions' own "Execution Status Change"
+ * event (on the account's default bus) of an interrupted execution of one of these state machines.
+ */
+export function executionInterruptedPattern(stateMachineArns: readonly string[]) {
+  return {
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: { status: [...INTERRUPTED_STATUSES], stateMachineArn: [...stateMachineArns] },
+  };
+}

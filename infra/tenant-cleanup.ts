@@ -1,0 +1,90 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { CleanupStates as S, executionInterruptedPattern } from '../common/cleanup';
+import { STEPS } from '../common/steps';
+import { registryTasks, workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
+import type { TenantOnboarding } from './tenant-onboarding';
+import { SWITCH_ACTIONS } from './tenant-suspension';
+
+export interface TenantCleanupProps extends TaskLambdaSettings {
+  readonly onboarding: TenantOnboarding;
+  /** The workflows whose interrupted executions are cleaned up after. */
+  readonly watched: readonly sfn.IStateMachine[];
+  /** The registry's database (master user). */
+  readonly masterSecret: ISecret;
+  /** Where an event the rule could not deliver goes. */
+  readonly deadLetterQueue: IQueue;
+}
+
+/**
+ * Cleans up after an execution that ended without compensating itself: stopped (`StopExecution`), timed
+ * out, or failed where no rollback ran. A rule on Step Functions' own "Execution Status Change" event (the
+ * account's default bus) starts it with the event's detail. It first waits out the longest onboarding
+ * step (Step Functions cannot stop a Lambda it invoked: one still running could create something after
+ * the undo), then undoes what the execution still owns (workflow-tasks/cleanup/steps.ts): a tenant left
+ * PROVISIONING is rolled back by onboarding's own undo code, a release stopped, an offboarding put back.
+ * An execution whose own rollback ran owns nothing any more: the cleanup then changes nothing.
+ */
+export class TenantCleanup extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly taskFunctions: ReadonlyMap<string, lambda.IFunction>;
+
+  constructor(scope: Construct, id: string, props: TenantCleanupProps) {
+    super(scope, id);
+    const { partition, region, account } = Stack.of(this);
+    const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
+    const tasks = new WorkflowTasks(this, props, 'cleanup');
+    this.taskFunctions = tasks.byState;
+    const task = registryTasks(
+      tasks,
+      props.masterSecret,
+      {
+        // Every onboarding undo (the last publishes TenantProvisioningFailed), and an offboarding's resume.
+        cleanUp: (f) => {
+          for (const step of STEPS) if (step.undoStateName) props.onboarding.grantStep(step.id, 'undo', f);
+          f.addToRolePolicy(
+            new iam.PolicyStatement({ actions: [...SWITCH_ACTIONS.back], resources: [tenantFunctions] }),
+          );
+        },
+      },
+      // A dedicated instance's deletion is the longest undo.
+      () => 300,
+    );
+    const longestStep = Math.max(...STEPS.map((s) => s.timeoutSeconds));
+    const start = new sfn.Wait(this, S.wait, {
+      stateName: S.wait,
+      time: sfn.WaitTime.duration(Duration.seconds(longestStep + 10)),
+    });
+    start
+      .next(task(S.cleanUp, 'cleanUp', '$.cleanup', 'undo'))
+      .next(new sfn.Succeed(this, S.done, { stateName: S.done }));
+    this.stateMachine = workflowStateMachine(this, {
+      start,
+      timeout: Duration.hours(1),
+      comment:
+        'Cleans up after a stopped, timed-out or crashed execution: undoes what it still owns, frees its slot.',
+      logRetention: props.logRetention,
+    });
+    const pattern = executionInterruptedPattern(props.watched.map((m) => m.stateMachineArn));
+    new events.Rule(this, 'InterruptedRule', {
+      description:
+        'Starts a cleanup for every execution of the tenant workflows that ended ABORTED, TIMED_OUT or FAILED',
+      eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromEventPath('$.detail'),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: props.deadLetterQueue,
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,141 @@
+import type { LocalPlatform } from '../../local/platform';
+import { getTenant } from '../../workflow-tasks/records/registry';
+import { awsCli } from '../fixtures/processes';
+import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
+
+/**
+ * Executions that end without compensating themselves: `StopExecution` on a running onboarding (through
+ * the platform and through the aws CLI), and one that failed after its rollback ran. Step Functions'
+ * "Execution Status Change" event starts the cleanup workflow, which undoes what the execution still owns.
+ */
+const SHARED = 'stopped-shop';
+const DEDICATED = 'stopped-dedicated';
+const FAILED = 'failed-shop';
+
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform({
+    // "Apply schema" starts 2 s late: the onboarding is still running when it is stopped.
+    faults: [
+      { tenantId: SHARED, step: 'apply-schema', kind: 'slow', times: 1 },
+      { tenantId: DEDICATED, step: 'apply-schema', kind: 'slow', times: 1 },
+      { tenantId: FAILED, step: 'activate-tenant', kind: 'permanent', times: 1 },
+    ],
+  }));
+}, 120_000);
+
+afterAll(async () => {
+  await cleanup?.();
+});
+
+/** Polls until `check` returns a value, or fails naming `what` after the deadline. */
+async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  deadlineMs = 30_000,
+): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`${what}: not within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Resolves once the execution has entered the state (its history says so). */
+function entered(executionArn: string, stateName: string): Promise<true> {
+  return eventually(`${executionArn} entering "${stateName}"`, async () => {
+    const events = await platform.store.history(executionArn, 0, 1000, false);
+    return events.some((e) => e.stateEnteredEventDetails?.name === stateName) ? true : undefined;
+  });
+}
+
+/** The cleanup execution started for `executionArn`, once it has ended. */
+function cleanupOf(executionArn: string) {
+  return eventually(`the cleanup after ${executionArn}`, async () => {
+    const all = await platform.store.list(platform.stateMachines.cleanup.arn, undefined, 0, 100);
+    const mine = all.find(
+      (e) => (JSON.parse(e.input) as { executionArn?: string }).executionArn === executionArn,
+    );
+    return mine && mine.status !== 'RUNNING' ? mine : undefined;
+  });
+}
+
+describe('an onboarding stopped while it runs', () => {
+  it('is cleaned up within 30 s: nothing left, ROLLED_BACK, and onboarding it again succeeds', async () => {
+    const domain = `${SHARED}.example`;
+    const started = await platform.startExecution(tenantInput(SHARED, { domain }), {
+      name: `onboard-${SHARED}`,
+    });
+    await entered(started.executionArn, 'Apply schema');
+    const stoppedAt = Date.now();
+    expect(
+      await platform.stopExecution(started.executionArn, { error: 'Operator', cause: 'stopped by hand' }),
+    ).toBe(true);
+    expect((await started.done).status).toBe('ABORTED');
+
+    const cleaned = await cleanupOf(started.executionArn);
+    expect({ status: cleaned.status, output: JSON.parse(cleaned.output ?? 'null') as unknown }).toMatchObject(
+      {
+        status: 'SUCCEEDED',
+        output: { cleanup: { executionArn: started.executionArn, rolledBack: [SHARED] } },
+      },
+    );
+    console.log(`stopped onboarding cleaned up ${Date.now() - stoppedAt} ms after StopExecution`);
+    expect(await footprint(platform, SHARED, domain)).toEqual(nothingOf('ROLLED_BACK'));
+    expect((await getTenant(SHARED))?.error).toMatchObject({ Error: 'Operator', Cause: 'stopped by hand' });
+
+    const again = await platform.runExecution(tenantInput(SHARED, { domain }), {
+      name: `onboard-${SHARED}-2`,
+    });
+    expect({ status: again.status, cause: again.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    expect(await footprint(platform, SHARED, domain)).toEqual(everythingOf(true, SHARED));
+  }, 120_000);
+
+  it('through the aws CLI, on the dedicated tier: its instance and secret go too', async () => {
+    const { stateMachineArn } = platform;
+    const { executionArn } = (await awsCli(platform.endpointUrl, [
+      'stepfunctions',
+      'start-execution',
+      '--state-machine-arn',
+      stateMachineArn,
+      '--name',
+      `onboard-${DEDICATED}`,
+      '--input',
+      JSON.stringify(tenantInput(DEDICATED, { tier: 'dedicated' })),
+    ])) as { executionArn: string };
+    await entered(executionArn, 'Apply schema');
+    await awsCli(platform.endpointUrl, ['stepfunctions', 'stop-execution', '--execution-arn', executionArn]);
+    const described = (await awsCli(platform.endpointUrl, [
+      'stepfunctions',
+      'describe-execution',
+      '--execution-arn',
+      executionArn,
+    ])) as { status: string };
+    expect(described.status).toBe('ABORTED');
+    expect((await cleanupOf(executionArn)).status).toBe('SUCCEEDED');
+    expect(await footprint(platform, DEDICATED)).toEqual(nothingOf('ROLLED_BACK'));
+    const again = await platform.runExecution(tenantInput(DEDICATED, { tier: 'dedicated' }));
+    expect({ status: again.status, cause: again.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+  }, 180_000);
+});
+
+describe('an onboarding that failed and rolled itself back', () => {
+  it('gets a cleanup too, which finds nothing of it left and changes nothing', async () => {
+    const record = await platform.runExecution(tenantInput(FAILED));
+    expect(record.status).toBe('FAILED');
+    const before = await getTenant(FAILED);
+    const cleaned = await cleanupOf(record.executionArn);
+    expect({ status: cleaned.status, output: JSON.parse(cleaned.output ?? 'null') as unknown }).toMatchObject(
+      {
+        status: 'SUCCEEDED',
+        output: { cleanup: { rolledBack: [] } },
+      },
+    );
+    expect(await getTenant(FAILED)).toEqual(before);
+    expect(await footprint(platform, FAILED)).toEqual(nothingOf('ROLLED_BACK'));
+  }, 120_000);
+});

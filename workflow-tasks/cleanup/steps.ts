@@ -1,0 +1,113 @@
+import * as z from 'zod/mini';
+import { INTERRUPTED_STATUSES } from '../../common/cleanup';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { tenantResourceNames } from '../../common/names';
+import { STEPS } from '../../common/steps';
+import { fieldProblems } from '../../common/tenant-input';
+import { STEP_HANDLERS } from '../index';
+import { releaseOffboardingOf } from '../offboarding/steps';
+import { withRegistry } from '../records/registry';
+import { stopReleaseOf } from '../records/release-ledger';
+import { switchBack } from '../suspension/steps';
+import type { TaskEvent, ValidatedTenant } from '../lib/types';
+
+/**
+ * The input: the `detail` of Step Functions' "Execution Status Change" event (more fields are ignored), or
+ * the same fields by hand (`aws stepfunctions start-execution` of the cleanup workflow).
+ */
+const requestSchema = z.looseObject({
+  executionArn: z.string().check(z.minLength(1), z.maxLength(2048)),
+  status: z.enum(INTERRUPTED_STATUSES),
+  error: z.optional(z.nullable(z.string())),
+  cause: z.optional(z.nullable(z.string())),
+});
+
+/** What an interrupted execution left, and what the cleanup did about it. */
+export interface CleanupResult {
+  executionArn: string;
+  /** Tenants it was onboarding or restoring: everything they had undone, now ROLLED_BACK. */
+  rolledBack: string[];
+}
+
+/** The onboarding steps that create something, last first: the order their undos run in a rollback. */
+const UNDO_ORDER = STEPS.filter((s) => s.undoStateName && STEP_HANDLERS[s.id].undo).reverse();
+
+/**
+ * Cleans up after an execution that will never compensate itself (stopped, timed out, or failed where no
+ * rollback ran). Each thing it does only applies to what that execution still owns, so running it again,
+ * or after an execution whose own rollback did run, changes nothing.
+ */
+export async function cleanUp({ state }: { state: unknown }): Promise<CleanupResult> {
+  const parsed = requestSchema.safeParse(state);
+  if (!parsed.success)
+    throw new OnboardingError(PermanentErrors.InvalidInput, fieldProblems(parsed.error.issues).join('; '));
+  const { executionArn, status, error, cause } = parsed.data;
+  return cleanUpAfter(executionArn, {
+    Error:
+      error ||
+      `Execution${status === 'TIMED_OUT' ? 'TimedOut' : status === 'ABORTED' ? 'Aborted' : 'Failed'}`,
+    Cause: cause || `execution ${executionArn} ended ${status} without compensating`,
+  });
+}
+
+/**
+ * What an interrupted execution held, given back:
+ * - a tenant it was onboarding or restoring (still PROVISIONING, owned by it): every onboarding undo runs,
+ *   last step first, from what the registry and the resources' tags say exists (the same code as a
+ *   rollback), and the last marks it ROLLED_BACK, which frees its onboarding slot;
+ * - its release: STOPPED, the tenants it held released;
+ * - the tenant it was offboarding: back as it was (serving again if it was ACTIVE) while the export was not
+ *   verified, else OFFBOARDING_FAILED (offboarding it again finishes the removals).
+ */
+export async function cleanUpAfter(
+  executionArn: string,
+  error: { Error: string; Cause: string },
+): Promise<CleanupResult> {
+  const rolledBack: string[] = [];
+  for (const tenant of await provisioningBy(executionArn)) {
+    const event: TaskEvent = { executionArn, state: { results: { tenant }, error } };
+    for (const step of UNDO_ORDER) await STEP_HANDLERS[step.id].undo!(event);
+    rolledBack.push(tenant.tenantId);
+  }
+  await stopReleaseOf(executionArn, error.Cause);
+  for (const tenantId of await servingBeforeOffboardingBy(executionArn))
+    await switchBack({ executionArn, state: { tenantId, action: 'resume' } });
+  await releaseOffboardingOf(executionArn, error);
+  return { executionArn, rolledBack };
+}
+
+async function provisioningBy(executionArn: string): Promise<ValidatedTenant[]> {
+  const { rows } = await withRegistry((client) =>
+    client.query<{
+      id: string;
+      tier: 'shared' | 'dedicated';
+      company_name: string;
+      admin_email: string;
+      domain: string | null;
+    }>(
+      `SELECT id, tier, company_name, admin_email, domain FROM tenants
+        WHERE execution_arn = $1 AND status = 'PROVISIONING'`,
+      [executionArn],
+    ),
+  );
+  return rows.map((row) => ({
+    tenantId: row.id,
+    tier: row.tier,
+    companyName: row.company_name,
+    adminEmail: row.admin_email,
+    ...(row.domain ? { domain: row.domain } : {}),
+    names: tenantResourceNames(row.id),
+  }));
+}
+
+/** Tenants this offboarding suspended (they were ACTIVE) and had not exported yet: they serve again. */
+async function servingBeforeOffboardingBy(executionArn: string): Promise<string[]> {
+  const { rows } = await withRegistry((client) =>
+    client.query<{ id: string }>(
+      `SELECT id FROM tenants WHERE status = 'OFFBOARDING' AND offboarding->>'executionArn' = $1
+          AND NOT offboarding ? 'export' AND offboarding->>'previousStatus' = 'ACTIVE'`,
+      [executionArn],
+    ),
+  );
+  return rows.map((r) => r.id);
+}
