@@ -21,7 +21,10 @@ import { adminClient, startTestPlatform } from '../fixtures/platform';
  * `npm test` runs a fixed seed; `npm run soak` many more runs on a random seed (printed, to replay with
  * FUZZ_SEED).
  */
-const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
+const SEED =
+  process.env.FUZZ_SEED === 'random'
+    ? Math.floor(Math.random() * 2 ** 31)
+    : Number(process.env.FUZZ_SEED ?? 20261203);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 /** A run that takes longer than this has hung. */
 const DEADLINE_MS = 20_000;
