@@ -119,6 +119,7 @@ describe('AWS_ENDPOINT_URL naming the platform itself', () => {
           'tenant-release',
           'tenant-suspension',
           'tenant-offboarding',
+          'tenant-cleanup',
         ]);
       } finally {
         expect(await stop(running)).toBe(0);

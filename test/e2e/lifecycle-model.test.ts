@@ -1,0 +1,368 @@
+import { deepStrictEqual } from 'node:assert/strict';
+import fc from 'fast-check';
+import { Client } from 'pg';
+import { tenantResourceNames } from '../../common/names';
+import type { TenantSecret } from '../../common/tenant-secret';
+import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { allows, type LifecycleState, type Operation } from '../../workflow-tasks/records/lifecycle';
+import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
+import { allOf } from '../../local/stepfunctions/engine';
+import { footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
+
+/**
+ * A tenant's whole life, proven by random sequences (fast-check's model-based testing): onboard, suspend,
+ * resume, offboard, restore and adding rows, on three tenant ids and both tiers, two operations at once on
+ * one tenant, and an onboarding stopped mid-run. The model is the lifecycle table itself
+ * (workflow-tasks/records/lifecycle.ts) plus the rows each tenant holds. After every command: the registry
+ * says what the model says; the tenant's resources exist exactly when its state says so; nothing is left
+ * RUNNING and no onboarding slot is held; a restored tenant has exactly the rows it was exported with.
+ * `npm test` runs a fixed seed; LIFECYCLE_SEED / LIFECYCLE_RUNS replay or lengthen it.
+ */
+const SEED =
+  process.env.LIFECYCLE_SEED === 'random'
+    ? Math.floor(Math.random() * 2 ** 31)
+    : Number(process.env.LIFECYCLE_SEED ?? 20261204);
+const RUNS = Number(process.env.LIFECYCLE_RUNS ?? 4);
+/** Runs whose third id has the slow fault (a shrinking fast-check runs more; their stops may come late). */
+const MOST_RUNS = 400;
+/** Every run gets its own ids: `m<run>-a`, `m<run>-b`, and `m<run>-s`, whose "Apply schema" is slow. */
+const idsOf = (run: number) => [`m${run}-a`, `m${run}-b`, `m${run}-s`];
+
+let platform: LocalPlatform;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ platform, cleanup } = await startTestPlatform({
+    faults: Array.from({ length: MOST_RUNS }, (_, run) => ({
+      tenantId: idsOf(run)[2]!,
+      step: 'apply-schema',
+      kind: 'slow' as const,
+      times: 1000,
+    })),
+  }));
+}, 120_000);
+
+afterAll(async () => {
+  await cleanup?.();
+});
+
+interface TenantModel {
+  state: LifecycleState;
+  tier: 'shared' | 'dedicated';
+  /** Products in its database while it lives. */
+  products: number;
+  /** Its last verified export: the key, and the products it holds. */
+  exported?: { key: string; products: number };
+}
+type Model = TenantModel[];
+interface Real {
+  ids: string[];
+}
+
+/** What each operation leads to when it succeeds. */
+const SUCCEEDS_TO: Record<Exclude<Operation, 'release'>, LifecycleState> = {
+  onboard: 'ACTIVE',
+  restore: 'ACTIVE',
+  suspend: 'SUSPENDED',
+  resume: 'ACTIVE',
+  offboard: 'OFFBOARDED',
+};
+type Op = keyof typeof SUCCEEDS_TO;
+
+/** Runs one operation's workflow on the local platform and waits for it. */
+async function start(
+  op: Op,
+  tenantId: string,
+  m: TenantModel,
+  tier: 'shared' | 'dedicated',
+): Promise<ExecutionRecord> {
+  const { onboarding, suspension, offboarding } = platform.stateMachines;
+  switch (op) {
+    case 'onboard':
+      return platform.runExecution(tenantInput(tenantId, { tier }), { stateMachineArn: onboarding.arn });
+    case 'restore':
+      return platform.runExecution(
+        tenantInput(tenantId, {
+          tier: m.tier,
+          restoreFrom: m.exported?.key ?? 'exports/none/20260101T000000Z.tenant-export.gz',
+        }),
+        {
+          stateMachineArn: onboarding.arn,
+        },
+      );
+    case 'suspend':
+    case 'resume':
+      return platform.runExecution({ tenantId, action: op }, { stateMachineArn: suspension.arn });
+    case 'offboard':
+      return platform.runExecution({ tenantId }, { stateMachineArn: offboarding.arn });
+  }
+}
+
+/** The model after `op` succeeded on the tenant (its rows and export follow the operation). */
+async function applied(
+  op: Op,
+  tenantId: string,
+  m: TenantModel,
+  tier: 'shared' | 'dedicated',
+): Promise<void> {
+  m.state = SUCCEEDS_TO[op];
+  if (op === 'onboard') Object.assign(m, { tier, products: 0 });
+  if (op === 'restore') m.products = m.exported!.products;
+  if (op === 'offboard') {
+    const key = (await getTenant(tenantId))?.offboarding?.export?.key;
+    if (!key) throw new Error(`${tenantId} was offboarded without a recorded export`);
+    m.exported = { key, products: m.products };
+  }
+}
+
+/** Whether the model allows `op` (restore also needs an export to restore from). */
+function allowed(op: Op, m: TenantModel): boolean {
+  return allows(m.state, op) && (op !== 'restore' || m.exported !== undefined);
+}
+
+async function tenantClient(tenantId: string): Promise<Client> {
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  const client = new Client({
+    host: secret.host,
+    port: Number(secret.port),
+    database: secret.dbname,
+    user: secret.username,
+    password: secret.password,
+  });
+  await client.connect();
+  return client;
+}
+
+async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  deadlineMs = 60_000,
+): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`${what}: not within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** After every command: nothing runs (cleanups included), then the registry and the resources match the model. */
+async function check(model: Model, real: Real): Promise<void> {
+  await eventually('every execution has ended', async () => {
+    for (const machine of allOf(platform.stateMachines))
+      if ((await platform.store.list(machine.arn, 'RUNNING', 0, 1)).length > 0) return undefined;
+    return true;
+  });
+  const provisioning = (await listTenants()).filter((t) => t.status === 'PROVISIONING');
+  expect(provisioning.map((t) => t.id)).toEqual([]);
+  for (const [i, tenantId] of real.ids.entries()) {
+    const m = model[i]!;
+    const found = await footprint(platform, tenantId);
+    const registry = found.registry ?? 'UNKNOWN';
+    expect({ tenantId, registry }).toEqual({ tenantId, registry: m.state });
+    if (m.state === 'ACTIVE' || m.state === 'SUSPENDED') {
+      expect({ tenantId, ...found }).toMatchObject({
+        tenantId,
+        secret: true,
+        function: true,
+        iamRole: true,
+        apis: 1,
+        database: m.tier === 'shared',
+        instance: m.tier === 'dedicated',
+      });
+      const client = await tenantClient(tenantId);
+      try {
+        const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
+        expect({ tenantId, products: rows[0]!.n }).toEqual({ tenantId, products: m.products });
+      } finally {
+        await client.end();
+      }
+    } else expect({ tenantId, ...found }).toEqual({ tenantId, ...nothingOf(found.registry) });
+  }
+}
+
+/** A command's own check (fast-check reports the sequence that broke it). */
+function same<T>(actual: T, expected: T): void {
+  deepStrictEqual(actual, expected);
+}
+
+class Run implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly op: Op,
+    readonly who: number,
+    readonly tier: 'shared' | 'dedicated',
+  ) {}
+  check = (model: Readonly<Model>) => this.op !== 'restore' || model[this.who]!.exported !== undefined;
+  async run(model: Model, real: Real): Promise<void> {
+    const m = model[this.who]!;
+    const tenantId = real.ids[this.who]!;
+    const record = await start(this.op, tenantId, m, this.tier);
+    const expected = allowed(this.op, m) ? 'SUCCEEDED' : 'FAILED';
+    same(
+      {
+        op: this.op,
+        tenantId,
+        status: record.status,
+        cause: expected === record.status ? undefined : record.cause,
+      },
+      {
+        op: this.op,
+        tenantId,
+        status: expected,
+        cause: undefined,
+      },
+    );
+    if (record.status === 'SUCCEEDED') await applied(this.op, tenantId, m, this.tier);
+    await check(model, real);
+  }
+  toString = () => `${this.op}(${this.who}${this.op === 'onboard' ? `, ${this.tier}` : ''})`;
+}
+
+class AddProducts implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly who: number,
+    readonly count: number,
+  ) {}
+  check = (model: Readonly<Model>) => model[this.who]!.state === 'ACTIVE';
+  async run(model: Model, real: Real): Promise<void> {
+    const client = await tenantClient(real.ids[this.who]!);
+    try {
+      await client.query(
+        `INSERT INTO products (sku, name, price_cents) SELECT 'M-' || gen_random_uuid(), E'a\\tb', i FROM generate_series(1, $1) AS i`,
+        [this.count],
+      );
+    } finally {
+      await client.end();
+    }
+    model[this.who]!.products += this.count;
+    await check(model, real);
+  }
+  toString = () => `addProducts(${this.who}, ${this.count})`;
+}
+
+/** Two operations on one tenant at once: the outcome is one of the orders they could have run in. */
+class TwoAtOnce implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly ops: [Op, Op],
+    readonly who: number,
+  ) {}
+  check = (model: Readonly<Model>) =>
+    !this.ops.includes('restore') || model[this.who]!.exported !== undefined;
+  async run(model: Model, real: Real): Promise<void> {
+    const m = model[this.who]!;
+    const tenantId = real.ids[this.who]!;
+    const [a, b] = await Promise.all(this.ops.map((op) => start(op, tenantId, m, m.tier)));
+    const succeeded = this.ops.filter((_, k) => [a, b][k]!.status === 'SUCCEEDED');
+    // Each order that could explain the outcome: the successes, applied one after the other, were allowed.
+    const orders = succeeded.length === 2 ? [succeeded, [...succeeded].reverse()] : [succeeded];
+    const possible = orders.filter((order) => {
+      let state = m.state;
+      for (const op of order) {
+        if (!allowed(op, { ...m, state })) return false;
+        state = SUCCEEDS_TO[op];
+      }
+      return true;
+    });
+    same(
+      { ops: this.ops, succeeded, explained: possible.length > 0 },
+      {
+        ops: this.ops,
+        succeeded,
+        explained: true,
+      },
+    );
+    // The registry says which order it was.
+    const registry = (await getTenant(tenantId))?.status ?? 'UNKNOWN';
+    const order = possible.find((o) => (o.length ? SUCCEEDS_TO[o[o.length - 1]!] : m.state) === registry);
+    same(
+      { ops: this.ops, registry, explained: order !== undefined },
+      {
+        ops: this.ops,
+        registry,
+        explained: true,
+      },
+    );
+    for (const op of order!) await applied(op, tenantId, m, m.tier);
+    await check(model, real);
+  }
+  toString = () => `twoAtOnce(${this.ops.join(', ')}, ${this.who})`;
+}
+
+/** An onboarding of the slow id, stopped while "Apply schema" waits: the cleanup leaves nothing. */
+class StopOnboarding implements fc.AsyncCommand<Model, Real> {
+  check = (model: Readonly<Model>) => allows(model[2]!.state, 'onboard');
+  async run(model: Model, real: Real): Promise<void> {
+    const tenantId = real.ids[2]!;
+    const started = await platform.startExecution(tenantInput(tenantId), {
+      stateMachineArn: platform.stateMachines.onboarding.arn,
+    });
+    await eventually('the onboarding reaching "Apply schema"', async () => {
+      const events = await platform.store.history(started.executionArn, 0, 1000, false);
+      const there = events.some((e) => e.stateEnteredEventDetails?.name === 'Apply schema');
+      const over = events.some((e) => e.type.startsWith('Execution') && e.type !== 'ExecutionStarted');
+      return there || over ? true : undefined;
+    });
+    const stopped = await platform.stopExecution(started.executionArn);
+    const record = await started.done;
+    if (stopped) {
+      // Its status change starts a cleanup once the slow step has ended: nothing is settled before that ends.
+      await eventually('the cleanup after the stopped onboarding', async () => {
+        const cleanups = await platform.store.list(platform.stateMachines.cleanup.arn, undefined, 0, 50);
+        const mine = cleanups.find((e) => e.input.includes(started.executionArn));
+        return mine && mine.status !== 'RUNNING' ? mine : undefined;
+      });
+      model[2]!.state = 'ROLLED_BACK';
+    } else if (record.status === 'SUCCEEDED')
+      Object.assign(model[2]!, { state: 'ACTIVE', tier: 'shared', products: 0 });
+    await check(model, real);
+  }
+  toString = () => 'stopOnboarding(2)';
+}
+
+const who = fc.integer({ min: 0, max: 2 });
+const op = fc.constantFrom<Op>('onboard', 'suspend', 'resume', 'offboard', 'restore');
+const commands = [
+  fc
+    .tuple(op, who, fc.constantFrom<'shared' | 'dedicated'>('shared', 'shared', 'dedicated'))
+    .map(([o, w, t]) => new Run(o, w, t)),
+  fc.tuple(who, fc.integer({ min: 1, max: 5 })).map(([w, n]) => new AddProducts(w, n)),
+  fc
+    .tuple(
+      fc.constantFrom<[Op, Op]>(
+        ['suspend', 'offboard'],
+        ['offboard', 'offboard'],
+        ['restore', 'restore'],
+        ['onboard', 'onboard'],
+        ['resume', 'offboard'],
+      ),
+      who,
+    )
+    .map(([ops, w]) => new TwoAtOnce(ops, w)),
+  fc.constant(new StopOnboarding()),
+];
+
+describe("a tenant's life, in random sequences", () => {
+  it(`keeps the registry, the resources and the rows as the lifecycle table says (${RUNS} sequences)`, async () => {
+    let run = 0;
+    let executed = 0;
+    console.log(
+      `lifecycle model: seed ${SEED}, ${RUNS} runs (replay: LIFECYCLE_SEED=${SEED} LIFECYCLE_RUNS=${RUNS})`,
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 10 }), async (cmds) => {
+        const ids = idsOf(run++);
+        const setup = (): { model: Model; real: Real } => ({
+          model: ids.map(() => ({ state: 'UNKNOWN', tier: 'shared', products: 0 })),
+          real: { ids },
+        });
+        await fc.asyncModelRun(setup, cmds);
+        executed += [...cmds].length;
+      }),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    console.log(`lifecycle model: ${run} sequences, ${executed} commands`);
+    expect(run).toBeGreaterThanOrEqual(RUNS);
+  }, 1_800_000);
+});
