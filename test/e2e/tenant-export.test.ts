@@ -166,6 +166,18 @@ describe('a tenant export', () => {
     }
   }, 60_000);
 
+  it('refused at its first line, leaves no stream behind to fail later (found by the fuzz test)', async () => {
+    const { s3 } = aws();
+    // Not an export, and truncated at its end: the decoder finds the truncation after the refusal.
+    const { randomBytes } = await import('node:crypto');
+    const whole = gzipSync(Buffer.concat([Buffer.from('not an export\n'), randomBytes(1024)]));
+    const Key = 'exports/refused-early.gz';
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: whole.subarray(0, whole.length - 10) }));
+    await expect(readExport({ s3, Bucket, Key })).rejects.toMatchObject({ name: 'ExportMismatch' });
+    // An 'error' nobody listens for would surface here, failing this test, as it took the platform down.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }, 60_000);
+
   it('a load cut off inside a COPY fails with ExportTruncated and leaves the connection usable', async () => {
     const { s3 } = aws();
     const whole = Buffer.from(

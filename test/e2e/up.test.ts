@@ -59,6 +59,7 @@ describe('tenantctl up', () => {
           'events',
           'gateway',
           'offboardingStateMachineArn',
+          'cleanupStateMachineArn',
           'postgres',
           'region',
           'releaseStateMachineArn',

@@ -192,6 +192,9 @@ export async function readExport(
   // Errors of any stream end the reading below with a named error; none is left unhandled.
   body.on('error', (error) => gunzip.destroy(error));
   gunzip.on('error', (error) => bounded.destroy(error));
+  // readline passes its input's errors to the loop below; once the loop has ended early (a bad line), an
+  // error the decoder finds later (the rest of the object is truncated) must still have a listener.
+  bounded.on('error', () => undefined);
   const lines = createInterface({ input: body.pipe(gunzip).pipe(bounded), crlfDelay: Infinity });
   const found: TableSummary[] = [];
   let manifest: ExportManifest | undefined;
@@ -247,6 +250,8 @@ export async function readExport(
     // A COPY left open would hold the connection; destroying it sends CopyFail, and its error is expected.
     sink?.on('error', () => undefined).destroy();
     body.destroy();
+    lines.close();
+    gunzip.destroy();
     throw decoderError(source.Key, error);
   }
   if (sinkError) throw sinkError;
