@@ -1,10 +1,11 @@
 import { createInterface } from 'node:readline';
 import { LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
-import { ArchiveKeys } from '../common/offboarding';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ArchiveKeys, EXPORT_KEY_PATTERN } from '../common/offboarding';
 import { getJsonObject } from '../common/s3-json';
 import { tenantIdSchema } from '../common/tenant-input';
 import type { ExportManifest } from '../workflow-tasks/records/tenant-export';
-import type { VerifiedExport } from '../workflow-tasks/records/archive';
+import { verifiedRecordOf, type VerifiedExport } from '../workflow-tasks/records/archive';
 import { awsClientConfig, cliS3Client, readEndpoints, stackOutput, type TargetOptions } from './target';
 
 /** The archive bucket of the running local platform or, with `--aws`, of the deployed stack. */
@@ -15,12 +16,13 @@ export async function archiveBucketOf(options: TargetOptions): Promise<string> {
 
 /**
  * The onboarding input that brings a tenant back from its latest verified export (`exports/<id>/latest.json`
- * in the archive bucket, written by "Verify export"): the company, admin and domain the export records,
- * under `as` and on `tier` when given.
+ * in the archive bucket, written by "Verify export"), or from the verified export `export` names (one of
+ * `tenantctl exports <id>`): the company, admin and domain the export records, under `as` and on `tier`
+ * when given.
  */
 export async function restoreInput(
   tenantId: string,
-  options: TargetOptions & { as?: string; tier?: string },
+  options: TargetOptions & { as?: string; tier?: string; export?: string },
 ): Promise<Record<string, unknown>> {
   for (const [field, value] of [
     ['tenantId', tenantId],
@@ -32,6 +34,13 @@ export async function restoreInput(
   }
   if (options.tier !== undefined && !['shared', 'dedicated'].includes(options.tier))
     throw new Error('--tier: must be "shared" or "dedicated"');
+  if (
+    options.export !== undefined &&
+    (!EXPORT_KEY_PATTERN.test(options.export) || !options.export.startsWith(ArchiveKeys.prefix(tenantId)))
+  )
+    throw new Error(
+      `--export: must be one of ${tenantId}'s export keys (${ArchiveKeys.prefix(tenantId)}<time>.tenant-export.gz): tenantctl exports ${tenantId} lists them`,
+    );
   const Bucket = await archiveBucketOf(options);
   const s3 = await cliS3Client(options);
   try {
@@ -40,10 +49,14 @@ export async function restoreInput(
       if (value === undefined) throw new Error(missing);
       return value;
     };
-    const latest = await read<VerifiedExport>(
-      ArchiveKeys.latest(tenantId),
-      `${tenantId} has no verified export in ${Bucket}: only an offboarded tenant can be restored`,
-    );
+    const latest = options.export
+      ? await verifiedRecordOf(s3, Bucket, options.export)
+      : await read<VerifiedExport>(
+          ArchiveKeys.latest(tenantId),
+          `${tenantId} has no verified export in ${Bucket}: only an offboarded tenant can be restored`,
+        );
+    if (!latest?.key || !latest.manifestKey)
+      throw new Error(`--export: ${options.export} is not a verified export in ${Bucket}`);
     const manifest = await read<ExportManifest>(
       latest.manifestKey,
       `the manifest of ${latest.key} is missing`,
@@ -59,6 +72,44 @@ export async function restoreInput(
   } finally {
     s3.destroy();
   }
+}
+
+/**
+ * A tenant's verified exports, oldest first, each as its first verified record says (the incarnation it
+ * was taken of is its time), with the one `latest.json` names marked: what `restore --export` picks from.
+ */
+export async function exportsOf(
+  tenantId: string,
+  options: TargetOptions,
+): Promise<(Partial<VerifiedExport> & { key: string; latest: boolean })[]> {
+  const parsed = tenantIdSchema.safeParse(tenantId);
+  if (!parsed.success) throw new Error(`tenantId: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const Bucket = await archiveBucketOf(options);
+  const s3 = await cliS3Client(options);
+  try {
+    const latest = await getJsonObject<VerifiedExport>(s3, Bucket, ArchiveKeys.latest(tenantId));
+    const found = [];
+    for (const key of await exportKeys(s3, Bucket, tenantId)) {
+      const record = await verifiedRecordOf(s3, Bucket, key);
+      if (record) found.push({ ...record, key, latest: latest?.key === key });
+    }
+    return found;
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function exportKeys(s3: S3Client, Bucket: string, tenantId: string): Promise<string[]> {
+  const keys: string[] = [];
+  let ContinuationToken: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket, Prefix: ArchiveKeys.prefix(tenantId), ContinuationToken }),
+    );
+    for (const o of page.Contents ?? []) if (o.Key && EXPORT_KEY_PATTERN.test(o.Key)) keys.push(o.Key);
+    ContinuationToken = page.NextContinuationToken;
+  } while (ContinuationToken);
+  return keys.sort();
 }
 
 /** Every tenant that has an API function (`tenant-<id>-api`): what `offboard --all` offboards. */

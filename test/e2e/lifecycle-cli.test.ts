@@ -140,5 +140,32 @@ describe('a tenant id living several lives through tenantctl', () => {
       `offboard-${TENANT}-3`,
       `offboard-${TENANT}-4`,
     ]);
+
+    // Each offboarding kept its own export; restore takes the latest unless --export picks another.
+    const exports = JSON.parse(await run('exports', TENANT, '--json')) as {
+      key: string;
+      latest: boolean;
+      rows: Record<string, number>;
+    }[];
+    expect(exports.map((e) => [e.rows.products, e.latest])).toEqual([
+      [1, false],
+      [1, false],
+      [1, false],
+      [0, true],
+    ]);
+    const refused = await tenantctl([
+      'restore',
+      TENANT,
+      '--export',
+      'exports/other/x.gz',
+      '--state-dir',
+      stateDir,
+    ]);
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringContaining(`--export: must be one of ${TENANT}'s export keys`) as string,
+    });
+    expect(await run('restore', TENANT, '--export', exports[0]!.key)).toContain(`${TENANT}: SUCCEEDED`);
+    expect(await skus(await signIn(first))).toEqual(['granite-1']);
   }, 600_000);
 });
