@@ -108,7 +108,23 @@ export const TaskEnv = {
   tenantLogRetentionDays: 'TENANT_LOG_RETENTION_DAYS',
   /** The platform's alarm topic: every tenant alarm notifies it. */
   alarmTopicArn: 'ALARM_TOPIC_ARN',
+  /** The onboarding state machine: what a `TenantSignedUp` event starts (workflow-tasks/signup). */
+  onboardingStateMachineArn: 'ONBOARDING_STATE_MACHINE_ARN',
 } as const;
+
+/**
+ * The execution a `TenantSignedUp` event starts: `onboard-<tenantId>-<12 characters of the event id>`, so an
+ * event delivered twice (EventBridge delivers at least once) names the same execution and starts it once,
+ * while two different signups for one id are two executions (of which the registry lets one proceed).
+ */
+export function signupExecutionName(detail: unknown, eventId: string): string {
+  const tenantId = (detail as { tenantId?: unknown } | null)?.tenantId;
+  const label = typeof tenantId === 'string' && /^[a-z0-9-]{1,40}$/.test(tenantId) ? tenantId : 'invalid';
+  return `onboard-${label}-${eventId
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 12)
+    .toLowerCase()}`;
+}
 
 /** Environment variables of a tenant's API Lambda. */
 export const TenantApiEnv = {

@@ -69,6 +69,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       ...workflow.taskFunctions.values(),
     ]),
     stack.controlPlane.handler,
+    stack.signupStarter,
   ]);
   for (const fn of taskFunctions) {
     iam5(

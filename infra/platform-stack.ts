@@ -2,17 +2,20 @@ import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   PlatformNames,
+  TaskEnv,
   TENANT_OFFBOARDING_REQUESTED_PATTERN,
   TENANT_SIGNED_UP_PATTERN,
 } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { TenantArchive, type ArchiveLockMode } from './archive';
 import { TenantCleanup } from './tenant-cleanup';
+import { taskFunction } from './task-lambdas';
 import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
@@ -77,6 +80,8 @@ export class PlatformStack extends Stack {
   readonly archive: TenantArchive;
   readonly offboarding: TenantOffboarding;
   readonly cleanup: TenantCleanup;
+  /** The `TenantSignedUp` rule's target: starts one onboarding per event. */
+  readonly signupStarter: lambda.IFunction;
   readonly controlPlane: ControlPlaneApi;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
@@ -224,13 +229,25 @@ export class PlatformStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
     this.deadLetterQueue = deadLetterQueue;
+    // The rule's target names the execution for the event (a Step Functions target cannot), so an event
+    // EventBridge delivers twice starts one onboarding (workflow-tasks/signup/handler.ts).
+    this.signupStarter = taskFunction(
+      this,
+      'signup',
+      {
+        ...workflowTasks,
+        environment: { [TaskEnv.onboardingStateMachineArn]: stateMachine.stateMachineArn },
+      },
+      { folder: 'signup', handler: 'handler', timeoutSeconds: 10, usesDatabase: false },
+    );
+    stateMachine.grantStartExecution(this.signupStarter);
     new events.Rule(this, 'TenantSignedUpRule', {
       eventBus,
-      description: 'Starts an onboarding for every TenantSignedUp event, with the event detail as input',
+      description:
+        'Starts an onboarding for every TenantSignedUp event (one per event id), with the event detail as input',
       eventPattern: { detailType: [...TENANT_SIGNED_UP_PATTERN['detail-type']] },
       targets: [
-        new targets.SfnStateMachine(stateMachine, {
-          input: events.RuleTargetInput.fromEventPath('$.detail'),
+        new targets.LambdaFunction(this.signupStarter, {
           retryAttempts: 8,
           maxEventAge: Duration.hours(2),
           deadLetterQueue,

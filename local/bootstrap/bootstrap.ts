@@ -133,6 +133,7 @@ export async function bootstrapPlatform(
       [TaskEnv.archiveRetentionDays]: String(DEFAULT_ARCHIVE_RETENTION_DAYS),
       [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrentOnboardings),
       [TaskEnv.onboardingTimeoutSeconds]: String(ONBOARDING_TIMEOUT_SECONDS),
+      [TaskEnv.onboardingStateMachineArn]: stateMachineArns.onboarding,
       [TaskEnv.certificateArn]: `arn:aws:acm:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:certificate/local-platform`,
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',

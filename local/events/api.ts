@@ -19,6 +19,7 @@ import {
 import { ApiError, serveAwsJson, type Body } from '../endpoint/aws-json';
 import type { ExecutionRecord, LocalStateMachine, StepFunctionsEngine } from '../stepfunctions/engine';
 import { matchesPattern } from './pattern';
+import { handler as startSignup } from '../../workflow-tasks/signup/handler';
 
 export class LocalEventBus {
   constructor(
@@ -118,8 +119,12 @@ export class LocalEventBus {
     event: { id: string; source: string; 'detail-type': string; detail: Record<string, unknown> },
   ): Promise<void> {
     const { onboarding, offboarding, release, cleanup } = this.engine.stateMachines;
+    // The signup rule's target is a Lambda (it names the execution for the event): called in-process.
+    if (bus === 'platform' && matchesPattern(TENANT_SIGNED_UP_PATTERN, event))
+      await startSignup(event).catch((error: Error) => {
+        this.log(`${event['detail-type']} ${event.id}: could not start ${onboarding.name}: ${error.message}`);
+      });
     const rules = [
-      { bus: 'platform', pattern: TENANT_SIGNED_UP_PATTERN, stateMachine: onboarding },
       { bus: 'platform', pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN, stateMachine: offboarding },
       {
         bus: 'default',

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { CreateDomainNameCommand } from '@aws-sdk/client-apigatewayv2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -22,6 +23,7 @@ import { fullHistory } from '../../cli/follow';
 import { waitFor } from '../../local/processes/ports';
 import { startLocalServices, type LocalServices } from '../../cli/services';
 import { aws } from '../../workflow-tasks/lib/aws';
+import { handler as startSignup } from '../../workflow-tasks/signup/handler';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { tenantInput, uniqueTenantId } from '../fixtures/platform';
 import { makeStateDir } from '../fixtures/state-dir';
@@ -321,6 +323,23 @@ describe('EventBridge PutEvents', () => {
     ]);
     expect((await listTenants()).filter((t) => t.id === tenantId)).toHaveLength(1);
     expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', executionArn: owner });
+  });
+
+  it('starts one onboarding for an event EventBridge delivers twice (the same event id), named for it', async () => {
+    const tenantId = uniqueTenantId('redelivered');
+    const event = { id: randomUUID(), 'detail-type': 'TenantSignedUp', detail: tenantInput(tenantId) };
+    // The rule's target, as Lambda runs it: twice for one event, while it runs and after it ended.
+    const first = await startSignup(event);
+    expect(first.executionName).toMatch(new RegExp(`^onboard-${tenantId}-[0-9a-f]{12}$`));
+    expect(await startSignup(event)).toEqual(first);
+    await waitFor(
+      `${tenantId} to be ACTIVE`,
+      async () => (await getTenant(tenantId))?.status === 'ACTIVE',
+      60_000,
+    );
+    expect(await startSignup(event)).toEqual(first);
+    const runs = await executionsFor(tenantId);
+    expect(runs.map((r) => [r.name, r.status])).toEqual([[first.executionName, 'SUCCEEDED']]);
   });
 
   it('offboards the tenant of a TenantOffboardingRequested event', async () => {

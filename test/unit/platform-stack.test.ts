@@ -69,20 +69,31 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('the TenantSignedUp rule', () => {
-  it('starts the state machine with the event detail, with retries and a dead-letter queue', () => {
+  it('starts one onboarding per event, through the signup Lambda, with retries and a dead-letter queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { 'detail-type': [EventTypes.TenantSignedUp] },
       EventBusName: { Ref: Match.stringLikeRegexp('EventBus') },
       Targets: [
         Match.objectLike({
-          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
-          InputPath: '$.detail',
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^signup'), 'Arn'] },
           RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
           DeadLetterConfig: {
             Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SignupDeadLetterQueue'), 'Arn'] },
           },
         }),
       ],
+    });
+    // It may start the onboarding state machine, and nothing else.
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'states:StartExecution',
+            Resource: { Ref: Match.stringLikeRegexp('^TenantOnboardingStateMachine') },
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^signup') }],
     });
   });
 });
@@ -530,8 +541,8 @@ describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
     // 18 onboarding, 11 release, 5 suspension, 12 offboarding and 1 cleanup task Lambdas, the control
-    // plane's, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(49);
+    // plane's, the signup rule's target, and CDK's BucketDeployment function.
+    expect(functions.length).toBe(50);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;
