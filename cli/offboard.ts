@@ -55,18 +55,22 @@ export async function restoreInput(
           ArchiveKeys.latest(tenantId),
           `${tenantId} has no verified export in ${Bucket}: only an offboarded tenant can be restored`,
         );
-    if (!latest?.key || !latest.manifestKey)
-      throw new Error(`--export: ${options.export} is not a verified export in ${Bucket}`);
-    const manifest = await read<ExportManifest>(
-      latest.manifestKey,
-      `the manifest of ${latest.key} is missing`,
-    );
+    if (!latest?.key || !latest.manifestKey || (options.export && latest.key !== options.export))
+      throw new Error(
+        options.export
+          ? `--export: ${options.export} is not a verified export in ${Bucket}`
+          : `the latest export of ${tenantId} in ${Bucket} is not a verified export record`,
+      );
+    // Who the tenant is comes from the verified record; a record made before it said so, from the manifest.
+    const identity: Partial<ExportManifest> = latest.adminEmail
+      ? latest
+      : await read<ExportManifest>(latest.manifestKey, `the manifest of ${latest.key} is missing`);
     return {
       tenantId: options.as ?? tenantId,
-      companyName: manifest.companyName ?? tenantId,
-      adminEmail: manifest.adminEmail ?? `admin@${tenantId}.invalid`,
-      tier: options.tier ?? manifest.tier,
-      ...(manifest.domain ? { domain: manifest.domain } : {}),
+      companyName: identity.companyName ?? tenantId,
+      adminEmail: identity.adminEmail ?? `admin@${tenantId}.invalid`,
+      tier: options.tier ?? identity.tier,
+      ...(identity.domain ? { domain: identity.domain } : {}),
       restoreFrom: latest.key,
     };
   } finally {

@@ -18,8 +18,8 @@ export interface TenantArchiveProps {
 export type ArchiveLockMode = 'governance' | 'compliance';
 
 /**
- * The archive bucket: one object per tenant export (`exports/<tenantId>/...`, workflow-tasks/lib/
- * tenant-export.ts), encrypted, private, versioned, with Object Lock for the retention period, so no
+ * The archive bucket: one object per tenant export (`exports/<tenantId>/...`, workflow-tasks/
+ * records/tenant-export.ts), encrypted, private, versioned, with Object Lock for the retention period, so no
  * version of an export can be deleted before it ends, even by the platform's own roles (a put-object adds a
  * version; the verified one stays, and a restore reads it: workflow-tasks/records/archive.ts). The lifecycle
  * rule expires the exports when the retention ends. Retained when the stack is destroyed.

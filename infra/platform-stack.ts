@@ -2,7 +2,8 @@ import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -15,7 +16,7 @@ import {
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { TenantArchive, type ArchiveLockMode } from './archive';
 import { TenantCleanup } from './tenant-cleanup';
-import { taskFunction } from './task-lambdas';
+import { longestTaskSeconds, taskFunction } from './task-lambdas';
 import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
@@ -241,6 +242,14 @@ export class PlatformStack extends Stack {
       { folder: 'signup', handler: 'handler', timeoutSeconds: 10, usesDatabase: false },
     );
     stateMachine.grantStartExecution(this.signupStarter);
+    // EventBridge invokes it asynchronously: an event whose start still fails (throttled) goes to the
+    // dead-letter queue too, not away.
+    new lambda.EventInvokeConfig(this, 'SignupStartFailures', {
+      function: this.signupStarter,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(2),
+      onFailure: new destinations.SqsDestination(deadLetterQueue),
+    });
     new events.Rule(this, 'TenantSignedUpRule', {
       eventBus,
       description:
@@ -272,7 +281,11 @@ export class PlatformStack extends Stack {
     this.cleanup = new TenantCleanup(this, 'TenantCleanup', {
       ...workflowTasks,
       onboarding: this.onboarding,
-      watched: [stateMachine, this.release.stateMachine, this.offboarding.stateMachine],
+      watched: (['onboarding', 'release', 'offboarding'] as const).map((workflow) => ({
+        workflow,
+        stateMachine: this[workflow].stateMachine,
+        longestTaskSeconds: longestTaskSeconds(this[workflow].taskFunctions),
+      })),
       masterSecret: database.masterSecret,
       deadLetterQueue,
     });

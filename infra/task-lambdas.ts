@@ -126,6 +126,14 @@ export class WorkflowTasks {
   }
 }
 
+/** The longest timeout of a workflow's task Lambdas: how long one may still run after its execution ended. */
+export function longestTaskSeconds(functions: ReadonlyMap<string, lambda.IFunction>): number {
+  return Math.max(
+    0,
+    ...[...functions.values()].map((f) => (f instanceof lambda.Function ? (f.timeout?.toSeconds() ?? 0) : 0)),
+  );
+}
+
 /**
  * The Task state calling a task Lambda. Every handler gets the same shape: the execution's id and the whole
  * state (see workflow-tasks/lib/handler.ts); its result goes to `resultPath` (`$`: it becomes the state;

@@ -7,7 +7,12 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CleanupStates as S, executionInterruptedPattern } from '../common/cleanup';
+import {
+  CleanupStates as S,
+  executionInterruptedPattern,
+  waitStateOf,
+  type CleanedUpWorkflow,
+} from '../common/cleanup';
 import { STEPS } from '../common/steps';
 import { registryTasks, workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
 import type { TenantOnboarding } from './tenant-onboarding';
@@ -15,8 +20,15 @@ import { SWITCH_ACTIONS } from './tenant-suspension';
 
 export interface TenantCleanupProps extends TaskLambdaSettings {
   readonly onboarding: TenantOnboarding;
-  /** The workflows whose interrupted executions are cleaned up after. */
-  readonly watched: readonly sfn.IStateMachine[];
+  /**
+   * The workflows whose interrupted executions are cleaned up after, each with its longest task Lambda's
+   * timeout: how long one of its Lambdas may still run after the execution ended.
+   */
+  readonly watched: readonly {
+    readonly workflow: CleanedUpWorkflow;
+    readonly stateMachine: sfn.IStateMachine;
+    readonly longestTaskSeconds: number;
+  }[];
   /** The registry's database (master user). */
   readonly masterSecret: ISecret;
   /** Where an event the rule could not deliver goes. */
@@ -26,9 +38,9 @@ export interface TenantCleanupProps extends TaskLambdaSettings {
 /**
  * Cleans up after an execution that ended without compensating itself: stopped (`StopExecution`), timed
  * out, or failed where no rollback ran. A rule on Step Functions' own "Execution Status Change" event (the
- * account's default bus) starts it with the event's detail. It first waits out the longest onboarding
- * step (Step Functions cannot stop a Lambda it invoked: one still running could create something after
- * the undo), then undoes what the execution still owns (workflow-tasks/cleanup/steps.ts): a tenant left
+ * account's default bus) starts it with the event's detail. It first waits out the longest task of the
+ * workflow that ended (Step Functions cannot stop a Lambda it invoked: one still running could create
+ * something after the undo), then undoes what the execution still owns (workflow-tasks/cleanup/steps.ts): a tenant left
  * PROVISIONING is rolled back by onboarding's own undo code, a release stopped, an offboarding put back.
  * An execution whose own rollback ran owns nothing any more: the cleanup then changes nothing.
  */
@@ -46,25 +58,48 @@ export class TenantCleanup extends Construct {
       tasks,
       props.masterSecret,
       {
-        // Every onboarding undo (the last publishes TenantProvisioningFailed), and an offboarding's resume.
+        // Every onboarding undo (the last publishes TenantProvisioningFailed), an offboarding's resume, and
+        // whether the execution has ended (one still running is refused).
         cleanUp: (f) => {
           for (const step of STEPS) if (step.undoStateName) props.onboarding.grantStep(step.id, 'undo', f);
           f.addToRolePolicy(
             new iam.PolicyStatement({ actions: [...SWITCH_ACTIONS.back], resources: [tenantFunctions] }),
           );
+          // As offboarding's claim does: the execution is looked up by the ARN the event names.
+          f.addToRolePolicy(
+            new iam.PolicyStatement({
+              actions: ['states:DescribeExecution'],
+              resources: [`arn:${partition}:states:${region}:${account}:execution:*`],
+            }),
+          );
         },
       },
-      // A dedicated instance's deletion is the longest undo.
-      () => 300,
+      // Every undo in one call: as long as a Lambda may run.
+      () => 900,
     );
-    const longestStep = Math.max(...STEPS.map((s) => s.timeoutSeconds));
-    const start = new sfn.Wait(this, S.wait, {
-      stateName: S.wait,
-      time: sfn.WaitTime.duration(Duration.seconds(longestStep + 10)),
+    const cleanUp = task(S.cleanUp, 'cleanUp', '$.cleanup', 'undo');
+    cleanUp.next(new sfn.Succeed(this, S.done, { stateName: S.done }));
+    const which = new sfn.Choice(this, S.which, { stateName: S.which });
+    props.watched.forEach(({ workflow, stateMachine, longestTaskSeconds }) => {
+      const wait = new sfn.Wait(this, waitStateOf(workflow), {
+        stateName: waitStateOf(workflow),
+        time: sfn.WaitTime.duration(Duration.seconds(longestTaskSeconds + 10)),
+      });
+      which.when(
+        sfn.Condition.stringEquals('$.stateMachineArn', stateMachine.stateMachineArn),
+        wait.next(cleanUp),
+      );
     });
-    start
-      .next(task(S.cleanUp, 'cleanUp', '$.cleanup', 'undo'))
-      .next(new sfn.Succeed(this, S.done, { stateName: S.done }));
+    // Started by hand without a state machine: the longest wait of all.
+    which.otherwise(
+      new sfn.Wait(this, S.wait, {
+        stateName: S.wait,
+        time: sfn.WaitTime.duration(
+          Duration.seconds(Math.max(...props.watched.map((w) => w.longestTaskSeconds)) + 10),
+        ),
+      }).next(cleanUp),
+    );
+    const start = which;
     this.stateMachine = workflowStateMachine(this, {
       start,
       timeout: Duration.hours(1),
@@ -72,7 +107,7 @@ export class TenantCleanup extends Construct {
         'Cleans up after a stopped, timed-out or crashed execution: undoes what it still owns, frees its slot.',
       logRetention: props.logRetention,
     });
-    const pattern = executionInterruptedPattern(props.watched.map((m) => m.stateMachineArn));
+    const pattern = executionInterruptedPattern(props.watched.map((w) => w.stateMachine.stateMachineArn));
     new events.Rule(this, 'InterruptedRule', {
       description:
         'Starts a cleanup for every execution of the tenant workflows that ended ABORTED, TIMED_OUT or FAILED',

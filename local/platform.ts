@@ -21,7 +21,7 @@ import './polyfill';
 import { mkdir } from 'node:fs/promises';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { BRANCHES, DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
-import { CleanupStates, INTERRUPTED_STATUSES } from '../common/cleanup';
+import { CleanupStates, CLEANED_UP_WORKFLOWS, INTERRUPTED_STATUSES, waitStateOf } from '../common/cleanup';
 import { closePools } from '../workflow-tasks/lib/db';
 import { cleanUpAfter } from '../workflow-tasks/cleanup/steps';
 import { bootstrapPlatform, type TaskEnvironment } from './bootstrap/bootstrap';
@@ -193,7 +193,7 @@ export class LocalPlatform {
       signal?.throwIfAborted();
       await rds.settled();
       // The RDS instances are up: an orphan's undo can delete its instance.
-      await releaseOrphans(store);
+      await releaseOrphans(store, options.log ?? (() => undefined));
       await restoreActiveTenants();
       signal?.throwIfAborted();
       const definitions = localDefinitions();
@@ -237,6 +237,7 @@ export class LocalPlatform {
           [BRANCHES.waitStateName]: 0,
           // The status change is sent once the execution's tasks have ended (below): nothing to wait out.
           [CleanupStates.wait]: 0,
+          ...Object.fromEntries(CLEANED_UP_WORKFLOWS.map((workflow) => [waitStateOf(workflow), 0])),
         },
         maxTaskTimeoutSeconds: options.maxTaskTimeoutSeconds,
       });
@@ -335,7 +336,8 @@ export class LocalPlatform {
       return;
     this.internals.inFlight
       .ended(record.executionArn)
-      .then(() => events.stepFunctionsEvent(record, stateMachine))
+      // stop() cleans up after what it stops itself; nothing new starts once it has begun.
+      .then(() => (this.internals.stopping ? undefined : events.stepFunctionsEvent(record, stateMachine)))
       .catch((error: Error) =>
         this.internals.log(`could not announce the end of ${record.executionArn}: ${error.message}`),
       );
@@ -349,9 +351,7 @@ export class LocalPlatform {
     // As after a crash (releaseOrphans): cleaned up here, so onboarding their tenants again converges.
     for (const record of stopped) {
       await this.internals.inFlight.ended(record.executionArn);
-      await cleanUpAfter(record.executionArn, { Error: PLATFORM_STOPPED, Cause: cause }).catch(
-        (error: Error) => this.internals.log(`could not release ${record.executionArn}: ${error.message}`),
-      );
+      await cleanUpLogged(workOf(record), { Error: PLATFORM_STOPPED, Cause: cause }, this.internals.log);
     }
     await this.internals.endpoint.close();
     await this.functions.stop();
@@ -401,10 +401,38 @@ async function recordEmulator(stateDir: string, emulator: LocalEmulator): Promis
  * Executions left RUNNING by a platform that was killed are failed and cleaned up after (the tenants they
  * were onboarding undone and ROLLED_BACK), so onboarding them again can claim them and converge.
  */
-async function releaseOrphans(store: ExecutionStore): Promise<void> {
+async function releaseOrphans(store: ExecutionStore, log: (line: string) => void): Promise<void> {
   const cause = 'The local platform stopped while this execution was running';
-  for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause))
-    await cleanUpAfter(executionArn, { Error: PLATFORM_RESTARTED, Cause: cause });
+  for (const executionArn of await store.failOrphans(PLATFORM_RESTARTED, cause)) {
+    const orphan = await store.get(executionArn);
+    if (orphan) await cleanUpLogged(workOf(orphan), { Error: PLATFORM_RESTARTED, Cause: cause }, log);
+  }
+}
+
+/** The execution whose work an interrupted one held: a cleanup's is the execution it was cleaning up after. */
+function workOf(execution: { executionArn: string; input: unknown }): string {
+  // arn:aws:states:<region>:<account>:execution:<state machine>:<name>
+  if (execution.executionArn.split(':')[6] !== PlatformNames.cleanupStateMachine)
+    return execution.executionArn;
+  const input =
+    typeof execution.input === 'string' ? (JSON.parse(execution.input) as unknown) : execution.input;
+  return (input as { executionArn?: string } | null)?.executionArn ?? execution.executionArn;
+}
+
+/**
+ * The cleanup, run by the platform itself; one that fails is said, with how to run it again, and the
+ * others still run.
+ */
+async function cleanUpLogged(
+  executionArn: string,
+  error: { Error: string; Cause: string },
+  log: (line: string) => void,
+): Promise<void> {
+  await cleanUpAfter(executionArn, error).catch((e: Error) =>
+    log(
+      `could not clean up after ${executionArn} (${e.name}: ${e.message}); run it again: aws stepfunctions start-execution --state-machine-arn ${localStateMachineArn(PlatformNames.cleanupStateMachine)} --input '{"executionArn":"${executionArn}","status":"FAILED"}'`,
+    ),
+  );
 }
 
 /**

@@ -233,7 +233,9 @@ export class LocalAwsEndpoint extends LoopbackServer {
       answer.once('error', reject);
     });
     const body = Buffer.concat(chunks);
-    if (status === 200 && !body.includes('<Error>')) await this.archive.keep(key);
+    const versionId = headers['x-amz-version-id'];
+    if (status === 200 && !body.includes('<Error>'))
+      await this.archive.keep(key, typeof versionId === 'string' ? versionId : undefined);
     res.writeHead(status, headers);
     res.end(body);
   }

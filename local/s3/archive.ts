@@ -50,17 +50,34 @@ export class LocalArchive {
     return (completes || puts) && key !== '' ? key : undefined;
   }
 
+  /** Writes to one key, in the order they were acknowledged (each renames the files the next one reads). */
+  private readonly keeping = new Map<string, Promise<void>>();
+
   /**
-   * Copies the object's newest version from the emulator to disk (written aside, then renamed: never half a
-   * file); the version it writes over is kept as the key's next earlier version.
+   * Copies the version a write made (`versionId`, else the newest) from the emulator to disk (written
+   * aside, then renamed: never half a file); the version it writes over is kept as the key's next earlier
+   * version. Writes to one key are kept one after another.
    */
-  async keep(key: string): Promise<void> {
+  keep(key: string, versionId?: string): Promise<void> {
+    const kept = (this.keeping.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.keepNow(key, versionId));
+    this.keeping.set(key, kept);
+    void kept
+      .finally(() => {
+        if (this.keeping.get(key) === kept) this.keeping.delete(key);
+      })
+      .catch(() => undefined);
+    return kept;
+  }
+
+  private async keepNow(key: string, versionId: string | undefined): Promise<void> {
     const file = this.fileOf(key);
     await mkdir(dirname(file), { recursive: true });
     const s3 = this.client();
     try {
       const object = await s3.send(
-        new GetObjectCommand({ Bucket: LocalPlatformNames.archiveBucket, Key: key }),
+        new GetObjectCommand({ Bucket: LocalPlatformNames.archiveBucket, Key: key, VersionId: versionId }),
       );
       await pipeline(object.Body as Readable, createWriteStream(`${file}.part`, { mode: 0o600 }));
       if (await exists(file)) {

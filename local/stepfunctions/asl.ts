@@ -114,7 +114,12 @@ export function localDefinitions(): LocalDefinitions {
     logRetention,
     network,
     onboarding,
-    watched: [onboarding.stateMachine, release.stateMachine, offboarding.stateMachine],
+    // Its waits are zeroed locally (local/platform.ts): the status change comes once the tasks have ended.
+    watched: [
+      { workflow: 'onboarding', stateMachine: onboarding.stateMachine, longestTaskSeconds: 0 },
+      { workflow: 'release', stateMachine: release.stateMachine, longestTaskSeconds: 0 },
+      { workflow: 'offboarding', stateMachine: offboarding.stateMachine, longestTaskSeconds: 0 },
+    ],
     masterSecret,
     deadLetterQueue: sqs.Queue.fromQueueArn(
       stack,

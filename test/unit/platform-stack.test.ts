@@ -83,6 +83,16 @@ describe('the TenantSignedUp rule', () => {
         }),
       ],
     });
+    // A start that still fails after Lambda's own retries goes to the same dead-letter queue.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^signup') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('SignupDeadLetterQueue'), 'Arn'] },
+        },
+      },
+    });
     // It may start the onboarding state machine, and nothing else.
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {

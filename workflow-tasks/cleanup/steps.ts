@@ -1,3 +1,4 @@
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { INTERRUPTED_STATUSES } from '../../common/cleanup';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
@@ -9,6 +10,7 @@ import { releaseOffboardingOf } from '../offboarding/steps';
 import { withRegistry } from '../records/registry';
 import { stopReleaseOf } from '../records/release-ledger';
 import { switchBack } from '../suspension/steps';
+import { aws } from '../lib/aws';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
 
 /**
@@ -42,6 +44,13 @@ export async function cleanUp({ state }: { state: unknown }): Promise<CleanupRes
   if (!parsed.success)
     throw new OnboardingError(PermanentErrors.InvalidInput, fieldProblems(parsed.error.issues).join('; '));
   const { executionArn, status, error, cause } = parsed.data;
+  // Started by hand with a running execution's ARN, it would undo a tenant being provisioned.
+  const { status: now } = await aws().sfn.send(new DescribeExecutionCommand({ executionArn }));
+  if (now === 'RUNNING')
+    throw new OnboardingError(
+      PermanentErrors.TenantStateConflict,
+      `execution ${executionArn} is still running: only an execution that has ended is cleaned up after`,
+    );
   return cleanUpAfter(executionArn, {
     Error:
       error ||
@@ -70,10 +79,23 @@ export async function cleanUpAfter(
     rolledBack.push(tenant.tenantId);
   }
   await stopReleaseOf(executionArn, error.Cause);
-  for (const tenantId of await servingBeforeOffboardingBy(executionArn))
-    await switchBack({ executionArn, state: { tenantId, action: 'resume' } });
+  // The registry first, then the API of each tenant it put back ACTIVE serves again (found again on a
+  // retry; a tenant another offboarding has taken since names that one, and is left alone).
   await releaseOffboardingOf(executionArn, error);
+  for (const tenantId of await putBackActiveBy(executionArn))
+    await switchBack({ executionArn, state: { tenantId, action: 'resume' } });
   return { executionArn, rolledBack };
+}
+
+async function putBackActiveBy(executionArn: string): Promise<string[]> {
+  const { rows } = await withRegistry((client) =>
+    client.query<{ id: string }>(
+      `SELECT id FROM tenants WHERE status = 'ACTIVE' AND offboarding->>'executionArn' = $1
+          AND offboarding ? 'undone'`,
+      [executionArn],
+    ),
+  );
+  return rows.map((r) => r.id);
 }
 
 async function provisioningBy(executionArn: string): Promise<ValidatedTenant[]> {
@@ -98,16 +120,4 @@ async function provisioningBy(executionArn: string): Promise<ValidatedTenant[]> 
     ...(row.domain ? { domain: row.domain } : {}),
     names: tenantResourceNames(row.id),
   }));
-}
-
-/** Tenants this offboarding suspended (they were ACTIVE) and had not exported yet: they serve again. */
-async function servingBeforeOffboardingBy(executionArn: string): Promise<string[]> {
-  const { rows } = await withRegistry((client) =>
-    client.query<{ id: string }>(
-      `SELECT id FROM tenants WHERE status = 'OFFBOARDING' AND offboarding->>'executionArn' = $1
-          AND NOT offboarding ? 'export' AND offboarding->>'previousStatus' = 'ACTIVE'`,
-      [executionArn],
-    ),
-  );
-  return rows.map((r) => r.id);
 }

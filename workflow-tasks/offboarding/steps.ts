@@ -122,18 +122,15 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
   const key = ArchiveKeys.export(tenant.tenantId, claimOf(state).startedAt);
   const manifestKey = ArchiveKeys.manifest(key);
   const { s3 } = aws();
+  const exported = {
+    tenantId: tenant.tenantId,
+    tier: tenant.tier,
+    companyName: tenant.companyName,
+    adminEmail: tenant.adminEmail,
+    domain: tenant.domain ?? null,
+  };
   const { manifest, versionId, sha256, bytes } = await withTenantDatabase(tenant.tenantId, (client) =>
-    writeExport(
-      client,
-      {
-        tenantId: tenant.tenantId,
-        tier: tenant.tier,
-        companyName: tenant.companyName,
-        adminEmail: tenant.adminEmail,
-        domain: tenant.domain ?? null,
-      },
-      { s3, Bucket: bucket, Key: key },
-    ),
+    writeExport(client, exported, { s3, Bucket: bucket, Key: key }),
   );
   await s3.send(
     new PutObjectCommand({
@@ -144,6 +141,7 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
     }),
   );
   return {
+    ...exported,
     bucket,
     key,
     manifestKey,
@@ -314,9 +312,10 @@ export async function recordFailure({ executionArn, state }: Event): Promise<voi
 }
 
 /**
- * After the local platform restarted under a running offboarding: without a verified export the tenant is
- * put back as it was (the restart brings its resources back), with one it is OFFBOARDING_FAILED (running
- * the offboarding again finishes the removals).
+ * After an offboarding that will never finish (stopped, timed out, the platform restarted under it; see
+ * workflow-tasks/cleanup): without a verified export the tenant is put back as it was, with one it is
+ * OFFBOARDING_FAILED (running the offboarding again finishes the removals). Only a row that execution
+ * still holds changes; it records the error as `offboarding.undone`.
  */
 export async function releaseOffboardingOf(executionArn: string, error: unknown): Promise<void> {
   await withRegistry((client) =>

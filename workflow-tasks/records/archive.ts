@@ -4,23 +4,24 @@ import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { ArchiveKeys } from '../../common/offboarding';
 import { getJsonObject } from '../../common/s3-json';
+import type { ExportedTenant } from './tenant-export';
 
 /**
  * The archive's records of a tenant's exports, and how a restore finds the very bytes that were verified.
  *
  *     exports/<id>/<stamp>.tenant-export.gz   the export (records/tenant-export.ts)
  *     exports/<id>/<stamp>.manifest.json      its manifest, for people and tools
- *     exports/<id>/<stamp>.verified.json      the verified record, written once by "Verify export"
+ *     exports/<id>/<stamp>.verified.json      the verified record, written by "Verify export"
  *     exports/<id>/latest.json                a copy of the tenant's newest verified record
  *
  * The bucket is versioned and locked, so a put-object over any of these keys adds a version and every
  * earlier one stays. A restore trusts only the **first** version of a verified record (the one Verify
- * wrote), and reads the export's version it names, whose SHA-256 must match before a row is loaded. A key
+ * wrote first; the tenant's identity too comes from it, not from the manifest beside), and reads the export's version it names, whose SHA-256 must match before a row is loaded. A key
  * written again after the verification is reported (ExportReplaced) and ignored.
  */
 
 /** An export written by "Export database": where, which object version, and what it holds. */
-export interface TenantExport {
+export interface TenantExport extends ExportedTenant {
   bucket: string;
   key: string;
   manifestKey: string;

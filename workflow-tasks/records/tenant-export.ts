@@ -355,16 +355,15 @@ export async function loadExport(client: ClientBase, source: ExportSource): Prom
 
 /**
  * A load's failure, named: rows the schema refuses (a value of the wrong type, a row of the wrong width, a
- * broken constraint: PostgreSQL classes 22 and 23) are ExportCorrupt, with PostgreSQL's message (never its
- * detail, which quotes the row) as detail. Anything else (a lost connection) stays as it is, retried.
+ * broken constraint: PostgreSQL classes 22 and 23) are ExportCorrupt, with PostgreSQL's message as detail,
+ * its quoted values left out (never its detail, which quotes the row). Anything else (a lost connection) stays as it is, retried.
  */
 function loadError(key: string, table: string, error: unknown): unknown {
   const { code, message } = error as { code?: unknown; message?: string };
   if (error instanceof OnboardingError || typeof code !== 'string' || !/^2[23]/.test(code)) return error;
-  return corrupt(
-    key,
-    `the rows of table ${table} do not fit its schema (${code}: ${(message ?? '').slice(0, 120)})`,
-  );
+  // PostgreSQL quotes the value it refused ("invalid input syntax for type integer: ..."): a tenant's data.
+  const said = (message ?? '').replace(/"[^"]*"/g, '"..."').slice(0, 120);
+  return corrupt(key, `the rows of table ${table} do not fit its schema (${code}: ${said})`);
 }
 
 async function tablesOf(client: ClientBase): Promise<Table[]> {
