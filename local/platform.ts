@@ -34,6 +34,7 @@ import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from '
 import { LocalRds } from './rds/instances';
 import { ensureDatabase, startPostgres, type LocalPostgres } from './rds/postgres';
 import { LocalArchive } from './s3/archive';
+import { LocalSecrets } from './secretsmanager/secrets';
 import { LocalStepFunctionsApi } from './stepfunctions/api';
 import { localDefinitions } from './stepfunctions/asl';
 import {
@@ -169,7 +170,8 @@ export class LocalPlatform {
       signal?.throwIfAborted();
       rds = await LocalRds.start(stateDir, emulator.endpoint, options.log);
       const archive = new LocalArchive(stateDir, emulator.endpoint);
-      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, archive, options.log);
+      const secrets = new LocalSecrets(stateDir, emulator.endpoint);
+      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, archive, secrets, options.log);
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
@@ -188,6 +190,7 @@ export class LocalPlatform {
       );
       Object.assign(process.env, environment);
       await archive.restore();
+      await secrets.restore();
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
       store = await ExecutionStore.open({ ...postgres, database: STEPFUNCTIONS_DATABASE });
       signal?.throwIfAborted();

@@ -1,4 +1,9 @@
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { tenantResourceNames } from '../../common/names';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { readJsonSecret, sharedDbHost, sharedDbPort } from '../../workflow-tasks/lib/db';
 import { PermanentErrors } from '../../common/errors';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { currentTenantApi, readTenantApiVersion } from '../../workflow-tasks/lib/artifact';
@@ -10,7 +15,8 @@ import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/type
  * The AWS emulator keeps nothing across restarts while PostgreSQL (databases, registry, executions) does.
  * On start, every ACTIVE or SUSPENDED tenant's resources are put back into the emulator by running its
  * onboarding steps again, as its own execution: they are idempotent, so what exists is kept and what is
- * missing is re-created (a re-created secret gets new credentials, which "Create database" gives the role),
+ * missing is re-created (the tenants' secrets are kept on disk and put back first, so their credentials
+ * stay; one missing is re-created with new ones, which "Create database" gives the role),
  * at the tenant API version the ledger says it runs; a suspended tenant is then suspended again. Returns
  * the tenant ids.
  */
@@ -21,6 +27,20 @@ async function isUploaded(version: string): Promise<boolean> {
       if (error.name === PermanentErrors.VersionNotFound) return false;
       throw error;
     },
+  );
+}
+
+/**
+ * A kept secret (local/secretsmanager/) names the shared server of the start before, whose port was
+ * another: it is pointed at this start's. (A dedicated tenant's is pointed at its instance by the check.)
+ */
+async function pointAtSharedServer(tenantId: string): Promise<void> {
+  const SecretId = tenantResourceNames(tenantId).secretName;
+  const secret = await readJsonSecret<TenantSecret>(SecretId);
+  const [host, port] = [sharedDbHost(), sharedDbPort()];
+  if (secret.host === host && Number(secret.port) === port) return;
+  await aws().secrets.send(
+    new PutSecretValueCommand({ SecretId, SecretString: JSON.stringify({ ...secret, host, port }) }),
   );
 }
 
@@ -61,6 +81,7 @@ export async function restoreActiveTenants(): Promise<string[]> {
       const event = { executionArn: tenant.executionArn, state };
       const result = await STEP_HANDLERS[step.id].run(event);
       state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+      if (step.id === 'store-secret' && tenant.tier === 'shared') await pointAtSharedServer(tenant.id);
       if (step.id === 'create-database' && tenant.tier === 'dedicated') {
         // The instance is up again (the platform waits for its RDS instances before this): one check
         // gives the tenant's role the password of its re-created secret and points the secret at it.

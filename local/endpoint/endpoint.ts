@@ -7,6 +7,7 @@ import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handler as controlPlaneHandler } from '../../workflow-tasks/control-plane/handler';
 import { LocalArchive } from '../s3/archive';
+import { LocalSecrets } from '../secretsmanager/secrets';
 import type { LocalEventBus } from '../events/api';
 import type { LocalStepFunctionsApi } from '../stepfunctions/api';
 import type { LocalFunctions } from '../lambda/functions';
@@ -26,6 +27,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  *   the emulator, so rules that it does run (an SQS target) see the event too;
  * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
  * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
+ * - writes to the archive bucket and to tenant secrets: forwarded, then kept on disk (s3/, secretsmanager/);
  * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
  * - everything else: forwarded unchanged to the AWS emulator.
  */
@@ -46,6 +48,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
     private readonly rds: LocalRds,
     /** Objects written to the archive bucket are kept on disk before the write is answered. */
     private readonly archive: LocalArchive,
+    /** So are the tenants' secrets. */
+    private readonly secrets: LocalSecrets,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     super();
@@ -71,6 +75,15 @@ export class LocalAwsEndpoint extends LoopbackServer {
         const raw = await bodyOf(req);
         if (!this.platform) return starting(res);
         return await this.platform.stepFunctions.handle(req, res, raw);
+      }
+      if (target.startsWith('secretsmanager.')) {
+        const raw = await bodyOf(req);
+        const secret = LocalSecrets.written(target, raw);
+        if (secret)
+          return await this.forwardThen(req, raw, res, () =>
+            secret.deleted ? this.secrets.forget(secret.name) : this.secrets.keep(secret.name),
+          );
+        return await this.forward(req, raw, res);
       }
       if (service === 'rds') return await this.answerRds(req, res);
       const url = new URL(req.url ?? '/', 'http://local');
@@ -221,11 +234,27 @@ export class LocalAwsEndpoint extends LoopbackServer {
    * `<Error>`, which CompleteMultipartUpload may send with a 200) the object is kept on disk; only then is
    * the answer passed on, so a write acknowledged is a write kept.
    */
-  private async forwardAndKeep(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+  private forwardAndKeep(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    return this.forwardThen(req, undefined, res, (headers) => {
+      const versionId = headers['x-amz-version-id'];
+      return this.archive.keep(key, typeof versionId === 'string' ? versionId : undefined);
+    });
+  }
+
+  /**
+   * Forwards a write; once the emulator has accepted it (a 200 without an `<Error>`, which some calls send
+   * with a 200), `accepted` runs, and only then is the answer passed on.
+   */
+  private async forwardThen(
+    req: IncomingMessage,
+    raw: Buffer | undefined,
+    res: ServerResponse,
+    accepted: (headers: IncomingMessage['headers']) => Promise<void>,
+  ): Promise<void> {
     let status = 502;
     let headers: IncomingMessage['headers'] = {};
     const chunks: Buffer[] = [];
-    await this.upstream(req, undefined, (answer, resolve, reject) => {
+    await this.upstream(req, raw, (answer, resolve, reject) => {
       status = answer.statusCode ?? 502;
       headers = answer.headers;
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -233,9 +262,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       answer.once('error', reject);
     });
     const body = Buffer.concat(chunks);
-    const versionId = headers['x-amz-version-id'];
-    if (status === 200 && !body.includes('<Error>'))
-      await this.archive.keep(key, typeof versionId === 'string' ? versionId : undefined);
+    if (status === 200 && !body.includes('<Error>')) await accepted(headers);
     res.writeHead(status, headers);
     res.end(body);
   }

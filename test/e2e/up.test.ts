@@ -103,6 +103,11 @@ describe('tenantctl up', () => {
 
   it('stops on SIGTERM leaving no child process and no open port, and restarts with its tenants and executions', async () => {
     const first = await up(stateDir);
+    const credentials = async () =>
+      JSON.parse(
+        (await tenantctl(['admin-credentials', 'bookstore', '--json', '--state-dir', stateDir])).stdout,
+      ) as unknown;
+    const before = await credentials();
     const children = descendants(first.process.pid!);
     expect(children.length).toBeGreaterThanOrEqual(2); // at least PostgreSQL and moto_server
     const urls = [
@@ -119,6 +124,8 @@ describe('tenantctl up', () => {
 
     const second = await up(stateDir);
     try {
+      // The tenant's secret was kept: the admin's initial password printed before still holds.
+      expect(await credentials()).toEqual(before);
       const tenants = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);
       expect(JSON.parse(tenants.stdout)).toEqual([
         expect.objectContaining({

@@ -1,0 +1,115 @@
+/**
+ * Stands in for **Secrets Manager's durability** of the tenants' secrets: the emulator keeps secrets in
+ * memory, so every tenant secret (`tenants/<id>`) written through the platform's endpoint is also kept on
+ * disk, and a new start puts them back before the tenants are. A restart then changes no tenant's
+ * credentials: the admin's initial password `tenantctl admin-credentials` printed still signs in, and a
+ * restored tenant's users keep theirs.
+ *
+ * Where the real thing differs: the values are kept as files (mode 0600) in the state directory, not
+ * encrypted with KMS; a put-back secret gets a new ARN suffix; versions and rotation are not kept.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { LocalPlatformNames } from '../../common/names';
+
+/** Where the tenant secrets are kept, under the state directory. */
+const SECRETS_DIR = 'secrets';
+/** Only the tenants' own secrets: the platform's are made again by the bootstrap. */
+const KEPT_PREFIX = 'tenants/';
+/** The calls that change a secret's value or delete it. */
+const WRITES = ['CreateSecret', 'PutSecretValue', 'UpdateSecret', 'DeleteSecret'];
+
+interface KeptSecret {
+  Name: string;
+  SecretString: string;
+  Description?: string;
+  Tags?: { Key?: string; Value?: string }[];
+}
+
+export class LocalSecrets {
+  private readonly dir: string;
+
+  constructor(
+    stateDir: string,
+    /** The emulator itself (reading from it is not a write to keep). */
+    private readonly emulator: string,
+  ) {
+    this.dir = join(stateDir, SECRETS_DIR);
+  }
+
+  /** The tenant secret a Secrets Manager call writes or deletes, if it is one (`raw`: its JSON body). */
+  static written(target: string, raw: Buffer): { name: string; deleted: boolean } | undefined {
+    const [service, operation] = target.split('.');
+    if (service !== 'secretsmanager' || !WRITES.includes(operation ?? '')) return undefined;
+    let body: { Name?: unknown; SecretId?: unknown };
+    try {
+      body = JSON.parse(raw.toString('utf8')) as typeof body;
+    } catch {
+      return undefined; // the emulator answers a malformed request
+    }
+    const id = typeof body.Name === 'string' ? body.Name : body.SecretId;
+    if (typeof id !== 'string') return undefined;
+    // An ARN names the secret with a 6-character suffix: arn:...:secret:<name>-AbCdEf
+    const name = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(id)?.[1] ?? id;
+    return name.startsWith(KEPT_PREFIX) ? { name, deleted: operation === 'DeleteSecret' } : undefined;
+  }
+
+  /** Copies the secret's current value and tags from the emulator to disk (aside, then renamed). */
+  async keep(name: string): Promise<void> {
+    const client = this.client();
+    try {
+      const value = await client.send(new GetSecretValueCommand({ SecretId: name }));
+      const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
+      const kept: KeptSecret = {
+        Name: name,
+        SecretString: value.SecretString ?? '',
+        ...(described.Description ? { Description: described.Description } : {}),
+        Tags: described.Tags ?? [],
+      };
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const file = this.fileOf(name);
+      await writeFile(`${file}.part`, JSON.stringify(kept), { mode: 0o600 });
+      await rename(`${file}.part`, file);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async forget(name: string): Promise<void> {
+    await rm(this.fileOf(name), { force: true });
+  }
+
+  /** Puts every kept secret back in the emulator (a new one starts empty). */
+  async restore(): Promise<void> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const client = this.client();
+    try {
+      for (const file of files.filter((f) => f.endsWith('.json'))) {
+        const kept = JSON.parse(await readFile(join(this.dir, file), 'utf8')) as KeptSecret;
+        await client.send(new CreateSecretCommand(kept)).catch((error: Error) => {
+          if (error.name !== 'ResourceExistsException') throw error;
+        });
+      }
+    } finally {
+      client.destroy();
+    }
+  }
+
+  private fileOf(name: string): string {
+    return join(this.dir, `${encodeURIComponent(name)}.json`);
+  }
+
+  private client(): SecretsManagerClient {
+    return new SecretsManagerClient({
+      endpoint: this.emulator,
+      region: LocalPlatformNames.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  }
+}
