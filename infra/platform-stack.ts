@@ -16,7 +16,7 @@ import {
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { TenantArchive, type ArchiveLockMode } from './archive';
 import { TenantCleanup } from './tenant-cleanup';
-import { longestTaskSeconds, taskFunction } from './task-lambdas';
+import { taskFunction } from './task-lambdas';
 import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
@@ -281,11 +281,7 @@ export class PlatformStack extends Stack {
     this.cleanup = new TenantCleanup(this, 'TenantCleanup', {
       ...workflowTasks,
       onboarding: this.onboarding,
-      watched: (['onboarding', 'release', 'offboarding'] as const).map((workflow) => ({
-        workflow,
-        stateMachine: this[workflow].stateMachine,
-        longestTaskSeconds: longestTaskSeconds(this[workflow].taskFunctions),
-      })),
+      watched: { onboarding: this.onboarding, release: this.release, offboarding: this.offboarding },
       masterSecret: database.masterSecret,
       deadLetterQueue,
     });

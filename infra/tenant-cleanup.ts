@@ -8,27 +8,38 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
+  CLEANED_UP_WORKFLOWS,
   CleanupStates as S,
   executionInterruptedPattern,
   waitStateOf,
   type CleanedUpWorkflow,
 } from '../common/cleanup';
 import { STEPS } from '../common/steps';
-import { registryTasks, workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
+import {
+  longestTaskSeconds,
+  registryTasks,
+  workflowStateMachine,
+  WorkflowTasks,
+  type TaskLambdaSettings,
+} from './task-lambdas';
 import type { TenantOnboarding } from './tenant-onboarding';
 import { SWITCH_ACTIONS } from './tenant-suspension';
 
 export interface TenantCleanupProps extends TaskLambdaSettings {
   readonly onboarding: TenantOnboarding;
   /**
-   * The workflows whose interrupted executions are cleaned up after, each with its longest task Lambda's
-   * timeout: how long one of its Lambdas may still run after the execution ended.
+   * The workflows whose interrupted executions are cleaned up after: their state machines, and their task
+   * Lambdas, whose longest timeout is how long one may still run after its execution ended.
    */
-  readonly watched: readonly {
-    readonly workflow: CleanedUpWorkflow;
-    readonly stateMachine: sfn.IStateMachine;
-    readonly longestTaskSeconds: number;
-  }[];
+  readonly watched: Readonly<
+    Record<
+      CleanedUpWorkflow,
+      {
+        readonly stateMachine: sfn.IStateMachine;
+        readonly taskFunctions: ReadonlyMap<string, lambda.IFunction>;
+      }
+    >
+  >;
   /** The registry's database (master user). */
   readonly masterSecret: ISecret;
   /** Where an event the rule could not deliver goes. */
@@ -50,6 +61,11 @@ export class TenantCleanup extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantCleanupProps) {
     super(scope, id);
+    const watched = CLEANED_UP_WORKFLOWS.map((workflow) => ({
+      workflow,
+      stateMachine: props.watched[workflow].stateMachine,
+      longestTaskSeconds: longestTaskSeconds(props.watched[workflow].taskFunctions),
+    }));
     const { partition, region, account } = Stack.of(this);
     const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
     const tasks = new WorkflowTasks(this, props, 'cleanup');
@@ -80,7 +96,7 @@ export class TenantCleanup extends Construct {
     const cleanUp = task(S.cleanUp, 'cleanUp', '$.cleanup', 'undo');
     cleanUp.next(new sfn.Succeed(this, S.done, { stateName: S.done }));
     const which = new sfn.Choice(this, S.which, { stateName: S.which });
-    props.watched.forEach(({ workflow, stateMachine, longestTaskSeconds }) => {
+    watched.forEach(({ workflow, stateMachine, longestTaskSeconds }) => {
       const wait = new sfn.Wait(this, waitStateOf(workflow), {
         stateName: waitStateOf(workflow),
         time: sfn.WaitTime.duration(Duration.seconds(longestTaskSeconds + 10)),
@@ -95,7 +111,7 @@ export class TenantCleanup extends Construct {
       new sfn.Wait(this, S.wait, {
         stateName: S.wait,
         time: sfn.WaitTime.duration(
-          Duration.seconds(Math.max(...props.watched.map((w) => w.longestTaskSeconds)) + 10),
+          Duration.seconds(Math.max(...watched.map((w) => w.longestTaskSeconds)) + 10),
         ),
       }).next(cleanUp),
     );
@@ -107,7 +123,7 @@ export class TenantCleanup extends Construct {
         'Cleans up after a stopped, timed-out or crashed execution: undoes what it still owns, frees its slot.',
       logRetention: props.logRetention,
     });
-    const pattern = executionInterruptedPattern(props.watched.map((w) => w.stateMachine.stateMachineArn));
+    const pattern = executionInterruptedPattern(watched.map((w) => w.stateMachine.stateMachineArn));
     new events.Rule(this, 'InterruptedRule', {
       description:
         'Starts a cleanup for every execution of the tenant workflows that ended ABORTED, TIMED_OUT or FAILED',

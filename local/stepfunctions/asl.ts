@@ -115,11 +115,7 @@ export function localDefinitions(): LocalDefinitions {
     network,
     onboarding,
     // Its waits are zeroed locally (local/platform.ts): the status change comes once the tasks have ended.
-    watched: [
-      { workflow: 'onboarding', stateMachine: onboarding.stateMachine, longestTaskSeconds: 0 },
-      { workflow: 'release', stateMachine: release.stateMachine, longestTaskSeconds: 0 },
-      { workflow: 'offboarding', stateMachine: offboarding.stateMachine, longestTaskSeconds: 0 },
-    ],
+    watched: { onboarding, release, offboarding },
     masterSecret,
     deadLetterQueue: sqs.Queue.fromQueueArn(
       stack,

@@ -1,5 +1,6 @@
 import type { LocalPlatform } from '../../local/platform';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import { cleanupAfter, reaching } from '../fixtures/executions';
 import { awsCli } from '../fixtures/processes';
 import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 
@@ -30,54 +31,20 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-/** Polls until `check` returns a value, or fails naming `what` after the deadline. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  deadlineMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** Resolves once the execution has entered the state (its history says so). */
-function entered(executionArn: string, stateName: string): Promise<true> {
-  return eventually(`${executionArn} entering "${stateName}"`, async () => {
-    const events = await platform.store.history(executionArn, 0, 1000, false);
-    return events.some((e) => e.stateEnteredEventDetails?.name === stateName) ? true : undefined;
-  });
-}
-
-/** The cleanup execution started for `executionArn`, once it has ended. */
-function cleanupOf(executionArn: string) {
-  return eventually(`the cleanup after ${executionArn}`, async () => {
-    const all = await platform.store.list(platform.stateMachines.cleanup.arn, undefined, 0, 100);
-    const mine = all.find(
-      (e) => (JSON.parse(e.input) as { executionArn?: string }).executionArn === executionArn,
-    );
-    return mine && mine.status !== 'RUNNING' ? mine : undefined;
-  });
-}
-
 describe('an onboarding stopped while it runs', () => {
   it('is cleaned up within 30 s: nothing left, ROLLED_BACK, and onboarding it again succeeds', async () => {
     const domain = `${SHARED}.example`;
     const started = await platform.startExecution(tenantInput(SHARED, { domain }), {
       name: `onboard-${SHARED}`,
     });
-    await entered(started.executionArn, 'Apply schema');
+    await reaching(platform, started.executionArn, 'Apply schema');
     const stoppedAt = Date.now();
     expect(
       await platform.stopExecution(started.executionArn, { error: 'Operator', cause: 'stopped by hand' }),
     ).toBe(true);
     expect((await started.done).status).toBe('ABORTED');
 
-    const cleaned = await cleanupOf(started.executionArn);
+    const cleaned = await cleanupAfter(platform, started.executionArn);
     expect({ status: cleaned.status, output: JSON.parse(cleaned.output ?? 'null') as unknown }).toMatchObject(
       {
         status: 'SUCCEEDED',
@@ -107,7 +74,7 @@ describe('an onboarding stopped while it runs', () => {
       '--input',
       JSON.stringify(tenantInput(DEDICATED, { tier: 'dedicated' })),
     ])) as { executionArn: string };
-    await entered(executionArn, 'Apply schema');
+    await reaching(platform, executionArn, 'Apply schema');
     await awsCli(platform.endpointUrl, ['stepfunctions', 'stop-execution', '--execution-arn', executionArn]);
     const described = (await awsCli(platform.endpointUrl, [
       'stepfunctions',
@@ -116,7 +83,7 @@ describe('an onboarding stopped while it runs', () => {
       executionArn,
     ])) as { status: string };
     expect(described.status).toBe('ABORTED');
-    expect((await cleanupOf(executionArn)).status).toBe('SUCCEEDED');
+    expect((await cleanupAfter(platform, executionArn)).status).toBe('SUCCEEDED');
     expect(await footprint(platform, DEDICATED)).toEqual(nothingOf('ROLLED_BACK'));
     const again = await platform.runExecution(tenantInput(DEDICATED, { tier: 'dedicated' }));
     expect({ status: again.status, cause: again.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
@@ -128,7 +95,7 @@ describe('an onboarding that failed and rolled itself back', () => {
     const record = await platform.runExecution(tenantInput(FAILED));
     expect(record.status).toBe('FAILED');
     const before = await getTenant(FAILED);
-    const cleaned = await cleanupOf(record.executionArn);
+    const cleaned = await cleanupAfter(platform, record.executionArn);
     expect({ status: cleaned.status, output: JSON.parse(cleaned.output ?? 'null') as unknown }).toMatchObject(
       {
         status: 'SUCCEEDED',

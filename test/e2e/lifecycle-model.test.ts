@@ -1,13 +1,10 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import fc from 'fast-check';
-import { Client } from 'pg';
-import { tenantResourceNames } from '../../common/names';
-import type { TenantSecret } from '../../common/tenant-secret';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
-import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { allows, type LifecycleState, type Operation } from '../../workflow-tasks/records/lifecycle';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { allOf } from '../../local/stepfunctions/engine';
+import { cleanupAfter, eventually, reaching, tenantClient } from '../fixtures/executions';
 import { footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 
 /**
@@ -121,40 +118,17 @@ function allowed(op: Op, m: TenantModel): boolean {
   return allows(m.state, op) && (op !== 'restore' || m.exported !== undefined);
 }
 
-async function tenantClient(tenantId: string): Promise<Client> {
-  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
-  const client = new Client({
-    host: secret.host,
-    port: Number(secret.port),
-    database: secret.dbname,
-    user: secret.username,
-    password: secret.password,
-  });
-  await client.connect();
-  return client;
-}
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  deadlineMs = 60_000,
-): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** After every command: nothing runs (cleanups included), then the registry and the resources match the model. */
 async function check(model: Model, real: Real): Promise<void> {
-  await eventually('every execution has ended', async () => {
-    for (const machine of allOf(platform.stateMachines))
-      if ((await platform.store.list(machine.arn, 'RUNNING', 0, 1)).length > 0) return undefined;
-    return true;
-  });
+  await eventually(
+    'every execution has ended',
+    async () => {
+      for (const machine of allOf(platform.stateMachines))
+        if ((await platform.store.list(machine.arn, 'RUNNING', 0, 1)).length > 0) return undefined;
+      return true;
+    },
+    60_000,
+  );
   const provisioning = (await listTenants()).filter((t) => t.status === 'PROVISIONING');
   expect(provisioning.map((t) => t.id)).toEqual([]);
   for (const [i, tenantId] of real.ids.entries()) {
@@ -298,21 +272,12 @@ class StopOnboarding implements fc.AsyncCommand<Model, Real> {
     const started = await platform.startExecution(tenantInput(tenantId), {
       stateMachineArn: platform.stateMachines.onboarding.arn,
     });
-    await eventually('the onboarding reaching "Apply schema"', async () => {
-      const events = await platform.store.history(started.executionArn, 0, 1000, false);
-      const there = events.some((e) => e.stateEnteredEventDetails?.name === 'Apply schema');
-      const over = events.some((e) => e.type.startsWith('Execution') && e.type !== 'ExecutionStarted');
-      return there || over ? true : undefined;
-    });
+    await reaching(platform, started.executionArn, 'Apply schema');
     const stopped = await platform.stopExecution(started.executionArn);
     const record = await started.done;
     if (stopped) {
       // Its status change starts a cleanup once the slow step has ended: nothing is settled before that ends.
-      await eventually('the cleanup after the stopped onboarding', async () => {
-        const cleanups = await platform.store.list(platform.stateMachines.cleanup.arn, undefined, 0, 50);
-        const mine = cleanups.find((e) => e.input.includes(started.executionArn));
-        return mine && mine.status !== 'RUNNING' ? mine : undefined;
-      });
+      await cleanupAfter(platform, started.executionArn, 60_000);
       model[2]!.state = 'ROLLED_BACK';
     } else if (record.status === 'SUCCEEDED')
       Object.assign(model[2]!, { state: 'ACTIVE', tier: 'shared', products: 0 });

@@ -1,16 +1,14 @@
 import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Client } from 'pg';
 import { gatewayRequest } from '../../cli/describe';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
 import { LocalGateway } from '../../local/gateway/gateway';
 import { waitFor } from '../../local/processes/ports';
 import type { LocalPlatform } from '../../local/platform';
 import { aws } from '../../workflow-tasks/lib/aws';
-import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import type { TenantSecret } from '../../common/tenant-secret';
+import { tenantClient } from '../fixtures/executions';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 
@@ -70,15 +68,7 @@ async function ledger(): Promise<
 
 /** Runs SQL in a tenant's own database as the tenant's role. */
 async function inTenantDb<T>(tenantId: string, sql: string): Promise<T[]> {
-  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
-  const client = new Client({
-    host: secret.host,
-    port: Number(secret.port),
-    database: secret.dbname,
-    user: secret.username,
-    password: secret.password,
-  });
-  await client.connect();
+  const client = await tenantClient(tenantId);
   try {
     return (await client.query(sql)).rows as T[];
   } finally {
