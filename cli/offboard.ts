@@ -1,7 +1,9 @@
 import { createInterface } from 'node:readline';
 import { LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
+import { DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { ArchiveKeys, EXPORT_KEY_PATTERN } from '../common/offboarding';
+import { finalSnapshotId } from '../common/names';
+import { ArchiveKeys, EXPORT_KEY_PATTERN, exportOrigin } from '../common/offboarding';
 import { getJsonObject } from '../common/s3-json';
 import { tenantIdSchema } from '../common/tenant-input';
 import type { ExportManifest } from '../workflow-tasks/records/tenant-export';
@@ -18,11 +20,13 @@ export async function archiveBucketOf(options: TargetOptions): Promise<string> {
  * The onboarding input that brings a tenant back from its latest verified export (`exports/<id>/latest.json`
  * in the archive bucket, written by "Verify export"), or from the verified export `export` names (one of
  * `tenantctl exports <id>`): the company, admin and domain the export records, under `as` and on `tier`
- * when given.
+ * when given. A dedicated tenant restored on the dedicated tier under its own id starts from the final
+ * snapshot its offboarding kept, when there is one newer than the export (`fromSnapshot`), unless
+ * `snapshot` is false.
  */
 export async function restoreInput(
   tenantId: string,
-  options: TargetOptions & { as?: string; tier?: string; export?: string },
+  options: TargetOptions & { as?: string; tier?: string; export?: string; snapshot?: boolean },
 ): Promise<Record<string, unknown>> {
   for (const [field, value] of [
     ['tenantId', tenantId],
@@ -65,16 +69,53 @@ export async function restoreInput(
     const identity: Partial<ExportManifest> = latest.adminEmail
       ? latest
       : await read<ExportManifest>(latest.manifestKey, `the manifest of ${latest.key} is missing`);
+    const tier = options.tier ?? identity.tier;
+    const fromSnapshot =
+      options.snapshot !== false &&
+      tier === 'dedicated' &&
+      identity.tier === 'dedicated' &&
+      (options.as ?? tenantId) === tenantId &&
+      (await finalSnapshotNewerThan(options, latest.key, latest.verifiedAt));
     return {
       tenantId: options.as ?? tenantId,
       companyName: identity.companyName ?? tenantId,
       adminEmail: identity.adminEmail ?? `admin@${tenantId}.invalid`,
-      tier: options.tier ?? identity.tier,
+      tier,
       ...(identity.domain ? { domain: identity.domain } : {}),
       restoreFrom: latest.key,
+      ...(fromSnapshot ? { fromSnapshot } : {}),
     };
   } finally {
     s3.destroy();
+  }
+}
+
+/** Whether the final snapshot kept by the offboarding that wrote `exportKey` exists and is newer than it. */
+async function finalSnapshotNewerThan(
+  options: TargetOptions,
+  exportKey: string,
+  verifiedAt: string | undefined,
+): Promise<boolean> {
+  const origin = exportOrigin(exportKey);
+  if (!origin) return false;
+  const rds = new RDSClient(await awsClientConfig(options));
+  try {
+    const { DBSnapshots } = await rds.send(
+      new DescribeDBSnapshotsCommand({
+        DBSnapshotIdentifier: finalSnapshotId(origin.tenantId, origin.stamp),
+      }),
+    );
+    const snapshot = DBSnapshots?.[0];
+    return (
+      snapshot?.Status === 'available' &&
+      snapshot.SnapshotCreateTime !== undefined &&
+      (verifiedAt === undefined || snapshot.SnapshotCreateTime.getTime() > Date.parse(verifiedAt))
+    );
+  } catch (error) {
+    if ((error as Error).name === 'DBSnapshotNotFoundFault') return false;
+    throw error;
+  } finally {
+    rds.destroy();
   }
 }
 

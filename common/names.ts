@@ -170,6 +170,14 @@ export function tenantResourceNames(tenantId: string): TenantResourceNames {
   };
 }
 
+/**
+ * The final snapshot an offboarding of a dedicated tenant keeps of its instance, named for the offboarding
+ * (its claim's start, the stamp of the export it wrote): `tenant-<id>-final-<yyyymmddthhmmssz>`.
+ */
+export function finalSnapshotId(tenantId: string, offboardingStartedAt: string): string {
+  return `${tenantResourceNames(tenantId).instanceId}-final-${offboardingStartedAt.toLowerCase()}`;
+}
+
 /** The custom domain the tenant's API gets when the tenant has a domain. */
 export function tenantApiDomain(domain: string): string {
   return `api.${domain}`;

@@ -34,3 +34,9 @@ export const ArchiveKeys = {
 
 /** An export key as the onboarding input's `restoreFrom` accepts it. */
 export const EXPORT_KEY_PATTERN = /^exports\/[a-z][a-z0-9-]{1,30}[a-z0-9]\/[0-9TZ]{16}\.tenant-export\.gz$/;
+
+/** The tenant and the offboarding (its start, the export's stamp) an export key was written for. */
+export function exportOrigin(exportKey: string): { tenantId: string; stamp: string } | undefined {
+  const match = /^exports\/([^/]+)\/([0-9TZ]{16})\.tenant-export\.gz$/.exec(exportKey);
+  return match ? { tenantId: match[1]!, stamp: match[2]! } : undefined;
+}

@@ -1,6 +1,6 @@
 // zod/mini: the same checks as zod, tree-shakable ("Validate input" bundles 50 KiB instead of 470).
 import * as z from 'zod/mini';
-import { EXPORT_KEY_PATTERN } from './offboarding';
+import { EXPORT_KEY_PATTERN, exportOrigin } from './offboarding';
 
 /** Ids that would collide with platform or PostgreSQL names, or read as something they are not. */
 export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([
@@ -69,6 +69,12 @@ export const tenantInputSchema = z.strictObject({
       ),
     ),
   ),
+  /**
+   * With `restoreFrom` on the dedicated tier, under the tenant's own id: the instance is restored from the
+   * final snapshot the offboarding that wrote the export kept (`finalSnapshotId`), instead of being
+   * created empty and loaded from the export.
+   */
+  fromSnapshot: z.optional(z.boolean({ error: 'must be true or false' })),
 });
 
 /** The onboarding input after validation and normalisation. */
@@ -82,8 +88,25 @@ export function parseTenantInput(raw: unknown): TenantInputResult {
     return { ok: false, problems: ['input: must be a JSON object'] };
   }
   const parsed = tenantInputSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, problems: fieldProblems(parsed.error.issues) };
+  if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error.issues) };
+  const problems = snapshotProblems(parsed.data);
+  return problems.length === 0 ? { ok: true, value: parsed.data } : { ok: false, problems };
+}
+
+/**
+ * A final snapshot holds the tenant's database under the names of the tenant it was taken of: it can
+ * only bring back that same tenant, on its own instance.
+ */
+function snapshotProblems(input: TenantInput): string[] {
+  if (!input.fromSnapshot) return [];
+  if (!input.restoreFrom) return ['fromSnapshot: needs restoreFrom (the export whose offboarding kept it)'];
+  if (input.tier !== 'dedicated')
+    return ['fromSnapshot: only a restore on the dedicated tier starts from a snapshot'];
+  if (exportOrigin(input.restoreFrom)?.tenantId !== input.tenantId)
+    return [
+      `fromSnapshot: restoreFrom is an export of another tenant; a snapshot restores only ${input.tenantId} itself (restore without fromSnapshot to load the export instead)`,
+    ];
+  return [];
 }
 
 /** Each validation issue as `field: problem` (an unknown field as `"name": is not a known field`). */

@@ -458,12 +458,18 @@ class StepPermissions {
             [
               'rds:DescribeDBInstances',
               ...(handler === 'run'
-                ? ['rds:CreateDBInstance', 'rds:AddTagsToResource']
+                ? [
+                    'rds:CreateDBInstance',
+                    'rds:AddTagsToResource',
+                    // A restore with `fromSnapshot` starts from the tenant's final snapshot.
+                    'rds:RestoreDBInstanceFromDBSnapshot',
+                  ]
                 : ['rds:DeleteDBInstance']),
             ],
             handler === 'run'
               ? [
                   instances,
+                  arn('rds', 'snapshot:tenant-*'),
                   arn('rds', `subgrp:${this.props.dedicated.subnetGroupName}`),
                   arn('rds', 'pg:default.postgres*'),
                   arn('rds', 'og:default:postgres*'),

@@ -23,10 +23,21 @@ export function restoreCommand(program: Command, ctx: CommandContext): void {
           'shared',
           'dedicated',
         ]),
+      )
+      .option(
+        '--no-snapshot',
+        "load the export even when a dedicated tenant's final snapshot could bring its instance back",
       ),
   ).action(
-    async (tenantId: string, options: CommonOptions & { as?: string; tier?: string; export?: string }) => {
+    async (
+      tenantId: string,
+      options: CommonOptions & { as?: string; tier?: string; export?: string; snapshot: boolean },
+    ) => {
       const input = await restoreInput(tenantId, { ...options, stateDir: resolve(options.stateDir) });
+      if (input.fromSnapshot && !options.json)
+        out(
+          `${tenantId}: its instance comes back from the final snapshot its offboarding kept (newer than ${String(input.restoreFrom)}); --no-snapshot loads the export instead`,
+        );
       ctx.setExitCode((await onboardThrough(await target(options), input, options)).exitCode);
     },
   );

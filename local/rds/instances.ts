@@ -4,12 +4,14 @@
  * server of its own (instances.ts), with its managed master secret holding its real password.
  *
  * Where the real thing differs: instances are available in seconds, on 127.0.0.1, with no Multi-AZ,
- * backups or parameter groups; a final snapshot is a copy of the data directory
- * (DescribeDBSnapshots lists them; restoring from one is not emulated).
+ * backups or parameter groups; a final snapshot is a copy of the stopped server's data directory
+ * (DescribeDBSnapshots lists them, RestoreDBInstanceFromDBSnapshot starts a new instance on a copy of it);
+ * an instance restored with ManageMasterUserPassword keeps the snapshot's master password in its new
+ * managed secret, where RDS would generate a new one.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CreateSecretCommand,
@@ -32,13 +34,22 @@ export class RdsError extends Error {
   }
 }
 
-/** What DescribeDBSnapshots says of a kept final snapshot (`rds-snapshots/<name>.json`). */
+/**
+ * What DescribeDBSnapshots says of a kept final snapshot (`rds-snapshots/<name>.json`, mode 600), and what
+ * restoring it needs: the master user and password its data directory has (absent in a snapshot kept
+ * before restoring was emulated: such a one cannot be restored).
+ */
 interface SnapshotRecord {
   readonly instanceId: string;
   readonly createdAt: string;
   readonly engine: string;
   readonly allocatedStorage: number;
   readonly tags: readonly { Key: string; Value: string }[];
+  readonly instanceClass?: string;
+  readonly dbName?: string;
+  readonly masterUsername?: string;
+  readonly masterPassword?: string;
+  readonly storageEncrypted?: boolean;
 }
 
 /** What survives a restart of the platform about one instance (`<state-dir>/rds-instances.json`, mode 600). */
@@ -56,6 +67,8 @@ interface InstanceRecord {
   readonly allocatedStorage: number;
   readonly storageEncrypted: boolean;
   readonly createdAt: string;
+  /** The snapshot its data directory is first copied from (RestoreDBInstanceFromDBSnapshot). */
+  readonly restoredFrom?: string;
   port?: number;
 }
 
@@ -131,6 +144,8 @@ export class LocalRds {
     switch (action) {
       case 'CreateDBInstance':
         return response(action, `<DBInstance>${this.describe(await this.create(params))}</DBInstance>`);
+      case 'RestoreDBInstanceFromDBSnapshot':
+        return response(action, `<DBInstance>${this.describe(await this.restore(params))}</DBInstance>`);
       case 'DescribeDBInstances': {
         const id = params.get('DBInstanceIdentifier');
         const listed = id ? [this.get(id)] : [...this.instances.values()];
@@ -174,10 +189,7 @@ export class LocalRds {
     const described: string[] = [];
     for (const name of names.sort()) {
       if (id && name !== id) continue;
-      const meta = await readFile(join(root, `${name}.json`), 'utf8').then(
-        (text) => JSON.parse(text) as SnapshotRecord,
-        () => undefined,
-      );
+      const meta = await this.snapshotRecord(name);
       if (instanceId && meta?.instanceId !== instanceId) continue;
       const fields: [string, string | number | undefined][] = [
         ['DBSnapshotIdentifier', name],
@@ -198,6 +210,13 @@ export class LocalRds {
       );
     }
     return described;
+  }
+
+  private snapshotRecord(name: string): Promise<SnapshotRecord | undefined> {
+    return readFile(join(this.files.dataRoot, 'rds-snapshots', `${name}.json`), 'utf8').then(
+      (text) => JSON.parse(text) as SnapshotRecord,
+      () => undefined,
+    );
   }
 
   private get(id: string): Instance {
@@ -255,8 +274,49 @@ export class LocalRds {
       storageEncrypted: params.get('StorageEncrypted') === 'true',
       createdAt: new Date().toISOString(),
     };
+    return this.add(record);
+  }
+
+  /**
+   * A new instance on a copy of a kept final snapshot's data directory: its databases, roles and rows as
+   * they were, its master user the snapshot's; class and tags as asked (or the snapshot's).
+   */
+  private async restore(params: URLSearchParams): Promise<Instance> {
+    const id = required(params, 'DBInstanceIdentifier');
+    if (!ID_PATTERN.test(id))
+      throw new RdsError('InvalidParameterValue', `Invalid DBInstanceIdentifier: ${id.slice(0, 80)}`);
+    if (this.instances.has(id)) throw new RdsError('DBInstanceAlreadyExists', `DB instance already exists`);
+    const name = required(params, 'DBSnapshotIdentifier');
+    const snapshot = ID_PATTERN.test(name) ? await this.snapshotRecord(name) : undefined;
+    if (!snapshot || !existsSync(join(this.files.dataRoot, 'rds-snapshots', name)))
+      throw new RdsError('DBSnapshotNotFound', `DBSnapshot ${name.slice(0, 80)} not found.`, 404);
+    if (!snapshot.masterUsername || !snapshot.masterPassword)
+      throw new RdsError(
+        'InvalidParameterValue',
+        `DBSnapshot ${name} was kept before the local RDS recorded its master user: it cannot be restored`,
+      );
+    const tags = listParam(params, 'Tags.Tag').map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
+    return this.add({
+      id,
+      instanceClass: params.get('DBInstanceClass') ?? snapshot.instanceClass ?? 'db.t4g.micro',
+      engine: snapshot.engine,
+      dbName: snapshot.dbName,
+      masterUsername: snapshot.masterUsername,
+      masterPassword: snapshot.masterPassword,
+      managedSecretName:
+        params.get('ManageMasterUserPassword') === 'true' ? `rds!db-${randomUUID()}` : undefined,
+      tags: tags.length > 0 ? tags : snapshot.tags,
+      allocatedStorage: Number(params.get('AllocatedStorage') ?? snapshot.allocatedStorage),
+      storageEncrypted: snapshot.storageEncrypted ?? false,
+      createdAt: new Date().toISOString(),
+      restoredFrom: name,
+    });
+  }
+
+  /** Registers a new instance (`creating`), writes its managed secret and starts its server behind it. */
+  private async add(record: InstanceRecord): Promise<Instance> {
     const instance: Instance = { record, status: 'creating', starting: Promise.resolve() };
-    this.instances.set(id, instance);
+    this.instances.set(record.id, instance);
     await this.save();
     // As on AWS, the managed secret exists from the start (it holds the password the server gets).
     if (record.managedSecretName) instance.managedSecretArn = await this.putManagedSecret(record);
@@ -291,12 +351,18 @@ export class LocalRds {
       const target = join(this.files.dataRoot, 'rds-snapshots', snapshot);
       await mkdir(join(this.files.dataRoot, 'rds-snapshots'), { recursive: true });
       await cp(dataDir, target, { recursive: true, verbatimSymlinks: true });
+      const { record } = instance;
       const meta: SnapshotRecord = {
-        instanceId: instance.record.id,
+        instanceId: record.id,
         createdAt: new Date().toISOString(),
-        engine: instance.record.engine,
-        allocatedStorage: instance.record.allocatedStorage,
-        tags: instance.record.tags,
+        engine: record.engine,
+        allocatedStorage: record.allocatedStorage,
+        tags: record.tags,
+        instanceClass: record.instanceClass,
+        dbName: record.dbName,
+        masterUsername: record.masterUsername,
+        masterPassword: record.masterPassword,
+        storageEncrypted: record.storageEncrypted,
       };
       await writeFile(`${target}.json`, JSON.stringify(meta), { mode: 0o600 });
     }
@@ -321,7 +387,17 @@ export class LocalRds {
     try {
       const dataDir = this.dataDir(record.id);
       await mkdir(join(this.files.dataRoot, 'rds'), { recursive: true });
-      const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+      if (record.restoredFrom && !existsSync(join(dataDir, 'PG_VERSION'))) {
+        const copying = `${dataDir}.restoring`;
+        await rm(copying, { recursive: true, force: true });
+        await cp(join(this.files.dataRoot, 'rds-snapshots', record.restoredFrom), copying, {
+          recursive: true,
+          verbatimSymlinks: true,
+        });
+        await this.giveTreeToServer(copying);
+        await rename(copying, dataDir);
+      }
+      const fresh = !record.restoredFrom && !existsSync(join(dataDir, 'PG_VERSION'));
       instance.server = await startServer({
         files: this.files,
         dataDir,
@@ -361,6 +437,15 @@ export class LocalRds {
       if ((error as Error).name !== 'ResourceExistsException') throw error;
       return (await this.secrets.send(new PutSecretValueCommand({ SecretId: Name, SecretString }))).ARN;
     }
+  }
+
+  /** The copy belongs to the user the servers run as (when this process runs as root). */
+  private async giveTreeToServer(root: string): Promise<void> {
+    const { owner } = this.files;
+    if (!owner) return;
+    await chown(root, owner.uid, owner.gid);
+    for (const entry of await readdir(root, { recursive: true }))
+      await chown(join(root, entry), owner.uid, owner.gid);
   }
 
   private dataDir(id: string): string {

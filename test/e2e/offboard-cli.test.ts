@@ -129,4 +129,24 @@ describe('tenantctl offboard and restore', () => {
     const nothing = await tenantctl(['offboard', '--all', '--yes', '--state-dir', stateDir]);
     expect([nothing.code, nothing.stdout]).toEqual([0, 'No tenant to offboard.\n']);
   }, 180_000);
+
+  it('restores a dedicated tenant from the final snapshot its offboarding kept, saying so', async () => {
+    const restored = await tenantctl(['restore', 'bookstore-two', '--state-dir', stateDir], {
+      timeoutMs: 120_000,
+    });
+    expect([restored.code, restored.stderr]).toEqual([0, '']);
+    expect(restored.stdout).toContain(
+      'bookstore-two: its instance comes back from the final snapshot its offboarding kept',
+    );
+    expect(restored.stdout).toContain('bookstore-two: SUCCEEDED');
+    const instances = (await awsCli(running!.endpoints.aws, [
+      'rds',
+      'describe-db-instances',
+      '--db-instance-identifier',
+      'tenant-bookstore-two',
+    ])) as { DBInstances: { DBInstanceStatus: string }[] };
+    expect(instances.DBInstances.map((i) => i.DBInstanceStatus)).toEqual(['available']);
+    const health = await gatewayRequest(running!.endpoints.gateway, 'api.bookstore-two.localhost', '/health');
+    expect(health.status).toBe(200);
+  }, 180_000);
 });

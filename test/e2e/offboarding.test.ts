@@ -3,8 +3,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { gatewayRequest } from '../../cli/describe';
-import { LocalPlatformNames, tenantResourceNames } from '../../common/names';
-import { ArchiveKeys } from '../../common/offboarding';
+import { finalSnapshotId, LocalPlatformNames, tenantResourceNames } from '../../common/names';
+import { ArchiveKeys, exportOrigin } from '../../common/offboarding';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { LocalGateway } from '../../local/gateway/gateway';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
@@ -15,6 +15,7 @@ import { sha256Of } from '../../workflow-tasks/records/archive';
 import type { ExportManifest } from '../../workflow-tasks/records/tenant-export';
 import type { StepResults } from '../../workflow-tasks/lib/types';
 import { eventSpy } from '../fixtures/event-spy';
+import { tenantClient } from '../fixtures/executions';
 import {
   adminClient,
   everythingOf,
@@ -258,6 +259,13 @@ describe('offboarding a tenant', () => {
   }, 180_000);
 
   it('offboards a dedicated tenant: its instance goes, after a final snapshot', async () => {
+    // Something only the instance's own data has (an export carries rows, not comments): the snapshot's mark.
+    const client = await tenantClient('moved-shop');
+    try {
+      await client.query(`COMMENT ON TABLE orders IS 'kept by the final snapshot'`);
+    } finally {
+      await client.end();
+    }
     const record = await offboard('moved-shop');
     expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
     expect(await footprint(platform, 'moved-shop')).toEqual(nothingOf('OFFBOARDED'));
@@ -280,6 +288,61 @@ describe('offboarding a tenant', () => {
     );
     expect(manifest).toMatchObject({ tenantId: 'moved-shop', tier: 'dedicated' });
     expect(manifest.tables.find((t) => t.name === 'orders')?.rows).toBe(8);
+  }, 120_000);
+
+  it('restores a dedicated tenant from its final snapshot: the instance comes back as it was, nothing loaded', async () => {
+    const movedExport = (await getTenant('moved-shop'))!.offboarding!.export!.key;
+    const record = await platform.runExecution(
+      tenantInput('moved-shop', { tier: 'dedicated', restoreFrom: movedExport, fromSnapshot: true }),
+    );
+    expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    const snapshot = finalSnapshotId('moved-shop', exportOrigin(movedExport)!.stamp);
+    expect((record.output as { results: StepResults }).results.schema.restored).toEqual({
+      from: movedExport,
+      snapshot,
+      rows: { products: 12, orders: 8, order_lines: 16, users: 1 },
+    });
+    expect(await footprint(platform, 'moved-shop')).toMatchObject({
+      instance: true,
+      secret: true,
+      function: true,
+      registry: 'ACTIVE',
+    });
+    const client = await tenantClient('moved-shop');
+    try {
+      const comment = await client.query<{ c: string | null }>(
+        `SELECT obj_description('orders'::regclass, 'pg_class') AS c`,
+      );
+      expect(comment.rows[0]?.c).toBe('kept by the final snapshot');
+    } finally {
+      await client.end();
+    }
+    // The users kept their passwords; the snapshot is still there for another day.
+    const token = await signIn('moved-shop', newPassword);
+    const listed = JSON.parse((await api('moved-shop', token, '/orders?limit=100')).body) as {
+      items: { id: number }[];
+    };
+    expect(listed.items.map((o) => o.id)).toEqual(orders.map((o) => o.id));
+    const { DBSnapshots } = await aws().rds.send(
+      new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshot }),
+    );
+    expect(DBSnapshots).toHaveLength(1);
+  }, 180_000);
+
+  it('rolls a restore back when the offboarding kept no final snapshot, naming it, with nothing left', async () => {
+    // An offboarding on the shared tier keeps an export and no snapshot.
+    const key = 'exports/nosnap-shop/20260101T000000Z.tenant-export.gz';
+    const record = await platform.runExecution(
+      tenantInput('nosnap-shop', { tier: 'dedicated', restoreFrom: key, fromSnapshot: true }),
+    );
+    expect({ status: record.status, error: record.error }).toEqual({
+      status: 'FAILED',
+      error: 'InvalidInput',
+    });
+    expect(record.cause).toContain(
+      `fromSnapshot: the final snapshot tenant-nosnap-shop-final-20260101t000000z of the offboarding that wrote ${key} does not exist`,
+    );
+    expect(await footprint(platform, 'nosnap-shop')).toEqual(nothingOf('ROLLED_BACK'));
   }, 120_000);
 
   it('refuses an export key that does not exist, and rolls the onboarding back', async () => {

@@ -7,6 +7,8 @@ const valid = {
   domain: 'buildingshop.com',
 };
 
+const ownExport = 'exports/building-shop/20260101T000000Z.tenant-export.gz';
+
 describe('parseTenantInput', () => {
   it('normalises a valid input: trims the name, lower-cases the e-mail, defaults the tier', () => {
     expect(parseTenantInput(valid)).toEqual({
@@ -43,12 +45,42 @@ describe('parseTenantInput', () => {
     ['an empty company name', { companyName: '   ' }, 'companyName: must not be empty'],
     ['a company name with a bidi override', { companyName: 'Shop\u202Egnp.exe' }, 'companyName:'],
     ['an unknown field', { plan: 'gold' }, '"plan": is not a known field'],
+    ['fromSnapshot that is not a boolean', { fromSnapshot: 'yes' }, 'fromSnapshot: must be true or false'],
+    [
+      'fromSnapshot without restoreFrom',
+      { tier: 'dedicated', fromSnapshot: true },
+      'fromSnapshot: needs restoreFrom',
+    ],
+    [
+      'fromSnapshot on the shared tier',
+      { restoreFrom: ownExport, fromSnapshot: true },
+      'fromSnapshot: only a restore on the dedicated tier',
+    ],
+    [
+      "fromSnapshot of another tenant's export (its snapshot holds that tenant's data)",
+      {
+        tier: 'dedicated',
+        restoreFrom: 'exports/other-shop/20260101T000000Z.tenant-export.gz',
+        fromSnapshot: true,
+      },
+      'fromSnapshot: restoreFrom is an export of another tenant',
+    ],
   ];
 
   it.each(rejected)('rejects %s, naming the field', (_, override, problem) => {
     const result = parseTenantInput({ ...valid, ...(override as object) });
     expect(result.ok).toBe(false);
     expect(result.ok ? [] : result.problems.join('; ')).toContain(problem);
+  });
+
+  it('accepts fromSnapshot for a restore of the tenant itself on the dedicated tier', () => {
+    const result = parseTenantInput({
+      ...valid,
+      tier: 'dedicated',
+      restoreFrom: ownExport,
+      fromSnapshot: true,
+    });
+    expect(result).toMatchObject({ ok: true, value: { fromSnapshot: true, restoreFrom: ownExport } });
   });
 
   it('names every missing field', () => {

@@ -1,7 +1,8 @@
 import { escapeIdentifier, type ClientBase } from 'pg';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { TaskEnv } from '../../common/names';
+import { finalSnapshotId, TaskEnv } from '../../common/names';
+import { exportOrigin } from '../../common/offboarding';
 import { hashPassword } from '../../common/passwords';
 import { aws } from '../lib/aws';
 import { pinnedVersion, verifiedRecordOf } from '../records/archive';
@@ -12,7 +13,7 @@ import { resultOf, tenantOf } from '../lib/handler';
 import { readTenantApiVersion } from '../lib/artifact';
 import { appliedVersion, migrate, type Migration } from '../lib/migrate';
 import { readTenantSecret } from '../lib/tenant-db';
-import type { StepResults, TaskEvent } from '../lib/types';
+import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 
 /**
  * Applies the migrations of the tenant API version "Register tenant" picked (Deploy function and Publish
@@ -42,7 +43,7 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
     secret.adminPassword && !tenant.restoreFrom ? hashPassword(secret.adminPassword) : undefined;
   adminHash?.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   return withClient(connection, async (client) => {
-    const restored = tenant.restoreFrom ? await restore(client, tenant.restoreFrom, migrations) : undefined;
+    const restored = tenant.restoreFrom ? await restore(client, tenant, migrations) : undefined;
     const migrated = await migrate(client, 'tenant', migrations);
     // A restored tenant has its users, with the passwords they had.
     if (adminHash)
@@ -68,13 +69,15 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
  * written over the key since. The database is migrated to the export's schema version, then loaded with its
  * rows (workflow-tasks/records/tenant-export.ts: one transaction, checked against the manifest, sequences
  * set past the highest ids); the caller then runs the newer migrations. A re-run finds the rows loaded and
- * loads nothing again.
+ * loads nothing again. With `fromSnapshot` the database came back with the instance, rows and all: nothing
+ * is loaded, and the rows reported are the ones it has.
  */
 async function restore(
   client: ClientBase,
-  key: string,
+  tenant: ValidatedTenant,
   migrations: readonly Migration[],
 ): Promise<NonNullable<StepResults['schema']['restored']>> {
+  const key = tenant.restoreFrom ?? '';
   const Bucket = requiredEnv(TaskEnv.archiveBucket);
   const { s3 } = aws();
   const record = await verifiedRecordOf(s3, Bucket, key);
@@ -90,6 +93,15 @@ async function restore(
       PermanentErrors.ExportFromTheFuture,
       `export ${key} is at schema version ${schemaVersion}, newer than the tenant API's migrations (${known}): make a version that has them current first`,
     );
+  const tables = Object.keys(rows).filter((name) => name !== 'schema_migrations');
+  if (tenant.fromSnapshot) {
+    const origin = exportOrigin(key);
+    return {
+      from: key,
+      snapshot: origin ? finalSnapshotId(origin.tenantId, origin.stamp) : '',
+      rows: await countRows(client, tables),
+    };
+  }
   const { versionId, replacedBy } = await pinnedVersion(s3, Bucket, { ...record, key });
   const replaced = replacedBy
     ? `${PermanentErrors.ExportReplaced}: ${key} was written again after it was verified (version ${replacedBy}); the verified version ${versionId} was restored`
@@ -101,11 +113,19 @@ async function restore(
     'tenant',
     migrations.filter((m) => m.version <= schemaVersion),
   );
-  const tables = Object.keys(rows).filter((name) => name !== 'schema_migrations');
   const loaded = await client.query<{ loaded: boolean }>(
     `SELECT ${tables.map((t) => `EXISTS (SELECT 1 FROM ${escapeIdentifier(t)})`).join(' OR ') || 'false'} AS loaded`,
   );
   if (!loaded.rows[0]?.loaded)
     await loadExport(client, { s3, Bucket, Key: key, VersionId: versionId, bytes: record.bytes });
   return { from: key, ...(versionId ? { versionId } : {}), rows, ...(replaced ? { replaced } : {}) };
+}
+
+async function countRows(client: ClientBase, tables: readonly string[]): Promise<Record<string, number>> {
+  const counted: Record<string, number> = {};
+  for (const table of tables) {
+    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`);
+    counted[table] = Number(result.rows[0]?.n ?? 0);
+  }
+  return counted;
 }

@@ -2,11 +2,13 @@ import {
   CreateDBInstanceCommand,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { escapeIdentifier } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { TaskEnv } from '../../common/names';
+import { finalSnapshotId, TaskEnv } from '../../common/names';
+import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { sharedDbHost, sharedDbPort, withMasterClient } from '../lib/db';
@@ -24,7 +26,8 @@ export const DEDICATED_MASTER_USER = 'tenant_admin';
 /**
  * Shared tier: a login role and a database it owns on the shared instance, only that role may connect.
  * Dedicated tier: the tenant's own RDS PostgreSQL instance (encrypted, tagged, master password managed by
- * RDS); "Check instance" waits for it and creates the tenant's role there.
+ * RDS), or with `fromSnapshot` the instance restored from the final snapshot of the offboarding that wrote
+ * `restoreFrom`; "Check instance" waits for it and creates (or, restored, updates) the tenant's role there.
  */
 export async function run(event: TaskEvent): Promise<StepResults['database']> {
   const tenant = tenantOf(event);
@@ -83,27 +86,32 @@ async function ensureInstance(tenant: ValidatedTenant): Promise<DBInstance> {
   const existing = await describeInstance(id);
   if (existing) return owned(existing, tenant);
   const securityGroup = process.env[TaskEnv.dedicatedSecurityGroup];
+  const placement = {
+    DBInstanceIdentifier: id,
+    DBInstanceClass: process.env[TaskEnv.dedicatedInstanceClass] ?? DEFAULT_INSTANCE_CLASS,
+    StorageType: 'gp3',
+    ManageMasterUserPassword: true,
+    PubliclyAccessible: false,
+    BackupRetentionPeriod: 7,
+    CopyTagsToSnapshot: true,
+    DeletionProtection: false,
+    DBSubnetGroupName: process.env[TaskEnv.dedicatedSubnetGroup],
+    VpcSecurityGroupIds: securityGroup ? [securityGroup] : undefined,
+    Tags: tagList(tenant.tenantId),
+  };
   try {
-    const created = await aws().rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: id,
-        DBInstanceClass: process.env[TaskEnv.dedicatedInstanceClass] ?? DEFAULT_INSTANCE_CLASS,
-        Engine: 'postgres',
-        AllocatedStorage: 20,
-        StorageType: 'gp3',
-        StorageEncrypted: true,
-        DBName: tenant.names.database,
-        MasterUsername: DEDICATED_MASTER_USER,
-        ManageMasterUserPassword: true,
-        PubliclyAccessible: false,
-        BackupRetentionPeriod: 7,
-        CopyTagsToSnapshot: true,
-        DeletionProtection: false,
-        DBSubnetGroupName: process.env[TaskEnv.dedicatedSubnetGroup],
-        VpcSecurityGroupIds: securityGroup ? [securityGroup] : undefined,
-        Tags: tagList(tenant.tenantId),
-      }),
-    );
+    const created = tenant.fromSnapshot
+      ? await restoreInstance(tenant, placement)
+      : await aws().rds.send(
+          new CreateDBInstanceCommand({
+            ...placement,
+            Engine: 'postgres',
+            AllocatedStorage: 20,
+            StorageEncrypted: true,
+            DBName: tenant.names.database,
+            MasterUsername: DEDICATED_MASTER_USER,
+          }),
+        );
     if (!created.DBInstance) throw new Error(`RDS returned no instance for ${id}`);
     return created.DBInstance;
   } catch (error) {
@@ -111,6 +119,30 @@ async function ensureInstance(tenant: ValidatedTenant): Promise<DBInstance> {
     const raced = await describeInstance(id);
     if (!raced) throw error;
     return owned(raced, tenant);
+  }
+}
+
+/**
+ * The instance restored from the final snapshot the offboarding that wrote `restoreFrom` kept (encrypted as
+ * the snapshot was, with the tenant's database, role and rows as they were when it was taken).
+ */
+async function restoreInstance(
+  tenant: ValidatedTenant,
+  placement: Omit<RestoreDBInstanceFromDBSnapshotCommand['input'], 'DBSnapshotIdentifier'>,
+): Promise<{ DBInstance?: DBInstance }> {
+  const origin = tenant.restoreFrom ? exportOrigin(tenant.restoreFrom) : undefined;
+  if (!origin) throw new OnboardingError(PermanentErrors.InvalidInput, 'fromSnapshot: needs restoreFrom');
+  const DBSnapshotIdentifier = finalSnapshotId(origin.tenantId, origin.stamp);
+  try {
+    return await aws().rds.send(
+      new RestoreDBInstanceFromDBSnapshotCommand({ ...placement, DBSnapshotIdentifier }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'DBSnapshotNotFoundFault') throw error;
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `fromSnapshot: the final snapshot ${DBSnapshotIdentifier} of the offboarding that wrote ${tenant.restoreFrom} does not exist (restore without fromSnapshot to load the export)`,
+    );
   }
 }
 

@@ -38,8 +38,15 @@ export interface StepResults {
     /**
      * With `restoreFrom`: the export loaded (the object version that was verified), its rows per table,
      * and, when the key was written again after the verification, what was ignored (ExportReplaced).
+     * With `fromSnapshot`: the final snapshot the instance was restored from, and the rows it has.
      */
-    restored?: { from: string; versionId?: string; rows: Record<string, number>; replaced?: string };
+    restored?: {
+      from: string;
+      versionId?: string;
+      snapshot?: string;
+      rows: Record<string, number>;
+      replaced?: string;
+    };
   };
   function: {
     functionName: string;

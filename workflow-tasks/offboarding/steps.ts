@@ -5,7 +5,7 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { EventTypes, TaskEnv, tenantResourceNames } from '../../common/names';
+import { EventTypes, finalSnapshotId, TaskEnv, tenantResourceNames } from '../../common/names';
 import { ArchiveKeys } from '../../common/offboarding';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import * as attachDomain from '../attach-domain/step';
@@ -252,7 +252,7 @@ export async function removeDatabase(event: Event): Promise<{ finalSnapshot?: st
     await createDatabase.undo(asTaskEvent(event));
     return {};
   }
-  const finalSnapshot = `${tenant.names.instanceId}-final-${claimOf(event.state).startedAt.toLowerCase()}`;
+  const finalSnapshot = finalSnapshotId(tenant.tenantId, claimOf(event.state).startedAt);
   await deleteTenantAlarm(tenant, 'db-cpu');
   await createDatabase.deleteInstance(tenant, finalSnapshot);
   return { finalSnapshot };
