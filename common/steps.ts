@@ -142,15 +142,23 @@ export const ONBOARDING_SLOTS = {
 } as const;
 
 /**
- * The two branches run in one Parallel state. A failure in one stops the other; Step Functions cannot stop
- * a Lambda already running, so the rollback first waits out the longest step of the branches: a step the
- * failure interrupted may still land its effect, and it must land before its undo runs, not after.
+ * The two branches run in one Parallel state, each catching its own failure: a branch that fails ends at
+ * once ("Database branch failed", "Web branch failed"), the other runs on to its end, so when the Parallel
+ * state ends no step of it is still running and the rollback can start at once (Step Functions cannot
+ * stop a Lambda that is running: a failure that failed the Parallel state itself would leave one landing
+ * its effect after its undo). The branches' results are merged back into `$.results`, a failure as
+ * `$.results.failure`; "Both branches built?" sends one into the undos. The one step that could make the
+ * other branch wait for minutes, a dedicated instance's wait loop, stops at its next round when the web
+ * branch has failed ("Check instance" answers `abandoned`).
  */
 export const BRANCHES = {
   stateName: 'Build database and web',
   /** Branch order in the Parallel state (and its output array). */
   order: ['database', 'web'] as const,
-  waitStateName: 'Wait for interrupted steps',
+  failedStateName: { database: 'Database branch failed', web: 'Web branch failed' },
+  collectStateName: 'Collect branch results',
+  builtStateName: 'Both branches built?',
+  takeErrorStateName: 'Take the branch error',
 } as const;
 
 /**
@@ -169,6 +177,9 @@ export const DEDICATED_INSTANCE = {
     retry: { maxAttempts: 6, intervalSeconds: 5, maxDelaySeconds: 60 },
   },
   availableStateName: 'Instance available?',
+  /** What "Check instance" answers once the web branch has failed (BRANCHES): the loop stops there. */
+  abandoned: 'abandoned',
+  abandonedStateName: 'Stop waiting for instance',
   /** 60 rounds of 30 s: RDS usually needs 5-15 minutes. */
   maxRounds: 60,
 } as const;

@@ -3,6 +3,7 @@ import type { App, CfnResource } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { PlatformStack } from './platform-stack';
+import { onboardingStateMachineName } from './tenant-onboarding';
 
 /**
  * Runs cdk-nag's AwsSolutions pack on every synth of `app` (a CDK policy validation plugin: an error fails
@@ -62,6 +63,8 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('rds', 'snapshot:tenant-*')}`,
     // Offboarding's claim asks whether the execution that holds a tenant still runs.
     `Resource::${arn('states', 'execution:*')}`,
+    // "Check instance" reads its own execution's history: has the web branch beside it failed?
+    `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
   const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
   const taskFunctions = new Set([
@@ -75,7 +78,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded.',
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
     );
     iam5(
       fn,

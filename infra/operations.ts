@@ -17,6 +17,8 @@ export interface PlatformOperationsProps {
   readonly stateMachine: sfn.StateMachine;
   /** The release state machine: a release that stopped (canary, failure budget) or failed is alarmed. */
   readonly releaseStateMachine: sfn.StateMachine;
+  /** The cleanup after stopped, timed-out and crashed executions: one that fails leaves a tenant half-made. */
+  readonly cleanupStateMachine: sfn.StateMachine;
   readonly eventBus: events.IEventBus;
   /** Where TenantSignedUp events go when the state machine cannot be started. */
   readonly deadLetterQueue: sqs.IQueue;
@@ -28,7 +30,7 @@ export interface PlatformOperationsProps {
 
 /**
  * What an operator watches: an alarm topic (encrypted; e-mail when configured), alarms on failed and timed
- * out onboardings and releases, on TenantRollbackFailed events (which also go to the topic as they are) and on the
+ * out onboardings, releases and cleanups, on TenantRollbackFailed events (which also go to the topic as they are) and on the
  * dead-letter queue of the TenantSignedUp rule, and a dashboard of executions, step durations and errors.
  */
 export class PlatformOperations extends Construct {
@@ -95,6 +97,18 @@ export class PlatformOperations extends Construct {
       'ReleasesTimedOut',
       props.releaseStateMachine.metricTimedOut(fiveMinutes),
       'A release hit its 12-hour timeout: the tenants it was updating stay locked until the lock expires',
+    );
+    alarm(
+      'CleanupsFailed',
+      new cloudwatch.MathExpression({
+        expression: 'failed + timedOut',
+        usingMetrics: {
+          failed: props.cleanupStateMachine.metricFailed(fiveMinutes),
+          timedOut: props.cleanupStateMachine.metricTimedOut(fiveMinutes),
+        },
+        period: Duration.minutes(5),
+      }),
+      'A cleanup after a stopped, timed-out or crashed execution failed: its tenant may hold what that execution made (see the cleanup execution, then run it again)',
     );
     alarm(
       'RollbackFailed',

@@ -289,6 +289,7 @@ export class PlatformStack extends Stack {
     const operations = new PlatformOperations(this, 'Operations', {
       stateMachine,
       releaseStateMachine: this.release.stateMachine,
+      cleanupStateMachine: this.cleanup.stateMachine,
       eventBus,
       deadLetterQueue,
       taskFunctions: this.onboarding.taskFunctions,

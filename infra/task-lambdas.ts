@@ -186,9 +186,17 @@ export function retryTransient(
  */
 export function workflowStateMachine(
   scope: Construct,
-  props: { start: sfn.IChainable; timeout: Duration; comment: string; logRetention: logs.RetentionDays },
+  props: {
+    start: sfn.IChainable;
+    timeout: Duration;
+    comment: string;
+    logRetention: logs.RetentionDays;
+    /** A name its own tasks can know it by (a reference to it from their policies would be a cycle). */
+    name?: string;
+  },
 ): sfn.StateMachine {
   return new sfn.StateMachine(scope, 'StateMachine', {
+    stateMachineName: props.name,
     definitionBody: sfn.DefinitionBody.fromChainable(props.start),
     timeout: props.timeout,
     comment: props.comment,

@@ -88,8 +88,8 @@ export const DATABASE_STEPS: ReadonlySet<string> = new Set([
 /**
  * The onboarding state machine: one Lambda task per step of common/steps.ts. The steps both branches need
  * run first, each catching into its own undo; then the database branch and the web branch run side by side
- * in a Parallel state, whose failure (after the wait of BRANCHES) runs every undo; then the steps that need
- * both, catching into the last undo. The undos chain backwards to a Fail state carrying the original error.
+ * in a Parallel state, each ending at its own failure (BRANCHES); a failure of either runs every undo once
+ * both have ended; then the steps that need both, catching into the last undo. The undos chain backwards to a Fail state carrying the original error.
  * An undo that fails after its retries is recorded (ROLLBACK_FAILED + event) and ends in a Fail state
  * naming the step.
  */
@@ -240,8 +240,16 @@ export class TenantOnboarding extends Construct {
     }
     const undoAll = previousUndo;
 
-    // Forward steps. Those outside the branches catch into their own undo; inside a branch a failure fails
-    // the Parallel state, which catches it for both branches.
+    // Forward steps. Those outside the branches catch into their own undo; inside a branch a failure ends
+    // the branch (BRANCHES), and the undos start once the other branch has ended too.
+    const branchFailed = Object.fromEntries(
+      BRANCHES.order.map((branch) => [
+        branch,
+        new sfn.Pass(this, BRANCHES.failedStateName[branch], { stateName: BRANCHES.failedStateName[branch] }),
+      ]),
+    ) as Record<(typeof BRANCHES.order)[number], sfn.Pass>;
+    const catchInBranch = (task: tasks.LambdaInvoke, branch: (typeof BRANCHES.order)[number]) =>
+      task.addCatch(branchFailed[branch], { resultPath: '$.results.failure' });
     const forward = new Map<string, tasks.LambdaInvoke>();
     for (const step of STEPS) {
       const task = retryTransient(
@@ -257,7 +265,9 @@ export class TenantOnboarding extends Construct {
         // Nothing exists yet: straight to a Fail state. The error replaces the state (no ResultPath), because
         // an input that is not even a JSON object has no field to put it in.
         task.addCatch(invalidInput);
-      } else if (!step.branch) {
+      } else if (step.branch) {
+        catchInBranch(task, step.branch);
+      } else {
         task.addCatch(undoFor.get(step.id) ?? onboardingFailed, { resultPath: '$.error' });
       }
       forward.set(step.id, task);
@@ -290,6 +300,7 @@ export class TenantOnboarding extends Construct {
       ),
       check,
     );
+    catchInBranch(checkInstance, 'database');
     const waitForInstance = new sfn.Wait(this, DEDICATED_INSTANCE.waitStateName, {
       stateName: DEDICATED_INSTANCE.waitStateName,
       time: sfn.WaitTime.duration(Duration.seconds(DEDICATED_INSTANCE.waitSeconds)),
@@ -301,6 +312,13 @@ export class TenantOnboarding extends Construct {
         .when(
           sfn.Condition.stringEquals(`$.results.${check.resultKey}.status`, 'available'),
           get('apply-schema'),
+        )
+        // The web branch failed: the rollback removes the instance; waiting for it helps nobody.
+        .when(
+          sfn.Condition.stringEquals(`$.results.${check.resultKey}.status`, DEDICATED_INSTANCE.abandoned),
+          new sfn.Pass(this, DEDICATED_INSTANCE.abandonedStateName, {
+            stateName: DEDICATED_INSTANCE.abandonedStateName,
+          }),
         )
         .otherwise(waitForInstance),
     );
@@ -325,47 +343,53 @@ export class TenantOnboarding extends Construct {
         .otherwise(noDomain),
     );
 
-    // Side by side. Each branch returns the whole state with its own results added: the results are merged
-    // back into `$.results` (the instance check's rounds are left behind: no later step reads them).
-    const resultSelector: Record<string, unknown> = {};
-    for (const step of STEPS.slice(
-      0,
-      STEPS.findIndex((s) => s.branch),
-    ))
-      resultSelector[step.resultKey] = sfn.JsonPath.objectAt(`$[0].results.${step.resultKey}`);
-    BRANCHES.order.forEach((branch, index) => {
-      for (const step of STEPS.filter((s) => s.branch === branch))
-        resultSelector[step.resultKey] = sfn.JsonPath.objectAt(`$[${index}].results.${step.resultKey}`);
-    });
-    const waitForInterrupted = new sfn.Wait(this, BRANCHES.waitStateName, {
-      stateName: BRANCHES.waitStateName,
-      time: sfn.WaitTime.duration(
-        Duration.seconds(
-          Math.max(...STEPS.filter((s) => s.branch).map((s) => s.timeoutSeconds), check.timeoutSeconds),
-        ),
-      ),
-    }).next(undoAll);
+    // Side by side. Each branch returns the whole state with its own results added (and a failure, if it
+    // had one): they are merged back into `$.results`, then a failure goes into every undo (the undos
+    // succeed when there is nothing to undo). The instance check's rounds are left behind: no later step
+    // reads them.
     const build = new sfn.Parallel(this, BRANCHES.stateName, {
       stateName: BRANCHES.stateName,
       resultPath: '$.results',
-      resultSelector,
+      resultSelector: {
+        merged: sfn.JsonPath.jsonMerge(
+          sfn.JsonPath.objectAt('$[0].results'),
+          sfn.JsonPath.objectAt('$[1].results'),
+        ),
+      },
     })
       .branch(databaseBranch)
-      .branch(webBranch)
-      .addCatch(waitForInterrupted, { resultPath: '$.error' });
+      .branch(webBranch);
+    const collect = new sfn.Pass(this, BRANCHES.collectStateName, {
+      stateName: BRANCHES.collectStateName,
+      inputPath: '$.results.merged',
+      resultPath: '$.results',
+    });
+    const takeError = new sfn.Pass(this, BRANCHES.takeErrorStateName, {
+      stateName: BRANCHES.takeErrorStateName,
+      inputPath: '$.results.failure',
+      resultPath: '$.error',
+    }).next(undoAll);
+    get('invalidate-cache')
+      .next(get('activate-tenant'))
+      .next(new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' }));
+    build
+      .next(collect)
+      .next(
+        new sfn.Choice(this, BRANCHES.builtStateName, { stateName: BRANCHES.builtStateName })
+          .when(sfn.Condition.isPresent('$.results.failure'), takeError)
+          .otherwise(get('invalidate-cache')),
+      );
 
     const definition = get('validate-input')
       .next(get('register-tenant'))
       .next(get('store-secret'))
-      .next(build)
-      .next(get('invalidate-cache'))
-      .next(get('activate-tenant'))
-      .next(new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' }));
+      .next(build);
 
     this.stateMachine = workflowStateMachine(this, {
       start: definition,
       timeout,
       comment: 'Onboards one tenant; a failure anywhere undoes what was created, in reverse order.',
+      name: onboardingStateMachineName(this),
       logRetention: props.logRetention,
     });
   }
@@ -382,6 +406,11 @@ export class TenantOnboarding extends Construct {
   sendTenantAlarmsTo(topic: ITopic): void {
     this.alarmTopic = topic;
   }
+}
+
+/** The onboarding state machine's name: the stack's, so that two stacks in one account never collide. */
+export function onboardingStateMachineName(scope: Construct): string {
+  return `${Stack.of(scope).stackName}-onboarding`;
 }
 
 /** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */
@@ -485,6 +514,12 @@ class StepPermissions {
         }
         if (stepId === 'create-database' && handler === 'undo') allow(ALARM_REMOVAL, [tenantAlarms]);
         if (stepId === 'check-instance') {
+          // Its own execution's history: has the web branch beside it failed? (Named, not referenced: the
+          // state machine refers to this function.)
+          allow(
+            ['states:GetExecutionHistory'],
+            [arn('states', `execution:${onboardingStateMachineName(this.stack)}:*`)],
+          );
           allow(['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'], [tenantAlarms]);
           allow(['rds:DescribeDBInstances'], [instances]);
           allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:rds!*')]);

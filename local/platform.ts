@@ -20,7 +20,7 @@
 import './polyfill';
 import { mkdir } from 'node:fs/promises';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
-import { BRANCHES, DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
+import { DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
 import { CleanupStates, CLEANED_UP_WORKFLOWS, INTERRUPTED_STATUSES, waitStateOf } from '../common/cleanup';
 import { closePools } from '../workflow-tasks/lib/db';
 import { cleanUpAfter } from '../workflow-tasks/cleanup/steps';
@@ -234,10 +234,8 @@ export class LocalPlatform {
           },
         },
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
-        // Interrupted steps are waited for by the undos themselves (TasksInFlight), not for a fixed time.
         waitTimeOverrides: {
           [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS,
-          [BRANCHES.waitStateName]: 0,
           // The status change is sent once the execution's tasks have ended (below): nothing to wait out.
           [CleanupStates.wait]: 0,
           ...Object.fromEntries(CLEANED_UP_WORKFLOWS.map((workflow) => [waitStateOf(workflow), 0])),

@@ -91,6 +91,8 @@ describe('the console', () => {
       'Has a domain?',
       'No domain to attach',
       'Publish frontend',
+      'Collect branch results',
+      'Both branches built?',
       'Invalidate cache',
       'Activate tenant',
       'Tenant is live',
@@ -100,7 +102,9 @@ describe('the console', () => {
       'Attach domain',
       'Wait for instance',
       'Check instance',
-      'Wait for interrupted steps',
+      'Database branch failed',
+      'Web branch failed',
+      'Take the branch error',
       'Onboarding failed',
       ...ROLLBACKS,
     ])
@@ -112,13 +116,16 @@ describe('the console', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'execution-succeeded.png'), fullPage: true });
   });
 
-  it('shows a rolled-back onboarding: the failed step failed its branch, which was caught; the undos succeeded, "Tenant is live" not started', async () => {
+  it('shows a rolled-back onboarding: the failed step was caught into its branch\'s end; the undos succeeded, "Tenant is live" not started', async () => {
     await page.goto(executionPage(arns[rolledBack]!));
     await page.waitForSelector('[data-state="Onboarding failed"][data-status="failed"]');
     const seen = await statuses();
-    expect(seen['Publish frontend']).toBe('failed');
-    expect(seen['Build database and web']).toBe('caught');
-    expect(seen['Wait for interrupted steps']).toBe('succeeded');
+    expect(seen['Publish frontend']).toBe('caught');
+    expect(seen['Web branch failed']).toBe('succeeded');
+    expect(seen['Database branch failed']).toBe('not-started');
+    // Both branches ended, then the failure was taken into the undos.
+    expect(seen['Build database and web']).toBe('succeeded');
+    expect(seen['Take the branch error']).toBe('succeeded');
     for (const state of ROLLBACKS) expect([state, seen[state]]).toEqual([state, 'succeeded']);
     expect(seen['Tenant is live']).toBe('not-started');
     expect(seen['Invalidate cache']).toBe('not-started');
@@ -133,7 +140,7 @@ describe('the console', () => {
     await page.keyboard.press('Enter');
     const panel = page.locator('.state-detail');
     await expect(panel.locator('h2').innerText()).resolves.toBe('Publish frontend');
-    await expect(panel.innerText()).resolves.toMatch(/Status: failed[\s\S]*InjectedFault[\s\S]*Input/);
+    await expect(panel.innerText()).resolves.toMatch(/Status: caught error[\s\S]*InjectedFault[\s\S]*Input/);
     // Every control is labelled.
     const unlabelled = await page.$$eval('input, select, textarea, button', (els) =>
       els.filter(
@@ -149,9 +156,9 @@ describe('the console', () => {
     await page.goto(executionPage(started.executionArn));
     await page.waitForSelector('[data-state="Deploy function"][data-status="running"]');
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    // It times out; its branch fails and the Parallel state catches that.
-    await page.waitForSelector('[data-state="Deploy function"][data-status="failed"]', { timeout: 30_000 });
-    await page.waitForSelector('[data-state="Build database and web"][data-status="caught"]', {
+    // It times out; its branch ends at its failure, and the undos run once the Parallel state has ended.
+    await page.waitForSelector('[data-state="Deploy function"][data-status="caught"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-state="Web branch failed"][data-status="succeeded"]', {
       timeout: 30_000,
     });
     await page.waitForSelector('[data-state="Onboarding failed"][data-status="failed"]', { timeout: 30_000 });
@@ -287,7 +294,7 @@ describe('tenantctl console --aws', () => {
         expect.stringContaining('Console (AWS, us-east-1)'),
       ]);
       await page.goto(`${url}executions/${encodeURIComponent(arns[rolledBack]!)}`);
-      await page.waitForSelector('[data-state="Publish frontend"][data-status="failed"]');
+      await page.waitForSelector('[data-state="Publish frontend"][data-status="caught"]');
       // The tenants come from the control-plane API (signed requests), not from the database.
       await page.goto(`${url}tenants`);
       await expect(page.locator(`[data-tenant="${ok}"]`).innerText()).resolves.toMatch(/ACTIVE/);

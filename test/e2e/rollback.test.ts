@@ -41,6 +41,9 @@ const faults: Fault[] = [
   { tenantId: 'interrupted-db', step: 'create-database', kind: 'slow', times: 1 },
   // The dedicated tier's wait loop failing: the RDS instance is deleted.
   { tenantId: 'dedicated-rb', step: 'check-instance', kind: 'permanent', times: 1 },
+  // The web branch failing while a dedicated instance is still being asked for: the wait loop stops.
+  { tenantId: 'dedicated-web', step: 'deploy-function', kind: 'permanent', times: 1 },
+  { tenantId: 'dedicated-web', step: 'create-database', kind: 'slow', times: 1 },
 ];
 
 let platform: LocalPlatform;
@@ -170,10 +173,32 @@ describe('the dedicated tier', () => {
     // The database branch's path (the web branch runs beside it), then the rollback, which drops the database.
     const databaseBranch = ['Create database', 'Dedicated instance?', 'Wait for instance', 'Check instance'];
     expect(states.filter((s) => databaseBranch.includes(s!))).toEqual(databaseBranch);
-    const rollback = states.slice(states.indexOf('Wait for interrupted steps'));
+    const rollback = states.slice(states.indexOf('Take the branch error'));
     expect(rollback).toContain('Rollback: drop database');
-    expect(states.indexOf('Check instance')).toBeLessThan(states.indexOf('Wait for interrupted steps'));
+    expect(states.indexOf('Check instance')).toBeLessThan(states.indexOf('Take the branch error'));
     expect(await footprint(platform, 'dedicated-rb')).toEqual(nothingOf('ROLLED_BACK'));
+  });
+
+  it('stops waiting for the instance when the web branch has failed, and rolls back', async () => {
+    const record = await platform.runExecution(tenantInput('dedicated-web', { tier: 'dedicated' }));
+    expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
+    const entered = record.events
+      .filter((e) => e.type.endsWith('StateEntered'))
+      .map((e) => e.stateEnteredEventDetails?.name);
+    // "Web branch failed" was entered before the first check (Create database ran SLOW_FAULT_MS late).
+    expect(entered.indexOf('Web branch failed')).toBeLessThan(entered.indexOf('Check instance'));
+    const checks = record.events
+      .filter((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Check instance')
+      .map(
+        (e) =>
+          (JSON.parse(e.stateExitedEventDetails!.output!) as { results: { instance: { status: string } } })
+            .results.instance.status,
+      );
+    expect(checks).toEqual(['abandoned']);
+    expect(entered).toContain('Stop waiting for instance');
+    expect(entered).not.toContain('Apply schema');
+    expect(entered.slice(entered.indexOf('Take the branch error'))).toContain('Rollback: drop database');
+    expect(await footprint(platform, 'dedicated-web')).toEqual(nothingOf('ROLLED_BACK'));
   });
 });
 
@@ -182,7 +207,7 @@ describe('a branch that fails while the other branch is still running a step', (
     ['interrupted-web', 'Deploy function', 'Rollback: delete function and API'],
     ['interrupted-db', 'Create database', 'Rollback: drop database'],
   ])(
-    '%s: the rollback waits for "%s" to land its effect, then removes it',
+    '%s: the rollback starts once "%s" has landed its effect (its branch ran on), then removes it',
     async (tenantId, interrupted, undo) => {
       const record = await onboard(tenantId);
       expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
@@ -193,9 +218,12 @@ describe('a branch that fails while the other branch is still running a step', (
       // later; its undo started only after that.
       const started = enteredAt(interrupted)!;
       expect(enteredAt(undo)! - started).toBeGreaterThanOrEqual(SLOW_FAULT_MS);
-      expect(
-        record.events.some((e) => e.stateEnteredEventDetails?.name === 'Wait for interrupted steps'),
-      ).toBe(true);
+      // The branch beside the failure ran on to its end: the step had ended before the undos began.
+      const exited = record.events.find(
+        (e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === interrupted,
+      );
+      expect(exited?.timestamp).toBeLessThanOrEqual(enteredAt(undo)!);
+      expect(record.events.some((e) => e.type === 'WaitStateEntered')).toBe(false);
       // Nothing is left, now that the late effect has certainly landed.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + SLOW_FAULT_MS - Date.now())));
       expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(nothingOf('ROLLED_BACK'));

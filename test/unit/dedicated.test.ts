@@ -5,6 +5,7 @@ import {
   RDSClient,
 } from '@aws-sdk/client-rds';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEDICATED_INSTANCE } from '../../common/steps';
 import * as checkInstance from '../../workflow-tasks/check-instance/handler';
@@ -15,6 +16,8 @@ import { taskEvent, validatedTenant } from '../fixtures/events';
 const rds = mockClient(RDSClient);
 // The tenant's CPU alarm does not exist in these cases.
 const cloudwatch = mockClient(CloudWatchClient);
+// The execution's history, which "Check instance" reads while it waits: has the web branch failed?
+const sfn = mockClient(SFNClient);
 const tenant = validatedTenant('big-shop', { tier: 'dedicated' });
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
 const notFound = Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault' });
@@ -32,6 +35,8 @@ beforeEach(() => {
   rds.reset();
   cloudwatch.reset();
   cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+  sfn.reset();
+  sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
 });
 
 describe('create database, dedicated tier', () => {
@@ -88,6 +93,25 @@ describe('check instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(instance('creating'));
     expect(await checkInstance.run(event())).toEqual({ status: 'creating', rounds: 1 });
     expect(await checkInstance.run(event(7))).toEqual({ status: 'creating', rounds: 8 });
+  });
+
+  it('answers abandoned, instead of waiting on, once the web branch beside it has failed', async () => {
+    rds.on(DescribeDBInstancesCommand).resolves(instance('creating'));
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        {
+          id: 9,
+          timestamp: new Date(),
+          type: 'PassStateEntered',
+          stateEnteredEventDetails: { name: 'Web branch failed' },
+        },
+      ],
+    });
+    expect(await checkInstance.run(event(2))).toEqual({ status: 'abandoned', rounds: 3 });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toMatchObject({
+      executionArn,
+      reverseOrder: true,
+    });
   });
 
   it('gives up after the last round', async () => {

@@ -307,9 +307,20 @@ describe('the control-plane API', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed and timed-out onboardings and releases, rollback failures and the dead-letter queue, and notify the topic', () => {
+  it('watch failed and timed-out onboardings, releases and cleanups, rollback failures and the dead-letter queue, and notify the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-    const metrics = alarms.map((a) => `${String(a.Namespace)}/${String(a.MetricName)}`).sort();
+    const metrics = alarms
+      .filter((a) => a.MetricName !== undefined)
+      .map((a) => `${String(a.Namespace)}/${String(a.MetricName)}`)
+      .sort();
+    // The cleanup's: failed + timed out executions of the cleanup state machine, one alarm.
+    const [cleanup, ...others] = alarms.filter((a) => a.MetricName === undefined);
+    expect(others).toEqual([]);
+    const stats = (cleanup?.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric] : [],
+    );
+    expect(stats.map((m) => m.MetricName)).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
+    for (const metric of stats) expect(JSON.stringify(metric.Dimensions)).toMatch(/TenantCleanup/);
     expect(metrics).toEqual([
       'AWS/Events/TriggeredRules',
       'AWS/SQS/ApproximateNumberOfMessagesVisible',

@@ -43,6 +43,8 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       'Register tenant',
       'Store secret',
       'Build database and web',
+      'Collect branch results',
+      'Both branches built?',
       'Invalidate cache',
       'Activate tenant',
       'Tenant is live',
@@ -54,26 +56,32 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     ]);
     expect(state('Has a domain?').Choices?.map((c) => c.Next)).toEqual(['Attach domain']);
     expect(state('Attach domain').Next).toBe('Publish frontend');
-    for (const last of ['Apply schema', 'Publish frontend']) expect(state(last)).toMatchObject({ End: true });
+    for (const last of ['Apply schema', 'Publish frontend', 'Database branch failed', 'Web branch failed'])
+      expect(state(last)).toMatchObject({ End: true });
   });
 
-  it("merges both branches' results back under $.results", () => {
+  it("merges both branches' results (and a failure) back under $.results", () => {
     expect(state('Build database and web')).toMatchObject({
       ResultPath: '$.results',
-      ResultSelector: {
-        'tenant.$': '$[0].results.tenant',
-        'registration.$': '$[0].results.registration',
-        'secret.$': '$[0].results.secret',
-        'database.$': '$[0].results.database',
-        'schema.$': '$[0].results.schema',
-        'function.$': '$[1].results.function',
-        'domain.$': '$[1].results.domain',
-        'frontend.$': '$[1].results.frontend',
-      },
+      ResultSelector: { 'merged.$': 'States.JsonMerge($[0].results, $[1].results, false)' },
+    });
+    expect(state('Collect branch results')).toMatchObject({
+      Type: 'Pass',
+      InputPath: '$.results.merged',
+      ResultPath: '$.results',
+    });
+    expect(state('Both branches built?')).toMatchObject({
+      Choices: [{ Variable: '$.results.failure', IsPresent: true, Next: 'Take the branch error' }],
+      Default: 'Invalidate cache',
+    });
+    expect(state('Take the branch error')).toMatchObject({
+      InputPath: '$.results.failure',
+      ResultPath: '$.error',
+      Next: 'Rollback: delete frontend',
     });
   });
 
-  it('waits for a dedicated instance in a Wait / Check / Choice loop that rolls back on failure', () => {
+  it('waits for a dedicated instance in a Wait / Check / Choice loop, which stops when the web branch failed', () => {
     expect(state('Dedicated instance?').Choices).toEqual([
       { Variable: '$.results.tenant.tier', StringEquals: 'dedicated', Next: 'Wait for instance' },
     ]);
@@ -82,15 +90,21 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       ResultPath: '$.results.instance',
       Next: 'Instance available?',
     });
-    // Inside the branch a failure fails the Parallel state, which catches it for both branches.
-    expect(state('Check instance').Catch).toBeUndefined();
     expect(state('Instance available?')).toMatchObject({
-      Choices: [{ Variable: '$.results.instance.status', StringEquals: 'available', Next: 'Apply schema' }],
+      Choices: [
+        { Variable: '$.results.instance.status', StringEquals: 'available', Next: 'Apply schema' },
+        {
+          Variable: '$.results.instance.status',
+          StringEquals: 'abandoned',
+          Next: 'Stop waiting for instance',
+        },
+      ],
       Default: 'Wait for instance',
     });
+    expect(state('Stop waiting for instance')).toMatchObject({ Type: 'Pass', End: true });
   });
 
-  it('catches every forward step into its own undo, or the nearest earlier one', () => {
+  it("catches every forward step into its own undo, the nearest earlier one, or its branch's end", () => {
     const catchTarget = (name: string) => state(name).Catch?.[0];
     expect(catchTarget('Validate input')).toEqual({
       ErrorEquals: ['States.ALL'],
@@ -104,24 +118,31 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     const expected: Record<string, string> = {
       'Register tenant': 'Rollback: mark tenant rolled back',
       'Store secret': 'Rollback: delete secret',
-      // Either branch failing: whatever either created, after the steps still running have ended.
-      'Build database and web': 'Wait for interrupted steps',
       'Invalidate cache': 'Rollback: delete frontend',
       'Activate tenant': 'Rollback: delete frontend',
     };
-    for (const step of STEPS.filter((s) => s.branch)) expect(state(step.stateName).Catch).toBeUndefined();
-    // Step Functions cannot stop a Lambda: the wait outlasts the longest step a failure may interrupt.
-    expect(state('Wait for interrupted steps')).toMatchObject({
-      Type: 'Wait',
-      Seconds: Math.max(...STEPS.filter((s) => s.branch).map((s) => s.timeoutSeconds)),
-      Next: 'Rollback: delete frontend',
-    });
     for (const [name, undo] of Object.entries(expected)) {
       expect([name, catchTarget(name)]).toEqual([
         name,
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: undo },
       ]);
     }
+    // A step in a branch ends its branch; the other branch runs to its end, so when the Parallel state
+    // ends nothing of it runs and the undos start at once: no wait for interrupted steps.
+    const inBranch = [...STEPS.filter((s) => s.branch), { stateName: 'Check instance', branch: 'database' }];
+    for (const step of inBranch)
+      expect([step.stateName, catchTarget(step.stateName)]).toEqual([
+        step.stateName,
+        {
+          ErrorEquals: ['States.ALL'],
+          ResultPath: '$.results.failure',
+          Next: step.branch === 'database' ? 'Database branch failed' : 'Web branch failed',
+        },
+      ]);
+    expect(state('Build database and web').Catch).toBeUndefined();
+    expect(
+      [...states.values()].filter((s) => s.Type === 'Wait').map((s) => (s as { Seconds?: number }).Seconds),
+    ).toEqual([30]);
   });
 
   it('chains the undos backwards to a Fail state carrying the original error', () => {

@@ -1,6 +1,7 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { paginateGetExecutionHistory } from '@aws-sdk/client-sfn';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { DEDICATED_INSTANCE } from '../../common/steps';
+import { BRANCHES, DEDICATED_INSTANCE } from '../../common/steps';
 import { describeInstance } from '../create-database/step';
 import { putTenantAlarm } from '../lib/alarms';
 import { aws } from '../lib/aws';
@@ -23,7 +24,8 @@ const DEAD_ENDS = new Set([
 
 /**
  * One round of the dedicated tier's wait loop: reads the instance's status. Not yet available: the loop
- * waits and asks again, for a bounded number of rounds. Available: the tenant's role and database are set
+ * waits and asks again, for a bounded number of rounds, unless the web branch beside it has failed (the
+ * rollback removes the instance, so the loop stops: `abandoned`). Available: the tenant's role and database are set
  * up on it (as on the shared instance), the tenant's secret is pointed at its endpoint, and the instance
  * gets its CPU alarm (removed with the instance by the undo of "Create database").
  */
@@ -45,6 +47,7 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
         `RDS instance ${tenant.names.instanceId} is still ${status} after ${rounds} checks`,
       );
     }
+    if (await webBranchFailed(event.executionArn)) return { status: DEDICATED_INSTANCE.abandoned, rounds };
     return { status, rounds };
   }
 
@@ -71,4 +74,17 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
   );
   await putTenantAlarm(tenant, 'db-cpu');
   return { status, rounds, host, port };
+}
+
+/** Whether this execution's web branch has ended in its failure state (read from the execution's history). */
+async function webBranchFailed(executionArn: string): Promise<boolean> {
+  const pages = paginateGetExecutionHistory(
+    { client: aws().sfn },
+    { executionArn, reverseOrder: true, includeExecutionData: false, maxResults: 1000 },
+  );
+  for await (const page of pages) {
+    if (page.events?.some((e) => e.stateEnteredEventDetails?.name === BRANCHES.failedStateName.web))
+      return true;
+  }
+  return false;
 }
