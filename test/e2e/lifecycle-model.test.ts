@@ -9,8 +9,9 @@ import { footprint, nothingOf, startTestPlatform, tenantInput } from '../fixture
 
 /**
  * A tenant's whole life, proven by random sequences (fast-check's model-based testing): onboard, suspend,
- * resume, offboard, restore and adding rows, on three tenant ids and both tiers, two operations at once on
- * one tenant, and an onboarding stopped mid-run. The model is the lifecycle table itself
+ * resume, offboard, restore and adding rows, on four tenant ids and both tiers, two operations at once on
+ * one tenant, an onboarding stopped mid-run, and an injected fault (the fourth id's first onboarding or
+ * restore fails at one step, a different one in each run, and is rolled back). The model is the lifecycle table itself
  * (workflow-tasks/records/lifecycle.ts) plus the rows each tenant holds. After every command: the registry
  * says what the model says; the tenant's resources exist exactly when its state says so; nothing is left
  * RUNNING and no onboarding slot is held; a restored tenant has exactly the rows it was exported with.
@@ -21,22 +22,36 @@ const SEED =
     ? Math.floor(Math.random() * 2 ** 31)
     : Number(process.env.LIFECYCLE_SEED ?? 20261204);
 const RUNS = Number(process.env.LIFECYCLE_RUNS ?? 4);
-/** Runs whose third id has the slow fault (a shrinking fast-check runs more; their stops may come late). */
+/** Runs whose ids have their faults (a shrinking fast-check runs more; their stops may come late). */
 const MOST_RUNS = 400;
-/** Every run gets its own ids: `m<run>-a`, `m<run>-b`, and `m<run>-s`, whose "Apply schema" is slow. */
-const idsOf = (run: number) => [`m${run}-a`, `m${run}-b`, `m${run}-s`];
+/**
+ * Every run gets its own ids: `m<run>-a`, `m<run>-b`, `m<run>-s`, whose "Apply schema" is slow, and
+ * `m<run>-f`, whose first onboarding or restore fails at `faultStepOf(run)`.
+ */
+const idsOf = (run: number) => [`m${run}-a`, `m${run}-b`, `m${run}-s`, `m${run}-f`];
+/** The steps a failure of which is rolled back to ROLLED_BACK (without a domain, "Attach domain" never runs). */
+const FAULT_STEPS = [
+  'store-secret',
+  'create-database',
+  'apply-schema',
+  'deploy-function',
+  'publish-frontend',
+  'invalidate-cache',
+  'activate-tenant',
+];
+const faultStepOf = (run: number) => FAULT_STEPS[run % FAULT_STEPS.length]!;
 
 let platform: LocalPlatform;
+/** Injected faults that fired (and were rolled back) over the whole test. */
+let faultsRolledBack = 0;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   ({ platform, cleanup } = await startTestPlatform({
-    faults: Array.from({ length: MOST_RUNS }, (_, run) => ({
-      tenantId: idsOf(run)[2]!,
-      step: 'apply-schema',
-      kind: 'slow' as const,
-      times: 1000,
-    })),
+    faults: Array.from({ length: MOST_RUNS }, (_, run) => [
+      { tenantId: idsOf(run)[2]!, step: 'apply-schema', kind: 'slow' as const, times: 1000 },
+      { tenantId: idsOf(run)[3]!, step: faultStepOf(run), kind: 'permanent' as const, times: 1 },
+    ]).flat(),
   }));
 }, 120_000);
 
@@ -51,6 +66,8 @@ interface TenantModel {
   products: number;
   /** Its last verified export: the key, and the products it holds. */
   exported?: { key: string; products: number };
+  /** The step whose injected fault has not fired yet: the next onboarding or restore fails there. */
+  faultAt?: string;
 }
 type Model = TenantModel[];
 interface Real {
@@ -173,21 +190,29 @@ class Run implements fc.AsyncCommand<Model, Real> {
     const m = model[this.who]!;
     const tenantId = real.ids[this.who]!;
     const record = await start(this.op, tenantId, m, this.tier);
-    const expected = allowed(this.op, m) ? 'SUCCEEDED' : 'FAILED';
+    const faulted =
+      m.faultAt !== undefined && allowed(this.op, m) && ['onboard', 'restore'].includes(this.op);
+    const expected = allowed(this.op, m) && !faulted ? 'SUCCEEDED' : 'FAILED';
     same(
       {
         op: this.op,
         tenantId,
         status: record.status,
-        cause: expected === record.status ? undefined : record.cause,
+        error: faulted ? record.error : undefined,
+        cause: expected === record.status || faulted ? undefined : record.cause,
       },
       {
         op: this.op,
         tenantId,
         status: expected,
+        error: faulted ? 'InjectedFault' : undefined,
         cause: undefined,
       },
     );
+    if (faulted) {
+      Object.assign(m, { state: 'ROLLED_BACK', faultAt: undefined });
+      faultsRolledBack += 1;
+    }
     if (record.status === 'SUCCEEDED') await applied(this.op, tenantId, m, this.tier);
     await check(model, real);
   }
@@ -286,13 +311,17 @@ class StopOnboarding implements fc.AsyncCommand<Model, Real> {
   toString = () => 'stopOnboarding(2)';
 }
 
+/** Any of the ids; the faulty one (3) only runs one operation at a time (its fault fires once, alone). */
+const anyone = fc.integer({ min: 0, max: 3 });
 const who = fc.integer({ min: 0, max: 2 });
 const op = fc.constantFrom<Op>('onboard', 'suspend', 'resume', 'offboard', 'restore');
 const commands = [
   fc
-    .tuple(op, who, fc.constantFrom<'shared' | 'dedicated'>('shared', 'shared', 'dedicated'))
+    .tuple(op, anyone, fc.constantFrom<'shared' | 'dedicated'>('shared', 'shared', 'dedicated'))
     .map(([o, w, t]) => new Run(o, w, t)),
-  fc.tuple(who, fc.integer({ min: 1, max: 5 })).map(([w, n]) => new AddProducts(w, n)),
+  // The faulty id's own life, often enough for its fault to fire in most sequences.
+  fc.constantFrom<Op>('onboard', 'restore', 'offboard').map((o) => new Run(o, 3, 'shared')),
+  fc.tuple(anyone, fc.integer({ min: 1, max: 5 })).map(([w, n]) => new AddProducts(w, n)),
   fc
     .tuple(
       fc.constantFrom<[Op, Op]>(
@@ -320,8 +349,14 @@ describe("a tenant's life, in random sequences", () => {
       await fc.assert(
         fc.asyncProperty(fc.commands(commands, { maxCommands: 10 }), async (cmds) => {
           const ids = idsOf(run++);
+          const faultAt = faultStepOf(run - 1);
           const setup = (): { model: Model; real: Real } => ({
-            model: ids.map(() => ({ state: 'UNKNOWN', tier: 'shared', products: 0 })),
+            model: ids.map((_, i) => ({
+              state: 'UNKNOWN',
+              tier: 'shared',
+              products: 0,
+              ...(i === 3 ? { faultAt } : {}),
+            })),
             real: { ids },
           });
           await fc.asyncModelRun(setup, cmds);
@@ -329,7 +364,9 @@ describe("a tenant's life, in random sequences", () => {
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
-      console.log(`lifecycle model: ${run} sequences, ${executed} commands`);
+      console.log(
+        `lifecycle model: ${run} sequences, ${executed} commands, ${faultsRolledBack} injected faults rolled back`,
+      );
       expect(run).toBeGreaterThanOrEqual(RUNS);
     },
     60_000 + RUNS * 60_000,
