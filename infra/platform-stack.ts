@@ -281,7 +281,12 @@ export class PlatformStack extends Stack {
     this.cleanup = new TenantCleanup(this, 'TenantCleanup', {
       ...workflowTasks,
       onboarding: this.onboarding,
-      watched: { onboarding: this.onboarding, release: this.release, offboarding: this.offboarding },
+      watched: {
+        onboarding: this.onboarding,
+        release: this.release,
+        suspension: this.suspension,
+        offboarding: this.offboarding,
+      },
       masterSecret: database.masterSecret,
       deadLetterQueue,
     });

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { executionInterruptedPattern } from '../../common/cleanup';
+import { CLEANED_UP_WORKFLOWS, executionInterruptedPattern } from '../../common/cleanup';
 import {
   PlatformNames,
   TENANT_OFFBOARDING_REQUESTED_PATTERN,
@@ -118,7 +118,8 @@ export class LocalEventBus {
     bus: 'platform' | 'default' | 'other',
     event: { id: string; source: string; 'detail-type': string; detail: Record<string, unknown> },
   ): Promise<void> {
-    const { onboarding, offboarding, release, cleanup } = this.engine.stateMachines;
+    const machines = this.engine.stateMachines;
+    const { onboarding, offboarding, cleanup } = machines;
     // The signup rule's target is a Lambda (it names the execution for the event): called in-process.
     if (bus === 'platform' && matchesPattern(TENANT_SIGNED_UP_PATTERN, event))
       await startSignup(event).catch((error: Error) => {
@@ -128,7 +129,7 @@ export class LocalEventBus {
       { bus: 'platform', pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN, stateMachine: offboarding },
       {
         bus: 'default',
-        pattern: executionInterruptedPattern([onboarding.arn, release.arn, offboarding.arn]),
+        pattern: executionInterruptedPattern(CLEANED_UP_WORKFLOWS.map((w) => machines[w].arn)),
         stateMachine: cleanup,
       },
     ];

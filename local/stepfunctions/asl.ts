@@ -115,7 +115,7 @@ export function localDefinitions(): LocalDefinitions {
     network,
     onboarding,
     // Its waits are zeroed locally (local/platform.ts): the status change comes once the tasks have ended.
-    watched: { onboarding, release, offboarding },
+    watched: { onboarding, release, suspension, offboarding },
     masterSecret,
     deadLetterQueue: sqs.Queue.fromQueueArn(
       stack,

@@ -1,4 +1,8 @@
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { PlatformNames, TenantApiEnv, tenantResourceNames } from '../../common/names';
+import { SuspensionStates } from '../../common/suspension';
 import type { LocalPlatform } from '../../local/platform';
+import { aws } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import { cleanupAfter, reaching } from '../fixtures/executions';
 import { awsCli } from '../fixtures/processes';
@@ -12,6 +16,8 @@ import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } fr
 const SHARED = 'stopped-shop';
 const DEDICATED = 'stopped-dedicated';
 const FAILED = 'failed-shop';
+const PAUSING = 'pausing-shop';
+const RESUMING = 'resuming-shop';
 
 let platform: LocalPlatform;
 let cleanup: () => Promise<void>;
@@ -23,6 +29,9 @@ beforeAll(async () => {
       { tenantId: SHARED, step: 'apply-schema', kind: 'slow', times: 1 },
       { tenantId: DEDICATED, step: 'apply-schema', kind: 'slow', times: 1 },
       { tenantId: FAILED, step: 'activate-tenant', kind: 'permanent', times: 1 },
+      // A suspend, and a resume, still switching the tenant's function when they are stopped.
+      { tenantId: PAUSING, step: 'suspension:switch-to-suspended', kind: 'slow', times: 1 },
+      { tenantId: RESUMING, step: 'suspension:switch-back', kind: 'slow', times: 1 },
     ],
   }));
 }, 120_000);
@@ -105,4 +114,51 @@ describe('an onboarding that failed and rolled itself back', () => {
     expect(await getTenant(FAILED)).toEqual(before);
     expect(await footprint(platform, FAILED)).toEqual(nothingOf('ROLLED_BACK'));
   }, 120_000);
+});
+
+describe('a suspension or a resume stopped while it switches the function', () => {
+  const suspension = (tenantId: string, action: 'suspend' | 'resume') =>
+    platform.startExecution({ tenantId, action }, { stateMachineArn: platform.stateMachines.suspension.arn });
+  /** Whether the version alias `live` serves is the suspended one. */
+  const liveIsSuspended = async (tenantId: string) => {
+    const live = await aws().lambda.send(
+      new GetFunctionConfigurationCommand({
+        FunctionName: tenantResourceNames(tenantId).functionName,
+        Qualifier: PlatformNames.liveAlias,
+      }),
+    );
+    return live.Environment?.Variables?.[TenantApiEnv.suspended] === 'true';
+  };
+
+  it.each([
+    [PAUSING, 'suspend', SuspensionStates.switchToSuspended],
+    [RESUMING, 'resume', SuspensionStates.switchBack],
+  ] as const)(
+    '%s: its %s is undone or finished by the cleanup: ACTIVE, serving, and suspending it works again',
+    async (tenantId, action, slowState) => {
+      expect((await platform.runExecution(tenantInput(tenantId))).status).toBe('SUCCEEDED');
+      // A resume starts from a suspended tenant.
+      const before =
+        action === 'resume' ? (await (await suspension(tenantId, 'suspend')).done).status : 'none';
+      expect(before).toBe(action === 'resume' ? 'SUCCEEDED' : 'none');
+      const started = await suspension(tenantId, action);
+      await reaching(platform, started.executionArn, slowState);
+      expect(await platform.stopExecution(started.executionArn)).toBe(true);
+      expect((await started.done).status).toBe('ABORTED');
+      // Stopped halfway, the registry says SUSPENDED: the cleanup makes the tenant whole, as ACTIVE.
+      const cleaned = await cleanupAfter(platform, started.executionArn);
+      expect({
+        status: cleaned.status,
+        output: JSON.parse(cleaned.output ?? 'null') as unknown,
+      }).toMatchObject({
+        status: 'SUCCEEDED',
+        output: { cleanup: { resumed: tenantId } },
+      });
+      expect((await getTenant(tenantId))?.status).toBe('ACTIVE');
+      expect(await liveIsSuspended(tenantId)).toBe(false);
+      expect((await (await suspension(tenantId, 'suspend')).done).status).toBe('SUCCEEDED');
+      expect(await liveIsSuspended(tenantId)).toBe(true);
+    },
+    120_000,
+  );
 });

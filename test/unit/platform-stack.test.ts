@@ -251,7 +251,7 @@ describe('the offboarding state machine', () => {
 });
 
 describe('the cleanup state machine', () => {
-  it('is started by Step Functions when an onboarding, release or offboarding ends ABORTED, TIMED_OUT or FAILED', () => {
+  it('is started by Step Functions when an onboarding, release, suspension or offboarding ends ABORTED, TIMED_OUT or FAILED', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
@@ -261,6 +261,7 @@ describe('the cleanup state machine', () => {
           stateMachineArn: [
             { Ref: Match.stringLikeRegexp('^TenantOnboarding') },
             { Ref: Match.stringLikeRegexp('^TenantRelease') },
+            { Ref: Match.stringLikeRegexp('^TenantSuspension') },
             { Ref: Match.stringLikeRegexp('^TenantOffboarding') },
           ],
         },

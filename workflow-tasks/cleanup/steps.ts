@@ -9,7 +9,7 @@ import { STEP_HANDLERS } from '../index';
 import { releaseOffboardingOf } from '../offboarding/steps';
 import { withRegistry } from '../records/registry';
 import { stopReleaseOf } from '../records/release-ledger';
-import { switchBack } from '../suspension/steps';
+import { releaseSuspensionOf, switchBack } from '../suspension/steps';
 import { aws } from '../lib/aws';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
 
@@ -29,6 +29,8 @@ export interface CleanupResult {
   executionArn: string;
   /** Tenants it was onboarding or restoring: everything they had undone, now ROLLED_BACK. */
   rolledBack: string[];
+  /** The tenant a suspension it was making (or a resume) left SUSPENDED: ACTIVE and serving again. */
+  resumed?: string;
 }
 
 /** The onboarding steps that create something, last first: the order their undos run in a rollback. */
@@ -66,7 +68,8 @@ export async function cleanUp({ state }: { state: unknown }): Promise<CleanupRes
  *   rollback), and the last marks it ROLLED_BACK, which frees its onboarding slot;
  * - its release: STOPPED, the tenants it held released;
  * - the tenant it was offboarding: back as it was (serving again if it was ACTIVE) while the export was not
- *   verified, else OFFBOARDING_FAILED (offboarding it again finishes the removals).
+ *   verified, else OFFBOARDING_FAILED (offboarding it again finishes the removals);
+ * - the tenant it was suspending or resuming: ACTIVE and serving (workflow-tasks/suspension).
  */
 export async function cleanUpAfter(
   executionArn: string,
@@ -84,7 +87,13 @@ export async function cleanUpAfter(
   await releaseOffboardingOf(executionArn, error);
   for (const tenantId of await putBackActiveBy(executionArn))
     await switchBack({ executionArn, state: { tenantId, action: 'resume' } });
-  return { executionArn, rolledBack };
+  const execution = await aws().sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const resumed = await releaseSuspensionOf(
+    executionArn,
+    parsedInput(execution.input),
+    execution.startDate ?? new Date(0),
+  );
+  return { executionArn, rolledBack, ...(resumed ? { resumed } : {}) };
 }
 
 async function putBackActiveBy(executionArn: string): Promise<string[]> {
@@ -120,4 +129,12 @@ async function provisioningBy(executionArn: string): Promise<ValidatedTenant[]> 
     ...(row.domain ? { domain: row.domain } : {}),
     names: tenantResourceNames(row.id),
   }));
+}
+
+function parsedInput(input: string | undefined): unknown {
+  try {
+    return JSON.parse(input ?? 'null') as unknown;
+  } catch {
+    return null;
+  }
 }

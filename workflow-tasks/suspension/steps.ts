@@ -156,6 +156,38 @@ export async function markActive({ state }: Event): Promise<void> {
 }
 
 /**
+ * What a suspension execution that ended unfinished (stopped, timed out, failed) leaves: a suspend it had
+ * claimed (the tenant SUSPENDED in its name), or a resume of a tenant SUSPENDED since before the resume
+ * started, ends ACTIVE and serving, as the suspend's own rollback and the resume would end it (switchBack,
+ * markActive: both idempotent). A tenant suspended since by another execution is left alone, and so is an
+ * input that is not a suspension's. Returns the tenant it put back, if any.
+ */
+export async function releaseSuspensionOf(
+  executionArn: string,
+  input: unknown,
+  startedAt: Date,
+): Promise<string | undefined> {
+  const parsed = requestSchema.safeParse(input);
+  if (!parsed.success) return undefined;
+  const request = parsed.data;
+  const ours = await withRegistry(async (client) => {
+    const { rows } = await client.query<{
+      status: string;
+      suspension: { executionArn?: string; at?: string } | null;
+    }>('SELECT status, suspension FROM tenants WHERE id = $1', [request.tenantId]);
+    const row = rows[0];
+    if (row?.status !== 'SUSPENDED') return false;
+    if (request.action === 'suspend') return row.suspension?.executionArn === executionArn;
+    return Date.parse(row.suspension?.at ?? '') < startedAt.getTime();
+  });
+  if (!ours) return undefined;
+  const event = { executionArn, state: request };
+  await switchBack(event);
+  await markActive(event);
+  return request.tenantId;
+}
+
+/**
  * After the local platform restarted and re-created a suspended tenant's function (its versions are new),
  * the suspended version is published again from the new live one.
  */
