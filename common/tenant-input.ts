@@ -20,6 +20,13 @@ export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([
   'tenant',
   'tenants',
   'localhost',
+  // Named like the platform's own: the dedicated instance's master user (role tenant_admin), the shared
+  // instance (it was tenant-platform-shared), and Amazon RDS's own roles.
+  'tenant-admin',
+  'platform-shared',
+  'rdsadmin',
+  'rdsrepladmin',
+  'rdstopmgr',
 ]);
 
 const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
@@ -35,6 +42,7 @@ export const tenantIdSchema = text().check(
   z.regex(TENANT_ID_PATTERN, 'must be lower-case letters, digits and single dashes, starting with a letter'),
   z.refine((id) => !id.includes('--'), 'must not contain "--"'),
   z.refine((id) => !id.startsWith('pg-'), 'must not start with "pg-" (reserved by PostgreSQL)'),
+  z.refine((id) => !id.startsWith('rds-'), 'must not start with "rds-" (reserved by Amazon RDS)'),
   z.refine((id) => !RESERVED_TENANT_IDS.has(id), 'is reserved'),
 );
 

@@ -27,7 +27,8 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   siteCertificateArn: text('siteCertificateArn'),
   certificateArn: text('certificateArn'),
   sharedInstanceClass: text('sharedInstanceClass'),
-  sharedDbMultiAz: text('sharedDbMultiAz') === 'true',
+  // Multi-AZ unless the context says `false` (a cheap dev stack).
+  sharedDbMultiAz: text('sharedDbMultiAz') !== 'false',
   backupRetentionDays: number('backupRetentionDays'),
   logRetentionDays: number('logRetentionDays'),
   alarmEmail: text('alarmEmail'),

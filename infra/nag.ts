@@ -160,7 +160,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     ack(
       stack.database.instance,
       'RDS3',
-      'Single-AZ by default to keep a small platform cheap (context sharedDbMultiAz=true turns Multi-AZ on); backups are kept.',
+      'Single-AZ asked for by the context sharedDbMultiAz=false (a cheap dev stack); Multi-AZ is the default; backups are kept.',
     );
   ack(
     stack.deadLetterQueue,

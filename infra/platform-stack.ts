@@ -43,7 +43,7 @@ export interface PlatformConfig {
   readonly certificateArn?: string;
   /** @default 't4g.micro' */
   readonly sharedInstanceClass?: string;
-  /** @default false */
+  /** Multi-AZ for the shared instance (every shared tenant's database). @default true */
   readonly sharedDbMultiAz?: boolean;
   /** @default 7 */
   readonly backupRetentionDays?: number;
@@ -101,7 +101,7 @@ export class PlatformStack extends Stack {
     const database = new SharedDatabase(this, 'SharedDatabase', {
       network,
       instanceClass: props.sharedInstanceClass ?? 't4g.micro',
-      multiAz: props.sharedDbMultiAz ?? false,
+      multiAz: props.sharedDbMultiAz ?? true,
       backupRetentionDays: props.backupRetentionDays ?? 7,
       logRetention,
     });

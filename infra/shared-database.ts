@@ -7,8 +7,9 @@ import { Construct } from 'constructs';
 import { PlatformNames } from '../common/names';
 import type { PlatformNetwork } from './network';
 
-/** The shared instance's identifier (one platform per account and region, like the event bus name). */
-const SHARED_INSTANCE_ID = 'tenant-platform-shared';
+/** The shared instance's identifier (one platform per account and region, like the event bus name); not
+ * `tenant-*`, the names the tasks may create and delete instances under. */
+export const SHARED_INSTANCE_ID = 'platform-shared-db';
 
 export interface SharedDatabaseProps {
   readonly network: PlatformNetwork;

@@ -83,10 +83,14 @@ export class TenantOffboarding extends Construct {
       removeFunction: (f) => onboarding.grantStep('deploy-function', 'undo', f),
       removeDatabase: (f) => {
         onboarding.grantStep('create-database', 'undo', f);
-        // A dedicated instance is deleted with a final snapshot.
+        // A dedicated instance is deleted with a final snapshot: CreateDBSnapshot is authorized on both the
+        // instance and the snapshot (db* and snapshot* are both required resources of it).
         allow(
           ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
-          [`arn:${partition}:rds:${region}:${account}:snapshot:tenant-*`],
+          [
+            `arn:${partition}:rds:${region}:${account}:db:tenant-*`,
+            `arn:${partition}:rds:${region}:${account}:snapshot:tenant-*`,
+          ],
         )(f);
       },
       removeSecret: (f) => onboarding.grantStep('store-secret', 'undo', f),

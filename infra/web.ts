@@ -50,18 +50,26 @@ export class PlatformWeb extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.accessLogs = accessLogs;
-    const privateBucket = (name: string, versioned: boolean) =>
+    // Versioned: an overwritten or deleted object (a release's frontend, a tenant's files) can be brought
+    // back; the versions it replaced go after 30 days.
+    const privateBucket = (name: string) =>
       new s3.Bucket(this, name, {
         encryption: s3.BucketEncryption.S3_MANAGED,
         blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
         enforceSSL: true,
-        versioned,
+        versioned: true,
+        lifecycleRules: [
+          {
+            noncurrentVersionExpiration: Duration.days(30),
+            abortIncompleteMultipartUploadAfter: Duration.days(7),
+          },
+        ],
         serverAccessLogsBucket: accessLogs,
         serverAccessLogsPrefix: `s3/${name}/`,
         removalPolicy: RemovalPolicy.RETAIN,
       });
-    this.artifactBucket = privateBucket('ArtifactBucket', true);
-    this.siteBucket = privateBucket('SiteBucket', false);
+    this.artifactBucket = privateBucket('ArtifactBucket');
+    this.siteBucket = privateBucket('SiteBucket');
 
     const { siteDomain } = props;
     this.hasCustomDomain = Boolean(siteDomain);

@@ -240,8 +240,12 @@ describe('the offboarding state machine', () => {
     const s3Writes = statements.filter((st) => st.actions.some((a) => a.startsWith('s3:PutObject')));
     expect(s3Writes.length).toBeGreaterThanOrEqual(2);
     for (const st of s3Writes) expect(st.resource).toMatch(/\/(exports|tenant-api)\/\*|tenants\/\*/);
-    const actions = statements.flatMap((st) => st.actions);
-    expect(actions).toContain('rds:CreateDBSnapshot');
+    // DeleteDBInstance with FinalDBSnapshotIdentifier is authorized as CreateDBSnapshot, whose resources are
+    // the instance and the snapshot (the service authorization reference: db* and snapshot*, both required).
+    const snapshotting = statements.filter((st) => st.actions.includes('rds:CreateDBSnapshot'));
+    expect(snapshotting).toHaveLength(1);
+    expect(snapshotting[0]!.resource).toMatch(/:db:tenant-\*/);
+    expect(snapshotting[0]!.resource).toMatch(/:snapshot:tenant-\*/);
     // Exports are never deleted by the platform: Object Lock keeps them for the retention period.
     const archiveDeletes = statements.filter(
       (st) => st.resource.includes('exports/') && st.actions.some((a) => /Delete|Bypass/.test(a)),
@@ -471,8 +475,30 @@ describe('storage', () => {
       ManageMasterUserPassword: true,
       MasterUserPassword: Match.absent(),
       DBSubnetGroupName: Match.anyValue(),
+      // Every shared tenant's database is on it: Multi-AZ by default, and named outside tenant-* (the
+      // tasks' rds:*DBInstance grants cover db:tenant-*).
+      MultiAZ: true,
+      DBInstanceIdentifier: 'platform-shared-db',
     });
     template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot' });
+    const { template: cheap, outdir } = synth({ sharedDbMultiAz: false });
+    cheap.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: false });
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('versions the site and artifact buckets, expiring what was replaced after 30 days', () => {
+    const buckets = ofType('AWS::S3::Bucket').filter(([id]) => /^Web(Site|Artifact)Bucket/.test(id));
+    expect(buckets.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'WebArtifactBucket',
+      'WebSiteBucket',
+    ]);
+    for (const [, bucket] of buckets)
+      expect(bucket.Properties).toMatchObject({
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: [expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })],
+        },
+      });
   });
 });
 
