@@ -2,7 +2,7 @@ import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -21,6 +21,7 @@ import {
   RECORD_ROLLBACK_FAILURE,
   STEPS,
 } from '../common/steps';
+import { StepGrants } from './step-permissions';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
@@ -101,7 +102,7 @@ export class TenantOnboarding extends Construct {
   public readonly taskEnvironment: Record<string, string>;
   /** Set by `sendTenantAlarmsTo`: the topic every tenant's own alarms notify. */
   private alarmTopic?: ITopic;
-  private readonly permissions: StepPermissions;
+  private readonly permissions: StepGrants;
 
   constructor(scope: Construct, id: string, props: TenantOnboardingProps) {
     super(scope, id);
@@ -146,7 +147,7 @@ export class TenantOnboarding extends Construct {
         },
       }),
     };
-    const permissions = new StepPermissions(this, props);
+    const permissions = new StepGrants(this, props, onboardingStateMachineName(this));
     this.permissions = permissions;
     this.taskEnvironment = environment;
     const settings = { environment, logRetention: props.logRetention, network: props.network };
@@ -411,212 +412,4 @@ export class TenantOnboarding extends Construct {
 /** The onboarding state machine's name: the stack's, so that two stacks in one account never collide. */
 export function onboardingStateMachineName(scope: Construct): string {
   return `${Stack.of(scope).stackName}-onboarding`;
-}
-
-/** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */
-const ALARM_REMOVAL = [
-  'cloudwatch:DescribeAlarms',
-  'cloudwatch:ListTagsForResource',
-  'cloudwatch:DeleteAlarms',
-];
-
-/**
- * What each step's Lambda may call: only the actions its step calls, on resources named for tenants by
- * common/names.ts (`tenants/*` secrets, `tenant-*` functions, roles and instances, the site bucket's
- * `tenants/` prefix). Tenant function roles are created under a permissions boundary.
- */
-class StepPermissions {
-  private readonly stack: Stack;
-
-  constructor(
-    scope: Construct,
-    private readonly props: TenantOnboardingProps,
-  ) {
-    this.stack = Stack.of(scope);
-  }
-
-  grant(stepId: string, handler: 'run' | 'undo', f: lambda.IFunction): void {
-    const { partition, region, account } = this.stack;
-    const arn = (service: string, resource: string) =>
-      `arn:${partition}:${service}:${region}:${account}:${resource}`;
-    const apigw = (paths: string[]) => paths.map((p) => `arn:${partition}:apigateway:${region}::${p}`);
-    const allow = (actions: string[], resources: string[]) =>
-      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    const tenantSecrets = arn('secretsmanager', 'secret:tenants/*');
-    // Alarms named for tenants (`tenant-<id>-...`, common/names.ts): the only alarms a task may touch.
-    const tenantAlarms = arn('cloudwatch', 'alarm:tenant-*');
-    const usesRegistry = [
-      'register-tenant',
-      'invalidate-cache',
-      'activate-tenant',
-      'record-rollback-failure',
-    ];
-    const usesDatabase = [...usesRegistry, 'create-database', 'apply-schema'];
-    const emitsEvents = ['register-tenant', 'activate-tenant', 'record-rollback-failure'];
-
-    if (usesDatabase.includes(stepId)) this.props.masterSecret.grantRead(f);
-    // "Register tenant" picks the version the tenant starts on: the current-version pointer.
-    if (stepId === 'register-tenant' && handler === 'run')
-      this.props.artifactBucket.grantRead(f, PlatformNames.tenantApiCurrentKey);
-    if (emitsEvents.includes(stepId)) this.props.eventBus.grantPutEventsTo(f);
-    switch (stepId) {
-      case 'store-secret':
-        allow(
-          [
-            'secretsmanager:DescribeSecret',
-            ...(handler === 'run'
-              ? ['secretsmanager:CreateSecret', 'secretsmanager:TagResource']
-              : ['secretsmanager:DeleteSecret']),
-          ],
-          [tenantSecrets],
-        );
-        break;
-      case 'create-database':
-      case 'apply-schema':
-      case 'check-instance': {
-        allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
-        // The current-version pointer and the version's zip, which holds the tenant migrations.
-        if (stepId === 'apply-schema') {
-          this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
-          // An onboarding with `restoreFrom` loads the tenant's export.
-          this.props.archive.bucket.grantRead(f, 'exports/*');
-        }
-        const instances = arn('rds', 'db:tenant-*');
-        if (stepId === 'create-database') {
-          allow(
-            [
-              'rds:DescribeDBInstances',
-              ...(handler === 'run'
-                ? [
-                    'rds:CreateDBInstance',
-                    'rds:AddTagsToResource',
-                    // A restore with `fromSnapshot` starts from the tenant's final snapshot.
-                    'rds:RestoreDBInstanceFromDBSnapshot',
-                  ]
-                : ['rds:DeleteDBInstance']),
-            ],
-            handler === 'run'
-              ? [
-                  instances,
-                  arn('rds', 'snapshot:tenant-*'),
-                  arn('rds', `subgrp:${this.props.dedicated.subnetGroupName}`),
-                  arn('rds', 'pg:default.postgres*'),
-                  arn('rds', 'og:default:postgres*'),
-                ]
-              : [instances],
-          );
-          // ManageMasterUserPassword: RDS creates the master secret, encrypted with the default key.
-          if (handler === 'run')
-            allow(
-              ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
-              [arn('secretsmanager', 'secret:rds!*')],
-            );
-        }
-        if (stepId === 'create-database' && handler === 'undo') allow(ALARM_REMOVAL, [tenantAlarms]);
-        if (stepId === 'check-instance') {
-          // Its own execution's history: has the web branch beside it failed? (Named, not referenced: the
-          // state machine refers to this function.)
-          allow(
-            ['states:GetExecutionHistory'],
-            [arn('states', `execution:${onboardingStateMachineName(this.stack)}:*`)],
-          );
-          allow(['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'], [tenantAlarms]);
-          allow(['rds:DescribeDBInstances'], [instances]);
-          allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:rds!*')]);
-          allow(['secretsmanager:PutSecretValue'], [tenantSecrets]);
-        }
-        break;
-      }
-      case 'deploy-function': {
-        const fnArn = arn('lambda', 'function:tenant-*');
-        const roleArn = `arn:${partition}:iam::${account}:role/tenant-*`;
-        // A tenant role can only be created, and given a policy, under the boundary: whatever the step
-        // writes into it, the role can never do more than the boundary allows.
-        const underBoundary = {
-          StringEquals: { 'iam:PermissionsBoundary': this.props.tenantRoleBoundary.managedPolicyArn },
-        };
-        if (handler === 'run') {
-          f.addToRolePolicy(
-            new iam.PolicyStatement({
-              actions: ['iam:CreateRole', 'iam:PutRolePolicy'],
-              resources: [roleArn],
-              conditions: underBoundary,
-            }),
-          );
-          allow(['iam:GetRole', 'iam:TagRole'], [roleArn]);
-          f.addToRolePolicy(
-            new iam.PolicyStatement({
-              actions: ['iam:PassRole'],
-              resources: [roleArn],
-              conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
-            }),
-          );
-          // CreateFunction with a VpcConfig checks that the caller may describe the subnets and group;
-          // these EC2 actions have no resource-level permissions.
-          allow(['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'], ['*']);
-        } else {
-          allow(['iam:GetRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'], [roleArn]);
-        }
-        // The tenant function's log group (created with its retention before the function).
-        allow(
-          handler === 'run'
-            ? ['logs:CreateLogGroup', 'logs:TagResource', 'logs:PutRetentionPolicy']
-            : ['logs:ListTagsForResource', 'logs:DeleteLogGroup'],
-          [arn('logs', 'log-group:/aws/lambda/tenant-*')],
-        );
-        // DescribeLogGroups is authorized on the account's log groups as a whole.
-        allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]);
-        allow(
-          handler === 'run'
-            ? [
-                'lambda:GetFunction',
-                'lambda:CreateFunction',
-                'lambda:TagResource',
-                'lambda:AddPermission',
-                'lambda:PublishVersion',
-                'lambda:GetAlias',
-                'lambda:CreateAlias',
-                'lambda:GetFunctionConfiguration',
-              ]
-            : ['lambda:GetFunction', 'lambda:DeleteFunction'],
-          [fnArn],
-        );
-        allow(
-          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'],
-          apigw(['/apis', '/apis/*', '/tags/*']),
-        );
-        // The current-version pointer and the version it names (any `tenant-api/<version>.zip`).
-        if (handler === 'run')
-          this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
-        allow(handler === 'run' ? ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'] : ALARM_REMOVAL, [
-          tenantAlarms,
-        ]);
-        break;
-      }
-      case 'attach-domain':
-        allow(
-          ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'],
-          apigw(['/domainnames', '/domainnames/*', '/tags/*']),
-        );
-        break;
-      case 'publish-frontend':
-        if (handler === 'run') {
-          // The current-version pointer and the version's zip, which holds the frontend.
-          this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
-          this.props.siteBucket.grantPut(f, 'tenants/*');
-        } else {
-          this.props.siteBucket.grantDelete(f, 'tenants/*');
-          allow(['s3:ListBucket'], [this.props.siteBucket.bucketArn]);
-        }
-        break;
-      case 'invalidate-cache':
-        allow(
-          ['cloudfront:CreateInvalidation'],
-          [`arn:${partition}:cloudfront::${account}:distribution/${this.props.distribution.distributionId}`],
-        );
-        break;
-      default:
-        break;
-    }
-  }
 }

@@ -1,0 +1,62 @@
+/**
+ * What a step's Lambda may call, as data: each step folder's `permissions.ts` says it for its `run` and
+ * its `undo`, beside their code, and the saga builder (infra/step-permissions.ts) turns it into the
+ * statements of the Lambda's role. Resources are ARN templates: `{partition}`, `{region}` and
+ * `{account}` are the stack's; the other `{...}` names are the platform's own resources, filled in by
+ * the builder (see `PlatformResource`).
+ */
+
+/** The platform resources a template may name: `{distributionId}`, `{onboardingStateMachine}`, ... */
+export type PlatformResource =
+  | 'distributionId'
+  | 'dedicatedSubnetGroup'
+  | 'onboardingStateMachine'
+  | 'siteBucketArn'
+  | 'tenantRoleBoundary';
+
+/** One grant: a statement, or one of the CDK grants of a platform resource (bucket keys, the secret, the bus). */
+export type Grant =
+  | {
+      readonly allow: readonly string[];
+      readonly on: readonly string[];
+      /** IAM conditions; their values may be templates too. */
+      readonly when?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    }
+  | { readonly read: 'masterSecret' }
+  | { readonly putEvents: 'eventBus' }
+  | { readonly read: 'artifactBucket' | 'archiveBucket'; readonly keys: string }
+  | { readonly put: 'siteBucket'; readonly keys: string }
+  | { readonly delete: 'siteBucket'; readonly keys: string };
+
+/** A step's grants: its `run` handler's, and its `undo` handler's (absent: it has none). */
+export interface StepPermissions {
+  readonly run: readonly Grant[];
+  readonly undo?: readonly Grant[];
+}
+
+/** `arn:{partition}:<service>:{region}:{account}:<resource>`. */
+export const inAccount = (service: string, resource: string): string =>
+  `arn:{partition}:${service}:{region}:{account}:${resource}`;
+
+/** The names common/names.ts gives tenants' resources: the only ones a step may touch. */
+export const TenantArns = {
+  secrets: inAccount('secretsmanager', 'secret:tenants/*'),
+  /** The master secrets RDS manages for dedicated instances. */
+  rdsSecrets: inAccount('secretsmanager', 'secret:rds!*'),
+  instances: inAccount('rds', 'db:tenant-*'),
+  snapshots: inAccount('rds', 'snapshot:tenant-*'),
+  functions: inAccount('lambda', 'function:tenant-*'),
+  roles: 'arn:{partition}:iam::{account}:role/tenant-*',
+  alarms: inAccount('cloudwatch', 'alarm:tenant-*'),
+  logGroups: inAccount('logs', 'log-group:/aws/lambda/tenant-*'),
+} as const;
+
+/** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */
+export const ALARM_REMOVAL = [
+  'cloudwatch:DescribeAlarms',
+  'cloudwatch:ListTagsForResource',
+  'cloudwatch:DeleteAlarms',
+] as const;
+
+/** The registry's database: its master secret (the steps that read or write the registry). */
+export const USES_REGISTRY: Grant = { read: 'masterSecret' };

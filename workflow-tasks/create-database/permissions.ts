@@ -1,0 +1,45 @@
+import {
+  ALARM_REMOVAL,
+  inAccount,
+  TenantArns,
+  USES_REGISTRY,
+  type StepPermissions,
+} from '../../common/permissions';
+
+const readsTenantSecret = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
+
+/**
+ * Shared tier: the shared instance's master secret (DDL there). Dedicated: the tenant's RDS instance,
+ * created (or restored from its final snapshot) in the dedicated subnet group with the default parameter
+ * and option groups, its master secret made by RDS; the undo deletes it and its CPU alarm.
+ */
+export const permissions: StepPermissions = {
+  run: [
+    USES_REGISTRY,
+    readsTenantSecret,
+    {
+      allow: [
+        'rds:DescribeDBInstances',
+        'rds:CreateDBInstance',
+        'rds:AddTagsToResource',
+        // A restore with `fromSnapshot` starts from the tenant's final snapshot.
+        'rds:RestoreDBInstanceFromDBSnapshot',
+      ],
+      on: [
+        TenantArns.instances,
+        TenantArns.snapshots,
+        inAccount('rds', 'subgrp:{dedicatedSubnetGroup}'),
+        inAccount('rds', 'pg:default.postgres*'),
+        inAccount('rds', 'og:default:postgres*'),
+      ],
+    },
+    // ManageMasterUserPassword: RDS creates the master secret, encrypted with the default key.
+    { allow: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'], on: [TenantArns.rdsSecrets] },
+  ],
+  undo: [
+    USES_REGISTRY,
+    readsTenantSecret,
+    { allow: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], on: [TenantArns.instances] },
+    { allow: ALARM_REMOVAL, on: [TenantArns.alarms] },
+  ],
+};

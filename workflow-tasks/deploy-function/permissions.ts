@@ -1,0 +1,62 @@
+import { PlatformNames } from '../../common/names';
+import { ALARM_REMOVAL, inAccount, TenantArns, type StepPermissions } from '../../common/permissions';
+
+const apis = ['/apis', '/apis/*', '/tags/*'].map((path) => `arn:{partition}:apigateway:{region}::${path}`);
+const apiCalls = { allow: ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'], on: apis };
+// DescribeLogGroups is authorized on the account's log groups as a whole.
+const describeLogGroups = { allow: ['logs:DescribeLogGroups'], on: [inAccount('logs', 'log-group:*')] };
+
+/**
+ * The tenant's function (its role, log group, versions, alias, error alarm) and HTTP API. A tenant role can
+ * only be created, and given a policy, under the boundary: whatever the step writes into it, the role can
+ * never do more than the boundary allows; it is passed to Lambda only.
+ */
+export const permissions: StepPermissions = {
+  run: [
+    {
+      allow: ['iam:CreateRole', 'iam:PutRolePolicy'],
+      on: [TenantArns.roles],
+      when: { StringEquals: { 'iam:PermissionsBoundary': '{tenantRoleBoundary}' } },
+    },
+    { allow: ['iam:GetRole', 'iam:TagRole'], on: [TenantArns.roles] },
+    {
+      allow: ['iam:PassRole'],
+      on: [TenantArns.roles],
+      when: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    },
+    // CreateFunction with a VpcConfig checks that the caller may describe the subnets and group; these EC2
+    // actions have no resource-level permissions.
+    { allow: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'], on: ['*'] },
+    // The tenant function's log group (created with its retention before the function).
+    {
+      allow: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:PutRetentionPolicy'],
+      on: [TenantArns.logGroups],
+    },
+    describeLogGroups,
+    {
+      allow: [
+        'lambda:GetFunction',
+        'lambda:CreateFunction',
+        'lambda:TagResource',
+        'lambda:AddPermission',
+        'lambda:PublishVersion',
+        'lambda:GetAlias',
+        'lambda:CreateAlias',
+        'lambda:GetFunctionConfiguration',
+      ],
+      on: [TenantArns.functions],
+    },
+    apiCalls,
+    // The current-version pointer and the version it names (any `tenant-api/<version>.zip`).
+    { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
+    { allow: ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'], on: [TenantArns.alarms] },
+  ],
+  undo: [
+    { allow: ['iam:GetRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'], on: [TenantArns.roles] },
+    { allow: ['logs:ListTagsForResource', 'logs:DeleteLogGroup'], on: [TenantArns.logGroups] },
+    describeLogGroups,
+    { allow: ['lambda:GetFunction', 'lambda:DeleteFunction'], on: [TenantArns.functions] },
+    apiCalls,
+    { allow: ALARM_REMOVAL, on: [TenantArns.alarms] },
+  ],
+};
