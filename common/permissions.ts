@@ -5,6 +5,7 @@
  * `{account}` are the stack's; the other `{...}` names are the platform's own resources, filled in by
  * the builder (see `PlatformResource`).
  */
+import type { StepId } from './steps';
 
 /** The platform resources a template may name: `{distributionId}`, `{onboardingStateMachine}`, ... */
 export type PlatformResource =
@@ -14,7 +15,10 @@ export type PlatformResource =
   | 'siteBucketArn'
   | 'tenantRoleBoundary';
 
-/** One grant: a statement, or one of the CDK grants of a platform resource (bucket keys, the secret, the bus). */
+/**
+ * One grant: a statement, one of the CDK grants of a platform resource (bucket keys, the secret, the bus),
+ * or everything an onboarding step's run or undo may do (another workflow running that step's code).
+ */
 export type Grant =
   | {
       readonly allow: readonly string[];
@@ -25,14 +29,18 @@ export type Grant =
   | { readonly read: 'masterSecret' }
   | { readonly putEvents: 'eventBus' }
   | { readonly read: 'artifactBucket' | 'archiveBucket'; readonly keys: string }
-  | { readonly put: 'siteBucket'; readonly keys: string }
-  | { readonly delete: 'siteBucket'; readonly keys: string };
+  | { readonly put: 'siteBucket' | 'archiveBucket'; readonly keys: string }
+  | { readonly delete: 'siteBucket'; readonly keys: string }
+  | { readonly asStep: StepId | 'check-instance'; readonly handler: 'run' | 'undo' };
 
 /** A step's grants: its `run` handler's, and its `undo` handler's (absent: it has none). */
 export interface StepPermissions {
   readonly run: readonly Grant[];
   readonly undo?: readonly Grant[];
 }
+
+/** The grants of a workflow's handlers, by handler name (the registry's secret comes with every one). */
+export type WorkflowPermissions = Readonly<Record<string, readonly Grant[]>>;
 
 /** `arn:{partition}:<service>:{region}:{account}:<resource>`. */
 export const inAccount = (service: string, resource: string): string =>

@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { Grant, PlatformResource, StepPermissions } from '../common/permissions';
+import type { Grant, PlatformResource, StepPermissions, WorkflowPermissions } from '../common/permissions';
 import type { StepId } from '../common/steps';
 import { permissions as activateTenant } from '../workflow-tasks/activate-tenant/permissions';
 import { permissions as applySchema } from '../workflow-tasks/apply-schema/permissions';
@@ -39,43 +39,52 @@ export const STEP_PERMISSIONS: Readonly<
   'record-rollback-failure': recordRollbackFailure,
 };
 
-/** The platform's resources a step's permissions may name (the onboarding construct's props have them). */
+/**
+ * The platform's resources a step's or a workflow's permissions may name (the onboarding construct's props
+ * have them all; another workflow gives those its grants use).
+ */
 export interface StepResources {
-  readonly masterSecret: ISecret;
-  readonly eventBus: IEventBus;
-  readonly artifactBucket: IBucket;
-  readonly siteBucket: IBucket;
-  readonly archive: { readonly bucket: IBucket };
-  readonly distribution: IDistribution;
-  readonly dedicated: { readonly subnetGroupName: string };
-  readonly tenantRoleBoundary: iam.IManagedPolicy;
+  readonly masterSecret?: ISecret;
+  readonly eventBus?: IEventBus;
+  readonly artifactBucket?: IBucket;
+  readonly siteBucket?: IBucket;
+  readonly archiveBucket?: IBucket;
+  readonly distribution?: IDistribution;
+  readonly dedicatedSubnetGroup?: string;
+  readonly tenantRoleBoundary?: iam.IManagedPolicy;
+  readonly onboardingStateMachine?: string;
 }
 
 /**
- * Turns a step's permissions (common/permissions.ts) into its Lambda's role statements: ARN templates
- * filled with the stack's partition, region and account and the platform's own resources, and the CDK
- * grants of the buckets, the registry's secret and the event bus.
+ * Turns permissions (common/permissions.ts) into a Lambda's role statements: ARN templates filled with
+ * the stack's partition, region and account and the platform's own resources, the CDK grants of the
+ * buckets, the registry's secret and the event bus, and an onboarding step's grants where another
+ * workflow runs that step's code.
  */
 export class StepGrants {
   private readonly stack: Stack;
 
   constructor(
     scope: Construct,
-    private readonly props: StepResources,
-    private readonly onboardingStateMachine: string,
+    private readonly resources: StepResources,
   ) {
     this.stack = Stack.of(scope);
   }
 
-  grant(stepId: string, handler: 'run' | 'undo', f: lambda.IFunction): void {
+  /** What an onboarding step's `run` or `undo` may do. */
+  grantStep(stepId: string, handler: 'run' | 'undo', f: lambda.IFunction): void {
     const spec = STEP_PERMISSIONS[stepId as keyof typeof STEP_PERMISSIONS];
     if (!spec) throw new Error(`no permissions for step ${stepId}`);
-    for (const grant of (handler === 'run' ? spec.run : spec.undo) ?? []) this.apply(grant, f);
+    this.grantAll((handler === 'run' ? spec.run : spec.undo) ?? [], f);
+  }
+
+  grantAll(grants: readonly Grant[], f: lambda.IFunction): void {
+    for (const grant of grants) this.apply(grant, f);
   }
 
   private apply(grant: Grant, f: lambda.IFunction): void {
-    const { props } = this;
-    if ('allow' in grant) {
+    if ('asStep' in grant) this.grantStep(grant.asStep, grant.handler, f);
+    else if ('allow' in grant) {
       const conditions = grant.when
         ? Object.fromEntries(
             Object.entries(grant.when).map(([operator, values]) => [
@@ -91,31 +100,50 @@ export class StepGrants {
           ...(conditions ? { conditions } : {}),
         }),
       );
-    } else if ('putEvents' in grant) props.eventBus.grantPutEventsTo(f);
-    else if ('put' in grant) props.siteBucket.grantPut(f, grant.keys);
-    else if ('delete' in grant) props.siteBucket.grantDelete(f, grant.keys);
-    else if (grant.read === 'masterSecret') props.masterSecret.grantRead(f);
-    else if (grant.read === 'artifactBucket') props.artifactBucket.grantRead(f, grant.keys);
-    else props.archive.bucket.grantRead(f, grant.keys);
+    } else if ('putEvents' in grant) this.need('eventBus').grantPutEventsTo(f);
+    else if ('put' in grant) this.need(grant.put).grantPut(f, grant.keys);
+    else if ('delete' in grant) this.need('siteBucket').grantDelete(f, grant.keys);
+    else if (grant.read === 'masterSecret') this.need('masterSecret').grantRead(f);
+    else this.need(grant.read).grantRead(f, grant.keys);
+  }
+
+  private need<K extends keyof StepResources>(name: K): NonNullable<StepResources[K]> {
+    const value = this.resources[name];
+    if (value === undefined)
+      throw new Error(`a permission names the ${name}, which this workflow was not given`);
+    return value;
   }
 
   /** `{partition}`, `{region}`, `{account}` and the platform's resources, in an ARN template. */
   private fill(template: string): string {
     const { partition, region, account } = this.stack;
-    const values: Record<'partition' | 'region' | 'account' | PlatformResource, string> = {
-      partition,
-      region,
-      account,
-      distributionId: this.props.distribution.distributionId,
-      dedicatedSubnetGroup: this.props.dedicated.subnetGroupName,
-      onboardingStateMachine: this.onboardingStateMachine,
-      siteBucketArn: this.props.siteBucket.bucketArn,
-      tenantRoleBoundary: this.props.tenantRoleBoundary.managedPolicyArn,
+    const values: Record<'partition' | 'region' | 'account' | PlatformResource, () => string> = {
+      partition: () => partition,
+      region: () => region,
+      account: () => account,
+      distributionId: () => this.need('distribution').distributionId,
+      dedicatedSubnetGroup: () => this.need('dedicatedSubnetGroup'),
+      onboardingStateMachine: () => this.need('onboardingStateMachine'),
+      siteBucketArn: () => this.need('siteBucket').bucketArn,
+      tenantRoleBoundary: () => this.need('tenantRoleBoundary').managedPolicyArn,
     };
     return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
       const value = values[name as keyof typeof values];
       if (value === undefined) throw new Error(`unknown {${name}} in the permission ${template}`);
-      return value;
+      return value();
     });
   }
+}
+
+/** A workflow's permissions (`workflow-tasks/<workflow>/permissions.ts`) as its constructs' grant functions. */
+export function handlerGrants(
+  permissions: WorkflowPermissions,
+  grant: (grants: readonly Grant[], f: lambda.IFunction) => void,
+): Record<string, (f: lambda.IFunction) => void> {
+  return Object.fromEntries(
+    Object.entries(permissions).map(([handler, grants]) => [
+      handler,
+      (f: lambda.IFunction) => grant(grants, f),
+    ]),
+  );
 }

@@ -1,7 +1,6 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -14,7 +13,6 @@ import {
   waitStateOf,
   type CleanedUpWorkflow,
 } from '../common/cleanup';
-import { STEPS } from '../common/steps';
 import {
   longestTaskSeconds,
   registryTasks,
@@ -23,7 +21,8 @@ import {
   type TaskLambdaSettings,
 } from './task-lambdas';
 import type { TenantOnboarding } from './tenant-onboarding';
-import { SWITCH_ACTIONS } from './tenant-suspension';
+import { permissions } from '../workflow-tasks/cleanup/permissions';
+import { handlerGrants } from './step-permissions';
 
 export interface TenantCleanupProps extends TaskLambdaSettings {
   readonly onboarding: TenantOnboarding;
@@ -66,30 +65,13 @@ export class TenantCleanup extends Construct {
       stateMachine: props.watched[workflow].stateMachine,
       longestTaskSeconds: longestTaskSeconds(props.watched[workflow].taskFunctions),
     }));
-    const { partition, region, account } = Stack.of(this);
-    const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
     const tasks = new WorkflowTasks(this, props, 'cleanup');
     this.taskFunctions = tasks.byState;
     const task = registryTasks(
       tasks,
       props.masterSecret,
-      {
-        // Every onboarding undo (the last publishes TenantProvisioningFailed), an offboarding's resume, and
-        // whether the execution has ended (one still running is refused).
-        cleanUp: (f) => {
-          for (const step of STEPS) if (step.undoStateName) props.onboarding.grantStep(step.id, 'undo', f);
-          f.addToRolePolicy(
-            new iam.PolicyStatement({ actions: [...SWITCH_ACTIONS.back], resources: [tenantFunctions] }),
-          );
-          // As offboarding's claim does: the execution is looked up by the ARN the event names.
-          f.addToRolePolicy(
-            new iam.PolicyStatement({
-              actions: ['states:DescribeExecution'],
-              resources: [`arn:${partition}:states:${region}:${account}:execution:*`],
-            }),
-          );
-        },
-      },
+      // workflow-tasks/cleanup/permissions.ts: every onboarding undo, a switch back, the execution's end.
+      handlerGrants(permissions, (given, f) => props.onboarding.grant(given, f)),
       // Every undo in one call: as long as a Lambda may run.
       () => 900,
     );

@@ -1,12 +1,10 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PlatformNames } from '../common/names';
 import { OffboardingStates as S } from '../common/offboarding';
 import {
   refuseAt,
@@ -16,7 +14,8 @@ import {
   type TaskLambdaSettings,
 } from './task-lambdas';
 import type { TenantOnboarding } from './tenant-onboarding';
-import { SWITCH_ACTIONS } from './tenant-suspension';
+import { permissions } from '../workflow-tasks/offboarding/permissions';
+import { handlerGrants } from './step-permissions';
 
 export interface TenantOffboardingProps extends TaskLambdaSettings {
   /** The removals run onboarding's undo code, with onboarding's undo permissions. */
@@ -46,57 +45,8 @@ export class TenantOffboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantOffboardingProps) {
     super(scope, id);
-    const { partition, region, account } = Stack.of(this);
-    const allow = (actions: string[], resources: string[]) => (f: lambda.IFunction) =>
-      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
-    const tenantSecrets = `arn:${partition}:secretsmanager:${region}:${account}:secret:tenants/*`;
-    const readTenantSecret = allow(['secretsmanager:GetSecretValue'], [tenantSecrets]);
-    const onboarding = props.onboarding;
-    /** What each handler may do besides reading the registry. */
-    const grants: Record<string, (f: lambda.IFunction) => void> = {
-      // Taking over an offboarding whose execution is no longer running.
-      claim: allow(
-        ['states:DescribeExecution'],
-        [`arn:${partition}:states:${region}:${account}:execution:*`],
-      ),
-      suspend: (f) => {
-        allow([...SWITCH_ACTIONS.toSuspended], [tenantFunctions])(f);
-        props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
-      },
-      exportDatabase: (f) => {
-        readTenantSecret(f);
-        props.archiveBucket.grantPut(f, 'exports/*');
-      },
-      verify: (f) => {
-        readTenantSecret(f);
-        // Reads the export back and writes `latest.json`; never deletes (Object Lock would refuse anyway).
-        props.archiveBucket.grantRead(f, 'exports/*');
-        props.archiveBucket.grantPut(f, 'exports/*');
-      },
-      resume: allow([...SWITCH_ACTIONS.back], [tenantFunctions]),
-      removeDomain: (f) => onboarding.grantStep('attach-domain', 'undo', f),
-      removeFrontend: (f) => {
-        onboarding.grantStep('publish-frontend', 'undo', f);
-        onboarding.grantStep('invalidate-cache', 'run', f);
-      },
-      removeFunction: (f) => onboarding.grantStep('deploy-function', 'undo', f),
-      removeDatabase: (f) => {
-        onboarding.grantStep('create-database', 'undo', f);
-        // A dedicated instance is deleted with a final snapshot: CreateDBSnapshot is authorized on both the
-        // instance and the snapshot (db* and snapshot* are both required resources of it).
-        allow(
-          ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
-          [
-            `arn:${partition}:rds:${region}:${account}:db:tenant-*`,
-            `arn:${partition}:rds:${region}:${account}:snapshot:tenant-*`,
-          ],
-        )(f);
-      },
-      removeSecret: (f) => onboarding.grantStep('store-secret', 'undo', f),
-      markOffboarded: (f) => props.eventBus.grantPutEventsTo(f),
-      recordFailure: (f) => props.eventBus.grantPutEventsTo(f),
-    };
+    // What each handler may do besides reading the registry (workflow-tasks/offboarding/permissions.ts).
+    const grants = handlerGrants(permissions, (given, f) => props.onboarding.grant(given, f));
     const longTasks = new Set(['exportDatabase', 'verify']);
     const tasks = new WorkflowTasks(this, props, 'offboarding');
     this.taskFunctions = tasks.byState;

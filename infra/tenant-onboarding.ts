@@ -21,6 +21,7 @@ import {
   RECORD_ROLLBACK_FAILURE,
   STEPS,
 } from '../common/steps';
+import type { Grant } from '../common/permissions';
 import { StepGrants } from './step-permissions';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
@@ -147,7 +148,12 @@ export class TenantOnboarding extends Construct {
         },
       }),
     };
-    const permissions = new StepGrants(this, props, onboardingStateMachineName(this));
+    const permissions = new StepGrants(this, {
+      ...props,
+      archiveBucket: props.archive.bucket,
+      dedicatedSubnetGroup: props.dedicated.subnetGroupName,
+      onboardingStateMachine: onboardingStateMachineName(this),
+    });
     this.permissions = permissions;
     this.taskEnvironment = environment;
     const settings = { environment, logRetention: props.logRetention, network: props.network };
@@ -163,7 +169,7 @@ export class TenantOnboarding extends Construct {
         timeoutSeconds,
         usesDatabase: DATABASE_STEPS.has(stepId),
       });
-      permissions.grant(stepId, handler, f);
+      permissions.grantStep(stepId, handler, f);
       this.taskFunctions.set(stateName, f);
       return f;
     };
@@ -396,11 +402,11 @@ export class TenantOnboarding extends Construct {
   }
 
   /**
-   * Gives another workflow's Lambda what one of these steps' `run` or `undo` may do (offboarding removes a
-   * tenant with the undo code, and so with the undo permissions).
+   * Gives another workflow's Lambda its grants, in which one of these steps' `run` or `undo` may be named
+   * (offboarding removes a tenant with the undo code, and so with the undo permissions).
    */
-  grantStep(stepId: string, handler: 'run' | 'undo', f: lambda.IFunction): void {
-    this.permissions.grant(stepId, handler, f);
+  grant(grants: readonly Grant[], f: lambda.IFunction): void {
+    this.permissions.grantAll(grants, f);
   }
 
   /** The topic the tenants' own alarms (function errors, a dedicated instance's CPU) notify. */

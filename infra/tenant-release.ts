@@ -1,6 +1,5 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -8,8 +7,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PermanentErrors } from '../common/errors';
 import { RETRY, type StepSpec } from '../common/steps';
-import { PlatformNames } from '../common/names';
 import { ReleaseStates as S } from '../common/release';
+import { permissions } from '../workflow-tasks/release/permissions';
+import { StepGrants } from './step-permissions';
 import { workflowStateMachine, WorkflowTasks, type TaskLambdaSettings } from './task-lambdas';
 
 export interface TenantReleaseProps extends TaskLambdaSettings {
@@ -23,13 +23,15 @@ export interface TenantReleaseProps extends TaskLambdaSettings {
   readonly masterSecret: ISecret;
 }
 
-/** Task states of the release, what each needs, and the export of workflow-tasks/release/handler.ts it runs. */
+/**
+ * Task states of the release, what each needs, and the export of workflow-tasks/release/handler.ts it runs
+ * (its permissions: workflow-tasks/release/permissions.ts, by that name).
+ */
 interface ReleaseTask {
   readonly state: string;
   readonly handler: string;
   readonly usesDatabase: boolean;
   readonly timeoutSeconds: number;
-  readonly grant: (f: lambda.IFunction, access: ReleaseAccess) => void;
 }
 
 const { quick, slow } = RETRY;
@@ -49,14 +51,27 @@ export class TenantRelease extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantReleaseProps) {
     super(scope, id);
-    const access = new ReleaseAccess(this, props);
+    const access = new StepGrants(this, props);
     const tasks = new WorkflowTasks(this, props, 'release');
     this.taskFunctions = tasks.byState;
     const task = (
       spec: ReleaseTask,
       resultPath: string | undefined,
       retry: Pick<StepSpec, 'retry'> = quick,
-    ) => tasks.task(spec.state, { ...spec, grant: (f) => spec.grant(f, access) }, resultPath, retry);
+    ) =>
+      tasks.task(
+        spec.state,
+        {
+          ...spec,
+          grant: (f) => {
+            const grants = permissions[spec.handler];
+            if (!grants) throw new Error(`release: no permissions for handler ${spec.handler}`);
+            access.grantAll(grants, f);
+          },
+        },
+        resultPath,
+        retry,
+      );
 
     // One tenant: each step's result under its own key; any failure keeps the tenant on its old version.
     const keepOld = task(TASKS.keepOld, '$', slow);
@@ -165,139 +180,71 @@ export class TenantRelease extends Construct {
   }
 }
 
-/** The grants the release tasks draw from, each on the tenant resources common/names.ts names. */
-class ReleaseAccess {
-  constructor(
-    private readonly scope: Construct,
-    private readonly props: TenantReleaseProps,
-  ) {}
-
-  private arn(service: string, resource: string): string {
-    const { partition, region, account } = Stack.of(this.scope);
-    return `arn:${partition}:${service}:${region}:${account}:${resource}`;
-  }
-
-  private allow(f: lambda.IFunction, actions: string[], resources: string[]): void {
-    f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-  }
-
-  registry(f: lambda.IFunction): void {
-    this.props.masterSecret.grantRead(f);
-  }
-
-  versions(f: lambda.IFunction): void {
-    this.props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
-  }
-
-  tenantSecrets(f: lambda.IFunction): void {
-    this.allow(f, ['secretsmanager:GetSecretValue'], [this.arn('secretsmanager', 'secret:tenants/*')]);
-  }
-
-  /** On the tenant functions (`tenant-*`, their versions and alias included). */
-  tenantFunctions(f: lambda.IFunction, actions: string[]): void {
-    this.allow(f, actions, [this.arn('lambda', 'function:tenant-*')]);
-  }
-
-  frontends(f: lambda.IFunction): void {
-    this.versions(f);
-    this.props.siteBucket.grantPut(f, 'tenants/*');
-  }
-
-  invalidation(f: lambda.IFunction): void {
-    const { partition, account } = Stack.of(this.scope);
-    this.allow(
-      f,
-      ['cloudfront:CreateInvalidation'],
-      [`arn:${partition}:cloudfront::${account}:distribution/${this.props.distribution.distributionId}`],
-    );
-  }
-}
-
 const TASKS = {
   plan: {
     state: S.plan,
     handler: 'plan',
     usesDatabase: true,
     timeoutSeconds: 60,
-    grant: (f, a) => (a.registry(f), a.versions(f)),
   },
   claim: {
     state: S.claim,
     handler: 'claim',
     usesDatabase: true,
     timeoutSeconds: 30,
-    grant: (f, a) => (a.registry(f), a.tenantFunctions(f, ['lambda:GetAlias'])),
   },
   migrate: {
     state: S.migrate,
     handler: 'migrateDatabase',
     usesDatabase: true,
     timeoutSeconds: 300,
-    grant: (f, a) => (a.tenantSecrets(f), a.versions(f)),
   },
   updateCode: {
     state: S.updateCode,
     handler: 'updateFunctionCode',
     usesDatabase: false,
     timeoutSeconds: 120,
-    // Lambda reads the zip with the caller's permissions.
-    grant: (f, a) => (
-      a.tenantFunctions(f, ['lambda:UpdateFunctionCode', 'lambda:PublishVersion']),
-      a.versions(f)
-    ),
   },
   checkHealth: {
     state: S.checkHealth,
     handler: 'checkHealth',
     usesDatabase: false,
     timeoutSeconds: 60,
-    grant: (f, a) => a.tenantFunctions(f, ['lambda:InvokeFunction']),
   },
   moveAlias: {
     state: S.moveAlias,
     handler: 'moveAlias',
     usesDatabase: false,
     timeoutSeconds: 30,
-    grant: (f, a) => a.tenantFunctions(f, ['lambda:UpdateAlias']),
   },
   publishFrontend: {
     state: S.publishFrontend,
     handler: 'publishFrontend',
     usesDatabase: false,
     timeoutSeconds: 120,
-    grant: (f, a) => a.frontends(f),
   },
   recordUpdated: {
     state: S.recordUpdated,
     handler: 'recordTenantUpdated',
     usesDatabase: true,
     timeoutSeconds: 30,
-    grant: (f, a) => a.registry(f),
   },
   keepOld: {
     state: S.keepOld,
     handler: 'keepOldVersion',
     usesDatabase: true,
     timeoutSeconds: 120,
-    grant: (f, a) => (
-      a.registry(f),
-      a.tenantSecrets(f),
-      a.frontends(f),
-      a.tenantFunctions(f, ['lambda:GetAlias', 'lambda:UpdateAlias'])
-    ),
   },
   closeWave: {
     state: S.closeWave,
     handler: 'closeWave',
     usesDatabase: true,
     timeoutSeconds: 60,
-    grant: (f, a) => (a.registry(f), a.invalidation(f)),
   },
   finish: {
     state: S.finish,
     handler: 'finish',
     usesDatabase: true,
     timeoutSeconds: 60,
-    grant: (f, a) => a.registry(f),
   },
 } satisfies Record<string, ReleaseTask>;

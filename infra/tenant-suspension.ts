@@ -1,12 +1,12 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PlatformNames } from '../common/names';
+import { permissions } from '../workflow-tasks/suspension/permissions';
+import { handlerGrants, StepGrants } from './step-permissions';
 import { SuspensionStates as S } from '../common/suspension';
 import {
   refuseAt,
@@ -26,22 +26,6 @@ export interface TenantSuspensionProps extends TaskLambdaSettings {
 }
 
 /**
- * The Lambda calls of switching a tenant's alias `live` to a suspended version and back, on tenant functions
- * (offboarding suspends the same way).
- */
-export const SWITCH_ACTIONS = {
-  toSuspended: [
-    'lambda:GetAlias',
-    'lambda:UpdateAlias',
-    'lambda:GetFunctionConfiguration',
-    'lambda:UpdateFunctionConfiguration',
-    'lambda:UpdateFunctionCode',
-    'lambda:PublishVersion',
-  ],
-  back: ['lambda:UpdateAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
-} as const;
-
-/**
  * Suspends or resumes one tenant (input `{ "tenantId", "action": "suspend" | "resume" }`). Suspending: the
  * registry says SUSPENDED (no release touches it), alias `live` moves to a version of the same code that
  * answers 503 `tenant-suspended` on every route but /health, and `TenantSuspended` is emitted; a failure
@@ -54,22 +38,9 @@ export class TenantSuspension extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantSuspensionProps) {
     super(scope, id);
-    const { partition, region, account } = Stack.of(this);
-    const tenantFunctions = `arn:${partition}:lambda:${region}:${account}:function:tenant-*`;
-    const lambdaCalls = (actions: string[]) => (f: lambda.IFunction) =>
-      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [tenantFunctions] }));
-    /** What each handler may do besides reading the registry. */
-    const grants: Record<string, (f: lambda.IFunction) => void> = {
-      claim: () => undefined,
-      switchToSuspended: (f) => {
-        lambdaCalls([...SWITCH_ACTIONS.toSuspended])(f);
-        // Lambda reads the zip with the caller's permissions.
-        props.artifactBucket.grantRead(f, `${PlatformNames.tenantApiArtifactPrefix}*`);
-      },
-      switchBack: lambdaCalls([...SWITCH_ACTIONS.back]),
-      announceSuspended: (f) => props.eventBus.grantPutEventsTo(f),
-      markActive: (f) => props.eventBus.grantPutEventsTo(f),
-    };
+    // What each handler may do besides reading the registry (workflow-tasks/suspension/permissions.ts).
+    const access = new StepGrants(this, props);
+    const grants = handlerGrants(permissions, (given, f) => access.grantAll(given, f));
     const tasks = new WorkflowTasks(this, props, 'suspension');
     this.taskFunctions = tasks.byState;
     // The undo path runs the same Lambdas as resuming.

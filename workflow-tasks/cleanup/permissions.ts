@@ -1,0 +1,19 @@
+import { inAccount, TenantArns, type Grant, type WorkflowPermissions } from '../../common/permissions';
+import { STEPS } from '../../common/steps';
+import { SWITCH_ACTIONS } from '../suspension/permissions';
+
+/**
+ * Every onboarding undo (the last publishes TenantProvisioningFailed), a tenant's switch back (an
+ * offboarding or a suspension put back), and whether the execution has ended (looked up by the ARN the
+ * event names, as offboarding's claim does; its input says which suspension it was).
+ */
+export const permissions: WorkflowPermissions = {
+  cleanUp: [
+    ...STEPS.filter((step) => step.undoStateName).map((step): Grant => ({
+      asStep: step.id,
+      handler: 'undo',
+    })),
+    { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] },
+    { allow: ['states:DescribeExecution'], on: [inAccount('states', 'execution:*')] },
+  ],
+};
