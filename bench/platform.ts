@@ -2,11 +2,24 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { BRANCHES, DEDICATED_INSTANCE, STEPS } from '../common/steps';
 import { fullHistory } from '../cli/follow';
 import { waitFor } from '../local/processes/ports';
 import type { PlatformOptions } from '../local/platform';
 import { startLocalServices, type Endpoints } from '../cli/services';
+
+/** One execution: its duration, its state transitions, and the time its tasks' handlers took (stepsOwnWork). */
+export interface Run {
+  readonly ms: number;
+  readonly transitions: number;
+  readonly stepsMs: number;
+}
 
 export interface BenchPlatform {
   readonly endpoints: Endpoints;
@@ -14,13 +27,9 @@ export interface BenchPlatform {
   readonly sfn: SFNClient;
   readonly stateDir: string;
   /** Onboards a tenant through the Step Functions API; its duration (execution dates) and transitions. */
-  onboard(
-    tenantId: string,
-    tier?: 'shared' | 'dedicated',
-    extra?: Record<string, unknown>,
-  ): Promise<{ ms: number; transitions: number }>;
+  onboard(tenantId: string, tier?: 'shared' | 'dedicated', extra?: Record<string, unknown>): Promise<Run>;
   /** Runs one execution of a state machine to its end; it must succeed. */
-  run(stateMachineArn: string, input: unknown, label: string): Promise<{ ms: number; transitions: number }>;
+  run(stateMachineArn: string, input: unknown, label: string): Promise<Run>;
   stop(): Promise<void>;
 }
 
@@ -55,10 +64,9 @@ export async function startBenchPlatform(
       300_000,
     );
     if (status !== 'SUCCEEDED') throw new Error(`${label}: ${status}: ${why}`);
-    const transitions = (await fullHistory(sfn, executionArn!)).filter((e) =>
-      e.type?.endsWith('StateEntered'),
-    ).length;
-    return { ms, transitions };
+    const history = await fullHistory(sfn, executionArn!);
+    const transitions = history.filter((e) => e.type?.endsWith('StateEntered')).length;
+    return { ms, transitions, stepsMs: stepsOwnWork(history) };
   };
   return {
     endpoints,
@@ -81,6 +89,37 @@ export async function startBenchPlatform(
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The time an onboarding's handlers took on its critical path: each task from TaskStarted to its end
+ * (what the Lambda itself ran), the steps before and after the branches one after another, and of the
+ * two branches the longer. What the execution took beyond it is the platform's overhead (engine, history,
+ * transitions, the Parallel state's bookkeeping).
+ */
+function stepsOwnWork(history: readonly HistoryEvent[]): number {
+  const byId = new Map(history.map((e) => [e.id, e]));
+  const stateOf = (event: HistoryEvent): string | undefined => {
+    for (let e: HistoryEvent | undefined = event; e; e = byId.get(e.previousEventId ?? -1))
+      if (e.type === 'TaskStateEntered') return e.stateEnteredEventDetails?.name;
+    return undefined;
+  };
+  const work = new Map<string, number>();
+  for (const end of history) {
+    if (end.type !== 'TaskSucceeded' && end.type !== 'TaskFailed') continue;
+    const started = byId.get(end.previousEventId ?? -1);
+    const name = stateOf(end);
+    if (started?.type !== 'TaskStarted' || !name) continue;
+    const took = (end.timestamp?.getTime() ?? 0) - (started.timestamp?.getTime() ?? 0);
+    work.set(name, (work.get(name) ?? 0) + took);
+  }
+  const inBranch = (branch: string) =>
+    STEPS.filter((s) => s.branch === branch).reduce((sum, s) => sum + (work.get(s.stateName) ?? 0), 0) +
+    (branch === 'database' ? (work.get(DEDICATED_INSTANCE.check.stateName) ?? 0) : 0);
+  return (
+    STEPS.filter((s) => !s.branch).reduce((sum, s) => sum + (work.get(s.stateName) ?? 0), 0) +
+    Math.max(...BRANCHES.order.map(inBranch))
+  );
 }
 
 export function percentile(values: number[], p: number): number {
