@@ -66,6 +66,10 @@ export const LocalPlatformNames = {
   archiveBucket: 'tenant-platform-archive',
   masterSecret: 'platform/shared-db/master',
   alarmTopic: 'tenant-platform-alarms',
+  /** The permissions boundary every tenant function role is created with (infra/tenant-role-boundary.ts). */
+  tenantRoleBoundary: 'tenant-role-boundary',
+  /** The dedicated instances' subnet group (a name only: the local RDS has no network). */
+  dedicatedSubnetGroup: 'tenant-dedicated',
   /** The CloudFormation stack the local bootstrap records (outputs only), as `cdk deploy` names it. */
   stack: 'TenantPlatform',
 } as const;

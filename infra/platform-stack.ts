@@ -1,7 +1,7 @@
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +15,7 @@ import {
 } from '../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../common/offboarding';
 import { TenantArchive, type ArchiveLockMode } from './archive';
+import { tenantRoleBoundary as tenantRoleBoundaryPolicy } from './tenant-role-boundary';
 import { TenantCleanup } from './tenant-cleanup';
 import { taskFunction } from './task-lambdas';
 import { ControlPlaneApi } from './control-plane';
@@ -122,43 +123,7 @@ export class PlatformStack extends Stack {
       accessLogs: web.accessLogs,
     });
     this.archive = archive;
-    const tenantRoleBoundary = new iam.ManagedPolicy(this, 'TenantFunctionBoundary', {
-      description: 'Permissions boundary of every tenant API function role: the most such a role can do',
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [
-            this.formatArn({
-              service: 'secretsmanager',
-              resource: 'secret',
-              resourceName: 'tenants/*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
-        }),
-        new iam.PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [
-            this.formatArn({
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: '/aws/lambda/tenant-*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
-        }),
-        new iam.PolicyStatement({
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
-          ],
-          resources: ['*'],
-        }),
-      ],
-    });
+    const tenantRoleBoundary = tenantRoleBoundaryPolicy(this, 'TenantFunctionBoundary');
     this.tenantRoleBoundary = tenantRoleBoundary;
 
     const lambdaNetwork = {

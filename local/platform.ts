@@ -19,7 +19,7 @@
  */
 import './polyfill';
 import { mkdir } from 'node:fs/promises';
-import { LocalPlatformNames, PlatformNames } from '../common/names';
+import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
 import { DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
 import { CleanupStates, CLEANED_UP_WORKFLOWS, INTERRUPTED_STATUSES, waitStateOf } from '../common/cleanup';
 import { closePools } from '../workflow-tasks/lib/db';
@@ -58,6 +58,12 @@ import {
   type StateHandlers,
 } from './tasks/handlers';
 import { TasksInFlight } from './tasks/in-flight';
+import { LocalIam } from './iam/enforcer';
+import { roleTokenPlugin } from './iam/principal';
+import { tenantRoleBoundaryDocument } from './iam/roles';
+import { LOCAL_ACCOUNT } from './account';
+import { useClientPlugins } from '../workflow-tasks/lib/aws';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 
 export type {
   ExecutionRecord,
@@ -88,6 +94,11 @@ export interface PlatformOptions {
    * @default `TENANTCTL_MAX_ONBOARDINGS`, else ONBOARDING_SLOTS.defaultMaxConcurrent
    */
   readonly maxConcurrentOnboardings?: number;
+  /**
+   * Whether every AWS request a task Lambda makes is authorized against its role's synthesized policies
+   * (local/iam/); off, the emulator allows everything. @default `TENANTCTL_IAM` ("on" or "off"), else on
+   */
+  readonly iam?: boolean;
 }
 
 /** What a started platform runs with but shows nobody. */
@@ -107,6 +118,8 @@ interface Internals {
   readonly inFlight: TasksInFlight;
   /** Set by stop(): executions it stops are cleaned up by stop() itself, not by a cleanup execution. */
   stopping: boolean;
+  /** The tasks' IAM check, when enforced. */
+  readonly iam: LocalIam | undefined;
 }
 
 /** Error name of executions found RUNNING when the platform starts: the platform died under them. */
@@ -144,6 +157,7 @@ export class LocalPlatform {
     const { stateDir, signal } = options;
     // Checked before anything starts: a bad setting fails at once.
     const maxConcurrentOnboardings = onboardingSlots(options.maxConcurrentOnboardings);
+    const enforceIam = iamEnforced(options.iam);
     await mkdir(stateDir, { recursive: true });
     await stopLeftovers(stateDir);
     const environmentBefore = { ...process.env };
@@ -175,6 +189,10 @@ export class LocalPlatform {
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
+      const boundary = tenantRoleBoundaryDocument(
+        { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
+        LocalPlatformNames.tenantRoleBoundary,
+      );
       const environment = await bootstrapPlatform(
         stateDir,
         endpointUrl,
@@ -187,6 +205,7 @@ export class LocalPlatform {
           cleanup: localStateMachineArn(PlatformNames.cleanupStateMachine),
         },
         maxConcurrentOnboardings,
+        boundary,
       );
       Object.assign(process.env, environment);
       await archive.restore();
@@ -199,11 +218,24 @@ export class LocalPlatform {
       await releaseOrphans(store, options.log ?? (() => undefined));
       await restoreActiveTenants();
       signal?.throwIfAborted();
-      const definitions = localDefinitions();
+      // The definitions and roles name the distribution bootstrap made.
+      const definitions = localDefinitions(environment[TaskEnv.distributionId]);
       const faults = new FaultInjector(options.faults ?? []);
       const inFlight = new TasksInFlight();
+      const { roles } = definitions;
+      const iam = enforceIam
+        ? new LocalIam(
+            new Set(roles.values()),
+            { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
+            {
+              roleBoundary: roleBoundaryIn(emulator.endpoint),
+            },
+          )
+        : undefined;
+      // The task clients name their role on each request (made again from now on: the cache is reset).
+      useClientPlugins(iam ? [roleTokenPlugin] : []);
       const tasks = (handlers: StateHandlers) => (definition: Parameters<typeof taskHandlers>[0]) =>
-        taskHandlers(definition, handlers, { faults, inFlight, containment });
+        taskHandlers(definition, handlers, { faults, inFlight, containment, roles });
       const engine = new StepFunctionsEngine({
         store,
         workflows: {
@@ -259,6 +291,7 @@ export class LocalPlatform {
           environmentBefore,
           inFlight,
           stopping: false,
+          iam,
         },
       );
       const events = new LocalEventBus(engine, options.log);
@@ -267,6 +300,7 @@ export class LocalPlatform {
         stepFunctions: new LocalStepFunctionsApi(engine, options.log),
         events,
         functions,
+        iam,
       });
       return platform;
     } catch (error) {
@@ -279,9 +313,15 @@ export class LocalPlatform {
       await forgetChildren(stateDir);
       process.off('exit', onExit);
       containment.uninstall();
+      useClientPlugins([]);
       restoreEnvironment(environmentBefore);
       throw error;
     }
+  }
+
+  /** The tasks' IAM check (what each role was allowed and refused), unless `iam` was off. */
+  get iam(): LocalIam | undefined {
+    return this.internals.iam;
   }
 
   /** The state machines: onboarding, release, suspension, offboarding. */
@@ -363,6 +403,7 @@ export class LocalPlatform {
     await forgetChildren(this.stateDir);
     process.off('exit', this.internals.onExit);
     this.internals.containment.uninstall();
+    useClientPlugins([]);
     restoreEnvironment(this.internals.environmentBefore);
   }
 }
@@ -474,4 +515,28 @@ function onboardingSlots(option: number | undefined): number {
       `${option === undefined ? 'TENANTCTL_MAX_ONBOARDINGS' : 'maxConcurrentOnboardings'} must be a positive integer (how many onboardings may provision at once), got ${JSON.stringify(option ?? given)}`,
     );
   return value;
+}
+
+/** IAM enforcement: the option, else `TENANTCTL_IAM` ("on", "off"), else on; anything else is refused. */
+function iamEnforced(option: boolean | undefined): boolean {
+  if (option !== undefined) return option;
+  const given = process.env.TENANTCTL_IAM;
+  if (given === undefined || given === '' || given === 'on') return true;
+  if (given === 'off') return false;
+  throw new Error(
+    `TENANTCTL_IAM must be "on" or "off" (whether the tasks' AWS calls are authorized), got ${JSON.stringify(given)}`,
+  );
+}
+
+/** A role's permissions boundary, as the emulator's IAM has it (PutRolePolicy is conditioned on it). */
+function roleBoundaryIn(emulatorEndpoint: string): (roleName: string) => Promise<string | undefined> {
+  const client = new IAMClient({ endpoint: emulatorEndpoint, region: LocalPlatformNames.region });
+  return async (roleName) => {
+    try {
+      const { Role } = await client.send(new GetRoleCommand({ RoleName: roleName }));
+      return Role?.PermissionsBoundary?.PermissionsBoundaryArn;
+    } catch {
+      return undefined; // no such role: PutRolePolicy fails on its own
+    }
+  };
 }

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import { describeTenant } from '../describe';
 import { interruptOnSignals, loadFaults, portOption, startOrInterrupted } from '../foreground';
@@ -30,6 +30,12 @@ export function upCommand(program: Command, ctx: CommandContext): void {
     )
     .option('--demo', 'also onboard the example tenants and print their URLs')
     .option('--faults <file>', 'inject faults into the task handlers (JSON list; or TENANTCTL_FAULTS)')
+    .addOption(
+      new Option(
+        '--iam <mode>',
+        "authorize every AWS call of a task against its role's synthesized policy (default: on, or TENANTCTL_IAM)",
+      ).choices(['on', 'off']),
+    )
     .action(async (options: UpOptions) => {
       ctx.setExitCode(await up(options));
     });
@@ -42,6 +48,7 @@ interface UpOptions {
   readonly gatewayPort?: string;
   readonly demo?: boolean;
   readonly faults?: string;
+  readonly iam?: 'on' | 'off';
 }
 
 /** `tenantctl up`: the local platform in the foreground, stopped cleanly by Ctrl-C or SIGTERM. */
@@ -63,6 +70,7 @@ async function up(options: UpOptions): Promise<number> {
         startLocalServices({
           stateDir,
           faults,
+          iam: options.iam === undefined ? undefined : options.iam === 'on',
           port,
           gatewayPort,
           signal: interrupt.signal,

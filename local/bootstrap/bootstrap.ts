@@ -3,8 +3,9 @@
  * emulator (buckets, distribution, event bus, alarm topic, master DB secret, the stack's outputs) and the
  * platform database; tenants.ts puts the live tenants' resources back into the emulator on each start.
  *
- * Where the real thing differs: no VPC, no IAM policies enforced, no task Lambdas deployed (they run in
- * process, local/tasks/); the artifact is the working tree's tenant API, built as CDK bundles it.
+ * Where the real thing differs: no VPC, no task Lambdas deployed (they run in process, local/tasks/, and
+ * their roles are checked by local/iam/); the artifact is the working tree's tenant API, built as CDK
+ * bundles it.
  */
 import {
   CreateDistributionCommand,
@@ -26,6 +27,14 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  IAMClient,
+  ListPolicyVersionsCommand,
+} from '@aws-sdk/client-iam';
+import type { PolicyDocument } from '../iam/roles';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { ONBOARDING_TIMEOUT_SECONDS } from '../../common/steps';
@@ -37,11 +46,7 @@ import { ensureDatabase, type LocalPostgres } from '../rds/postgres';
 export type TaskEnvironment = Record<
   Exclude<
     (typeof TaskEnv)[keyof typeof TaskEnv],
-    | 'DEDICATED_SUBNET_GROUP'
-    | 'DEDICATED_SECURITY_GROUP'
-    | 'TENANT_SUBNET_IDS'
-    | 'TENANT_SECURITY_GROUP_ID'
-    | 'TENANT_ROLE_BOUNDARY_ARN'
+    'DEDICATED_SECURITY_GROUP' | 'TENANT_SUBNET_IDS' | 'TENANT_SECURITY_GROUP_ID'
   >,
   string
 >;
@@ -64,6 +69,8 @@ export async function bootstrapPlatform(
     cleanup: string;
   },
   maxConcurrentOnboardings: number,
+  /** The tenant function roles' permissions boundary, as the stack synthesizes it. */
+  tenantRoleBoundary: PolicyDocument,
 ): Promise<TaskEnvironment> {
   const config = { endpoint, region: LocalPlatformNames.region };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -72,6 +79,7 @@ export async function bootstrapPlatform(
   const cloudfront = new CloudFrontClient(config);
   const sns = new SNSClient(config);
   const cloudformation = new CloudFormationClient(config);
+  const iam = new IAMClient(config);
   try {
     for (const Bucket of [LocalPlatformNames.artifactBucket, LocalPlatformNames.siteBucket]) {
       await ignoreExists(s3.send(new CreateBucketCommand({ Bucket })));
@@ -99,6 +107,11 @@ export async function bootstrapPlatform(
         )
       ).ARN;
     }
+    const boundaryArn = await ensureManagedPolicy(
+      iam,
+      LocalPlatformNames.tenantRoleBoundary,
+      tenantRoleBoundary,
+    );
     const distributionId = await ensureDistribution(cloudfront);
     await ensureDatabase(pg, PlatformNames.platformDatabase);
     // CreateTopic returns the existing topic's ARN when it exists.
@@ -139,10 +152,34 @@ export async function bootstrapPlatform(
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
       [TaskEnv.tenantLogRetentionDays]: '7',
       [TaskEnv.alarmTopicArn]: alarmTopicArn,
+      [TaskEnv.tenantRoleBoundaryArn]: boundaryArn,
+      [TaskEnv.dedicatedSubnetGroup]: LocalPlatformNames.dedicatedSubnetGroup,
     };
   } finally {
-    for (const client of [s3, secrets, events, cloudfront, sns, cloudformation]) client.destroy();
+    for (const client of [s3, secrets, events, cloudfront, sns, cloudformation, iam]) client.destroy();
   }
+}
+
+/** A managed policy with this document (a persistent emulator's older one gets it as its default version). */
+async function ensureManagedPolicy(iam: IAMClient, name: string, document: PolicyDocument): Promise<string> {
+  const PolicyDocument = JSON.stringify(document);
+  const arn = `arn:aws:iam::${LOCAL_ACCOUNT}:policy/${name}`;
+  try {
+    return (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument }))).Policy?.Arn ?? arn;
+  } catch (error) {
+    if (
+      (error as Error).name !== 'EntityAlreadyExistsException' &&
+      (error as Error).name !== 'EntityAlreadyExists'
+    )
+      throw error;
+  }
+  // At most five versions: the older ones go before the new default.
+  const { Versions = [] } = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }));
+  for (const version of Versions)
+    if (!version.IsDefaultVersion)
+      await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: version.VersionId }));
+  await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument, SetAsDefault: true }));
+  return arn;
 }
 
 /**

@@ -14,6 +14,9 @@ import type { LocalFunctions } from '../lambda/functions';
 import { CONTROL_PLANE_PATH } from '../account';
 import { LoopbackServer, readBody } from '../http';
 import { errorResponse, RdsError, type LocalRds } from '../rds/instances';
+import { sendAccessDenied, type LocalIam } from '../iam/enforcer';
+import { UncheckableRequest } from '../iam/operations';
+import { roleOf } from '../iam/principal';
 
 /** The most a request answered here (not forwarded) may carry. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -30,12 +33,15 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * - writes to the archive bucket and to tenant secrets: forwarded, then kept on disk (s3/, secretsmanager/);
  * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
  * - everything else: forwarded unchanged to the AWS emulator.
+ * Before any of that, a request made with a task Lambda's role is authorized by IAM (iam/enforcer.ts).
  */
 /** The platform's own services behind the endpoint, attached once the platform exists. */
 interface Services {
   readonly stepFunctions: LocalStepFunctionsApi;
   readonly events: LocalEventBus;
   readonly functions: LocalFunctions;
+  /** Authorizes the task Lambdas' requests; absent, nothing is checked (`tenantctl up --iam off`). */
+  readonly iam?: LocalIam;
 }
 
 export class LocalAwsEndpoint extends LoopbackServer {
@@ -64,20 +70,42 @@ export class LocalAwsEndpoint extends LoopbackServer {
     try {
       const target = String(req.headers['x-amz-target'] ?? '');
       const service = signingService(req);
+      const url = new URL(req.url ?? '/', 'http://local');
+      const role = this.platform?.iam ? roleOf(req) : undefined;
+      // Read once, for the IAM check and for whatever answers it (an S3 object write is streamed on).
+      let read: Buffer | undefined;
+      if (role && this.platform?.iam) {
+        if (service !== 's3' || (req.method === 'POST' && url.searchParams.has('delete')))
+          read = await bodyOf(req);
+        const denial = await this.platform.iam.authorize(role, {
+          service: service ?? '',
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          target,
+          headers: req.headers,
+          body: read,
+        });
+        if (denial) {
+          this.log(`IAM: ${denial.message}`);
+          return sendAccessDenied(res, service ?? '', target, denial.message);
+        }
+      }
+      const body = async () => read ?? (await bodyOf(req));
       if (target === 'AWSEvents.PutEvents') {
-        const raw = await bodyOf(req);
+        const raw = await body();
         // While the platform starts (its restored tenants' events), no rule of its own can run yet.
         if (!this.platform) return await this.forward(req, raw, res);
         await this.forward(req, raw, undefined);
         return await this.platform.events.handle(req, res, raw);
       }
       if (target.startsWith('AWSStepFunctions.')) {
-        const raw = await bodyOf(req);
+        const raw = await body();
         if (!this.platform) return starting(res);
         return await this.platform.stepFunctions.handle(req, res, raw);
       }
       if (target.startsWith('secretsmanager.')) {
-        const raw = await bodyOf(req);
+        const raw = await body();
         const secret = LocalSecrets.written(target, raw);
         if (secret)
           return await this.forwardThen(req, raw, res, () =>
@@ -85,23 +113,35 @@ export class LocalAwsEndpoint extends LoopbackServer {
           );
         return await this.forward(req, raw, res);
       }
-      if (service === 'rds') return await this.answerRds(req, res);
-      const url = new URL(req.url ?? '/', 'http://local');
+      if (service === 'rds') return await this.answerRds(req, res, await body());
       if (url.pathname === CONTROL_PLANE_PATH || url.pathname.startsWith(`${CONTROL_PLANE_PATH}/`))
         return await this.controlPlane(req, res, url, service);
       const invoke = INVOKE_PATH.exec(url.pathname);
       if (service === 'lambda' && req.method === 'POST' && invoke) {
         if (!this.platform) return starting(res);
         const ref = decodeURIComponent(invoke[1] ?? '');
-        return await this.invoke(this.platform.functions, req, res, ref, url.searchParams.get('Qualifier'));
+        return await this.invoke(
+          this.platform.functions,
+          res,
+          await body(),
+          ref,
+          url.searchParams.get('Qualifier'),
+          req,
+        );
       }
       const archived = service === 's3' ? LocalArchive.writtenKey(req.method, url) : undefined;
-      if (archived !== undefined) return await this.forwardAndKeep(req, res, archived);
-      await this.forward(req, undefined, res);
+      if (archived !== undefined) return await this.forwardAndKeep(req, res, archived, read);
+      await this.forward(req, read, res);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         res.writeHead(413, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ __type: 'ValidationException', message: error.message }));
+        return;
+      }
+      if (error instanceof UncheckableRequest) {
+        this.log(`AWS endpoint: ${error.message}`);
+        res.writeHead(501, { 'content-type': 'application/json', 'x-amzn-errortype': error.name });
+        res.end(JSON.stringify({ __type: error.name, message: error.message, Message: error.message }));
         return;
       }
       this.log(`AWS endpoint: ${(error as Error).message}`);
@@ -111,8 +151,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
     }
   }
 
-  private async answerRds(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await bodyOf(req);
+  private async answerRds(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const params = new URLSearchParams(raw.toString('utf8'));
     try {
       const answer = await this.rds.handle(params);
@@ -153,12 +192,12 @@ export class LocalAwsEndpoint extends LoopbackServer {
   /** Lambda's Invoke (RequestResponse, Event, DryRun) with the function's own deployed code. */
   private async invoke(
     functions: LocalFunctions,
-    req: IncomingMessage,
     res: ServerResponse,
+    raw: Buffer,
     functionRef: string,
     qualifierParam: string | null,
+    req: IncomingMessage,
   ): Promise<void> {
-    const raw = await bodyOf(req);
     // A name, `name:qualifier`, or an ARN `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
     const parts = functionRef.startsWith('arn:') ? functionRef.split(':').slice(6) : functionRef.split(':');
     const name = parts[0] ?? '';
@@ -234,8 +273,13 @@ export class LocalAwsEndpoint extends LoopbackServer {
    * `<Error>`, which CompleteMultipartUpload may send with a 200) the object is kept on disk; only then is
    * the answer passed on, so a write acknowledged is a write kept.
    */
-  private forwardAndKeep(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
-    return this.forwardThen(req, undefined, res, (headers) => {
+  private forwardAndKeep(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    raw: Buffer | undefined,
+  ): Promise<void> {
+    return this.forwardThen(req, raw, res, (headers) => {
       const versionId = headers['x-amz-version-id'];
       return this.archive.keep(key, typeof versionId === 'string' ? versionId : undefined);
     });

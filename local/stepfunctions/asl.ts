@@ -2,7 +2,6 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,6 +16,8 @@ import { TenantCleanup } from '../../infra/tenant-cleanup';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
+import { taskRoles, type TaskRoles } from '../iam/roles';
+import { tenantRoleBoundary } from '../../infra/tenant-role-boundary';
 
 /** An Amazon States Language document, as the interpreter takes it. */
 export interface AslDefinition {
@@ -32,6 +33,8 @@ export interface LocalDefinitions {
   readonly suspension: AslDefinition;
   readonly offboarding: AslDefinition;
   readonly cleanup: AslDefinition;
+  /** The task Lambdas' roles, by function logical id (the last part of a Task state's Resource). */
+  readonly roles: TaskRoles;
 }
 
 /**
@@ -40,16 +43,18 @@ export interface LocalDefinitions {
  * local runtime calls the handlers in-process. The release's Distributed Map runs as an inline Map here
  * (the same states, iterations in this process instead of child executions).
  */
-export function localDefinitions(): LocalDefinitions {
+export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Local', {
     env: { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
+    // The onboarding state machine is named `<stack>-onboarding`: so named, it is the local one.
+    stackName: PlatformNames.stateMachine.replace(/-onboarding$/, ''),
   });
   const artifactBucket = s3.Bucket.fromBucketName(stack, 'Artifacts', LocalPlatformNames.artifactBucket);
   const siteBucket = s3.Bucket.fromBucketName(stack, 'Site', LocalPlatformNames.siteBucket);
   const archiveBucket = s3.Bucket.fromBucketName(stack, 'Archive', LocalPlatformNames.archiveBucket);
   const distribution = cloudfront.Distribution.fromDistributionAttributes(stack, 'Distribution', {
-    distributionId: 'LOCAL',
+    distributionId,
     domainName: 'local.cloudfront.net',
   });
   const masterSecret = secretsmanager.Secret.fromSecretNameV2(
@@ -79,8 +84,12 @@ export function localDefinitions(): LocalDefinitions {
     sharedDatabase: { host: '127.0.0.1', port: 5432 },
     logRetention,
     network,
-    tenantRoleBoundary: iam.ManagedPolicy.fromManagedPolicyName(stack, 'Boundary', 'local-boundary'),
-    dedicated: { instanceClass: 'db.t4g.micro', subnetGroupName: 'local', securityGroupId: 'sg-local' },
+    tenantRoleBoundary: tenantRoleBoundary(stack, 'Boundary', LocalPlatformNames.tenantRoleBoundary),
+    dedicated: {
+      instanceClass: 'db.t4g.micro',
+      subnetGroupName: LocalPlatformNames.dedicatedSubnetGroup,
+      securityGroupId: 'sg-local',
+    },
   });
   const release = new TenantRelease(stack, 'TenantRelease', {
     environment: {},
@@ -133,6 +142,7 @@ export function localDefinitions(): LocalDefinitions {
     suspension: definitionOf(suspension.stateMachine),
     offboarding: definitionOf(offboarding.stateMachine),
     cleanup: definitionOf(cleanup.stateMachine),
+    roles: taskRoles(stack, { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region }),
   };
 }
 

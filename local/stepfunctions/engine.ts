@@ -47,6 +47,13 @@ export interface StartOptions {
 }
 
 /** A Task state's in-process handler: the Lambda's JSON input in, its JSON result out. */
+/** A started execution: `done` settles when it ends, whatever the outcome. */
+export interface StartedExecution {
+  executionArn: string;
+  startDate: Date;
+  done: Promise<ExecutionRecord>;
+}
+
 export type JsonHandler = (input: never) => Promise<unknown>;
 
 /** A state machine of the platform, as DescribeStateMachine shows it. */
@@ -122,6 +129,9 @@ export class StepFunctionsEngine {
   >();
   private readonly waitTimeOverrides: Record<string, number>;
   private readonly ended = new Set<ExecutionEnded>();
+  /** Starts under way (their record being created); `stopAll` waits for them, then stops them too. */
+  private readonly starting = new Set<Promise<unknown>>();
+  private stopping = false;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -167,12 +177,24 @@ export class StepFunctionsEngine {
 
   /**
    * Starts an execution; `done` settles when it ends, whatever the outcome. A name already used throws
-   * `ExecutionAlreadyExists`.
+   * `ExecutionAlreadyExists`; once `stopAll` has begun, nothing starts (the cleanup a failed execution's end
+   * announces may arrive then).
    */
-  async startExecution(
-    input: unknown,
-    options: StartOptions = {},
-  ): Promise<{ executionArn: string; startDate: Date; done: Promise<ExecutionRecord> }> {
+  async startExecution(input: unknown, options: StartOptions = {}): Promise<StartedExecution> {
+    if (this.stopping)
+      throw Object.assign(new Error('The local platform is stopping: no execution starts any more'), {
+        name: 'ServiceUnavailable',
+      });
+    const starting = this.start(input, options);
+    this.starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.starting.delete(starting);
+    }
+  }
+
+  private async start(input: unknown, options: StartOptions): Promise<StartedExecution> {
     const name = options.name ?? randomUUID();
     const stateMachine = this.stateMachine(options.stateMachineArn ?? this.stateMachines.onboarding.arn);
     const interpreter = stateMachine && this.interpreters.get(stateMachine.arn);
@@ -284,6 +306,8 @@ export class StepFunctionsEngine {
 
   /** Stops every running execution with this reason; returns the ones it stopped, once they have ended. */
   async stopAll(reason: { error: string; cause: string }): Promise<ExecutionRecord[]> {
+    this.stopping = true;
+    await Promise.allSettled([...this.starting]);
     const running = [...this.running.values()];
     for (const entry of running) {
       entry.stopReason = reason;

@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
 import * as z from 'zod/mini';
+import { DeleteDBInstanceCommand } from '@aws-sdk/client-rds';
 import { OnboardingError, TransientErrors } from '../../common/errors';
+import { tenantResourceNames } from '../../common/names';
+import { aws } from '../../workflow-tasks/lib/aws';
 import type { TaskHandler } from '../../workflow-tasks/lib/handler';
 import type { TaskEvent } from '../../workflow-tasks/lib/types';
 
@@ -10,8 +13,8 @@ export const INJECTED_FAULT = 'InjectedFault';
 const faultSchema = z.strictObject({
   tenantId: z.string({ error: 'must be a string' }),
   step: z.string({ error: 'must be a step id such as "create-database" or "undo:create-database"' }),
-  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout', 'slow', 'crash'], {
-    error: 'must be "transient", "permanent", "after-effect", "timeout", "slow" or "crash"',
+  kind: z.enum(['transient', 'permanent', 'after-effect', 'timeout', 'slow', 'crash', 'overreach'], {
+    error: 'must be "transient", "permanent", "after-effect", "timeout", "slow", "crash" or "overreach"',
   }),
   times: z._default(z.int({ error: 'must be a whole number' }).check(z.positive('must be positive')), 1),
 });
@@ -49,7 +52,9 @@ export function parseFaults(text: string): Fault[] {
  * - `timeout`: never answers, so the task exceeds its timeout;
  * - `slow`: runs the real step SLOW_FAULT_MS late (a step still running when the other branch fails);
  * - `crash`: starts reading a stream whose read throws, with nobody listening for its `'error'` event (what
- *   an unhandled pg-copy-streams error does): an uncaught exception, and the handler never answers.
+ *   an unhandled pg-copy-streams error does): an uncaught exception, and the handler never answers;
+ * - `overreach`: first deletes the tenant's dedicated instance (rds:DeleteDBInstance), a call only the
+ *   database's undo and removal may make: with IAM enforced, AccessDenied fails the step, as on AWS.
  */
 export class FaultInjector {
   private readonly remaining: { fault: Fault; left: number }[];
@@ -76,6 +81,14 @@ export class FaultInjector {
           return new Promise<T>(() => undefined);
         case 'slow':
           await new Promise((resolve) => setTimeout(resolve, SLOW_FAULT_MS));
+          return handler(event);
+        case 'overreach':
+          await aws().rds.send(
+            new DeleteDBInstanceCommand({
+              DBInstanceIdentifier: tenantResourceNames(slot.tenantId).instanceId,
+              SkipFinalSnapshot: true,
+            }),
+          );
           return handler(event);
         case 'crash':
           new Readable({

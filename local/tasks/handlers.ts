@@ -23,6 +23,8 @@ import { allStates, type AslDefinition } from '../stepfunctions/asl';
 import type { TaskContainment } from './containment';
 import type { FaultInjector } from './faults';
 import type { TasksInFlight } from './in-flight';
+import { asRole } from '../iam/principal';
+import type { TaskRoles } from '../iam/roles';
 
 /** A workflow's Task states: state name -> [fault-injection id, handler]. */
 type JsonHandler = (input: TaskEvent) => Promise<unknown>;
@@ -95,6 +97,8 @@ export interface TaskWrappers {
   readonly inFlight: TasksInFlight;
   /** A crash of the handler fails its invocation alone. */
   readonly containment: TaskContainment;
+  /** Each task runs as its Lambda's role (its AWS calls are checked against that role's policies). */
+  readonly roles: TaskRoles;
 }
 
 /**
@@ -105,7 +109,7 @@ export interface TaskWrappers {
 export function taskHandlers(
   definition: AslDefinition,
   handlers: StateHandlers,
-  { faults, inFlight, containment }: TaskWrappers,
+  { faults, inFlight, containment, roles }: TaskWrappers,
 ): Record<string, JsonHandler> {
   const overrides: Record<string, JsonHandler> = {};
   for (const [stateName, state] of allStates(definition)) {
@@ -113,8 +117,12 @@ export function taskHandlers(
     const entry = handlers[stateName];
     if (!entry) throw new Error(`Task state "${stateName}" has no local handler`);
     const [id, handler] = entry;
+    const functionId = String(state.Resource).split(':function:')[1] ?? '';
+    const role = roles.get(functionId);
+    if (!role)
+      throw new Error(`Task state "${stateName}" calls ${String(state.Resource)}, which has no role`);
     const faulty = faults.wrap(id, handler as TaskHandler<unknown>);
-    const run = asLambda((event) => containment.run(stateName, () => faulty(event)));
+    const run = asLambda((event) => asRole(role.name, () => containment.run(stateName, () => faulty(event))));
     const timeoutSeconds = state.TimeoutSeconds as number | undefined;
     overrides[stateName] = id.startsWith('undo:')
       ? async (input) => {

@@ -1,10 +1,10 @@
 import { PlatformNames } from '../../common/names';
-import { ALARM_REMOVAL, inAccount, TenantArns, type StepPermissions } from '../../common/permissions';
+import { ALARM_REMOVAL, TenantArns, type StepPermissions } from '../../common/permissions';
 
 const apis = ['/apis', '/apis/*', '/tags/*'].map((path) => `arn:{partition}:apigateway:{region}::${path}`);
 const apiCalls = { allow: ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'], on: apis };
-// DescribeLogGroups is authorized on the account's log groups as a whole.
-const describeLogGroups = { allow: ['logs:DescribeLogGroups'], on: [inAccount('logs', 'log-group:*')] };
+// DescribeLogGroups has no resource-level permissions (the service authorization reference): only `*`.
+const describeLogGroups = { allow: ['logs:DescribeLogGroups'], on: ['*'] };
 
 /**
  * The tenant's function (its role, log group, versions, alias, error alarm) and HTTP API. A tenant role can

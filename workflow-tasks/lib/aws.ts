@@ -32,6 +32,19 @@ export interface AwsClients {
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
 
+/** A plugin of the SDK's middleware stacks. */
+export type ClientPlugin = Parameters<SFNClient['middlewareStack']['use']>[0];
+let plugins: readonly ClientPlugin[] = [];
+
+/**
+ * Plugins every client made from now on gets. The local platform's sends the calling task's role with each
+ * request (local/iam/principal.ts), as a Lambda's role credentials do; on AWS there are none.
+ */
+export function useClientPlugins(list: readonly ClientPlugin[]): void {
+  plugins = list;
+  cached = undefined;
+}
+
 export function aws(): AwsClients {
   const endpoint = process.env.AWS_ENDPOINT_URL;
   // Keyed by endpoint so a local platform restarted on a new emulator port gets fresh clients.
@@ -49,6 +62,11 @@ export function aws(): AwsClients {
     cloudwatch: new CloudWatchClient({}),
     sfn: new SFNClient({}),
   };
+  // Each client's stack takes its own input and output types; a plugin of this module works on any of them.
+  const stacks = Object.values(clients).map(
+    (client: { middlewareStack: { use(plugin: ClientPlugin): void } }) => client.middlewareStack,
+  );
+  for (const stack of stacks) for (const plugin of plugins) stack.use(plugin);
   cached = { endpoint, clients };
   return clients;
 }

@@ -1,0 +1,202 @@
+/**
+ * Stands in for **IAM's authorization of every request**: a request made with a task Lambda's role is
+ * evaluated, action by action and resource by resource (operations.ts), against that role's policies as
+ * CDK synthesizes them (roles.ts), by @cloud-copilot/iam-simulate, and refused as AWS refuses it
+ * (`AccessDenied`, in the protocol of the service asked) when they do not allow it. What was used is
+ * recorded per role, for `npm run iam-report`.
+ *
+ * Where the real thing differs: resource policies, resource tags (`aws:ResourceTag/*`), SCPs and session
+ * policies are not evaluated (the platform uses none of them to grant or limit its tasks); the
+ * operator's own requests (no role token) are not checked; a Secrets Manager name stands for its secret
+ * with any six-character suffix.
+ */
+import type { ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type { LocalRole } from './roles';
+import {
+  authorizationsOf,
+  UncheckableRequest,
+  type Authorization,
+  type LocalAccount,
+  type Lookups,
+  type WireRequest,
+} from './operations';
+
+/** A refusal: the first authorization the role's policies do not allow. */
+export interface Denial {
+  readonly role: string;
+  readonly authorization: Authorization;
+  readonly explicit: boolean;
+  readonly message: string;
+}
+
+/** Per role: `action resource` -> times allowed. */
+export type Usage = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+const MAX_CACHED = 20_000;
+
+type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
+
+export class LocalIam {
+  private readonly byName: ReadonlyMap<string, LocalRole>;
+  private readonly decisions = new Map<string, Promise<Decision>>();
+  private readonly used = new Map<string, Map<string, number>>();
+  private readonly refused: Denial[] = [];
+
+  constructor(
+    roles: Iterable<LocalRole>,
+    private readonly local: LocalAccount,
+    private readonly lookups: Lookups,
+  ) {
+    this.byName = new Map([...roles].map((role) => [role.name, role]));
+  }
+
+  /** The roles this check knows (every task Lambda's). */
+  get roles(): readonly LocalRole[] {
+    return [...this.byName.values()];
+  }
+
+  /** Undefined when `roleName`'s policies allow every authorization the request needs. */
+  async authorize(roleName: string, request: WireRequest): Promise<Denial | undefined> {
+    const role = this.byName.get(roleName);
+    const authorizations = await authorizationsOf(request, this.local, this.lookups);
+    for (const authorization of authorizations) {
+      const decision = role ? await this.decide(role, authorization) : 'ImplicitlyDenied';
+      if (decision === 'Allowed') {
+        this.record(roleName, authorization);
+        continue;
+      }
+      const explicit = decision === 'ExplicitlyDenied';
+      const denial = {
+        role: roleName,
+        authorization,
+        explicit,
+        message:
+          `User: ${this.sessionArn(roleName)} is not authorized to perform: ${authorization.action} on resource: ` +
+          `${authorization.resource} because ${explicit ? 'an explicit deny in an identity-based policy denies' : 'no identity-based policy allows'} ` +
+          `the ${authorization.action} action`,
+      };
+      this.refused.push(denial);
+      return denial;
+    }
+    return undefined;
+  }
+
+  /** What each role was allowed to do so far. */
+  usage(): Usage {
+    return this.used;
+  }
+
+  /** Every refusal so far. */
+  denials(): readonly Denial[] {
+    return this.refused;
+  }
+
+  private sessionArn(role: string): string {
+    return `arn:aws:sts::${this.local.account}:assumed-role/${role}/${role}`;
+  }
+
+  private decide(role: LocalRole, authorization: Authorization) {
+    const key = JSON.stringify([
+      role.name,
+      authorization.action,
+      authorization.resource,
+      authorization.context ?? {},
+    ]);
+    let decision = this.decisions.get(key);
+    if (!decision) {
+      if (this.decisions.size >= MAX_CACHED) this.decisions.clear();
+      decision = this.simulate(role, authorization);
+      this.decisions.set(key, decision);
+    }
+    return decision;
+  }
+
+  private async simulate(role: LocalRole, { action, resource, context }: Authorization) {
+    const simulation: Simulation = {
+      request: {
+        principal: this.sessionArn(role.name),
+        action,
+        resource: { resource, accountId: this.local.account },
+        contextVariables: {
+          'aws:PrincipalArn': `arn:aws:iam::${this.local.account}:role/${role.name}`,
+          'aws:PrincipalAccount': this.local.account,
+          'aws:RequestedRegion': this.local.region,
+          'aws:SecureTransport': 'true',
+          ...context,
+        },
+      },
+      identityPolicies: role.policies.map(({ name, document }) => ({ name, policy: document })),
+      ...(role.boundary ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] } : {}),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    };
+    // iam-data lists API Gateway's v1 resource types only for its HTTP-verb actions: the v2 paths the tasks
+    // call (/apis, /domainnames/...) are evaluated without that validation.
+    if (action.startsWith('apigateway:')) return runUnsafeSimulation(simulation, {});
+    const result = await runSimulation(simulation, {});
+    if (result.resultType === 'error')
+      throw new UncheckableRequest(
+        `the local IAM check cannot evaluate ${action} on ${resource}: ${JSON.stringify(result.errors)}`,
+      );
+    if (result.resultType !== 'single')
+      throw new UncheckableRequest(
+        `the local IAM check cannot evaluate ${action} on ${resource} (a wildcard)`,
+      );
+    return result.overallResult;
+  }
+
+  private record(role: string, { action, resource }: Authorization): void {
+    const entries = this.used.get(role) ?? new Map<string, number>();
+    const key = `${action} ${resource}`;
+    entries.set(key, (entries.get(key) ?? 0) + 1);
+    this.used.set(role, entries);
+  }
+}
+
+/** The services that speak each protocol, for the shape of their AccessDenied. */
+const QUERY = new Set(['rds', 'iam', 'sts']);
+const REST_JSON = new Set(['lambda', 'apigateway']);
+
+/** Answers the request with AccessDenied, as the service asked would. */
+export function sendAccessDenied(
+  res: ServerResponse,
+  service: string,
+  target: string,
+  message: string,
+): void {
+  const requestId = randomUUID();
+  const xml = (body: string) => {
+    res.writeHead(403, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.end(body);
+  };
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  if (target) {
+    res.writeHead(400, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': requestId,
+      'x-amzn-errortype': 'AccessDeniedException',
+    });
+    res.end(JSON.stringify({ __type: 'AccessDeniedException', message, Message: message }));
+  } else if (QUERY.has(service)) {
+    xml(
+      `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${escaped}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+  } else if (REST_JSON.has(service)) {
+    res.writeHead(403, {
+      'content-type': 'application/json',
+      'x-amzn-requestid': requestId,
+      'x-amzn-errortype': 'AccessDeniedException',
+    });
+    res.end(JSON.stringify({ Message: message, message }));
+  } else if (service === 's3') {
+    xml(
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${escaped}</Message><RequestId>${requestId}</RequestId></Error>`,
+    );
+  } else {
+    xml(
+      `<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${escaped}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+  }
+}

@@ -1,0 +1,88 @@
+import type { Fault } from '../../local/tasks/faults';
+import type { LocalPlatform } from '../../local/platform';
+import { tenantResourceNames } from '../../common/names';
+import { footprint, nothingOf, startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
+
+/** A step that makes a call outside its role's policy: "Publish frontend" deleting a database instance. */
+const overreaching = (tenantId: string): Fault => ({
+  tenantId,
+  step: 'publish-frontend',
+  kind: 'overreach',
+  times: 1,
+});
+
+describe('IAM enforced on the local platform (the default)', () => {
+  const tenantId = uniqueTenantId('overreach');
+  const dedicated = uniqueTenantId('iam-dedicated');
+  let platform: LocalPlatform;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ platform, cleanup } = await startTestPlatform({ faults: [overreaching(tenantId)] }));
+  });
+  afterAll(async () => cleanup());
+
+  it('a task calling outside its policy gets AccessDenied, and its step fails and rolls back as on AWS', async () => {
+    const record = await platform.runExecution(tenantInput(tenantId));
+    expect(record.status).toBe('FAILED');
+    const instance = `arn:aws:rds:us-east-1:123456789012:db:${tenantResourceNames(tenantId).instanceId}`;
+    expect(JSON.parse(record.cause ?? '{}')).toMatchObject({
+      errorType: 'AccessDenied',
+      errorMessage: expect.stringMatching(
+        new RegExp(
+          `assumed-role/TenantOnboardingpublishfrontendrun[^ ]* is not authorized to perform: rds:DeleteDBInstance on resource: ${instance} because no identity-based policy allows`,
+        ),
+      ) as unknown,
+    });
+    expect(await footprint(platform, tenantId)).toEqual(nothingOf('ROLLED_BACK'));
+    expect(platform.iam?.denials().map((d) => [d.authorization.action, d.authorization.resource])).toEqual([
+      ['rds:DeleteDBInstance', instance],
+    ]);
+  });
+
+  it("a dedicated tenant's whole life passes with every call authorized, each task by its own role", async () => {
+    const onboarded = await platform.runExecution(
+      tenantInput(dedicated, { tier: 'dedicated', domain: `${dedicated}.example.net` }),
+    );
+    expect(onboarded.status).toBe('SUCCEEDED');
+    const used = platform.iam?.usage() ?? new Map<string, ReadonlyMap<string, number>>();
+    const actionsOf = (fragment: string) =>
+      [...used.entries()]
+        .filter(([role]) => role.includes(fragment))
+        .flatMap(([, entries]) => [...entries.keys()]);
+    expect(actionsOf('createdatabaserun')).toContain(
+      `rds:CreateDBInstance arn:aws:rds:us-east-1:123456789012:db:${tenantResourceNames(dedicated).instanceId}`,
+    );
+    expect(actionsOf('deployfunctionrun')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^iam:CreateRole /),
+        expect.stringMatching(/^iam:PassRole /),
+        expect.stringMatching(/^lambda:CreateFunction /),
+        expect.stringMatching(/^s3:GetObject arn:aws:s3:::/),
+      ]),
+    );
+    // No role was used for another's calls: the publish step never touched RDS after its refusal.
+    expect(actionsOf('publishfrontendrun').filter((a) => a.startsWith('rds:'))).toEqual([]);
+    expect(platform.iam?.denials()).toHaveLength(1);
+  });
+});
+
+describe('IAM off (`tenantctl up --iam off`)', () => {
+  const tenantId = uniqueTenantId('overreach-off');
+  let platform: LocalPlatform;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ platform, cleanup } = await startTestPlatform({ faults: [overreaching(tenantId)], iam: false }));
+  });
+  afterAll(async () => cleanup());
+
+  it('lets the same call through to RDS, which answers that there is no such instance', async () => {
+    const record = await platform.runExecution(tenantInput(tenantId));
+    expect(record.status).toBe('FAILED');
+    expect(JSON.parse(record.cause ?? '{}')).toMatchObject({
+      errorType: expect.stringMatching(/^DBInstanceNotFound/) as unknown,
+    });
+    expect(platform.iam).toBeUndefined();
+  });
+});
