@@ -29,6 +29,7 @@ export type Grant =
   | { readonly read: 'masterSecret' }
   | { readonly putEvents: 'eventBus' }
   | { readonly read: 'artifactBucket' | 'archiveBucket'; readonly keys: string }
+  | { readonly listVersions: 'archiveBucket'; readonly keys: string }
   | { readonly put: 'siteBucket' | 'archiveBucket'; readonly keys: string }
   | { readonly delete: 'siteBucket'; readonly keys: string }
   | { readonly asStep: StepId | 'check-instance'; readonly handler: 'run' | 'undo' };
@@ -57,6 +58,11 @@ export const TenantArns = {
   roles: 'arn:{partition}:iam::{account}:role/tenant-*',
   alarms: inAccount('cloudwatch', 'alarm:tenant-*'),
   logGroups: inAccount('logs', 'log-group:/aws/lambda/tenant-*'),
+} as const;
+
+/** The platform's own resources a grant may name. */
+export const PlatformArns = {
+  distribution: 'arn:{partition}:cloudfront::{account}:distribution/{distributionId}',
 } as const;
 
 /** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */

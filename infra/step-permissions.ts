@@ -101,10 +101,49 @@ export class StepGrants {
         }),
       );
     } else if ('putEvents' in grant) this.need('eventBus').grantPutEventsTo(f);
-    else if ('put' in grant) this.need(grant.put).grantPut(f, grant.keys);
-    else if ('delete' in grant) this.need('siteBucket').grantDelete(f, grant.keys);
-    else if (grant.read === 'masterSecret') this.need('masterSecret').grantRead(f);
-    else this.need(grant.read).grantRead(f, grant.keys);
+    else if ('put' in grant)
+      // Not CDK's grantPut: it adds PutObjectLegalHold, PutObjectRetention and the tagging actions, and on
+      // the archive a legal hold lifted or a retention changed is an export no longer kept. An export is a
+      // multipart upload (lib-storage), aborted when it fails.
+      this.onObjects(f, grant.put, grant.keys, [
+        's3:PutObject',
+        ...(grant.put === 'archiveBucket' ? ['s3:AbortMultipartUpload'] : []),
+      ]);
+    else if ('delete' in grant) this.onObjects(f, 'siteBucket', grant.keys, ['s3:DeleteObject']);
+    else if ('listVersions' in grant)
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucketVersions'],
+          resources: [this.need(grant.listVersions).bucketArn],
+          conditions: { StringLike: { 's3:prefix': grant.keys } },
+        }),
+      );
+    else if (grant.read === 'masterSecret')
+      // CDK's grantRead: GetSecretValue, and DescribeSecret (metadata; no task calls it, `npm run iam-report`).
+      this.need('masterSecret').grantRead(f);
+    else {
+      // Not CDK's grantRead (GetObject*, GetBucket*, List*): GetObject, and GetObjectVersion of the exports
+      // (read by their pinned version); ListBucket, because S3 answers a caller without it 403 AccessDenied
+      // for a key that is not there, where the tasks need NoSuchKey ("no verified export", VersionNotFound).
+      this.onObjects(f, grant.read, grant.keys, [
+        's3:GetObject',
+        ...(grant.read === 'archiveBucket' ? ['s3:GetObjectVersion'] : []),
+      ]);
+      f.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.need(grant.read).bucketArn] }),
+      );
+    }
+  }
+
+  private onObjects(
+    f: lambda.IFunction,
+    bucket: 'artifactBucket' | 'archiveBucket' | 'siteBucket',
+    keys: string,
+    actions: string[],
+  ): void {
+    f.addToRolePolicy(
+      new iam.PolicyStatement({ actions, resources: [this.need(bucket).arnForObjects(keys)] }),
+    );
   }
 
   private need<K extends keyof StepResources>(name: K): NonNullable<StepResources[K]> {

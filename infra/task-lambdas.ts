@@ -7,7 +7,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { PermanentErrors, TRANSIENT_ERROR_NAMES } from '../common/errors';
 import { RETRY, type StepSpec } from '../common/steps';
 
@@ -51,6 +50,8 @@ export function taskFunction(
     memorySize: TASK_MEMORY_MB,
     timeout: Duration.seconds(task.timeoutSeconds),
     environment: settings.environment,
+    // X-Ray: CDK grants xray:PutTraceSegments and PutTelemetryRecords on '*', used by the Lambda runtime, not
+    // by the handlers (so `npm run iam-report` lists them as never used: the local endpoint never sees them).
     tracing: lambda.Tracing.ACTIVE,
     ...(task.usesDatabase
       ? {
@@ -213,13 +214,12 @@ export function workflowStateMachine(
 }
 
 /**
- * The Task states of a workflow all of whose Lambdas read the registry (suspension, offboarding): each
- * handler's Lambda gets the registry's secret and its own `grants`; forward states retry quickly, undo
- * (and forward-only removal) states slowly.
+ * The Task states of a workflow whose Lambdas reach the platform's databases (suspension, offboarding,
+ * cleanup): each handler's Lambda gets its own `grants` (the registry's secret only where they name it:
+ * USES_REGISTRY); forward states retry quickly, undo (and forward-only removal) states slowly.
  */
-export function registryTasks(
+export function databaseTasks(
   tasks: WorkflowTasks,
-  registrySecret: ISecret,
   grants: Readonly<Record<string, (f: lambda.IFunction) => void>>,
   timeoutSeconds: (handler: string) => number,
 ): (state: string, handler: string, resultPath?: string, kind?: 'forward' | 'undo') => tasks.LambdaInvoke {
@@ -230,10 +230,7 @@ export function registryTasks(
         handler,
         timeoutSeconds: timeoutSeconds(handler),
         usesDatabase: true,
-        grant: (f) => {
-          registrySecret.grantRead(f);
-          grants[handler]?.(f);
-        },
+        grant: (f) => grants[handler]?.(f),
       },
       resultPath,
       kind === 'undo' ? RETRY.slow : RETRY.quick,

@@ -15,7 +15,7 @@ import {
 } from '../common/cleanup';
 import {
   longestTaskSeconds,
-  registryTasks,
+  databaseTasks,
   workflowStateMachine,
   WorkflowTasks,
   type TaskLambdaSettings,
@@ -67,9 +67,8 @@ export class TenantCleanup extends Construct {
     }));
     const tasks = new WorkflowTasks(this, props, 'cleanup');
     this.taskFunctions = tasks.byState;
-    const task = registryTasks(
+    const task = databaseTasks(
       tasks,
-      props.masterSecret,
       // workflow-tasks/cleanup/permissions.ts: every onboarding undo, a switch back, the execution's end.
       handlerGrants(permissions, (given, f) => props.onboarding.grant(given, f)),
       // Every undo in one call: as long as a Lambda may run.

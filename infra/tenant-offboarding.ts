@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { OffboardingStates as S } from '../common/offboarding';
 import {
   refuseAt,
-  registryTasks,
+  databaseTasks,
   workflowStateMachine,
   WorkflowTasks,
   type TaskLambdaSettings,
@@ -45,15 +45,13 @@ export class TenantOffboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantOffboardingProps) {
     super(scope, id);
-    // What each handler may do besides reading the registry (workflow-tasks/offboarding/permissions.ts).
+    // What each handler may do (workflow-tasks/offboarding/permissions.ts).
     const grants = handlerGrants(permissions, (given, f) => props.onboarding.grant(given, f));
     const longTasks = new Set(['exportDatabase', 'verify']);
     const tasks = new WorkflowTasks(this, props, 'offboarding');
     this.taskFunctions = tasks.byState;
     // A large tenant's export streams for minutes: the most a Lambda may run.
-    const task = registryTasks(tasks, props.masterSecret, grants, (handler) =>
-      longTasks.has(handler) ? 900 : 120,
-    );
+    const task = databaseTasks(tasks, grants, (handler) => (longTasks.has(handler) ? 900 : 120));
 
     const claim = task(S.claim, 'claim', '$.results');
     refuseAt(this, claim, S.refused);

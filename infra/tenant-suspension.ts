@@ -10,7 +10,7 @@ import { handlerGrants, StepGrants } from './step-permissions';
 import { SuspensionStates as S } from '../common/suspension';
 import {
   refuseAt,
-  registryTasks,
+  databaseTasks,
   workflowStateMachine,
   WorkflowTasks,
   type TaskLambdaSettings,
@@ -38,13 +38,13 @@ export class TenantSuspension extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantSuspensionProps) {
     super(scope, id);
-    // What each handler may do besides reading the registry (workflow-tasks/suspension/permissions.ts).
+    // What each handler may do (workflow-tasks/suspension/permissions.ts).
     const access = new StepGrants(this, props);
     const grants = handlerGrants(permissions, (given, f) => access.grantAll(given, f));
     const tasks = new WorkflowTasks(this, props, 'suspension');
     this.taskFunctions = tasks.byState;
     // The undo path runs the same Lambdas as resuming.
-    const task = registryTasks(tasks, props.masterSecret, grants, () => 60);
+    const task = databaseTasks(tasks, grants, () => 60);
 
     const claim = task(S.claim, 'claim');
     refuseAt(this, claim, S.refused);

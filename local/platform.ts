@@ -59,10 +59,11 @@ import {
 } from './tasks/handlers';
 import { TasksInFlight } from './tasks/in-flight';
 import { LocalIam } from './iam/enforcer';
-import { roleTokenPlugin } from './iam/principal';
+import { callingRole, roleTokenPlugin } from './iam/principal';
 import { tenantRoleBoundaryDocument } from './iam/roles';
 import { LOCAL_ACCOUNT } from './account';
 import { useClientPlugins } from '../workflow-tasks/lib/aws';
+import { useProcessScope } from '../workflow-tasks/lib/process-scope';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 
 export type {
@@ -99,6 +100,11 @@ export interface PlatformOptions {
    * (local/iam/); off, the emulator allows everything. @default `TENANTCTL_IAM` ("on" or "off"), else on
    */
   readonly iam?: boolean;
+  /**
+   * Where the platform writes, when it stops, what each role was allowed to do (a JSON file of its own),
+   * for `npm run iam-report -- --from DIR`. @default `TENANTCTL_IAM_USAGE_DIR`, else nowhere
+   */
+  readonly iamUsageDir?: string;
 }
 
 /** What a started platform runs with but shows nobody. */
@@ -118,6 +124,7 @@ interface Internals {
   readonly inFlight: TasksInFlight;
   /** Set by stop(): executions it stops are cleaned up by stop() itself, not by a cleanup execution. */
   stopping: boolean;
+  readonly iamUsageDir: string | undefined;
   /** The tasks' IAM check, when enforced. */
   readonly iam: LocalIam | undefined;
 }
@@ -234,6 +241,8 @@ export class LocalPlatform {
         : undefined;
       // The task clients name their role on each request (made again from now on: the cache is reset).
       useClientPlugins(iam ? [roleTokenPlugin] : []);
+      // Each task's caches are its own, as its own Lambda process's are (so IAM sees each role's reads).
+      useProcessScope(iam ? callingRole : () => '');
       const tasks = (handlers: StateHandlers) => (definition: Parameters<typeof taskHandlers>[0]) =>
         taskHandlers(definition, handlers, { faults, inFlight, containment, roles });
       const engine = new StepFunctionsEngine({
@@ -291,6 +300,7 @@ export class LocalPlatform {
           environmentBefore,
           inFlight,
           stopping: false,
+          iamUsageDir: options.iamUsageDir ?? process.env.TENANTCTL_IAM_USAGE_DIR,
           iam,
         },
       );
@@ -314,6 +324,7 @@ export class LocalPlatform {
       process.off('exit', onExit);
       containment.uninstall();
       useClientPlugins([]);
+      useProcessScope(() => '');
       restoreEnvironment(environmentBefore);
       throw error;
     }
@@ -389,6 +400,8 @@ export class LocalPlatform {
     const cause = 'The local platform was stopped while this execution was running';
     this.internals.stopping = true;
     const stopped = await this.engine.stopAll({ error: PLATFORM_STOPPED, cause });
+    const usageDir = this.internals.iamUsageDir;
+    if (this.iam && usageDir) await this.iam.writeUsage(usageDir);
     // As after a crash (releaseOrphans): cleaned up here, so onboarding their tenants again converges.
     for (const record of stopped) {
       await this.internals.inFlight.ended(record.executionArn);
@@ -404,6 +417,7 @@ export class LocalPlatform {
     process.off('exit', this.internals.onExit);
     this.internals.containment.uninstall();
     useClientPlugins([]);
+    useProcessScope(() => '');
     restoreEnvironment(this.internals.environmentBefore);
   }
 }

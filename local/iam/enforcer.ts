@@ -12,6 +12,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { LocalRole } from './roles';
 import {
@@ -86,6 +88,18 @@ export class LocalIam {
   /** What each role was allowed to do so far. */
   usage(): Usage {
     return this.used;
+  }
+
+  /** Writes the roles and what each was allowed into a new file in `dir` (merged by `npm run iam-report`). */
+  async writeUsage(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const usage = Object.fromEntries(
+      [...this.used].map(([role, calls]) => [role, Object.fromEntries(calls)]),
+    );
+    await writeFile(
+      join(dir, `iam-usage-${process.pid}-${randomUUID()}.json`),
+      JSON.stringify({ roles: this.roles, usage }),
+    );
   }
 
   /** Every refusal so far. */

@@ -20,6 +20,11 @@ export function asRole<T>(role: string, work: () => T): T {
   return currentRole.run(role, work);
 }
 
+/** The role the calling code runs as ('' outside every task: the operator's). */
+export function callingRole(): string {
+  return currentRole.getStore() ?? '';
+}
+
 /** The SDK client plugin that puts the current role's token on each request. */
 export const roleTokenPlugin: ClientPlugin = {
   applyToStack(stack) {

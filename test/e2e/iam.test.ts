@@ -61,6 +61,18 @@ describe('IAM enforced on the local platform (the default)', () => {
         expect.stringMatching(/^s3:GetObject arn:aws:s3:::/),
       ]),
     );
+    // Each task read what it uses with its own role, as its own Lambda process would: the version's zip and
+    // the master secret, although other tasks had read them first in this process (workflow-tasks/lib/process-scope.ts).
+    expect(actionsOf('publishfrontendrun')).toContainEqual(
+      expect.stringMatching(
+        /^s3:GetObject arn:aws:s3:::tenant-platform-artifacts\/tenant-api\/[0-9a-f]{16}\.zip$/,
+      ),
+    );
+    expect(actionsOf('activatetenantrun')).toContainEqual(
+      expect.stringMatching(
+        /^secretsmanager:GetSecretValue arn:aws:secretsmanager:[^ ]*:secret:platform\/shared-db\/master/,
+      ),
+    );
     // No role was used for another's calls: the publish step never touched RDS after its refusal.
     expect(actionsOf('publishfrontendrun').filter((a) => a.startsWith('rds:'))).toEqual([]);
     expect(platform.iam?.denials()).toHaveLength(1);

@@ -373,12 +373,21 @@ describe('EventBridge PutEvents', () => {
       async () => (await getTenant(tenantId))?.status === 'OFFBOARDED',
       60_000,
     );
-    const offboardings = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn: stateMachineArn.replace('tenant-onboarding', 'tenant-offboarding'),
-      }),
+    // The registry says OFFBOARDED from the last task on; the execution ends just after it.
+    const offboardingsOf = async () =>
+      (
+        await sfn.send(
+          new ListExecutionsCommand({
+            stateMachineArn: stateMachineArn.replace('tenant-onboarding', 'tenant-offboarding'),
+          }),
+        )
+      ).executions ?? [];
+    await waitFor(
+      `the offboarding of ${tenantId} to end`,
+      async () => (await offboardingsOf()).every((e) => e.status !== 'RUNNING'),
+      60_000,
     );
-    expect(offboardings.executions?.map((e) => e.status)).toContain('SUCCEEDED');
+    expect((await offboardingsOf()).map((e) => e.status)).toContain('SUCCEEDED');
   });
 
   it('accepts other events without starting anything, and reports malformed ones in FailedEntries', async () => {

@@ -1,15 +1,16 @@
 import { PlatformNames } from '../../common/names';
-import { TenantArns, USES_REGISTRY, type StepPermissions } from '../../common/permissions';
+import { TenantArns, type StepPermissions } from '../../common/permissions';
 
 /**
  * The tenant's secret (where its database is), the version's zip (its migrations), and for a restore the
- * tenant's export in the archive.
+ * tenant's export in the archive. It connects as the tenant, never as the master: no registry secret.
  */
 export const permissions: StepPermissions = {
   run: [
-    USES_REGISTRY,
     { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] },
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
     { read: 'archiveBucket', keys: 'exports/*' },
+    // Which versions of an export and its verified record there are (workflow-tasks/records/archive.ts).
+    { listVersions: 'archiveBucket', keys: 'exports/*' },
   ],
 };

@@ -1,4 +1,10 @@
-import { inAccount, TenantArns, type Grant, type WorkflowPermissions } from '../../common/permissions';
+import {
+  inAccount,
+  TenantArns,
+  USES_REGISTRY,
+  type Grant,
+  type WorkflowPermissions,
+} from '../../common/permissions';
 import { STEPS } from '../../common/steps';
 import { SWITCH_ACTIONS } from '../suspension/permissions';
 
@@ -9,6 +15,7 @@ import { SWITCH_ACTIONS } from '../suspension/permissions';
  */
 export const permissions: WorkflowPermissions = {
   cleanUp: [
+    USES_REGISTRY,
     ...STEPS.filter((step) => step.undoStateName).map((step): Grant => ({
       asStep: step.id,
       handler: 'undo',

@@ -6,6 +6,7 @@ import {
   type StepPermissions,
 } from '../../common/permissions';
 
+const subnetGroup = inAccount('rds', 'subgrp:{dedicatedSubnetGroup}');
 const readsTenantSecret = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
 
 /**
@@ -17,18 +18,15 @@ export const permissions: StepPermissions = {
   run: [
     USES_REGISTRY,
     readsTenantSecret,
+    { allow: ['rds:DescribeDBInstances', 'rds:AddTagsToResource'], on: [TenantArns.instances] },
+    { allow: ['rds:CreateDBInstance'], on: [TenantArns.instances, subnetGroup] },
+    // A restore with `fromSnapshot` starts from the tenant's final snapshot, which named its groups.
     {
-      allow: [
-        'rds:DescribeDBInstances',
-        'rds:CreateDBInstance',
-        'rds:AddTagsToResource',
-        // A restore with `fromSnapshot` starts from the tenant's final snapshot.
-        'rds:RestoreDBInstanceFromDBSnapshot',
-      ],
+      allow: ['rds:RestoreDBInstanceFromDBSnapshot'],
       on: [
         TenantArns.instances,
         TenantArns.snapshots,
-        inAccount('rds', 'subgrp:{dedicatedSubnetGroup}'),
+        subnetGroup,
         inAccount('rds', 'pg:default.postgres*'),
         inAccount('rds', 'og:default:postgres*'),
       ],
@@ -38,7 +36,6 @@ export const permissions: StepPermissions = {
   ],
   undo: [
     USES_REGISTRY,
-    readsTenantSecret,
     { allow: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], on: [TenantArns.instances] },
     { allow: ALARM_REMOVAL, on: [TenantArns.alarms] },
   ],

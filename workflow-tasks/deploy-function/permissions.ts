@@ -1,8 +1,12 @@
 import { PlatformNames } from '../../common/names';
 import { ALARM_REMOVAL, TenantArns, type StepPermissions } from '../../common/permissions';
 
-const apis = ['/apis', '/apis/*', '/tags/*'].map((path) => `arn:{partition}:apigateway:{region}::${path}`);
-const apiCalls = { allow: ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'], on: apis };
+const on = (...paths: string[]) => paths.map((path) => `arn:{partition}:apigateway:{region}::${path}`);
+/**
+ * The tenant's HTTP API, found by the id its function's tag records (GetApi), or, when a step stopped
+ * between creating the API and tagging the function, by listing (GetApis): a re-run and the undo need both.
+ */
+const findApi = { allow: ['apigateway:GET'], on: on('/apis', '/apis/*') };
 // DescribeLogGroups has no resource-level permissions (the service authorization reference): only `*`.
 const describeLogGroups = { allow: ['logs:DescribeLogGroups'], on: ['*'] };
 
@@ -18,6 +22,7 @@ export const permissions: StepPermissions = {
       on: [TenantArns.roles],
       when: { StringEquals: { 'iam:PermissionsBoundary': '{tenantRoleBoundary}' } },
     },
+    // The Get* and Describe* calls: a re-run (after a retry, or a restart) finds what it made and goes on.
     { allow: ['iam:GetRole', 'iam:TagRole'], on: [TenantArns.roles] },
     {
       allow: ['iam:PassRole'],
@@ -46,7 +51,9 @@ export const permissions: StepPermissions = {
       ],
       on: [TenantArns.functions],
     },
-    apiCalls,
+    findApi,
+    // CreateApi (tagged: tags are POSTs on /tags/*, as TagResource is), its integration, route and stage.
+    { allow: ['apigateway:POST'], on: on('/apis', '/apis/*', '/tags/*') },
     // The current-version pointer and the version it names (any `tenant-api/<version>.zip`).
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
     { allow: ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'], on: [TenantArns.alarms] },
@@ -56,7 +63,8 @@ export const permissions: StepPermissions = {
     { allow: ['logs:ListTagsForResource', 'logs:DeleteLogGroup'], on: [TenantArns.logGroups] },
     describeLogGroups,
     { allow: ['lambda:GetFunction', 'lambda:DeleteFunction'], on: [TenantArns.functions] },
-    apiCalls,
+    findApi,
+    { allow: ['apigateway:DELETE'], on: on('/apis/*') },
     { allow: ALARM_REMOVAL, on: [TenantArns.alarms] },
   ],
 };

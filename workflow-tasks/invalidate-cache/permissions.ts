@@ -1,12 +1,6 @@
-import { USES_REGISTRY, type StepPermissions } from '../../common/permissions';
+import { PlatformArns, USES_REGISTRY, type StepPermissions } from '../../common/permissions';
 
 /** An invalidation of the platform's distribution (the tenant's paths), and the registry. */
 export const permissions: StepPermissions = {
-  run: [
-    USES_REGISTRY,
-    {
-      allow: ['cloudfront:CreateInvalidation'],
-      on: ['arn:{partition}:cloudfront::{account}:distribution/{distributionId}'],
-    },
-  ],
+  run: [USES_REGISTRY, { allow: ['cloudfront:CreateInvalidation'], on: [PlatformArns.distribution] }],
 };

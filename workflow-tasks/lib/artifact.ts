@@ -12,6 +12,7 @@ import {
 } from '../../common/versions';
 import { aws } from './aws';
 import { parseMigrations, type Migration } from './migrate';
+import { processScope } from './process-scope';
 
 /** A version of the tenant API as the tasks use it: its key, its migrations and its frontend files. */
 export interface TenantApiVersion {
@@ -25,7 +26,8 @@ export interface TenantApiVersion {
 
 /** Versions read by this process (a Lambda environment is reused): a few, as a release uses one or two. */
 const MAX_CACHED = 4;
-const cache = new Map<string, Promise<TenantApiVersion>>();
+/** By process (processScope), then version. */
+const caches = new Map<string, Map<string, Promise<TenantApiVersion>>>();
 
 /** `tenant-api/current.json`: the version `cdk deploy` (or the local platform, or `tenantctl release`) put. */
 export async function currentTenantApi(): Promise<CurrentTenantApi> {
@@ -51,6 +53,9 @@ export function readTenantApiVersion(version: string): Promise<TenantApiVersion>
       ),
     );
   }
+  const scope = processScope();
+  const cache = caches.get(scope) ?? new Map<string, Promise<TenantApiVersion>>();
+  caches.set(scope, cache);
   let entry = cache.get(version);
   if (entry) {
     cache.delete(version); // put back last: the most recently used

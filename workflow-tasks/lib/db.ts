@@ -4,6 +4,7 @@ import { getJsonSecret } from '../../common/secrets';
 import { aws } from './aws';
 import { requiredEnv } from '../../common/env';
 import { logger } from './logger';
+import { processScope } from './process-scope';
 
 /** Where and as whom to connect. The password never leaves this shape: not logged, not returned. */
 export interface DbCredentials {
@@ -33,15 +34,19 @@ export async function readCredentialsSecret(secretId: string): Promise<{ user: s
   return { user: parsed.username, password: parsed.password };
 }
 
-let master: Promise<{ user: string; password: string }> | undefined;
+/** The master credentials, read once per process (processScope). */
+const master = new Map<string, Promise<{ user: string; password: string }>>();
 
 /** The shared instance's master credentials for `database`, read once per process. */
 export async function masterCredentials(database: string): Promise<DbCredentials> {
-  master ??= readCredentialsSecret(requiredEnv(TaskEnv.masterSecretArn)).catch((error: unknown) => {
-    master = undefined;
-    throw error;
-  });
-  const { user, password } = await master;
+  const scope = processScope();
+  let read = master.get(scope);
+  if (!read) {
+    read = readCredentialsSecret(requiredEnv(TaskEnv.masterSecretArn));
+    master.set(scope, read);
+    read.catch(() => master.get(scope) === read && master.delete(scope));
+  }
+  const { user, password } = await read;
   return { host: sharedDbHost(), port: sharedDbPort(), user, password, database };
 }
 
@@ -69,7 +74,7 @@ export async function withMasterClient<T>(
   const client = await connectMaster(database).catch(async (error: unknown) => {
     if ((error as { code?: string }).code !== INVALID_PASSWORD) throw error;
     logger.info('master password refused: reading the secret again', { database });
-    master = undefined;
+    master.delete(processScope());
     const stale = pools.get(database);
     pools.delete(database);
     await stale?.end().catch(() => undefined);
@@ -83,9 +88,10 @@ export async function withMasterClient<T>(
 }
 
 async function connectMaster(database: string): Promise<PoolClient> {
+  // Read (once per process) even when a pool exists: locally the pools are shared by every task.
+  const creds = await masterCredentials(database);
   let pool = pools.get(database);
   if (!pool) {
-    const creds = await masterCredentials(database);
     pool = new Pool({ ...creds, max: 4, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000 });
     pool.on('error', (error) =>
       logger.warn('idle database connection failed', { database, error: error.message }),
@@ -113,6 +119,6 @@ export async function withClient<T>(creds: DbCredentials, fn: (client: Client) =
 export async function closePools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
-  master = undefined;
+  master.clear();
   await Promise.all(all.map((pool) => pool.end()));
 }

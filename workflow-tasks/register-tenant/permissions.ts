@@ -1,12 +1,11 @@
 import { PlatformNames } from '../../common/names';
 import { USES_REGISTRY, type StepPermissions } from '../../common/permissions';
 
-/** The registry row and its events; the run reads the current-version pointer (the version it starts on). */
+/**
+ * The registry row; the run reads the current-version pointer (the version it starts on), the undo
+ * publishes TenantProvisioningFailed.
+ */
 export const permissions: StepPermissions = {
-  run: [
-    USES_REGISTRY,
-    { putEvents: 'eventBus' },
-    { read: 'artifactBucket', keys: PlatformNames.tenantApiCurrentKey },
-  ],
+  run: [USES_REGISTRY, { read: 'artifactBucket', keys: PlatformNames.tenantApiCurrentKey }],
   undo: [USES_REGISTRY, { putEvents: 'eventBus' }],
 };

@@ -1,5 +1,11 @@
 import { PlatformNames } from '../../common/names';
-import { TenantArns, USES_REGISTRY, type Grant, type WorkflowPermissions } from '../../common/permissions';
+import {
+  PlatformArns,
+  TenantArns,
+  USES_REGISTRY,
+  type Grant,
+  type WorkflowPermissions,
+} from '../../common/permissions';
 
 const versions: Grant = { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` };
 const tenantSecrets: Grant = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
@@ -12,24 +18,20 @@ export const permissions: WorkflowPermissions = {
   plan: [USES_REGISTRY, versions],
   claim: [USES_REGISTRY, onFunctions('lambda:GetAlias')],
   migrateDatabase: [tenantSecrets, versions],
-  // Lambda reads the zip with the caller's permissions.
+  // Lambda reads the zip with the caller's permissions. PublishVersion: the update publishes (Publish: true);
+  // kept for AWS's authorization of that, which the local check does not ask for.
   updateFunctionCode: [onFunctions('lambda:UpdateFunctionCode', 'lambda:PublishVersion'), versions],
   checkHealth: [onFunctions('lambda:InvokeFunction')],
   moveAlias: [onFunctions('lambda:UpdateAlias')],
   publishFrontend: frontends,
   recordTenantUpdated: [USES_REGISTRY],
+  // Puts back what the failed wave changed: the alias and the frontend only when they had been moved.
   keepOldVersion: [
     USES_REGISTRY,
     tenantSecrets,
     ...frontends,
     onFunctions('lambda:GetAlias', 'lambda:UpdateAlias'),
   ],
-  closeWave: [
-    USES_REGISTRY,
-    {
-      allow: ['cloudfront:CreateInvalidation'],
-      on: ['arn:{partition}:cloudfront::{account}:distribution/{distributionId}'],
-    },
-  ],
+  closeWave: [USES_REGISTRY, { allow: ['cloudfront:CreateInvalidation'], on: [PlatformArns.distribution] }],
   finish: [USES_REGISTRY],
 };

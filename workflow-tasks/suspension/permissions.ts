@@ -1,5 +1,5 @@
 import { PlatformNames } from '../../common/names';
-import { TenantArns, type WorkflowPermissions } from '../../common/permissions';
+import { TenantArns, USES_REGISTRY, type WorkflowPermissions } from '../../common/permissions';
 
 /**
  * The Lambda calls of switching a tenant's alias `live` to a suspended version and back, on tenant functions
@@ -17,15 +17,16 @@ export const SWITCH_ACTIONS = {
   back: ['lambda:UpdateAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
 } as const;
 
-/** What each suspension handler may do besides reading the registry. */
+/** What each suspension handler may do; announcing the suspension is the only one not reading the registry. */
 export const permissions: WorkflowPermissions = {
-  claim: [],
+  claim: [USES_REGISTRY],
   switchToSuspended: [
+    USES_REGISTRY,
     { allow: SWITCH_ACTIONS.toSuspended, on: [TenantArns.functions] },
     // Lambda reads the zip with the caller's permissions.
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
   ],
-  switchBack: [{ allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
+  switchBack: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
   announceSuspended: [{ putEvents: 'eventBus' }],
-  markActive: [{ putEvents: 'eventBus' }],
+  markActive: [USES_REGISTRY, { putEvents: 'eventBus' }],
 };
