@@ -60,11 +60,18 @@ import {
 import { TasksInFlight } from './tasks/in-flight';
 import { LocalIam } from './iam/enforcer';
 import { callingRole, roleTokenPlugin } from './iam/principal';
-import { tenantRoleBoundaryDocument } from './iam/roles';
+import { tenantRoleBoundaryDocument, type LocalRole, type PolicyDocument } from './iam/roles';
 import { LOCAL_ACCOUNT } from './account';
 import { useClientPlugins } from '../workflow-tasks/lib/aws';
 import { useProcessScope } from '../workflow-tasks/lib/process-scope';
-import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
 
 export type {
   ExecutionRecord,
@@ -236,6 +243,7 @@ export class LocalPlatform {
             { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
             {
               roleBoundary: roleBoundaryIn(emulator.endpoint),
+              runtimeRole: runtimeRoleIn(emulator.endpoint),
             },
           )
         : undefined;
@@ -543,6 +551,40 @@ function iamEnforced(option: boolean | undefined): boolean {
 }
 
 /** A role's permissions boundary, as the emulator's IAM has it (PutRolePolicy is conditioned on it). */
+/** A role as the emulator holds it now: its inline policies and its permissions boundary. */
+function runtimeRoleIn(emulatorEndpoint: string): (roleName: string) => Promise<LocalRole | undefined> {
+  const client = new IAMClient({ endpoint: emulatorEndpoint, region: LocalPlatformNames.region });
+  // IAM answers policy documents URL-encoded (moto as AWS does).
+  const documentOf = (text: string | undefined) =>
+    JSON.parse(decodeURIComponent(text ?? '{}')) as PolicyDocument;
+  return async (RoleName) => {
+    let boundaryArn: string | undefined;
+    try {
+      boundaryArn = (await client.send(new GetRoleCommand({ RoleName }))).Role?.PermissionsBoundary
+        ?.PermissionsBoundaryArn;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchEntityException' || (error as Error).name === 'NoSuchEntity')
+        return undefined;
+      throw error;
+    }
+    const { PolicyNames = [] } = await client.send(new ListRolePoliciesCommand({ RoleName }));
+    const policies = await Promise.all(
+      PolicyNames.map(async (PolicyName) => ({
+        name: PolicyName,
+        document: documentOf(
+          (await client.send(new GetRolePolicyCommand({ RoleName, PolicyName }))).PolicyDocument,
+        ),
+      })),
+    );
+    if (!boundaryArn) return { name: RoleName, policies };
+    const { Policy } = await client.send(new GetPolicyCommand({ PolicyArn: boundaryArn }));
+    const { PolicyVersion } = await client.send(
+      new GetPolicyVersionCommand({ PolicyArn: boundaryArn, VersionId: Policy?.DefaultVersionId }),
+    );
+    return { name: RoleName, policies, boundary: documentOf(PolicyVersion?.Document) };
+  };
+}
+
 function roleBoundaryIn(emulatorEndpoint: string): (roleName: string) => Promise<string | undefined> {
   const client = new IAMClient({ endpoint: emulatorEndpoint, region: LocalPlatformNames.region });
   return async (roleName) => {

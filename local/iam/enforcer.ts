@@ -5,10 +5,14 @@
  * (`AccessDenied`, in the protocol of the service asked) when they do not allow it. What was used is
  * recorded per role, for `npm run iam-report`.
  *
+ * A tenant function's requests are checked the same way, against its role as the emulator holds it (the
+ * inline policy and the permissions boundary "Deploy function" gave it).
+ *
  * Where the real thing differs: resource policies, resource tags (`aws:ResourceTag/*`), SCPs and session
- * policies are not evaluated (the platform uses none of them to grant or limit its tasks); the
- * operator's own requests (no role token) are not checked; a Secrets Manager name stands for its secret
- * with any six-character suffix.
+ * policies are not evaluated (the platform uses none of them to grant or limit its tasks), nor a runtime
+ * role's attached managed policies (the tenant roles' AWS calls are all granted inline); the operator's
+ * own requests (no role token) are not checked; a Secrets Manager name stands for its secret with any
+ * six-character suffix.
  */
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -61,10 +65,16 @@ export class LocalIam {
 
   /** Undefined when `roleName`'s policies allow every authorization the request needs. */
   async authorize(roleName: string, request: WireRequest): Promise<Denial | undefined> {
-    const role = this.byName.get(roleName);
+    const stackRole = this.byName.get(roleName);
+    // Not one of the stack's: a role a task made (a tenant function's), read as it is now, not cached.
+    const role = stackRole ?? (await this.lookups.runtimeRole(roleName));
     const authorizations = await authorizationsOf(request, this.local, this.lookups);
     for (const authorization of authorizations) {
-      const decision = role ? await this.decide(role, authorization) : 'ImplicitlyDenied';
+      const decision = !role
+        ? 'ImplicitlyDenied'
+        : stackRole
+          ? await this.decide(stackRole, authorization)
+          : await this.simulate(role, authorization);
       if (decision === 'Allowed') {
         this.record(roleName, authorization);
         continue;

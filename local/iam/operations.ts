@@ -9,6 +9,7 @@
  * An operation missing here throws UnmappedOperation: the endpoint answers it with an error naming it, so
  * a task that starts calling something new fails loudly until its authorization is written down.
  */
+import type { LocalRole } from './roles';
 
 /** A request to the endpoint, as the check sees it. */
 export interface WireRequest {
@@ -32,9 +33,13 @@ export interface Authorization {
   readonly context?: Readonly<Record<string, string | string[]>>;
 }
 
-/** Lookups some authorizations need (a role's current permissions boundary, for PutRolePolicy). */
+/**
+ * Lookups in the emulator: a role's current permissions boundary (for PutRolePolicy), and a role the
+ * tasks made at run time (a tenant function's) with its inline policies and boundary.
+ */
 export interface Lookups {
   readonly roleBoundary: (roleName: string) => Promise<string | undefined>;
+  readonly runtimeRole: (roleName: string) => Promise<LocalRole | undefined>;
 }
 
 /** A request the local IAM check cannot evaluate: a bug of the check, answered as such (never allowed). */

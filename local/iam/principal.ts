@@ -5,6 +5,8 @@
  * callback and promise it starts), and a plugin on the task clients (workflow-tasks/lib/aws.ts) sends the
  * role in the request's `X-Amz-Security-Token`, where a role session's token goes.
  *
+ * A tenant function signs with its role's token (AWS_SESSION_TOKEN in its worker's environment).
+ *
  * A request without one is the operator's (tenantctl, the tests, the platform's own bootstrap), and is
  * not checked, as an administrator's would pass.
  */
@@ -14,6 +16,14 @@ import type { ClientPlugin } from '../../workflow-tasks/lib/aws';
 
 const TOKEN_PREFIX = 'local-role/';
 const currentRole = new AsyncLocalStorage<string>();
+
+/**
+ * The session token of `role`'s local credentials. A tenant function's worker gets it in
+ * AWS_SESSION_TOKEN (local/lambda/functions.ts), as the Lambda runtime gives a function its role's session.
+ */
+export function roleToken(role: string): string {
+  return `${TOKEN_PREFIX}${role}`;
+}
 
 /** Runs `work` as the role named `role` (its requests carry it). */
 export function asRole<T>(role: string, work: () => T): T {
@@ -32,7 +42,7 @@ export const roleTokenPlugin: ClientPlugin = {
       (next) => async (args) => {
         const role = currentRole.getStore();
         const request = args.request as { headers?: Record<string, string> };
-        if (role && request.headers) request.headers['x-amz-security-token'] = `${TOKEN_PREFIX}${role}`;
+        if (role && request.headers) request.headers['x-amz-security-token'] = roleToken(role);
         return next(args);
       },
       { step: 'build', name: 'localRoleToken' },

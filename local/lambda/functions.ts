@@ -20,6 +20,7 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
+import { roleToken } from '../iam/principal';
 
 /** How long a function's configuration is trusted before it is read from the emulator again. */
 const CONFIGURATION_TTL_MS = 1_000;
@@ -167,6 +168,8 @@ export class LocalFunctions {
         AWS_REGION: LocalPlatformNames.region,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
+        // The function's role, as its session credentials name it: IAM checks its calls (local/iam/).
+        AWS_SESSION_TOKEN: roleToken(configuration.Role?.split('/').pop() ?? ''),
         AWS_LAMBDA_FUNCTION_NAME: functionName,
         AWS_LAMBDA_FUNCTION_VERSION: configuration.Version ?? '$LATEST',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

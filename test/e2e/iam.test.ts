@@ -1,6 +1,14 @@
 import type { Fault } from '../../local/tasks/faults';
 import type { LocalPlatform } from '../../local/platform';
-import { tenantResourceNames } from '../../common/names';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  GetFunctionConfigurationCommand,
+  PublishVersionCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { TenantApiEnv, tenantResourceNames } from '../../common/names';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { apiEvent } from '../fixtures/events';
 import { footprint, nothingOf, startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
 /** A step that makes a call outside its role's policy: "Publish frontend" deleting a database instance. */
@@ -76,6 +84,59 @@ describe('IAM enforced on the local platform (the default)', () => {
     // No role was used for another's calls: the publish step never touched RDS after its refusal.
     expect(actionsOf('publishfrontendrun').filter((a) => a.startsWith('rds:'))).toEqual([]);
     expect(platform.iam?.denials()).toHaveLength(1);
+  });
+
+  it("checks a tenant function's calls against the role Deploy function gave it: its own secret, not another's", async () => {
+    const [mine, theirs] = [uniqueTenantId('iam-fn'), uniqueTenantId('iam-other')];
+    for (const id of [mine, theirs])
+      expect((await platform.runExecution(tenantInput(id))).status).toBe('SUCCEEDED');
+    const names = tenantResourceNames(mine);
+    const health = async () =>
+      (await platform.functions.invoke(names.functionName, apiEvent('GET', '/health'))) as {
+        statusCode: number;
+      };
+    expect((await health()).statusCode).toBe(200);
+    const role = names.functionRoleName;
+    const secretOf = async (id: string) =>
+      (await aws().secrets.send(new DescribeSecretCommand({ SecretId: tenantResourceNames(id).secretName })))
+        .ARN;
+    expect([...(platform.iam?.usage().get(role)?.keys() ?? [])]).toEqual([
+      `secretsmanager:GetSecretValue ${await secretOf(mine)}`,
+    ]);
+
+    // Pointed at the other tenant's secret, the function is refused it, as on AWS.
+    const other = await secretOf(theirs);
+    const { Environment } = await aws().lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: names.functionName }),
+    );
+    await aws().lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: names.functionName,
+        Environment: { Variables: { ...Environment?.Variables, [TenantApiEnv.secretArn]: other! } },
+      }),
+    );
+    // A new version: a worker of its own, which reads its secret on its first request.
+    const { Version } = await aws().lambda.send(
+      new PublishVersionCommand({ FunctionName: names.functionName }),
+    );
+    const refusedBefore = platform.iam?.denials().length ?? 0;
+    const pointed = (await platform.functions.invoke(
+      names.functionName,
+      apiEvent('GET', '/health'),
+      Version,
+    )) as { statusCode: number };
+    expect(pointed.statusCode).not.toBe(200);
+    expect(platform.iam?.denials().slice(refusedBefore)).toEqual([
+      expect.objectContaining({
+        role,
+        authorization: expect.objectContaining({
+          action: 'secretsmanager:GetSecretValue',
+          resource: other,
+        }) as unknown,
+      }),
+    ]);
+    // The function's own version still runs with its own secret.
+    expect((await health()).statusCode).toBe(200);
   });
 });
 

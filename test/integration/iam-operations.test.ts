@@ -45,7 +45,10 @@ const local = { account: LOCAL_ACCOUNT, region: 'us-east-1' };
 const arn = (service: string, resource: string) =>
   `arn:aws:${service}:us-east-1:${LOCAL_ACCOUNT}:${resource}`;
 const boundary = `arn:aws:iam::${LOCAL_ACCOUNT}:policy/tenant-role-boundary`;
-const lookups = { roleBoundary: () => Promise.resolve(boundary) };
+const lookups = {
+  roleBoundary: () => Promise.resolve(boundary),
+  runtimeRole: () => Promise.resolve(undefined),
+};
 
 /** Every request the SDK sends, as the endpoint receives it (answered 400, which the SDK reports). */
 let server: Server;
