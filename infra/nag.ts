@@ -66,7 +66,6 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     // "Check instance" reads its own execution's history: has the web branch beside it failed?
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
-  const grantActions = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'];
   const taskFunctions = new Set([
     ...[onboarding, release, suspension, offboarding, cleanup].flatMap((workflow) => [
       ...workflow.taskFunctions.values(),
@@ -79,11 +78,6 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       fn,
       tenantPatterns,
       'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
-    );
-    iam5(
-      fn,
-      grantActions.map((a) => `Action::${a}`),
-      'What bucket.grantRead/grantPut/grantDelete expand to, on the named bucket prefixes only.',
     );
     iam5(
       fn,
@@ -130,7 +124,9 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
         child,
         [
           'Resource::*',
-          ...grantActions.map((a) => `Action::${a}`),
+          ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map(
+            (a) => `Action::${a}`,
+          ),
           `Resource::${attr(web.artifactBucket)}/*`,
           `Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
         ],
