@@ -5,9 +5,9 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { finalSnapshotId } from '../common/names';
 import { ArchiveKeys, EXPORT_KEY_PATTERN, exportOrigin } from '../common/offboarding';
 import { getJsonObject } from '../common/s3-json';
-import { tenantIdSchema } from '../common/tenant-input';
 import type { ExportManifest } from '../workflow-tasks/records/tenant-export';
 import { verifiedRecordOf, type VerifiedExport } from '../workflow-tasks/records/archive';
+import { checkedTenantId } from './options';
 import { awsClientConfig, cliS3Client, readEndpoints, stackOutput, type TargetOptions } from './target';
 
 /** The archive bucket of the running local platform or, with `--aws`, of the deployed stack. */
@@ -28,14 +28,8 @@ export async function restoreInput(
   tenantId: string,
   options: TargetOptions & { as?: string; tier?: string; export?: string; snapshot?: boolean },
 ): Promise<Record<string, unknown>> {
-  for (const [field, value] of [
-    ['tenantId', tenantId],
-    ['--as', options.as],
-  ] as const) {
-    const parsed = value === undefined ? undefined : tenantIdSchema.safeParse(value);
-    if (parsed && !parsed.success)
-      throw new Error(`${field}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  }
+  checkedTenantId('tenantId', tenantId);
+  if (options.as !== undefined) checkedTenantId('--as', options.as);
   if (options.tier !== undefined && !['shared', 'dedicated'].includes(options.tier))
     throw new Error('--tier: must be "shared" or "dedicated"');
   if (
@@ -127,8 +121,7 @@ export async function exportsOf(
   tenantId: string,
   options: TargetOptions,
 ): Promise<(Partial<VerifiedExport> & { key: string; latest: boolean })[]> {
-  const parsed = tenantIdSchema.safeParse(tenantId);
-  if (!parsed.success) throw new Error(`tenantId: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  checkedTenantId('tenantId', tenantId);
   const Bucket = await archiveBucketOf(options);
   const s3 = await cliS3Client(options);
   try {

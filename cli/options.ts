@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { tenantIdSchema } from '../common/tenant-input';
 import type { TargetOptions } from './target';
 
 /** The local platform's state directory unless `--state-dir` names another. */
@@ -52,4 +53,14 @@ export function targetOptions(command: Command): Command {
     )
     .addOption(stackOption())
     .addOption(jsonOption());
+}
+
+/**
+ * `value` when it is a valid tenant id; otherwise an error naming `field` and why (tenantctl exits 2 and
+ * nothing starts). Every command that takes a tenant id checks it here, before anything else.
+ */
+export function checkedTenantId(field: string, value: string): string {
+  const parsed = tenantIdSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`${field}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return value;
 }

@@ -7,7 +7,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { followExecution } from './follow';
-import { json, out, type CommonOptions } from './options';
+import { checkedTenantId, json, out, type CommonOptions } from './options';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { resolveTarget, resolveWorkflowTarget, type Target } from './target';
 import type { StepResults } from '../workflow-tasks/lib/types';
@@ -53,6 +53,7 @@ export async function runWorkflow(
   verb: string,
   options: CommonOptions & { quiet?: boolean },
 ): Promise<number> {
+  checkedTenantId('tenantId', input.tenantId);
   const { sfn, stateMachineArn } = await resolveWorkflowTarget(
     { ...options, stateDir: resolve(options.stateDir) },
     workflow,

@@ -3,9 +3,8 @@ import { ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client
 import type { Command } from 'commander';
 import { tenantResourceNames } from '../../common/names';
 import { getJsonSecret } from '../../common/secrets';
-import { tenantIdSchema } from '../../common/tenant-input';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { json, out, targetOptions, type CommonOptions } from '../options';
+import { checkedTenantId, json, out, targetOptions, type CommonOptions } from '../options';
 import { awsClientConfig } from '../target';
 
 /** `tenantctl admin-credentials TENANT`. */
@@ -38,8 +37,7 @@ async function adminCredentials(
   tenantId: string,
   options: CommonOptions,
 ): Promise<{ email: string; password: string } | { email: string; password: null; restoredFrom: string }> {
-  if (!tenantIdSchema.safeParse(tenantId).success)
-    throw new Error(`tenantId: ${JSON.stringify(tenantId.slice(0, 80))} is not a tenant id`);
+  checkedTenantId('tenantId', tenantId);
   const secrets = new SecretsManagerClient(
     await awsClientConfig({ ...options, stateDir: resolve(options.stateDir) }),
   );

@@ -104,6 +104,16 @@ describe('tenantctl offboard and restore', () => {
       2,
       expect.stringContaining('--as: must be lower-case') as string,
     ]);
+    // A malformed id is refused before anything starts, the same way by every command that takes one.
+    for (const command of ['suspend', 'resume', 'offboard', 'exports', 'admin-credentials']) {
+      const malformed = await tenantctl([command, 'Not An Id', '--state-dir', stateDir]);
+      expect([command, malformed.code, malformed.stdout, malformed.stderr]).toEqual([
+        command,
+        2,
+        '',
+        expect.stringContaining('tenantId: must be lower-case') as string,
+      ]);
+    }
     const neither = await tenantctl(['offboard', '--state-dir', stateDir]);
     expect([neither.code, neither.stderr]).toEqual([
       2,
