@@ -49,7 +49,13 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`tenantctl: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    // With --json, scripts read one JSON object on stderr, as they read one on stdout.
+    process.stderr.write(
+      argv.includes('--json')
+        ? `${JSON.stringify({ error: message, exitCode: 2 })}\n`
+        : `tenantctl: ${message}\n`,
+    );
     return 2;
   }
   return exitCode;

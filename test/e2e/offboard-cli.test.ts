@@ -114,6 +114,11 @@ describe('tenantctl offboard and restore', () => {
         expect.stringContaining('tenantId: must be lower-case') as string,
       ]);
     }
+    const scripted = await tenantctl(['suspend', 'Not An Id', '--json', '--state-dir', stateDir]);
+    expect([scripted.code, JSON.parse(scripted.stderr)]).toEqual([
+      2,
+      { error: expect.stringContaining('tenantId: must be lower-case') as string, exitCode: 2 },
+    ]);
     const neither = await tenantctl(['offboard', '--state-dir', stateDir]);
     expect([neither.code, neither.stderr]).toEqual([
       2,
