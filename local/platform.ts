@@ -409,7 +409,13 @@ export class LocalPlatform {
     this.internals.stopping = true;
     const stopped = await this.engine.stopAll({ error: PLATFORM_STOPPED, cause });
     const usageDir = this.internals.iamUsageDir;
-    if (this.iam && usageDir) await this.iam.writeUsage(usageDir);
+    // Never in the way of stopping: a usage file that cannot be written is said, not thrown.
+    if (this.iam && usageDir)
+      await this.iam
+        .writeUsage(usageDir)
+        .catch((error: unknown) =>
+          this.internals.log(`the IAM usage was not written to ${usageDir}: ${(error as Error).message}`),
+        );
     // As after a crash (releaseOrphans): cleaned up here, so onboarding their tenants again converges.
     for (const record of stopped) {
       await this.internals.inFlight.ended(record.executionArn);
