@@ -39,8 +39,9 @@ export function progressPrinter(write: (line: string) => void): (event: Progress
       failures.delete(currentTask);
     } else if (type === 'TaskStateExited' || type === 'ChoiceStateExited') {
       const name = event.stateExitedEventDetails?.name ?? '';
-      if (failures.has(name)) write(`  ↩ ${name} failed: rolling back`);
-      else write(`  ✓ ${name} (${at - (entered.get(name) ?? at)} ms)`);
+      // A failed state's error is already printed; what runs next (a "Rollback: ..." state, or nothing,
+      // when a request was refused) says what follows.
+      if (!failures.has(name)) write(`  ✓ ${name} (${at - (entered.get(name) ?? at)} ms)`);
     }
   };
 }

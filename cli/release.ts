@@ -89,14 +89,15 @@ export async function release(options: ReleaseOptions, out: (line: string) => vo
     cause: ended.cause,
   };
   if (options.json) out(JSON.stringify(executionSummary(record), null, 2));
+  // Refused before it planned anything (an unknown version): the error is all there is to say.
+  else if (!summary)
+    out(`Release ${version}: ${ended.status ?? ''}: ${ended.error ?? ''}: ${errorMessage(ended.cause)}`);
   else {
-    const counts = summary
-      ? `${summary.updated.length} updated, ${summary.unchanged.length} unchanged, ${summary.failed.length} failed, ${summary.notAttempted.length} not attempted`
-      : 'no summary';
+    const counts = `${summary.updated.length} updated, ${summary.unchanged.length} unchanged, ${summary.failed.length} failed, ${summary.notAttempted.length} not attempted`;
     out(`Release ${version}: ${ended.status ?? ''}: ${counts}`);
     if (ended.status !== 'SUCCEEDED') out(`  ${ended.error ?? ''}: ${errorMessage(ended.cause)}`);
-    for (const f of summary?.failed ?? []) out(`  ✗ ${f.tenantId}: ${f.error}`);
-    if (summary && (summary.failed.length > 0 || summary.notAttempted.length > 0 || summary.notPlanned > 0))
+    for (const f of summary.failed) out(`  ✗ ${f.tenantId}: ${f.error}`);
+    if (summary.failed.length > 0 || summary.notAttempted.length > 0 || summary.notPlanned > 0)
       out(
         '  Fix what failed, then run the same release again: it touches only the tenants not on the version.',
       );

@@ -11,6 +11,7 @@ import { checkedTenantId, json, out, type CommonOptions } from './options';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { resolveTarget, resolveWorkflowTarget, type Target } from './target';
 import type { StepResults } from '../workflow-tasks/lib/types';
+import type { VerifiedExport } from '../workflow-tasks/records/archive';
 
 /** The target of a command given `targetOptions`, its state directory resolved. */
 export function target(options: CommonOptions): Promise<Target> {
@@ -150,9 +151,14 @@ function report(label: string, e: DescribeExecutionCommandOutput, options: { jso
   const seconds = ((e.stopDate ?? new Date()).getTime() - (e.startDate ?? new Date()).getTime()) / 1000;
   if (e.status === 'SUCCEEDED') {
     out(`${label}: SUCCEEDED in ${seconds.toFixed(1)} s`);
-    const replaced = (record.output as { results?: Partial<StepResults> } | undefined)?.results?.schema
-      ?.restored?.replaced;
+    const results = (record.output as { results?: Partial<StepResults> & { export?: unknown } } | undefined)
+      ?.results;
+    const replaced = results?.schema?.restored?.replaced;
     if (replaced) out(`warning: ${replaced}`);
+    // An offboarding: where its verified export is, and until when it is kept.
+    const kept = results?.export as Partial<VerifiedExport> | undefined;
+    if (kept?.key && kept.retainUntil)
+      out(`export: ${kept.key} (kept until ${kept.retainUntil}; tenantctl restore ${label} brings it back)`);
   } else
     out(
       `${label}: ${e.status ?? ''} after ${seconds.toFixed(1)} s: ${e.error ?? ''}: ${errorMessage(e.cause)}`,

@@ -67,6 +67,8 @@ export class ConsoleHandler {
       if (url.pathname === '/assets/console.css')
         return send(res, 200, 'text/css; charset=utf-8', await readFile(join(APP_DIR, 'style.css'), 'utf8'));
       if (req.method !== 'GET') return json(res, 405, { message: 'Method Not Allowed' });
+      if (!PAGES.test(url.pathname))
+        return send(res, 404, 'text/html; charset=utf-8', noSuchPage(url.pathname));
       send(res, 200, 'text/html; charset=utf-8', SHELL);
     } catch (error) {
       const e = error as Error & { $metadata?: { httpStatusCode?: number } };
@@ -217,6 +219,20 @@ function tenantIn(input: string | undefined): string | null {
   } catch {
     return null;
   }
+}
+
+/** The pages console/app/main.ts routes: the home, the tenants, one tenant, a state machine, an execution. */
+const PAGES = /^\/(?:|tenants|(?:tenants|state-machines|executions)\/[^/]+)$/;
+
+/** An unknown path: said so, with the way home (the path shown escaped). */
+function noSuchPage(path: string): string {
+  const shown = path.slice(0, 200).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>No such page</title><link rel="stylesheet" href="/assets/console.css"></head>
+<body><main><h1>No such page</h1><p>The console has no page <code>${shown}</code>.</p><p><a href="/">The console's home</a></p></main></body>
+</html>
+`;
 }
 
 const SHELL = `<!doctype html>

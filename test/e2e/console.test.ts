@@ -217,6 +217,19 @@ describe('the console', () => {
     expect(await page.locator('[data-state="Migrate database"]').count()).toBe(0);
   }, 60_000);
 
+  it('says so for a page it does not have, with a 404 and the way home', async () => {
+    for (const path of ['nope', 'tenants/a/b', 'executions/', '<script>x</script>']) {
+      const response = await fetch(`${consoleUrl}${path}`);
+      expect([path, response.status]).toEqual([path, 404]);
+      const page = await response.text();
+      expect(page).toContain('No such page');
+      expect(page).toContain('<a href="/">');
+      expect(page).not.toContain('<script>');
+    }
+    for (const path of ['', 'tenants', 'tenants/shop-a', 'executions/arn%3Aaws', 'state-machines/arn%3Aaws'])
+      expect([path, (await fetch(`${consoleUrl}${path}`)).status]).toEqual([path, 200]);
+  });
+
   it('lists the tenants with their status, links and the executions that concerned each', async () => {
     await page.goto(`${consoleUrl}tenants`);
     const row = page.locator(`[data-tenant="${ok}"]`);

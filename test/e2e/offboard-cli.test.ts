@@ -32,11 +32,16 @@ describe('tenantctl offboard and restore', () => {
     expect(offboarded.code).toBe(0);
     expect(offboarded.stdout).toContain('Verify export');
     expect(offboarded.stdout).toContain('bookstore: SUCCEEDED');
+    expect(offboarded.stdout).toMatch(
+      /\nexport: exports\/bookstore\/\d{8}T\d{6}Z\.tenant-export\.gz \(kept until \d{4}-\d\d-\d\dT[^;]*; tenantctl restore bookstore brings it back\)\n/,
+    );
     expect((await tenants()).find((t) => t.tenantId === 'bookstore')?.status).toBe('OFFBOARDED');
 
     const again = await tenantctl(['offboard', 'bookstore', '--state-dir', stateDir]);
     expect(again.code).toBe(1);
     expect(again.stdout).toContain('TenantStateConflict: bookstore is OFFBOARDED');
+    // Refused: nothing was done, and nothing says otherwise.
+    expect(again.stdout).not.toMatch(/rolling back|Rollback/);
   }, 120_000);
 
   it('keeps the export across a restart and restores the verified version of it, even put-object over, under another id and tier', async () => {

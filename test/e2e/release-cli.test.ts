@@ -210,6 +210,13 @@ describe('tenantctl release', () => {
     );
     const missing = await start({ version: 'ffffffffffffffff' });
     expect(missing).toMatchObject({ status: 'FAILED', error: 'VersionNotFound' });
+    // tenantctl says just that, in one line.
+    const unknown = await tenantctl(['release', '--version', 'ffffffffffffffff', '--state-dir', stateDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout.trimEnd().split('\n').pop()).toMatch(
+      /^Release ffffffffffffffff: FAILED: VersionNotFound: version ffffffffffffffff is not in /,
+    );
+    expect(unknown.stdout).not.toContain('no summary');
     // Neither planned anything.
     expect((await tenantctl(['releases', '--json', '--state-dir', stateDir])).stdout).toBe(before);
 
