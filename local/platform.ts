@@ -59,19 +59,10 @@ import {
 } from './tasks/handlers';
 import { TasksInFlight } from './tasks/in-flight';
 import { LocalIam } from './iam/enforcer';
-import { callingRole, roleTokenPlugin } from './iam/principal';
-import { tenantRoleBoundaryDocument, type LocalRole, type PolicyDocument } from './iam/roles';
+import { identifyTaskRoles } from './iam/principal';
+import { tenantRoleBoundaryDocument } from './iam/roles';
+import { emulatorLookups } from './iam/emulator-roles';
 import { LOCAL_ACCOUNT } from './account';
-import { useClientPlugins } from '../workflow-tasks/lib/aws';
-import { useProcessScope } from '../workflow-tasks/lib/process-scope';
-import {
-  GetPolicyCommand,
-  GetPolicyVersionCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  IAMClient,
-  ListRolePoliciesCommand,
-} from '@aws-sdk/client-iam';
 
 export type {
   ExecutionRecord,
@@ -241,16 +232,10 @@ export class LocalPlatform {
         ? new LocalIam(
             new Set(roles.values()),
             { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
-            {
-              roleBoundary: roleBoundaryIn(emulator.endpoint),
-              runtimeRole: runtimeRoleIn(emulator.endpoint),
-            },
+            emulatorLookups(emulator.endpoint),
           )
         : undefined;
-      // The task clients name their role on each request (made again from now on: the cache is reset).
-      useClientPlugins(iam ? [roleTokenPlugin] : []);
-      // Each task's caches are its own, as its own Lambda process's are (so IAM sees each role's reads).
-      useProcessScope(iam ? callingRole : () => '');
+      identifyTaskRoles(Boolean(iam));
       const tasks = (handlers: StateHandlers) => (definition: Parameters<typeof taskHandlers>[0]) =>
         taskHandlers(definition, handlers, { faults, inFlight, containment, roles });
       const engine = new StepFunctionsEngine({
@@ -331,8 +316,7 @@ export class LocalPlatform {
       await forgetChildren(stateDir);
       process.off('exit', onExit);
       containment.uninstall();
-      useClientPlugins([]);
-      useProcessScope(() => '');
+      identifyTaskRoles(false);
       restoreEnvironment(environmentBefore);
       throw error;
     }
@@ -430,8 +414,7 @@ export class LocalPlatform {
     await forgetChildren(this.stateDir);
     process.off('exit', this.internals.onExit);
     this.internals.containment.uninstall();
-    useClientPlugins([]);
-    useProcessScope(() => '');
+    identifyTaskRoles(false);
     restoreEnvironment(this.internals.environmentBefore);
   }
 }
@@ -554,51 +537,4 @@ function iamEnforced(option: boolean | undefined): boolean {
   throw new Error(
     `TENANTCTL_IAM must be "on" or "off" (whether the tasks' AWS calls are authorized), got ${JSON.stringify(given)}`,
   );
-}
-
-/** A role's permissions boundary, as the emulator's IAM has it (PutRolePolicy is conditioned on it). */
-/** A role as the emulator holds it now: its inline policies and its permissions boundary. */
-function runtimeRoleIn(emulatorEndpoint: string): (roleName: string) => Promise<LocalRole | undefined> {
-  const client = new IAMClient({ endpoint: emulatorEndpoint, region: LocalPlatformNames.region });
-  // IAM answers policy documents URL-encoded (moto as AWS does).
-  const documentOf = (text: string | undefined) =>
-    JSON.parse(decodeURIComponent(text ?? '{}')) as PolicyDocument;
-  return async (RoleName) => {
-    let boundaryArn: string | undefined;
-    try {
-      boundaryArn = (await client.send(new GetRoleCommand({ RoleName }))).Role?.PermissionsBoundary
-        ?.PermissionsBoundaryArn;
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchEntityException' || (error as Error).name === 'NoSuchEntity')
-        return undefined;
-      throw error;
-    }
-    const { PolicyNames = [] } = await client.send(new ListRolePoliciesCommand({ RoleName }));
-    const policies = await Promise.all(
-      PolicyNames.map(async (PolicyName) => ({
-        name: PolicyName,
-        document: documentOf(
-          (await client.send(new GetRolePolicyCommand({ RoleName, PolicyName }))).PolicyDocument,
-        ),
-      })),
-    );
-    if (!boundaryArn) return { name: RoleName, policies };
-    const { Policy } = await client.send(new GetPolicyCommand({ PolicyArn: boundaryArn }));
-    const { PolicyVersion } = await client.send(
-      new GetPolicyVersionCommand({ PolicyArn: boundaryArn, VersionId: Policy?.DefaultVersionId }),
-    );
-    return { name: RoleName, policies, boundary: documentOf(PolicyVersion?.Document) };
-  };
-}
-
-function roleBoundaryIn(emulatorEndpoint: string): (roleName: string) => Promise<string | undefined> {
-  const client = new IAMClient({ endpoint: emulatorEndpoint, region: LocalPlatformNames.region });
-  return async (roleName) => {
-    try {
-      const { Role } = await client.send(new GetRoleCommand({ RoleName: roleName }));
-      return Role?.PermissionsBoundary?.PermissionsBoundaryArn;
-    } catch {
-      return undefined; // no such role: PutRolePolicy fails on its own
-    }
-  };
 }

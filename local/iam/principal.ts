@@ -12,7 +12,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
-import type { ClientPlugin } from '../../workflow-tasks/lib/aws';
+import { useClientPlugins, type ClientPlugin } from '../../workflow-tasks/lib/aws';
+import { useProcessScope } from '../../workflow-tasks/lib/process-scope';
 
 const TOKEN_PREFIX = 'local-role/';
 const currentRole = new AsyncLocalStorage<string>();
@@ -56,4 +57,13 @@ export function roleOf(req: IncomingMessage): string | undefined {
   return typeof token === 'string' && token.startsWith(TOKEN_PREFIX)
     ? token.slice(TOKEN_PREFIX.length)
     : undefined;
+}
+
+/**
+ * On: the task clients made from now on name the calling task's role on each request, and each task's
+ * caches are its own, as its own Lambda process's are (so IAM sees each role's reads). Off: neither.
+ */
+export function identifyTaskRoles(on: boolean): void {
+  useClientPlugins(on ? [roleTokenPlugin] : []);
+  useProcessScope(on ? callingRole : () => '');
 }
