@@ -52,6 +52,14 @@ export class ControlPlaneClient {
     return (await this.get<{ tenants: TenantView[] }>('/tenants')).tenants;
   }
 
+  /** The releases that concerned a tenant (GET /tenants/{tenantId}), their execution ARNs newest first. */
+  async releasesOf(tenantId: string): Promise<string[]> {
+    const one = await this.get<{ releases?: { release: string }[] }>(
+      `/tenants/${encodeURIComponent(tenantId)}`,
+    );
+    return (one.releases ?? []).map((r) => r.release);
+  }
+
   /** A GET of the API, signed; a non-2xx answer throws with its message. */
   async get<T>(path: string): Promise<T> {
     const url = new URL(`${this.baseUrl.replace(/\/+$/, '')}${path}`);

@@ -97,6 +97,7 @@ export async function release(options: ReleaseOptions, out: (line: string) => vo
     out(`Release ${version}: ${ended.status ?? ''}: ${counts}`);
     if (ended.status !== 'SUCCEEDED') out(`  ${ended.error ?? ''}: ${errorMessage(ended.cause)}`);
     for (const f of summary.failed) out(`  ✗ ${f.tenantId}: ${f.error}`);
+    for (const s of summary.skipped) out(`  - ${s.tenantId}: skipped: ${s.reason}`);
     if (summary.failed.length > 0 || summary.notAttempted.length > 0 || summary.notPlanned > 0)
       out(
         '  Fix what failed, then run the same release again: it touches only the tenants not on the version.',

@@ -85,12 +85,16 @@ export async function readEndpoints(stateDir: string): Promise<Endpoints> {
   }
 }
 
-/** The platform's other workflows, by their endpoints.json key and their stack output. */
-const WORKFLOWS = {
+/** The platform's workflows, by their endpoints.json key and their stack output. */
+export const WORKFLOWS = {
+  onboarding: { endpoint: 'stateMachineArn', output: 'StateMachineArn' },
   release: { endpoint: 'releaseStateMachineArn', output: 'ReleaseStateMachineArn' },
   suspension: { endpoint: 'suspensionStateMachineArn', output: 'SuspensionStateMachineArn' },
   offboarding: { endpoint: 'offboardingStateMachineArn', output: 'OffboardingStateMachineArn' },
+  cleanup: { endpoint: 'cleanupStateMachineArn', output: 'CleanupStateMachineArn' },
 } as const;
+
+export type Workflow = keyof typeof WORKFLOWS;
 
 /**
  * Where `tenantctl release` or `suspend`/`resume` go: that workflow's state machine and the artifact
@@ -98,7 +102,7 @@ const WORKFLOWS = {
  */
 export async function resolveWorkflowTarget(
   options: TargetOptions,
-  workflow: keyof typeof WORKFLOWS,
+  workflow: Exclude<Workflow, 'onboarding' | 'cleanup'>,
 ): Promise<Target & { artifactBucket?: string }> {
   const { endpoint, output } = WORKFLOWS[workflow];
   if (!options.aws) {
@@ -110,6 +114,28 @@ export async function resolveWorkflowTarget(
     sfn: new SFNClient(awsRegion()),
     stateMachineArn: options.stateMachineArn ?? (await stackOutput(stack, output)),
     artifactBucket: await stackOutput(stack, 'ArtifactBucketName'),
+  };
+}
+
+/** Every workflow's state machine, of the running local platform or, with `--aws`, of the deployed stack. */
+export async function resolveAllWorkflows(
+  options: TargetOptions,
+): Promise<{ sfn: SFNClient; stateMachines: Record<Workflow, string> }> {
+  const names = Object.keys(WORKFLOWS) as Workflow[];
+  if (!options.aws) {
+    const target = await resolveTarget(options);
+    return {
+      sfn: target.sfn,
+      stateMachines: Object.fromEntries(
+        names.map((w) => [w, target.endpoints![WORKFLOWS[w].endpoint]]),
+      ) as Record<Workflow, string>,
+    };
+  }
+  const stack = options.stack ?? 'TenantPlatform';
+  const arns = await Promise.all(names.map((w) => stackOutput(stack, WORKFLOWS[w].output)));
+  return {
+    sfn: new SFNClient(awsRegion()),
+    stateMachines: Object.fromEntries(names.map((w, i) => [w, arns[i]])) as Record<Workflow, string>,
   };
 }
 

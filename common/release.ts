@@ -65,6 +65,8 @@ export interface ReleaseSummary {
   readonly failed: { tenantId: string; error: string }[];
   /** Planned but never updated: the release stopped first, or the tenant was skipped (no longer active...). */
   readonly notAttempted: string[];
+  /** Left alone, each with why: suspended when the release was planned, or skipped when its turn came. */
+  readonly skipped: { tenantId: string; reason: string }[];
   /** ACTIVE tenants beyond MAX_TENANTS_PER_RELEASE: run the release again to update them. */
   readonly notPlanned: number;
 }

@@ -146,3 +146,16 @@ function printable(key: string): string {
   const cleaned = JSON.stringify(key.slice(0, 40));
   return key.length > 40 ? `${cleaned}...` : cleaned;
 }
+
+/**
+ * The tenant an execution concerns: its input's `tenantId` (at most 64 characters), or null when the input
+ * names none (a release concerns the fleet) or is not JSON. An execution's input never changes.
+ */
+export function tenantIdOfInput(input: string | undefined): string | null {
+  try {
+    const tenantId = (JSON.parse(input ?? 'null') as { tenantId?: unknown } | null)?.tenantId;
+    return typeof tenantId === 'string' ? tenantId.slice(0, 64) : null;
+  } catch {
+    return null;
+  }
+}

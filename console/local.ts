@@ -1,6 +1,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames } from '../common/names';
 import { listTenants, tenantView } from '../workflow-tasks/records/registry';
+import { tenantReleases } from '../workflow-tasks/records/release-ledger';
 import { ConsoleHandler, type ConsoleTenant } from './server';
 
 /**
@@ -16,7 +17,10 @@ export function localConsole(endpointUrl: string): {
     region: LocalPlatformNames.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const console = new ConsoleHandler(sfn, { tenants: (host) => registryTenants(host) });
+  const console = new ConsoleHandler(sfn, {
+    tenants: (host) => registryTenants(host),
+    releasesOf: async (tenantId) => (await tenantReleases(tenantId)).map((r) => r.release),
+  });
   return { handle: (req, res) => console.handle(req, res), close: () => sfn.destroy() };
 }
 

@@ -14,6 +14,7 @@ import {
 import { build } from 'esbuild';
 import { fullHistory } from '../cli/follow';
 import { inBatches } from '../common/in-batches';
+import { tenantIdOfInput } from '../common/tenant-input';
 import { LoopbackServer, readBody } from '../local/http';
 
 /** A tenant as the console lists it. */
@@ -31,7 +32,12 @@ export interface ConsoleTenant {
 
 /** Where the console's tenants page reads the registry; absent: it says why instead. */
 export type TenantSource =
-  { readonly tenants: (host: string) => Promise<ConsoleTenant[]> } | { readonly unavailable: string };
+  | {
+      readonly tenants: (host: string) => Promise<ConsoleTenant[]>;
+      /** The execution ARNs of the releases that concerned a tenant (the release ledger). */
+      readonly releasesOf: (tenantId: string) => Promise<string[]>;
+    }
+  | { readonly unavailable: string };
 
 const APP_DIR = join(__dirname, 'app');
 const PAGE_SIZE = 100;
@@ -131,7 +137,7 @@ export class ConsoleHandler {
         fullHistory(this.sfn, executionArn),
       ]);
       return json(res, 200, {
-        execution: { ...described, $metadata: undefined, tenantId: tenantIn(described.input) },
+        execution: { ...described, $metadata: undefined, tenantId: tenantIdOfInput(described.input) },
         definition: JSON.parse(machine.definition ?? '{"States":{}}') as unknown,
         events,
       });
@@ -152,9 +158,15 @@ export class ConsoleHandler {
     json(res, 404, { message: 'Not Found' });
   }
 
-  /** Every execution (the newest TENANT_SCAN of each state machine) whose input names the tenant. */
+  /**
+   * Every execution (the newest TENANT_SCAN of each state machine) whose input names the tenant, and the
+   * releases that concerned it (a release's input names no tenant: the ledger says which it planned).
+   */
   private async executionsOf(tenantId: string): Promise<(ExecutionListItem & { tenantId: string | null })[]> {
     const machines = (await this.sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? [];
+    const releases = new Set(
+      'releasesOf' in this.tenantSource ? await this.tenantSource.releasesOf(tenantId) : [],
+    );
     const found: (ExecutionListItem & { tenantId: string | null })[] = [];
     for (const machine of machines) {
       let nextToken: string | undefined;
@@ -167,7 +179,10 @@ export class ConsoleHandler {
             maxResults: PAGE_SIZE,
           }),
         );
-        found.push(...(await this.withTenants(page.executions ?? [])).filter((e) => e.tenantId === tenantId));
+        for (const e of await this.withTenants(page.executions ?? [])) {
+          if (e.tenantId === tenantId) found.push(e);
+          else if (releases.has(e.executionArn ?? '')) found.push({ ...e, tenantId });
+        }
         scanned += page.executions?.length ?? 0;
         nextToken = page.nextToken;
       } while (nextToken && scanned < TENANT_SCAN);
@@ -182,7 +197,7 @@ export class ConsoleHandler {
     const unknown = executions.filter((e) => !this.tenantOf.has(e.executionArn ?? ''));
     await inBatches(unknown, 16, async (e) => {
       const described = await this.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-      this.tenantOf.set(e.executionArn ?? '', tenantIn(described.input));
+      this.tenantOf.set(e.executionArn ?? '', tenantIdOfInput(described.input));
     });
     return executions.map((e) => ({ ...e, tenantId: this.tenantOf.get(e.executionArn ?? '') ?? null }));
   }
@@ -209,15 +224,6 @@ export class ConsoleServer extends LoopbackServer {
 
   protected handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     return this.console.handle(req, res);
-  }
-}
-
-function tenantIn(input: string | undefined): string | null {
-  try {
-    const tenantId = (JSON.parse(input ?? 'null') as { tenantId?: unknown } | null)?.tenantId;
-    return typeof tenantId === 'string' ? tenantId.slice(0, 64) : null;
-  } catch {
-    return null;
   }
 }
 

@@ -67,7 +67,10 @@ async function serveConsole(options: {
 async function awsTenantSource(stateDir: string, stack: string | undefined): Promise<TenantSource> {
   try {
     const client = await controlPlaneOf({ stateDir, aws: true, stack });
-    return { tenants: async () => (await client.tenants()).map((t) => ({ ...t })) };
+    return {
+      tenants: async () => (await client.tenants()).map((t) => ({ ...t })),
+      releasesOf: (tenantId) => client.releasesOf(tenantId),
+    };
   } catch (error) {
     return { unavailable: `The registry is not reachable: ${(error as Error).message}` };
   }

@@ -1,27 +1,139 @@
-import { ListExecutionsCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  type ExecutionListItem,
+  type ExecutionStatus,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { type Command, Option } from 'commander';
-import { json, out, targetOptions, type CommonOptions } from '../options';
-import { target } from '../workflow-run';
+import { resolve } from 'node:path';
+import { inBatches } from '../../common/in-batches';
+import { tenantIdOfInput } from '../../common/tenant-input';
+import { checkedTenantId, json, out, targetOptions, type CommonOptions } from '../options';
+import { colourFor, duration, relativeTime, statusTone, table } from '../table';
+import { readRegistry } from '../registry';
+import { controlPlaneOf, resolveAllWorkflows, WORKFLOWS, type Workflow } from '../target';
+import { queryTenantReleases } from '../../workflow-tasks/records/release-ledger';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+const DEFAULT_LIMIT = 50;
 
-/** `tenantctl executions [--status S]`. */
+/** An execution as `tenantctl executions` lists it: the workflow it belongs to and the tenant it concerns. */
+interface Listed extends ExecutionListItem {
+  readonly workflow: Workflow;
+  /** Its input's tenantId; a release concerns the fleet and has none (null). */
+  readonly tenantId: string | null;
+}
+
+/** `tenantctl executions [--workflow W] [--tenant T] [--status S] [--limit N]`: every workflow's, newest first. */
 export function executionsCommand(program: Command): void {
   targetOptions(
     program
       .command('executions')
-      .description('List onboarding executions, newest first')
-      .addOption(new Option('--status <status>', 'only executions with this status').choices(STATUSES)),
-  ).action(async (options: CommonOptions & { status?: ExecutionStatus }) => {
-    const { sfn, stateMachineArn } = await target(options);
-    const { executions = [] } = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn, statusFilter: options.status, maxResults: 1000 }),
-    );
-    if (options.json) return json(executions);
-    for (const e of executions) {
-      out(
-        `${e.status?.padEnd(10)} ${e.startDate?.toISOString() ?? ''}  ${e.name ?? ''}  ${e.executionArn ?? ''}`,
+      .description(
+        'Executions of every workflow (onboarding, release, suspension, offboarding, cleanup), newest first, with the tenant each concerns',
+      )
+      .addOption(new Option('--workflow <name>', 'only this workflow').choices(Object.keys(WORKFLOWS)))
+      .option('--tenant <tenantId>', 'only those whose input names this tenant')
+      .addOption(new Option('--status <status>', 'only executions with this status').choices(STATUSES))
+      .option('--limit <n>', `at most this many (default ${DEFAULT_LIMIT})`),
+  ).action(
+    async (
+      options: CommonOptions & {
+        workflow?: Workflow;
+        tenant?: string;
+        status?: ExecutionStatus;
+        limit?: string;
+      },
+    ) => {
+      if (options.tenant !== undefined) checkedTenantId('--tenant', options.tenant);
+      const limit = options.limit === undefined ? DEFAULT_LIMIT : Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new Error('--limit: a whole number from 1 to 1000');
+      const { sfn, stateMachines } = await resolveAllWorkflows(options);
+      try {
+        const workflows = options.workflow ? [options.workflow] : (Object.keys(stateMachines) as Workflow[]);
+        const about = options.tenant
+          ? { tenantId: options.tenant, releases: await releasesConcerning(options, options.tenant) }
+          : undefined;
+        const listed = await listExecutions(sfn, workflows, stateMachines, options.status, about, limit);
+        if (options.json) return json(listed);
+        const now = new Date();
+        for (const line of table(
+          listed,
+          [
+            { header: 'STATUS', cell: (e) => e.status ?? '', tone: (e) => statusTone(e.status) },
+            { header: 'WORKFLOW', cell: (e) => e.workflow },
+            { header: 'TENANT', cell: (e) => e.tenantId ?? '-' },
+            { header: 'STARTED', cell: (e) => relativeTime(e.startDate, now) },
+            {
+              header: 'TOOK',
+              cell: (e) =>
+                e.startDate
+                  ? `${duration((e.stopDate ?? now).getTime() - e.startDate.getTime())}${e.stopDate ? '' : ' so far'}`
+                  : '-',
+            },
+            { header: 'NAME', cell: (e) => e.name ?? '' },
+            { header: 'ARN', cell: (e) => e.executionArn ?? '' },
+          ],
+          colourFor(),
+        ))
+          out(line);
+      } finally {
+        sfn.destroy();
+      }
+    },
+  );
+}
+
+/** The execution ARNs of the releases that concerned a tenant: the release ledger (on AWS, through the control plane). */
+async function releasesConcerning(options: CommonOptions, tenantId: string): Promise<Set<string>> {
+  const stateDir = resolve(options.stateDir);
+  if (options.aws)
+    return new Set(await (await controlPlaneOf({ ...options, stateDir })).releasesOf(tenantId));
+  const releases = await readRegistry({ stateDir }, (client) => queryTenantReleases(client, tenantId));
+  return new Set(releases.map((r) => r.release));
+}
+
+/**
+ * The newest `limit` executions of `workflows` (each state machine's newest `limit`, merged), with the
+ * tenant each concerns read from its input (DescribeExecution, 16 at a time); with `about`, only those
+ * whose input names the tenant and the releases that concerned it (the scan then reads each state
+ * machine's newest 1,000).
+ */
+async function listExecutions(
+  sfn: SFNClient,
+  workflows: Workflow[],
+  stateMachines: Record<Workflow, string>,
+  status: ExecutionStatus | undefined,
+  about: { tenantId: string; releases: Set<string> } | undefined,
+  limit: number,
+): Promise<Listed[]> {
+  const tenant = about?.tenantId;
+  const perMachine = tenant ? 1000 : limit;
+  const lists = await Promise.all(
+    workflows.map(async (workflow) => {
+      const { executions = [] } = await sfn.send(
+        new ListExecutionsCommand({
+          stateMachineArn: stateMachines[workflow],
+          statusFilter: status,
+          maxResults: perMachine,
+        }),
       );
-    }
+      return executions.map((e) => ({ ...e, workflow }));
+    }),
+  );
+  const newest = lists
+    .flat()
+    .sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))
+    .slice(0, tenant ? undefined : limit);
+  const withTenants = await inBatches(newest, 16, async (e): Promise<Listed> => {
+    const { input } = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+    return { ...e, tenantId: tenantIdOfInput(input) };
   });
+  if (!about) return withTenants;
+  return withTenants
+    .filter((e) => e.tenantId === about.tenantId || about.releases.has(e.executionArn ?? ''))
+    .map((e) => (e.tenantId === null ? { ...e, tenantId: about.tenantId } : e))
+    .slice(0, limit);
 }

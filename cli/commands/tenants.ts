@@ -4,6 +4,7 @@ import { queryTenants, tenantView } from '../../workflow-tasks/records/registry'
 import { awsOption, databaseUrlOption, json, jsonOption, out, stackOption, stateDirOption } from '../options';
 import { readRegistry } from '../registry';
 import { controlPlaneOf } from '../target';
+import { colourFor, relativeTime, statusTone, table } from '../table';
 
 /** `tenantctl tenants [--aws]`: the registry, one line per tenant. */
 export function tenantsCommand(program: Command): void {
@@ -29,10 +30,26 @@ export function tenantsCommand(program: Command): void {
           ? await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).tenants()
           : (await readRegistry(options, queryTenants)).map(tenantView);
         if (options.json) return json(rows);
-        for (const r of rows)
-          out(
-            `${r.tenantId.padEnd(33)} ${r.status.padEnd(16)} ${r.tier.padEnd(10)} ${(r.domain ?? '-').padEnd(30)} ${(r.codeVersion ?? '-').padEnd(17)} ${String(r.schemaVersion ?? '-').padEnd(4)} ${(r.lastRelease?.outcome ?? '-').padEnd(8)} ${r.created}`,
-          );
+        const now = new Date();
+        for (const line of table(
+          rows,
+          [
+            { header: 'TENANT', cell: (r) => r.tenantId },
+            { header: 'STATUS', cell: (r) => r.status, tone: (r) => statusTone(r.status) },
+            { header: 'TIER', cell: (r) => r.tier },
+            { header: 'DOMAIN', cell: (r) => r.domain ?? '-' },
+            { header: 'CODE', cell: (r) => r.codeVersion ?? '-' },
+            { header: 'SCHEMA', cell: (r) => String(r.schemaVersion ?? '-') },
+            {
+              header: 'LAST RELEASE',
+              cell: (r) => r.lastRelease?.outcome ?? '-',
+              tone: (r) => statusTone(r.lastRelease?.outcome),
+            },
+            { header: 'CREATED', cell: (r) => relativeTime(r.created, now) },
+          ],
+          colourFor(),
+        ))
+          out(line);
       },
     );
 }

@@ -5,6 +5,7 @@ import { makeStateDir } from '../fixtures/state-dir';
 import { waitFor } from '../../local/processes/ports';
 import { awsCli, onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { uploadVersion } from '../fixtures/releases';
+import { SUSPENDED_REASON } from '../../workflow-tasks/records/release-ledger';
 
 const EXAMPLES = ['bookstore', 'building-shop', 'hardware-store'];
 
@@ -227,4 +228,79 @@ describe('tenantctl release', () => {
     expect(again.status).toBe('SUCCEEDED');
     expect(JSON.parse(again.output ?? '{}')).toMatchObject({ updated: [], unchanged: EXAMPLES.sort() });
   }, 120_000);
+  it('skips a suspended tenant, naming it and why; the listings have headers; executions span every workflow', async () => {
+    const suspended = await tenantctl(['suspend', 'building-shop', '--state-dir', stateDir]);
+    expect(suspended.code).toBe(0);
+    const version = await uploadVersion({ build: 'while-suspended' });
+    const released = await tenantctl(['release', '--version', version, '--state-dir', stateDir], {
+      timeoutMs: 120_000,
+    });
+    expect(released.code).toBe(0);
+    expect(released.stdout).toContain(`  - building-shop: skipped: ${SUSPENDED_REASON}`);
+    expect(released.stdout).toMatch(/: SUCCEEDED: 2 updated, 0 unchanged, 0 failed, 0 not attempted/);
+    const releaseArn = /Releasing \S+ \((arn:[^)]+)\)/.exec(released.stdout)?.[1];
+    const { output } = (await awsCli(running!.endpoints.aws, [
+      'stepfunctions',
+      'describe-execution',
+      '--execution-arn',
+      releaseArn!,
+    ])) as { output: string };
+    expect(JSON.parse(output)).toMatchObject({
+      updated: ['bookstore', 'hardware-store'],
+      skipped: [{ tenantId: 'building-shop', reason: SUSPENDED_REASON }],
+      notAttempted: [],
+    });
+
+    // Listings for people: a header row, the columns aligned under it, no colour off a terminal.
+    const listing = async (args: string[]) => {
+      const result = await tenantctl([...args, '--state-dir', stateDir]);
+      expect([result.code, result.stderr]).toEqual([0, '']);
+      expect(result.stdout).not.toContain('\u001b[');
+      return result.stdout.trimEnd().split('\n');
+    };
+    const tenants = await listing(['tenants']);
+    expect(tenants[0]).toMatch(/^TENANT +STATUS +TIER +DOMAIN +CODE +SCHEMA +LAST RELEASE +CREATED$/);
+    const statusAt = tenants[0]!.indexOf('STATUS');
+    const row = tenants.find((line) => line.startsWith('building-shop '));
+    expect(row?.slice(statusAt).split(/ +/)[0]).toBe('SUSPENDED');
+    expect(row).toMatch(/(just now|\d+ (s|min) ago)$/);
+    const releases = await listing(['releases']);
+    expect(releases[0]).toMatch(
+      /^STARTED +VERSION +STATUS +UPDATED +UNCHANGED +FAILED +NOT ATTEMPTED +SKIPPED +NAME$/,
+    );
+    expect(releases[1]?.slice(releases[0]!.indexOf('SKIPPED')).split(/ +/)[0]).toBe('1');
+    const executions = await listing(['executions']);
+    expect(executions[0]).toMatch(/^STATUS +WORKFLOW +TENANT +STARTED +TOOK +NAME +ARN$/);
+    const workflowAt = executions[0]!.indexOf('WORKFLOW');
+    const workflows = new Set(executions.slice(1).map((line) => line.slice(workflowAt).split(/ +/)[0]));
+    expect([...workflows]).toEqual(expect.arrayContaining(['onboarding', 'release', 'suspension']));
+
+    type Listed = { workflow: string; tenantId: string | null; executionArn: string; status: string };
+    const listedJson = async (args: string[]) =>
+      JSON.parse(
+        (await tenantctl(['executions', '--json', '--state-dir', stateDir, ...args])).stdout,
+      ) as Listed[];
+    const suspensions = await listedJson(['--workflow', 'suspension']);
+    expect(new Set(suspensions.map((e) => e.workflow))).toEqual(new Set(['suspension']));
+    expect(suspensions[0]).toMatchObject({ tenantId: 'building-shop', status: 'SUCCEEDED' });
+    // A tenant's executions: those naming it, and the releases that concerned it (skipped included).
+    const mine = await listedJson(['--tenant', 'building-shop']);
+    expect(new Set(mine.map((e) => e.tenantId))).toEqual(new Set(['building-shop']));
+    expect(mine.map((e) => e.workflow)).toEqual(
+      expect.arrayContaining(['onboarding', 'release', 'suspension']),
+    );
+    expect(mine.map((e) => e.executionArn)).toContain(releaseArn);
+    const onlyTwo = await listedJson(['--limit', '2']);
+    expect(onlyTwo).toHaveLength(2);
+    const refused = await tenantctl(['executions', '--tenant', 'Not_A_Tenant', '--state-dir', stateDir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^tenantctl: --tenant: /);
+
+    // The console's page of the tenant lists the release too.
+    const page = await gatewayRequest(running!.endpoints.gateway, 'localhost', '/api/tenants/building-shop');
+    const { executions: shown } = JSON.parse(page.body) as { executions: { executionArn: string }[] };
+    expect(shown.map((e) => e.executionArn)).toContain(releaseArn);
+
+    expect((await tenantctl(['resume', 'building-shop', '--state-dir', stateDir])).code).toBe(0);
+  }, 240_000);
 });

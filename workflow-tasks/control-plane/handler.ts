@@ -2,12 +2,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
 import { getTenant, listTenants, tenantView } from '../records/registry';
+import { tenantReleases } from '../records/release-ledger';
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
  * the platform's private database, so on AWS this is how `tenantctl tenants --aws` and the console see it).
  * `GET /tenants`: every tenant as `tenantctl tenants --json` shows it; `GET /tenants/{tenantId}`: one, with
- * the ids of its resources. Nothing here writes.
+ * the ids of its resources and the releases that concerned it. Nothing here writes.
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext?.http?.method ?? 'GET';
@@ -22,7 +23,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
         return answer(400, { message: 'tenantId: not a tenant id' });
       const tenant = await getTenant(tenantId);
       if (!tenant) return answer(404, { message: `there is no tenant ${tenantId}` });
-      return answer(200, { ...tenantView(tenant), resources: tenant.resources });
+      return answer(200, {
+        ...tenantView(tenant),
+        resources: tenant.resources,
+        releases: await tenantReleases(tenantId),
+      });
     }
     return answer(404, { message: 'Not Found: GET /tenants or /tenants/{tenantId}' });
   } catch (error) {

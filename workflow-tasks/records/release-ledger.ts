@@ -4,6 +4,9 @@ import { withRegistry } from './registry';
 
 /** A release's lock on a tenant is taken over after this long (the release execution's own timeout). */
 export const RELEASE_LOCK_HOURS = 12;
+/** Why a release leaves a suspended tenant alone, as its summary and the ledger say. */
+export const SUSPENDED_REASON =
+  'the tenant is SUSPENDED: resuming puts it back on the version it ran; release again after resuming it';
 
 /**
  * Records a release and plans it: every ACTIVE tenant not on the version, in tenantId order (at most
@@ -21,24 +24,37 @@ export async function planRelease(releaseId: string, name: string, input: Releas
         [releaseId, name, input.version, input.canary, input.concurrency, input.maxFailures],
       );
       if (inserted.rowCount === 1) {
-        const { rows } = await client.query<{ id: string; on_version: boolean }>(
-          `SELECT id, code_version IS NOT DISTINCT FROM $1 AS on_version
-             FROM tenants WHERE status = 'ACTIVE' ORDER BY id`,
+        const { rows } = await client.query<{ id: string; on_version: boolean; status: string }>(
+          `SELECT id, code_version IS NOT DISTINCT FROM $1 AS on_version, status
+             FROM tenants WHERE status IN ('ACTIVE', 'SUSPENDED') ORDER BY id`,
           [input.version],
         );
-        const behind = rows.filter((r) => !r.on_version);
+        // A suspended tenant is not released (resume puts it back on the version it ran); the ledger says so.
+        const suspended = rows.filter((r) => r.status === 'SUSPENDED' && !r.on_version);
+        const active = rows.filter((r) => r.status === 'ACTIVE');
+        const behind = active.filter((r) => !r.on_version);
         const planned = behind.slice(0, MAX_TENANTS_PER_RELEASE);
         const firstWave = input.canary > 0 ? 1 : 0;
         const waveOf = (index: number) =>
           index < input.canary ? 0 : firstWave + Math.floor((index - input.canary) / input.waveSize);
         const entries = [
-          ...planned.map((r, i) => ({ id: r.id, wave: waveOf(i), outcome: 'planned' })),
-          ...rows.filter((r) => r.on_version).map((r) => ({ id: r.id, wave: -1, outcome: 'unchanged' })),
+          ...planned.map((r, i) => ({ id: r.id, wave: waveOf(i), outcome: 'planned', error: null })),
+          ...active
+            .filter((r) => r.on_version)
+            .map((r) => ({ id: r.id, wave: -1, outcome: 'unchanged', error: null })),
+          ...suspended.map((r) => ({ id: r.id, wave: -1, outcome: 'skipped', error: SUSPENDED_REASON })),
         ];
         await client.query(
-          `INSERT INTO release_tenants (release_id, tenant_id, wave, outcome)
-           SELECT $1, t.id, t.wave, t.outcome FROM unnest($2::text[], $3::int[], $4::text[]) AS t(id, wave, outcome)`,
-          [releaseId, entries.map((e) => e.id), entries.map((e) => e.wave), entries.map((e) => e.outcome)],
+          `INSERT INTO release_tenants (release_id, tenant_id, wave, outcome, error)
+           SELECT $1, t.id, t.wave, t.outcome, t.error
+             FROM unnest($2::text[], $3::int[], $4::text[], $5::text[]) AS t(id, wave, outcome, error)`,
+          [
+            releaseId,
+            entries.map((e) => e.id),
+            entries.map((e) => e.wave),
+            entries.map((e) => e.outcome),
+            entries.map((e) => e.error),
+          ],
         );
         await client.query('UPDATE releases SET not_planned = $2 WHERE id = $1', [
           releaseId,
@@ -172,11 +188,17 @@ export async function finishRelease(
     );
     const release = rows[0];
     if (!release) throw new Error(`release ${releaseId} is not in the ledger`);
-    const tenants = await client.query<{ tenant_id: string; outcome: string; error: string | null }>(
-      'SELECT tenant_id, outcome, error FROM release_tenants WHERE release_id = $1 ORDER BY tenant_id',
+    const tenants = await client.query<{
+      tenant_id: string;
+      outcome: string;
+      error: string | null;
+      wave: number;
+    }>(
+      'SELECT tenant_id, outcome, error, wave FROM release_tenants WHERE release_id = $1 ORDER BY tenant_id',
       [releaseId],
     );
     const having = (outcome: string) => tenants.rows.filter((t) => t.outcome === outcome);
+    const skipped = having('skipped');
     return {
       release: releaseId,
       version: release.version,
@@ -184,7 +206,10 @@ export async function finishRelease(
       updated: having('updated').map((t) => t.tenant_id),
       unchanged: having('unchanged').map((t) => t.tenant_id),
       failed: having('failed').map((t) => ({ tenantId: t.tenant_id, error: t.error ?? '' })),
-      notAttempted: [...having('planned'), ...having('skipped')].map((t) => t.tenant_id).sort(),
+      notAttempted: [...having('planned'), ...skipped.filter((t) => t.wave >= 0)]
+        .map((t) => t.tenant_id)
+        .sort(),
+      skipped: skipped.map((t) => ({ tenantId: t.tenant_id, reason: t.error ?? '' })),
       notPlanned: release.not_planned,
     };
   });
@@ -230,6 +255,46 @@ export interface ReleaseRecord {
   readonly failed: number;
   /** Planned but never updated (the release stopped first, or the tenant was skipped). */
   readonly notAttempted: number;
+  /** Left alone, with a reason (suspended when planned, no longer active, the failure budget spent). */
+  readonly skipped: number;
+}
+
+/** A release that concerned a tenant: planned it, updated it, failed on it or skipped it (with why). */
+export interface TenantRelease {
+  readonly release: string;
+  readonly version: string;
+  readonly outcome: string;
+  readonly error: string | null;
+  readonly at: Date;
+}
+
+/** The releases that concerned a tenant (see queryTenantReleases), from the platform's registry. */
+export function tenantReleases(tenantId: string): Promise<TenantRelease[]> {
+  return withRegistry((client) => queryTenantReleases(client, tenantId));
+}
+
+/** The releases that concerned a tenant (not those it was already on the version for), newest first. */
+export async function queryTenantReleases(client: ClientBase, tenantId: string): Promise<TenantRelease[]> {
+  const { rows } = await client.query<{
+    release_id: string;
+    version: string;
+    outcome: string;
+    error: string | null;
+    updated_at: Date;
+  }>(
+    `SELECT t.release_id, r.version, t.outcome, t.error, t.updated_at
+       FROM release_tenants t JOIN releases r ON r.id = t.release_id
+      WHERE t.tenant_id = $1 AND t.outcome <> 'unchanged'
+      ORDER BY r.started_at DESC, r.id`,
+    [tenantId],
+  );
+  return rows.map((r) => ({
+    release: r.release_id,
+    version: r.version,
+    outcome: r.outcome,
+    error: r.error,
+    at: r.updated_at,
+  }));
 }
 
 /** Every release, newest first, with its counts, over any connection to the platform database. */
@@ -246,12 +311,15 @@ export async function queryReleases(client: ClientBase): Promise<ReleaseRecord[]
     unchanged: number;
     failed: number;
     not_attempted: number;
+    skipped: number;
   }>(
     `SELECT r.id, r.name, r.version, r.status, r.stop_reason, r.started_at, r.finished_at,
             count(*) FILTER (WHERE t.outcome = 'updated')::int AS updated,
             count(*) FILTER (WHERE t.outcome = 'unchanged')::int AS unchanged,
             count(*) FILTER (WHERE t.outcome = 'failed')::int AS failed,
-            count(*) FILTER (WHERE t.outcome IN ('planned', 'skipped'))::int AS not_attempted
+            count(*) FILTER (WHERE t.outcome = 'planned' OR (t.outcome = 'skipped' AND t.wave >= 0))::int
+              AS not_attempted,
+            count(*) FILTER (WHERE t.outcome = 'skipped')::int AS skipped
        FROM releases r LEFT JOIN release_tenants t ON t.release_id = r.id
       GROUP BY r.id ORDER BY r.started_at DESC, r.id`,
   );
@@ -267,5 +335,6 @@ export async function queryReleases(client: ClientBase): Promise<ReleaseRecord[]
     unchanged: r.unchanged,
     failed: r.failed,
     notAttempted: r.not_attempted,
+    skipped: r.skipped,
   }));
 }
