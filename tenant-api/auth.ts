@@ -139,7 +139,7 @@ export async function authenticate(tenant: Tenant, req: ApiRequest): Promise<Use
       },
     );
   if (!match?.[1]) throw unauthorized();
-  const claims = verifyToken(match[1], (await tenant.secret()).tokenKey, tenant.id);
+  const claims = await verifyToken(match[1], (await tenant.secret()).tokenKey, tenant.id);
   if (!claims) throw unauthorized();
   const user = await tenant.withClient(async (client) => {
     const { rows } = await client.query<UserRow>(

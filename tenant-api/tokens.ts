@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
 
 /** What a bearer token says: who, for which tenant, which password generation, until when. */
 export interface TokenClaims {
@@ -13,52 +13,64 @@ export interface TokenClaims {
 }
 
 export const TOKEN_LIFETIME_SECONDS = 3600;
+/** How far the clocks of the API's instances may disagree: a token is accepted this long past its `exp`. */
+export const CLOCK_SKEW_SECONDS = 5;
+/** The one algorithm made and accepted: the header's `alg` is checked against it, never trusted. */
+const ALGORITHM = 'HS256';
 
-const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-
-/** A compact JWT (HS256) signed with the tenant's key. */
-export function signToken(
+/** A compact JWT (HS256, `typ: JWT`) signed with the tenant's key, made by `jose`. */
+export async function signToken(
   claims: Omit<TokenClaims, 'iat' | 'exp'>,
   key: string,
   now = Date.now(),
-): { token: string; expiresAt: string } {
+): Promise<{ token: string; expiresAt: string }> {
   const iat = Math.floor(now / 1000);
   const exp = iat + TOKEN_LIFETIME_SECONDS;
-  const payload = Buffer.from(JSON.stringify({ ...claims, iat, exp })).toString('base64url');
-  const signed = `${HEADER}.${payload}`;
-  return { token: `${signed}.${mac(signed, key)}`, expiresAt: new Date(exp * 1000).toISOString() };
+  const token = await new SignJWT({ sub: claims.sub, tid: claims.tid, ver: claims.ver } as Record<
+    string,
+    unknown
+  >)
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(keyBytes(key));
+  return { token, expiresAt: new Date(exp * 1000).toISOString() };
 }
 
 /**
- * The claims of a token this tenant's key signed, that has not expired and names this tenant; otherwise
- * undefined. Only HS256 with our own header is accepted: the header is compared, not trusted.
+ * The claims of a token this tenant's key signed (HS256 only, `typ: JWT`), that names this tenant, was
+ * issued at most CLOCK_SKEW_SECONDS in the future and has not expired (with that much skew allowed);
+ * otherwise undefined. `jose` checks the signature, the header and the times.
  */
-export function verifyToken(
+export async function verifyToken(
   token: string,
   key: string,
   tenantId: string,
   now = Date.now(),
-): TokenClaims | undefined {
-  const [header, payload, signature, extra] = token.split('.');
-  if (header !== HEADER || !payload || !signature || extra !== undefined) return undefined;
-  const expected = Buffer.from(mac(`${header}.${payload}`, key));
-  const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  let claims: Partial<TokenClaims>;
+): Promise<TokenClaims | undefined> {
+  let payload: Partial<TokenClaims>;
   try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<TokenClaims>;
+    ({ payload } = (await jwtVerify(token, keyBytes(key), {
+      algorithms: [ALGORITHM],
+      typ: 'JWT',
+      requiredClaims: ['iat', 'exp'],
+      maxTokenAge: TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: new Date(now),
+    })) as { payload: Partial<TokenClaims> });
   } catch {
     return undefined;
   }
   const valid =
-    Number.isSafeInteger(claims.sub) &&
-    Number.isSafeInteger(claims.ver) &&
-    Number.isSafeInteger(claims.exp) &&
-    claims.tid === tenantId &&
-    (claims.exp ?? 0) * 1000 > now;
-  return valid ? (claims as TokenClaims) : undefined;
+    Number.isSafeInteger(payload.sub) &&
+    Number.isSafeInteger(payload.ver) &&
+    Number.isSafeInteger(payload.iat) &&
+    Number.isSafeInteger(payload.exp) &&
+    payload.tid === tenantId &&
+    (payload.iat ?? 0) <= Math.floor(now / 1000) + CLOCK_SKEW_SECONDS;
+  return valid ? (payload as TokenClaims) : undefined;
 }
 
-function mac(data: string, key: string): string {
-  return createHmac('sha256', Buffer.from(key, 'base64url')).update(data).digest('base64url');
+function keyBytes(key: string): Uint8Array {
+  return new Uint8Array(Buffer.from(key, 'base64url'));
 }

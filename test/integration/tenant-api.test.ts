@@ -228,7 +228,7 @@ describe('signing in', () => {
     ).toBe(200);
 
     const claims = { sub: 1, tid: shopA.tenantId, ver: 0 };
-    const expired = signToken(claims, shopA.secret.tokenKey, Date.now() - 2 * 3600_000).token;
+    const expired = (await signToken(claims, shopA.secret.tokenKey, Date.now() - 2 * 3600_000)).token;
     const [header, payload, signature] = shopA.token.split('.') as [string, string, string];
     const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: 2, exp: 9e9 })).toString('base64url');
     const noneHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
@@ -363,7 +363,7 @@ describe('tenant isolation', () => {
       type: 'unauthorized',
     });
     // A token B's key signed but naming tenant A is refused by B as well.
-    const crossed = signToken({ sub: 1, tid: shopA.tenantId, ver: 0 }, shopB.secret.tokenKey).token;
+    const crossed = (await signToken({ sub: 1, tid: shopA.tenantId, ver: 0 }, shopB.secret.tokenKey)).token;
     expect((await call(shopB.api, 'GET', '/products', { token: crossed })).status).toBe(401);
 
     await as(shopB)('POST', '/products', { sku: 'ONLY-B', name: 'Only in B', priceCents: 1, stock: 1 });

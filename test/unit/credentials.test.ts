@@ -1,5 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../../common/passwords';
-import { signToken, TOKEN_LIFETIME_SECONDS, verifyToken } from '../../tenant-api/tokens';
+import { CLOCK_SKEW_SECONDS, signToken, TOKEN_LIFETIME_SECONDS, verifyToken } from '../../tenant-api/tokens';
 
 describe('password hashes', () => {
   it('verify the password they were made from and nothing else', async () => {
@@ -30,33 +31,66 @@ describe('password hashes', () => {
 describe('bearer tokens', () => {
   const key = Buffer.alloc(32, 7).toString('base64url');
   const claims = { sub: 42, tid: 'shop-a', ver: 3 };
+  const skew = CLOCK_SKEW_SECONDS * 1000;
 
-  it('carry their claims for an hour, for their own tenant and key only', () => {
+  it('carry their claims for an hour (and the bounded clock skew), for their own tenant and key only', async () => {
     const now = Date.UTC(2026, 0, 1);
-    const { token, expiresAt } = signToken(claims, key, now);
-    expect(expiresAt).toBe(new Date(now + TOKEN_LIFETIME_SECONDS * 1000).toISOString());
-    expect(verifyToken(token, key, 'shop-a', now)).toMatchObject(claims);
-    expect(verifyToken(token, key, 'shop-a', now + TOKEN_LIFETIME_SECONDS * 1000 - 1)).toMatchObject(claims);
-    expect(verifyToken(token, key, 'shop-a', now + TOKEN_LIFETIME_SECONDS * 1000)).toBeUndefined();
-    expect(verifyToken(token, key, 'shop-b', now)).toBeUndefined();
-    expect(verifyToken(token, Buffer.alloc(32, 8).toString('base64url'), 'shop-a', now)).toBeUndefined();
+    const { token, expiresAt } = await signToken(claims, key, now);
+    const expiry = now + TOKEN_LIFETIME_SECONDS * 1000;
+    expect(expiresAt).toBe(new Date(expiry).toISOString());
+    expect(await verifyToken(token, key, 'shop-a', now)).toMatchObject(claims);
+    expect(await verifyToken(token, key, 'shop-a', expiry - 1)).toMatchObject(claims);
+    expect(await verifyToken(token, key, 'shop-a', expiry + skew - 1000)).toMatchObject(claims);
+    expect(await verifyToken(token, key, 'shop-a', expiry + skew)).toBeUndefined();
+    // A token from a clock running ahead is accepted within the skew, not beyond it.
+    expect(await verifyToken(token, key, 'shop-a', now - skew)).toMatchObject(claims);
+    expect(await verifyToken(token, key, 'shop-a', now - skew - 1000)).toBeUndefined();
+    expect(await verifyToken(token, key, 'shop-b', now)).toBeUndefined();
+    expect(
+      await verifyToken(token, Buffer.alloc(32, 8).toString('base64url'), 'shop-a', now),
+    ).toBeUndefined();
   });
 
-  it('refuse anything that is not exactly what we signed', () => {
-    const { token } = signToken(claims, key);
+  it('are compact JWTs with the header pinned to HS256 and typ JWT', async () => {
+    const { token } = await signToken(claims, key);
+    const [header] = token.split('.') as [string];
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8'))).toEqual({
+      alg: 'HS256',
+      typ: 'JWT',
+    });
+  });
+
+  it('refuse anything that is not exactly what we signed', async () => {
+    const { token } = await signToken(claims, key);
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const resign = (headerValue: unknown, payloadValue: unknown) => {
+      const signed = `${encode(headerValue)}.${encode(payloadValue)}`;
+      return `${signed}.${createHmac('sha256', Buffer.from(key, 'base64url')).update(signed).digest('base64url')}`;
+    };
     for (const forged of [
       '',
       'a.b',
       `${token}.extra`,
       `${header}.${payload}.`,
+      `${encode({ alg: 'none', typ: 'JWT' })}.${payload}.`,
       `${encode({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`,
       `${encode({ alg: 'HS512', typ: 'JWT' })}.${payload}.${signature}`,
       `${header}.${encode({ ...claims, sub: 1, exp: 9e9 })}.${signature}`,
       `${header}.${payload}.${signature.slice(0, -1)}`,
+      // Signed with the right key, but not a token we make: each must still be refused.
+      resign({ alg: 'HS256', typ: 'JWT' }, { ...decoded, sub: '42' }),
+      resign({ alg: 'HS256', typ: 'JWT' }, { ...decoded, iat: undefined }),
+      resign({ alg: 'HS256', typ: 'JWT' }, { ...decoded, exp: undefined }),
+      resign({ alg: 'HS256', typ: 'at+jwt' }, decoded),
+      resign({ alg: 'HS256', typ: 'JWT', crit: ['b64'], b64: false }, decoded),
     ]) {
-      expect([forged, verifyToken(forged, key, 'shop-a')]).toEqual([forged, undefined]);
+      expect([forged, await verifyToken(forged, key, 'shop-a')]).toEqual([forged, undefined]);
     }
+    // The same claims, re-signed by hand as we sign them, are accepted: the refusals above are the changes.
+    expect(await verifyToken(resign({ alg: 'HS256', typ: 'JWT' }, decoded), key, 'shop-a')).toMatchObject(
+      claims,
+    );
   });
 });
