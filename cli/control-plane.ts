@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { ConsoleRelease, TenantDetail } from '../console/registry';
 import type { TenantView } from '../workflow-tasks/records/registry';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
@@ -52,12 +53,24 @@ export class ControlPlaneClient {
     return (await this.get<{ tenants: TenantView[] }>('/tenants')).tenants;
   }
 
+  /** One tenant with its resources and the releases that concerned it; undefined when there is none. */
+  async tenant(tenantId: string): Promise<TenantDetail | undefined> {
+    try {
+      return await this.get<TenantDetail>(`/tenants/${encodeURIComponent(tenantId)}`);
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return undefined;
+      throw error;
+    }
+  }
+
   /** The releases that concerned a tenant (GET /tenants/{tenantId}), their execution ARNs newest first. */
   async releasesOf(tenantId: string): Promise<string[]> {
-    const one = await this.get<{ releases?: { release: string }[] }>(
-      `/tenants/${encodeURIComponent(tenantId)}`,
-    );
-    return (one.releases ?? []).map((r) => r.release);
+    return ((await this.tenant(tenantId))?.releases ?? []).map((r) => r.release);
+  }
+
+  /** The newest releases with their counts (GET /releases). */
+  async releases(): Promise<ConsoleRelease[]> {
+    return (await this.get<{ releases: ConsoleRelease[] }>('/releases')).releases;
   }
 
   /** A GET of the API, signed; a non-2xx answer throws with its message. */
@@ -75,7 +88,10 @@ export class ControlPlaneClient {
     const res = await fetch(url, { headers: signed.headers });
     const body = (await res.json().catch(() => ({}))) as T & { message?: string };
     if (!res.ok)
-      throw new Error(`the control-plane API answered ${res.status}: ${body.message ?? res.statusText}`);
+      throw Object.assign(
+        new Error(`the control-plane API answered ${res.status}: ${body.message ?? res.statusText}`),
+        { status: res.status },
+      );
     return body;
   }
 }

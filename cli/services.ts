@@ -60,7 +60,11 @@ export async function startLocalServices(
   // A platform killed with SIGKILL left its endpoints behind: nobody answers there any more.
   await rm(file, { force: true });
   const platform = await LocalPlatform.start(options);
-  const gateway = new LocalGateway(platform, options.log, localConsole(platform.endpointUrl));
+  const gateway = new LocalGateway(
+    platform,
+    options.log,
+    localConsole(platform.endpointUrl, platform.workflowArns),
+  );
   try {
     const gatewayPort = await gateway.listen(options.gatewayPort).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE' ? portInUse(ports[1]) : error;

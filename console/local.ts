@@ -1,37 +1,64 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames } from '../common/names';
-import { listTenants, tenantView } from '../workflow-tasks/records/registry';
-import { tenantReleases } from '../workflow-tasks/records/release-ledger';
-import { ConsoleHandler, type ConsoleTenant } from './server';
+import { getTenant, listTenants, tenantView, type TenantRecord } from '../workflow-tasks/records/registry';
+import { listReleases, tenantReleases } from '../workflow-tasks/records/release-ledger';
+import type { ConsoleTenant, Registry } from './registry';
+import { ConsoleHandler } from './server';
 
 /**
  * The console of a local platform, as the gateway serves it on `http://localhost:<port>/`: a client of the
- * platform's Step Functions API at `endpointUrl`, with the tenants read from the registry.
+ * platform's AWS endpoint at `endpointUrl` (Step Functions, CloudWatch), with the tenants and releases read
+ * from the registry. `workflows`: the platform's state machines by workflow name.
  */
-export function localConsole(endpointUrl: string): {
+export function localConsole(
+  endpointUrl: string,
+  workflows: Readonly<Record<string, string>>,
+): {
   handle: ConsoleHandler['handle'];
   close(): void;
 } {
-  const sfn = new SFNClient({
+  const config = {
     endpoint: endpointUrl,
     region: LocalPlatformNames.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const console = new ConsoleHandler(sfn, {
-    tenants: (host) => registryTenants(host),
-    releasesOf: async (tenantId) => (await tenantReleases(tenantId)).map((r) => r.release),
-  });
-  return { handle: (req, res) => console.handle(req, res), close: () => sfn.destroy() };
+  };
+  const sfn = new SFNClient(config);
+  const cloudwatch = new CloudWatchClient(config);
+  const console = new ConsoleHandler(sfn, localRegistry, { workflows, cloudwatch });
+  return {
+    handle: (req, res) => console.handle(req, res),
+    close: () => {
+      sfn.destroy();
+      cloudwatch.destroy();
+    },
+  };
 }
 
-/** The registry as the console lists it, with each tenant's site and API through the gateway at `host`. */
-async function registryTenants(host: string): Promise<ConsoleTenant[]> {
+const localRegistry: Registry = {
+  tenants: async (host) => (await listTenants()).map((t) => consoleTenant(t, host)),
+  async tenant(tenantId, host) {
+    const t = await getTenant(tenantId);
+    if (!t) return undefined;
+    return {
+      ...consoleTenant(t, host),
+      adminEmail: t.adminEmail,
+      executionArn: t.executionArn,
+      resources: t.resources,
+      releases: await tenantReleases(tenantId),
+    };
+  },
+  releases: () => listReleases(),
+};
+
+/** A registry record as the console shows it, with its site and API through the gateway at `host`. */
+function consoleTenant(t: TenantRecord, host: string): ConsoleTenant & ReturnType<typeof tenantView> {
   const port = /:(\d+)$/.exec(host)?.[1];
   const at = (name: string) => `http://${name}.localhost${port ? `:${port}` : ''}`;
-  return (await listTenants()).map((t) => ({
+  return {
     ...tenantView(t),
     ...(t.status === 'ACTIVE' || t.status === 'SUSPENDED'
       ? { site: `${at(t.id)}/`, api: `${at(`api.${t.id}`)}/health` }
       : {}),
-  }));
+  };
 }

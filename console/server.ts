@@ -11,33 +11,17 @@ import {
   type ExecutionStatus,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { build } from 'esbuild';
 import { fullHistory } from '../cli/follow';
 import { inBatches } from '../common/in-batches';
 import { tenantIdOfInput } from '../common/tenant-input';
 import { LoopbackServer, readBody } from '../local/http';
+import { ActionRefused, actionsFor, startAction, TENANT_ACTIONS, type TenantAction } from './actions';
+import { Fleet } from './fleet';
+import type { TenantSource } from './registry';
 
-/** A tenant as the console lists it. */
-export interface ConsoleTenant {
-  tenantId: string;
-  status: string;
-  tier: string;
-  domain: string | null;
-  codeVersion: string | null;
-  schemaVersion: number | null;
-  /** Where its site and its API's /health answer (locally, through the gateway). */
-  site?: string;
-  api?: string;
-}
-
-/** Where the console's tenants page reads the registry; absent: it says why instead. */
-export type TenantSource =
-  | {
-      readonly tenants: (host: string) => Promise<ConsoleTenant[]>;
-      /** The execution ARNs of the releases that concerned a tenant (the release ledger). */
-      readonly releasesOf: (tenantId: string) => Promise<string[]>;
-    }
-  | { readonly unavailable: string };
+export type { ConsoleTenant, TenantSource } from './registry';
 
 const APP_DIR = join(__dirname, 'app');
 const PAGE_SIZE = 100;
@@ -57,10 +41,25 @@ export class ConsoleHandler {
   /** The tenant an execution concerns, by ARN: its input never changes. */
   private readonly tenantOf = new Map<string, string | null>();
 
+  private readonly fleet: Fleet;
+  private readonly workflows: Readonly<Record<string, string>>;
+  private readonly awsRegion?: string;
+
   constructor(
     private readonly sfn: SFNClient,
     private readonly tenantSource: TenantSource,
-  ) {}
+    /** The platform's state machines by workflow name, and CloudWatch for the alarms. */
+    platform: {
+      workflows: Readonly<Record<string, string>>;
+      cloudwatch: CloudWatchClient;
+      /** Served against an AWS account (`--aws`): its region, for links to the AWS console's pages. */
+      awsRegion?: string;
+    },
+  ) {
+    this.awsRegion = platform.awsRegion;
+    this.workflows = platform.workflows;
+    this.fleet = new Fleet(sfn, platform.workflows, platform.cloudwatch, (items) => this.withTenants(items));
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
@@ -88,12 +87,23 @@ export class ConsoleHandler {
   private async api(req: IncomingMessage, res: ServerResponse, url: URL, host: string): Promise<void> {
     const path = url.pathname;
     const q = url.searchParams;
+    if (req.method === 'POST' && !fromConsolePage(req))
+      return json(res, 403, { message: 'Start executions from the console page' });
+    const action = TENANT_ACTION_PATH.exec(path);
+    if (req.method === 'POST' && action) {
+      const tenantId = decodeURIComponent(action[1] ?? '');
+      const tenant =
+        'unavailable' in this.tenantSource ? undefined : await this.tenantSource.tenant(tenantId, host);
+      if (!tenant) return json(res, 404, { message: `there is no tenant ${tenantId}` });
+      try {
+        const executionArn = await startAction(this.sfn, this.workflows, tenant, action[2] as TenantAction);
+        return json(res, 200, { executionArn });
+      } catch (error) {
+        if (error instanceof ActionRefused) return json(res, 409, { message: error.message });
+        throw error;
+      }
+    }
     if (req.method === 'POST' && path === '/api/executions') {
-      if (
-        req.headers['x-console'] !== '1' ||
-        !String(req.headers['content-type']).startsWith('application/json')
-      )
-        return json(res, 403, { message: 'Start executions from the console page' });
       const raw = await readBody(req, MAX_BODY_BYTES);
       if (!raw) return json(res, 413, { message: 'The input is too large' });
       const body = JSON.parse(raw.toString('utf8')) as {
@@ -147,13 +157,17 @@ export class ConsoleHandler {
         return json(res, 200, { unavailable: this.tenantSource.unavailable });
       return json(res, 200, { tenants: await this.tenantSource.tenants(host) });
     }
+    if (path === '/api/fleet') return json(res, 200, await this.fleet.view(this.tenantSource, host));
     if (path.startsWith('/api/tenants/')) {
       const tenantId = decodeURIComponent(path.slice('/api/tenants/'.length));
       const tenant =
-        'tenants' in this.tenantSource
-          ? (await this.tenantSource.tenants(host)).find((t) => t.tenantId === tenantId)
-          : undefined;
-      return json(res, 200, { tenant, executions: await this.executionsOf(tenantId) });
+        'unavailable' in this.tenantSource ? undefined : await this.tenantSource.tenant(tenantId, host);
+      return json(res, 200, {
+        tenant,
+        awsRegion: this.awsRegion,
+        actions: tenant ? actionsFor(tenant) : [],
+        executions: await this.executionsOf(tenantId, tenant?.releases.map((r) => r.release) ?? []),
+      });
     }
     json(res, 404, { message: 'Not Found' });
   }
@@ -162,11 +176,12 @@ export class ConsoleHandler {
    * Every execution (the newest TENANT_SCAN of each state machine) whose input names the tenant, and the
    * releases that concerned it (a release's input names no tenant: the ledger says which it planned).
    */
-  private async executionsOf(tenantId: string): Promise<(ExecutionListItem & { tenantId: string | null })[]> {
+  private async executionsOf(
+    tenantId: string,
+    releaseArns: string[],
+  ): Promise<(ExecutionListItem & { tenantId: string | null })[]> {
     const machines = (await this.sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? [];
-    const releases = new Set(
-      'releasesOf' in this.tenantSource ? await this.tenantSource.releasesOf(tenantId) : [],
-    );
+    const releases = new Set(releaseArns);
     const found: (ExecutionListItem & { tenantId: string | null })[] = [];
     for (const machine of machines) {
       let nextToken: string | undefined;
@@ -227,8 +242,22 @@ export class ConsoleServer extends LoopbackServer {
   }
 }
 
-/** The pages console/app/main.ts routes: the home, the tenants, one tenant, a state machine, an execution. */
-const PAGES = /^\/(?:|tenants|(?:tenants|state-machines|executions)\/[^/]+)$/;
+/**
+ * The pages console/app/main.ts routes: the home (the fleet), the tenants, one tenant, the state machines,
+ * one state machine, an execution.
+ */
+const PAGES = /^\/(?:|tenants|state-machines|(?:tenants|state-machines|executions)\/[^/]+)$/;
+const TENANT_ACTION_PATH = new RegExp(`^/api/tenants/([^/]+)/actions/(${TENANT_ACTIONS.join('|')})$`);
+
+/**
+ * A request that writes must come from the console's own page: it carries `x-console` and a JSON body,
+ * which a page on another site cannot send without a preflight (never answered).
+ */
+function fromConsolePage(req: IncomingMessage): boolean {
+  return (
+    req.headers['x-console'] === '1' && String(req.headers['content-type']).startsWith('application/json')
+  );
+}
 
 /** An unknown path: said so, with the way home (the path shown escaped). */
 function noSuchPage(path: string): string {

@@ -39,7 +39,7 @@ export class ControlPlaneApi extends Construct {
       createDefaultStage: false,
     });
     const integration = new HttpLambdaIntegration('Registry', this.handler);
-    for (const path of ['/tenants', '/tenants/{tenantId}'])
+    for (const path of ['/tenants', '/tenants/{tenantId}', '/releases'])
       this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     const stage = new apigwv2.HttpStage(this, 'Stage', {

@@ -327,9 +327,21 @@ export class LocalPlatform {
     return this.internals.iam;
   }
 
-  /** The state machines: onboarding, release, suspension, offboarding. */
+  /** The state machines: onboarding, release, suspension, offboarding, cleanup. */
   get stateMachines(): LocalStateMachines {
     return this.engine.stateMachines;
+  }
+
+  /** The state machines' ARNs by workflow name. */
+  get workflowArns(): Record<keyof LocalStateMachines, string> {
+    const machines = this.engine.stateMachines;
+    return {
+      onboarding: machines.onboarding.arn,
+      release: machines.release.arn,
+      suspension: machines.suspension.arn,
+      offboarding: machines.offboarding.arn,
+      cleanup: machines.cleanup.arn,
+    };
   }
 
   /** Every execution and its history. */

@@ -1,10 +1,17 @@
 import { resolve } from 'node:path';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { ConsoleHandler, ConsoleServer, type TenantSource } from '../../console/server';
 import { interruptOnSignals, portOption } from '../foreground';
 import { awsOption, out, stackOption, stateDirOption, type CommandContext } from '../options';
-import { awsClientConfig, controlPlaneOf, readEndpoints } from '../target';
+import {
+  awsClientConfig,
+  controlPlaneOf,
+  readEndpoints,
+  resolveAllWorkflows,
+  type TargetOptions,
+} from '../target';
 
 /** `tenantctl console [--aws] [--port N]`. */
 export function consoleCommand(program: Command, ctx: CommandContext): void {
@@ -40,9 +47,16 @@ async function serveConsole(options: {
     return 0;
   }
   const port = portOption('--port', options.port);
-  const sfn = new SFNClient(await awsClientConfig({ stateDir: resolve(options.stateDir), aws: true }));
+  const target = { stateDir: resolve(options.stateDir), aws: true, stack: options.stack };
+  const config = await awsClientConfig(target);
+  const sfn = new SFNClient(config);
+  const cloudwatch = new CloudWatchClient(config);
   const server = new ConsoleServer(
-    new ConsoleHandler(sfn, await awsTenantSource(resolve(options.stateDir), options.stack)),
+    new ConsoleHandler(sfn, await awsTenantSource(target.stateDir, options.stack), {
+      workflows: await workflowsOf(target, sfn),
+      cloudwatch,
+      awsRegion: await sfn.config.region(),
+    }),
   );
   const interrupt = interruptOnSignals();
   try {
@@ -60,6 +74,20 @@ async function serveConsole(options: {
     interrupt.dispose();
     await server.close();
     sfn.destroy();
+    cloudwatch.destroy();
+  }
+}
+
+/**
+ * The stack's state machines by workflow (its outputs); without them, every state machine of the account by
+ * its name (the console still shows them; the tenant actions need the stack's).
+ */
+async function workflowsOf(target: TargetOptions, sfn: SFNClient): Promise<Record<string, string>> {
+  try {
+    return (await resolveAllWorkflows(target)).stateMachines;
+  } catch {
+    const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
+    return Object.fromEntries(stateMachines.map((m) => [m.name ?? '', m.stateMachineArn ?? '']));
   }
 }
 
@@ -69,7 +97,8 @@ async function awsTenantSource(stateDir: string, stack: string | undefined): Pro
     const client = await controlPlaneOf({ stateDir, aws: true, stack });
     return {
       tenants: async () => (await client.tenants()).map((t) => ({ ...t })),
-      releasesOf: (tenantId) => client.releasesOf(tenantId),
+      tenant: (tenantId) => client.tenant(tenantId),
+      releases: () => client.releases(),
     };
   } catch (error) {
     return { unavailable: `The registry is not reachable: ${(error as Error).message}` };

@@ -1,26 +1,29 @@
 /**
- * The console's pages (served by console/server.ts, one bundle): state machines, a state machine's
- * executions, an execution as a graph with its events (followed live while it runs), tenants. Data comes
+ * The console's pages (served by console/server.ts, one bundle): the fleet (fleet.ts), the tenants
+ * (tenant.ts), state machines, a state machine's executions, an execution as a graph with its events
+ * (followed live while it runs). Data comes
  * from the console's `/api/*`, which asks the Step Functions API. Everything is built with DOM calls:
  * text from the API never becomes HTML.
  */
 import { readExecution, type Fate, type HistoryEvent, type IterationView, type StateView } from './fates';
-import type { ConsoleTenant } from '../server';
+import { fleetPage } from './fleet';
+import { tenantPage, tenantsPage } from './tenant';
+import {
+  api,
+  duration,
+  enc,
+  executionHref,
+  executionsTable,
+  failure,
+  h,
+  machineHref,
+  page,
+  statusBadge,
+  type Child,
+  type ExecutionItem,
+} from './ui';
 import { graphStates, type AslDefinition } from './asl';
 import { layout } from './graph';
-
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | undefined> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) if (value !== undefined) el.setAttribute(name, value);
-  for (const child of children) if (child) el.append(child);
-  return el;
-}
 
 const SVG = 'http://www.w3.org/2000/svg';
 function s<K extends keyof SVGElementTagNameMap>(
@@ -32,61 +35,7 @@ function s<K extends keyof SVGElementTagNameMap>(
   return el;
 }
 
-class ApiError extends Error {}
-
-async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(path, {
-    ...init,
-    headers: { 'content-type': 'application/json', 'x-console': '1', ...init?.headers },
-  });
-  const body = (await res.json()) as T & { message?: string };
-  if (!res.ok) throw new ApiError(body.message ?? `${res.status} ${res.statusText}`);
-  return body;
-}
-
-interface ExecutionItem {
-  executionArn: string;
-  name: string;
-  status: string;
-  startDate: string;
-  stopDate?: string;
-  tenantId?: string | null;
-  stateMachineArn?: string;
-}
-
-const enc = encodeURIComponent;
-const executionHref = (arn: string) => `/executions/${enc(arn)}`;
-const machineHref = (arn: string) => `/state-machines/${enc(arn)}`;
-
-function duration(start: string, stop?: string): string {
-  const ms = (stop ? Date.parse(stop) : Date.now()) - Date.parse(start);
-  return ms < 1000
-    ? `${ms} ms`
-    : ms < 120_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : `${Math.round(ms / 60_000)} min`;
-}
-
-function statusBadge(status: string): HTMLElement {
-  return h('span', { class: `badge ${status.toLowerCase()}` }, status);
-}
-
-function page(title: string, ...children: Child[]): void {
-  document.title = `${title} · tenant platform console`;
-  const nav = h(
-    'nav',
-    { 'aria-label': 'Console' },
-    h('a', { href: '/' }, 'State machines'),
-    h('a', { href: '/tenants' }, 'Tenants'),
-  );
-  document.getElementById('app')!.replaceChildren(nav, h('main', {}, h('h1', {}, title), ...children));
-}
-
-function failure(error: unknown): void {
-  page('Something went wrong', h('p', { role: 'alert' }, (error as Error).message));
-}
-
-async function home(): Promise<void> {
+async function stateMachines(): Promise<void> {
   const { stateMachines } = await api<{
     stateMachines: { stateMachineArn: string; name: string; type: string }[];
   }>('/api/state-machines');
@@ -114,33 +63,6 @@ async function home(): Promise<void> {
 }
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
-
-function executionsTable(executions: ExecutionItem[]): HTMLTableElement {
-  return h(
-    'table',
-    {},
-    h(
-      'thead',
-      {},
-      h('tr', {}, ...['Name', 'Status', 'Tenant', 'Started', 'Duration'].map((c) => h('th', {}, c))),
-    ),
-    h(
-      'tbody',
-      {},
-      ...executions.map((e) =>
-        h(
-          'tr',
-          { 'data-execution-arn': e.executionArn },
-          h('td', {}, h('a', { href: executionHref(e.executionArn) }, e.name)),
-          h('td', {}, statusBadge(e.status)),
-          h('td', {}, e.tenantId ? h('a', { href: `/tenants/${enc(e.tenantId)}` }, e.tenantId) : '-'),
-          h('td', {}, new Date(e.startDate).toLocaleString()),
-          h('td', {}, duration(e.startDate, e.stopDate)),
-        ),
-      ),
-    ),
-  );
-}
 
 async function stateMachine(arn: string): Promise<void> {
   const query = new URLSearchParams(location.search);
@@ -497,92 +419,15 @@ function eventDetail(ev: HistoryEvent): string {
   return '';
 }
 
-async function tenants(): Promise<void> {
-  const listed = await api<{ tenants?: ConsoleTenant[]; unavailable?: string }>('/api/tenants');
-  if (!listed.tenants)
-    return page(
-      'Tenants',
-      h('p', { role: 'status' }, listed.unavailable ?? 'The registry is not reachable.'),
-    );
-  page(
-    'Tenants',
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...['Tenant', 'Status', 'Tier', 'Domain', 'Code', 'Schema', 'Site', 'API'].map((c) =>
-            h('th', {}, c),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        ...listed.tenants.map((t) =>
-          h(
-            'tr',
-            { 'data-tenant': t.tenantId },
-            h('td', {}, h('a', { href: `/tenants/${enc(t.tenantId)}` }, t.tenantId)),
-            h('td', {}, statusBadge(t.status)),
-            h('td', {}, t.tier),
-            h('td', {}, t.domain ?? '-'),
-            h('td', { class: 'mono' }, t.codeVersion ?? '-'),
-            h('td', {}, String(t.schemaVersion ?? '-')),
-            h('td', {}, t.site ? h('a', { href: t.site }, 'site') : '-'),
-            h('td', {}, t.api ? h('a', { href: t.api }, 'API health') : '-'),
-          ),
-        ),
-      ),
-    ),
-  );
-}
-
-async function tenant(tenantId: string): Promise<void> {
-  const { tenant: t, executions } = await api<{ tenant?: ConsoleTenant; executions: ExecutionItem[] }>(
-    `/api/tenants/${enc(tenantId)}`,
-  );
-  page(
-    tenantId,
-    t
-      ? h(
-          'dl',
-          {},
-          h('dt', {}, 'Status'),
-          h('dd', {}, statusBadge(t.status)),
-          h('dt', {}, 'Tier'),
-          h('dd', {}, t.tier),
-          h('dt', {}, 'Domain'),
-          h('dd', {}, t.domain ?? '-'),
-          h('dt', {}, 'Versions'),
-          h('dd', {}, `code ${t.codeVersion ?? '-'}, schema ${t.schemaVersion ?? '-'}`),
-          h('dt', {}, 'Links'),
-          h(
-            'dd',
-            {},
-            t.site ? h('a', { href: t.site }, 'site') : '-',
-            ' ',
-            t.api ? h('a', { href: t.api }, 'API health') : '',
-          ),
-        )
-      : h('p', {}, 'Not in the registry (or the registry is not reachable from here).'),
-    h('h2', {}, 'Executions that concerned it'),
-    executionsTable(executions),
-  );
-}
-
 async function route(): Promise<void> {
   const path = location.pathname;
   const rest = (prefix: string) => decodeURIComponent(path.slice(prefix.length));
   if (path.startsWith('/executions/')) return execution(rest('/executions/'));
   if (path.startsWith('/state-machines/')) return stateMachine(rest('/state-machines/'));
-  if (path.startsWith('/tenants/')) return tenant(rest('/tenants/'));
-  if (path === '/tenants') return tenants();
-  return home();
+  if (path.startsWith('/tenants/')) return tenantPage(rest('/tenants/'));
+  if (path === '/tenants') return tenantsPage();
+  if (path === '/state-machines') return stateMachines();
+  return fleetPage();
 }
 
 route().catch(failure);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -11,6 +12,8 @@ import { tenantctl } from '../fixtures/processes';
 import { ControlPlaneClient } from '../../cli/control-plane';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 import { runRelease, uploadVersion } from '../fixtures/releases';
+import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
+import { eventually } from '../fixtures/executions';
 
 /** Where the test run writes the execution page's screenshots (the README shows one). */
 const REPO = join(__dirname, '..', '..');
@@ -19,6 +22,7 @@ const SCREENSHOTS = join(REPO, 'docs', 'screenshots');
 const ok = 'console-ok';
 const rolledBack = 'console-rollback';
 const slow = 'console-slow';
+const gone = 'console-gone';
 const faults = [
   { tenantId: rolledBack, step: 'publish-frontend', kind: 'permanent' as const, times: 1 },
   // Never answers: the step runs until its (capped) timeout, then the onboarding is rolled back.
@@ -35,7 +39,7 @@ const arns: Record<string, string> = {};
 
 beforeAll(async () => {
   ({ platform, cleanup } = await startTestPlatform({ faults, maxTaskTimeoutSeconds: 4 }));
-  gateway = new LocalGateway(platform, undefined, localConsole(platform.endpointUrl));
+  gateway = new LocalGateway(platform, undefined, localConsole(platform.endpointUrl, platform.workflowArns));
   consoleUrl = `http://localhost:${await gateway.listen(0)}/`;
   for (const tenantId of [ok, rolledBack]) {
     const record = await platform.runExecution(tenantInput(tenantId), { name: `onboard-${tenantId}` });
@@ -241,6 +245,151 @@ describe('the console', () => {
     await row.locator('a', { hasText: ok }).click();
     await page.waitForSelector(`[data-execution-arn="${arns[ok]!}"]`);
   });
+
+  it('opens on the fleet: tenants by state, failures with their tenant, step and error, releases, alarms, live; a search finds a tenant', async () => {
+    // One tenant offboarded, so that the fleet has live, rolled-back and offboarded tenants.
+    const departed = { companyName: 'Departed Traders Ltd', domain: 'departed-traders.example' };
+    expect(
+      (await platform.runExecution(tenantInput(gone, departed), { name: `onboard-${gone}` })).status,
+    ).toBe('SUCCEEDED');
+    expect(
+      (
+        await platform.runExecution(
+          { tenantId: gone },
+          { stateMachineArn: platform.stateMachines.offboarding.arn },
+        )
+      ).status,
+    ).toBe('SUCCEEDED');
+    const registry = await listTenants();
+    const byStatus = (status: string) => registry.filter((t) => t.status === status).length;
+    expect([byStatus('ACTIVE'), byStatus('ROLLED_BACK'), byStatus('OFFBOARDED')]).toEqual([
+      expect.any(Number),
+      expect.any(Number),
+      1,
+    ]);
+
+    await page.goto(consoleUrl);
+    await page.waitForSelector('[data-section="tenants"] [data-group="live"]');
+    const count = (group: string) => page.locator(`[data-group="${group}"] strong`).innerText();
+    await expect(count('total')).resolves.toBe(String(registry.length));
+    await expect(count('live')).resolves.toBe(String(byStatus('ACTIVE')));
+    await expect(count('rolled-back')).resolves.toBe(String(byStatus('ROLLED_BACK')));
+    await expect(count('offboarded')).resolves.toBe('1');
+    await expect(count('suspended')).resolves.toBe('0');
+    // The release of the test above made the ok tenant's version the current release.
+    await expect(page.locator('[data-current="true"]').innerText()).resolves.toContain('current release');
+
+    // A failure: its tenant, the step that failed (not an undo) and the error, linked to its graph.
+    const failure = page.locator(`[data-failure-arn="${arns[rolledBack]!}"]`);
+    await expect(failure.innerText()).resolves.toMatch(
+      new RegExp(`${rolledBack}[\\s\\S]*Publish frontend[\\s\\S]*InjectedFault`),
+    );
+    const releaseRow = page.locator('[data-section="releases"] [data-release-arn]').first();
+    await expect(releaseRow.innerText()).resolves.toContain('SUCCEEDED');
+    await expect(page.locator('[data-section="alarms"]').innerText()).resolves.toContain(
+      'No alarm is in ALARM',
+    );
+
+    // Live: an alarm going off shows up without a reload.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+    const cloudwatch = new CloudWatchClient({
+      endpoint: platform.endpointUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const alarm = `tenant-${ok}-api-errors`;
+    try {
+      await cloudwatch.send(
+        new SetAlarmStateCommand({
+          AlarmName: alarm,
+          StateValue: 'ALARM',
+          StateReason: 'errors above 5 in 5 min',
+        }),
+      );
+      await page.waitForSelector(`[data-alarm="${alarm}"]`, { timeout: 15_000 });
+      await expect(page.locator(`[data-alarm="${alarm}"]`).innerText()).resolves.toMatch(
+        new RegExp(`${ok}[\\s\\S]*errors above 5 in 5 min`),
+      );
+      expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+      await page.screenshot({ path: join(SCREENSHOTS, 'console-home.png'), fullPage: true });
+    } finally {
+      await cloudwatch.send(
+        new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'test' }),
+      );
+      cloudwatch.destroy();
+    }
+
+    // The search: by id, by company, by domain; nothing for a stranger.
+    const searched = async (query: string) => {
+      await page.fill('#tenant-search', query);
+      return eventually(`the search for ${query}`, async () => {
+        const answered = await page.locator('#search-results').getAttribute('data-query');
+        if (answered !== query.toLowerCase()) return undefined;
+        return page
+          .locator('#search-results li')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-tenant') ?? e.textContent));
+      });
+    };
+    expect(await searched('console-r')).toEqual([rolledBack]);
+    expect(await searched('DEPARTED trad')).toEqual([gone]);
+    expect(await searched('departed-traders.exa')).toEqual([gone]);
+    expect(await searched('nobody-like-this')).toEqual(['No tenant matches.']);
+
+    await failure.locator('a', { hasText: 'graph' }).click();
+    await page.waitForSelector('[data-state="Publish frontend"][data-status="caught"]');
+  }, 60_000);
+
+  it("shows a tenant's page with its resources, versions and timeline; a suspend and a resume are done through it", async () => {
+    await page.goto(`${consoleUrl}tenants/${ok}`);
+    await page.waitForSelector('[data-action]');
+    await expect(page.locator('[data-resources]').innerText()).resolves.toMatch(
+      new RegExp(`tenant-${ok}-api[\\s\\S]*${ok.replace(/-/g, '_')}`),
+    );
+    // The release that updated it is in its ledger and on its timeline.
+    const release = await page.locator('[data-tenant-release]').first().getAttribute('data-tenant-release');
+    expect(release).toMatch(/:execution:/);
+    await page.waitForSelector(`[data-execution-arn="${release!}"]`);
+    await page.waitForSelector(`[data-execution-arn="${arns[ok]!}"]`);
+    const offered = () =>
+      page.locator('[data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+    expect(await offered()).toEqual(['suspend', 'offboard']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-tenant.png'), fullPage: true });
+
+    // Cancelled: nothing starts.
+    await page.click('[data-action="suspend"]');
+    await expect(page.locator('#confirm-action').innerText()).resolves.toContain('answer 503');
+    await page.click('[data-cancel]');
+    expect(await page.locator('#confirm-action').isVisible()).toBe(false);
+    expect((await getTenant(ok))?.status).toBe('ACTIVE');
+
+    for (const [action, status, offeredThen] of [
+      ['suspend', 'SUSPENDED', ['resume', 'offboard']],
+      ['resume', 'ACTIVE', ['suspend', 'offboard']],
+    ] as const) {
+      await page.click(`[data-action="${action}"]`);
+      await page.click(`[data-confirm="${action}"]`);
+      await page.waitForURL(/\/executions\//);
+      await page.waitForSelector('[data-execution-status="SUCCEEDED"]', { timeout: 30_000 });
+      expect(decodeURIComponent(page.url())).toContain(`:${action}-${ok}`);
+      expect((await getTenant(ok))?.status).toBe(status);
+      await page.goto(`${consoleUrl}tenants/${ok}`);
+      await page.waitForSelector('[data-action]');
+      expect(await offered()).toEqual(offeredThen);
+    }
+    // An action its state does not allow is refused, and only from the console's page.
+    const post = (headers: Record<string, string>) =>
+      fetch(`${consoleUrl}api/tenants/${ok}/actions/resume`, { method: 'POST', headers, body: '{}' });
+    const refused = await post({ 'content-type': 'application/json', 'x-console': '1' });
+    expect([refused.status, ((await refused.json()) as { message: string }).message]).toEqual([
+      409,
+      `${ok} is ACTIVE: resume is not possible now`,
+    ]);
+    expect((await post({ 'content-type': 'text/plain' })).status).toBe(403);
+    // A rolled-back tenant offers a retry of its onboarding.
+    await page.goto(`${consoleUrl}tenants/${rolledBack}`);
+    await page.waitForSelector('[data-action]');
+    expect(await offered()).toEqual(['retry']);
+  }, 90_000);
 });
 
 describe('the control-plane API', () => {
@@ -311,6 +460,17 @@ describe('tenantctl console --aws', () => {
       // The tenants come from the control-plane API (signed requests), not from the database.
       await page.goto(`${url}tenants`);
       await expect(page.locator(`[data-tenant="${ok}"]`).innerText()).resolves.toMatch(/ACTIVE/);
+      // A tenant's page links its resources to their pages in the AWS console, and offers its actions.
+      await page.goto(`${url}tenants/${ok}`);
+      await page.waitForSelector('[data-action="suspend"]');
+      expect(
+        await page.locator('[data-resources] a', { hasText: `tenant-${ok}-api` }).getAttribute('href'),
+      ).toBe(
+        `https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/tenant-${ok}-api`,
+      );
+      // The fleet comes from the same APIs: the registry through the control plane, the releases too.
+      await page.goto(url);
+      await page.waitForSelector('[data-section="releases"] [data-release-arn]');
       // A page on another site cannot start executions through it.
       const forged = await fetch(`${url}api/executions`, {
         method: 'POST',

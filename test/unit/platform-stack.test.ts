@@ -296,7 +296,11 @@ describe('the cleanup state machine', () => {
 describe('the control-plane API', () => {
   it('answers only IAM-signed GETs of the registry, from a Lambda in the VPC, with access logs', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    expect(routes.map((r) => r?.RouteKey).sort()).toEqual(['GET /tenants', 'GET /tenants/{tenantId}']);
+    expect(routes.map((r) => r?.RouteKey).sort()).toEqual([
+      'GET /releases',
+      'GET /tenants',
+      'GET /tenants/{tenantId}',
+    ]);
     for (const route of routes) expect(route?.AuthorizationType).toBe('AWS_IAM');
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),

@@ -2,13 +2,17 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
 import { getTenant, listTenants, tenantView } from '../records/registry';
-import { tenantReleases } from '../records/release-ledger';
+import { listReleases, tenantReleases } from '../records/release-ledger';
+
+/** `GET /releases` answers the newest this many. */
+const RELEASES_SHOWN = 100;
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
  * the platform's private database, so on AWS this is how `tenantctl tenants --aws` and the console see it).
  * `GET /tenants`: every tenant as `tenantctl tenants --json` shows it; `GET /tenants/{tenantId}`: one, with
- * the ids of its resources and the releases that concerned it. Nothing here writes.
+ * the ids of its resources and the releases that concerned it; `GET /releases`: the newest releases with
+ * their counts, as `tenantctl releases --json` shows them. Nothing here writes.
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext?.http?.method ?? 'GET';
@@ -25,11 +29,16 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       if (!tenant) return answer(404, { message: `there is no tenant ${tenantId}` });
       return answer(200, {
         ...tenantView(tenant),
+        adminEmail: tenant.adminEmail,
+        executionArn: tenant.executionArn,
         resources: tenant.resources,
         releases: await tenantReleases(tenantId),
       });
     }
-    return answer(404, { message: 'Not Found: GET /tenants or /tenants/{tenantId}' });
+    if (path === '/releases') {
+      return answer(200, { releases: (await listReleases()).slice(0, RELEASES_SHOWN) });
+    }
+    return answer(404, { message: 'Not Found: GET /tenants, /tenants/{tenantId} or /releases' });
   } catch (error) {
     logger.error('control-plane request failed', { path, errorName: (error as Error).name });
     return answer(500, { message: 'The registry could not be read' });

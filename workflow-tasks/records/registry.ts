@@ -266,6 +266,7 @@ export function tenantView(t: TenantRecord) {
     tenantId: t.id,
     status: t.status,
     tier: t.tier,
+    companyName: t.companyName,
     domain: t.domain,
     codeVersion: t.codeVersion,
     schemaVersion: t.schemaVersion,

@@ -297,6 +297,11 @@ export async function queryTenantReleases(client: ClientBase, tenantId: string):
   }));
 }
 
+/** Every release, newest first, with its counts, from the platform's registry. */
+export function listReleases(): Promise<ReleaseRecord[]> {
+  return withRegistry(queryReleases);
+}
+
 /** Every release, newest first, with its counts, over any connection to the platform database. */
 export async function queryReleases(client: ClientBase): Promise<ReleaseRecord[]> {
   const { rows } = await client.query<{
