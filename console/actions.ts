@@ -6,7 +6,7 @@
  */
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { allows, type LifecycleState } from '../workflow-tasks/records/lifecycle';
-import { startAttempt } from '../cli/workflow-run';
+import { startAttempt } from '../cli/attempts';
 import type { TenantDetail } from './registry';
 
 export const TENANT_ACTIONS = ['suspend', 'resume', 'offboard', 'restore', 'retry'] as const;

@@ -5,7 +5,8 @@ import { interruptOnSignals, loadFaults, startOrInterrupted } from '../foregroun
 import { json, out, targetOptions, type CommandContext, type CommonOptions } from '../options';
 import { errorMessage, executionSummary, progressPrinter } from '../progress';
 import { askTenantInput } from '../prompt';
-import { onboardThrough, readInput, target, tenantLabel } from '../workflow-run';
+import { tenantLabel } from '../attempts';
+import { onboardThrough, readInput, target } from '../workflow-run';
 
 /** `tenantctl onboard [file] [--local]`. */
 export function onboardCommand(program: Command, ctx: CommandContext): void {

@@ -7,7 +7,8 @@ import { interruptOnSignals, loadFaults, portOption, startOrInterrupted } from '
 import { DEFAULT_STATE_DIR, out, stateDirOption, type CommandContext } from '../options';
 import { startLocalServices, type LocalServices } from '../services';
 import { resolveTarget } from '../target';
-import { onboardThrough, readInput, tenantLabel } from '../workflow-run';
+import { tenantLabel } from '../attempts';
+import { onboardThrough, readInput } from '../workflow-run';
 
 const DEFAULT_PORT = 4566;
 const DEFAULT_GATEWAY_PORT = 8084;
