@@ -1,30 +1,40 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { authenticate, changePassword, login, type User } from './auth';
+import { MAX_BODY_BYTES, OPERATIONS, type OperationId } from './contract';
 import { health } from './health';
-import { Problem, problemResponse, type ApiRequest, type ApiResponse } from './http';
+import { isProblem, json, Problem, problemResponse, type ApiRequest, type ApiResponse } from './http';
+import { openApiDocument } from './openapi';
 import { cancelOrder, createOrder, getOrder, listOrders } from './orders';
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './products';
-import { Router } from './router';
+import { Router, type RouteHandler } from './router';
 import { Tenant, type TenantConfig } from './tenant';
 
-/** Bodies over this are refused with 413 before they are parsed (API Gateway allows up to 10 MB). */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES } from './contract';
 
-const router = new Router([
-  { method: 'GET', path: '/health', auth: false, handle: (tenant) => health(tenant) },
-  { method: 'POST', path: '/auth/login', auth: false, handle: login },
-  { method: 'POST', path: '/auth/password', auth: true, handle: changePassword },
-  { method: 'GET', path: '/products', auth: true, handle: listProducts },
-  { method: 'POST', path: '/products', auth: true, handle: createProduct },
-  { method: 'GET', path: '/products/{id}', auth: true, handle: getProduct },
-  { method: 'PATCH', path: '/products/{id}', auth: true, handle: updateProduct },
-  { method: 'DELETE', path: '/products/{id}', auth: true, handle: deleteProduct },
-  { method: 'GET', path: '/orders', auth: true, handle: listOrders },
-  { method: 'POST', path: '/orders', auth: true, handle: createOrder },
-  { method: 'GET', path: '/orders/{id}', auth: true, handle: getOrder },
-  { method: 'POST', path: '/orders/{id}/cancel', auth: true, handle: cancelOrder },
-]);
+/** The handler of every operation of the contract: one missing, or one without a contract, does not compile. */
+const HANDLERS: { readonly [Id in OperationId]: RouteHandler } = {
+  getHealth: (tenant) => health(tenant),
+  getOpenApiDocument: () => Promise.resolve(json(200, openApiDocument())),
+  login,
+  changePassword,
+  listProducts,
+  createProduct,
+  getProduct,
+  updateProduct,
+  deleteProduct,
+  listOrders,
+  createOrder,
+  getOrder,
+  cancelOrder,
+};
+
+const router = new Router(
+  (Object.keys(OPERATIONS) as OperationId[]).map((id) => ({
+    operation: OPERATIONS[id],
+    handle: HANDLERS[id],
+  })),
+);
 
 const logger = new Logger({ serviceName: 'tenant-api' });
 
@@ -56,8 +66,9 @@ export function createTenantApi(config: TenantConfig): TenantApi {
               allow: match.allowed.join(', '),
             },
           );
+        const { operation } = match.route;
         // Suspended is the expected answer, not a failure: answered, not thrown (nothing is logged).
-        if (config.suspended && !(method === 'GET' && path === '/health'))
+        if (config.suspended && !operation.whileSuspended)
           return problemResponse(
             new Problem(
               503,
@@ -81,11 +92,12 @@ export function createTenantApi(config: TenantConfig): TenantApi {
         };
         // Who asks comes first: a caller without a valid token learns nothing about its body.
         // Routes without auth (health, login) never look at the user.
-        const user = match.route.auth ? await authenticate(tenant, request) : (undefined as unknown as User);
-        const body = bodyOf(event, headers['content-type']);
+        const user = operation.auth ? await authenticate(tenant, request) : (undefined as unknown as User);
+        // An operation that takes no body ignores one (RFC 9110 gives it no meaning), as its contract says.
+        const body = operation.body ? bodyOf(event, headers['content-type']) : undefined;
         return await match.route.handle(tenant, { ...request, body }, user);
       } catch (error) {
-        if (error instanceof Problem) {
+        if (isProblem(error)) {
           if (error.status >= 500)
             logger.error('request failed', {
               requestId: event.requestContext.requestId,

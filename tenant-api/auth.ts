@@ -1,30 +1,15 @@
-import * as z from 'zod/mini';
 import { hashPassword, verifyPassword } from '../common/passwords';
 import { json, Problem, type ApiRequest, type ApiResponse } from './http';
+import { credentials, passwordChange, type Token } from './schemas';
 import type { Tenant } from './tenant';
 import { signToken, verifyToken } from './tokens';
-import { body, parse } from './validate';
+import { parse } from './validate';
 
 export interface User {
   readonly id: number;
   readonly email: string;
   readonly role: 'admin' | 'staff';
 }
-
-const loginBody = body({
-  email: z.string({ error: 'must be a string' }).check(z.maxLength(254, { error: 'is too long' })),
-  password: z.string({ error: 'must be a string' }).check(z.maxLength(1024, { error: 'is too long' })),
-});
-
-const passwordBody = body({
-  currentPassword: z.string({ error: 'must be a string' }).check(z.maxLength(1024, { error: 'is too long' })),
-  newPassword: z
-    .string({ error: 'must be a string' })
-    .check(
-      z.minLength(12, { error: 'must be at least 12 characters' }),
-      z.maxLength(1024, { error: 'must be at most 1024 characters' }),
-    ),
-});
 
 /** Compared against when the e-mail is unknown, so a miss costs as much time as a wrong password. */
 let dummyHash: Promise<string> | undefined;
@@ -47,7 +32,7 @@ const LOCK_SECONDS = 15 * 60;
  * each wrong password after that locks it again. A right one resets the count.
  */
 export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
-  const { email, password } = parse(loginBody, req.body);
+  const { email, password } = parse(credentials, req.body);
   const row = await tenant.withClient(async (client) => {
     const { rows } = await client.query<UserRow & { locked_for: number | null }>(
       `SELECT id, email, role, password_hash, token_version,
@@ -101,7 +86,7 @@ function locked(seconds: number): Problem {
  * issued before (the token version moves on) and answers a fresh `{ token, expiresAt }`.
  */
 export async function changePassword(tenant: Tenant, req: ApiRequest, user: User): Promise<ApiResponse> {
-  const { currentPassword, newPassword } = parse(passwordBody, req.body);
+  const { currentPassword, newPassword } = parse(passwordChange, req.body);
   const newHash = await hashPassword(newPassword);
   const version = await tenant.transaction(async (client) => {
     const { rows } = await client.query<UserRow>(
@@ -152,6 +137,6 @@ export async function authenticate(tenant: Tenant, req: ApiRequest): Promise<Use
   return { id: Number(user.id), email: user.email, role: user.role };
 }
 
-async function tokenFor(tenant: Tenant, userId: number, version: number) {
+async function tokenFor(tenant: Tenant, userId: number, version: number): Promise<Token> {
   return signToken({ sub: userId, tid: tenant.id, ver: version }, (await tenant.secret()).tokenKey);
 }

@@ -1,13 +1,6 @@
 import { json, type ApiResponse } from './http';
+import type { Health } from './schemas';
 import type { Tenant } from './tenant';
-
-export interface Health {
-  readonly tenantId: string;
-  readonly database: 'ok' | 'unreachable';
-  readonly schemaVersion: number | null;
-  /** Suspended: every other route answers 503 `tenant-suspended` (the site says so). */
-  readonly suspended: boolean;
-}
 
 /** `GET /health`: whether the tenant's own database answers, and at which schema version (503 if not). */
 export async function health(tenant: Tenant): Promise<ApiResponse> {

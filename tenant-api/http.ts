@@ -16,26 +16,28 @@ export interface ApiRequest {
 }
 
 /**
- * Every problem the API answers with, and its title. The type URI (`PROBLEM_TYPE_BASE` + key) is part of
- * the contract: clients branch on it, so a key is never renamed.
+ * Every problem the API answers with: its status and title. The type URI (`PROBLEM_TYPE_BASE` + key) is part
+ * of the contract: clients branch on it, so a key is never renamed. A type has one status, which `Problem`
+ * holds every throw to (`new Problem(400, 'not-found', ...)` does not compile), and the OpenAPI document
+ * (openapi.ts) lists each operation's problems under it.
  */
-const PROBLEMS = {
-  'invalid-json': 'The body is not valid JSON',
-  'unsupported-media-type': 'The body must be application/json',
-  'payload-too-large': 'The body is too large',
-  'validation-failed': 'A field is invalid',
-  unauthorized: 'A valid bearer token is required',
-  'invalid-credentials': 'Wrong e-mail or password',
-  'too-many-attempts': 'Too many wrong passwords',
-  'not-found': 'No such resource',
-  'method-not-allowed': 'Method not allowed',
-  'sku-taken': 'Another product has this SKU',
-  'product-in-use': 'The product is on orders',
-  'insufficient-stock': 'Not enough stock',
-  'order-not-cancellable': 'The order cannot be cancelled',
-  'database-unavailable': 'The database is unavailable',
-  'tenant-suspended': 'This shop is suspended',
-  internal: 'Internal error',
+export const PROBLEMS = {
+  'invalid-json': { status: 400, title: 'The body is not valid JSON' },
+  'validation-failed': { status: 400, title: 'A field is invalid' },
+  unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  'invalid-credentials': { status: 401, title: 'Wrong e-mail or password' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'sku-taken': { status: 409, title: 'Another product has this SKU' },
+  'product-in-use': { status: 409, title: 'The product is on orders' },
+  'insufficient-stock': { status: 409, title: 'Not enough stock' },
+  'order-not-cancellable': { status: 409, title: 'The order cannot be cancelled' },
+  'payload-too-large': { status: 413, title: 'The body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The body must be application/json' },
+  'too-many-attempts': { status: 429, title: 'Too many wrong passwords' },
+  internal: { status: 500, title: 'Internal error' },
+  'database-unavailable': { status: 503, title: 'The database is unavailable' },
+  'tenant-suspended': { status: 503, title: 'This shop is suspended' },
 } as const;
 
 export type ProblemType = keyof typeof PROBLEMS;
@@ -43,10 +45,10 @@ export type ProblemType = keyof typeof PROBLEMS;
 export const PROBLEM_TYPE_BASE = 'https://errors.tenant-platform.dev/';
 
 /** An RFC 9457 problem: thrown by any route, answered as `application/problem+json`. */
-export class Problem extends Error {
+export class Problem<T extends ProblemType = ProblemType> extends Error {
   constructor(
-    readonly status: number,
-    readonly type: ProblemType,
+    readonly status: (typeof PROBLEMS)[T]['status'],
+    readonly type: T,
     readonly detail: string,
     readonly extra: { field?: string; errors?: { field: string; message: string }[] } = {},
     readonly headers: Record<string, string> = {},
@@ -56,13 +58,18 @@ export class Problem extends Error {
   }
 }
 
+/** Whether `error` is a Problem (`instanceof` alone would type it `Problem<any>`). */
+export function isProblem(error: unknown): error is Problem {
+  return error instanceof Problem;
+}
+
 export function problemResponse(problem: Problem): ApiResponse {
   return {
     statusCode: problem.status,
     headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...problem.headers },
     body: JSON.stringify({
       type: `${PROBLEM_TYPE_BASE}${problem.type}`,
-      title: PROBLEMS[problem.type],
+      title: PROBLEMS[problem.type].title,
       status: problem.status,
       detail: problem.detail,
       ...problem.extra,

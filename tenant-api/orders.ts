@@ -1,42 +1,10 @@
-import * as z from 'zod/mini';
 import type { PoolClient } from 'pg';
 import type { User } from './auth';
 import { json, notFound, Problem, type ApiRequest, type ApiResponse } from './http';
 import { listing, pageOf } from './pagination';
+import { newOrder, type Order } from './schemas';
 import type { Tenant } from './tenant';
-import { body, integer, idOf, parse } from './validate';
-
-export interface OrderLine {
-  readonly productId: number;
-  readonly quantity: number;
-  readonly unitPriceCents: number;
-}
-
-export interface Order {
-  readonly id: number;
-  readonly status: 'PLACED' | 'CANCELLED';
-  readonly totalCents: number;
-  readonly lines: OrderLine[];
-  readonly createdAt: string;
-  readonly cancelledAt: string | null;
-}
-
-const MAX_LINES = 100;
-
-const createBody = body({
-  lines: z
-    .array(
-      z.strictObject(
-        { productId: integer(1, Number.MAX_SAFE_INTEGER), quantity: integer(1, 10_000) },
-        { error: 'must be an object' },
-      ),
-      { error: 'must be an array' },
-    )
-    .check(
-      z.minLength(1, { error: 'must have at least one line' }),
-      z.maxLength(MAX_LINES, { error: `must have at most ${MAX_LINES} lines` }),
-    ),
-});
+import { idOf, parse } from './validate';
 
 interface OrderRow {
   id: string;
@@ -62,7 +30,7 @@ const SELECT_ORDER = `
  * orders never wait on each other in a cycle. Short stock is a 409 and changes nothing.
  */
 export async function createOrder(tenant: Tenant, req: ApiRequest, user: User): Promise<ApiResponse> {
-  const { lines } = parse(createBody, req.body);
+  const { lines } = parse(newOrder, req.body);
   const seen = new Map<number, number>();
   lines.forEach((line, i) => {
     if (seen.has(line.productId)) {

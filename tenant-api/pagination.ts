@@ -1,8 +1,6 @@
-import { Problem, type ApiRequest } from './http';
-import { idOf } from './validate';
-
-const DEFAULT_LIMIT = 20;
-const MAX_LIMIT = 100;
+import type { ApiRequest } from './http';
+import { limit } from './schemas';
+import { idOf, parse } from './validate';
 
 /** `?limit=&cursor=`: how many items, and the id of the last item of the previous page. */
 export interface Page {
@@ -10,17 +8,15 @@ export interface Page {
   readonly cursor: number | undefined;
 }
 
+/** The page a request asks for, checked by the parameter schemas the OpenAPI document shows. */
 export function pageOf(req: ApiRequest): Page {
-  const { limit, cursor } = req.query;
-  let parsed = DEFAULT_LIMIT;
-  if (limit !== undefined) {
-    parsed = /^\d{1,3}$/.test(limit) ? Number(limit) : 0;
-    if (parsed < 1 || parsed > MAX_LIMIT)
-      throw new Problem(400, 'validation-failed', `limit: must be an integer from 1 to ${MAX_LIMIT}`, {
-        field: 'limit',
-      });
-  }
-  return { limit: parsed, cursor: cursor === undefined ? undefined : idOf(cursor, 'cursor') };
+  const { limit: limitText, cursor } = req.query;
+  // A query value is text: digits are read as the number they spell, anything else is refused as it is.
+  const asked = limitText !== undefined && /^\d+$/.test(limitText) ? Number(limitText) : limitText;
+  return {
+    limit: parse(limit, asked, 'limit'),
+    cursor: cursor === undefined ? undefined : idOf(cursor, 'cursor'),
+  };
 }
 
 /** A page of items (fetched with `limit + 1` rows) and the cursor of the next page, null on the last. */

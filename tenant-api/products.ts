@@ -1,33 +1,8 @@
-import * as z from 'zod/mini';
 import { json, noContent, notFound, Problem, type ApiRequest, type ApiResponse } from './http';
 import { listing, pageOf } from './pagination';
+import { newProduct, productChanges, searchText, type Product } from './schemas';
 import type { Tenant } from './tenant';
-import { body, idOf, integer, parse, text } from './validate';
-
-export interface Product {
-  readonly id: number;
-  readonly sku: string;
-  readonly name: string;
-  readonly priceCents: number;
-  readonly stock: number;
-}
-
-const MAX_CENTS = 2_147_483_647;
-const MAX_STOCK = 1_000_000_000;
-
-const productFields = {
-  sku: text(64),
-  name: text(200),
-  priceCents: integer(0, MAX_CENTS),
-  stock: integer(0, MAX_STOCK),
-};
-const createBody = body({ ...productFields, stock: z.optional(productFields.stock) });
-const updateBody = body({
-  sku: z.optional(productFields.sku),
-  name: z.optional(productFields.name),
-  priceCents: z.optional(productFields.priceCents),
-  stock: z.optional(productFields.stock),
-});
+import { idOf, parse } from './validate';
 
 interface ProductRow {
   id: string;
@@ -42,9 +17,7 @@ const COLUMNS = 'id, sku, name, price_cents, stock';
 /** `GET /products?q=&limit=&cursor=`: by id; `q` matches name or SKU, as plain text. */
 export async function listProducts(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
   const page = pageOf(req);
-  const q = req.query.q?.trim() ?? '';
-  if (q.length > 100)
-    throw new Problem(400, 'validation-failed', 'q: must be at most 100 characters', { field: 'q' });
+  const q = req.query.q === undefined ? '' : parse(searchText, req.query.q, 'q');
   const pattern = q ? `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   const rows = await tenant.withClient(async (client) => {
     const result = await client.query<ProductRow>(
@@ -70,7 +43,7 @@ export async function getProduct(tenant: Tenant, req: ApiRequest): Promise<ApiRe
 
 /** `POST /products` `{ sku, name, priceCents, stock? }` -> 201 with the product. */
 export async function createProduct(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
-  const input = parse(createBody, req.body);
+  const input = parse(newProduct, req.body);
   const row = await uniqueSku(input.sku, () =>
     tenant.withClient(
       async (client) =>
@@ -89,7 +62,7 @@ export async function createProduct(tenant: Tenant, req: ApiRequest): Promise<Ap
 /** `PATCH /products/{id}` with any of `{ sku, name, priceCents, stock }`. */
 export async function updateProduct(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
   const id = idOf(req.params.id, 'id');
-  const input = parse(updateBody, req.body);
+  const input = parse(productChanges, req.body);
   const row = await uniqueSku(input.sku, () =>
     tenant.withClient(
       async (client) =>

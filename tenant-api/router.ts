@@ -1,15 +1,13 @@
 import type { User } from './auth';
+import type { Operation } from './contract';
 import type { ApiRequest, ApiResponse } from './http';
 import type { Tenant } from './tenant';
 
 export type RouteHandler = (tenant: Tenant, req: ApiRequest, user: User) => Promise<ApiResponse>;
 
+/** An operation of the contract (contract.ts) and the handler that answers it. */
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** `/products/{id}`: a `{name}` segment matches one path segment. */
-  readonly path: string;
-  /** Whether the route needs a bearer token (every route but health and login). */
-  readonly auth: boolean;
+  readonly operation: Operation;
   readonly handle: RouteHandler;
 }
 
@@ -29,7 +27,9 @@ export class Router {
   constructor(routes: Route[]) {
     this.routes = routes.map((route) => ({
       ...route,
-      pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)').replace(/\//g, '\\/')}\\/?$`),
+      pattern: new RegExp(
+        `^${route.operation.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)').replace(/\//g, '\\/')}\\/?$`,
+      ),
     }));
   }
 
@@ -38,8 +38,8 @@ export class Router {
     for (const route of this.routes) {
       const found = route.pattern.exec(path);
       if (!found) continue;
-      if (route.method === method) return { kind: 'route', route, params: { ...found.groups } };
-      allowed.push(route.method);
+      if (route.operation.method === method) return { kind: 'route', route, params: { ...found.groups } };
+      allowed.push(route.operation.method);
     }
     return allowed.length ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
   }

@@ -1,4 +1,3 @@
-import { gatewayRequest } from '../../cli/describe';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { LocalGateway } from '../../local/gateway/gateway';
@@ -6,6 +5,7 @@ import { waitFor } from '../../local/processes/ports';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import { checkedGatewayRequest, ContractChecker } from '../fixtures/api-contract';
 import { eventSpy, type PlatformEvent } from '../fixtures/event-spy';
 import { startTestPlatform, tenantInput } from '../fixtures/platform';
 
@@ -22,6 +22,8 @@ let gateway: LocalGateway;
 let gatewayUrl: string;
 let spy: Awaited<ReturnType<typeof eventSpy>>;
 let token = '';
+/** Every request to a tenant API here is checked against its OpenAPI document, suspended or not. */
+const contract = new ContractChecker();
 
 beforeAll(async () => {
   ({ platform, cleanup } = await startTestPlatform({ faults }));
@@ -54,7 +56,7 @@ afterAll(async () => {
 });
 
 function request(tenantId: string, path: string, method = 'GET', body?: unknown) {
-  return gatewayRequest(gatewayUrl, `api.${tenantId}.localhost`, path, {
+  return checkedGatewayRequest(contract, gatewayUrl, `api.${tenantId}.localhost`, path, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -87,7 +89,7 @@ async function eventsOf(type: string): Promise<PlatformEvent[]> {
 }
 
 describe('suspending a tenant', () => {
-  it('makes its API answer 503 tenant-suspended on every route but /health, and keeps everything', async () => {
+  it('makes its API answer 503 tenant-suspended on every route but /health and /openapi.json, and keeps everything', async () => {
     const record = await suspension(shop, 'suspend');
     expect(record.status).toBe('SUCCEEDED');
     expect(await getTenant(shop)).toMatchObject({ status: 'SUSPENDED' });
@@ -103,6 +105,12 @@ describe('suspending a tenant', () => {
     expect([health.status, JSON.parse(health.body)]).toEqual([
       200,
       { tenantId: shop, database: 'ok', schemaVersion: 3, suspended: true },
+    ]);
+    // The contract is no tenant data: it is served while suspended too.
+    const document = await request(shop, '/openapi.json');
+    expect([document.status, (JSON.parse(document.body) as { openapi: string }).openapi]).toEqual([
+      200,
+      '3.1.0',
     ]);
     await waitFor('TenantSuspended', async () => (await eventsOf('TenantSuspended')).length > 0, 10_000);
   }, 60_000);

@@ -8,10 +8,13 @@ import { signToken } from '../../tenant-api/tokens';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { readTenantSecret } from '../../workflow-tasks/lib/tenant-db';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
+import { checkedTenantApi, ContractChecker } from '../fixtures/api-contract';
 import { apiEvent } from '../fixtures/events';
 import { startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
 let cleanup: () => Promise<void>;
+/** Every call of this file is checked against the OpenAPI document (a drift fails the call's test). */
+const contract = new ContractChecker();
 
 interface ShopTenant {
   tenantId: string;
@@ -30,7 +33,7 @@ async function provision(prefix: string): Promise<ShopTenant> {
     state = { ...state, results: { ...state.results, [step.resultKey]: result } };
   }
   const { secretArn } = (state.results as StepResults).secret;
-  const api = createTenantApi({ tenantId, secretArn });
+  const api = checkedTenantApi(createTenantApi({ tenantId, secretArn }), contract);
   const secret = await readTenantSecret(secretArn);
   const login = await call(api, 'POST', '/auth/login', {
     body: { email: secret.adminEmail, password: secret.adminPassword },
@@ -697,3 +700,16 @@ async function tenantDb(shop: ShopTenant): Promise<Client> {
   await client.connect();
   return client;
 }
+
+describe('the contract', () => {
+  it('serves its OpenAPI document at GET /openapi.json, without a token', async () => {
+    const served = await call(shopA.api, 'GET', '/openapi.json');
+    expect([served.status, served.headers['content-type']]).toEqual([200, 'application/json']);
+    expect(served.body).toEqual(contract.document);
+  });
+
+  it('was kept by every call of this file, and every operation of it was called', () => {
+    expect(contract.checked).toBeGreaterThan(200);
+    expect(contract.unexercised()).toEqual([]);
+  });
+});
