@@ -23,10 +23,16 @@ const ok = 'console-ok';
 const rolledBack = 'console-rollback';
 const slow = 'console-slow';
 const gone = 'console-gone';
+const stuck = 'console-stuck';
+const busy = 'console-busy';
 const faults = [
   { tenantId: rolledBack, step: 'publish-frontend', kind: 'permanent' as const, times: 1 },
   // Never answers: the step runs until its (capped) timeout, then the onboarding is rolled back.
   { tenantId: slow, step: 'deploy-function', kind: 'timeout' as const, times: 1 },
+  { tenantId: busy, step: 'deploy-function', kind: 'timeout' as const, times: 1 },
+  // Its undo fails too: ROLLBACK_FAILED.
+  { tenantId: stuck, step: 'apply-schema', kind: 'permanent' as const, times: 1 },
+  { tenantId: stuck, step: 'undo:create-database', kind: 'permanent' as const, times: 1 },
 ];
 
 let platform: LocalPlatform;
@@ -260,29 +266,60 @@ describe('the console', () => {
         )
       ).status,
     ).toBe('SUCCEEDED');
-    const registry = await listTenants();
-    const byStatus = (status: string) => registry.filter((t) => t.status === status).length;
-    expect([byStatus('ACTIVE'), byStatus('ROLLED_BACK'), byStatus('OFFBOARDED')]).toEqual([
-      expect.any(Number),
-      expect.any(Number),
-      1,
-    ]);
+    // One whose undo fails too: ROLLBACK_FAILED.
+    const stuckRun = await platform.runExecution(tenantInput(stuck), { name: `onboard-${stuck}` });
+    expect([stuckRun.status, stuckRun.error]).toEqual(['FAILED', 'RollbackFailed']);
 
     await page.goto(consoleUrl);
     await page.waitForSelector('[data-section="tenants"] [data-group="live"]');
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
     const count = (group: string) => page.locator(`[data-group="${group}"] strong`).innerText();
-    await expect(count('total')).resolves.toBe(String(registry.length));
-    await expect(count('live')).resolves.toBe(String(byStatus('ACTIVE')));
-    await expect(count('rolled-back')).resolves.toBe(String(byStatus('ROLLED_BACK')));
-    await expect(count('offboarded')).resolves.toBe('1');
-    await expect(count('suspended')).resolves.toBe('0');
+
+    // Live: an onboarding started now shows as running and in progress, then as rolled back, no reload.
+    const busyRun = await platform.startExecution(tenantInput(busy), { name: `onboard-${busy}` });
+    await page.waitForSelector(`[data-running-arn="${busyRun.executionArn}"]`, { timeout: 15_000 });
+    await expect(page.locator(`[data-running-arn="${busyRun.executionArn}"]`).innerText()).resolves.toMatch(
+      new RegExp(`onboarding[\\s\\S]*${busy}`),
+    );
+    await expect(count('provisioning')).resolves.toBe('1');
+    expect((await busyRun.done).status).toBe('FAILED');
+    await page.waitForSelector(`[data-running-arn="${busyRun.executionArn}"]`, {
+      state: 'detached',
+      timeout: 15_000,
+    });
+
+    // The counts are the registry's, state by state.
+    const registry = await listTenants();
+    const byStatus = (...statuses: string[]) =>
+      String(registry.filter((t) => statuses.includes(t.status)).length);
+    const expected = {
+      total: String(registry.length),
+      live: byStatus('ACTIVE'),
+      suspended: byStatus('SUSPENDED'),
+      provisioning: byStatus('PROVISIONING', 'OFFBOARDING'),
+      failed: byStatus('ROLLBACK_FAILED', 'OFFBOARDING_FAILED'),
+      'rolled-back': byStatus('ROLLED_BACK'),
+      offboarded: byStatus('OFFBOARDED'),
+    };
+    expect(expected).toMatchObject({ failed: '1', offboarded: '1', provisioning: '0', 'rolled-back': '3' });
+    const shown = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(
+        await Promise.all(Object.keys(expected).map(async (g) => [g, await count(g)] as const)),
+      );
+    await eventually('the counts to be the registry', async () =>
+      JSON.stringify(await shown()) === JSON.stringify(expected) ? true : undefined,
+    );
     // The release of the test above made the ok tenant's version the current release.
     await expect(page.locator('[data-current="true"]').innerText()).resolves.toContain('current release');
 
-    // A failure: its tenant, the step that failed (not an undo) and the error, linked to its graph.
+    // A failure: its tenant, the step that failed (not an undo) and the error, linked to its graph; and
+    // an undo that failed, named as the step.
     const failure = page.locator(`[data-failure-arn="${arns[rolledBack]!}"]`);
     await expect(failure.innerText()).resolves.toMatch(
       new RegExp(`${rolledBack}[\\s\\S]*Publish frontend[\\s\\S]*InjectedFault`),
+    );
+    await expect(page.locator(`[data-failure-arn="${stuckRun.executionArn}"]`).innerText()).resolves.toMatch(
+      new RegExp(`${stuck}[\\s\\S]*Rollback: drop database[\\s\\S]*RollbackFailed`),
     );
     const releaseRow = page.locator('[data-section="releases"] [data-release-arn]').first();
     await expect(releaseRow.innerText()).resolves.toContain('SUCCEEDED');
@@ -291,7 +328,6 @@ describe('the console', () => {
     );
 
     // Live: an alarm going off shows up without a reload.
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
     const cloudwatch = new CloudWatchClient({
       endpoint: platform.endpointUrl,
       region: 'us-east-1',
