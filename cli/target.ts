@@ -117,25 +117,28 @@ export async function resolveWorkflowTarget(
   };
 }
 
-/** Every workflow's state machine, of the running local platform or, with `--aws`, of the deployed stack. */
+/**
+ * Every workflow's state machine, of the running local platform or, with `--aws`, of the deployed stack
+ * (with `--state-machine-arn`, only that one, as the onboarding's).
+ */
 export async function resolveAllWorkflows(
   options: TargetOptions,
-): Promise<{ sfn: SFNClient; stateMachines: Record<Workflow, string> }> {
+): Promise<{ sfn: SFNClient; stateMachines: Partial<Record<Workflow, string>> }> {
   const names = Object.keys(WORKFLOWS) as Workflow[];
   if (!options.aws) {
     const target = await resolveTarget(options);
     return {
       sfn: target.sfn,
-      stateMachines: Object.fromEntries(
-        names.map((w) => [w, target.endpoints![WORKFLOWS[w].endpoint]]),
-      ) as Record<Workflow, string>,
+      stateMachines: Object.fromEntries(names.map((w) => [w, target.endpoints![WORKFLOWS[w].endpoint]])),
     };
   }
+  if (options.stateMachineArn)
+    return { sfn: new SFNClient(awsRegion()), stateMachines: { onboarding: options.stateMachineArn } };
   const stack = options.stack ?? 'TenantPlatform';
   const arns = await Promise.all(names.map((w) => stackOutput(stack, WORKFLOWS[w].output)));
   return {
     sfn: new SFNClient(awsRegion()),
-    stateMachines: Object.fromEntries(names.map((w, i) => [w, arns[i]])) as Record<Workflow, string>,
+    stateMachines: Object.fromEntries(names.map((w, i) => [w, arns[i]])),
   };
 }
 

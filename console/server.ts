@@ -21,8 +21,6 @@ import { ActionRefused, actionsFor, startAction, TENANT_ACTIONS, type TenantActi
 import { Fleet } from './fleet';
 import type { TenantSource } from './registry';
 
-export type { ConsoleTenant, TenantSource } from './registry';
-
 const APP_DIR = join(__dirname, 'app');
 const PAGE_SIZE = 100;
 /** Executions scanned per state machine for a tenant's page (the newest). */

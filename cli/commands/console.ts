@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { ConsoleHandler, ConsoleServer, type TenantSource } from '../../console/server';
+import type { TenantSource } from '../../console/registry';
+import { ConsoleHandler, ConsoleServer } from '../../console/server';
 import { interruptOnSignals, portOption } from '../foreground';
 import { awsOption, out, stackOption, stateDirOption, type CommandContext } from '../options';
 import {

@@ -52,7 +52,8 @@ export function executionsCommand(program: Command): void {
         throw new Error('--limit: a whole number from 1 to 1000');
       const { sfn, stateMachines } = await resolveAllWorkflows(options);
       try {
-        const workflows = options.workflow ? [options.workflow] : (Object.keys(stateMachines) as Workflow[]);
+        const known = Object.keys(stateMachines) as Workflow[];
+        const workflows = options.workflow ? known.filter((w) => w === options.workflow) : known;
         const about = options.tenant
           ? { tenantId: options.tenant, releases: await releasesConcerning(options, options.tenant) }
           : undefined;
@@ -104,7 +105,7 @@ async function releasesConcerning(options: CommonOptions, tenantId: string): Pro
 async function listExecutions(
   sfn: SFNClient,
   workflows: Workflow[],
-  stateMachines: Record<Workflow, string>,
+  stateMachines: Partial<Record<Workflow, string>>,
   status: ExecutionStatus | undefined,
   about: { tenantId: string; releases: Set<string> } | undefined,
   limit: number,

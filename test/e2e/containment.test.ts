@@ -3,7 +3,6 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
 import { tenantResourceNames } from '../../common/names';
-import { gatewayRequest } from '../../cli/describe';
 import type { Endpoints } from '../../cli/services';
 import { waitFor } from '../../local/processes/ports';
 import { TASK_CRASHED } from '../../local/tasks/containment';
@@ -11,6 +10,7 @@ import type { Fault } from '../../local/tasks/faults';
 import { tenantInput } from '../fixtures/platform';
 import { alive, stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 // A crash is an uncaught exception: a stream whose read throws, nobody listening for its 'error' event,
 // inside a task handler. Jest catches uncaught exceptions of its own process itself, so the platform runs
@@ -105,7 +105,7 @@ async function secretExists(endpoints: Endpoints, tenantId: string): Promise<boo
 }
 
 const health = (tenantId: string) =>
-  gatewayRequest(platform.endpoints.gateway, `api.${tenantId}.localhost`, '/health').then((r) => r.status);
+  tenantApiRequest(platform.endpoints.gateway, `api.${tenantId}.localhost`, '/health').then((r) => r.status);
 
 describe('a task handler that crashes', () => {
   it('fails only its own invocation: the onboarding rolls back, the platform and other tenants keep running', async () => {

@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
 import { tenantResourceNames } from '../../common/names';
-import { gatewayRequest } from '../../cli/describe';
 import { stopLeftovers } from '../../local/processes/children';
 import { waitFor } from '../../local/processes/ports';
 import type { Endpoints } from '../../cli/services';
@@ -26,6 +25,7 @@ import {
 } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 import { tenantInput } from '../fixtures/platform';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
 const tenant = {
@@ -153,7 +153,7 @@ describe('the local platform killed with SIGKILL in the middle of an onboarding'
       expect(JSON.parse(tenants.stdout)).toEqual([
         expect.objectContaining({ tenantId: 'crash-shop', status: 'ACTIVE' }),
       ]);
-      const health = await gatewayRequest(second.endpoints.gateway, 'api.crash.example', '/health');
+      const health = await tenantApiRequest(second.endpoints.gateway, 'api.crash.example', '/health');
       expect(JSON.parse(health.body)).toEqual({
         tenantId: 'crash-shop',
         database: 'ok',
@@ -205,7 +205,11 @@ describe('the platform killed while a dedicated onboarding waits for its instanc
           [tenantResourceNames(tenantId).instanceId, 'available'],
         ]);
         expect(instanceServers(dir, tenantId)).toHaveLength(1);
-        const health = await gatewayRequest(second.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
+        const health = await tenantApiRequest(
+          second.endpoints.gateway,
+          `api.${tenantId}.localhost`,
+          '/health',
+        );
         expect(health.status).toBe(200);
       } finally {
         expect(await stop(second)).toBe(0);

@@ -10,7 +10,6 @@ import {
   RDSClient,
 } from '@aws-sdk/client-rds';
 import { Client } from 'pg';
-import { gatewayRequest } from '../../cli/describe';
 import { STEPS } from '../../common/steps';
 import { tenantResourceNames } from '../../common/names';
 import type { Fault } from '../../local/tasks/faults';
@@ -20,6 +19,7 @@ import type { TenantSecret } from '../../common/tenant-secret';
 import { adminClient, footprint, nothingOf, tenantInput } from '../fixtures/platform';
 import { awsCli, instanceServers, tenantctl } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 // Every step after "Create database" fails once after doing its work, for a dedicated tenant of its own.
 const AFTER_CREATE = [
@@ -162,7 +162,7 @@ describe('a dedicated-tier tenant on the local platform', () => {
   });
 
   it('answers /health from its own instance, and the shared instance holds no database of it', async () => {
-    const health = await gatewayRequest(services.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
+    const health = await tenantApiRequest(services.endpoints.gateway, `api.${tenantId}.localhost`, '/health');
     expect([health.status, JSON.parse(health.body)]).toEqual([
       200,
       { tenantId, database: 'ok', schemaVersion: 3, suspended: false },
@@ -318,7 +318,7 @@ describe('tenantctl --aws against the local endpoint, as with an AWS account', (
     expect(credentials.code).toBe(0);
     const { email, password } = JSON.parse(credentials.stdout) as { email: string; password: string };
     expect(email).toBe(`admin@${tenantId}.example`);
-    const login = await gatewayRequest(
+    const login = await tenantApiRequest(
       services.endpoints.gateway,
       `api.${tenantId}.localhost`,
       '/auth/login',

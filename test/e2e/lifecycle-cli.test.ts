@@ -1,8 +1,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gatewayRequest } from '../../cli/describe';
 import { awsCli, stop, tenantctl, up, type Up } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 // A tenant's whole life as a user lives it with tenantctl: a returning customer, data brought back by
 // restore and only by restore, every attempt its own execution.
@@ -42,7 +42,7 @@ async function api(
   path: string,
   options: { method?: string; token?: string; body?: unknown } = {},
 ): Promise<{ status: number; body: unknown }> {
-  const r = await gatewayRequest(running!.endpoints.gateway, `api.${TENANT}.localhost`, path, {
+  const r = await tenantApiRequest(running!.endpoints.gateway, `api.${TENANT}.localhost`, path, {
     method: options.method,
     headers: {
       'content-type': 'application/json',

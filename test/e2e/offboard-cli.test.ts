@@ -1,8 +1,8 @@
 import { rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gatewayRequest } from '../../cli/describe';
 import { makeStateDir } from '../fixtures/state-dir';
 import { awsCli, onboardExamples, stop, tenantctl, up, type Up } from '../fixtures/processes';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 let stateDir: string;
 let running: Up | undefined;
@@ -94,7 +94,11 @@ describe('tenantctl offboard and restore', () => {
       status: 'ACTIVE',
       tier: 'dedicated',
     });
-    const health = await gatewayRequest(running.endpoints.gateway, 'api.bookstore-two.localhost', '/health');
+    const health = await tenantApiRequest(
+      running.endpoints.gateway,
+      'api.bookstore-two.localhost',
+      '/health',
+    );
     expect(health.status).toBe(200);
   }, 240_000);
 
@@ -166,7 +170,11 @@ describe('tenantctl offboard and restore', () => {
       'tenant-bookstore-two',
     ])) as { DBInstances: { DBInstanceStatus: string }[] };
     expect(instances.DBInstances.map((i) => i.DBInstanceStatus)).toEqual(['available']);
-    const health = await gatewayRequest(running!.endpoints.gateway, 'api.bookstore-two.localhost', '/health');
+    const health = await tenantApiRequest(
+      running!.endpoints.gateway,
+      'api.bookstore-two.localhost',
+      '/health',
+    );
     expect(health.status).toBe(200);
   }, 180_000);
 });

@@ -27,6 +27,7 @@ import { handler as startSignup } from '../../workflow-tasks/signup/handler';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { tenantInput, uniqueTenantId } from '../fixtures/platform';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 let stateDir: string;
 let services: LocalServices;
@@ -434,12 +435,12 @@ describe('the tenant gateway', () => {
     ]);
     const gateway = services.endpoints.gateway;
 
-    const healthA = await gatewayRequest(gateway, `api.${a}.localhost`, '/health');
+    const healthA = await tenantApiRequest(gateway, `api.${a}.localhost`, '/health');
     expect([healthA.status, JSON.parse(healthA.body)]).toEqual([
       200,
       { tenantId: a, database: 'ok', schemaVersion: 3, suspended: false },
     ]);
-    const healthB = await gatewayRequest(gateway, `api.${domain}`, '/health');
+    const healthB = await tenantApiRequest(gateway, `api.${domain}`, '/health');
     expect(JSON.parse(healthB.body)).toMatchObject({ tenantId: b });
     expect(
       (await gatewayRequest(gateway, `api.${uniqueTenantId('nobody')}.localhost`, '/health')).status,
@@ -464,7 +465,7 @@ describe('the tenant gateway', () => {
       'access-control-allow-origin': '*',
       'access-control-allow-headers': 'authorization,content-type',
     });
-    const health = await gatewayRequest(gateway, `api.${tenantId}.localhost`, '/health', {
+    const health = await tenantApiRequest(gateway, `api.${tenantId}.localhost`, '/health', {
       headers: { origin },
     });
     expect([health.status, health.headers['access-control-allow-origin']]).toEqual([200, '*']);

@@ -7,7 +7,6 @@ import { delimiter, dirname, join } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
 import { freePort, waitFor } from '../../local/processes/ports';
 import { OUTSIDE_ROOT, SERVER_FILES_LINK } from '../../local/rds/server-files';
-import { gatewayRequest } from '../../cli/describe';
 import {
   alive,
   awsCli,
@@ -20,6 +19,7 @@ import {
   up,
 } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 const EXAMPLES = readdirSync(join(REPO, 'examples', 'tenants'))
   .filter((f) => f.endsWith('.json'))
@@ -76,7 +76,11 @@ describe('tenantctl up in a checkout only its owner can enter', () => {
       expect(outside ? dirname(outside) : OUTSIDE_ROOT).toBe(OUTSIDE_ROOT);
       expect(first.output().includes(`PostgreSQL data kept in ${outside}`)).toBe(asRoot);
       expect(existsSync(join(outside ?? stateDir, 'postgres', 'PG_VERSION'))).toBe(true);
-      const health = await gatewayRequest(first.endpoints.gateway, `api.${EXAMPLES[0]}.localhost`, '/health');
+      const health = await tenantApiRequest(
+        first.endpoints.gateway,
+        `api.${EXAMPLES[0]}.localhost`,
+        '/health',
+      );
       expect(health.status).toBe(200);
     } finally {
       expect(await stop(first)).toBe(0);

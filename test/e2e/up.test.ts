@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { gatewayRequest } from '../../cli/describe';
 import { alive, descendants, REPO, stop, tenantctl, up } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
+import { tenantApiRequest } from '../fixtures/tenant-api';
 
 let stateDir: string;
 
@@ -35,7 +35,7 @@ async function signIn(gateway: string, tenantId: string): Promise<string> {
   const credentials = JSON.parse(printed.stdout) as { email: string; password: string };
   expect(Object.keys(credentials).sort()).toEqual(['email', 'password']);
   expect(credentials.email).toBe('books@cornerbookstore.example');
-  const login = await gatewayRequest(gateway, `api.${tenantId}.localhost`, '/auth/login', {
+  const login = await tenantApiRequest(gateway, `api.${tenantId}.localhost`, '/auth/login', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(credentials),
@@ -82,7 +82,7 @@ describe('tenantctl up', () => {
         executionArn: `${running.endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:onboard-bookstore`,
       });
       const token = await signIn(running.endpoints.gateway, 'bookstore');
-      const created = await gatewayRequest(
+      const created = await tenantApiRequest(
         running.endpoints.gateway,
         'api.bookstore.localhost',
         '/products',
@@ -141,7 +141,7 @@ describe('tenantctl up', () => {
       expect(
         (JSON.parse(executions.stdout) as { name: string; status: string }[]).map((e) => [e.name, e.status]),
       ).toEqual([['onboard-bookstore', 'SUCCEEDED']]);
-      const health = await gatewayRequest(second.endpoints.gateway, 'api.bookstore.localhost', '/health');
+      const health = await tenantApiRequest(second.endpoints.gateway, 'api.bookstore.localhost', '/health');
       expect(JSON.parse(health.body)).toEqual({
         tenantId: 'bookstore',
         database: 'ok',
@@ -150,7 +150,7 @@ describe('tenantctl up', () => {
       });
       // The emulator's secrets are re-created on restart; the admin signs in with the password it holds now.
       const token = await signIn(second.endpoints.gateway, 'bookstore');
-      const products = await gatewayRequest(
+      const products = await tenantApiRequest(
         second.endpoints.gateway,
         'api.bookstore.localhost',
         '/products',
