@@ -27,6 +27,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
+/**
+ * Whether a stored hash that just matched should be replaced by `hashPassword`'s form: anything but the
+ * platform's scrypt at today's cost (an imported bcrypt hash, an older cost).
+ */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split('$');
+  return scheme !== 'scrypt' || Number(n) !== COST.N || Number(r) !== COST.r || Number(p) !== COST.p;
+}
+
 /** A random secret of `bytes` bytes, base64url: no quote or backslash ever reaches SQL or a URL. */
 export function randomSecret(bytes: number): string {
   return randomBytes(bytes).toString('base64url');

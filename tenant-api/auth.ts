@@ -1,4 +1,5 @@
-import { hashPassword, verifyPassword } from '../common/passwords';
+import { passwordMatches } from '../common/imported-passwords';
+import { hashPassword, needsRehash } from '../common/passwords';
 import { json, Problem, type ApiRequest, type ApiResponse } from './http';
 import { credentials, passwordChange, type Token } from './schemas';
 import type { Tenant } from './tenant';
@@ -43,7 +44,7 @@ export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiRespons
     return rows[0];
   });
   if (row?.locked_for && row.locked_for > 0) throw locked(row.locked_for);
-  const matches = await verifyPassword(
+  const matches = await passwordMatches(
     password,
     row?.password_hash ?? (await (dummyHash ??= hashPassword('no one has this password'))),
   );
@@ -51,12 +52,21 @@ export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiRespons
     if (row) await recordFailure(tenant, Number(row.id));
     throw new Problem(401, 'invalid-credentials', 'The e-mail or the password is wrong');
   }
-  await tenant.withClient((client) =>
-    client.query(
+  // A hash in another form (an imported customer's bcrypt) is replaced by the platform's, now that the
+  // password is known: the same password, so no token is revoked. Only if nobody changed it meanwhile.
+  const rehashed = needsRehash(row.password_hash) ? await hashPassword(password) : undefined;
+  await tenant.withClient(async (client) => {
+    await client.query(
       'UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins > 0',
       [row.id],
-    ),
-  );
+    );
+    if (rehashed)
+      await client.query('UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3', [
+        row.id,
+        rehashed,
+        row.password_hash,
+      ]);
+  });
   return json(200, await tokenFor(tenant, Number(row.id), row.token_version));
 }
 
@@ -94,7 +104,7 @@ export async function changePassword(tenant: Tenant, req: ApiRequest, user: User
       [user.id],
     );
     const row = rows[0];
-    if (!row?.password_hash || !(await verifyPassword(currentPassword, row.password_hash)))
+    if (!row?.password_hash || !(await passwordMatches(currentPassword, row.password_hash)))
       throw new Problem(400, 'validation-failed', 'currentPassword: is wrong', { field: 'currentPassword' });
     const updated = await client.query<{ token_version: number }>(
       `UPDATE users SET password_hash = $2, token_version = token_version + 1, password_changed_at = now()

@@ -1,3 +1,4 @@
+import bcrypt from 'bcryptjs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { Client } from 'pg';
 import { STEPS } from '../../common/steps';
@@ -274,6 +275,45 @@ describe('signing in', () => {
       expect((await login(shop.secret.adminPassword!)).status).toBe(200);
       const { rows } = await db.query('SELECT failed_logins, locked_until FROM users');
       expect(rows).toEqual([{ failed_logins: 0, locked_until: null }]);
+    } finally {
+      await db.end();
+      await shop.api.close();
+    }
+  });
+
+  it("lets a user whose old app stored a bcrypt hash sign in with their password, then keeps the platform's scrypt form", async () => {
+    const shop = await provision('legacy');
+    const email = 'clerk@legacy.example';
+    const password = 'Grüße aus Köln 2019';
+    const db = await tenantDb(shop);
+    try {
+      // As an import brings them: the hash the old app (Go's x/crypto/bcrypt writes $2a$) wrote.
+      const legacy = (await bcrypt.hash(password, 10)).replace(/^\$2b\$/, '$2a$');
+      await db.query(`INSERT INTO users (email, role, password_hash) VALUES ($1, 'staff', $2)`, [
+        email,
+        legacy,
+      ]);
+      const login = (attempt: string) =>
+        call(shop.api, 'POST', '/auth/login', { body: { email, password: attempt } });
+      expect(problemOf(await login('Grüße aus Köln 2018'))).toMatchObject({ status: 401 });
+      const first = await login(password);
+      expect(first.status).toBe(200);
+      const stored = async () =>
+        (
+          await db.query<{ password_hash: string; token_version: number; password_changed_at: Date | null }>(
+            'SELECT password_hash, token_version, password_changed_at FROM users WHERE email = $1',
+            [email],
+          )
+        ).rows[0];
+      // Replaced on that first sign-in, the same password: no token revoked, not a password change.
+      const after = await stored();
+      expect(after).toMatchObject({ token_version: 0, password_changed_at: null });
+      expect(after?.password_hash).toMatch(/^scrypt\$/);
+      const { token } = first.body as { token: string };
+      expect((await call(shop.api, 'GET', '/products', { token })).status).toBe(200);
+      expect((await login(password)).status).toBe(200);
+      expect(problemOf(await login('Grüße aus Köln 2018'))).toMatchObject({ status: 401 });
+      expect((await stored())?.password_hash).toBe(after?.password_hash);
     } finally {
       await db.end();
       await shop.api.close();

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { hashPassword, verifyPassword } from '../../common/passwords';
+import bcrypt from 'bcryptjs';
+import { passwordMatches } from '../../common/imported-passwords';
+import { hashPassword, needsRehash, verifyPassword } from '../../common/passwords';
 import { CLOCK_SKEW_SECONDS, signToken, TOKEN_LIFETIME_SECONDS, verifyToken } from '../../tenant-api/tokens';
 
 describe('password hashes', () => {
@@ -25,6 +27,42 @@ describe('password hashes', () => {
     ['a short hash', 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA'],
   ])('refuse a malformed stored hash (%s) without throwing', async (_name, stored) => {
     await expect(verifyPassword('anything', stored)).resolves.toBe(false);
+  });
+});
+
+describe('password hashes an imported app wrote with bcrypt', () => {
+  it('verify with the password they were made from: the OpenBSD test vector, and $2a$, $2b$, $2y$ of a non-ASCII password', async () => {
+    await expect(
+      passwordMatches('U*U', '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'),
+    ).resolves.toBe(true);
+    const made = await bcrypt.hash('pässwörd 🔑', 6);
+    for (const variant of ['$2a$', '$2b$', '$2y$']) {
+      const stored = made.replace(/^\$2b\$/, variant);
+      expect([variant, await passwordMatches('pässwörd 🔑', stored)]).toEqual([variant, true]);
+      expect([variant, await passwordMatches('passwörd 🔑', stored)]).toEqual([variant, false]);
+    }
+  });
+
+  it('match nothing when costlier than 2^12 rounds, or malformed', async () => {
+    const costly = (await bcrypt.hash('secret', 4)).replace(/^\$2b\$04\$/, '$2b$13$');
+    const started = performance.now();
+    await expect(passwordMatches('secret', costly)).resolves.toBe(false);
+    // Refused by its cost before any round is run (2^13 rounds would take seconds).
+    expect(performance.now() - started).toBeLessThan(1000);
+    const good = await bcrypt.hash('secret', 4);
+    for (const malformed of [
+      good.slice(0, -1),
+      `${good}x`,
+      good.replace('$2b$', '$2x$'),
+      good.replace('$04$', '$4$'),
+    ])
+      expect([malformed, await passwordMatches('secret', malformed)]).toEqual([malformed, false]);
+  });
+
+  it("are replaced by the platform's scrypt form once they match; the platform's own form is kept", async () => {
+    expect(needsRehash(await bcrypt.hash('secret', 4))).toBe(true);
+    expect(needsRehash(await hashPassword('secret'))).toBe(false);
+    expect(needsRehash('scrypt$1024$8$1$c2FsdA$aGFzaA')).toBe(true);
   });
 });
 
