@@ -11,6 +11,7 @@ import {
 import { BRANCHES, DEDICATED_INSTANCE, STEPS } from '../common/steps';
 import { fullHistory } from '../cli/follow';
 import { waitFor } from '../local/processes/ports';
+import type { EndpointTimes } from '../local/endpoint/endpoint';
 import type { PlatformOptions } from '../local/platform';
 import { startLocalServices, type Endpoints } from '../cli/services';
 
@@ -19,6 +20,11 @@ export interface Run {
   readonly ms: number;
   readonly transitions: number;
   readonly stepsMs: number;
+  /**
+   * What the AWS endpoint spent while it ran (summed over its requests, which overlap): forwarding to the
+   * emulator, and checking IAM. Only an execution that ran alone has these to itself.
+   */
+  readonly endpoint: EndpointTimes;
 }
 
 export interface BenchPlatform {
@@ -46,6 +52,7 @@ export async function startBenchPlatform(
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   const run: BenchPlatform['run'] = async (stateMachineArn, input, label) => {
+    const before = services.platform.endpointTimes;
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
     );
@@ -63,10 +70,16 @@ export async function startBenchPlatform(
       },
       300_000,
     );
+    const after = services.platform.endpointTimes;
+    const endpoint = {
+      emulatorCalls: after.emulatorCalls - before.emulatorCalls,
+      emulatorMs: round(after.emulatorMs - before.emulatorMs),
+      iamMs: round(after.iamMs - before.iamMs),
+    };
     if (status !== 'SUCCEEDED') throw new Error(`${label}: ${status}: ${why}`);
     const history = await fullHistory(sfn, executionArn!);
     const transitions = history.filter((e) => e.type?.endsWith('StateEntered')).length;
-    return { ms, transitions, stepsMs: stepsOwnWork(history) };
+    return { ms, transitions, stepsMs: stepsOwnWork(history), endpoint };
   };
   return {
     endpoints,

@@ -27,7 +27,7 @@ import { cleanUpAfter } from '../workflow-tasks/cleanup/steps';
 import { bootstrapPlatform, type TaskEnvironment } from './bootstrap/bootstrap';
 import { restoreActiveTenants } from './bootstrap/tenants';
 import { startEmulator, type LocalEmulator } from './emulator/emulator';
-import { LocalAwsEndpoint } from './endpoint/endpoint';
+import { LocalAwsEndpoint, type EndpointTimes } from './endpoint/endpoint';
 import { LocalEventBus } from './events/api';
 import { LocalFunctions } from './lambda/functions';
 import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from './processes/children';
@@ -330,6 +330,11 @@ export class LocalPlatform {
   /** The state machines: onboarding, release, suspension, offboarding, cleanup. */
   get stateMachines(): LocalStateMachines {
     return this.engine.stateMachines;
+  }
+
+  /** Where the AWS endpoint's time went so far: forwarding to the emulator, checking IAM. */
+  get endpointTimes(): EndpointTimes {
+    return this.internals.endpoint.times;
   }
 
   /** The state machines' ARNs by workflow name. */

@@ -44,9 +44,20 @@ interface Services {
   readonly iam?: LocalIam;
 }
 
+/**
+ * Where the endpoint's time went since it started, summed over requests (which overlap): forwarding to the
+ * emulator, and checking IAM. A benchmark reads it before and after an onboarding to tell their share.
+ */
+export interface EndpointTimes {
+  emulatorCalls: number;
+  emulatorMs: number;
+  iamMs: number;
+}
+
 export class LocalAwsEndpoint extends LoopbackServer {
   /** Attached once the platform exists; until then Step Functions and Lambda calls are answered 503. */
   private platform?: Services;
+  private readonly spent: EndpointTimes = { emulatorCalls: 0, emulatorMs: 0, iamMs: 0 };
   private readonly emulator: URL;
 
   constructor(
@@ -66,6 +77,11 @@ export class LocalAwsEndpoint extends LoopbackServer {
     this.platform = platform;
   }
 
+  /** Where the endpoint's time went so far (a copy). */
+  get times(): EndpointTimes {
+    return { ...this.spent };
+  }
+
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const target = String(req.headers['x-amz-target'] ?? '');
@@ -77,6 +93,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       if (role && this.platform?.iam) {
         if (service !== 's3' || (req.method === 'POST' && url.searchParams.has('delete')))
           read = await bodyOf(req);
+        const checking = performance.now();
         const denial = await this.platform.iam.authorize(role, {
           service: service ?? '',
           method: req.method ?? 'GET',
@@ -86,6 +103,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
           headers: req.headers,
           body: read,
         });
+        this.spent.iamMs += performance.now() - checking;
         if (denial) {
           this.log(`IAM: ${denial.message}`);
           return sendAccessDenied(res, service ?? '', target, denial.message);
@@ -316,7 +334,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
     raw: Buffer | undefined,
     onAnswer: (answer: IncomingMessage, resolve: () => void, reject: (error: Error) => void) => void,
   ): Promise<void> {
-    return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const counted = new Promise<void>((resolve, reject) => {
       const upstream = request(
         {
           host: this.emulator.hostname,
@@ -330,6 +349,10 @@ export class LocalAwsEndpoint extends LoopbackServer {
       upstream.once('error', reject);
       if (raw) upstream.end(raw);
       else req.pipe(upstream);
+    });
+    return counted.finally(() => {
+      this.spent.emulatorCalls += 1;
+      this.spent.emulatorMs += performance.now() - started;
     });
   }
 }
