@@ -58,7 +58,8 @@ export class ControlPlaneClient {
     try {
       return await this.get<TenantDetail>(`/tenants/${encodeURIComponent(tenantId)}`);
     } catch (error) {
-      if ((error as { status?: number }).status === 404) return undefined;
+      // No such tenant, or no such id (the API refuses a malformed one): not in the registry.
+      if ([400, 404].includes((error as { status?: number }).status ?? 0)) return undefined;
       throw error;
     }
   }

@@ -11,8 +11,11 @@ import { verifyPassword } from './passwords';
  * OpenBSD): the cost, then 53 characters of salt and hash.
  */
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
-/** The largest bcrypt cost accepted (2^12 rounds, ~250 ms): a costlier stored hash matches nothing. */
-const MAX_BCRYPT_COST = 12;
+/**
+ * The bcrypt costs accepted: 4 (bcrypt's least) to 12 (2^12 rounds, ~250 ms); a stored hash outside them
+ * matches nothing (a costlier one would make a sign-in a denial of service).
+ */
+const BCRYPT_COSTS = { min: 4, max: 12 } as const;
 
 /**
  * Whether `password` matches a stored hash: the platform's scrypt form, or a bcrypt hash (checked by
@@ -20,6 +23,9 @@ const MAX_BCRYPT_COST = 12;
  */
 export async function passwordMatches(password: string, stored: string): Promise<boolean> {
   const bcrypt = BCRYPT.exec(stored);
-  if (bcrypt) return Number(bcrypt[1]) <= MAX_BCRYPT_COST && compare(password, stored);
+  if (bcrypt) {
+    const cost = Number(bcrypt[1]);
+    return cost >= BCRYPT_COSTS.min && cost <= BCRYPT_COSTS.max && compare(password, stored);
+  }
   return verifyPassword(password, stored);
 }

@@ -255,6 +255,9 @@ export function whatFailed(events: HistoryEvent[]): Pick<FleetFailure, 'step' | 
       .find((e) => (e.taskFailedEventDetails?.error ?? e.taskTimedOutEventDetails?.error) === error) ??
     taskFailures.at(-1);
   const lastEntered = [...events].reverse().find((e) => e.type?.endsWith('StateEntered'));
+  // Stopped from outside: where it was, not an earlier failure that a retry got past.
+  if (end?.type === 'ExecutionAborted')
+    return { step: stateOf(lastEntered), error, cause: ended?.cause ?? null };
   return {
     step: stateOf(failedTask) ?? stateOf(lastEntered),
     error,

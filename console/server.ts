@@ -76,7 +76,8 @@ export class ConsoleHandler {
     } catch (error) {
       const e = error as Error & { $metadata?: { httpStatusCode?: number } };
       // The API refused the request (a bad input, an unknown ARN), or our own parse of its body failed.
-      const refused = (e.$metadata?.httpStatusCode ?? 500) < 500 || e instanceof SyntaxError;
+      const refused =
+        (e.$metadata?.httpStatusCode ?? 500) < 500 || e instanceof SyntaxError || e instanceof URIError;
       const status = refused ? 400 : 502;
       json(res, status, { error: e.name, message: e.message });
     }
@@ -171,23 +172,22 @@ export class ConsoleHandler {
   }
 
   /**
-   * Every execution (the newest TENANT_SCAN of each state machine) whose input names the tenant, and the
+   * Every execution (the newest TENANT_SCAN of each of the platform's state machines) whose input names the tenant, and the
    * releases that concerned it (a release's input names no tenant: the ledger says which it planned).
    */
   private async executionsOf(
     tenantId: string,
     releaseArns: string[],
   ): Promise<(ExecutionListItem & { tenantId: string | null })[]> {
-    const machines = (await this.sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? [];
     const releases = new Set(releaseArns);
     const found: (ExecutionListItem & { tenantId: string | null })[] = [];
-    for (const machine of machines) {
+    for (const stateMachineArn of Object.values(this.workflows)) {
       let nextToken: string | undefined;
       let scanned = 0;
       do {
         const page = await this.sfn.send(
           new ListExecutionsCommand({
-            stateMachineArn: machine.stateMachineArn,
+            stateMachineArn,
             nextToken,
             maxResults: PAGE_SIZE,
           }),

@@ -85,7 +85,9 @@ async function serveConsole(options: {
  */
 async function workflowsOf(target: TargetOptions, sfn: SFNClient): Promise<Record<string, string>> {
   try {
-    return (await resolveAllWorkflows(target)).stateMachines;
+    const { sfn: lookup, stateMachines } = await resolveAllWorkflows(target);
+    lookup.destroy();
+    return stateMachines;
   } catch {
     const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
     return Object.fromEntries(stateMachines.map((m) => [m.name ?? '', m.stateMachineArn ?? '']));

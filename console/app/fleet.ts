@@ -31,11 +31,18 @@ export async function fleetPage(): Promise<void> {
     updated.textContent = `Updated ${new Date(v.generatedAt).toLocaleTimeString()}`;
   };
   render(view);
-  // Live: read again every REFRESH_MS while this page is shown (a failed read is retried next time).
-  const timer = setInterval(() => {
-    if (!document.body.contains(sections)) return clearInterval(timer);
-    api<FleetView>('/api/fleet').then(render, () => undefined);
-  }, REFRESH_MS);
+  // Live: read again REFRESH_MS after the last read ended (never two at once), while this page is shown; a
+  // failed read says so and is tried again.
+  const next = () =>
+    setTimeout(() => {
+      if (!document.body.contains(sections)) return;
+      api<FleetView>('/api/fleet')
+        .then(render, (error: Error) => {
+          updated.textContent = `Could not read the fleet (${error.message}); trying again`;
+        })
+        .finally(next);
+    }, REFRESH_MS);
+  next();
 }
 
 /** The search box: tenants matching by id, company or domain, as links to their pages. */

@@ -421,6 +421,18 @@ describe('the console', () => {
       `${ok} is ACTIVE: resume is not possible now`,
     ]);
     expect((await post({ 'content-type': 'text/plain' })).status).toBe(403);
+    expect((await post({ 'content-type': 'application/json' })).status).toBe(403);
+    expect((await getTenant(ok))?.status).toBe('ACTIVE');
+    // A rolled-back onboarding retried from its page: the same input again, and this time it is live.
+    await page.goto(`${consoleUrl}tenants/${busy}`);
+    await page.waitForSelector('[data-action]');
+    expect(await offered()).toEqual(['retry']);
+    await page.click('[data-action="retry"]');
+    await page.click('[data-confirm="retry"]');
+    await page.waitForURL(/\/executions\//);
+    await page.waitForSelector('[data-execution-status="SUCCEEDED"]', { timeout: 30_000 });
+    expect(decodeURIComponent(page.url())).toContain(`:onboard-${busy}-2`);
+    expect(await getTenant(busy)).toMatchObject({ status: 'ACTIVE', companyName: `Company ${busy}` });
     // A rolled-back tenant offers a retry of its onboarding.
     await page.goto(`${consoleUrl}tenants/${rolledBack}`);
     await page.waitForSelector('[data-action]');

@@ -73,5 +73,7 @@ describe('the CLI listings', () => {
 
   it('show durations as a person reads them', () => {
     expect([duration(850), duration(12_345), duration(245_000)]).toEqual(['850 ms', '12.3 s', '4 min 5 s']);
+    // Rounded before it is cut into minutes and seconds: never "60.0 s" or "1 min 60 s".
+    expect([duration(59_960), duration(119_600)]).toEqual(['1 min 0 s', '2 min 0 s']);
   });
 });

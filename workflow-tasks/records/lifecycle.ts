@@ -71,7 +71,8 @@ export const LIFECYCLE: Readonly<Record<LifecycleState, readonly Transition[]>> 
 
 /** Whether `operation` may start from `state`. */
 export function allows(state: LifecycleState, operation: Operation): boolean {
-  return LIFECYCLE[state].some((t) => t.operation === operation);
+  // A state this table does not know (a newer registry's, read by an older client) allows nothing.
+  return (LIFECYCLE[state] ?? []).some((t) => t.operation === operation);
 }
 
 /** The registry states `operation` may start from (for a claim's `status IN (...)`). */
