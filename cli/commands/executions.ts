@@ -99,8 +99,8 @@ async function releasesConcerning(options: CommonOptions, tenantId: string): Pro
 /**
  * The newest `limit` executions of `workflows` (each state machine's newest `limit`, merged), with the
  * tenant each concerns read from its input (DescribeExecution, 16 at a time); with `about`, only those
- * whose input names the tenant and the releases that concerned it (the scan then reads each state
- * machine's newest 1,000).
+ * whose input names the tenant and the releases that concerned it (the scan then lists each state
+ * machine's newest 1,000 and reads the inputs only of those that may concern it).
  */
 async function listExecutions(
   sfn: SFNClient,
@@ -128,13 +128,29 @@ async function listExecutions(
     .flat()
     .sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))
     .slice(0, tenant ? undefined : limit);
-  const withTenants = await inBatches(newest, 16, async (e): Promise<Listed> => {
-    const { input } = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-    return { ...e, tenantId: tenantIdOfInput(input) };
+  if (!about)
+    return inBatches(newest, 16, async (e): Promise<Listed> => ({ ...e, tenantId: await tenantOf(sfn, e) }));
+  // About one tenant: its releases are known from the ledger, and an execution named as the platform names
+  // them (`<operation>-<tenantId>[-...]`) for another tenant is not read, so the scan reads few inputs.
+  const candidates = newest.filter(
+    (e) =>
+      about.releases.has(e.executionArn ?? '') ||
+      (e.name ?? '').includes(about.tenantId) ||
+      !PLATFORM_NAMED.test(e.name ?? ''),
+  );
+  const concerning = await inBatches(candidates, 16, async (e): Promise<Listed | undefined> => {
+    if (about.releases.has(e.executionArn ?? '')) return { ...e, tenantId: about.tenantId };
+    const tenantId = await tenantOf(sfn, e);
+    return tenantId === about.tenantId ? { ...e, tenantId } : undefined;
   });
-  if (!about) return withTenants;
-  return withTenants
-    .filter((e) => e.tenantId === about.tenantId || about.releases.has(e.executionArn ?? ''))
-    .map((e) => (e.tenantId === null ? { ...e, tenantId: about.tenantId } : e))
-    .slice(0, limit);
+  return concerning.filter((e): e is Listed => e !== undefined).slice(0, limit);
+}
+
+/** The names tenantctl, the console and the signup rule give: the operation, then the tenant id. */
+const PLATFORM_NAMED = /^(onboard|restore|suspend|resume|offboard)-[a-z]/;
+
+/** The tenant an execution concerns: its input's tenantId (null for a release, which concerns the fleet). */
+async function tenantOf(sfn: SFNClient, e: ExecutionListItem): Promise<string | null> {
+  const { input } = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+  return tenantIdOfInput(input);
 }
