@@ -9,7 +9,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { BRANCHES, DEDICATED_INSTANCE, STEPS } from '../common/steps';
-import { fullHistory } from '../cli/follow';
+import { fullHistory, stateNamer } from '../cli/follow';
 import { waitFor } from '../local/processes/ports';
 import type { EndpointTimes } from '../local/endpoint/endpoint';
 import type { PlatformOptions } from '../local/platform';
@@ -112,11 +112,7 @@ export async function startBenchPlatform(
  */
 function stepsOwnWork(history: readonly HistoryEvent[]): number {
   const byId = new Map(history.map((e) => [e.id, e]));
-  const stateOf = (event: HistoryEvent): string | undefined => {
-    for (let e: HistoryEvent | undefined = event; e; e = byId.get(e.previousEventId ?? -1))
-      if (e.type === 'TaskStateEntered') return e.stateEnteredEventDetails?.name;
-    return undefined;
-  };
+  const stateOf = stateNamer(history);
   const work = new Map<string, number>();
   for (const end of history) {
     if (end.type !== 'TaskSucceeded' && end.type !== 'TaskFailed') continue;

@@ -21,6 +21,21 @@ export async function fullHistory(sfn: SFNClient, executionArn: string): Promise
 }
 
 /**
+ * The state each event of a history belongs to: its own, or that of the event it points back to
+ * (`previousEventId`), up to the state's `...StateEntered` (a Parallel state's branches interleave).
+ */
+export function stateNamer(
+  history: readonly HistoryEvent[],
+): (event: HistoryEvent | undefined) => string | undefined {
+  const byId = new Map(history.map((e) => [e.id, e]));
+  return (event) => {
+    for (let e = event; e; e = byId.get(e.previousEventId ?? -1))
+      if (e.type?.endsWith('StateEntered')) return e.stateEnteredEventDetails?.name;
+    return undefined;
+  };
+}
+
+/**
  * Follows an execution through GetExecutionHistory until it ends, handing each new event to `onEvent`
  * once; polls with a growing interval instead of sleeping a fixed time.
  */

@@ -1,6 +1,6 @@
 /**
  * How the CLI's listings print for people: a header row, columns aligned to their widest cell, times
- * relative to now, and colour only on a terminal that wants it (`NO_COLOR` set to anything turns it off,
+ * relative to now (common/relative-time.ts), and colour only on a terminal that wants it (`NO_COLOR` set to anything turns it off,
  * as https://no-color.org asks). `--json` bypasses all of this: it is the contract for scripts.
  */
 
@@ -54,20 +54,6 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[], colo
 function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
-}
-
-/** `when` relative to `now`, as a person reads it: `just now`, `42 s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */
-export function relativeTime(when: Date | string | null | undefined, now = new Date()): string {
-  if (when === null || when === undefined) return '-';
-  const at = typeof when === 'string' ? new Date(when) : when;
-  if (Number.isNaN(at.getTime())) return '-';
-  const seconds = Math.round((now.getTime() - at.getTime()) / 1000);
-  if (seconds < 0) return 'in the future';
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
 /** How long something took or has run: `850 ms`, `12.3 s`, `4 min 5 s`. */

@@ -13,7 +13,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { fullHistory } from '../cli/follow';
+import { fullHistory, stateNamer } from '../cli/follow';
 import { inBatches } from '../common/in-batches';
 import type { ConsoleRelease, ConsoleTenant, TenantSource } from './registry';
 
@@ -232,12 +232,8 @@ export function summarise(tenants: ConsoleTenant[], releases: ConsoleRelease[]):
  * with the execution's own error: after a rollback, the step that failed, not an undo).
  */
 export function whatFailed(events: HistoryEvent[]): Pick<FleetFailure, 'step' | 'error' | 'cause'> {
-  const byId = new Map(events.map((e) => [e.id, e]));
-  const stateOf = (event: HistoryEvent | undefined): string | null => {
-    for (let e = event; e; e = byId.get(e.previousEventId ?? -1))
-      if (e.type?.endsWith('StateEntered')) return e.stateEnteredEventDetails?.name ?? null;
-    return null;
-  };
+  const named = stateNamer(events);
+  const stateOf = (event: HistoryEvent | undefined) => named(event) ?? null;
   const end = [...events]
     .reverse()
     .find(

@@ -2,7 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames } from '../common/names';
 import { getTenant, listTenants, tenantView, type TenantRecord } from '../workflow-tasks/records/registry';
-import { listReleases, tenantReleases } from '../workflow-tasks/records/release-ledger';
+import { recentReleases, tenantReleases } from '../workflow-tasks/records/release-ledger';
 import type { ConsoleTenant, Registry } from './registry';
 import { ConsoleHandler } from './server';
 
@@ -48,7 +48,7 @@ const localRegistry: Registry = {
       releases: await tenantReleases(tenantId),
     };
   },
-  releases: () => listReleases(),
+  releases: () => recentReleases(),
 };
 
 /** A registry record as the console shows it, with its site and API through the gateway at `host`. */

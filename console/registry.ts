@@ -48,7 +48,7 @@ export interface Registry {
   tenants(host: string): Promise<ConsoleTenant[]>;
   /** One tenant, or undefined when the registry has never seen it. */
   tenant(tenantId: string, host: string): Promise<TenantDetail | undefined>;
-  /** Releases, newest first. */
+  /** The newest releases (RECENT_RELEASES of the ledger), newest first. */
   releases(): Promise<ConsoleRelease[]>;
 }
 

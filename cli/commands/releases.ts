@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { queryReleases } from '../../workflow-tasks/records/release-ledger';
 import { databaseUrlOption, json, jsonOption, out, stateDirOption } from '../options';
 import { readRegistry } from '../registry';
-import { colourFor, relativeTime, statusTone, table } from '../table';
+import { colourFor, statusTone, table } from '../table';
+import { relativeTime } from '../../common/relative-time';
 
 /** `tenantctl releases`. */
 export function releasesCommand(program: Command): void {

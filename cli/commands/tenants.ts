@@ -4,7 +4,8 @@ import { queryTenants, tenantView } from '../../workflow-tasks/records/registry'
 import { awsOption, databaseUrlOption, json, jsonOption, out, stackOption, stateDirOption } from '../options';
 import { readRegistry } from '../registry';
 import { controlPlaneOf } from '../target';
-import { colourFor, relativeTime, statusTone, table } from '../table';
+import { colourFor, statusTone, table } from '../table';
+import { relativeTime } from '../../common/relative-time';
 
 /** `tenantctl tenants [--aws]`: the registry, one line per tenant. */
 export function tenantsCommand(program: Command): void {

@@ -5,7 +5,8 @@
  */
 import type { ConsoleTenant } from '../registry';
 import type { FleetFailure, FleetView } from '../fleet';
-import { ago, api, enc, executionHref, h, page, statusBadge, table, type Child } from './ui';
+import { api, enc, executionHref, h, page, statusBadge, table, type Child } from './ui';
+import { relativeTime } from '../../common/relative-time';
 
 /** How often the numbers are read again. */
 const REFRESH_MS = 2000;
@@ -105,7 +106,7 @@ function fleetSections(view: FleetView): HTMLElement[] {
               e.workflow,
               tenantLink(e.tenantId),
               h('a', { href: executionHref(e.executionArn) }, e.name),
-              ago(e.startDate),
+              relativeTime(e.startDate),
             ],
             (e) => ({ 'data-running-arn': e.executionArn }),
           ),
@@ -188,7 +189,7 @@ function failuresTable(failures: FleetFailure[]): HTMLTableElement {
     ['When', 'Workflow', 'Tenant', 'Step', 'Error', 'Execution'],
     failures,
     (f) => [
-      ago(f.stopDate ?? f.startDate),
+      relativeTime(f.stopDate ?? f.startDate),
       f.workflow,
       tenantLink(f.tenantId),
       f.step ?? '-',
@@ -224,7 +225,7 @@ function releasesTable(releases: FleetView['releases']): HTMLElement {
     ['Started', 'Version', 'Outcome', 'Updated', 'Failed', 'Skipped', 'Execution'],
     releases,
     (r) => [
-      ago(String(r.startedAt)),
+      relativeTime(r.startedAt),
       h('span', { class: 'mono' }, r.version),
       statusBadge(r.status),
       String(r.updated),
@@ -242,7 +243,7 @@ function alarmsList(alarms: FleetView['alarms']): HTMLElement {
   return table(
     ['Alarm', 'Tenant', 'Since', 'Reason'],
     alarms,
-    (a) => [a.name, tenantLink(a.tenantId), ago(a.since), a.reason],
+    (a) => [a.name, tenantLink(a.tenantId), relativeTime(a.since), a.reason],
     (a) => ({ 'data-alarm': a.name }),
   );
 }

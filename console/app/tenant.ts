@@ -6,7 +6,6 @@
 import type { ActionOffer } from '../actions';
 import type { ConsoleTenant, TenantDetail } from '../registry';
 import {
-  ago,
   api,
   enc,
   executionHref,
@@ -18,6 +17,7 @@ import {
   type Child,
   type ExecutionItem,
 } from './ui';
+import { relativeTime } from '../../common/relative-time';
 
 export async function tenantsPage(): Promise<void> {
   const listed = await api<{ tenants?: ConsoleTenant[]; unavailable?: string }>('/api/tenants');
@@ -195,7 +195,7 @@ function resources(t: TenantDetail, awsRegion: string | undefined): HTMLElement 
     ...row('Secret', mono(r.secretArn)),
     ...row('Site', mono(r.sitePrefix), ' ', t.site ? h('a', { href: t.site }, 'open the site') : ''),
     ...row('API health', t.api ? h('a', { href: t.api }, t.api) : '-'),
-    ...row('Created', `${new Date(t.created).toLocaleString()} (${ago(t.created)})`),
+    ...row('Created', `${new Date(t.created).toLocaleString()} (${relativeTime(t.created)})`),
   );
 }
 
@@ -210,7 +210,7 @@ function ledger(t: TenantDetail): HTMLElement {
       t.versionsRelease
         ? h('a', { href: executionHref(t.versionsRelease) }, 'set by a release')
         : 'set by its onboarding',
-      t.versionsUpdatedAt ? ` ${ago(t.versionsUpdatedAt)}` : '',
+      t.versionsUpdatedAt ? ` ${relativeTime(t.versionsUpdatedAt)}` : '',
       '.',
     ),
     t.releases.length === 0
@@ -223,7 +223,7 @@ function ledger(t: TenantDetail): HTMLElement {
             h('span', { class: 'mono' }, r.version),
             statusBadge(r.outcome),
             r.error ?? '',
-            ago(String(r.at)),
+            relativeTime(r.at),
           ],
           (r) => ({ 'data-tenant-release': r.release }),
         ),

@@ -102,18 +102,6 @@ export function executionsTable(executions: ExecutionItem[]): HTMLTableElement {
   );
 }
 
-/** `when` relative to now, as a person reads it. */
-export function ago(when: string | null | undefined): string {
-  if (!when) return '-';
-  const seconds = Math.round((Date.now() - Date.parse(when)) / 1000);
-  if (Number.isNaN(seconds)) return '-';
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86_400)} d ago`;
-}
-
 /** A table with a header row; `attrs` per row (its data-* hooks). */
 export function table<T>(
   headers: string[],

@@ -1,4 +1,5 @@
-import { colourFor, duration, relativeTime, statusTone, table, type Column } from '../../cli/table';
+import { colourFor, duration, statusTone, table, type Column } from '../../cli/table';
+import { relativeTime } from '../../common/relative-time';
 
 interface Row {
   id: string;

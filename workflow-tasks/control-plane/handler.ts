@@ -2,10 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
 import { getTenant, listTenants, tenantView } from '../records/registry';
-import { listReleases, tenantReleases } from '../records/release-ledger';
-
-/** `GET /releases` answers the newest this many. */
-const RELEASES_SHOWN = 100;
+import { recentReleases, tenantReleases } from '../records/release-ledger';
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
@@ -36,7 +33,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       });
     }
     if (path === '/releases') {
-      return answer(200, { releases: (await listReleases()).slice(0, RELEASES_SHOWN) });
+      return answer(200, { releases: await recentReleases() });
     }
     return answer(404, { message: 'Not Found: GET /tenants, /tenants/{tenantId} or /releases' });
   } catch (error) {

@@ -297,13 +297,16 @@ export async function queryTenantReleases(client: ClientBase, tenantId: string):
   }));
 }
 
-/** Every release, newest first, with its counts, from the platform's registry. */
-export function listReleases(): Promise<ReleaseRecord[]> {
-  return withRegistry(queryReleases);
+/** How many releases, the newest, the control plane and the console read. */
+export const RECENT_RELEASES = 100;
+
+/** The newest RECENT_RELEASES releases with their counts, from the platform's registry. */
+export function recentReleases(): Promise<ReleaseRecord[]> {
+  return withRegistry((client) => queryReleases(client, RECENT_RELEASES));
 }
 
-/** Every release, newest first, with its counts, over any connection to the platform database. */
-export async function queryReleases(client: ClientBase): Promise<ReleaseRecord[]> {
+/** Releases, newest first (all, or the newest `limit`), with their counts, over any connection to the platform database. */
+export async function queryReleases(client: ClientBase, limit?: number): Promise<ReleaseRecord[]> {
   const { rows } = await client.query<{
     id: string;
     name: string;
@@ -326,7 +329,9 @@ export async function queryReleases(client: ClientBase): Promise<ReleaseRecord[]
               AS not_attempted,
             count(*) FILTER (WHERE t.outcome = 'skipped')::int AS skipped
        FROM releases r LEFT JOIN release_tenants t ON t.release_id = r.id
-      GROUP BY r.id ORDER BY r.started_at DESC, r.id`,
+      GROUP BY r.id ORDER BY r.started_at DESC, r.id
+      LIMIT $1`,
+    [limit ?? null],
   );
   return rows.map((r) => ({
     release: r.id,
