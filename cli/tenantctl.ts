@@ -3,6 +3,7 @@ import { adminCredentialsCommand } from './commands/admin-credentials';
 import { consoleCommand } from './commands/console';
 import { executionCommand } from './commands/execution';
 import { executionsCommand } from './commands/executions';
+import { importCommand } from './commands/import';
 import { offboardCommand } from './commands/offboard';
 import { onboardCommand } from './commands/onboard';
 import { releaseCommand } from './commands/release';
@@ -17,6 +18,7 @@ import type { CommandContext } from './options';
 const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [
   upCommand,
   onboardCommand,
+  importCommand,
   executionsCommand,
   executionCommand,
   adminCredentialsCommand,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
 import { startAttempt, tenantLabel } from './attempts';
-import { followExecution } from './follow';
+import { followExecution, fullHistory, stateNamer } from './follow';
 import { checkedTenantId, json, out, type CommonOptions } from './options';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { resolveTarget, resolveWorkflowTarget, type Target } from './target';
@@ -51,7 +51,8 @@ export async function runWorkflow(
   );
   const operation = workflow === 'offboarding' ? 'offboard' : (input.action ?? 'suspend');
   const executionArn = await startAttempt(sfn, stateMachineArn, operation, input);
-  return followAndReport(sfn, executionArn, verb, input.tenantId.slice(0, 40), options);
+  const ended = await followAndReport(sfn, executionArn, verb, input.tenantId.slice(0, 40), options);
+  return ended.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 /**
@@ -63,39 +64,65 @@ async function followAndReport(
   executionArn: string,
   verb: string,
   label: string,
-  options: { json?: boolean; quiet?: boolean },
-): Promise<number> {
+  options: { json?: boolean; quiet?: boolean; silent?: boolean },
+): Promise<EndedExecution> {
   const say = (line: string) => {
-    if (!options.json && !options.quiet) out(line);
+    if (!options.json && !options.quiet && !options.silent) out(line);
   };
   say(`${verb} ${label} (${executionArn})`);
   const ended = await followExecution(
     sfn,
     executionArn,
-    options.json || options.quiet ? () => undefined : progressPrinter(say),
+    options.json || options.quiet || options.silent ? () => undefined : progressPrinter(say),
   );
-  report(label, ended, options);
-  return ended.status === 'SUCCEEDED' ? 0 : 1;
+  if (!options.silent) report(label, ended, options);
+  const status = ended.status ?? 'FAILED';
+  if (status === 'SUCCEEDED') return { status };
+  const error = ended.error ?? status;
+  return {
+    status,
+    error,
+    message: errorMessage(ended.cause),
+    failedStep: await failedStepOf(sfn, executionArn, error),
+  };
 }
 
 /**
- * StartExecution on the target (`onboard-<id>[-N]`, or `restore-<id>[-N]` for an input with `restoreFrom`),
- * then live progress from its history. Exit code 0 only on success.
+ * StartExecution on the target (`onboard-<id>[-N]`, `restore-<id>[-N]` for an input with `restoreFrom`,
+ * `import-<id>[-N]` for one with `importFrom`), then live progress from its history (`silent`: none, and
+ * no outcome printed). Exit code 0 only on success.
  */
 export async function onboardThrough(
   target: Target,
   input: unknown,
-  options: { json?: boolean },
-): Promise<{ exitCode: number; executionArn: string }> {
-  const restoring = typeof (input as { restoreFrom?: unknown } | null)?.restoreFrom === 'string';
-  const executionArn = await startAttempt(
-    target.sfn,
-    target.stateMachineArn,
-    restoring ? 'restore' : 'onboard',
-    input,
-  );
-  const exitCode = await followAndReport(target.sfn, executionArn, 'Onboarding', tenantLabel(input), options);
-  return { exitCode, executionArn };
+  options: { json?: boolean; silent?: boolean },
+): Promise<{ exitCode: number; executionArn: string; ended: EndedExecution }> {
+  const fields = (input ?? {}) as { restoreFrom?: unknown; importFrom?: unknown };
+  const operation =
+    typeof fields.restoreFrom === 'string' ? 'restore' : fields.importFrom ? 'import' : 'onboard';
+  const executionArn = await startAttempt(target.sfn, target.stateMachineArn, operation, input);
+  const verb = operation === 'import' ? 'Importing' : 'Onboarding';
+  const ended = await followAndReport(target.sfn, executionArn, verb, tenantLabel(input), options);
+  return { exitCode: ended.status === 'SUCCEEDED' ? 0 : 1, executionArn, ended };
+}
+
+/** How an execution ended: its status, and when it failed, its error, message and the step that raised it. */
+export interface EndedExecution {
+  readonly status: string;
+  readonly error?: string;
+  readonly message?: string;
+  readonly failedStep?: string;
+}
+
+/** The step whose failure is the execution's error (after a rollback: the step, not an undo). */
+async function failedStepOf(
+  sfn: SFNClient,
+  executionArn: string,
+  error: string,
+): Promise<string | undefined> {
+  const history = await fullHistory(sfn, executionArn);
+  const nameOf = stateNamer(history);
+  return nameOf(history.find((e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.error === error));
 }
 
 /** Prints how an execution ended (`--json`: its summary). */
@@ -117,6 +144,17 @@ function report(label: string, e: DescribeExecutionCommandOutput, options: { jso
       ?.results;
     const replaced = results?.schema?.restored?.replaced;
     if (replaced) out(`warning: ${replaced}`);
+    const imported = results?.schema?.imported;
+    if (imported) {
+      const tables = Object.entries(imported.tables).map(([t, { rows }]) => `${t} ${rows}`);
+      out(
+        `imported from ${imported.from} at schema version ${imported.schemaVersion}, verified: ${tables.join(', ')} rows`,
+      );
+    }
+    for (const record of results?.activation?.cutOver ?? [])
+      out(
+        `cut over: at the domain's DNS provider, point ${record.name} (${record.type}) at ${record.value || '(its API Gateway domain name: the emulator gives none)'}`,
+      );
     // An offboarding: where its verified export is, and until when it is kept.
     const kept = results?.export as Partial<VerifiedExport> | undefined;
     if (kept?.key && kept.retainUntil)

@@ -60,6 +60,18 @@ export const PermanentErrors = {
   VersionNotFound: 'VersionNotFound',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */
   HealthCheckFailed: 'HealthCheckFailed',
+  /** An import's source database cannot be reached (no route, nothing listening, no answer in time). */
+  ImportSourceUnreachable: 'ImportSourceUnreachable',
+  /** An import's source refused us: wrong password, no such database, no right to read a table. */
+  ImportSourceRefused: 'ImportSourceRefused',
+  /** An import's source matches no version of the shop schema (the message names the differences). */
+  ImportSchemaMismatch: 'ImportSchemaMismatch',
+  /** A dump holds something an import never runs and refuses by rule (a role, COPY ... PROGRAM, a shell escape). */
+  ImportDumpRefused: 'ImportDumpRefused',
+  /** A dump ends before it is complete (inside a COPY, or without pg_dump's closing line). */
+  ImportDumpTruncated: 'ImportDumpTruncated',
+  /** The rows loaded are not the rows read (counted and hashed table by table), or do not fit the schema. */
+  ImportMismatch: 'ImportMismatch',
   /** Anything we could not classify: not retried, so a bug fails fast instead of looping. */
   StepFailed: 'StepFailed',
 } as const;

@@ -9,6 +9,8 @@ export const EVENT_SOURCE = 'tenant-onboarding';
 
 export const EventTypes = {
   TenantSignedUp: 'TenantSignedUp',
+  /** Starts an import (an onboarding whose detail has `importFrom`), by the same rule as a signup. */
+  TenantImportRequested: 'TenantImportRequested',
   TenantProvisioned: 'TenantProvisioned',
   TenantProvisioningFailed: 'TenantProvisioningFailed',
   TenantRollbackFailed: 'TenantRollbackFailed',
@@ -21,9 +23,12 @@ export const EventTypes = {
   TenantOffboardingFailed: 'TenantOffboardingFailed',
 } as const;
 
-/** The EventBridge pattern of the rule that starts an onboarding (deployed rule and local runtime alike). */
+/**
+ * The EventBridge pattern of the rule that starts an onboarding (deployed rule and local runtime alike): a
+ * signup, or an import of an existing customer (its detail names the source, common/imports.ts).
+ */
 export const TENANT_SIGNED_UP_PATTERN = {
-  'detail-type': [EventTypes.TenantSignedUp],
+  'detail-type': [EventTypes.TenantSignedUp, EventTypes.TenantImportRequested],
 } as const;
 
 /** The EventBridge pattern of the rule that starts an offboarding. */
@@ -117,14 +122,16 @@ export const TaskEnv = {
 } as const;
 
 /**
- * The execution a `TenantSignedUp` event starts: `onboard-<tenantId>-<12 characters of the event id>`, so an
+ * The execution a `TenantSignedUp` event starts: `onboard-<tenantId>-<12 characters of the event id>`
+ * (`import-...` for a `TenantImportRequested`, whose detail has `importFrom`), so an
  * event delivered twice (EventBridge delivers at least once) names the same execution and starts it once,
  * while two different signups for one id are two executions (of which the registry lets one proceed).
  */
 export function signupExecutionName(detail: unknown, eventId: string): string {
   const tenantId = (detail as { tenantId?: unknown } | null)?.tenantId;
   const label = typeof tenantId === 'string' && /^[a-z0-9-]{1,40}$/.test(tenantId) ? tenantId : 'invalid';
-  return `onboard-${label}-${eventId
+  const operation = (detail as { importFrom?: unknown } | null)?.importFrom ? 'import' : 'onboard';
+  return `${operation}-${label}-${eventId
     .replace(/[^A-Za-z0-9]/g, '')
     .slice(0, 12)
     .toLowerCase()}`;

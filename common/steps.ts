@@ -1,3 +1,5 @@
+import { ImportStates } from './imports';
+
 /**
  * The onboarding steps, in order, as a table: the CDK construct builds the state machine from it and the
  * local runtime maps its state names to the in-process handlers. A step's id names its folder in
@@ -81,7 +83,8 @@ export const STEPS: readonly StepSpec[] = [
     branch: 'database',
     stateName: 'Apply schema',
     resultKey: 'schema',
-    timeoutSeconds: 120,
+    // An import or a restore streams a customer's rows for minutes: Lambda's longest.
+    timeoutSeconds: 900,
     retry: slow,
   },
   {
@@ -182,6 +185,20 @@ export const DEDICATED_INSTANCE = {
   abandonedStateName: 'Stop waiting for instance',
   /** 60 rounds of 30 s: RDS usually needs 5-15 minutes. */
   maxRounds: 60,
+} as const;
+
+/**
+ * An import (`importFrom`, common/imports.ts): "Inspect import source" runs before "Register tenant", so a
+ * source that is refused leaves nothing; the source's credentials are deleted after the tenant is live and
+ * at the end of a rollback (the same handler, its `undo`).
+ */
+export const IMPORT_SOURCE = {
+  id: 'inspect-source',
+  stateName: ImportStates.inspect,
+  resultKey: 'source',
+  /** A large dump is read through once here (Lambda's longest). */
+  timeoutSeconds: 900,
+  retry: quick,
 } as const;
 
 /** The step that records an undo that could not be completed (ROLLBACK_FAILED + event). */

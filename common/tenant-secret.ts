@@ -12,10 +12,12 @@ export interface TenantSecret {
   readonly password: string;
   /** The admin user seeded at onboarding, and its initial password (`tenantctl admin-credentials`). */
   readonly adminEmail: string;
-  /** Absent for a restored tenant: its users keep the passwords they had, and no admin is seeded. */
+  /** Absent for a restored or imported tenant: its users keep the passwords they had, and no admin is seeded. */
   readonly adminPassword?: string;
   /** The export a restored tenant was loaded from. */
   readonly restoredFrom?: string;
+  /** An imported tenant: the dump it was loaded from, or `its database`. */
+  readonly importedFrom?: string;
   /** HMAC-SHA256 key (base64url) signing the tenant API's bearer tokens. */
   readonly tokenKey: string;
 }

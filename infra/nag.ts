@@ -60,6 +60,9 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${attr(web.siteBucket)}/tenants/*`,
     `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
     `Resource::${attr(archive.bucket)}/exports/*`,
+    // An import's source credentials (tenantctl import makes one secret per attempt) and uploaded dumps.
+    `Resource::${arn('secretsmanager', 'secret:tenant-imports/*')}`,
+    `Resource::${attr(archive.bucket)}/imports/*`,
     `Resource::${arn('rds', 'snapshot:tenant-*')}`,
     // Offboarding's claim asks whether the execution that holds a tenant still runs.
     `Resource::${arn('states', 'execution:*')}`,
@@ -77,7 +80,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/, the tenant-imports/* credentials and imports/ dumps of imports), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
     );
     iam5(
       fn,

@@ -218,7 +218,7 @@ export class PlatformStack extends Stack {
     new events.Rule(this, 'TenantSignedUpRule', {
       eventBus,
       description:
-        'Starts an onboarding for every TenantSignedUp event (one per event id), with the event detail as input',
+        'Starts an onboarding for every TenantSignedUp or TenantImportRequested event (one per event id), with the event detail as input',
       eventPattern: { detailType: [...TENANT_SIGNED_UP_PATTERN['detail-type']] },
       targets: [
         new targets.LambdaFunction(this.signupStarter, {

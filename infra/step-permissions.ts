@@ -14,6 +14,7 @@ import { permissions as attachDomain } from '../workflow-tasks/attach-domain/per
 import { permissions as checkInstance } from '../workflow-tasks/check-instance/permissions';
 import { permissions as createDatabase } from '../workflow-tasks/create-database/permissions';
 import { permissions as deployFunction } from '../workflow-tasks/deploy-function/permissions';
+import { permissions as inspectSource } from '../workflow-tasks/inspect-source/permissions';
 import { permissions as invalidateCache } from '../workflow-tasks/invalidate-cache/permissions';
 import { permissions as publishFrontend } from '../workflow-tasks/publish-frontend/permissions';
 import { permissions as recordRollbackFailure } from '../workflow-tasks/record-rollback-failure/permissions';
@@ -23,7 +24,7 @@ import { permissions as validateInput } from '../workflow-tasks/validate-input/p
 
 /** Every onboarding step's permissions, from its folder (`workflow-tasks/<step>/permissions.ts`). */
 export const STEP_PERMISSIONS: Readonly<
-  Record<StepId | 'check-instance' | 'record-rollback-failure', StepPermissions>
+  Record<StepId | 'check-instance' | 'record-rollback-failure' | 'inspect-source', StepPermissions>
 > = {
   'validate-input': validateInput,
   'register-tenant': registerTenant,
@@ -37,6 +38,7 @@ export const STEP_PERMISSIONS: Readonly<
   'invalidate-cache': invalidateCache,
   'activate-tenant': activateTenant,
   'record-rollback-failure': recordRollbackFailure,
+  'inspect-source': inspectSource,
 };
 
 /**

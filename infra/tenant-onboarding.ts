@@ -13,9 +13,11 @@ import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PlatformNames, TaskEnv } from '../common/names';
 import { WaitErrors } from '../common/errors';
+import { ImportStates } from '../common/imports';
 import {
   BRANCHES,
   DEDICATED_INSTANCE,
+  IMPORT_SOURCE,
   ONBOARDING_SLOTS,
   ONBOARDING_TIMEOUT_SECONDS,
   RECORD_ROLLBACK_FAILURE,
@@ -217,8 +219,24 @@ export class TenantOnboarding extends Construct {
     );
     recordFailure.next(rollbackFailed);
 
+    // An import's source credentials are deleted at the end of a rollback (IMPORT_SOURCE). A failure to
+    // delete them keeps the original error: tenantctl import deletes them again when the execution ends.
+    const forgetSource = fn(ImportStates.undoForget, IMPORT_SOURCE.id, 'undo', 30);
+    const undoForget = retryTransient(
+      invoke(ImportStates.undoForget, forgetSource, 30, undefined),
+      IMPORT_SOURCE,
+      'undo',
+    );
+    undoForget.addCatch(onboardingFailed, { resultPath: '$.importCleanupError' });
+    undoForget.next(onboardingFailed);
+    const rollbackImported = new sfn.Choice(this, ImportStates.rollbackImported, {
+      stateName: ImportStates.rollbackImported,
+    })
+      .when(sfn.Condition.isPresent('$.results.tenant.importFrom'), undoForget)
+      .otherwise(onboardingFailed);
+
     // Undo chain, built from the first step forwards so each undo knows the one before it.
-    let previousUndo: sfn.IChainable = onboardingFailed;
+    let previousUndo: sfn.IChainable = rollbackImported;
     const undoFor = new Map<string, sfn.IChainable>();
     for (const step of STEPS) {
       if (step.undoStateName) {
@@ -376,9 +394,23 @@ export class TenantOnboarding extends Construct {
       inputPath: '$.results.failure',
       resultPath: '$.error',
     }).next(undoAll);
+    // After the tenant is live, an import's source credentials are deleted (a failure to delete them does
+    // not undo the tenant: it is said in the output, and tenantctl import deletes them again).
+    const live = new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' });
+    this.taskFunctions.set(ImportStates.forget, forgetSource);
+    const forget = retryTransient(invoke(ImportStates.forget, forgetSource, 30, undefined), IMPORT_SOURCE);
+    forget.addCatch(
+      new sfn.Pass(this, ImportStates.forgetNotDone, { stateName: ImportStates.forgetNotDone }).next(live),
+      { resultPath: '$.importCleanupError' },
+    );
+    forget.next(live);
     get('invalidate-cache')
       .next(get('activate-tenant'))
-      .next(new sfn.Succeed(this, 'Tenant is live', { stateName: 'Tenant is live' }));
+      .next(
+        new sfn.Choice(this, ImportStates.imported, { stateName: ImportStates.imported })
+          .when(sfn.Condition.isPresent('$.results.tenant.importFrom'), forget)
+          .otherwise(live),
+      );
     build
       .next(collect)
       .next(
@@ -387,10 +419,24 @@ export class TenantOnboarding extends Construct {
           .otherwise(get('invalidate-cache')),
       );
 
-    const definition = get('validate-input')
-      .next(get('register-tenant'))
-      .next(get('store-secret'))
-      .next(build);
+    // An import reads its source before anything is made: a refused source leaves nothing.
+    const inspect = retryTransient(
+      invoke(
+        IMPORT_SOURCE.stateName,
+        fn(IMPORT_SOURCE.stateName, IMPORT_SOURCE.id, 'run', IMPORT_SOURCE.timeoutSeconds),
+        IMPORT_SOURCE.timeoutSeconds,
+        `$.results.${IMPORT_SOURCE.resultKey}`,
+      ),
+      IMPORT_SOURCE,
+    );
+    inspect.addCatch(rollbackImported, { resultPath: '$.error' });
+    inspect.next(get('register-tenant'));
+    get('register-tenant').next(get('store-secret')).next(build);
+    const definition = get('validate-input').next(
+      new sfn.Choice(this, ImportStates.importing, { stateName: ImportStates.importing })
+        .when(sfn.Condition.isPresent('$.results.tenant.importFrom'), inspect)
+        .otherwise(get('register-tenant')),
+    );
 
     this.stateMachine = workflowStateMachine(this, {
       start: definition,

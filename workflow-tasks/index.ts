@@ -6,6 +6,7 @@ import * as attachDomain from './attach-domain/handler';
 import * as checkInstance from './check-instance/handler';
 import * as createDatabase from './create-database/handler';
 import * as deployFunction from './deploy-function/handler';
+import * as inspectSource from './inspect-source/handler';
 import * as invalidateCache from './invalidate-cache/handler';
 import * as publishFrontend from './publish-frontend/handler';
 import * as recordRollbackFailure from './record-rollback-failure/handler';
@@ -23,7 +24,7 @@ export interface StepHandlers {
  * `handler.undo`), gathered for the local runtime, which calls them in-process.
  */
 export const STEP_HANDLERS: Readonly<
-  Record<StepId | 'check-instance' | 'record-rollback-failure', StepHandlers>
+  Record<StepId | 'check-instance' | 'record-rollback-failure' | 'inspect-source', StepHandlers>
 > = {
   'validate-input': validateInput,
   'register-tenant': registerTenant,
@@ -37,4 +38,5 @@ export const STEP_HANDLERS: Readonly<
   'activate-tenant': activateTenant,
   'check-instance': checkInstance,
   'record-rollback-failure': recordRollbackFailure,
+  'inspect-source': inspectSource,
 };

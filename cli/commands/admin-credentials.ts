@@ -20,7 +20,7 @@ export function adminCredentialsCommand(program: Command): void {
     out(`e-mail    ${credentials.email}`);
     if (credentials.password === null)
       return out(
-        `password  (none: restored from ${credentials.restoredFrom}; its users sign in with the passwords they had)`,
+        `password  (none: ${credentials.restoredFrom ? `restored from ${credentials.restoredFrom}` : `imported from ${credentials.importedFrom}`}; its users sign in with the passwords they had)`,
       );
     out(`password  ${credentials.password}`);
     out(
@@ -31,12 +31,16 @@ export function adminCredentialsCommand(program: Command): void {
 
 /**
  * `{ email, password }` of the admin seeded at onboarding, from the tenant's secret; a restored tenant has
- * no initial password (`password: null`, `restoredFrom`: its export), its users keep their own.
+ * no initial password (`password: null`, `restoredFrom`: its export), nor has an imported one
+ * (`importedFrom`); their users keep their own.
  */
 async function adminCredentials(
   tenantId: string,
   options: CommonOptions,
-): Promise<{ email: string; password: string } | { email: string; password: null; restoredFrom: string }> {
+): Promise<
+  | { email: string; password: string }
+  | { email: string; password: null; restoredFrom?: string; importedFrom?: string }
+> {
   checkedTenantId('tenantId', tenantId);
   const secrets = new SecretsManagerClient(
     await awsClientConfig({ ...options, stateDir: resolve(options.stateDir) }),
@@ -46,6 +50,8 @@ async function adminCredentials(
     const secret = await getJsonSecret<Partial<TenantSecret>>(secrets, secretName);
     if (secret.adminEmail && secret.restoredFrom)
       return { email: secret.adminEmail, password: null, restoredFrom: secret.restoredFrom };
+    if (secret.adminEmail && secret.importedFrom)
+      return { email: secret.adminEmail, password: null, importedFrom: secret.importedFrom };
     if (!secret.adminEmail || !secret.adminPassword)
       throw new Error(
         `${tenantId}: secret ${secretName} has no admin credentials (onboarded by an older version?)`,

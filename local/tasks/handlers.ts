@@ -7,7 +7,8 @@
  * Where the real thing differs: the handlers share this process (a Lambda has its own), and a task's
  * timeout is enforced by the state machine, not by stopping the function.
  */
-import { DEDICATED_INSTANCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../../common/steps';
+import { DEDICATED_INSTANCE, IMPORT_SOURCE, RECORD_ROLLBACK_FAILURE, STEPS } from '../../common/steps';
+import { ImportStates } from '../../common/imports';
 import { OffboardingStates } from '../../common/offboarding';
 import { SuspensionStates } from '../../common/suspension';
 import { ReleaseStates } from '../../common/release';
@@ -31,7 +32,10 @@ type JsonHandler = (input: TaskEvent) => Promise<unknown>;
 
 export type StateHandlers = Record<string, [string, (event: never) => Promise<unknown>]>;
 
-/** Onboarding's Task states, from the step table: each step's run and undo, the instance check, the record. */
+/**
+ * Onboarding's Task states, from the step table: each step's run and undo, the instance check, the record,
+ * an import's inspection and the deletion of its credentials.
+ */
 export function onboardingHandlers(): StateHandlers {
   const handlers: StateHandlers = {};
   for (const step of STEPS) {
@@ -39,8 +43,11 @@ export function onboardingHandlers(): StateHandlers {
     handlers[step.stateName] = [step.id, run];
     if (step.undoStateName && undo) handlers[step.undoStateName] = [`undo:${step.id}`, undo];
   }
-  for (const { id, stateName } of [DEDICATED_INSTANCE.check, RECORD_ROLLBACK_FAILURE])
+  for (const { id, stateName } of [DEDICATED_INSTANCE.check, RECORD_ROLLBACK_FAILURE, IMPORT_SOURCE])
     handlers[stateName] = [id, STEP_HANDLERS[id].run];
+  const forget = STEP_HANDLERS[IMPORT_SOURCE.id].undo!;
+  handlers[ImportStates.undoForget] = [`undo:${IMPORT_SOURCE.id}`, forget];
+  handlers[ImportStates.forget] = [`${IMPORT_SOURCE.id}:forget`, forget];
   return handlers;
 }
 

@@ -40,6 +40,7 @@ describe('the onboarding state machine (from the CDK construct)', () => {
   it('runs the steps of DESIGN.md, the database branch beside the web branch, skipping "Attach domain" without a domain', () => {
     expect(pathFrom(definition.StartAt)).toEqual([
       'Validate input',
+      'Import?',
       'Register tenant',
       'Store secret',
       'Build database and web',
@@ -47,6 +48,7 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       'Both branches built?',
       'Invalidate cache',
       'Activate tenant',
+      'Imported?',
       'Tenant is live',
     ]);
     const branches = state('Build database and web').Branches!;
@@ -145,10 +147,35 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     ).toEqual([30]);
   });
 
+  it('inspects an import source before anything is made, and deletes its credentials either way', () => {
+    expect(state('Import?').Choices).toEqual([
+      { Variable: '$.results.tenant.importFrom', IsPresent: true, Next: 'Inspect import source' },
+    ]);
+    // A refused source fails with nothing made: straight to the deletion of its credentials.
+    expect(state('Inspect import source')).toMatchObject({
+      Next: 'Register tenant',
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Rollback: imported?', ResultPath: '$.error' }],
+    });
+    expect(state('Rollback: imported?').Choices?.map((c) => c.Next)).toEqual([
+      'Rollback: delete import credentials',
+    ]);
+    expect(state('Rollback: delete import credentials').Next).toBe('Onboarding failed');
+    expect(state('Imported?').Choices?.map((c) => c.Next)).toEqual(['Delete import credentials']);
+    // Once the tenant is live, a failure to delete them does not undo it.
+    expect(state('Delete import credentials')).toMatchObject({
+      Next: 'Tenant is live',
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Import credentials not deleted' }],
+    });
+    expect(state('Import credentials not deleted').Next).toBe('Tenant is live');
+  });
+
   it('chains the undos backwards to a Fail state carrying the original error', () => {
     const chain: string[] = [];
-    for (let name: string | undefined = 'Rollback: delete frontend'; name; name = state(name).Next)
+    for (let name: string | undefined = 'Rollback: delete frontend'; name;) {
       chain.push(name);
+      const s = state(name);
+      name = s.Type === 'Choice' ? s.Default : s.Next;
+    }
     expect(chain).toEqual([
       'Rollback: delete frontend',
       'Rollback: detach domain',
@@ -156,6 +183,7 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       'Rollback: drop database',
       'Rollback: delete secret',
       'Rollback: mark tenant rolled back',
+      'Rollback: imported?',
       'Onboarding failed',
     ]);
     expect(state('Onboarding failed')).toMatchObject({
@@ -198,8 +226,9 @@ describe('the onboarding state machine (from the CDK construct)', () => {
 
   it('retries only transient errors, with full jitter and a capped delay, on every task; each task has a timeout', () => {
     const tasks = [...states].filter(([, s]) => s.Type === 'Task');
-    // The steps, their undos, "Check instance" and "Record rollback failure".
-    expect(tasks.length).toBe(STEPS.length + STEPS.filter((s) => s.undoStateName).length + 2);
+    // The steps, their undos, "Check instance", "Record rollback failure", and an import's inspection and
+    // the deletion of its credentials (after the tenant is live, and at the end of a rollback).
+    expect(tasks.length).toBe(STEPS.length + STEPS.filter((s) => s.undoStateName).length + 2 + 3);
     for (const [name, s] of tasks as [string, State][]) {
       const ours = s.Retry?.find((r) => r.ErrorEquals.includes('Throttled'));
       // Undos are idempotent, so a timed-out one is retried too; a timed-out forward step is rolled back.

@@ -44,5 +44,10 @@ export async function run(event: TaskEvent): Promise<StepResults['activation']> 
     executionArn: event.executionArn,
     ...resources,
   });
-  return { tenantId: tenant.tenantId, status: 'ACTIVE' };
+  // An imported customer's old app serves until its DNS moves: the records that move it.
+  const cutOver =
+    tenant.importFrom && !domain.skipped
+      ? [{ name: domain.domainName, type: 'CNAME' as const, value: domain.targetDomainName }]
+      : undefined;
+  return { tenantId: tenant.tenantId, status: 'ACTIVE', ...(cutOver ? { cutOver } : {}) };
 }

@@ -14,6 +14,10 @@ import { readTenantApiVersion } from '../lib/artifact';
 import { appliedVersion, migrate, type Migration } from '../lib/migrate';
 import { readTenantSecret } from '../lib/tenant-db';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
+import { dumpLines } from '../import/dump';
+import { alreadyLoaded, loadRows, type RowSource } from '../import/load';
+import { detectVersion, requireVersion, shapeOf, shapesByVersion, UNKNOWN_TYPE } from '../import/schema';
+import { readSourceSecret, sourceLabel, withSourceSnapshot } from '../import/source';
 
 /**
  * Applies the migrations of the tenant API version "Register tenant" picked (Deploy function and Publish
@@ -22,7 +26,7 @@ import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
  * instance or its own), and seeds the admin user with the initial password from the secret (only its
  * scrypt hash reaches the database). Until the admin changes it, a re-run sets the hash again, so the
  * secret's initial password always signs in. With `restoreFrom`, the tenant's export is loaded instead of a
- * new admin (see `restore`). The schema version reported is the database's own (after a release of older
+ * new admin (see `restore`); with `importFrom`, the customer's current data (see `importSource`). The schema version reported is the database's own (after a release of older
  * code it is newer than the version's). Nothing to undo: dropping the database removes it all.
  */
 export async function run(event: TaskEvent): Promise<StepResults['schema']> {
@@ -44,6 +48,9 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
   adminHash?.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   return withClient(connection, async (client) => {
     const restored = tenant.restoreFrom ? await restore(client, tenant, migrations) : undefined;
+    const imported = tenant.importFrom
+      ? await importSource(client, tenant, migrations, resultOf(event, 'source'))
+      : undefined;
     const migrated = await migrate(client, 'tenant', migrations);
     // A restored tenant has its users, with the passwords they had.
     if (adminHash)
@@ -59,6 +66,7 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
       adminEmail: tenant.adminEmail,
       tenantApiVersion: version,
       ...(restored ? { restored } : {}),
+      ...(imported ? { imported } : {}),
     };
   });
 }
@@ -119,6 +127,60 @@ async function restore(
   if (!loaded.rows[0]?.loaded)
     await loadExport(client, { s3, Bucket, Key: key, VersionId: versionId, bytes: record.bytes });
   return { from: key, ...(versionId ? { versionId } : {}), rows, ...(replaced ? { replaced } : {}) };
+}
+
+/**
+ * `importFrom`: finds the source's schema version again, against this version's migrations (the one the
+ * tenant registered on; "Inspect import source" looked before anything was made), migrates the database
+ * to it, and loads the source's rows, verified table by table (workflow-tasks/import/load.ts); the caller
+ * then runs the newer migrations. A database is read in one snapshot, and only read; a dump is streamed
+ * from the archive bucket. A re-run finds the rows loaded (they are committed only once verified) and
+ * loads nothing again.
+ */
+async function importSource(
+  client: ClientBase,
+  tenant: ValidatedTenant,
+  migrations: readonly Migration[],
+  inspected: StepResults['source'],
+): Promise<NonNullable<StepResults['schema']['imported']>> {
+  const shapes = await shapesByVersion(client, migrations);
+  const load = async (schemaVersion: number, source: RowSource) => {
+    const shape = shapes.get(schemaVersion)!;
+    await migrate(
+      client,
+      'tenant',
+      migrations.filter((m) => m.version <= schemaVersion),
+    );
+    const tables = (await alreadyLoaded(client, shape))
+      ? Object.fromEntries(
+          Object.entries(await countRows(client, [...shape.keys()])).map(([t, rows]) => [
+            t,
+            { rows, digest: '' },
+          ]),
+        )
+      : await loadRows(client, source, shape);
+    return { from: inspected.source, schemaVersion, tables };
+  };
+  const secretArn = tenant.importFrom?.sourceSecretArn;
+  if (secretArn) {
+    const secret = await readSourceSecret(secretArn);
+    const label = sourceLabel(secret);
+    return withSourceSnapshot(secret, async (source) => {
+      const found = await shapeOf(source);
+      const schemaVersion = requireVersion(detectVersion(found, shapes), `the import source ${label}`);
+      return load(schemaVersion, { kind: 'database', client: source, label });
+    });
+  }
+  const key = tenant.importFrom?.dumpKey ?? '';
+  const columns = new Map(
+    Object.entries(inspected.tables).map(([t, cs]) => [t, new Map(cs.map((c) => [c, UNKNOWN_TYPE]))]),
+  );
+  const schemaVersion = requireVersion(detectVersion(columns, shapes), `dump ${key}`);
+  return load(schemaVersion, {
+    kind: 'dump',
+    lines: dumpLines(aws().s3, requiredEnv(TaskEnv.archiveBucket), key),
+    where: key,
+  });
 }
 
 async function countRows(client: ClientBase, tables: readonly string[]): Promise<Record<string, number>> {

@@ -25,6 +25,19 @@ export interface StepResults {
    * "Apply schema" runs its migrations while "Deploy function" and "Publish frontend" deploy its code.
    */
   registration: { tenantId: string; status: 'PROVISIONING'; executionArn: string; tenantApiVersion: string };
+  /**
+   * With `importFrom` ("Inspect import source"): the source (a database as `postgres://user@host:port/db`,
+   * never its password, or the dump's key), its schema version, its tables' columns and row counts.
+   */
+  source: {
+    kind: 'database' | 'dump';
+    source: string;
+    schemaVersion: number;
+    tables: Record<string, string[]>;
+    rows: Record<string, number>;
+    /** A dump's tables of other schemas, read past. */
+    ignored?: string[];
+  };
   secret: { secretArn: string; secretName: string };
   /** Shared tier: the database on the shared instance. Dedicated: the RDS instance being created. */
   database: { database: string; role: string; host: string; port: number; instanceId?: string };
@@ -40,6 +53,15 @@ export interface StepResults {
      * and, when the key was written again after the verification, what was ignored (ExportReplaced).
      * With `fromSnapshot`: the final snapshot the instance was restored from, and the rows it has.
      */
+    /**
+     * With `importFrom`: the source, the schema version its rows were loaded at (the newer migrations ran
+     * after), and each table's rows and digest, the same read from the source and from the tenant's database.
+     */
+    imported?: {
+      from: string;
+      schemaVersion: number;
+      tables: Record<string, { rows: number; digest: string }>;
+    };
     restored?: {
       from: string;
       versionId?: string;
@@ -66,5 +88,13 @@ export interface StepResults {
     | { skipped: false; domainName: string; apiMappingId: string; targetDomainName: string };
   frontend: { siteBucket: string; sitePrefix: string; files: string[]; configKey: string; apiUrl: string };
   invalidation: { distributionId: string; invalidationId: string; paths: string[] };
-  activation: { tenantId: string; status: 'ACTIVE' };
+  /**
+   * `cutOver`, for an imported tenant with a domain: the DNS records that move the customer's traffic from
+   * the old app (which serves until they are changed) to the tenant.
+   */
+  activation: {
+    tenantId: string;
+    status: 'ACTIVE';
+    cutOver?: { name: string; type: 'CNAME'; value: string }[];
+  };
 }

@@ -335,22 +335,27 @@ export async function loadExport(client: ClientBase, source: ExportSource): Prom
         PermanentErrors.ExportMismatch,
         `export ${source.Key} is at schema version ${manifest.schemaVersion}, the database at ${migratedTo}`,
       );
-    await client.query(`
-      DO $$
-      DECLARE c record;
-      BEGIN
-        FOR c IN SELECT table_name, column_name FROM information_schema.columns
-                  WHERE table_schema = 'public' AND is_identity = 'YES' LOOP
-          EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE((SELECT max(%I) FROM %I), 0) + 1, false)',
-                         c.table_name, c.column_name, c.column_name, c.table_name);
-        END LOOP;
-      END $$`);
+    await setIdentitiesPastMax(client);
     await client.query('COMMIT');
     return manifest;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw loadError(source.Key, loading, error);
   }
+}
+
+/** Sets each identity sequence of schema public past the highest id its table holds: new rows get new ids. */
+export async function setIdentitiesPastMax(client: ClientBase): Promise<void> {
+  await client.query(`
+    DO $$
+    DECLARE c record;
+    BEGIN
+      FOR c IN SELECT table_name, column_name FROM information_schema.columns
+                WHERE table_schema = 'public' AND is_identity = 'YES' LOOP
+        EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE((SELECT max(%I) FROM %I), 0) + 1, false)',
+                       c.table_name, c.column_name, c.column_name, c.table_name);
+      END LOOP;
+    END $$`);
 }
 
 /**

@@ -31,8 +31,12 @@ export async function run(event: TaskEvent): Promise<StepResults['secret']> {
     username: role,
     password: randomSecret(32),
     adminEmail: tenant.adminEmail,
-    // A restored tenant's users sign in with the passwords they had: an initial one would never work.
-    ...(tenant.restoreFrom ? { restoredFrom: tenant.restoreFrom } : { adminPassword: randomSecret(18) }),
+    // A restored or imported tenant's users sign in with the passwords they had: an initial one would never work.
+    ...(tenant.restoreFrom
+      ? { restoredFrom: tenant.restoreFrom }
+      : tenant.importFrom
+        ? { importedFrom: tenant.importFrom.dumpKey ?? 'its database' }
+        : { adminPassword: randomSecret(18) }),
     tokenKey: randomSecret(32),
   };
   try {
