@@ -156,7 +156,8 @@ function importProblems(input: TenantInput): string[] {
 export function fieldProblems(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => `${printable(key)}: is not a known field`).join('; ');
+      const parent = issue.path.map((p) => `${String(p)}.`).join('');
+      return issue.keys.map((key) => `${parent}${printable(key)}: is not a known field`).join('; ');
     }
     const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'input';
     return `${field}: ${issue.message}`;
