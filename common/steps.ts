@@ -97,21 +97,22 @@ export const STEPS: readonly StepSpec[] = [
     retry: slow,
   },
   {
-    id: 'attach-domain',
-    branch: 'web',
-    stateName: 'Attach domain',
-    resultKey: 'domain',
-    undoStateName: 'Rollback: detach domain',
-    timeoutSeconds: 60,
-    retry: quick,
-  },
-  {
     id: 'publish-frontend',
     branch: 'web',
     stateName: 'Publish frontend',
     resultKey: 'frontend',
     undoStateName: 'Rollback: delete frontend',
     timeoutSeconds: 120,
+    retry: quick,
+  },
+  // After both branches: the domain is attached once the tenant works (an imported customer's, once its
+  // rows are verified), never to a half-built one.
+  {
+    id: 'attach-domain',
+    stateName: 'Attach domain',
+    resultKey: 'domain',
+    undoStateName: 'Rollback: detach domain',
+    timeoutSeconds: 60,
     retry: quick,
   },
   {

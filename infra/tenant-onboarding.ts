@@ -355,18 +355,8 @@ export class TenantOnboarding extends Construct {
         .otherwise(get('apply-schema')),
     );
 
-    // The web branch. Without a domain, "Attach domain" is skipped; its result still says so.
-    const noDomain = new sfn.Pass(this, 'No domain to attach', {
-      stateName: 'No domain to attach',
-      result: sfn.Result.fromObject({ skipped: true }),
-      resultPath: '$.results.domain',
-    }).next(get('publish-frontend'));
-    get('attach-domain').next(get('publish-frontend'));
-    const webBranch = get('deploy-function').next(
-      new sfn.Choice(this, 'Has a domain?', { stateName: 'Has a domain?' })
-        .when(sfn.Condition.isPresent('$.results.tenant.domain'), get('attach-domain'))
-        .otherwise(noDomain),
-    );
+    // The web branch.
+    const webBranch = get('deploy-function').next(get('publish-frontend'));
 
     // Side by side. Each branch returns the whole state with its own results added (and a failure, if it
     // had one): they are merged back into `$.results`, then a failure goes into every undo (the undos
@@ -404,6 +394,17 @@ export class TenantOnboarding extends Construct {
       { resultPath: '$.importCleanupError' },
     );
     forget.next(live);
+    // Once both branches are built: without a domain, "Attach domain" is skipped; its result still says so.
+    const hasDomain = new sfn.Choice(this, 'Has a domain?', { stateName: 'Has a domain?' })
+      .when(sfn.Condition.isPresent('$.results.tenant.domain'), get('attach-domain'))
+      .otherwise(
+        new sfn.Pass(this, 'No domain to attach', {
+          stateName: 'No domain to attach',
+          result: sfn.Result.fromObject({ skipped: true }),
+          resultPath: '$.results.domain',
+        }).next(get('invalidate-cache')),
+      );
+    get('attach-domain').next(get('invalidate-cache'));
     get('invalidate-cache')
       .next(get('activate-tenant'))
       .next(
@@ -416,7 +417,7 @@ export class TenantOnboarding extends Construct {
       .next(
         new sfn.Choice(this, BRANCHES.builtStateName, { stateName: BRANCHES.builtStateName })
           .when(sfn.Condition.isPresent('$.results.failure'), takeError)
-          .otherwise(get('invalidate-cache')),
+          .otherwise(hasDomain),
       );
 
     // An import reads its source before anything is made: a refused source leaves nothing.

@@ -246,8 +246,10 @@ describe('onboarding an existing tenant again', () => {
     const states = entered(second);
     expect(states).toEqual([
       'Validate input',
+      'Import?',
       'Register tenant',
       'Rollback: mark tenant rolled back',
+      'Rollback: imported?',
       'Onboarding failed',
     ]);
 

@@ -37,7 +37,7 @@ const faults: Fault[] = [
   // still running: that step lands its effect late.
   { tenantId: 'interrupted-web', step: 'apply-schema', kind: 'permanent', times: 1 },
   { tenantId: 'interrupted-web', step: 'deploy-function', kind: 'slow', times: 1 },
-  { tenantId: 'interrupted-db', step: 'attach-domain', kind: 'permanent', times: 1 },
+  { tenantId: 'interrupted-db', step: 'publish-frontend', kind: 'permanent', times: 1 },
   { tenantId: 'interrupted-db', step: 'create-database', kind: 'slow', times: 1 },
   // The dedicated tier's wait loop failing: the RDS instance is deleted.
   { tenantId: 'dedicated-rb', step: 'check-instance', kind: 'permanent', times: 1 },

@@ -68,10 +68,10 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
-describe('the TenantSignedUp rule', () => {
+describe('the TenantSignedUp (and TenantImportRequested) rule', () => {
   it('starts one onboarding per event, through the signup Lambda, with retries and a dead-letter queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': [EventTypes.TenantSignedUp] },
+      EventPattern: { 'detail-type': [EventTypes.TenantSignedUp, EventTypes.TenantImportRequested] },
       EventBusName: { Ref: Match.stringLikeRegexp('EventBus') },
       Targets: [
         Match.objectLike({
@@ -592,9 +592,10 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 18 onboarding, 11 release, 5 suspension, 12 offboarding and 1 cleanup task Lambdas, the control
-    // plane's, the signup rule's target, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(50);
+    // 20 onboarding (an import's inspection and the deletion of its credentials among them), 11 release,
+    // 5 suspension, 12 offboarding and 1 cleanup task Lambdas, the control plane's, the signup rule's
+    // target, and CDK's BucketDeployment function.
+    expect(functions.length).toBe(52);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

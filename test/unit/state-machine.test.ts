@@ -37,7 +37,7 @@ const pathFrom = (start: string): string[] => {
 };
 
 describe('the onboarding state machine (from the CDK construct)', () => {
-  it('runs the steps of DESIGN.md, the database branch beside the web branch, skipping "Attach domain" without a domain', () => {
+  it('runs the steps of DESIGN.md, the database branch beside the web branch, then the domain (skipped without one)', () => {
     expect(pathFrom(definition.StartAt)).toEqual([
       'Validate input',
       'Import?',
@@ -46,6 +46,8 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       'Build database and web',
       'Collect branch results',
       'Both branches built?',
+      'Has a domain?',
+      'No domain to attach',
       'Invalidate cache',
       'Activate tenant',
       'Imported?',
@@ -54,10 +56,11 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     const branches = state('Build database and web').Branches!;
     expect(branches.map((b) => pathFrom(b.StartAt))).toEqual([
       ['Create database', 'Dedicated instance?', 'Apply schema'],
-      ['Deploy function', 'Has a domain?', 'No domain to attach', 'Publish frontend'],
+      ['Deploy function', 'Publish frontend'],
     ]);
+    // The domain is attached once both branches are built (an import's rows verified), never before.
     expect(state('Has a domain?').Choices?.map((c) => c.Next)).toEqual(['Attach domain']);
-    expect(state('Attach domain').Next).toBe('Publish frontend');
+    expect(state('Attach domain').Next).toBe('Invalidate cache');
     for (const last of ['Apply schema', 'Publish frontend', 'Database branch failed', 'Web branch failed'])
       expect(state(last)).toMatchObject({ End: true });
   });
@@ -74,12 +77,12 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     });
     expect(state('Both branches built?')).toMatchObject({
       Choices: [{ Variable: '$.results.failure', IsPresent: true, Next: 'Take the branch error' }],
-      Default: 'Invalidate cache',
+      Default: 'Has a domain?',
     });
     expect(state('Take the branch error')).toMatchObject({
       InputPath: '$.results.failure',
       ResultPath: '$.error',
-      Next: 'Rollback: delete frontend',
+      Next: 'Rollback: detach domain',
     });
   });
 
@@ -120,8 +123,9 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     const expected: Record<string, string> = {
       'Register tenant': 'Rollback: mark tenant rolled back',
       'Store secret': 'Rollback: delete secret',
-      'Invalidate cache': 'Rollback: delete frontend',
-      'Activate tenant': 'Rollback: delete frontend',
+      'Attach domain': 'Rollback: detach domain',
+      'Invalidate cache': 'Rollback: detach domain',
+      'Activate tenant': 'Rollback: detach domain',
     };
     for (const [name, undo] of Object.entries(expected)) {
       expect([name, catchTarget(name)]).toEqual([
@@ -171,14 +175,14 @@ describe('the onboarding state machine (from the CDK construct)', () => {
 
   it('chains the undos backwards to a Fail state carrying the original error', () => {
     const chain: string[] = [];
-    for (let name: string | undefined = 'Rollback: delete frontend'; name;) {
+    for (let name: string | undefined = 'Rollback: detach domain'; name;) {
       chain.push(name);
       const s = state(name);
       name = s.Type === 'Choice' ? s.Default : s.Next;
     }
     expect(chain).toEqual([
-      'Rollback: delete frontend',
       'Rollback: detach domain',
+      'Rollback: delete frontend',
       'Rollback: delete function and API',
       'Rollback: drop database',
       'Rollback: delete secret',
