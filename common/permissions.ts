@@ -32,7 +32,7 @@ export type Grant =
   | { readonly listVersions: 'archiveBucket'; readonly keys: string }
   | { readonly put: 'siteBucket' | 'archiveBucket'; readonly keys: string }
   | { readonly delete: 'siteBucket'; readonly keys: string }
-  | { readonly asStep: StepId | 'check-instance'; readonly handler: 'run' | 'undo' };
+  | { readonly asStep: StepId | 'check-instance' | 'inspect-source'; readonly handler: 'run' | 'undo' };
 
 /** A step's grants: its `run` handler's, and its `undo` handler's (absent: it has none). */
 export interface StepPermissions {

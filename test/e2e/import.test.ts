@@ -6,10 +6,12 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SFNClient,
+  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { gatewayRequest } from '../../cli/describe';
+import { prepareImport } from '../../cli/import';
 import { startLocalServices, type LocalServices } from '../../cli/services';
 import { tenantResourceNames } from '../../common/names';
 import { aws } from '../../workflow-tasks/lib/aws';
@@ -23,6 +25,7 @@ import {
   type LegacyShop,
 } from '../fixtures/legacy-database';
 import { footprint, nothingOf } from '../fixtures/platform';
+import { eventually } from '../fixtures/executions';
 import { REPO } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 
@@ -98,13 +101,17 @@ async function tenantDatabase(tenantId: string): Promise<Client> {
   return client;
 }
 
-/** Every execution's history, input and output of a tenant's imports, as text. */
-async function executionsText(tenantId: string): Promise<string> {
-  const sfn = new SFNClient({
+function sfnClient(): SFNClient {
+  return new SFNClient({
     endpoint: services!.endpoints.stepFunctions,
     region: services!.endpoints.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+}
+
+/** Every execution's history, input and output of a tenant's imports, as text. */
+async function executionsText(tenantId: string): Promise<string> {
+  const sfn = sfnClient();
   const texts: string[] = [];
   const listed = await sfn.send(
     new ListExecutionsCommand({ stateMachineArn: services!.endpoints.stateMachineArn, maxResults: 1000 }),
@@ -373,6 +380,36 @@ describe('refusals: nothing is created, the source is untouched', () => {
 
   it('and after every refusal the source is as it was', async () => {
     expect(await tableDigests(shop.url)).toEqual(before);
+  });
+});
+
+describe('an import that never reaches its own rollback', () => {
+  it('has its credentials deleted by the cleanup after it (here: an input refused at Validate input)', async () => {
+    const tenantId = 'refused-input-shop';
+    const prepared = await prepareImport(
+      { tenantId, companyName: 'Refused', adminEmail: shop.adminEmail },
+      { url: shop.readerUrl! },
+      { stateDir },
+    );
+    expect(await importSecrets(tenantId)).toHaveLength(1);
+    const sfn = sfnClient();
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: services!.endpoints.stateMachineArn,
+        input: JSON.stringify({ ...prepared.input, tier: 'gold' }),
+      }),
+    );
+    const ended = await eventually(`${executionArn} ending`, async () => {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return described.status === 'RUNNING' ? undefined : described;
+    });
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'InvalidInput']);
+    // Step Functions' status-change event starts the cleanup, which deletes them.
+    await eventually(
+      'the import credentials deleted',
+      async () => ((await importSecrets(tenantId)).length === 0 ? true : undefined),
+      60_000,
+    );
   });
 });
 

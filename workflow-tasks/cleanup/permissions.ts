@@ -5,11 +5,12 @@ import {
   type Grant,
   type WorkflowPermissions,
 } from '../../common/permissions';
-import { STEPS } from '../../common/steps';
+import { IMPORT_SOURCE, STEPS } from '../../common/steps';
 import { SWITCH_ACTIONS } from '../suspension/permissions';
 
 /**
- * Every onboarding undo (the last publishes TenantProvisioningFailed), a tenant's switch back (an
+ * Every onboarding undo (the last publishes TenantProvisioningFailed) and the deletion of an import's
+ * credentials, a tenant's switch back (an
  * offboarding or a suspension put back), and whether the execution has ended (looked up by the ARN the
  * event names, as offboarding's claim does; its input says which suspension it was).
  */
@@ -20,6 +21,7 @@ export const permissions: WorkflowPermissions = {
       asStep: step.id,
       handler: 'undo',
     })),
+    { asStep: IMPORT_SOURCE.id, handler: 'undo' },
     { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] },
     { allow: ['states:DescribeExecution'], on: [inAccount('states', 'execution:*')] },
   ],

@@ -3,7 +3,8 @@ import * as z from 'zod/mini';
 import { INTERRUPTED_STATUSES } from '../../common/cleanup';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { tenantResourceNames } from '../../common/names';
-import { STEPS } from '../../common/steps';
+import { IMPORT_SOURCE, STEPS } from '../../common/steps';
+import { importSecretTenant } from '../../common/imports';
 import { fieldProblems } from '../../common/tenant-input';
 import { STEP_HANDLERS } from '../index';
 import { releaseOffboardingOf } from '../offboarding/steps';
@@ -69,7 +70,8 @@ export async function cleanUp({ state }: { state: unknown }): Promise<CleanupRes
  * - its release: STOPPED, the tenants it held released;
  * - the tenant it was offboarding: back as it was (serving again if it was ACTIVE) while the export was not
  *   verified, else OFFBOARDING_FAILED (offboarding it again finishes the removals);
- * - the tenant it was suspending or resuming: ACTIVE and serving (workflow-tasks/suspension).
+ * - the tenant it was suspending or resuming: ACTIVE and serving (workflow-tasks/suspension);
+ * - an import's source credentials: deleted.
  */
 export async function cleanUpAfter(
   executionArn: string,
@@ -88,12 +90,27 @@ export async function cleanUpAfter(
   for (const tenantId of await putBackActiveBy(executionArn))
     await switchBack({ executionArn, state: { tenantId, action: 'resume' } });
   const execution = await aws().sfn.send(new DescribeExecutionCommand({ executionArn }));
-  const resumed = await releaseSuspensionOf(
-    executionArn,
-    parsedInput(execution.input),
-    execution.startDate ?? new Date(0),
-  );
+  const input = parsedInput(execution.input);
+  await forgetImportSource(executionArn, input);
+  const resumed = await releaseSuspensionOf(executionArn, input, execution.startDate ?? new Date(0));
   return { executionArn, rolledBack, ...(resumed ? { resumed } : {}) };
+}
+
+/**
+ * An import's source credentials, whatever became of the import: one stopped or timed out never reached
+ * its own deletion, one whose input was refused never had a rollback. Only a secret made for the input's
+ * tenant (common/imports.ts) is deleted.
+ */
+async function forgetImportSource(executionArn: string, input: unknown): Promise<void> {
+  const { tenantId, importFrom } = (input ?? {}) as {
+    tenantId?: unknown;
+    importFrom?: { sourceSecretArn?: unknown } | null;
+  };
+  const sourceSecretArn = importFrom?.sourceSecretArn;
+  if (typeof tenantId !== 'string' || typeof sourceSecretArn !== 'string') return;
+  if (importSecretTenant(sourceSecretArn) !== tenantId) return;
+  const tenant = { tenantId, importFrom: { sourceSecretArn } } as unknown as ValidatedTenant;
+  await STEP_HANDLERS[IMPORT_SOURCE.id].undo!({ executionArn, state: { results: { tenant } } });
 }
 
 async function putBackActiveBy(executionArn: string): Promise<string[]> {
