@@ -109,7 +109,8 @@ async function plan(
     case 'retry': {
       const { input } = await sfn.send(new DescribeExecutionCommand({ executionArn: tenant.executionArn }));
       const again = JSON.parse(input ?? '{}') as Record<string, unknown>;
-      return { workflow: 'onboarding', operation: again.restoreFrom ? 'restore' : 'onboard', input: again };
+      const operation = again.restoreFrom ? 'restore' : again.importFrom ? 'import' : 'onboard';
+      return { workflow: 'onboarding', operation, input: again };
     }
   }
 }

@@ -241,6 +241,27 @@ describe('tenantctl import --from-url', () => {
   });
 });
 
+describe('an import started again with the same input (a retry from the console)', () => {
+  it('is refused before anything is made: its credentials were deleted when it ended', async () => {
+    const sfn = sfnClient();
+    const listed = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: services!.endpoints.stateMachineArn, maxResults: 1000 }),
+    );
+    const first = (listed.executions ?? []).find((e) => e.name === 'import-building-shop')!;
+    const { input } = await sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: services!.endpoints.stateMachineArn, input }),
+    );
+    const ended = await eventually(`${executionArn} ending`, async () => {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return described.status === 'RUNNING' ? undefined : described;
+    });
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'InvalidInput']);
+    expect(ended.cause).toContain('importFrom.sourceSecretArn: the secret is gone');
+    expect((await getTenant('building-shop'))?.status).toBe('ACTIVE');
+  });
+});
+
 describe('tenantctl import --from-dump', () => {
   it('imports the plain-format pg_dump the seed’s plan makes, the same rows as the database', async () => {
     const tenantId = 'building-shop-dump';

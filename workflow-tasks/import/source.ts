@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import type { ImportSourceSecret } from '../../common/imports';
+import { isNotFound } from '../lib/aws';
 import { readJsonSecret } from '../lib/db';
 import { logger } from '../lib/logger';
 
@@ -16,9 +17,15 @@ export function sourceLabel(source: ImportSourceSecret): string {
   return `postgres://${encodeURIComponent(source.username)}@${source.host}:${source.port}/${encodeURIComponent(source.dbname)}`;
 }
 
-/** The import's secret, checked for the fields a connection needs. */
+/** The import's secret, checked for the fields a connection needs; one already deleted is said to be. */
 export async function readSourceSecret(secretArn: string): Promise<ImportSourceSecret> {
-  const value = await readJsonSecret<Partial<ImportSourceSecret>>(secretArn);
+  const value = await readJsonSecret<Partial<ImportSourceSecret>>(secretArn).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `importFrom.sourceSecretArn: the secret is gone (an import's credentials are deleted when it ends): run tenantctl import again`,
+    );
+  });
   const { host, port, dbname, username, password } = value;
   if (
     typeof host !== 'string' ||
