@@ -1,5 +1,6 @@
 // zod/mini: the same checks as zod, tree-shakable ("Validate input" bundles 50 KiB instead of 470).
 import * as z from 'zod/mini';
+import { domainProblems } from './domains';
 import { importDumpTenant, importSecretTenant } from './imports';
 import { EXPORT_KEY_PATTERN, exportOrigin } from './offboarding';
 
@@ -31,7 +32,9 @@ export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([
 ]);
 
 const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
-const DOMAIN_PATTERN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// The top-level label: letters, or an internationalized one's punycode (xn--...).
+const DOMAIN_PATTERN =
+  /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 // Printable characters only: no control characters, no bidi overrides, no zero-width tricks.
 const PRINTABLE_PATTERN = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 
@@ -109,7 +112,11 @@ export function parseTenantInput(raw: unknown): TenantInputResult {
   }
   const parsed = tenantInputSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error.issues) };
-  const problems = [...snapshotProblems(parsed.data), ...importProblems(parsed.data)];
+  const problems = [
+    ...(parsed.data.domain ? domainProblems(parsed.data.domain).map((p) => `domain: ${p}`) : []),
+    ...snapshotProblems(parsed.data),
+    ...importProblems(parsed.data),
+  ];
   return problems.length === 0 ? { ok: true, value: parsed.data } : { ok: false, problems };
 }
 

@@ -307,4 +307,23 @@ describe('a step that fails', () => {
     expect(await footprint(platform, intruder)).toEqual(nothingOf('ROLLED_BACK'));
     expect(await getTenant(owner)).toMatchObject({ status: 'ACTIVE', domain });
   });
+
+  it('refuses a name under or above a domain another tenant holds, naming the holder', async () => {
+    const owner = uniqueTenantId('nested-owner');
+    const domain = `${owner}.nested.example`;
+    expect((await platform.runExecution(tenantInput(owner, { domain }))).status).toBe('SUCCEEDED');
+    const before = await footprint(platform, owner, domain);
+    for (const [intruder, claimed] of [
+      [uniqueTenantId('nested-below'), `shop.${domain}`],
+      [uniqueTenantId('nested-above'), 'nested.example'],
+    ] as const) {
+      const record = await platform.runExecution(tenantInput(intruder, { domain: claimed }));
+      expect([record.status, record.error]).toEqual(['FAILED', 'ResourceConflict']);
+      expect(record.cause).toContain(
+        `domain ${claimed} is under or above ${domain}, which tenant ${owner} holds`,
+      );
+      expect(await footprint(platform, intruder)).toEqual(nothingOf('ROLLED_BACK'));
+    }
+    expect(await footprint(platform, owner, domain)).toEqual(before);
+  });
 });

@@ -106,6 +106,7 @@ async function takeOnboardingSlot(client: ClientBase): Promise<void> {
 }
 
 async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executionArn: string): Promise<void> {
+  if (tenant.domain) await refuseNestedDomain(client, tenant);
   let claimed;
   try {
     claimed = await client.query(
@@ -135,6 +136,29 @@ async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executio
   if (claimed.rowCount === 1) return;
   const existing = await findTenant(client, tenant.tenantId);
   throw alreadyRegistered(tenant, existing?.status ?? 'unknown');
+}
+
+/**
+ * A domain and every name under it belong to one tenant: a claim of `shop.example` while another tenant
+ * holds `api.shop.example` (or the reverse) is refused like a claim of the same name. Claims are made under
+ * the onboarding slots' lock, so two of them cannot both pass. The owner is named: the execution's error is
+ * read by operators.
+ */
+async function refuseNestedDomain(client: ClientBase, tenant: ValidatedTenant): Promise<void> {
+  const { rows } = await client.query<{ id: string; domain: string }>(
+    `SELECT id, domain FROM tenants
+      WHERE id <> $1 AND domain IS NOT NULL
+        AND status IN ('PROVISIONING', 'ACTIVE', 'SUSPENDED', 'ROLLBACK_FAILED', 'OFFBOARDING', 'OFFBOARDING_FAILED')
+        AND (right($2, length(domain) + 1) = '.' || domain OR right(domain, length($2) + 1) = '.' || $2)
+      LIMIT 1`,
+    [tenant.tenantId, tenant.domain],
+  );
+  const holder = rows[0];
+  if (holder)
+    throw new OnboardingError(
+      PermanentErrors.ResourceConflict,
+      `domain ${tenant.domain ?? ''} is under or above ${holder.domain}, which tenant ${holder.id} holds: a domain and the names under it belong to one tenant`,
+    );
 }
 
 function alreadyRegistered(tenant: ValidatedTenant, status: string): OnboardingError {
