@@ -95,12 +95,13 @@ async function followAndReport(
 export async function onboardThrough(
   target: Target,
   input: unknown,
-  options: { json?: boolean; silent?: boolean },
+  options: { json?: boolean; silent?: boolean; onStarted?: (executionArn: string) => void },
 ): Promise<{ exitCode: number; executionArn: string; ended: EndedExecution }> {
   const fields = (input ?? {}) as { restoreFrom?: unknown; importFrom?: unknown };
   const operation =
     typeof fields.restoreFrom === 'string' ? 'restore' : fields.importFrom ? 'import' : 'onboard';
   const executionArn = await startAttempt(target.sfn, target.stateMachineArn, operation, input);
+  options.onStarted?.(executionArn);
   const verb = operation === 'import' ? 'Importing' : 'Onboarding';
   const ended = await followAndReport(target.sfn, executionArn, verb, tenantLabel(input), options);
   return { exitCode: ended.status === 'SUCCEEDED' ? 0 : 1, executionArn, ended };

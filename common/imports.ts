@@ -12,7 +12,10 @@ export interface ImportSourceSecret {
   readonly dbname: string;
   readonly username: string;
   readonly password: string;
-  /** `require` (or `verify-full`): TLS to the source. Absent: none (a source on a private network). */
+  /**
+   * `verify-full`: TLS, the server's certificate checked (on the internet); `require`: TLS, any certificate;
+   * absent or `disable`: none (a source on a private network).
+   */
   readonly sslmode?: string;
 }
 

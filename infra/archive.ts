@@ -58,6 +58,15 @@ export class TenantArchive extends Construct {
           noncurrentVersionExpiration: Duration.days(1),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        {
+          // The dumps tenantctl import uploaded (imports/<tenantId>/<time>.sql): the record of what was
+          // imported, customer data with password hashes, kept as long as an export and no longer.
+          id: 'imports-expire-after-retention',
+          prefix: 'imports/',
+          expiration: retention,
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
       ],
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: 's3/ArchiveBucket/',

@@ -87,6 +87,8 @@ export const DATABASE_STEPS: ReadonlySet<string> = new Set([
   'invalidate-cache',
   'activate-tenant',
   'record-rollback-failure',
+  // An import's inspection learns each schema version's tables on the registry's database.
+  'inspect-source',
 ]);
 
 /**

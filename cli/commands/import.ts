@@ -52,20 +52,40 @@ export function importCommand(program: Command, ctx: CommandContext): void {
   });
 }
 
-/** One import, followed to its end; the source's credentials are deleted when it ends, either way. */
+/** One import, followed to its end; the source's credentials are deleted when it has ended, either way. */
 async function importOne(
   input: unknown,
   source: ImportSource,
   options: CommonOptions & { silent?: boolean },
 ): Promise<Awaited<ReturnType<typeof onboardThrough>>> {
   const where = await target(options);
-  const prepared = await prepareImport(input, source, { ...options, stateDir: resolve(options.stateDir) });
+  const prepared = await prepareImport(input, source, {
+    ...options,
+    stateDir: resolve(options.stateDir),
+  }).catch((error: unknown) => {
+    throw new NotStarted((error as Error).message, { cause: error });
+  });
+  let started = false;
   try {
-    return await onboardThrough(where, prepared.input, options);
-  } finally {
+    const ended = await onboardThrough(where, prepared.input, {
+      ...options,
+      onStarted: () => (started = true),
+    });
     await prepared.forget();
+    return ended;
+  } catch (error) {
+    if (!started) {
+      await prepared.forget();
+      throw new NotStarted((error as Error).message, { cause: error });
+    }
+    // Started but no longer followed (a throttled history, an expired session): the execution still needs
+    // them, and deletes them itself when it ends. Not started: nobody else would.
+    throw error;
   }
 }
+
+/** An import that failed before its execution started: nothing was made. */
+class NotStarted extends Error {}
 
 interface Outcome {
   readonly tenantId: string;
@@ -139,7 +159,14 @@ async function importRow(
   const input = Object.fromEntries(
     Object.entries({ tenantId, ...fields }).filter(([, value]) => value !== ''),
   );
-  const from: ImportSource = /^postgres(ql)?:\/\//.test(source)
+  // Something URL-like that is not a postgres:// URL is refused without repeating it (it may hold a password).
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source) && !/^postgres(ql)?:\/\//i.test(source))
+    return {
+      tenantId,
+      outcome: 'refused',
+      detail: 'source: must be a postgres://user:password@host:port/database URL or a dump file',
+    };
+  const from: ImportSource = /^postgres(ql)?:\/\//i.test(source)
     ? { url: source }
     : { dump: resolve(base, source) };
   try {
@@ -153,8 +180,12 @@ async function importRow(
       executionArn,
     };
   } catch (error) {
-    // Refused before anything started (the input, the URL, the file): nothing was made.
-    return { tenantId, outcome: 'refused', detail: (error as Error).message };
+    // Refused before anything started (the input, the URL, the file): nothing was made. Otherwise its
+    // execution was lost track of: it may still run.
+    const detail = (error as Error).message;
+    return error instanceof NotStarted
+      ? { tenantId, outcome: 'refused', detail }
+      : { tenantId, outcome: 'failed', detail: `followed no further: ${detail}` };
   }
 }
 

@@ -133,6 +133,18 @@ async function importSecrets(tenantId: string): Promise<string[]> {
   return (listed.SecretList ?? []).map((s) => s.Name ?? '');
 }
 
+/** A dump with its users' COPY block changed line by line (the header, then each row). */
+function withUsersBlock(text: string, edit: (fields: string[], header: boolean) => string[]): string {
+  const start = text.indexOf('COPY public.users (');
+  const end = text.indexOf('\n\\.\n', start);
+  const block = text.slice(start, end).split('\n');
+  const [header, ...rows] = block;
+  const columns = /\(([^)]*)\)/.exec(header!)![1]!.split(', ');
+  const newHeader = header!.replace(/\([^)]*\)/, `(${edit(columns, true).join(', ')})`);
+  const newRows = rows.map((row) => edit(row.split('\t'), false).join('\t'));
+  return text.slice(0, start) + [newHeader, ...newRows].join('\n') + text.slice(end);
+}
+
 beforeAll(async () => {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
@@ -284,14 +296,34 @@ describe('tenantctl import --from-dump', () => {
   });
 });
 
+describe('a dump whose table lists its columns in another order', () => {
+  it('is loaded and verified all the same', async () => {
+    const tenantId = 'reordered-dump';
+    const file = join(stateDir, 'reordered.sql');
+    // email first, id second: as a dump of a table whose columns were added in another order.
+    const swap = (fields: string[]) => [fields[1]!, fields[0]!, ...fields.slice(2)];
+    await writeFile(file, withUsersBlock(await readFile(dumpFile, 'utf8'), swap));
+    const run = await tenantctl(['import', await inputFile(tenantId), '--from-dump', file]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect((await signIn(tenantId, shop.adminEmail, shop.adminPassword)).status).toBe(200);
+  });
+});
+
 describe('refusals: nothing is created, the source is untouched', () => {
-  const expectRefused = async (tenantId: string, args: string[], error: string, says: RegExp) => {
+  const expectRefused = async (
+    tenantId: string,
+    args: string[],
+    error: string,
+    says: RegExp,
+    registry?: 'ROLLED_BACK',
+  ) => {
     const run = await tenantctl(['import', await inputFile(tenantId), ...args]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`${tenantId}: FAILED`);
     expect(run.stdout).toContain(error);
     expect(run.stdout).toMatch(says);
-    expect(await footprint(services!.platform, tenantId)).toEqual(nothingOf(undefined));
+    expect(await footprint(services!.platform, tenantId)).toEqual(nothingOf(registry));
     expect(await importSecrets(tenantId)).toEqual([]);
     return run;
   };
@@ -314,6 +346,24 @@ describe('refusals: nothing is created, the source is untouched', () => {
       'ImportDumpRefused',
       /COPY must be COPY <table> \(<columns>\) FROM stdin/,
     );
+  });
+
+  it('a dump with a row the schema refuses (an e-mail in capitals): the load rolls back, nothing is made', async () => {
+    const file = await damagedDump('capitals.sql', (text) =>
+      withUsersBlock(text, (fields, header) =>
+        header || fields[1] !== shop.adminEmail
+          ? fields
+          : [fields[0]!, fields[1].toUpperCase(), ...fields.slice(2)],
+      ),
+    );
+    const run = await expectRefused(
+      'dump-capitals',
+      ['--from-dump', file],
+      'ImportMismatch',
+      /the rows of table users do not fit the schema \(23514: /,
+      'ROLLED_BACK',
+    );
+    expect(run.stdout).not.toContain(shop.adminEmail.toUpperCase());
   });
 
   it('a dump with CREATE ROLE', async () => {
@@ -431,6 +481,42 @@ describe('an import that never reaches its own rollback', () => {
       async () => ((await importSecrets(tenantId)).length === 0 ? true : undefined),
       60_000,
     );
+  });
+});
+
+describe('the same import requested twice at once (two TenantImportRequested events)', () => {
+  it('makes the tenant once: the execution that lost it leaves the credentials to the other', async () => {
+    const tenantId = 'twice-requested';
+    const prepared = await prepareImport(
+      { tenantId, companyName: 'Twice', adminEmail: shop.adminEmail },
+      { url: shop.readerUrl! },
+      { stateDir },
+    );
+    const sfn = sfnClient();
+    const arns = await Promise.all(
+      ['a', 'b'].map(async (name) => {
+        const started = await sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: services!.endpoints.stateMachineArn,
+            name: `import-${tenantId}-${name}`,
+            input: JSON.stringify(prepared.input),
+          }),
+        );
+        return started.executionArn!;
+      }),
+    );
+    const ended = await Promise.all(
+      arns.map((executionArn) =>
+        eventually(`${executionArn} ending`, async () => {
+          const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+          return described.status === 'RUNNING' ? undefined : described;
+        }),
+      ),
+    );
+    expect(ended.map((e) => e.status).sort()).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(ended.find((e) => e.status === 'FAILED')?.error).toBe('TenantAlreadyRegistered');
+    expect((await getTenant(tenantId))?.status).toBe('ACTIVE');
+    expect(await importSecrets(tenantId)).toEqual([]);
   });
 });
 

@@ -154,6 +154,36 @@ describe('a pg_dump, read by rule', () => {
     await expect(scan(text)).resolves.toMatchObject({ tables: [{ name: 'products' }, { name: 'users' }] });
   });
 
+  it('follows quotes: a $$ in a string, $$ inside another dollar tag, a ; in a string do not end or start anything', async () => {
+    const text = DUMP.replace(
+      'SET statement_timeout = 0;',
+      [
+        "COMMENT ON TABLE public.products IS 'prices in $$; really';",
+        'CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $_$',
+        "  SELECT '$$';",
+        '  INSERT INTO public.users VALUES (9);',
+        '$_$;',
+        'SET statement_timeout = 0;',
+      ].join('\n'),
+    );
+    await expect(scan(text)).resolves.toMatchObject({ tables: [{ name: 'products' }, { name: 'users' }] });
+  });
+
+  it('refuses a statement that never ends before it fills the memory', async () => {
+    const text = DUMP.replace('SET statement_timeout = 0;', `SELECT '${'x'.repeat(1100 * 1024)}`);
+    expect((await failure(text)).message).toMatch(/a statement runs past 1 MiB/);
+  });
+
+  it("reads past this platform's schema_migrations, taking the version it records", async () => {
+    const text = DUMP.replace(
+      'COPY audit.events',
+      'COPY public.schema_migrations (version, name, checksum) FROM stdin;\n1\t0001_shop\tab\n2\t0002_auth\tcd\n\\.\n\nCOPY audit.events',
+    );
+    const found = await scan(text);
+    expect(found.recordedVersion).toBe(2);
+    expect(found.tables.map((t) => t.name)).toEqual(['products', 'users']);
+  });
+
   it('refuses a dump cut off anywhere before its end (fast-check: every cut point)', async () => {
     const end = DUMP.indexOf('-- PostgreSQL database dump complete');
     await fc.assert(

@@ -414,6 +414,12 @@ describe('storage', () => {
               ExpirationInDays: 90,
               Status: 'Enabled',
             }),
+            // The dumps tenantctl import uploads: kept as long as an export, no longer.
+            Match.objectLike({
+              Prefix: 'imports/',
+              ExpirationInDays: 90,
+              Status: 'Enabled',
+            }),
           ],
         },
       }),
@@ -615,6 +621,8 @@ describe('Lambdas', () => {
         'TenantOnboardingcheckinstancerun',
         'TenantOnboardingcreatedatabaserun',
         'TenantOnboardingcreatedatabaseundo',
+        'TenantOnboardinginspectsourcerun',
+        'TenantOnboardinginspectsourceundo',
         'TenantOnboardinginvalidatecacherun',
         'TenantOnboardingrecordrollbackfailurerun',
         'TenantOnboardingregistertenantrun',

@@ -167,7 +167,11 @@ async function importSource(
     const label = sourceLabel(secret);
     return withSourceSnapshot(secret, async (source) => {
       const found = await shapeOf(source);
-      const schemaVersion = requireVersion(detectVersion(found, shapes), `the import source ${label}`);
+      // The version Inspect found (from the source's migrations table, if it has one) when it still fits.
+      const schemaVersion = requireVersion(
+        detectVersion(found, shapes, inspected.schemaVersion),
+        `the import source ${label}`,
+      );
       return load(schemaVersion, { kind: 'database', client: source, label });
     });
   }
@@ -175,7 +179,10 @@ async function importSource(
   const columns = new Map(
     Object.entries(inspected.tables).map(([t, cs]) => [t, new Map(cs.map((c) => [c, UNKNOWN_TYPE]))]),
   );
-  const schemaVersion = requireVersion(detectVersion(columns, shapes), `dump ${key}`);
+  const schemaVersion = requireVersion(
+    detectVersion(columns, shapes, inspected.schemaVersion),
+    `dump ${key}`,
+  );
   return load(schemaVersion, {
     kind: 'dump',
     lines: dumpLines(aws().s3, requiredEnv(TaskEnv.archiveBucket), key),

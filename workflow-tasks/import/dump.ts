@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { UNKNOWN_TYPE, type SchemaShape } from './schema';
+import { MIGRATIONS_TABLE, UNKNOWN_TYPE, type SchemaShape } from './schema';
 
 /**
  * A plain-format `pg_dump` is customer input: nothing in it is ever run. Only the rows of its `COPY
@@ -28,6 +28,8 @@ export interface DumpScan {
   readonly ignored: string[];
   /** The next value of each sequence of schema public, from pg_dump's `setval` lines, by sequence name. */
   readonly sequences: Record<string, number>;
+  /** A dump of a database this platform's migrations made: its `schema_migrations`' highest version. */
+  readonly recordedVersion?: number;
 }
 
 const END_OF_DATA = '\\.';
@@ -42,7 +44,45 @@ const SETVAL =
 const ROLE_STATEMENT = /^(?:CREATE|ALTER|DROP)\s+(?:ROLE|USER|GROUP)\b/i;
 // pg_dump 15.14, 16.10, 17.6 and later fence a dump's body with these (CVE-2025-8714).
 const ALLOWED_META = /^\\(?:restrict|unrestrict)\s+[A-Za-z0-9]+$/;
-const DOLLAR_QUOTE = /\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/g;
+const DOLLAR_QUOTE = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
+/** The longest statement read past (a function body, a view): anything longer is not pg_dump's. */
+const MAX_STATEMENT = 1024 * 1024;
+
+/** Whether a statement's text is inside a quote at a line's end, and which (`'`, `"`, or a `$tag$`). */
+interface Quoting {
+  readonly inside: string | undefined;
+}
+
+/**
+ * Follows quotes along one line of a statement (string literals, quoted names, dollar-quoted bodies,
+ * `--` comments): whether the line ends the statement (a `;` last, outside any quote) and the quoting the
+ * next line starts in.
+ */
+function endOfLine(line: string, start: Quoting): { statementEnds: boolean; quoting: Quoting } {
+  let inside = start.inside;
+  let lastOutside = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (inside !== undefined) {
+      if (line.startsWith(inside, i)) {
+        i += inside.length - 1;
+        inside = undefined;
+      }
+      continue;
+    }
+    if (c === '-' && line[i + 1] === '-') break;
+    if (c === "'" || c === '"') inside = c;
+    else if (c === '$') {
+      const tag = DOLLAR_QUOTE.exec(line.slice(i))?.[0];
+      if (tag) {
+        inside = tag;
+        i += tag.length - 1;
+      }
+    } else if (!/\s/.test(c)) lastOutside = c;
+    if (inside !== undefined) lastOutside = '';
+  }
+  return { statementEnds: inside === undefined && lastOutside === ';', quoting: { inside } };
+}
 
 /**
  * The lines of a dump in the archive bucket, streamed (one line in memory). The object is opened when the
@@ -73,8 +113,11 @@ export async function scanDump(
   const sequences: Record<string, number> = {};
   let lineNo = 0;
   let statement = '';
-  let inDollarQuote = false;
-  let copying: { name: string; columns: string[]; rows: number; sink?: RowSink; skip: boolean } | undefined;
+  let quoting: Quoting = { inside: undefined };
+  let copying:
+    | { name: string; columns: string[]; rows: number; sink?: RowSink; skip: boolean; versionAt?: number }
+    | undefined;
+  let recordedVersion: number | undefined;
   let complete = false;
   const refuse = (why: string) =>
     new OnboardingError(PermanentErrors.ImportDumpRefused, `dump ${where}, line ${lineNo}: ${why}`);
@@ -85,6 +128,9 @@ export async function scanDump(
         await copying.sink?.end();
         if (!copying.skip) tables.push({ name: copying.name, columns: copying.columns, rows: copying.rows });
         copying = undefined;
+      } else if (copying.versionAt !== undefined) {
+        const version = Number(line.split('\t')[copying.versionAt]);
+        if (Number.isSafeInteger(version)) recordedVersion = Math.max(recordedVersion ?? 0, version);
       } else if (!copying.skip) {
         copying.rows += 1;
         await copying.sink?.row(line);
@@ -107,8 +153,11 @@ export async function scanDump(
     }
     complete = false;
     statement = statement === '' ? line : `${statement}\n${line}`;
-    if ((line.match(DOLLAR_QUOTE)?.length ?? 0) % 2 === 1) inDollarQuote = !inDollarQuote;
-    if (inDollarQuote || !line.trimEnd().endsWith(';')) continue;
+    if (statement.length > MAX_STATEMENT)
+      throw refuse(`a statement runs past ${MAX_STATEMENT / 1024 / 1024} MiB: not a dump pg_dump writes`);
+    const ended = endOfLine(line, quoting);
+    quoting = ended.quoting;
+    if (!ended.statementEnds) continue;
     const text = statement.trim();
     statement = '';
     if (ROLE_STATEMENT.test(text))
@@ -135,6 +184,13 @@ export async function scanDump(
     const columns = copy[3]!.split(',').map((c) => c.trim());
     if (!columns.every((c) => new RegExp(`^${IDENTIFIER}$`).test(c)))
       throw refuse(`the column list of table ${name} is not a list of names`);
+    // The platform's own bookkeeping: not a shop table; its versions say which one the dump is at.
+    if (schema === 'public' && name === MIGRATIONS_TABLE) {
+      const list = columns.map(unquote);
+      copying = { name, columns: list, rows: 0, skip: true, versionAt: list.indexOf('version') };
+      if (copying.versionAt === -1) copying.versionAt = undefined;
+      continue;
+    }
     const skip = schema !== 'public';
     if (!skip && tables.some((t) => t.name === name)) throw refuse(`table ${name} has its rows twice`);
     if (skip) ignored.push(`${schema}.${name}`);
@@ -157,7 +213,7 @@ export async function scanDump(
       PermanentErrors.ImportDumpTruncated,
       `dump ${where} is cut off or not a pg_dump: it does not end with pg_dump's "${COMPLETE.slice(3)}" line`,
     );
-  return { tables, ignored, sequences };
+  return { tables, ignored, sequences, ...(recordedVersion === undefined ? {} : { recordedVersion }) };
 }
 
 /** A dump's shape: its tables with their column names (a COPY names no types: any type matches). */

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { escapeIdentifier, type ClientBase } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
@@ -32,7 +33,8 @@ export async function loadRows(
   source: RowSource,
   shape: SchemaShape,
 ): Promise<LoadedTables> {
-  const read = new Map<string, RowDigest>();
+  /** Each table's rows as read, and the columns in the order they were read in. */
+  const read = new Map<string, { digest: RowDigest; columns: readonly string[] }>();
   let open: Writable | undefined;
   let loading = '';
   const digestFor = (table: string, columns: readonly string[]) => {
@@ -40,12 +42,15 @@ export async function loadRows(
     if (!types)
       throw new OnboardingError(PermanentErrors.ImportSchemaMismatch, `table ${table} is not in the schema`);
     const digest = new RowDigest(utcFieldsOf(columns.map((c) => types.get(c) ?? '')));
-    read.set(table, digest);
+    read.set(table, { digest, columns });
     return digest;
   };
   const copyInto = (table: string, columns: readonly string[]): Writable => {
     loading = table;
     open = target.query(copyFrom(`COPY ${escapeIdentifier(table)} (${list(columns)}) FROM STDIN`));
+    // The server may refuse a row at any moment, also while no write is waiting: the error is kept here
+    // (an error event nobody listens to would end the process) and thrown at the next row or the end.
+    open.on('error', () => undefined);
     return open;
   };
   await target.query('BEGIN');
@@ -69,13 +74,19 @@ export async function loadRows(
     loading = '';
     const loaded: LoadedTables = {};
     for (const [table, types] of shape) {
-      const columns = [...types.keys()];
       const expected = read.get(table);
-      const found = await digestOf(target, table, columns, [...types.values()]);
-      if (!expected || found.rows !== expected.rows || found.hex !== expected.hex)
+      // Read back in the order the rows came in (a dump may list a table's columns in another order).
+      const columns = expected?.columns ?? [...types.keys()];
+      const found = await digestOf(
+        target,
+        table,
+        columns,
+        columns.map((c) => types.get(c) ?? ''),
+      );
+      if (!expected || found.rows !== expected.digest.rows || found.hex !== expected.digest.hex)
         throw new OnboardingError(
           PermanentErrors.ImportMismatch,
-          `table ${table}: ${expected ? `${expected.rows} rows were read (digest ${expected.hex.slice(0, 12)})` : 'no rows were read'}, the tenant's database has ${found.rows} (${found.hex.slice(0, 12)})`,
+          `table ${table}: ${expected ? `${expected.digest.rows} rows were read (digest ${expected.digest.hex.slice(0, 12)})` : 'no rows were read'}, the tenant's database has ${found.rows} (${found.hex.slice(0, 12)})`,
         );
       loaded[table] = { rows: found.rows, digest: found.hex };
     }
@@ -85,8 +96,8 @@ export async function loadRows(
     await target.query('COMMIT');
     return loaded;
   } catch (error) {
-    // A COPY left open would hold the connection; destroying it sends CopyFail, whose error is expected.
-    open?.on('error', () => undefined).destroy();
+    // A COPY left open would hold the connection; destroying it sends CopyFail.
+    open?.destroy();
     await target.query('ROLLBACK').catch(() => undefined);
     throw loadError(loading, error);
   }
@@ -138,7 +149,10 @@ export async function alreadyLoaded(target: ClientBase, shape: SchemaShape): Pro
   return rows[0]?.loaded === true;
 }
 
-/** A source table streamed into the target's COPY, each row counted and hashed on the way. */
+/**
+ * A source table streamed into the target's COPY, each row counted and hashed on the way; a failure of
+ * the source's side is named as the source's, one of the tenant's database stays as it is.
+ */
 async function copyTable(
   source: Extract<RowSource, { kind: 'database' }>,
   table: string,
@@ -146,22 +160,37 @@ async function copyTable(
   sink: Writable,
   digest: RowDigest,
 ): Promise<void> {
-  const stream = source.client.query(
+  const rows = source.client.query(
     copyTo(`COPY (SELECT ${list(columns)} FROM public.${escapeIdentifier(table)}) TO STDOUT`),
   );
+  let sourceFailed: Error | undefined;
+  rows.once('error', (error) => (sourceFailed ??= error));
   try {
-    await forEachLine(
-      stream as AsyncIterable<Buffer>,
-      async (chunk) => {
-        if (!sink.write(chunk)) await once(sink, 'drain');
-      },
-      (line) => digest.add(line),
-    );
+    await pipeline(rows, digestingLines(digest), sink);
   } catch (error) {
-    throw sourceError(source.label, error);
+    throw sourceFailed ? sourceError(source.label, sourceFailed) : error;
   }
-  sink.end();
-  await once(sink, 'finish');
+}
+
+/** Passes COPY text through unchanged, handing each complete line (UTF-8, no newline) to the digest. */
+function digestingLines(digest: RowDigest): Transform {
+  let rest: Buffer = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let start = 0;
+      for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
+        digest.add(data.toString('utf8', start, end));
+        start = end + 1;
+      }
+      rest = data.subarray(start);
+      done(null, chunk);
+    },
+    flush(done) {
+      if (rest.length > 0) digest.add(rest.toString('utf8'));
+      done();
+    },
+  });
 }
 
 /** A dump table's rows into the target's COPY, sent in chunks of about 64 KiB (a write per row is slow). */
@@ -169,6 +198,7 @@ function linesInto(sink: Writable, digest: RowDigest): RowSink {
   let chunk: string[] = [];
   let size = 0;
   const flush = async () => {
+    if (sink.errored) throw sink.errored;
     if (chunk.length === 0) return;
     const ok = sink.write(chunk.join(''));
     chunk = [];
@@ -185,7 +215,7 @@ function linesInto(sink: Writable, digest: RowDigest): RowSink {
     async end() {
       await flush();
       sink.end();
-      await once(sink, 'finish');
+      await finished(sink);
     },
   };
 }
@@ -200,31 +230,11 @@ async function digestOf(
   types: readonly string[],
 ): Promise<RowDigest> {
   const digest = new RowDigest(utcFieldsOf(types));
-  const stream = client.query(
+  const rows = client.query(
     copyTo(`COPY (SELECT ${list(columns)} FROM ${escapeIdentifier(table)}) TO STDOUT`),
   );
-  await forEachLine(stream as AsyncIterable<Buffer>, undefined, (line) => digest.add(line));
+  await pipeline(rows, digestingLines(digest), new Writable({ write: (_chunk, _encoding, done) => done() }));
   return digest;
-}
-
-/** Each chunk to `onChunk`, and each complete line (UTF-8, without its newline) to `onLine`. */
-async function forEachLine(
-  chunks: AsyncIterable<Buffer>,
-  onChunk: ((chunk: Buffer) => Promise<void>) | undefined,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of chunks) {
-    await onChunk?.(chunk);
-    const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    let start = 0;
-    for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
-      onLine(data.toString('utf8', start, end));
-      start = end + 1;
-    }
-    rest = data.subarray(start);
-  }
-  if (rest.length > 0) onLine(rest.toString('utf8'));
 }
 
 interface ForeignKey {

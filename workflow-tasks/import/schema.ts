@@ -15,7 +15,7 @@ export type SchemaShape = ReadonlyMap<string, ReadonlyMap<string, string>>;
 export const UNKNOWN_TYPE = '';
 
 /** The platform's own bookkeeping, never part of a shape. */
-const MIGRATIONS_TABLE = 'schema_migrations';
+export const MIGRATIONS_TABLE = 'schema_migrations';
 const PROBE_SCHEMA = 'tenant_import_probe';
 
 /** The tables and columns of `schema` as `client` sees them (in its snapshot, if it has one). */

@@ -20,25 +20,36 @@ export function sourceLabel(source: ImportSourceSecret): string {
 /** The import's secret, checked for the fields a connection needs; one already deleted is said to be. */
 export async function readSourceSecret(secretArn: string): Promise<ImportSourceSecret> {
   const value = await readJsonSecret<Partial<ImportSourceSecret>>(secretArn).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-    throw new OnboardingError(
-      PermanentErrors.InvalidInput,
-      `importFrom.sourceSecretArn: the secret is gone (an import's credentials are deleted when it ends): run tenantctl import again`,
-    );
+    if (isNotFound(error))
+      throw new OnboardingError(
+        PermanentErrors.InvalidInput,
+        `importFrom.sourceSecretArn: the secret is gone (an import's credentials are deleted when it ends): run tenantctl import again`,
+      );
+    // A value that is not JSON: the parser's message would quote it, password and all.
+    if (error instanceof SyntaxError) throw unusable();
+    throw error;
   });
-  const { host, port, dbname, username, password } = value;
+  const { host, port, dbname, username, password, sslmode } = value ?? {};
   if (
     typeof host !== 'string' ||
     !Number.isInteger(port) ||
     typeof dbname !== 'string' ||
     typeof username !== 'string' ||
-    typeof password !== 'string'
+    typeof password !== 'string' ||
+    (sslmode !== undefined && !SSL_MODES.has(sslmode))
   )
-    throw new OnboardingError(
-      PermanentErrors.InvalidInput,
-      `importFrom.sourceSecretArn: the secret has no host, port, dbname, username and password`,
-    );
+    throw unusable();
   return value as ImportSourceSecret;
+}
+
+/** `sslmode` as libpq names it: `disable` (none), `require` (TLS, any certificate), `verify-full`. */
+const SSL_MODES = new Set(['disable', 'require', 'verify-full']);
+
+function unusable(): OnboardingError {
+  return new OnboardingError(
+    PermanentErrors.InvalidInput,
+    'importFrom.sourceSecretArn: the secret must be JSON {"host", "port" (a number), "dbname", "username", "password", "sslmode" (disable, require or verify-full; optional)}',
+  );
 }
 
 /** Runs `fn` inside one read-only snapshot of the source; every failure named for what the operator fixes. */
@@ -53,7 +64,10 @@ export async function withSourceSnapshot<T>(
     database: source.dbname,
     user: source.username,
     password: source.password,
-    ssl: source.sslmode ? { rejectUnauthorized: source.sslmode === 'verify-full' } : undefined,
+    ssl:
+      source.sslmode && source.sslmode !== 'disable'
+        ? { rejectUnauthorized: source.sslmode === 'verify-full' }
+        : undefined,
     connectionTimeoutMillis: 10_000,
     application_name: 'tenant-import',
     // Read-only from the first statement, and COPY text in the one form both sides compare.

@@ -7,7 +7,7 @@ export const IMPORT_SECRETS = inAccount('secretsmanager', 'secret:tenant-imports
 /**
  * The run reads the source's credentials or the uploaded dump, and the current version's migrations, which
  * it applies in a rolled-back transaction on the registry's database to learn each version's tables. The
- * undo deletes the credentials.
+ * undo deletes the credentials (unless the registry shows another execution importing the tenant).
  */
 export const permissions: StepPermissions = {
   run: [
@@ -16,5 +16,5 @@ export const permissions: StepPermissions = {
     { read: 'archiveBucket', keys: 'imports/*' },
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
   ],
-  undo: [{ allow: ['secretsmanager:DeleteSecret'], on: [IMPORT_SECRETS] }],
+  undo: [USES_REGISTRY, { allow: ['secretsmanager:DeleteSecret'], on: [IMPORT_SECRETS] }],
 };

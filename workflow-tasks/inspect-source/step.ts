@@ -6,6 +6,7 @@ import { aws, isNotFound } from '../lib/aws';
 import { currentTenantApi, readTenantApiVersion } from '../lib/artifact';
 import { withMasterClient } from '../lib/db';
 import { tenantOf } from '../lib/handler';
+import { getTenant } from '../records/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 import { dumpLines, dumpShape, scanDump } from '../import/dump';
 import { columnsOf, detectVersion, requireVersion, shapeOf, shapesByVersion } from '../import/schema';
@@ -49,7 +50,7 @@ export async function run(event: TaskEvent): Promise<StepResults['source']> {
   return {
     kind: 'dump',
     source: key,
-    schemaVersion: requireVersion(detectVersion(shape, shapes), `dump ${key}`),
+    schemaVersion: requireVersion(detectVersion(shape, shapes, scan.recordedVersion), `dump ${key}`),
     tables: columnsOf(shape),
     rows: Object.fromEntries(scan.tables.map((t) => [t.name, t.rows])),
     ...(scan.ignored.length > 0 ? { ignored: scan.ignored } : {}),
@@ -58,11 +59,17 @@ export async function run(event: TaskEvent): Promise<StepResults['source']> {
 
 /**
  * Deletes the import's source credentials, at once (no recovery window): after the tenant is live, and at
- * the end of a rollback. Idempotent; nothing to do for a dump (it stays in the archive, like an export).
+ * the end of a rollback, unless another execution is importing the tenant with them. Idempotent; nothing
+ * to do for a dump (it stays in the archive, like an export).
  */
 export async function forget(event: TaskEvent): Promise<void> {
-  const arn = tenantOf(event).importFrom?.sourceSecretArn;
+  const { tenantId, importFrom } = tenantOf(event);
+  const arn = importFrom?.sourceSecretArn;
   if (!arn) return;
+  // Two executions may carry the same credentials (an import requested twice): the one that lost the
+  // tenant to the other leaves them to it.
+  const holder = await getTenant(tenantId);
+  if (holder?.status === 'PROVISIONING' && holder.executionArn !== event.executionArn) return;
   try {
     await aws().secrets.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
   } catch (error) {
