@@ -15,7 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Client, escapeIdentifier } from 'pg';
-import { fullHistory, stateNamer } from '../cli/follow';
+import { fullHistory } from '../cli/follow';
 import { prepareImport, type ImportSource } from '../cli/import';
 import { startLocalServices, type LocalServices } from '../cli/services';
 import { ImportStates } from '../common/imports';
@@ -29,7 +29,7 @@ import {
 } from '../test/fixtures/legacy-database';
 import { makeStateDir } from '../test/fixtures/state-dir';
 import type { OnboardingState } from '../workflow-tasks/lib/types';
-import { round, runBench } from './platform';
+import { handlerTimes, round, runBench } from './platform';
 
 const ORDER_LINES = Number(process.env.IMPORT_ORDER_LINES ?? 250_000);
 const RUNS = Number(process.env.IMPORT_RUNS ?? 2);
@@ -280,22 +280,6 @@ async function platformImport(
     peakRssGrowthMiB: round((peak - baseline) / MiB),
     peakHeapGrowthMiB: round((heapPeak - heapBaseline) / MiB),
   };
-}
-
-/** Each state's handler time: TaskStarted to TaskSucceeded or TaskFailed, summed over its attempts. */
-function handlerTimes(history: Awaited<ReturnType<typeof fullHistory>>): Map<string, number> {
-  const byId = new Map(history.map((e) => [e.id, e]));
-  const stateOf = stateNamer(history);
-  const work = new Map<string, number>();
-  for (const end of history) {
-    if (end.type !== 'TaskSucceeded' && end.type !== 'TaskFailed') continue;
-    const started = byId.get(end.previousEventId ?? -1);
-    const name = stateOf(end);
-    if (started?.type !== 'TaskStarted' || !name) continue;
-    const took = (end.timestamp?.getTime() ?? 0) - (started.timestamp?.getTime() ?? 0);
-    work.set(name, (work.get(name) ?? 0) + took);
-  }
-  return work;
 }
 
 function runLine(label: string, r: ImportRun): string {

@@ -104,13 +104,8 @@ export async function startBenchPlatform(
   };
 }
 
-/**
- * The time an onboarding's handlers took on its critical path: each task from TaskStarted to its end
- * (what the Lambda itself ran), the steps before and after the branches one after another, and of the
- * two branches the longer. What the execution took beyond it is the platform's overhead (engine, history,
- * transitions, the Parallel state's bookkeeping).
- */
-function stepsOwnWork(history: readonly HistoryEvent[]): number {
+/** Each state's handler time: TaskStarted to TaskSucceeded or TaskFailed, summed over its attempts. */
+export function handlerTimes(history: readonly HistoryEvent[]): Map<string, number> {
   const byId = new Map(history.map((e) => [e.id, e]));
   const stateOf = stateNamer(history);
   const work = new Map<string, number>();
@@ -122,6 +117,17 @@ function stepsOwnWork(history: readonly HistoryEvent[]): number {
     const took = (end.timestamp?.getTime() ?? 0) - (started.timestamp?.getTime() ?? 0);
     work.set(name, (work.get(name) ?? 0) + took);
   }
+  return work;
+}
+
+/**
+ * The time an onboarding's handlers took on its critical path: each task from TaskStarted to its end
+ * (what the Lambda itself ran), the steps before and after the branches one after another, and of the
+ * two branches the longer. What the execution took beyond it is the platform's overhead (engine, history,
+ * transitions, the Parallel state's bookkeeping).
+ */
+function stepsOwnWork(history: readonly HistoryEvent[]): number {
+  const work = handlerTimes(history);
   const inBranch = (branch: string) =>
     STEPS.filter((s) => s.branch === branch).reduce((sum, s) => sum + (work.get(s.stateName) ?? 0), 0) +
     (branch === 'database' ? (work.get(DEDICATED_INSTANCE.check.stateName) ?? 0) : 0);
