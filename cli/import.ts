@@ -90,9 +90,13 @@ export async function prepareImport(
   };
 }
 
-/** `postgres://user:password@host:port/database[?sslmode=require]` as the secret's fields. */
-export function sourceCredentials(url: string): ImportSourceSecret {
-  const usage = '--from-url: must be postgres://user:password@host[:port]/database';
+/**
+ * `postgres://user:password@host:port/database[?sslmode=verify-full]` as the secret's fields. Without a
+ * password in the URL, `PGPASSWORD` gives it (as psql takes it): then it is in no command line.
+ */
+export function sourceCredentials(url: string, env: NodeJS.ProcessEnv = process.env): ImportSourceSecret {
+  const usage =
+    '--from-url: must be postgres://user[:password]@host[:port]/database (without the password, PGPASSWORD gives it)';
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -101,12 +105,21 @@ export function sourceCredentials(url: string): ImportSourceSecret {
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
     throw new Error(`${usage} (its scheme is ${parsed.protocol.slice(0, 20)})`);
-  const dbname = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  let decoded: { username: string; password: string; dbname: string };
+  try {
+    decoded = {
+      username: decodeURIComponent(parsed.username),
+      password: parsed.password ? decodeURIComponent(parsed.password) : (env.PGPASSWORD ?? ''),
+      dbname: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+    };
+  } catch {
+    throw new Error(`${usage} (a % in it is not followed by two hex digits: write % as %25)`);
+  }
   const missing = [
-    ['user', parsed.username],
-    ['password', parsed.password],
+    ['user', decoded.username],
+    ['password', decoded.password],
     ['host', parsed.hostname],
-    ['database', dbname],
+    ['database', decoded.dbname],
   ].filter(([, value]) => !value);
   if (missing.length > 0) throw new Error(`${usage} (it has no ${missing.map(([name]) => name).join(', ')})`);
   const port = parsed.port ? Number(parsed.port) : 5432;
@@ -116,9 +129,7 @@ export function sourceCredentials(url: string): ImportSourceSecret {
   return {
     host: parsed.hostname.replace(/^\[|\]$/g, ''),
     port,
-    dbname,
-    username: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
+    ...decoded,
     ...(sslmode && sslmode !== 'disable' ? { sslmode } : {}),
   };
 }

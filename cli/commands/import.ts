@@ -27,7 +27,7 @@ export function importCommand(program: Command, ctx: CommandContext): void {
       .argument('[file]', 'onboarding input: tenantId, companyName, adminEmail, tier, domain')
       .option(
         '--from-url <url>',
-        'its database: postgres://user:password@host:port/database (read-only access is enough)',
+        'its database: postgres://user[:password]@host:port/database (read-only access is enough; without the password, PGPASSWORD gives it)',
       )
       .option('--from-dump <file>', 'a plain-format pg_dump of its database')
       .option(

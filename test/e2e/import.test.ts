@@ -444,7 +444,7 @@ describe('refusals: nothing is created, the source is untouched', () => {
       'mysql://u:Secret-77@h/db',
     ]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('--from-url: must be postgres://user:password@host[:port]/database');
+    expect(run.stderr).toContain('--from-url: must be postgres://user[:password]@host[:port]/database');
     expect(run.stderr).not.toContain('Secret-77');
     expect(await importSecrets('bad-url-shop')).toEqual([]);
   });

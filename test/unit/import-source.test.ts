@@ -302,16 +302,25 @@ describe('what tenantctl import takes', () => {
       'postgres://u@h/db',
       'postgres://u:Secret-1@h',
       'not a url Secret-1',
+      'postgres://u:Secret-1%zz@h/db',
     ]) {
       let message = '';
       try {
-        sourceCredentials(bad);
+        sourceCredentials(bad, {});
       } catch (error) {
         message = (error as Error).message;
       }
-      expect(message).toMatch(/^--from-url: must be postgres:\/\/user:password@host\[:port\]\/database/);
+      expect(message).toMatch(/^--from-url: must be postgres:\/\/user\[:password\]@host\[:port\]\/database/);
       expect(message).not.toContain('Secret-1');
     }
+    // Without a password in the URL, PGPASSWORD gives it: then it is on no command line.
+    expect(
+      sourceCredentials('postgres://reader@db.example/shop', { PGPASSWORD: 'from-the-env' }),
+    ).toMatchObject({
+      username: 'reader',
+      password: 'from-the-env',
+      port: 5432,
+    });
   });
 
   it('ties importFrom to the tenant, and to one source', () => {
