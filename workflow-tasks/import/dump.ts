@@ -11,8 +11,9 @@ import { MIGRATIONS_TABLE, UNKNOWN_TYPE, type SchemaShape } from './schema';
  * comments, functions, extensions) are read past, because the platform makes the schema from its own
  * migrations. Refused by rule, before anything is created: a role statement, a COPY that is not `FROM
  * stdin` (`TO PROGRAM`, a file), a psql meta-command other than pg_dump's own `\restrict`, rows as INSERT
- * statements (`pg_dump --inserts`), an encoding other than UTF-8, and a dump cut off (inside a COPY, or
- * without pg_dump's closing comment).
+ * statements (`pg_dump --inserts`), an encoding other than UTF-8, a statement over 1 MiB, and a dump cut
+ * off (inside a COPY, or without pg_dump's closing comment). This platform's own `schema_migrations` is read
+ * for the version it records, not loaded.
  */
 
 /** Where a table's rows go while a dump streams (a load): each row as a COPY text line, then the end. */
