@@ -109,6 +109,14 @@ function sfnClient(): SFNClient {
   });
 }
 
+/** An execution once it has ended. */
+function endOf(executionArn: string) {
+  return eventually(`${executionArn} ending`, async () => {
+    const described = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
+    return described.status === 'RUNNING' ? undefined : described;
+  });
+}
+
 /** Every execution's history, input and output of a tenant's imports, as text. */
 async function executionsText(tenantId: string): Promise<string> {
   const sfn = sfnClient();
@@ -264,10 +272,7 @@ describe('an import started again with the same input (a retry from the console)
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: services!.endpoints.stateMachineArn, input }),
     );
-    const ended = await eventually(`${executionArn} ending`, async () => {
-      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      return described.status === 'RUNNING' ? undefined : described;
-    });
+    const ended = await endOf(executionArn!);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'InvalidInput']);
     expect(ended.cause).toContain('importFrom.sourceSecretArn: the secret is gone');
     expect((await getTenant('building-shop'))?.status).toBe('ACTIVE');
@@ -470,10 +475,7 @@ describe('an import that never reaches its own rollback', () => {
         input: JSON.stringify({ ...prepared.input, tier: 'gold' }),
       }),
     );
-    const ended = await eventually(`${executionArn} ending`, async () => {
-      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      return described.status === 'RUNNING' ? undefined : described;
-    });
+    const ended = await endOf(executionArn!);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'InvalidInput']);
     // Step Functions' status-change event starts the cleanup, which deletes them.
     await eventually(
@@ -505,14 +507,7 @@ describe('the same import requested twice at once (two TenantImportRequested eve
         return started.executionArn!;
       }),
     );
-    const ended = await Promise.all(
-      arns.map((executionArn) =>
-        eventually(`${executionArn} ending`, async () => {
-          const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-          return described.status === 'RUNNING' ? undefined : described;
-        }),
-      ),
-    );
+    const ended = await Promise.all(arns.map(endOf));
     expect(ended.map((e) => e.status).sort()).toEqual(['FAILED', 'SUCCEEDED']);
     expect(ended.find((e) => e.status === 'FAILED')?.error).toBe('TenantAlreadyRegistered');
     expect((await getTenant(tenantId))?.status).toBe('ACTIVE');

@@ -1,4 +1,4 @@
-import { escapeIdentifier, type ClientBase } from 'pg';
+import type { ClientBase } from 'pg';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
@@ -15,7 +15,8 @@ import { appliedVersion, migrate, type Migration } from '../lib/migrate';
 import { readTenantSecret } from '../lib/tenant-db';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 import { dumpLines } from '../import/dump';
-import { alreadyLoaded, loadRows, type RowSource } from '../import/load';
+import { loadRows, type RowSource } from '../import/load';
+import { anyRows, countRows } from '../lib/rows';
 import { detectVersion, requireVersion, shapeOf, shapesByVersion, UNKNOWN_TYPE } from '../import/schema';
 import { readSourceSecret, sourceLabel, withSourceSnapshot } from '../import/source';
 
@@ -121,10 +122,7 @@ async function restore(
     'tenant',
     migrations.filter((m) => m.version <= schemaVersion),
   );
-  const loaded = await client.query<{ loaded: boolean }>(
-    `SELECT ${tables.map((t) => `EXISTS (SELECT 1 FROM ${escapeIdentifier(t)})`).join(' OR ') || 'false'} AS loaded`,
-  );
-  if (!loaded.rows[0]?.loaded)
+  if (!(await anyRows(client, tables)))
     await loadExport(client, { s3, Bucket, Key: key, VersionId: versionId, bytes: record.bytes });
   return { from: key, ...(versionId ? { versionId } : {}), rows, ...(replaced ? { replaced } : {}) };
 }
@@ -151,7 +149,7 @@ async function importSource(
       'tenant',
       migrations.filter((m) => m.version <= schemaVersion),
     );
-    const tables = (await alreadyLoaded(client, shape))
+    const tables = (await anyRows(client, [...shape.keys()]))
       ? Object.fromEntries(
           Object.entries(await countRows(client, [...shape.keys()])).map(([t, rows]) => [
             t,
@@ -188,13 +186,4 @@ async function importSource(
     lines: dumpLines(aws().s3, requiredEnv(TaskEnv.archiveBucket), key),
     where: key,
   });
-}
-
-async function countRows(client: ClientBase, tables: readonly string[]): Promise<Record<string, number>> {
-  const counted: Record<string, number> = {};
-  for (const table of tables) {
-    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`);
-    counted[table] = Number(result.rows[0]?.n ?? 0);
-  }
-  return counted;
 }

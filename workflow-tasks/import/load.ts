@@ -139,16 +139,6 @@ async function advanceSequences(client: ClientBase, next: Record<string, number>
   }
 }
 
-/** Whether the tenant's database holds rows in any of the shape's tables (an earlier run loaded them). */
-export async function alreadyLoaded(target: ClientBase, shape: SchemaShape): Promise<boolean> {
-  const tables = [...shape.keys()];
-  if (tables.length === 0) return false;
-  const { rows } = await target.query<{ loaded: boolean }>(
-    `SELECT ${tables.map((t) => `EXISTS (SELECT 1 FROM ${escapeIdentifier(t)})`).join(' OR ')} AS loaded`,
-  );
-  return rows[0]?.loaded === true;
-}
-
 /**
  * A source table streamed into the target's COPY, each row counted and hashed on the way; a failure of
  * the source's side is named as the source's, one of the tenant's database stays as it is.

@@ -1,11 +1,12 @@
 import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { escapeIdentifier, type ClientBase } from 'pg';
+import type { ClientBase } from 'pg';
 import { requiredEnv } from '../../common/env';
 import { PlatformNames, TaskEnv } from '../../common/names';
 import { aws, isNotFound } from '../lib/aws';
 import { currentTenantApi, readTenantApiVersion } from '../lib/artifact';
 import { withMasterClient } from '../lib/db';
 import { tenantOf } from '../lib/handler';
+import { countRows } from '../lib/rows';
 import { getTenant } from '../records/registry';
 import type { StepResults, TaskEvent } from '../lib/types';
 import { dumpLines, dumpShape, scanDump } from '../import/dump';
@@ -87,15 +88,4 @@ async function recordedVersion(client: ClientBase): Promise<number | undefined> 
     'SELECT max(version)::int AS version FROM public.schema_migrations',
   );
   return rows[0]?.version ?? undefined;
-}
-
-async function countRows(client: ClientBase, tables: readonly string[]): Promise<Record<string, number>> {
-  const counted: Record<string, number> = {};
-  for (const table of tables) {
-    const { rows } = await client.query<{ n: string }>(
-      `SELECT count(*) AS n FROM public.${escapeIdentifier(table)}`,
-    );
-    counted[table] = Number(rows[0]?.n ?? 0);
-  }
-  return counted;
 }
