@@ -26,7 +26,15 @@ export async function describeTenant(
     ['secret', results.secret.secretArn],
     ['function', results.function.functionArn],
     ['HTTP API', results.function.apiEndpoint],
-    ['domain', results.domain.skipped ? '(none)' : results.domain.domainName],
+    [
+      'domain',
+      results.domain.skipped
+        ? '(none)'
+        : `${results.domain.domain}: served once these records are in place (\`npm run tenantctl -- domain ${tenantId}\` shows where it is)`,
+    ],
+    ...(results.domain.skipped
+      ? []
+      : results.domain.records.map((r): [string, string] => ['', `${r.name} ${r.type} ${r.value}`])),
     ['frontend', `s3://${results.frontend.siteBucket}/${results.frontend.sitePrefix} + config.json`],
     ['invalidation', results.invalidation.invalidationId],
   ];

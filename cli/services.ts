@@ -25,6 +25,8 @@ export interface Endpoints {
   readonly suspensionStateMachineArn: string;
   /** The `tenant-offboarding` state machine. */
   readonly offboardingStateMachineArn: string;
+  /** The `tenant-domain` state machine (a customer's own domain). */
+  readonly domainStateMachineArn: string;
   /** The `tenant-cleanup` state machine (after stopped, timed-out or crashed executions). */
   readonly cleanupStateMachineArn: string;
   readonly eventBusName: string;
@@ -83,6 +85,7 @@ export async function startLocalServices(
       suspensionStateMachineArn: platform.stateMachines.suspension.arn,
       offboardingStateMachineArn: platform.stateMachines.offboarding.arn,
       cleanupStateMachineArn: platform.stateMachines.cleanup.arn,
+      domainStateMachineArn: platform.stateMachines.domain.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
       archiveBucket: LocalPlatformNames.archiveBucket,

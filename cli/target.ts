@@ -92,6 +92,7 @@ export const WORKFLOWS = {
   suspension: { endpoint: 'suspensionStateMachineArn', output: 'SuspensionStateMachineArn' },
   offboarding: { endpoint: 'offboardingStateMachineArn', output: 'OffboardingStateMachineArn' },
   cleanup: { endpoint: 'cleanupStateMachineArn', output: 'CleanupStateMachineArn' },
+  domain: { endpoint: 'domainStateMachineArn', output: 'DomainStateMachineArn' },
 } as const;
 
 export type Workflow = keyof typeof WORKFLOWS;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { adminCredentialsCommand } from './commands/admin-credentials';
 import { consoleCommand } from './commands/console';
+import { domainCommand } from './commands/domain';
 import { executionCommand } from './commands/execution';
 import { executionsCommand } from './commands/executions';
 import { importCommand } from './commands/import';
@@ -26,6 +27,7 @@ const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [
   suspensionCommands,
   offboardCommand,
   restoreCommand,
+  domainCommand,
   consoleCommand,
   releasesCommand,
   tenantsCommand,
@@ -39,7 +41,9 @@ export async function main(argv: string[]): Promise<number> {
     .description(
       'Onboard SaaS tenants with one Step Functions execution each, on the local platform or on AWS.',
     )
-    .exitOverride();
+    .exitOverride()
+    // A command's options are its own, not a parent's of the same name (`domain attach ... --state-dir`).
+    .enablePositionalOptions();
   const ctx: CommandContext = {
     setExitCode: (code) => {
       exitCode = code;

@@ -39,8 +39,8 @@ export async function readInput(file: string): Promise<unknown> {
  * (`quiet`: only the final line, for `offboard --all`).
  */
 export async function runWorkflow(
-  workflow: 'suspension' | 'offboarding',
-  input: { tenantId: string; action?: string },
+  workflow: 'suspension' | 'offboarding' | 'domain',
+  input: { tenantId: string; action?: string; domain?: string },
   verb: string,
   options: CommonOptions & { quiet?: boolean },
 ): Promise<number> {
@@ -49,7 +49,12 @@ export async function runWorkflow(
     { ...options, stateDir: resolve(options.stateDir) },
     workflow,
   );
-  const operation = workflow === 'offboarding' ? 'offboard' : (input.action ?? 'suspend');
+  const operation =
+    workflow === 'offboarding'
+      ? 'offboard'
+      : workflow === 'domain'
+        ? `domain-${input.action ?? 'attach'}`
+        : (input.action ?? 'suspend');
   const executionArn = await startAttempt(sfn, stateMachineArn, operation, input);
   const ended = await followAndReport(sfn, executionArn, verb, input.tenantId.slice(0, 40), options);
   return ended.status === 'SUCCEEDED' ? 0 : 1;
@@ -154,7 +159,7 @@ function report(label: string, e: DescribeExecutionCommandOutput, options: { jso
     }
     for (const record of results?.activation?.cutOver ?? [])
       out(
-        `cut over: at the domain's DNS provider, point ${record.name} (${record.type}) at ${record.value || '(its API Gateway domain name: the emulator gives none)'}`,
+        `cut over: at the domain's DNS provider, point ${record.name} (${record.type}) at ${record.value}${record.note ? ` (${record.note})` : ''}`,
       );
     // An offboarding: where its verified export is, and until when it is kept.
     const kept = results?.export as Partial<VerifiedExport> | undefined;

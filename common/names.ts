@@ -21,6 +21,14 @@ export const EventTypes = {
   TenantOffboarded: 'TenantOffboarded',
   /** A removal still failed after its retries: the tenant is OFFBOARDING_FAILED; running again converges. */
   TenantOffboardingFailed: 'TenantOffboardingFailed',
+  /** Starts the domain workflow (detail `{ "tenantId", "domain" }`, or `"action": "detach"`). */
+  TenantDomainRequested: 'TenantDomainRequested',
+  /** The customer's domain awaits its DNS records (detail: the records to add). */
+  TenantDomainPending: 'TenantDomainPending',
+  TenantDomainActive: 'TenantDomainActive',
+  /** The records never came before the deadline (or the workflow failed): the tenant keeps its platform address. */
+  TenantDomainFailed: 'TenantDomainFailed',
+  TenantDomainRemoved: 'TenantDomainRemoved',
 } as const;
 
 /**
@@ -36,6 +44,11 @@ export const TENANT_OFFBOARDING_REQUESTED_PATTERN = {
   'detail-type': [EventTypes.TenantOffboardingRequested],
 } as const;
 
+/** The EventBridge pattern of the rule that starts the domain workflow. */
+export const TENANT_DOMAIN_REQUESTED_PATTERN = {
+  'detail-type': [EventTypes.TenantDomainRequested],
+} as const;
+
 /** Platform-level resource names (one platform per account and region). */
 export const PlatformNames = {
   stateMachine: 'tenant-onboarding',
@@ -47,6 +60,8 @@ export const PlatformNames = {
   offboardingStateMachine: 'tenant-offboarding',
   /** The cleanup state machine's name in the local platform (after stopped, timed-out or crashed executions). */
   cleanupStateMachine: 'tenant-cleanup',
+  /** The domain state machine's name in the local platform (a customer's own domain, attached or detached). */
+  domainStateMachine: 'tenant-domain',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**
@@ -99,7 +114,20 @@ export const TaskEnv = {
    */
   maxConcurrentOnboardings: 'MAX_CONCURRENT_ONBOARDINGS',
   onboardingTimeoutSeconds: 'ONBOARDING_TIMEOUT_SECONDS',
-  certificateArn: 'CERTIFICATE_ARN',
+  /**
+   * Customers' domains (workflow-tasks/domain): the domain state machine, the two multi-tenant
+   * distributions a tenant's domain gets a distribution tenant of (its site; its API), the connection
+   * group's routing endpoint the customer's records point at, how long validation may take, and the first
+   * and longest wait between two checks (the wait doubles from the first).
+   */
+  domainStateMachineArn: 'DOMAIN_STATE_MACHINE_ARN',
+  siteTenantsDistributionId: 'SITE_TENANTS_DISTRIBUTION_ID',
+  apiTenantsDistributionId: 'API_TENANTS_DISTRIBUTION_ID',
+  connectionGroupId: 'CONNECTION_GROUP_ID',
+  routingEndpoint: 'ROUTING_ENDPOINT',
+  domainValidationSeconds: 'DOMAIN_VALIDATION_SECONDS',
+  domainCheckSeconds: 'DOMAIN_CHECK_SECONDS',
+  domainCheckMaxSeconds: 'DOMAIN_CHECK_MAX_SECONDS',
   tenantFunctionRuntime: 'TENANT_FUNCTION_RUNTIME',
   /** Dedicated tier: instance class, and optionally the subnet group and security group of the instances. */
   dedicatedInstanceClass: 'DEDICATED_INSTANCE_CLASS',
@@ -187,9 +215,4 @@ export function tenantResourceNames(tenantId: string): TenantResourceNames {
  */
 export function finalSnapshotId(tenantId: string, offboardingStartedAt: string): string {
   return `${tenantResourceNames(tenantId).instanceId}-final-${offboardingStartedAt.toLowerCase()}`;
-}
-
-/** The custom domain the tenant's API gets when the tenant has a domain. */
-export function tenantApiDomain(domain: string): string {
-  return `api.${domain}`;
 }

@@ -10,6 +10,8 @@ import type { StepId } from './steps';
 /** The platform resources a template may name: `{distributionId}`, `{onboardingStateMachine}`, ... */
 export type PlatformResource =
   | 'distributionId'
+  | 'domainStateMachine'
+  | 'domainStateMachineName'
   | 'dedicatedSubnetGroup'
   | 'onboardingStateMachine'
   | 'siteBucketArn'
@@ -63,6 +65,8 @@ export const TenantArns = {
 /** The platform's own resources a grant may name. */
 export const PlatformArns = {
   distribution: 'arn:{partition}:cloudfront::{account}:distribution/{distributionId}',
+  /** Distribution tenants: their ids are CloudFront's (`dt_...`), so every one of the account. */
+  distributionTenants: 'arn:{partition}:cloudfront::{account}:distribution-tenant/*',
 } as const;
 
 /** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */

@@ -105,16 +105,6 @@ export const STEPS: readonly StepSpec[] = [
     timeoutSeconds: 120,
     retry: quick,
   },
-  // After both branches: the domain is attached once the tenant works (an imported customer's, once its
-  // rows are verified), never to a half-built one.
-  {
-    id: 'attach-domain',
-    stateName: 'Attach domain',
-    resultKey: 'domain',
-    undoStateName: 'Rollback: detach domain',
-    timeoutSeconds: 60,
-    retry: quick,
-  },
   {
     id: 'invalidate-cache',
     stateName: 'Invalidate cache',
@@ -127,6 +117,16 @@ export const STEPS: readonly StepSpec[] = [
     stateName: 'Activate tenant',
     resultKey: 'activation',
     timeoutSeconds: 30,
+    retry: quick,
+  },
+  // Once the tenant is live (an imported customer's once its rows are verified), its domain's own workflow
+  // is started; the onboarding goes on without waiting for the customer's DNS.
+  {
+    id: 'attach-domain',
+    stateName: 'Attach domain',
+    resultKey: 'domain',
+    undoStateName: 'Rollback: detach domain',
+    timeoutSeconds: 60,
     retry: quick,
   },
 ];

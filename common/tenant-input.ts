@@ -40,6 +40,16 @@ const PRINTABLE_PATTERN = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 
 const text = () => z.string({ error: 'must be a string' });
 
+/** A customer's domain: a lower-case DNS name that obeys the rules of common/domains.ts. */
+export const domainSchema = text().check(
+  z.maxLength(253, { error: 'must be at most 253 characters', abort: true }),
+  z.regex(DOMAIN_PATTERN, { error: 'must be a lower-case DNS name such as "example.com"', abort: true }),
+  z.superRefine((domain, ctx) => {
+    for (const problem of domainProblems(domain))
+      ctx.addIssue({ code: 'custom', message: problem, input: domain });
+  }),
+);
+
 export const tenantIdSchema = text().check(
   z.minLength(3, 'must be at least 3 characters'),
   z.maxLength(32, 'must be at most 32 characters'),
@@ -63,12 +73,7 @@ export const tenantInputSchema = z.strictObject({
     z.email({ error: 'must be an e-mail address' }),
   ),
   tier: z._default(z.enum(['shared', 'dedicated'], { error: 'must be "shared" or "dedicated"' }), 'shared'),
-  domain: z.optional(
-    text().check(
-      z.maxLength(253, 'must be at most 253 characters'),
-      z.regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"'),
-    ),
-  ),
+  domain: z.optional(domainSchema),
   /**
    * Onboards the tenant from an export (its key in the archive bucket, as offboarding wrote it): the
    * database gets the export's rows, users and passwords included, instead of a new admin.
@@ -112,11 +117,7 @@ export function parseTenantInput(raw: unknown): TenantInputResult {
   }
   const parsed = tenantInputSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error.issues) };
-  const problems = [
-    ...(parsed.data.domain ? domainProblems(parsed.data.domain).map((p) => `domain: ${p}`) : []),
-    ...snapshotProblems(parsed.data),
-    ...importProblems(parsed.data),
-  ];
+  const problems = [...snapshotProblems(parsed.data), ...importProblems(parsed.data)];
   return problems.length === 0 ? { ok: true, value: parsed.data } : { ok: false, problems };
 }
 

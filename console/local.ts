@@ -2,6 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames } from '../common/names';
 import { getTenant, listTenants, tenantView, type TenantRecord } from '../workflow-tasks/records/registry';
+import { domainView, tenantDomains } from '../workflow-tasks/records/domains';
 import { recentReleases, tenantReleases } from '../workflow-tasks/records/release-ledger';
 import type { ConsoleTenant, Registry } from './registry';
 import { ConsoleHandler } from './server';
@@ -45,6 +46,7 @@ const localRegistry: Registry = {
       adminEmail: t.adminEmail,
       executionArn: t.executionArn,
       resources: t.resources,
+      domains: (await tenantDomains(tenantId)).map(domainView),
       releases: await tenantReleases(tenantId),
     };
   },

@@ -3,6 +3,7 @@
  * platform database, on AWS the stack's control-plane API. The console never writes to it: it starts
  * executions, and the workflows change the registry.
  */
+import type { DomainView } from '../workflow-tasks/records/domains';
 import type { ReleaseRecord, TenantRelease } from '../workflow-tasks/records/release-ledger';
 
 /** A tenant as the console lists it. */
@@ -33,6 +34,8 @@ export interface TenantDetail extends ConsoleTenant {
     failure: unknown;
   } | null;
   created: string;
+  /** Its own domains (being validated, active, failed), newest first. */
+  domains: DomainView[];
   /** The releases that concerned it, newest first (the ledger). */
   releases: (Omit<TenantRelease, 'at'> & { at: string | Date })[];
 }

@@ -25,7 +25,8 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   description: 'Tenant onboarding platform: one Step Functions execution per tenant',
   platformDomain: text('platformDomain'),
   siteCertificateArn: text('siteCertificateArn'),
-  certificateArn: text('certificateArn'),
+  platformHostedZoneId: text('platformHostedZoneId'),
+  domainValidationHours: number('domainValidationHours'),
   sharedInstanceClass: text('sharedInstanceClass'),
   // Multi-AZ unless the context says `false` (a cheap dev stack).
   sharedDbMultiAz: text('sharedDbMultiAz') !== 'false',

@@ -3,6 +3,7 @@ import type { App, CfnResource } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { PlatformStack } from './platform-stack';
+import { domainStateMachineName } from './tenant-domain';
 import { onboardingStateMachineName } from './tenant-onboarding';
 
 /**
@@ -42,7 +43,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, release, suspension, offboarding, cleanup, web, archive } = stack;
+  const { onboarding, release, suspension, offboarding, cleanup, domain, web, archive } = stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -66,11 +67,15 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('rds', 'snapshot:tenant-*')}`,
     // Offboarding's claim asks whether the execution that holds a tenant still runs.
     `Resource::${arn('states', 'execution:*')}`,
+    // Customers' domains: distribution tenants have CloudFront's ids (`dt_...`); an onboarding rolled back
+    // stops the domain workflow it started (its execution is named at run time).
+    `Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution-tenant/*`,
+    `Resource::${arn('states', `execution:${domainStateMachineName(stack)}:*`)}`,
     // "Check instance" reads its own execution's history: has the web branch beside it failed?
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
   const taskFunctions = new Set([
-    ...[onboarding, release, suspension, offboarding, cleanup].flatMap((workflow) => [
+    ...[onboarding, release, suspension, offboarding, cleanup, domain].flatMap((workflow) => [
       ...workflow.taskFunctions.values(),
     ]),
     stack.controlPlane.handler,
@@ -88,7 +93,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  for (const workflow of [onboarding, release, suspension, offboarding, cleanup]) {
+  for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain]) {
     iam5(
       workflow.stateMachine,
       [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),
@@ -167,6 +172,19 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     'This queue is the dead-letter queue of the TenantSignedUp rule target (cdk-nag cannot see EventBridge DLQs).',
   );
   ack(web.distribution, 'CFR1', 'Tenants serve customers worldwide: no geo restriction.');
+  for (const tenants of [stack.domainEdge.siteTenants, stack.domainEdge.apiTenants]) {
+    ack(tenants, 'CFR1', "Customers' domains serve customers worldwide: no geo restriction.");
+    ack(
+      tenants,
+      'CFR2',
+      'WAF is left to the operator (a web ACL per platform costs money and needs rules tuned to the shop).',
+    );
+    ack(
+      tenants,
+      'CFR4',
+      'A multi-tenant distribution serves only through its distribution tenants, each with its own managed certificate: it has no viewer certificate of its own.',
+    );
+  }
   ack(
     web.distribution,
     'CFR2',

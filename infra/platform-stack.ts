@@ -10,6 +10,7 @@ import type { Construct } from 'constructs';
 import {
   PlatformNames,
   TaskEnv,
+  TENANT_DOMAIN_REQUESTED_PATTERN,
   TENANT_OFFBOARDING_REQUESTED_PATTERN,
   TENANT_SIGNED_UP_PATTERN,
 } from '../common/names';
@@ -22,6 +23,8 @@ import { ControlPlaneApi } from './control-plane';
 import { PlatformNetwork } from './network';
 import { PlatformOperations } from './operations';
 import { SharedDatabase } from './shared-database';
+import { DomainEdge } from './domain-edge';
+import { TenantDomain } from './tenant-domain';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
 import { TenantRelease } from './tenant-release';
@@ -38,10 +41,16 @@ export interface PlatformConfig {
   readonly platformDomain?: string;
   readonly siteCertificateArn?: string;
   /**
-   * Regional ACM certificate for tenants' API custom domains (`api.<tenant domain>`).
-   * @default - none: tenants with a domain are rolled back at "Attach domain"
+   * The Route53 hosted zone of `platformDomain`: the stack points `*.<platformDomain>` at the distribution,
+   * so every tenant's site answers at once on `<tenantId>.<platformDomain>`.
+   * @default - none: point `*.<platformDomain>` at the distribution yourself
    */
-  readonly certificateArn?: string;
+  readonly platformHostedZoneId?: string;
+  /**
+   * Hours a customer has to add its domain's records before the domain workflow gives up (ACM's own
+   * validation limit is 72). @default 72
+   */
+  readonly domainValidationHours?: number;
   /** @default 't4g.micro' */
   readonly sharedInstanceClass?: string;
   /** Multi-AZ for the shared instance (every shared tenant's database). @default true */
@@ -81,6 +90,9 @@ export class PlatformStack extends Stack {
   readonly suspension: TenantSuspension;
   readonly archive: TenantArchive;
   readonly offboarding: TenantOffboarding;
+  /** Customers' own domains: the edge they are served through, and the workflow that attaches them. */
+  readonly domainEdge: DomainEdge;
+  readonly domain: TenantDomain;
   readonly cleanup: TenantCleanup;
   /** The `TenantSignedUp` rule's target: starts one onboarding per event. */
   readonly signupStarter: lambda.IFunction;
@@ -112,7 +124,11 @@ export class PlatformStack extends Stack {
       accessLogDays: props.logRetentionDays ?? 30,
       siteDomain:
         props.platformDomain && props.siteCertificateArn
-          ? { domainName: props.platformDomain, certificateArn: props.siteCertificateArn }
+          ? {
+              domainName: props.platformDomain,
+              certificateArn: props.siteCertificateArn,
+              hostedZoneId: props.platformHostedZoneId,
+            }
           : undefined,
     });
     this.web = web;
@@ -125,6 +141,13 @@ export class PlatformStack extends Stack {
     this.archive = archive;
     const tenantRoleBoundary = tenantRoleBoundaryPolicy(this, 'TenantFunctionBoundary');
     this.tenantRoleBoundary = tenantRoleBoundary;
+
+    const domainEdge = new DomainEdge(this, 'DomainEdge', {
+      siteBucket: web.siteBucket,
+      accessLogs: web.accessLogs,
+    });
+    this.domainEdge = domainEdge;
+    const domains = domainEdge.settings(Duration.hours(props.domainValidationHours ?? 72));
 
     const lambdaNetwork = {
       vpc: network.vpc,
@@ -142,7 +165,7 @@ export class PlatformStack extends Stack {
         host: database.instance.dbInstanceEndpointAddress,
         port: 5432,
       },
-      certificateArn: props.certificateArn,
+      domains,
       maxConcurrentOnboardings: props.maxConcurrentOnboardings,
       logRetention,
       network: lambdaNetwork,
@@ -173,6 +196,13 @@ export class PlatformStack extends Stack {
       artifactBucket: web.artifactBucket,
       masterSecret: database.masterSecret,
       eventBus,
+    });
+
+    this.domain = new TenantDomain(this, 'TenantDomain', {
+      ...workflowTasks,
+      masterSecret: database.masterSecret,
+      eventBus,
+      domains,
     });
 
     this.offboarding = new TenantOffboarding(this, 'TenantOffboarding', {
@@ -243,6 +273,21 @@ export class PlatformStack extends Stack {
       ],
     });
 
+    new events.Rule(this, 'TenantDomainRequestedRule', {
+      eventBus,
+      description:
+        'Starts the domain workflow for every TenantDomainRequested event ({ "tenantId", "domain" } or { "tenantId", "action": "detach" })',
+      eventPattern: { detailType: [...TENANT_DOMAIN_REQUESTED_PATTERN['detail-type']] },
+      targets: [
+        new targets.SfnStateMachine(this.domain.stateMachine, {
+          input: events.RuleTargetInput.fromEventPath('$.detail'),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue,
+        }),
+      ],
+    });
+
     this.cleanup = new TenantCleanup(this, 'TenantCleanup', {
       ...workflowTasks,
       onboarding: this.onboarding,
@@ -269,6 +314,11 @@ export class PlatformStack extends Stack {
     this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
+    new CfnOutput(this, 'DomainStateMachineArn', { value: this.domain.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'DomainRoutingEndpoint', {
+      description: "What every customer's domain records point at (the connection group's routing endpoint)",
+      value: domains.routingEndpoint,
+    });
     new CfnOutput(this, 'ReleaseStateMachineArn', { value: this.release.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SuspensionStateMachineArn', { value: this.suspension.stateMachine.stateMachineArn });
     new CfnOutput(this, 'OffboardingStateMachineArn', {

@@ -55,6 +55,8 @@ export interface StepResources {
   readonly dedicatedSubnetGroup?: string;
   readonly tenantRoleBoundary?: iam.IManagedPolicy;
   readonly onboardingStateMachine?: string;
+  /** Customers' domains: the domain state machine (onboarding starts it). */
+  readonly domainStateMachine?: { arn: string; name: string };
 }
 
 /**
@@ -165,6 +167,8 @@ export class StepGrants {
       distributionId: () => this.need('distribution').distributionId,
       dedicatedSubnetGroup: () => this.need('dedicatedSubnetGroup'),
       onboardingStateMachine: () => this.need('onboardingStateMachine'),
+      domainStateMachine: () => this.need('domainStateMachine').arn,
+      domainStateMachineName: () => this.need('domainStateMachine').name,
       siteBucketArn: () => this.need('siteBucket').bucketArn,
       tenantRoleBoundary: () => this.need('tenantRoleBoundary').managedPolicyArn,
     };

@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -24,7 +24,9 @@ import {
   STEPS,
 } from '../common/steps';
 import type { Grant } from '../common/permissions';
+import type { DomainSettings } from './domain-edge';
 import { StepGrants } from './step-permissions';
+import { domainStateMachineName } from './tenant-domain';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
@@ -43,10 +45,10 @@ export interface TenantOnboardingProps {
   /** Endpoint of the shared PostgreSQL instance. */
   readonly sharedDatabase: { readonly host: string; readonly port: number };
   /**
-   * ACM certificate for tenant API custom domains (`api.<domain>`).
-   * @default - no certificate: tenants with a domain fail at "Attach domain" and are rolled back
+   * Customers' own domains (infra/domain-edge.ts, infra/tenant-domain.ts): the multi-tenant distributions and
+   * connection group a domain is served through, and how long its records may take to come.
    */
-  readonly certificateArn?: string;
+  readonly domains: DomainSettings;
   /**
    * Longest an onboarding may run before Step Functions stops it.
    * @default ONBOARDING_TIMEOUT_SECONDS (one hour)
@@ -135,7 +137,20 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.archiveRetentionDays]: String(props.archive.retentionDays),
       [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrent),
       [TaskEnv.onboardingTimeoutSeconds]: String(timeout.toSeconds()),
-      [TaskEnv.certificateArn]: props.certificateArn ?? 'none',
+      [TaskEnv.domainStateMachineArn]: Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: domainStateMachineName(this),
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+      [TaskEnv.siteTenantsDistributionId]: props.domains.tenantDistributions.site,
+      [TaskEnv.apiTenantsDistributionId]: props.domains.tenantDistributions.api,
+      [TaskEnv.connectionGroupId]: props.domains.connectionGroupId,
+      [TaskEnv.routingEndpoint]: props.domains.routingEndpoint,
+      [TaskEnv.domainValidationSeconds]: String(props.domains.validationTimeout.toSeconds()),
+      // The first check a minute after the request, then every 2, 4, ... up to every hour.
+      [TaskEnv.domainCheckSeconds]: '60',
+      [TaskEnv.domainCheckMaxSeconds]: '3600',
       [TaskEnv.tenantFunctionRuntime]: TASK_RUNTIME.name,
       [TaskEnv.tenantSubnetIds]: props.network.vpc.selectSubnets(props.network.subnets).subnetIds.join(','),
       [TaskEnv.tenantSecurityGroupId]: props.network.databaseClients.securityGroupId,
@@ -157,6 +172,10 @@ export class TenantOnboarding extends Construct {
       archiveBucket: props.archive.bucket,
       dedicatedSubnetGroup: props.dedicated.subnetGroupName,
       onboardingStateMachine: onboardingStateMachineName(this),
+      domainStateMachine: {
+        arn: environment[TaskEnv.domainStateMachineArn] ?? '',
+        name: domainStateMachineName(this),
+      },
     });
     this.permissions = permissions;
     this.taskEnvironment = environment;
@@ -396,7 +415,11 @@ export class TenantOnboarding extends Construct {
       { resultPath: '$.importCleanupError' },
     );
     forget.next(live);
-    // Once both branches are built: without a domain, "Attach domain" is skipped; its result still says so.
+    // Once the tenant is live, its domain's own workflow is started (the onboarding does not wait for the
+    // customer's DNS); without a domain, "Attach domain" is skipped, and its result still says so.
+    const imported = new sfn.Choice(this, ImportStates.imported, { stateName: ImportStates.imported })
+      .when(sfn.Condition.isPresent('$.results.tenant.importFrom'), forget)
+      .otherwise(live);
     const hasDomain = new sfn.Choice(this, 'Has a domain?', { stateName: 'Has a domain?' })
       .when(sfn.Condition.isPresent('$.results.tenant.domain'), get('attach-domain'))
       .otherwise(
@@ -404,22 +427,16 @@ export class TenantOnboarding extends Construct {
           stateName: 'No domain to attach',
           result: sfn.Result.fromObject({ skipped: true }),
           resultPath: '$.results.domain',
-        }).next(get('invalidate-cache')),
+        }).next(imported),
       );
-    get('attach-domain').next(get('invalidate-cache'));
-    get('invalidate-cache')
-      .next(get('activate-tenant'))
-      .next(
-        new sfn.Choice(this, ImportStates.imported, { stateName: ImportStates.imported })
-          .when(sfn.Condition.isPresent('$.results.tenant.importFrom'), forget)
-          .otherwise(live),
-      );
+    get('attach-domain').next(imported);
+    get('invalidate-cache').next(get('activate-tenant')).next(hasDomain);
     build
       .next(collect)
       .next(
         new sfn.Choice(this, BRANCHES.builtStateName, { stateName: BRANCHES.builtStateName })
           .when(sfn.Condition.isPresent('$.results.failure'), takeError)
-          .otherwise(hasDomain),
+          .otherwise(get('invalidate-cache')),
       );
 
     // An import reads its source before anything is made: a refused source leaves nothing.

@@ -6,6 +6,8 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -19,8 +21,16 @@ export interface PlatformWebProps {
   readonly logRetention: logs.RetentionDays;
   /** Days the access logs of the buckets and the distribution are kept. */
   readonly accessLogDays: number;
-  /** The distribution's own domain (`platform.example.com` and `*.platform.example.com`), with its certificate. */
-  readonly siteDomain?: { readonly domainName: string; readonly certificateArn: string };
+  /**
+   * The distribution's own domain (`platform.example.com` and `*.platform.example.com`), with its
+   * certificate: every tenant's site answers at once on `<tenantId>.<domain>`. With the domain's hosted
+   * zone, the stack makes the wildcard record that points those names here.
+   */
+  readonly siteDomain?: {
+    readonly domainName: string;
+    readonly certificateArn: string;
+    readonly hostedZoneId?: string;
+  };
 }
 
 /**
@@ -80,6 +90,16 @@ export class PlatformWeb extends Construct {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
         responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+        ...(siteDomain
+          ? {
+              functionAssociations: [
+                {
+                  eventType: cloudfront.FunctionEventType.VIEWER_REQUEST,
+                  function: platformAddresses(this, siteDomain.domainName),
+                },
+              ],
+            }
+          : {}),
       },
       enableLogging: true,
       logBucket: accessLogs,
@@ -97,6 +117,16 @@ export class PlatformWeb extends Construct {
         : {}),
     });
 
+    if (siteDomain?.hostedZoneId) {
+      const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'PlatformZone', {
+        hostedZoneId: siteDomain.hostedZoneId,
+        zoneName: siteDomain.domainName,
+      });
+      const target = route53.RecordTarget.fromAlias(new route53targets.CloudFrontTarget(this.distribution));
+      new route53.ARecord(this, 'TenantAddresses', { zone, recordName: '*', target });
+      new route53.AaaaRecord(this, 'TenantAddressesV6', { zone, recordName: '*', target });
+    }
+
     const deploymentLogs = new logs.LogGroup(this, 'ArtifactDeploymentLogs', {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -111,6 +141,31 @@ export class PlatformWeb extends Construct {
       memoryLimit: 256,
     });
   }
+}
+
+/**
+ * `<tenantId>.<domain>/<path>` is the tenant's site: the request becomes `/tenants/<tenantId>/<path>`
+ * (`index.html` for a directory); other hosts keep their path (`/tenants/<id>/` on the bare domain).
+ */
+function platformAddresses(scope: Construct, domain: string): cloudfront.Function {
+  return new cloudfront.Function(scope, 'PlatformAddresses', {
+    comment: '<tenantId>.<platform domain> serves tenants/<tenantId>/',
+    runtime: cloudfront.FunctionRuntime.JS_2_0,
+    code: cloudfront.FunctionCode.fromInline(
+      [
+        'function handler(event) {',
+        '  var request = event.request;',
+        '  var host = request.headers.host.value.toLowerCase();',
+        `  var suffix = ${JSON.stringify(`.${domain}`)};`,
+        '  var id = host.slice(0, -suffix.length);',
+        '  if (host.slice(-suffix.length) !== suffix || !/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(id)) return request;',
+        "  var uri = request.uri.slice(-1) === '/' ? request.uri + 'index.html' : request.uri;",
+        "  request.uri = '/tenants/' + id + uri;",
+        '  return request;',
+        '}',
+      ].join('\n'),
+    ),
+  });
 }
 
 /**

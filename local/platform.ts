@@ -6,6 +6,7 @@
  *
  *   account.ts      the local account id and the endpoint's reserved paths
  *   bootstrap/      what `cdk deploy` would have made, and the tenants put back into the emulator on start
+ *   cloudfront/     CloudFront SaaS Manager: distribution tenants, their managed certificates, routing by domain
  *   emulator/       the moto_server child process (or the user's LocalStack)
  *   endpoint/       the one AWS endpoint, routing each request to its service
  *   events/         EventBridge: PutEvents on the platform bus and its rules
@@ -25,7 +26,8 @@ import { CleanupStates, CLEANED_UP_WORKFLOWS, INTERRUPTED_STATUSES, waitStateOf 
 import { closePools } from '../workflow-tasks/lib/db';
 import { cleanUpAfter } from '../workflow-tasks/cleanup/steps';
 import { bootstrapPlatform, type TaskEnvironment } from './bootstrap/bootstrap';
-import { restoreActiveTenants } from './bootstrap/tenants';
+import { restoreActiveTenants, resumeDomainRequests } from './bootstrap/tenants';
+import { LocalSaasManager } from './cloudfront/saas-manager';
 import { startEmulator, type LocalEmulator } from './emulator/emulator';
 import { LocalAwsEndpoint, type EndpointTimes } from './endpoint/endpoint';
 import { LocalEventBus } from './events/api';
@@ -50,6 +52,7 @@ import { TaskContainment } from './tasks/containment';
 import { FaultInjector, type Fault } from './tasks/faults';
 import {
   CLEANUP_HANDLERS,
+  DOMAIN_HANDLERS,
   OFFBOARDING_HANDLERS,
   onboardingHandlers,
   RELEASE_HANDLERS,
@@ -109,6 +112,8 @@ export interface PlatformOptions {
 interface Internals {
   /** RDS instances, each a PostgreSQL server of its own. */
   readonly rds: LocalRds;
+  /** CloudFront's distribution tenants and their managed certificates. */
+  readonly saasManager: LocalSaasManager;
   /** The one AWS endpoint (Step Functions, EventBridge, RDS, Lambda Invoke, the emulator behind). */
   readonly endpoint: LocalAwsEndpoint;
   readonly log: (line: string) => void;
@@ -180,6 +185,7 @@ export class LocalPlatform {
     const emulator = startedEmulator.status === 'fulfilled' ? startedEmulator.value : undefined;
     let store: ExecutionStore | undefined;
     let rds: LocalRds | undefined;
+    let saasManager: LocalSaasManager | undefined;
     let endpoint: LocalAwsEndpoint | undefined;
     let functions: LocalFunctions | undefined;
     try {
@@ -190,7 +196,16 @@ export class LocalPlatform {
       rds = await LocalRds.start(stateDir, emulator.endpoint, options.log);
       const archive = new LocalArchive(stateDir, emulator.endpoint);
       const secrets = new LocalSecrets(stateDir, emulator.endpoint);
-      endpoint = new LocalAwsEndpoint(emulator.endpoint, rds, archive, secrets, options.log);
+      const distributionTenants = new LocalSaasManager(stateDir, emulator.endpoint);
+      saasManager = distributionTenants;
+      endpoint = new LocalAwsEndpoint(
+        emulator.endpoint,
+        rds,
+        archive,
+        secrets,
+        distributionTenants,
+        options.log,
+      );
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;
       functions = new LocalFunctions(stateDir, endpointUrl);
       setAwsEnvironment(endpointUrl, emulator.owned);
@@ -208,6 +223,7 @@ export class LocalPlatform {
           suspension: localStateMachineArn(PlatformNames.suspensionStateMachine),
           offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
           cleanup: localStateMachineArn(PlatformNames.cleanupStateMachine),
+          domain: localStateMachineArn(PlatformNames.domainStateMachine),
         },
         maxConcurrentOnboardings,
         boundary,
@@ -232,7 +248,11 @@ export class LocalPlatform {
         ? new LocalIam(
             new Set(roles.values()),
             { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
-            emulatorLookups(emulator.endpoint),
+            // A distribution tenant named by its name or domain is authorized on its id's ARN.
+            {
+              ...emulatorLookups(emulator.endpoint),
+              saasResourceId: (reference) => distributionTenants.idOf(reference),
+            },
           )
         : undefined;
       identifyTaskRoles(Boolean(iam));
@@ -266,6 +286,11 @@ export class LocalPlatform {
             definition: definitions.cleanup,
             handlers: tasks(CLEANUP_HANDLERS),
           },
+          domain: {
+            name: PlatformNames.domainStateMachine,
+            definition: definitions.domain,
+            handlers: tasks(DOMAIN_HANDLERS),
+          },
         },
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
         waitTimeOverrides: {
@@ -286,6 +311,7 @@ export class LocalPlatform {
         engine,
         {
           rds,
+          saasManager: distributionTenants,
           endpoint,
           log: options.log ?? (() => undefined),
           onExit,
@@ -305,11 +331,15 @@ export class LocalPlatform {
         functions,
         iam,
       });
+      await resumeDomainRequests((input, name) =>
+        engine.startExecution(input, { stateMachineArn: engine.stateMachines.domain.arn, name }),
+      );
       return platform;
     } catch (error) {
       await endpoint?.close();
       await functions?.stop();
       await rds?.stop();
+      await saasManager?.close();
       await store?.close();
       await closePools();
       await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
@@ -320,6 +350,11 @@ export class LocalPlatform {
       restoreEnvironment(environmentBefore);
       throw error;
     }
+  }
+
+  /** CloudFront SaaS Manager's stand-in: the gateway asks it which tenant a Host is (route()). */
+  get saasManager(): LocalSaasManager {
+    return this.internals.saasManager;
   }
 
   /** The tasks' IAM check (what each role was allowed and refused), unless `iam` was off. */
@@ -346,6 +381,7 @@ export class LocalPlatform {
       suspension: machines.suspension.arn,
       offboarding: machines.offboarding.arn,
       cleanup: machines.cleanup.arn,
+      domain: machines.domain.arn,
     };
   }
 
@@ -425,6 +461,7 @@ export class LocalPlatform {
     await this.internals.endpoint.close();
     await this.functions.stop();
     await this.internals.rds.stop();
+    await this.internals.saasManager.close();
     await this.store.close();
     await closePools();
     await Promise.allSettled([this.postgres.stop(), this.emulator.stop()]);

@@ -89,6 +89,8 @@ export async function tenantPage(tenantId: string): Promise<void> {
     actionBar(t, actions),
     h('h2', {}, 'Resources'),
     resources(t, awsRegion),
+    h('h2', {}, 'Domain'),
+    domains(t),
     h('h2', {}, 'Versions'),
     ledger(t),
     h('h2', {}, 'Export'),
@@ -180,11 +182,6 @@ function resources(t: TenantDetail, awsRegion: string | undefined): HTMLElement 
     ...row('Function', mono(functionName), functionName ? ` (alias live, code ${t.codeVersion ?? '-'})` : ''),
     ...row('HTTP API', mono(r.apiId), r.apiEndpoint ? ` ${r.apiEndpoint}` : ''),
     ...row(
-      'Domain',
-      t.domain ?? '-',
-      t.domain ? ` (API on api.${t.domain}; its certificate and DNS records are not tracked yet)` : '',
-    ),
-    ...row(
       t.tier === 'dedicated' ? 'Instance and database' : 'Database',
       t.tier === 'dedicated' ? mono(`tenant-${t.tenantId}`) : '',
       t.tier === 'dedicated' ? ' / ' : '',
@@ -196,6 +193,50 @@ function resources(t: TenantDetail, awsRegion: string | undefined): HTMLElement 
     ...row('Site', mono(r.sitePrefix), ' ', t.site ? h('a', { href: t.site }, 'open the site') : ''),
     ...row('API health', t.api ? h('a', { href: t.api }, t.api) : '-'),
     ...row('Created', `${new Date(t.created).toLocaleString()} (${relativeTime(t.created)})`),
+  );
+}
+
+/**
+ * Its own domains: the status, the records the customer adds (while it waits for them), what the last
+ * check saw and why one failed; none, the platform address is all it has.
+ */
+function domains(t: TenantDetail): HTMLElement {
+  if (t.domains.length === 0)
+    return h('p', {}, 'No domain of its own: it is served on its platform address.');
+  return h(
+    'div',
+    {},
+    ...t.domains.map((d) => {
+      const seen = (d.lastSeen as { names?: { name: string; status: string; reason?: string }[] } | null)
+        ?.names;
+      return h(
+        'section',
+        { 'data-domain': d.domain },
+        h(
+          'p',
+          {},
+          h('strong', {}, d.displayName),
+          d.displayName === d.domain ? '' : ` (${d.domain})`,
+          ' ',
+          statusBadge(d.status),
+          d.status === 'PENDING_VALIDATION' ? ` until ${new Date(d.deadline).toLocaleString()}` : '',
+        ),
+        d.status === 'PENDING_VALIDATION'
+          ? table(
+              ['Name', 'Type', 'Value', 'Last seen'],
+              d.records,
+              (r) => [
+                h('span', { class: 'mono' }, r.name),
+                r.type,
+                h('span', { class: 'mono' }, r.value),
+                [seen?.find((n) => n.name === r.name)?.reason ?? '', r.note ? ` (${r.note})` : ''].join(''),
+              ],
+              (r) => ({ 'data-record': r.name }),
+            )
+          : '',
+        d.reason ? h('p', { 'data-reason': '' }, d.reason) : '',
+      );
+    }),
   );
 }
 

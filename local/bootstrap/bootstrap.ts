@@ -12,6 +12,7 @@ import {
   ListDistributionsCommand,
   CloudFrontClient,
 } from '@aws-sdk/client-cloudfront';
+import { localDomainSettings } from '../stepfunctions/asl';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
@@ -52,6 +53,25 @@ export type TaskEnvironment = Record<
 >;
 
 /**
+ * What the domain workflow's tasks need locally: the stand-in's distributions and routing endpoint
+ * (local/cloudfront/), the customer's time to add records (`TENANTCTL_DOMAIN_TIMEOUT_S`), and checks every
+ * second at first, then every two: a user watching `tenantctl domain` sees the change at once.
+ */
+function localDomainEnvironment(domainStateMachineArn: string) {
+  const settings = localDomainSettings();
+  return {
+    [TaskEnv.domainStateMachineArn]: domainStateMachineArn,
+    [TaskEnv.siteTenantsDistributionId]: settings.tenantDistributions.site,
+    [TaskEnv.apiTenantsDistributionId]: settings.tenantDistributions.api,
+    [TaskEnv.connectionGroupId]: settings.connectionGroupId,
+    [TaskEnv.routingEndpoint]: settings.routingEndpoint,
+    [TaskEnv.domainValidationSeconds]: String(settings.validationTimeout.toSeconds()),
+    [TaskEnv.domainCheckSeconds]: '1',
+    [TaskEnv.domainCheckMaxSeconds]: '2',
+  } as const;
+}
+
+/**
  * The local counterpart of `cdk deploy`: creates the platform's resources in the emulator (artifact bucket
  * with the working tree's tenant API version made current and the versions kept in `stateDir`, site bucket, distribution, event bus, alarm topic,
  * the master DB secret pointing at the local PostgreSQL, the stack's outputs) and the platform database.
@@ -67,6 +87,7 @@ export async function bootstrapPlatform(
     suspension: string;
     offboarding: string;
     cleanup: string;
+    domain: string;
   },
   maxConcurrentOnboardings: number,
   /** The tenant function roles' permissions boundary, as the stack synthesizes it. */
@@ -123,6 +144,7 @@ export async function bootstrapPlatform(
       SuspensionStateMachineArn: stateMachineArns.suspension,
       OffboardingStateMachineArn: stateMachineArns.offboarding,
       CleanupStateMachineArn: stateMachineArns.cleanup,
+      DomainStateMachineArn: stateMachineArns.domain,
       ArchiveBucketName: LocalPlatformNames.archiveBucket,
       ControlPlaneUrl: `${endpoint}${CONTROL_PLANE_PATH}`,
       EventBusName: PlatformNames.eventBus,
@@ -147,7 +169,7 @@ export async function bootstrapPlatform(
       [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrentOnboardings),
       [TaskEnv.onboardingTimeoutSeconds]: String(ONBOARDING_TIMEOUT_SECONDS),
       [TaskEnv.onboardingStateMachineArn]: stateMachineArns.onboarding,
-      [TaskEnv.certificateArn]: `arn:aws:acm:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:certificate/local-platform`,
+      ...localDomainEnvironment(stateMachineArns.domain),
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
       [TaskEnv.tenantLogRetentionDays]: '7',

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { domainExecutionName } from '../../common/domain-workflow';
 import { tenantResourceNames } from '../../common/names';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
@@ -8,6 +10,7 @@ import { PermanentErrors } from '../../common/errors';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { currentTenantApi, readTenantApiVersion } from '../../workflow-tasks/lib/artifact';
 import { suspendAgain } from '../../workflow-tasks/suspension/steps';
+import { pendingDomains } from '../../workflow-tasks/records/domains';
 import { listTenants } from '../../workflow-tasks/records/registry';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 
@@ -74,10 +77,9 @@ export async function restoreActiveTenants(): Promise<string[]> {
       }
       // A suspended tenant stays SUSPENDED (and announced nothing new).
       if (step.id === 'activate-tenant' && tenant.status === 'SUSPENDED') continue;
-      if (step.id === 'attach-domain' && !tenant.domain) {
-        state = { ...state, results: { ...state.results, domain: { skipped: true } } };
-        continue;
-      }
+      // Its domain is in the registry and its distribution tenants on disk (local/cloudfront/): a request
+      // interrupted by the restart is asked for again once executions run (resumeDomainRequests).
+      if (step.id === 'attach-domain') continue;
       const event = { executionArn: tenant.executionArn, state };
       const result = await STEP_HANDLERS[step.id].run(event);
       state = { ...state, results: { ...state.results, [step.resultKey]: result } };
@@ -97,4 +99,23 @@ export async function restoreActiveTenants(): Promise<string[]> {
     restored.push(tenant.id);
   }
   return restored;
+}
+
+/**
+ * A domain request the restart interrupted (its execution failed as `PlatformRestarted`) is asked for again:
+ * a new execution of the domain workflow takes the pending domain over, keeping its distribution tenants
+ * and its deadline's clock restarted. Returns the domains.
+ */
+export async function resumeDomainRequests(
+  start: (input: { tenantId: string; domain: string }, name: string) => Promise<unknown>,
+): Promise<string[]> {
+  const resumed: string[] = [];
+  for (const { tenantId, domain } of await pendingDomains()) {
+    await start(
+      { tenantId, domain },
+      domainExecutionName(tenantId, 'attach', randomBytes(6).toString('hex')),
+    );
+    resumed.push(domain);
+  }
+  return resumed;
 }

@@ -14,6 +14,8 @@ import type { LocalFunctions } from '../lambda/functions';
 import { CONTROL_PLANE_PATH } from '../account';
 import { LoopbackServer, readBody } from '../http';
 import { errorResponse, RdsError, type LocalRds } from '../rds/instances';
+import type { LocalSaasManager } from '../cloudfront/saas-manager';
+import { saasOperationOf, type SaasRequest } from '../cloudfront/wire';
 import { sendAccessDenied, type LocalIam } from '../iam/enforcer';
 import { UncheckableRequest } from '../iam/operations';
 import { roleOf } from '../iam/principal';
@@ -29,6 +31,9 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * - Step Functions and EventBridge PutEvents: the platform's own (stepfunctions/api.ts, events/api.ts); PutEvents also goes on to
  *   the emulator, so rules that it does run (an SQS target) see the event too;
  * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
+ * - CloudFront SaaS Manager (distribution tenants, their managed certificates, VerifyDnsConfiguration, the
+ *   connection group), which the emulator does not have: cloudfront/saas-manager.ts; every other CloudFront
+ *   request goes on to the emulator;
  * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
  * - writes to the archive bucket and to tenant secrets: forwarded, then kept on disk (s3/, secretsmanager/);
  * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
@@ -67,6 +72,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
     private readonly archive: LocalArchive,
     /** So are the tenants' secrets. */
     private readonly secrets: LocalSecrets,
+    /** CloudFront's distribution tenants, which the emulator does not have. */
+    private readonly saasManager: LocalSaasManager,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     super();
@@ -132,6 +139,11 @@ export class LocalAwsEndpoint extends LoopbackServer {
         return await this.forward(req, raw, res);
       }
       if (service === 'rds') return await this.answerRds(req, res, await body());
+      const saas =
+        service === 'cloudfront'
+          ? saasOperationOf(req.method ?? 'GET', url.pathname, url.searchParams)
+          : undefined;
+      if (saas) return await this.answerSaas(req, res, saas, await body());
       if (url.pathname === CONTROL_PLANE_PATH || url.pathname.startsWith(`${CONTROL_PLANE_PATH}/`))
         return await this.controlPlane(req, res, url, service);
       const invoke = INVOKE_PATH.exec(url.pathname);
@@ -179,6 +191,17 @@ export class LocalAwsEndpoint extends LoopbackServer {
       if (!(error instanceof RdsError)) throw error;
       sendText(res, error.status, 'text/xml', errorResponse(error));
     }
+  }
+
+  private async answerSaas(
+    req: IncomingMessage,
+    res: ServerResponse,
+    saas: SaasRequest,
+    raw: Buffer,
+  ): Promise<void> {
+    const answer = await this.saasManager.handle(saas, raw, req.headers);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CLEANED_UP_WORKFLOWS, executionInterruptedPattern } from '../../common/cleanup';
 import {
   PlatformNames,
+  TENANT_DOMAIN_REQUESTED_PATTERN,
   TENANT_OFFBOARDING_REQUESTED_PATTERN,
   TENANT_SIGNED_UP_PATTERN,
 } from '../../common/names';
@@ -38,8 +39,8 @@ export class LocalEventBus {
 
   /**
    * PutEvents on the platform bus: an entry matching the `TenantSignedUp` rule starts an onboarding with
-   * its `detail` as input, one matching `TenantOffboardingRequested` an offboarding, exactly as the deployed
-   * rules do; other well-formed entries are accepted and
+   * its `detail` as input, one matching `TenantOffboardingRequested` an offboarding, one matching
+   * `TenantDomainRequested` the domain workflow, exactly as the deployed rules do; other well-formed entries are accepted and
    * ignored; malformed ones come back in FailedEntries with a reason.
    */
   private async putEvents(body: Body): Promise<Body> {
@@ -119,7 +120,7 @@ export class LocalEventBus {
     event: { id: string; source: string; 'detail-type': string; detail: Record<string, unknown> },
   ): Promise<void> {
     const machines = this.engine.stateMachines;
-    const { onboarding, offboarding, cleanup } = machines;
+    const { onboarding, offboarding, cleanup, domain } = machines;
     // The signup rule's target is a Lambda (it names the execution for the event): called in-process.
     if (bus === 'platform' && matchesPattern(TENANT_SIGNED_UP_PATTERN, event))
       await startSignup(event).catch((error: Error) => {
@@ -127,6 +128,7 @@ export class LocalEventBus {
       });
     const rules = [
       { bus: 'platform', pattern: TENANT_OFFBOARDING_REQUESTED_PATTERN, stateMachine: offboarding },
+      { bus: 'platform', pattern: TENANT_DOMAIN_REQUESTED_PATTERN, stateMachine: domain },
       {
         bus: 'default',
         pattern: executionInterruptedPattern(CLEANED_UP_WORKFLOWS.map((w) => machines[w].arn)),

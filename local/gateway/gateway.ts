@@ -3,8 +3,10 @@
  * `api.<domain>` invoke the tenant's function (alias `live`) with an HTTP API v2 event, `<tenant>.localhost`
  * and `<domain>` serve its site from the site bucket.
  *
- * Where the real thing differs: no TLS, no caching, no custom-domain certificates; CORS is read from the
- * emulator's record of the API.
+ * `<domain>`, `www.<domain>` (a redirect to `<domain>`) and `api.<domain>` are served once their distribution
+ * tenants' certificates are issued (local/cloudfront/).
+ *
+ * Where the real thing differs: no TLS, no caching; CORS is read from the emulator's record of the API.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +17,7 @@ import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../co
 import { tenantIdSchema } from '../../common/tenant-input';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { findApi } from '../../workflow-tasks/deploy-function/step';
-import { findActiveTenantByDomain } from '../../workflow-tasks/records/registry';
+import { LOCAL_API_DISTRIBUTION_ID, type LocalSaasManager } from '../cloudfront/saas-manager';
 import { LoopbackServer, readBody } from '../http';
 import type { LocalFunctions } from '../lambda/functions';
 
@@ -33,6 +35,7 @@ export interface PageHandler {
 type Route =
   | { kind: 'api'; tenantId: string }
   | { kind: 'site'; tenantId: string }
+  | { kind: 'redirect'; host: string }
   | { kind: 'home' }
   | { kind: 'unknown' };
 
@@ -46,8 +49,14 @@ export class LocalGateway extends LoopbackServer {
   private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
 
   constructor(
-    /** The tenants' API functions, invoked as the HTTP API invokes them. */
-    private readonly platform: { readonly functions: LocalFunctions },
+    /**
+     * The tenants' API functions, invoked as the HTTP API invokes them, and the distribution tenants that
+     * serve customers' own domains (local/cloudfront/).
+     */
+    private readonly platform: {
+      readonly functions: LocalFunctions;
+      readonly saasManager: Pick<LocalSaasManager, 'route'>;
+    },
     private readonly log: (line: string) => void = () => undefined,
     /**
      * What answers on bare `localhost` and `127.0.0.1` (`tenantctl up` puts the console there, composed
@@ -68,6 +77,11 @@ export class LocalGateway extends LoopbackServer {
       const route = await this.route(hostOf(req));
       if (route.kind === 'api') return await this.invoke(route.tenantId, req, res);
       if (route.kind === 'site') return await this.site(route.tenantId, req, res);
+      if (route.kind === 'redirect') {
+        const port = /:\d+$/.exec(String(req.headers.host ?? ''))?.[0] ?? '';
+        res.writeHead(301, { location: `http://${route.host}${port}${req.url ?? '/'}` });
+        return void res.end();
+      }
       if (route.kind === 'home' && this.home) return await this.home.handle(req, res);
       send(res, 404, { message: 'Not Found' });
     } catch (error) {
@@ -78,17 +92,20 @@ export class LocalGateway extends LoopbackServer {
 
   private async route(host: string): Promise<Route> {
     if (host === 'localhost' || host === '127.0.0.1') return { kind: 'home' };
-    const api = host.startsWith('api.');
-    const name = api ? host.slice(4) : host;
-    let tenantId: string | undefined;
-    if (name.endsWith('.localhost')) {
-      const candidate = name.slice(0, -'.localhost'.length);
-      tenantId = tenantIdSchema.safeParse(candidate).success ? candidate : undefined;
-    } else {
-      tenantId = (await findActiveTenantByDomain(name))?.id;
+    if (host.endsWith('.localhost')) {
+      const api = host.startsWith('api.');
+      const candidate = (api ? host.slice(4) : host).slice(0, -'.localhost'.length);
+      if (!tenantIdSchema.safeParse(candidate).success) return { kind: 'unknown' };
+      return { kind: api ? 'api' : 'site', tenantId: candidate };
     }
-    if (!tenantId) return { kind: 'unknown' };
-    return { kind: api ? 'api' : 'site', tenantId };
+    // A customer's domain: the distribution tenant serving it (once its certificate is issued), as
+    // CloudFront routes it; `www.<domain>` answers with a redirect, as the site distribution's function does.
+    const served = await this.platform.saasManager.route(host);
+    const tenantId = served?.parameters.tenantId;
+    if (!served || !tenantId) return { kind: 'unknown' };
+    if (served.distributionId === LOCAL_API_DISTRIBUTION_ID) return { kind: 'api', tenantId };
+    if (host.startsWith('www.')) return { kind: 'redirect', host: host.slice(4) };
+    return { kind: 'site', tenantId };
   }
 
   private async invoke(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -10,6 +10,13 @@
  * a task that starts calling something new fails loudly until its authorization is written down.
  */
 import type { LocalRole } from './roles';
+import {
+  readTenantInput,
+  readVerifyInput,
+  saasOperationOf,
+  type SaasReference,
+  type SaasRequest,
+} from '../cloudfront/wire';
 
 /** A request to the endpoint, as the check sees it. */
 export interface WireRequest {
@@ -40,6 +47,11 @@ export interface Authorization {
 export interface Lookups {
   readonly roleBoundary: (roleName: string) => Promise<string | undefined>;
   readonly runtimeRole: (roleName: string) => Promise<LocalRole | undefined>;
+  /**
+   * The id of the CloudFront distribution tenant (or connection group) a request names by name, ARN or
+   * domain, which AWS authorizes on the ARN of its id; absent, or naming nothing, the name given is taken.
+   */
+  readonly saasResourceId?: (reference: SaasReference) => Promise<string | undefined>;
 }
 
 /** A request the local IAM check cannot evaluate: a bug of the check, answered as such (never allowed). */
@@ -95,7 +107,7 @@ export async function authorizationsOf(
     case 's3':
       return s3Rest(request);
     case 'cloudfront':
-      return cloudFrontRest(request, local);
+      return cloudFrontRest(request, local, lookups);
   }
   throw new UnmappedOperation(`${request.service} ${request.method} ${request.path}`);
 }
@@ -640,7 +652,9 @@ const unescapeXml = (text: string) =>
 
 // ---- CloudFront (REST-XML) ----
 
-function cloudFrontRest(request: WireRequest, local: LocalAccount): Authorization[] {
+function cloudFrontRest(request: WireRequest, local: LocalAccount, lookups: Lookups) {
+  const saas = saasOperationOf(request.method, request.path, request.query);
+  if (saas) return saasManager(saas, request, local, lookups);
   const invalidation = /^\/\d{4}-\d\d-\d\d\/distribution\/([^/]+)\/invalidation(\/[^/]+)?$/.exec(
     request.path,
   );
@@ -653,4 +667,63 @@ function cloudFrontRest(request: WireRequest, local: LocalAccount): Authorizatio
       ];
   }
   throw new UnmappedOperation(`cloudfront ${request.method} ${request.path}`);
+}
+
+/**
+ * CloudFront SaaS Manager: each operation is its own action. CreateDistributionTenant and
+ * ListDistributionTenants have no resource-level permissions (only `*`); the others are authorized on the
+ * distribution tenant (by the ARN of its id, however the request names it) or the connection group.
+ */
+async function saasManager(
+  saas: SaasRequest,
+  request: WireRequest,
+  local: LocalAccount,
+  lookups: Lookups,
+): Promise<Authorization[]> {
+  const action = `cloudfront:${saas.operation}`;
+  /** The ARN of what the request names: an ARN as given, else that of its id (or of the name given). */
+  const arn = async (type: string, reference: SaasReference, given: string) => {
+    if (given.startsWith('arn:')) return given;
+    const id = (await lookups.saasResourceId?.(reference)) ?? given;
+    return `arn:aws:cloudfront::${local.account}:${type}/${id}`;
+  };
+  const tenant = (given: string) => arn('distribution-tenant', { tenant: given }, given);
+  const identifier = saas.identifier ?? '';
+  switch (saas.operation) {
+    case 'CreateDistributionTenant':
+      return [{ action, resource: '*', context: requestTags(createdTags(request.body)) }];
+    case 'ListDistributionTenants':
+      return [{ action, resource: '*' }];
+    case 'GetDistributionTenantByDomain': {
+      const domain = saas.query.get('domain') ?? '';
+      return [{ action, resource: await arn('distribution-tenant', { domain }, domain) }];
+    }
+    case 'VerifyDnsConfiguration':
+      return [{ action, resource: await tenant(verifiedTenant(request.body)) }];
+    case 'GetConnectionGroup':
+      return [
+        { action, resource: await arn('connection-group', { connectionGroup: identifier }, identifier) },
+      ];
+    default:
+      return [{ action, resource: await tenant(identifier) }];
+  }
+}
+
+/** The tags a CreateDistributionTenant asks for (none when its body cannot be read: it is refused anyway). */
+function createdTags(body: Buffer | undefined): { Key: string; Value: string }[] {
+  try {
+    const { tags = [] } = readTenantInput(body ?? Buffer.alloc(0), 'CreateDistributionTenantRequest');
+    return tags.map((t) => ({ Key: t.Key, Value: t.Value ?? '' }));
+  } catch {
+    return [];
+  }
+}
+
+/** The tenant a VerifyDnsConfiguration names ('' when its body cannot be read: it is refused anyway). */
+function verifiedTenant(body: Buffer | undefined): string {
+  try {
+    return readVerifyInput(body ?? Buffer.alloc(0)).identifier ?? '';
+  } catch {
+    return '';
+  }
 }

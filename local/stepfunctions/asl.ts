@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,6 +13,14 @@ import { TenantRelease } from '../../infra/tenant-release';
 import { TenantSuspension } from '../../infra/tenant-suspension';
 import { TenantOffboarding } from '../../infra/tenant-offboarding';
 import { TenantCleanup } from '../../infra/tenant-cleanup';
+import { TenantDomain } from '../../infra/tenant-domain';
+import type { DomainSettings } from '../../infra/domain-edge';
+import {
+  LOCAL_API_DISTRIBUTION_ID,
+  LOCAL_CONNECTION_GROUP_ID,
+  LOCAL_ROUTING_ENDPOINT,
+  LOCAL_SITE_DISTRIBUTION_ID,
+} from '../cloudfront/saas-manager';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
@@ -33,6 +41,7 @@ export interface LocalDefinitions {
   readonly suspension: AslDefinition;
   readonly offboarding: AslDefinition;
   readonly cleanup: AslDefinition;
+  readonly domain: AslDefinition;
   /** The task Lambdas' roles, by function logical id (the last part of a Task state's Resource). */
   readonly roles: TaskRoles;
 }
@@ -74,7 +83,9 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     databaseClients: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Clients', 'sg-local'),
   };
   const eventBus = events.EventBus.fromEventBusName(stack, 'Bus', PlatformNames.eventBus);
+  const domains = localDomainSettings();
   const onboarding = new TenantOnboarding(stack, 'TenantOnboarding', {
+    domains,
     artifactBucket,
     siteBucket,
     distribution,
@@ -118,6 +129,14 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     masterSecret,
     eventBus,
   });
+  const domain = new TenantDomain(stack, 'TenantDomain', {
+    environment: {},
+    logRetention,
+    network,
+    masterSecret,
+    eventBus,
+    domains,
+  });
   const cleanup = new TenantCleanup(stack, 'TenantCleanup', {
     environment: {},
     logRetention,
@@ -142,7 +161,26 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     suspension: definitionOf(suspension.stateMachine),
     offboarding: definitionOf(offboarding.stateMachine),
     cleanup: definitionOf(cleanup.stateMachine),
+    domain: definitionOf(domain.stateMachine),
     roles: taskRoles(stack, { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region }),
+  };
+}
+
+/**
+ * The local edge (local/cloudfront/saas-manager.ts stands in for CloudFront SaaS Manager) and how long a
+ * customer has to add its records: `TENANTCTL_DOMAIN_TIMEOUT_S` seconds, else ACM's 72 hours.
+ */
+export function localDomainSettings(): DomainSettings {
+  const seconds = Number(process.env.TENANTCTL_DOMAIN_TIMEOUT_S ?? 72 * 3600);
+  if (!Number.isInteger(seconds) || seconds <= 0)
+    throw new Error(
+      `TENANTCTL_DOMAIN_TIMEOUT_S must be a whole number of seconds, got ${process.env.TENANTCTL_DOMAIN_TIMEOUT_S}`,
+    );
+  return {
+    tenantDistributions: { site: LOCAL_SITE_DISTRIBUTION_ID, api: LOCAL_API_DISTRIBUTION_ID },
+    connectionGroupId: LOCAL_CONNECTION_GROUP_ID,
+    routingEndpoint: LOCAL_ROUTING_ENDPOINT,
+    validationTimeout: Duration.seconds(seconds),
   };
 }
 

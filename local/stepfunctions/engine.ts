@@ -65,7 +65,7 @@ export interface LocalStateMachine {
 
 /**
  * The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension,
- * offboarding, and the cleanup after an interrupted one of them.
+ * offboarding, the cleanup after an interrupted one of them, and a customer's domain.
  */
 export interface LocalStateMachines {
   readonly onboarding: LocalStateMachine;
@@ -73,6 +73,7 @@ export interface LocalStateMachines {
   readonly suspension: LocalStateMachine;
   readonly offboarding: LocalStateMachine;
   readonly cleanup: LocalStateMachine;
+  readonly domain: LocalStateMachine;
 }
 
 /** Told of every execution once it has ended and its end is recorded (Step Functions' status change event). */
@@ -114,8 +115,9 @@ export function allOf({
   suspension,
   offboarding,
   cleanup,
+  domain,
 }: LocalStateMachines): LocalStateMachine[] {
-  return [onboarding, release, suspension, offboarding, cleanup];
+  return [onboarding, release, suspension, offboarding, cleanup, domain];
 }
 
 /** Runs the platform's state machines; knows nothing of what their tasks do. */
@@ -148,6 +150,7 @@ export class StepFunctionsEngine {
       suspension: machineOf(workflows.suspension),
       offboarding: machineOf(workflows.offboarding),
       cleanup: machineOf(workflows.cleanup),
+      domain: machineOf(workflows.domain),
     };
     for (const key of Object.keys(workflows) as (keyof LocalStateMachines)[]) {
       const m = this.stateMachines[key];

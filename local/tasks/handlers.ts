@@ -19,6 +19,8 @@ import * as releaseTasks from '../../workflow-tasks/release/handler';
 import * as suspensionTasks from '../../workflow-tasks/suspension/handler';
 import * as offboardingTasks from '../../workflow-tasks/offboarding/handler';
 import * as cleanupTasks from '../../workflow-tasks/cleanup/handler';
+import * as domainTasks from '../../workflow-tasks/domain/handler';
+import { DomainStates } from '../../common/domain-workflow';
 import { CleanupStates } from '../../common/cleanup';
 import { allStates, type AslDefinition } from '../stepfunctions/asl';
 import type { TaskContainment } from './containment';
@@ -96,6 +98,18 @@ export const OFFBOARDING_HANDLERS: StateHandlers = {
 /** The cleanup workflow's Task state (workflow-tasks/cleanup/handler.ts). */
 export const CLEANUP_HANDLERS: StateHandlers = {
   [CleanupStates.cleanUp]: ['cleanup:clean-up', cleanupTasks.cleanUp],
+};
+
+/** The domain workflow's Task states (workflow-tasks/domain/handler.ts). */
+export const DOMAIN_HANDLERS: StateHandlers = {
+  [DomainStates.claim]: ['domain:claim', domainTasks.claim],
+  [DomainStates.request]: ['domain:request-certificates', domainTasks.requestCertificates],
+  [DomainStates.check]: ['domain:check', domainTasks.check],
+  [DomainStates.activate]: ['domain:activate', domainTasks.activate],
+  [DomainStates.removeReplaced]: ['domain:remove-replaced', domainTasks.removeReplaced],
+  [DomainStates.giveUp]: ['domain:give-up', domainTasks.giveUp],
+  [DomainStates.rollback]: ['undo:domain:release', domainTasks.rollback],
+  [DomainStates.detach]: ['domain:detach', domainTasks.detach],
 };
 
 /** What every task invocation runs inside. */

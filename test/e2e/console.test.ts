@@ -10,7 +10,8 @@ import type { LocalPlatform } from '../../local/platform';
 import { launchBrowser } from '../fixtures/browser';
 import { tenantctl } from '../fixtures/processes';
 import { ControlPlaneClient } from '../../cli/control-plane';
-import { startTestPlatform, tenantInput } from '../fixtures/platform';
+import { settledDomain, startTestPlatform, tenantInput } from '../fixtures/platform';
+import { LOCAL_ROUTING_ENDPOINT } from '../../local/cloudfront/saas-manager';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { eventually } from '../fixtures/executions';
@@ -373,6 +374,26 @@ describe('the console', () => {
 
     await failure.locator('a', { hasText: 'graph' }).click();
     await page.waitForSelector('[data-state="Publish frontend"][data-status="caught"]');
+  }, 60_000);
+
+  it("shows a tenant's own domain: its status and the records the customer adds", async () => {
+    const tenantId = 'console-domain';
+    const domain = 'console-domain.example';
+    expect((await platform.runExecution(tenantInput(tenantId, { domain }))).status).toBe('SUCCEEDED');
+    expect(await settledDomain(tenantId, domain)).toMatchObject({ status: 'PENDING_VALIDATION' });
+    await page.goto(`${consoleUrl}tenants/${tenantId}`);
+    const section = page.locator(`[data-domain="${domain}"]`);
+    await section.waitFor();
+    await expect(section.locator('.badge').innerText()).resolves.toBe('PENDING_VALIDATION');
+    for (const name of [domain, `www.${domain}`, `api.${domain}`])
+      await expect(section.locator(`[data-record="${name}"]`).innerText()).resolves.toContain(
+        LOCAL_ROUTING_ENDPOINT,
+      );
+    // What the last check saw, per name: nothing routes it yet.
+    await expect(section.locator(`[data-record="api.${domain}"]`).innerText()).resolves.toMatch(
+      /no hosted zone|not/i,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-domain.png'), fullPage: true });
   }, 60_000);
 
   it("shows a tenant's page with its resources, versions and timeline; a suspend and a resume are done through it", async () => {

@@ -153,7 +153,8 @@ describe('the local platform killed with SIGKILL in the middle of an onboarding'
       expect(JSON.parse(tenants.stdout)).toEqual([
         expect.objectContaining({ tenantId: 'crash-shop', status: 'ACTIVE' }),
       ]);
-      const health = await tenantApiRequest(second.endpoints.gateway, 'api.crash.example', '/health');
+      // Live on its platform address at once (its own domain is served once its DNS records are in place).
+      const health = await tenantApiRequest(second.endpoints.gateway, 'api.crash-shop.localhost', '/health');
       expect(JSON.parse(health.body)).toEqual({
         tenantId: 'crash-shop',
         database: 'ok',

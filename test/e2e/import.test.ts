@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
+import { LOCAL_ROUTING_ENDPOINT } from '../../local/cloudfront/saas-manager';
 import { gatewayRequest } from '../../cli/describe';
 import { prepareImport } from '../../cli/import';
 import { startLocalServices, type LocalServices } from '../../cli/services';
@@ -230,8 +231,9 @@ describe('tenantctl import --from-url', () => {
     expect(run.stdout).toMatch(
       /imported from postgres:\/\/building_admin_reader@127\.0\.0\.1:\d+\/building_shop at schema version 1, verified: order_lines 50000, orders \d+, products 200, users 12 rows/,
     );
-    // The old app serves until the DNS moves: the record to change is printed.
-    expect(run.stdout).toMatch(/cut over: .*point api\.buildingshop\.example \(CNAME\) at \S+/);
+    // The old app serves until the DNS moves: the records to change are printed.
+    for (const name of ['buildingshop.example', 'www.buildingshop.example', 'api.buildingshop.example'])
+      expect(run.stdout).toContain(`point ${name} (CNAME) at ${LOCAL_ROUTING_ENDPOINT}`);
     expect((await getTenant(tenantId))?.status).toBe('ACTIVE');
     await expectSameRows(tenantId);
   });

@@ -1,10 +1,4 @@
-import {
-  CreateDomainNameCommand,
-  GetApiMappingsCommand,
-  GetDomainNameCommand,
-  GetRoutesCommand,
-  GetStagesCommand,
-} from '@aws-sdk/client-apigatewayv2';
+import { GetRoutesCommand, GetStagesCommand } from '@aws-sdk/client-apigatewayv2';
 import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
@@ -17,13 +11,27 @@ import { aws } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import type { StepResults } from '../../workflow-tasks/lib/types';
 import { apiEvent } from '../fixtures/events';
-import { footprint, nothingOf, startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
+import { LOCAL_ROUTING_ENDPOINT } from '../../local/cloudfront/saas-manager';
+import { INJECTED_FAULT } from '../../local/tasks/faults';
+import {
+  footprint,
+  nothingOf,
+  settledDomain,
+  startTestPlatform,
+  tenantInput,
+  uniqueTenantId,
+} from '../fixtures/platform';
 
 let platform: LocalPlatform;
 let cleanup: () => Promise<void>;
 
+/** Fails at "Attach domain", once it has started the domain's workflow. */
+const LATE_FAILURE = 'late-failure';
+
 beforeAll(async () => {
-  ({ platform, cleanup } = await startTestPlatform());
+  ({ platform, cleanup } = await startTestPlatform({
+    faults: [{ tenantId: LATE_FAILURE, step: 'attach-domain', kind: 'after-effect', times: 1 }],
+  }));
 });
 
 afterAll(async () => {
@@ -139,12 +147,19 @@ describe('onboarding a tenant on the local platform', () => {
     expect(stages.Items?.map((s) => s.StageName)).toEqual(['$default']);
   });
 
-  it('attaches api.<domain> mapped to the tenant API', async () => {
-    const domainName = `api.${domain}`;
-    const described = await aws().apigw.send(new GetDomainNameCommand({ DomainName: domainName }));
-    expect(described.Tags).toMatchObject({ tenant: tenantId });
-    const mappings = await aws().apigw.send(new GetApiMappingsCommand({ DomainName: domainName }));
-    expect(mappings.Items?.map((m) => m.ApiId)).toEqual([results.function.apiId]);
+  it("starts the domain's own workflow and returns the records the customer adds", async () => {
+    expect(results.domain).toEqual({
+      skipped: false,
+      domain,
+      executionArn: expect.stringContaining(`:execution:tenant-domain:domain-${tenantId}-attach-`) as string,
+      records: [
+        expect.objectContaining({ name: domain, type: 'CNAME', value: LOCAL_ROUTING_ENDPOINT }),
+        { name: `www.${domain}`, type: 'CNAME', value: LOCAL_ROUTING_ENDPOINT },
+        { name: `api.${domain}`, type: 'CNAME', value: LOCAL_ROUTING_ENDPOINT },
+      ],
+    });
+    // It claims the domain for the tenant and requests its certificates, in the background.
+    expect(await settledDomain(tenantId, domain)).toMatchObject({ status: 'PENDING_VALIDATION' });
   });
 
   it('publishes the frontend and a config.json naming the tenant API', async () => {
@@ -155,7 +170,7 @@ describe('onboarding a tenant on the local platform', () => {
     expect(JSON.parse(await config.Body!.transformToString())).toEqual({
       tenantId,
       companyName: `Company ${tenantId}`,
-      apiUrl: `https://api.${domain}`,
+      apiUrl: results.function.apiEndpoint,
     });
   });
 
@@ -174,7 +189,7 @@ describe('onboarding a tenant on the local platform', () => {
       secretArn: results.secret.secretArn,
       functionArn: results.function.functionArn,
       apiId: results.function.apiId,
-      domainName: `api.${domain}`,
+      domain,
     });
   });
 
@@ -261,7 +276,7 @@ describe('onboarding an existing tenant again', () => {
       function: true,
       apis: 1,
       domain: true,
-      mappings: 1,
+      domainNames: 3,
     });
     expect(await tenantSecret(resultsOf(first.output).secret.secretArn)).toEqual(secretBefore);
     expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', executionArn: first.executionArn });
@@ -269,27 +284,20 @@ describe('onboarding an existing tenant again', () => {
 });
 
 describe('a step that fails', () => {
-  it('rolls back everything created before it, and leaves alone a domain it does not own', async () => {
-    const tenantId = uniqueTenantId('taken');
-    const domain = `${tenantId}.example.org`;
-    // api.<domain> already exists in API Gateway, made outside the platform.
-    await aws().apigw.send(
-      new CreateDomainNameCommand({
-        DomainName: `api.${domain}`,
-        DomainNameConfigurations: [
-          { CertificateArn: platform.environment.CERTIFICATE_ARN, EndpointType: 'REGIONAL' },
-        ],
-        Tags: { tenant: 'someone-else' },
-      }),
+  it('rolls back everything created before it, the domain it started too', async () => {
+    const domain = `${LATE_FAILURE}.example.org`;
+    const record = await platform.runExecution(tenantInput(LATE_FAILURE, { domain }));
+    expect([record.status, record.error]).toEqual(['FAILED', INJECTED_FAULT]);
+    expect(entered(record)).toEqual(
+      expect.arrayContaining([
+        'Activate tenant',
+        'Attach domain',
+        'Rollback: detach domain',
+        'Rollback: drop database',
+      ]),
     );
-    const record = await platform.runExecution(tenantInput(tenantId, { domain }));
-    expect([record.status, record.error]).toEqual(['FAILED', 'ResourceConflict']);
-    expect(JSON.parse(record.cause ?? '{}')).toMatchObject({ errorType: 'ResourceConflict' });
-    expect(entered(record)).toContain('Rollback: drop database');
-    expect(await footprint(platform, tenantId)).toEqual(nothingOf('ROLLED_BACK'));
-    expect((await getTenant(tenantId))?.error).toMatchObject({ Error: 'ResourceConflict' });
-    const foreign = await aws().apigw.send(new GetDomainNameCommand({ DomainName: `api.${domain}` }));
-    expect(foreign.Tags).toEqual({ tenant: 'someone-else' });
+    expect(await footprint(platform, LATE_FAILURE, domain)).toEqual(nothingOf('ROLLED_BACK'));
+    expect((await getTenant(LATE_FAILURE))?.error).toMatchObject({ Error: INJECTED_FAULT });
   });
 
   it("refuses a domain another tenant holds, without touching that tenant's resources", async () => {

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { CreateDomainNameCommand } from '@aws-sdk/client-apigatewayv2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -21,8 +20,8 @@ import {
 import { gatewayRequest } from '../../cli/describe';
 import { fullHistory } from '../../cli/follow';
 import { waitFor } from '../../local/processes/ports';
+import { INJECTED_FAULT } from '../../local/tasks/faults';
 import { startLocalServices, type LocalServices } from '../../cli/services';
-import { aws } from '../../workflow-tasks/lib/aws';
 import { handler as startSignup } from '../../workflow-tasks/signup/handler';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { tenantInput, uniqueTenantId } from '../fixtures/platform';
@@ -36,11 +35,16 @@ let events: EventBridgeClient;
 let stateMachineArn: string;
 
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
+/** Its onboarding fails at "Invalidate cache". */
+const FAILS_LATE = 'fails-late';
 
 beforeAll(async () => {
   stateDir = await makeStateDir('api');
   // "Deploy function" never answers for this tenant, so its execution is surely running when stopped.
-  const faults = [{ tenantId: 'stop-me', step: 'deploy-function', kind: 'timeout' as const, times: 1 }];
+  const faults = [
+    { tenantId: 'stop-me', step: 'deploy-function', kind: 'timeout' as const, times: 1 },
+    { tenantId: FAILS_LATE, step: 'invalidate-cache', kind: 'permanent' as const, times: 1 },
+  ];
   // The stopped execution's hung task keeps the interpreter's task timer until it fires: keep that short,
   // so Jest is not held open after the run (20 s is ample for every step here).
   services = await startLocalServices({
@@ -134,29 +138,20 @@ describe('the Step Functions API', () => {
   });
 
   it('records a failed onboarding with TaskFailed, the rollback and ExecutionFailed', async () => {
-    // A domain taken in API Gateway outside the platform fails "Attach domain", after five steps to undo.
-    const tenantId = uniqueTenantId('failing');
-    const domain = `${tenantId}.example.org`;
-    await aws().apigw.send(
-      new CreateDomainNameCommand({
-        DomainName: `api.${domain}`,
-        DomainNameConfigurations: [{ CertificateArn: services.platform.environment.CERTIFICATE_ARN }],
-        Tags: { tenant: 'someone-else' },
-      }),
-    );
-    const executionArn = await start(tenantInput(tenantId, { domain }));
+    // "Invalidate cache" fails for this tenant (an injected fault), after the steps before it to undo.
+    const executionArn = await start(tenantInput(FAILS_LATE, { domain: `${FAILS_LATE}.example.org` }));
     const described = await finished(executionArn);
-    expect(described).toMatchObject({ status: 'FAILED', error: 'ResourceConflict' });
+    expect(described).toMatchObject({ status: 'FAILED', error: INJECTED_FAULT });
     const history = await fullHistory(sfn, executionArn);
     expect(history.find((e) => e.type === 'TaskFailed')?.taskFailedEventDetails).toMatchObject({
-      error: 'ResourceConflict',
+      error: INJECTED_FAULT,
     });
     expect(
       history.filter((e) => e.type === 'TaskStateEntered').map((e) => e.stateEnteredEventDetails?.name),
     ).toContain('Rollback: delete secret');
     expect(history.at(-1)).toMatchObject({
       type: 'ExecutionFailed',
-      executionFailedEventDetails: { error: 'ResourceConflict' },
+      executionFailedEventDetails: { error: INJECTED_FAULT },
     });
 
     const failed = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'FAILED' }));
@@ -232,6 +227,7 @@ describe('the Step Functions API', () => {
       expect.objectContaining({ name: 'tenant-suspension', type: 'STANDARD' }),
       expect.objectContaining({ name: 'tenant-offboarding', type: 'STANDARD' }),
       expect.objectContaining({ name: 'tenant-cleanup', type: 'STANDARD' }),
+      expect.objectContaining({ name: 'tenant-domain', type: 'STANDARD' }),
     ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
     const definition = JSON.parse(described.definition!) as {
@@ -440,8 +436,10 @@ describe('the tenant gateway', () => {
       200,
       { tenantId: a, database: 'ok', schemaVersion: 3, suspended: false },
     ]);
-    const healthB = await tenantApiRequest(gateway, `api.${domain}`, '/health');
+    const healthB = await tenantApiRequest(gateway, `api.${b}.localhost`, '/health');
     expect(JSON.parse(healthB.body)).toMatchObject({ tenantId: b });
+    // Its own domain is served once the customer's records are in place (domains.test.ts), not before.
+    expect((await gatewayRequest(gateway, `api.${domain}`, '/health')).status).toBe(404);
     expect(
       (await gatewayRequest(gateway, `api.${uniqueTenantId('nobody')}.localhost`, '/health')).status,
     ).toBe(404);

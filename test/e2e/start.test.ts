@@ -124,6 +124,7 @@ describe('AWS_ENDPOINT_URL naming the platform itself', () => {
           'tenant-suspension',
           'tenant-offboarding',
           'tenant-cleanup',
+          'tenant-domain',
         ]);
       } finally {
         expect(await stop(running)).toBe(0);

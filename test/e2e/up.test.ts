@@ -60,6 +60,7 @@ describe('tenantctl up', () => {
           'gateway',
           'offboardingStateMachineArn',
           'cleanupStateMachineArn',
+          'domainStateMachineArn',
           'postgres',
           'region',
           'releaseStateMachineArn',

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,24 @@ describe('the state machine', () => {
 });
 
 /** The statements of the task Lambdas' policies under a construct (its state machine's role left out). */
+/** A CloudFront viewer-request event for `host` and `uri`. */
+function viewerRequest(host: string, uri: string, querystring: Record<string, { value: string }> = {}) {
+  return { request: { uri, querystring, headers: { host: { value: host } } } };
+}
+
+/** The CloudFront Function whose comment starts so, as a callable (its inline code, evaluated). */
+function viewerFunction(from: Template, comment: string): (event: unknown) => unknown {
+  const functions = Object.values(from.findResources('AWS::CloudFront::Function'));
+  const found = functions.find((f) =>
+    String((f.Properties as { FunctionConfig: { Comment: string } }).FunctionConfig.Comment).startsWith(
+      comment,
+    ),
+  );
+  const code = String((found?.Properties as { FunctionCode: string }).FunctionCode);
+  // The function's own code, from the template, run in a context of its own as CloudFront's runtime does.
+  return runInNewContext(`${code}\nhandler`) as (event: unknown) => unknown;
+}
+
 function taskStatements(construct: string): { id: string; actions: string[]; resource: string }[] {
   return ofType('AWS::IAM::Policy')
     .filter(([id]) => id.startsWith(construct) && !id.includes('StateMachine'))
@@ -218,6 +237,77 @@ describe('the suspension state machine', () => {
     const actions = statements.flatMap((st) => st.actions);
     expect(actions.filter((a) => /Delete/.test(a))).toEqual([]);
     expect(actions).toContain('lambda:PublishVersion');
+  });
+});
+
+describe("customers' own domains", () => {
+  it('are served by two multi-tenant distributions behind one connection group, each tenant with its own certificate', () => {
+    template.resourceCountIs('AWS::CloudFront::ConnectionGroup', 1);
+    for (const [origin, path] of [
+      ['site', '/tenants/{{tenantId}}'],
+      ['api', Match.absent()],
+    ] as const)
+      template.hasResourceProperties('AWS::CloudFront::Distribution', {
+        DistributionConfig: Match.objectLike({
+          ConnectionMode: 'tenant-only',
+          TenantConfig: {
+            ParameterDefinitions: Match.arrayWith([Match.objectLike({ Name: 'tenantId' })]),
+          },
+          Origins: [Match.objectLike({ Id: origin, OriginPath: path })],
+          Logging: Match.objectLike({ Bucket: Match.anyValue() }),
+        }),
+      });
+    // The API's distribution passes every request to the tenant's HTTP API, uncached.
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Origins: [Match.objectLike({ DomainName: '{{apiHost}}' })],
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'https-only' }),
+      }),
+    });
+  });
+
+  it('are attached by the domain workflow, started by TenantDomainRequested events and by onboarding', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': [EventTypes.TenantDomainRequested] },
+      Targets: [
+        Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('TenantDomain') }, InputPath: '$.detail' }),
+      ],
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'TenantPlatform-domain',
+    });
+    const starts = taskStatements('TenantOnboarding').filter((st) =>
+      st.actions.includes('states:StartExecution'),
+    );
+    expect(starts.map((st) => st.resource)).toEqual([
+      expect.stringContaining(':stateMachine:TenantPlatform-domain'),
+    ]);
+  });
+
+  it('redirect www.<domain> to <domain>, keeping the path and query', () => {
+    const redirect = viewerFunction(template, 'www.<domain>');
+    expect(redirect(viewerRequest('www.shop.example', '/a', { b: { value: '1' } }))).toEqual({
+      statusCode: 301,
+      statusDescription: 'Moved Permanently',
+      headers: { location: { value: 'https://shop.example/a?b=1' } },
+    });
+    expect(redirect(viewerRequest('shop.example', '/a'))).toMatchObject({ uri: '/a' });
+  });
+
+  it('let only the request make distribution tenants, and only the removals delete them', () => {
+    const statements = taskStatements('TenantDomain');
+    const by = (action: string) => [
+      ...new Set(statements.filter((st) => st.actions.includes(action)).map((st) => st.id)),
+    ];
+    expect(by('cloudfront:CreateDistributionTenant')).toEqual([
+      expect.stringMatching(/^TenantDomaindomainrequestCertificates/),
+    ]);
+    expect(by('cloudfront:DeleteDistributionTenant').sort()).toEqual([
+      expect.stringMatching(/^TenantDomaindomaindetach/),
+      expect.stringMatching(/^TenantDomaindomaingiveUp/),
+      expect.stringMatching(/^TenantDomaindomainremoveReplaced/),
+      expect.stringMatching(/^TenantDomaindomainrollback/),
+    ]);
   });
 });
 
@@ -465,7 +555,8 @@ describe('storage', () => {
   });
 
   it('serves the site bucket only through CloudFront with origin access control', () => {
-    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    // The platform's distribution, and the multi-tenant one serving customers' own domains.
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 2);
     template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         Origins: [Match.objectLike({ OriginAccessControlId: Match.anyValue() })],
@@ -599,9 +690,9 @@ describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
     // 20 onboarding (an import's inspection and the deletion of its credentials among them), 11 release,
-    // 5 suspension, 12 offboarding and 1 cleanup task Lambdas, the control plane's, the signup rule's
-    // target, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(52);
+    // 5 suspension, 12 offboarding, 1 cleanup and 8 domain task Lambdas, the control plane's, the signup
+    // rule's target, and CDK's BucketDeployment function.
+    expect(functions.length).toBe(60);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;
@@ -669,10 +760,11 @@ describe('configuration', () => {
     );
   });
 
-  it('puts the platform domain on the distribution with TLS 1.2', () => {
+  it('puts the platform domain on the distribution with TLS 1.2, every tenant at once on <id>.<domain>', () => {
     const { template: custom, outdir } = synth({
       platformDomain: 'shops.example.com',
       siteCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+      platformHostedZoneId: 'Z0123456789ABCDEFGHIJ',
       sharedDbMultiAz: true,
       sharedInstanceClass: 'm7g.large',
     });
@@ -680,8 +772,28 @@ describe('configuration', () => {
       DistributionConfig: Match.objectLike({
         Aliases: ['shops.example.com', '*.shops.example.com'],
         ViewerCertificate: Match.objectLike({ MinimumProtocolVersion: 'TLSv1.2_2021' }),
+        DefaultCacheBehavior: Match.objectLike({
+          FunctionAssociations: [Match.objectLike({ EventType: 'viewer-request' })],
+        }),
       }),
     });
+    for (const Type of ['A', 'AAAA'])
+      custom.hasResourceProperties('AWS::Route53::RecordSet', {
+        Name: '*.shops.example.com.',
+        Type,
+        HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        AliasTarget: Match.objectLike({ HostedZoneId: Match.anyValue() }),
+      });
+    const rewrite = viewerFunction(custom, '<tenantId>.<platform domain>');
+    expect(rewrite(viewerRequest('shop-a.shops.example.com', '/'))).toMatchObject({
+      uri: '/tenants/shop-a/index.html',
+    });
+    expect(rewrite(viewerRequest('shop-a.shops.example.com', '/app.js'))).toMatchObject({
+      uri: '/tenants/shop-a/app.js',
+    });
+    // Not a tenant's address: unchanged.
+    for (const host of ['shops.example.com', 'a.b.shops.example.com', 'shops.example.com.evil.test'])
+      expect(rewrite(viewerRequest(host, '/tenants/x/'))).toMatchObject({ uri: '/tenants/x/' });
     custom.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: true, DBInstanceClass: 'db.m7g.large' });
     rmSync(outdir, { recursive: true, force: true });
   });

@@ -1,5 +1,7 @@
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { EventTypes } from '../../common/names';
+import { domainRecords } from '../../common/domain-workflow';
+import { requiredEnv } from '../../common/env';
+import { EventTypes, TaskEnv } from '../../common/names';
 import { publishEvent } from '../lib/events';
 import { resultOf, tenantOf } from '../lib/handler';
 import { setStatusIfOwned } from '../records/registry';
@@ -15,7 +17,6 @@ export async function run(event: TaskEvent): Promise<StepResults['activation']> 
   const secret = resultOf(event, 'secret');
   const database = resultOf(event, 'database');
   const fn = resultOf(event, 'function');
-  const domain = resultOf(event, 'domain');
   const frontend = resultOf(event, 'frontend');
   const resources = {
     secretArn: secret.secretArn,
@@ -25,7 +26,7 @@ export async function run(event: TaskEvent): Promise<StepResults['activation']> 
     apiId: fn.apiId,
     apiEndpoint: fn.apiEndpoint,
     apiUrl: frontend.apiUrl,
-    domainName: domain.skipped ? null : domain.domainName,
+    domain: tenant.domain ?? null,
     sitePrefix: frontend.sitePrefix,
   };
   const versions = { codeVersion: fn.codeVersion, schemaVersion: resultOf(event, 'schema').schemaVersion };
@@ -44,10 +45,11 @@ export async function run(event: TaskEvent): Promise<StepResults['activation']> 
     executionArn: event.executionArn,
     ...resources,
   });
-  // An imported customer's old app serves until its DNS moves: the records that move it.
+  // An imported customer's old app serves until its DNS moves: the records that move it (its domain's
+  // workflow, started next, shows the same).
   const cutOver =
-    tenant.importFrom && !domain.skipped
-      ? [{ name: domain.domainName, type: 'CNAME' as const, value: domain.targetDomainName }]
+    tenant.importFrom && tenant.domain
+      ? domainRecords(tenant.domain, requiredEnv(TaskEnv.routingEndpoint))
       : undefined;
   return { tenantId: tenant.tenantId, status: 'ACTIVE', ...(cutOver ? { cutOver } : {}) };
 }

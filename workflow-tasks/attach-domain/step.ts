@@ -1,96 +1,56 @@
-import {
-  CreateApiMappingCommand,
-  CreateDomainNameCommand,
-  DeleteApiMappingCommand,
-  DeleteDomainNameCommand,
-  GetApiMappingsCommand,
-  GetDomainNameCommand,
-  type GetDomainNameCommandOutput,
-} from '@aws-sdk/client-apigatewayv2';
-import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { TaskEnv, tenantApiDomain } from '../../common/names';
-import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
+import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { domainExecutionName, domainRecords } from '../../common/domain-workflow';
 import { requiredEnv } from '../../common/env';
-import { resultOf, tenantOf } from '../lib/handler';
-import { ownedBy, tenantTags } from '../lib/tags';
+import { TaskEnv } from '../../common/names';
+import { aws } from '../lib/aws';
+import { tenantOf } from '../lib/handler';
 import type { StepResults, TaskEvent } from '../lib/types';
+import { onboardingRequestKey, removeTenantDomains } from '../domain/steps';
 
 /**
- * `api.<domain>` as an API Gateway custom domain mapped to the tenant's HTTP API. A domain that exists
- * under another tenant's tag is refused, never taken over.
+ * Starts the tenant's domain workflow (workflow-tasks/domain) and goes on: the tenant is live on its
+ * platform address at once, its domain once the customer's records are in place. Named for this
+ * onboarding and domain, so a retried step starts it once. The records to add come back with the result.
  */
 export async function run(event: TaskEvent): Promise<StepResults['domain']> {
   const tenant = tenantOf(event);
   if (!tenant.domain) return { skipped: true };
-  const { apiId } = resultOf(event, 'function');
-  const DomainName = tenantApiDomain(tenant.domain);
-  const { apigw } = aws();
-
-  let domain = await getDomain(DomainName);
-  if (domain && !ownedBy(domain.Tags, tenant.tenantId)) {
-    throw new OnboardingError(
-      PermanentErrors.ResourceConflict,
-      `domain ${DomainName} belongs to another tenant`,
+  const stateMachineArn = requiredEnv(TaskEnv.domainStateMachineArn);
+  const name = domainExecutionName(
+    tenant.tenantId,
+    'attach',
+    onboardingRequestKey(event.executionArn, tenant.domain),
+  );
+  try {
+    await aws().sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name,
+        input: JSON.stringify({ tenantId: tenant.tenantId, domain: tenant.domain }),
+      }),
     );
+  } catch (error) {
+    if (!(error instanceof ExecutionAlreadyExists)) throw error;
   }
-  if (!domain) {
-    try {
-      await apigw.send(
-        new CreateDomainNameCommand({
-          DomainName,
-          DomainNameConfigurations: [
-            {
-              CertificateArn: requiredEnv(TaskEnv.certificateArn),
-              EndpointType: 'REGIONAL',
-              SecurityPolicy: 'TLS_1_2',
-            },
-          ],
-          Tags: tenantTags(tenant.tenantId),
-        }),
-      );
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-    }
-    domain = await getDomain(DomainName);
-  }
-
-  const mappings = await apigw.send(new GetApiMappingsCommand({ DomainName }));
-  const apiMappingId =
-    mappings.Items?.find((m) => m.ApiId === apiId)?.ApiMappingId ??
-    (await apigw.send(new CreateApiMappingCommand({ DomainName, ApiId: apiId, Stage: '$default' })))
-      .ApiMappingId;
   return {
     skipped: false,
-    domainName: DomainName,
-    apiMappingId: apiMappingId ?? '',
-    targetDomainName: domain?.DomainNameConfigurations?.[0]?.ApiGatewayDomainName ?? '',
+    domain: tenant.domain,
+    executionArn: executionArnOf(stateMachineArn, name),
+    records: domainRecords(tenant.domain, requiredEnv(TaskEnv.routingEndpoint)),
   };
 }
 
-/** Removes the mappings and the custom domain, if the domain carries this tenant's tag. */
+/**
+ * Removes what the domain workflow this onboarding started has made. That workflow is left to run: its
+ * next step finds the domain no longer its own (or the tenant no longer live) and removes whatever it made
+ * meanwhile itself (workflow-tasks/domain/steps.ts), which stopping it would not.
+ */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
-  if (!tenant.domain) return;
-  const DomainName = tenantApiDomain(tenant.domain);
-  const domain = await getDomain(DomainName);
-  if (!domain || !ownedBy(domain.Tags, tenant.tenantId)) return;
-  const { apigw } = aws();
-  const mappings = await apigw.send(new GetApiMappingsCommand({ DomainName }));
-  for (const mapping of mappings.Items ?? []) {
-    if (mapping.ApiMappingId) {
-      await ignoreNotFound(
-        apigw.send(new DeleteApiMappingCommand({ DomainName, ApiMappingId: mapping.ApiMappingId })),
-      );
-    }
-  }
-  await ignoreNotFound(apigw.send(new DeleteDomainNameCommand({ DomainName })));
+  if (tenant.domain) await removeTenantDomains(tenant.tenantId);
 }
 
-async function getDomain(DomainName: string): Promise<GetDomainNameCommandOutput | undefined> {
-  try {
-    return await aws().apigw.send(new GetDomainNameCommand({ DomainName }));
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+/** `arn:...:stateMachine:<machine>` and a name: `arn:...:execution:<machine>:<name>`. */
+function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }

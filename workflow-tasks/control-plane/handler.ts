@@ -1,3 +1,4 @@
+import { domainView, tenantDomains } from '../records/domains';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
@@ -29,6 +30,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
         adminEmail: tenant.adminEmail,
         executionArn: tenant.executionArn,
         resources: tenant.resources,
+        domains: (await tenantDomains(tenantId)).map(domainView),
         releases: await tenantReleases(tenantId),
       });
     }

@@ -82,6 +82,9 @@ export function isNotFound(error: unknown): boolean {
     'NoSuchKey',
     'DBInstanceNotFoundFault',
     'DBInstanceNotFound',
+    // CloudFront; Step Functions
+    'EntityNotFound',
+    'ExecutionDoesNotExist',
   ].includes(name);
 }
 

@@ -1,3 +1,4 @@
+import type { DnsRecord } from '../../common/domain-workflow';
 import type { TenantResourceNames } from '../../common/names';
 import type { TenantInput } from '../../common/tenant-input';
 
@@ -83,9 +84,8 @@ export interface StepResults {
     apiId: string;
     apiEndpoint: string;
   };
-  domain:
-    | { skipped: true }
-    | { skipped: false; domainName: string; apiMappingId: string; targetDomainName: string };
+  /** The domain workflow onboarding started (workflow-tasks/domain), and the records the customer adds. */
+  domain: { skipped: true } | { skipped: false; domain: string; executionArn: string; records: DnsRecord[] };
   frontend: { siteBucket: string; sitePrefix: string; files: string[]; configKey: string; apiUrl: string };
   invalidation: { distributionId: string; invalidationId: string; paths: string[] };
   /**
@@ -95,6 +95,6 @@ export interface StepResults {
   activation: {
     tenantId: string;
     status: 'ACTIVE';
-    cutOver?: { name: string; type: 'CNAME'; value: string }[];
+    cutOver?: DnsRecord[];
   };
 }

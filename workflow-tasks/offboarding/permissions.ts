@@ -1,3 +1,4 @@
+import { permissions as domain } from '../domain/permissions';
 import { PlatformNames } from '../../common/names';
 import {
   inAccount,
@@ -33,7 +34,7 @@ export const permissions: WorkflowPermissions = {
   ],
   // resume and recordFailure run only when the offboarding fails (before, after the export is verified).
   resume: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
-  removeDomain: [{ asStep: 'attach-domain', handler: 'undo' }],
+  removeDomain: domain.detach ?? [],
   removeFrontend: [
     { asStep: 'publish-frontend', handler: 'undo' },
     { allow: ['cloudfront:CreateInvalidation'], on: [PlatformArns.distribution] },

@@ -8,7 +8,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { EventTypes, finalSnapshotId, TaskEnv, tenantResourceNames } from '../../common/names';
 import { ArchiveKeys } from '../../common/offboarding';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
-import * as attachDomain from '../attach-domain/step';
+import { removeTenantDomains } from '../domain/steps';
 import * as createDatabase from '../create-database/step';
 import * as deployFunction from '../deploy-function/step';
 import * as publishFrontend from '../publish-frontend/step';
@@ -214,9 +214,9 @@ export async function resume({ executionArn, state }: Event): Promise<void> {
   });
 }
 
-/** The custom domain and its API mapping (onboarding's undo of "Attach domain"). */
+/** The tenant's domains, their distribution tenants and certificates (as a detach removes them). */
 export async function removeDomain(event: Event): Promise<void> {
-  await attachDomain.undo(asTaskEvent(event));
+  await removeTenantDomains(tenantOf(event.state).tenantId);
 }
 
 /** The tenant's files under `tenants/<id>/` in the site bucket, then one invalidation of that prefix. */

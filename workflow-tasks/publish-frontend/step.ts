@@ -5,7 +5,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { contentType } from '../../common/content-types';
-import { TaskEnv, tenantApiDomain } from '../../common/names';
+import { TaskEnv } from '../../common/names';
 import { readTenantApiVersion } from '../lib/artifact';
 import { aws } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
@@ -29,7 +29,9 @@ export async function run(event: TaskEvent): Promise<StepResults['frontend']> {
     resultOf(event, 'registration').tenantApiVersion,
   );
 
-  const apiUrl = tenant.domain ? `https://${tenantApiDomain(tenant.domain)}` : apiEndpoint;
+  // The API's own address: the site is served on the platform address at once and on the customer's
+  // domain only once its records are in place (workflow-tasks/domain), so api.<domain> may not answer yet.
+  const apiUrl = apiEndpoint;
   const configKey = sitePrefix + CONFIG_FILE;
   await aws().s3.send(
     new PutObjectCommand({

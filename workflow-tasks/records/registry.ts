@@ -106,7 +106,7 @@ async function takeOnboardingSlot(client: ClientBase): Promise<void> {
 }
 
 async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executionArn: string): Promise<void> {
-  if (tenant.domain) await refuseNestedDomain(client, tenant);
+  await refuseHeldDomain(client, tenant);
   let claimed;
   try {
     claimed = await client.query(
@@ -140,25 +140,64 @@ async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executio
 
 /**
  * A domain and every name under it belong to one tenant: a claim of `shop.example` while another tenant
- * holds `api.shop.example` (or the reverse) is refused like a claim of the same name. Claims are made under
- * the onboarding slots' lock, so two of them cannot both pass. The owner is named: the execution's error is
- * read by operators.
+ * holds `api.shop.example` (or the reverse) is refused like a claim of the same name, whether the other
+ * tenant registered it at onboarding or has or is getting it through the domain workflow (domains.ts).
  */
-async function refuseNestedDomain(client: ClientBase, tenant: ValidatedTenant): Promise<void> {
-  const { rows } = await client.query<{ id: string; domain: string }>(
-    `SELECT id, domain FROM tenants
-      WHERE id <> $1 AND domain IS NOT NULL
-        AND status IN ('PROVISIONING', 'ACTIVE', 'SUSPENDED', 'ROLLBACK_FAILED', 'OFFBOARDING', 'OFFBOARDING_FAILED')
-        AND (right($2, length(domain) + 1) = '.' || domain OR right(domain, length($2) + 1) = '.' || $2)
+async function refuseHeldDomain(client: ClientBase, tenant: ValidatedTenant): Promise<void> {
+  if (!tenant.domain) return;
+  await lockDomains(client);
+  const holder = await domainHolder(client, tenant.tenantId, tenant.domain);
+  if (holder) throw heldBy(tenant.domain, holder);
+}
+
+/** Tenant states in which a tenant holds its domain. */
+const HOLDING = [
+  'PROVISIONING',
+  'ACTIVE',
+  'SUSPENDED',
+  'ROLLBACK_FAILED',
+  'OFFBOARDING',
+  'OFFBOARDING_FAILED',
+];
+
+/** Serializes every claim of a domain (onboarding's and the domain workflow's), for this transaction. */
+export async function lockDomains(client: ClientBase): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('tenant-domains'))`);
+}
+
+/**
+ * The other tenant holding `domain`, a name under it or one above it: through its registered domain, or
+ * a domain it has or is getting. None: the domain is free for `tenantId`.
+ */
+export async function domainHolder(
+  client: ClientBase,
+  tenantId: string,
+  domain: string,
+): Promise<{ tenantId: string; domain: string } | undefined> {
+  const { rows } = await client.query<{ tenant_id: string; domain: string }>(
+    `WITH held AS (
+       SELECT id AS tenant_id, domain FROM tenants WHERE domain IS NOT NULL AND status = ANY($3::text[])
+       UNION ALL
+       SELECT d.tenant_id, d.domain FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id
+        WHERE d.status <> 'FAILED' AND t.status = ANY($3::text[]))
+     SELECT tenant_id, domain FROM held
+      WHERE tenant_id <> $1
+        AND (domain = $2 OR right($2, length(domain) + 1) = '.' || domain OR right(domain, length($2) + 1) = '.' || $2)
       LIMIT 1`,
-    [tenant.tenantId, tenant.domain],
+    [tenantId, domain, HOLDING],
   );
   const holder = rows[0];
-  if (holder)
-    throw new OnboardingError(
-      PermanentErrors.ResourceConflict,
-      `domain ${tenant.domain ?? ''} is under or above ${holder.domain}, which tenant ${holder.id} holds: a domain and the names under it belong to one tenant`,
-    );
+  return holder ? { tenantId: holder.tenant_id, domain: holder.domain } : undefined;
+}
+
+/** The refusal of a claim `holder` stands in the way of (the owner is named: operators read it). */
+export function heldBy(domain: string, holder: { tenantId: string; domain: string }): OnboardingError {
+  return new OnboardingError(
+    PermanentErrors.ResourceConflict,
+    holder.domain === domain
+      ? `domain ${domain} is already claimed by another tenant (${holder.tenantId})`
+      : `domain ${domain} is under or above ${holder.domain}, which tenant ${holder.tenantId} holds: a domain and the names under it belong to one tenant`,
+  );
 }
 
 function alreadyRegistered(tenant: ValidatedTenant, status: string): OnboardingError {
@@ -259,17 +298,6 @@ export async function recordResources(
 
 export async function getTenant(tenantId: string): Promise<TenantRecord | undefined> {
   return withRegistry((client) => findTenant(client, tenantId));
-}
-
-/** The live (or suspended) tenant whose custom domain this is (routing by Host, as API Gateway does). */
-export async function findActiveTenantByDomain(domain: string): Promise<TenantRecord | undefined> {
-  return withRegistry(async (client) => {
-    const { rows } = await client.query<Row>(
-      `SELECT ${COLUMNS} FROM tenants WHERE domain = $1 AND status IN ('ACTIVE', 'SUSPENDED')`,
-      [domain],
-    );
-    return rows[0] ? toRecord(rows[0]) : undefined;
-  });
 }
 
 export async function listTenants(): Promise<TenantRecord[]> {
