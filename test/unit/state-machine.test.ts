@@ -46,10 +46,10 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       'Build database and web',
       'Collect branch results',
       'Both branches built?',
-      'Has a domain?',
-      'No domain to attach',
       'Invalidate cache',
       'Activate tenant',
+      'Has a domain?',
+      'No domain to attach',
       'Imported?',
       'Tenant is live',
     ]);
@@ -58,9 +58,9 @@ describe('the onboarding state machine (from the CDK construct)', () => {
       ['Create database', 'Dedicated instance?', 'Apply schema'],
       ['Deploy function', 'Publish frontend'],
     ]);
-    // The domain is attached once both branches are built (an import's rows verified), never before.
+    // The domain's workflow is started once the tenant is live (an import's rows verified), never before.
     expect(state('Has a domain?').Choices?.map((c) => c.Next)).toEqual(['Attach domain']);
-    expect(state('Attach domain').Next).toBe('Invalidate cache');
+    expect(state('Attach domain').Next).toBe('Imported?');
     for (const last of ['Apply schema', 'Publish frontend', 'Database branch failed', 'Web branch failed'])
       expect(state(last)).toMatchObject({ End: true });
   });
@@ -77,7 +77,7 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     });
     expect(state('Both branches built?')).toMatchObject({
       Choices: [{ Variable: '$.results.failure', IsPresent: true, Next: 'Take the branch error' }],
-      Default: 'Has a domain?',
+      Default: 'Invalidate cache',
     });
     expect(state('Take the branch error')).toMatchObject({
       InputPath: '$.results.failure',
@@ -123,9 +123,9 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     const expected: Record<string, string> = {
       'Register tenant': 'Rollback: mark tenant rolled back',
       'Store secret': 'Rollback: delete secret',
+      'Invalidate cache': 'Rollback: delete frontend',
+      'Activate tenant': 'Rollback: delete frontend',
       'Attach domain': 'Rollback: detach domain',
-      'Invalidate cache': 'Rollback: detach domain',
-      'Activate tenant': 'Rollback: detach domain',
     };
     for (const [name, undo] of Object.entries(expected)) {
       expect([name, catchTarget(name)]).toEqual([
