@@ -1,12 +1,7 @@
 import { resolve } from 'node:path';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import {
-  domainView,
-  tenantDomainsOn,
-  type DomainRecord,
-  type DomainView,
-} from '../../workflow-tasks/records/domains';
+import { domainView, tenantDomainsOn, type DomainView } from '../../workflow-tasks/records/domains';
 import { domainSchema } from '../../common/tenant-input';
 import { startAttempt } from '../attempts';
 import { errorMessage } from '../progress';
@@ -41,10 +36,7 @@ export function domainCommand(program: Command, ctx: CommandContext): void {
       .argument('<tenantId>')
       .addOption(databaseUrlOption()),
   ).action(async (tenantId: string, options: DomainOptions) => {
-    const domains = options.aws
-      ? ((await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).tenant(tenantId))
-          ?.domains ?? [])
-      : (await domainsOf(tenantId, options)).map(domainView);
+    const domains = await domainsOf(tenantId, options);
     if (options.json) return json(domains);
     if (domains.length === 0) return out(`${tenantId} has no domain: it is served on its platform address`);
     for (const domain of domains) printDomain(domain);
@@ -108,7 +100,7 @@ async function attach(tenantId: string, name: string, options: DomainOptions): P
 async function report(
   sfn: SFNClient,
   executionArn: string,
-  record: DomainRecord | undefined,
+  record: DomainView | undefined,
   options: DomainOptions,
 ): Promise<number> {
   const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -117,20 +109,22 @@ async function report(
     json({
       executionArn,
       status: execution.status,
-      ...(record ? { domain: domainView(record) } : {}),
+      ...(record ? { domain: record } : {}),
       ...(failed ? { error: execution.error, message: errorMessage(execution.cause) } : {}),
     });
   else if (failed && !record)
     out(`refused: ${execution.error ?? ''}: ${errorMessage(execution.cause) ?? ''}`);
-  else if (record) printDomain(domainView(record));
+  else if (record) printDomain(record);
   return failed ? 1 : 0;
 }
 
-async function domainsOf(tenantId: string, options: DomainOptions): Promise<DomainRecord[]> {
+/** The tenant's domains: from the local registry, or with `--aws` through the control-plane API. */
+async function domainsOf(tenantId: string, options: DomainOptions): Promise<DomainView[]> {
   checkedTenantId('tenantId', tenantId);
-  return readRegistry({ ...options, stateDir: resolve(options.stateDir) }, (client) =>
-    tenantDomainsOn(client, tenantId),
-  );
+  const target = { ...options, stateDir: resolve(options.stateDir) };
+  if (options.aws) return (await (await controlPlaneOf(target)).tenant(tenantId))?.domains ?? [];
+  const records = await readRegistry(target, (client) => tenantDomainsOn(client, tenantId));
+  return records.map(domainView);
 }
 
 function printDomain(d: DomainView): void {
