@@ -9,8 +9,10 @@ import { domainSchema, tenantIdSchema } from './tenant-input';
 export const DomainStates = {
   claim: 'Claim domain',
   refused: 'Domain refused',
+  held: 'Domain held',
   which: 'Attach or detach?',
   alreadyActive: 'Already active?',
+  nothingToDo: 'Nothing to do',
   request: 'Request certificates',
   wait: 'Wait for DNS',
   check: 'Check certificates and records',
@@ -77,8 +79,8 @@ export const domainRequestSchema = z.union([
 export type DomainRequest = z.infer<typeof domainRequestSchema>;
 
 /**
- * The execution of a domain request: `domain-<tenantId>-<action>-<12 hex of the domain and a nonce>`, so
- * the same request (onboarding's step retried) is the same execution and a new one is a new execution.
+ * The execution of a domain request: `domain-<tenantId>-<action>-<key>` (at most 80 characters); the same
+ * key names the same execution, so a retried request starts it once.
  */
 export function domainExecutionName(tenantId: string, action: 'attach' | 'detach', key: string): string {
   return `domain-${tenantId}-${action}-${key}`.slice(0, 80);

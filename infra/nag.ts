@@ -3,7 +3,7 @@ import type { App, CfnResource } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { PlatformStack } from './platform-stack';
-import { domainStateMachineName } from './tenant-domain';
+import { domainStateMachineOf } from './tenant-domain';
 import { onboardingStateMachineName } from './tenant-onboarding';
 
 /**
@@ -70,7 +70,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     // Customers' domains: distribution tenants have CloudFront's ids (`dt_...`); an onboarding rolled back
     // stops the domain workflow it started (its execution is named at run time).
     `Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution-tenant/*`,
-    `Resource::${arn('states', `execution:${domainStateMachineName(stack)}:*`)}`,
+    `Resource::${arn('states', `execution:${domainStateMachineOf(stack).name}:*`)}`,
     // "Check instance" reads its own execution's history: has the web branch beside it failed?
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];

@@ -5,6 +5,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DomainStates as S } from '../common/domain-workflow';
+import { PermanentErrors } from '../common/errors';
 import { permissions } from '../workflow-tasks/domain/permissions';
 import type { DomainSettings } from './domain-edge';
 import { handlerGrants, StepGrants } from './step-permissions';
@@ -38,19 +39,8 @@ export class TenantDomain extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantDomainProps) {
     super(scope, id);
-    const name = domainStateMachineName(this);
-    const access = new StepGrants(this, {
-      ...props,
-      domainStateMachine: {
-        arn: Stack.of(this).formatArn({
-          service: 'states',
-          resource: 'stateMachine',
-          resourceName: name,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-        name,
-      },
-    });
+    const machine = domainStateMachineOf(this);
+    const access = new StepGrants(this, { ...props, domainStateMachine: machine });
     const grants = handlerGrants(permissions, (given, f) => access.grantAll(given, f));
     const tasks = new WorkflowTasks(this, props, 'domain');
     this.taskFunctions = tasks.byState;
@@ -59,14 +49,8 @@ export class TenantDomain extends Construct {
     const claim = task(S.claim, 'claim', '$.claim');
     refuseAt(this, claim, S.refused);
     claim.addCatch(
-      new sfn.Fail(this, 'Domain held', {
-        stateName: 'Domain held',
-        errorPath: '$.Error',
-        causePath: '$.Cause',
-      }),
-      {
-        errors: ['ResourceConflict'],
-      },
+      new sfn.Fail(this, S.held, { stateName: S.held, errorPath: '$.Error', causePath: '$.Cause' }),
+      { errors: [PermanentErrors.ResourceConflict] },
     );
     const failed = new sfn.Fail(this, S.failed, {
       stateName: S.failed,
@@ -102,7 +86,7 @@ export class TenantDomain extends Construct {
     const attach = new sfn.Choice(this, S.alreadyActive, { stateName: S.alreadyActive })
       .when(
         sfn.Condition.booleanEquals('$.claim.alreadyActive', true),
-        new sfn.Succeed(this, 'Nothing to do', { stateName: 'Nothing to do' }),
+        new sfn.Succeed(this, S.nothingToDo, { stateName: S.nothingToDo }),
       )
       .otherwise(request);
     const detach = task(S.detach, 'detach', '$.detached').next(
@@ -120,12 +104,22 @@ export class TenantDomain extends Construct {
       comment:
         "Attaches or detaches a customer's own domain: certificates requested, the records awaited, then served; the tenant stays live on its platform address.",
       logRetention: props.logRetention,
-      name,
+      name: machine.name,
     });
   }
 }
 
-/** The domain state machine's name: onboarding's tasks start (and stop) its executions by it. */
-export function domainStateMachineName(scope: Construct): string {
-  return `${Stack.of(scope).stackName}-domain`;
+/**
+ * The domain state machine's name and ARN, known without a reference to it (its own tasks, and onboarding's
+ * "Attach domain", name it in their environment and policies).
+ */
+export function domainStateMachineOf(scope: Construct): { arn: string; name: string } {
+  const name = `${Stack.of(scope).stackName}-domain`;
+  const arn = Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  return { arn, name };
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -26,7 +26,7 @@ import {
 import type { Grant } from '../common/permissions';
 import type { DomainSettings } from './domain-edge';
 import { StepGrants } from './step-permissions';
-import { domainStateMachineName } from './tenant-domain';
+import { domainStateMachineOf } from './tenant-domain';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
@@ -137,12 +137,7 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.archiveRetentionDays]: String(props.archive.retentionDays),
       [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrent),
       [TaskEnv.onboardingTimeoutSeconds]: String(timeout.toSeconds()),
-      [TaskEnv.domainStateMachineArn]: Stack.of(this).formatArn({
-        service: 'states',
-        resource: 'stateMachine',
-        resourceName: domainStateMachineName(this),
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
+      [TaskEnv.domainStateMachineArn]: domainStateMachineOf(this).arn,
       [TaskEnv.siteTenantsDistributionId]: props.domains.tenantDistributions.site,
       [TaskEnv.apiTenantsDistributionId]: props.domains.tenantDistributions.api,
       [TaskEnv.connectionGroupId]: props.domains.connectionGroupId,
@@ -172,10 +167,7 @@ export class TenantOnboarding extends Construct {
       archiveBucket: props.archive.bucket,
       dedicatedSubnetGroup: props.dedicated.subnetGroupName,
       onboardingStateMachine: onboardingStateMachineName(this),
-      domainStateMachine: {
-        arn: environment[TaskEnv.domainStateMachineArn] ?? '',
-        name: domainStateMachineName(this),
-      },
+      domainStateMachine: domainStateMachineOf(this),
     });
     this.permissions = permissions;
     this.taskEnvironment = environment;

@@ -12,7 +12,7 @@ import {
   ListDistributionsCommand,
   CloudFrontClient,
 } from '@aws-sdk/client-cloudfront';
-import { localDomainSettings } from '../stepfunctions/asl';
+import { localDomainSettings } from '../cloudfront/saas-manager';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {

@@ -104,18 +104,14 @@ export async function restoreActiveTenants(): Promise<string[]> {
 /**
  * A domain request the restart interrupted (its execution failed as `PlatformRestarted`) is asked for again:
  * a new execution of the domain workflow takes the pending domain over, keeping its distribution tenants
- * and its deadline's clock restarted. Returns the domains.
+ * and its deadline's clock restarted.
  */
 export async function resumeDomainRequests(
   start: (input: { tenantId: string; domain: string }, name: string) => Promise<unknown>,
-): Promise<string[]> {
-  const resumed: string[] = [];
-  for (const { tenantId, domain } of await pendingDomains()) {
+): Promise<void> {
+  for (const { tenantId, domain } of await pendingDomains())
     await start(
       { tenantId, domain },
       domainExecutionName(tenantId, 'attach', randomBytes(6).toString('hex')),
     );
-    resumed.push(domain);
-  }
-  return resumed;
 }

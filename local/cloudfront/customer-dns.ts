@@ -18,7 +18,7 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 
-export type DnsStatus = 'valid-configuration' | 'invalid-configuration' | 'unknown-configuration';
+type DnsStatus = 'valid-configuration' | 'invalid-configuration' | 'unknown-configuration';
 
 /** What VerifyDnsConfiguration says of one domain: its status and, in a sentence, what was found. */
 export interface DnsFinding {

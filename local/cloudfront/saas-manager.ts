@@ -28,7 +28,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import { LocalPlatformNames } from '../../common/names';
+import type { DomainSettings } from '../../infra/domain-edge';
 import { LOCAL_ACCOUNT } from '../account';
 import { CustomerDns, type DnsFinding, type DnsSnapshot } from './customer-dns';
 import {
@@ -51,7 +53,6 @@ import {
   type TenantInput,
   type TenantView,
 } from './wire';
-import { MalformedXml } from './xml';
 
 /** The multi-tenant distribution of the tenants' sites. */
 export const LOCAL_SITE_DISTRIBUTION_ID = 'E1LOCALSITES';
@@ -62,6 +63,24 @@ export const LOCAL_CONNECTION_GROUP_ID = 'cg_local';
 export const LOCAL_CONNECTION_GROUP_NAME = 'local-default';
 /** Where the customer's DNS must route a tenant's domains (CNAME, or A/AAAA alias at an apex). */
 export const LOCAL_ROUTING_ENDPOINT = 'edge.cloudfront.localhost';
+
+/**
+ * The local edge (this stand-in for CloudFront SaaS Manager) and how long a
+ * customer has to add its records: `TENANTCTL_DOMAIN_TIMEOUT_S` seconds, else ACM's 72 hours.
+ */
+export function localDomainSettings(): DomainSettings {
+  const seconds = Number(process.env.TENANTCTL_DOMAIN_TIMEOUT_S ?? 72 * 3600);
+  if (!Number.isInteger(seconds) || seconds <= 0)
+    throw new Error(
+      `TENANTCTL_DOMAIN_TIMEOUT_S must be a whole number of seconds, got ${process.env.TENANTCTL_DOMAIN_TIMEOUT_S}`,
+    );
+  return {
+    tenantDistributions: { site: LOCAL_SITE_DISTRIBUTION_ID, api: LOCAL_API_DISTRIBUTION_ID },
+    connectionGroupId: LOCAL_CONNECTION_GROUP_ID,
+    routingEndpoint: LOCAL_ROUTING_ENDPOINT,
+    validationTimeout: Duration.seconds(seconds),
+  };
+}
 
 /** Where route() sends a request: the tenant's distribution, name and parameters. */
 export interface Route {
@@ -134,8 +153,6 @@ export class LocalSaasManager {
       return await this.answer(request, body, ifMatchOf(headers));
     } catch (error) {
       if (error instanceof CloudFrontError) return errorAnswer(error);
-      if (error instanceof MalformedXml)
-        return errorAnswer(new CloudFrontError('InvalidArgument', error.message));
       throw error;
     }
   }

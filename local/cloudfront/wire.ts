@@ -8,7 +8,22 @@
  * `<member>`, which is what the SDK reads (the reference shows the shape names there too).
  */
 import { randomUUID } from 'node:crypto';
-import { childOf, cloudFrontDocument, parseXml, textOf, type XmlElement, type XmlObject } from './xml';
+import {
+  childOf,
+  MalformedXml,
+  parseXml,
+  textOf,
+  xmlDocument,
+  type XmlElement,
+  type XmlObject,
+} from '../xml';
+
+const CLOUDFRONT_NAMESPACE = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
+
+/** A whole CloudFront answer: the prolog and `root` in CloudFront's namespace. */
+function cloudFrontDocument(root: string, content: XmlObject): string {
+  return xmlDocument(root, CLOUDFRONT_NAMESPACE, content);
+}
 
 export type SaasOperation =
   | 'CreateDistributionTenant'
@@ -174,14 +189,21 @@ export interface Parameter {
   readonly Value: string;
 }
 
-/** A tenant as Create/Get/Update answer it (the document's root is `DistributionTenant`). */
-export function tenantXml(tenant: TenantView): XmlObject {
+/** What every answer about a tenant starts with. */
+function tenantHead(tenant: TenantView): XmlObject {
   return {
     Id: tenant.id,
     DistributionId: tenant.distributionId,
     Name: tenant.name,
     Arn: tenant.arn,
     Domains: domainsXml(tenant),
+  };
+}
+
+/** A tenant as Create/Get/Update answer it (the document's root is `DistributionTenant`). */
+export function tenantXml(tenant: TenantView): XmlObject {
+  return {
+    ...tenantHead(tenant),
     Tags: tenant.tags.length ? { Items: { Tag: tenant.tags.map((t) => ({ ...t })) } } : undefined,
     Parameters: { member: tenant.parameters.map((p) => ({ ...p })) },
     ConnectionGroupId: tenant.connectionGroupId,
@@ -195,11 +217,7 @@ export function tenantXml(tenant: TenantView): XmlObject {
 /** A tenant as ListDistributionTenants lists it (`DistributionTenantSummary`, with its ETag). */
 export function tenantSummaryXml(tenant: TenantView): XmlObject {
   return {
-    Id: tenant.id,
-    DistributionId: tenant.distributionId,
-    Name: tenant.name,
-    Arn: tenant.arn,
-    Domains: domainsXml(tenant),
+    ...tenantHead(tenant),
     CreatedTime: tenant.createdTime,
     LastModifiedTime: tenant.lastModifiedTime,
     ETag: tenant.etag,
@@ -304,7 +322,13 @@ export function readVerifyInput(body: Buffer): { identifier?: string; domain?: s
 function requestRoot(body: Buffer, root: string): XmlElement | undefined {
   const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
-  const element = parseXml(text);
+  let element: XmlElement;
+  try {
+    element = parseXml(text);
+  } catch (error) {
+    if (error instanceof MalformedXml) throw new CloudFrontError('InvalidArgument', error.message);
+    throw error;
+  }
   if (element.name !== root)
     throw new CloudFrontError('InvalidArgument', `The request body must be a ${root}, not ${element.name}`);
   return element;

@@ -652,7 +652,11 @@ const unescapeXml = (text: string) =>
 
 // ---- CloudFront (REST-XML) ----
 
-function cloudFrontRest(request: WireRequest, local: LocalAccount, lookups: Lookups) {
+function cloudFrontRest(
+  request: WireRequest,
+  local: LocalAccount,
+  lookups: Lookups,
+): Authorization[] | Promise<Authorization[]> {
   const saas = saasOperationOf(request.method, request.path, request.query);
   if (saas) return saasManager(saas, request, local, lookups);
   const invalidation = /^\/\d{4}-\d\d-\d\d\/distribution\/([^/]+)\/invalidation(\/[^/]+)?$/.exec(

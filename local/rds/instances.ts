@@ -20,6 +20,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { LocalPlatformNames } from '../../common/names';
+import { escapeXml } from '../xml';
 import { ensureDatabase, startServer, type PostgresServer } from './postgres';
 import { serverFiles, type ServerFiles } from './server-files';
 
@@ -527,8 +528,4 @@ export function errorResponse(error: RdsError): string {
     `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
     `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`
   );
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,13 +14,7 @@ import { TenantSuspension } from '../../infra/tenant-suspension';
 import { TenantOffboarding } from '../../infra/tenant-offboarding';
 import { TenantCleanup } from '../../infra/tenant-cleanup';
 import { TenantDomain } from '../../infra/tenant-domain';
-import type { DomainSettings } from '../../infra/domain-edge';
-import {
-  LOCAL_API_DISTRIBUTION_ID,
-  LOCAL_CONNECTION_GROUP_ID,
-  LOCAL_ROUTING_ENDPOINT,
-  LOCAL_SITE_DISTRIBUTION_ID,
-} from '../cloudfront/saas-manager';
+import { localDomainSettings } from '../cloudfront/saas-manager';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
@@ -163,24 +157,6 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     cleanup: definitionOf(cleanup.stateMachine),
     domain: definitionOf(domain.stateMachine),
     roles: taskRoles(stack, { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region }),
-  };
-}
-
-/**
- * The local edge (local/cloudfront/saas-manager.ts stands in for CloudFront SaaS Manager) and how long a
- * customer has to add its records: `TENANTCTL_DOMAIN_TIMEOUT_S` seconds, else ACM's 72 hours.
- */
-export function localDomainSettings(): DomainSettings {
-  const seconds = Number(process.env.TENANTCTL_DOMAIN_TIMEOUT_S ?? 72 * 3600);
-  if (!Number.isInteger(seconds) || seconds <= 0)
-    throw new Error(
-      `TENANTCTL_DOMAIN_TIMEOUT_S must be a whole number of seconds, got ${process.env.TENANTCTL_DOMAIN_TIMEOUT_S}`,
-    );
-  return {
-    tenantDistributions: { site: LOCAL_SITE_DISTRIBUTION_ID, api: LOCAL_API_DISTRIBUTION_ID },
-    connectionGroupId: LOCAL_CONNECTION_GROUP_ID,
-    routingEndpoint: LOCAL_ROUTING_ENDPOINT,
-    validationTimeout: Duration.seconds(seconds),
   };
 }
 

@@ -11,10 +11,10 @@ import { startLocalServices, type LocalServices } from '../../cli/services';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EventTypes, PlatformNames } from '../../common/names';
-import { aws } from '../../workflow-tasks/lib/aws';
+import { aws, isNotFound } from '../../workflow-tasks/lib/aws';
 import { tenantDomains, type DomainRecord } from '../../workflow-tasks/records/domains';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import { tenantInput, uniqueTenantId } from '../fixtures/platform';
+import { domainWhen, tenantInput, uniqueTenantId } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
 
@@ -59,20 +59,13 @@ function domainRun(input: unknown): Promise<ExecutionRecord> {
   return platform.runExecution(input, { stateMachineArn: platform.stateMachines.domain.arn });
 }
 
-/** The tenant's row for `domain` once `done` holds, polled with a deadline. */
-async function domainWhen(
+/** The tenant's row for `domain` once `done` holds of it (the customer's deadline and some). */
+function domainReaches(
   tenantId: string,
   domain: string,
   done: (d: DomainRecord | undefined) => boolean,
-  seconds = DEADLINE_S + 20,
 ): Promise<DomainRecord | undefined> {
-  const until = Date.now() + seconds * 1000;
-  for (;;) {
-    const row = (await tenantDomains(tenantId)).find((d) => d.domain === domain);
-    if (done(row)) return row;
-    if (Date.now() > until) throw new Error(`${domain}: still ${row?.status ?? 'absent'} after ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return domainWhen(tenantId, domain, done, (DEADLINE_S + 20) * 1000);
 }
 
 /** The customer, at its DNS provider: its zone, and the records the platform listed. */
@@ -124,7 +117,7 @@ async function servedBy(domain: string): Promise<boolean> {
     await aws().cloudfront.send(new GetDistributionTenantByDomainCommand({ Domain: domain }));
     return true;
   } catch (error) {
-    if ((error as Error).name === 'EntityNotFound') return false;
+    if (isNotFound(error)) return false;
     throw error;
   }
 }
@@ -137,7 +130,7 @@ describe("a customer's own domain", () => {
     const onboarding = await platform.runExecution(tenantInput(owner, { domain }));
     expect([onboarding.status, onboarding.cause]).toEqual(['SUCCEEDED', undefined]);
     expect((await get(`${owner}.localhost`)).status).toBe(200);
-    const pending = await domainWhen(
+    const pending = await domainReaches(
       owner,
       domain,
       (d) => d?.status === 'PENDING_VALIDATION' && !!d.checkedAt,
@@ -150,7 +143,7 @@ describe("a customer's own domain", () => {
     expect((await get(domain)).status).toBe(404);
 
     await addCustomerRecords(domain);
-    await domainWhen(owner, domain, (d) => d?.status === 'ACTIVE');
+    await domainReaches(owner, domain, (d) => d?.status === 'ACTIVE');
     const site = await get(domain);
     expect(site.status).toBe(200);
     expect(site.body).toContain('<html');
@@ -200,7 +193,7 @@ describe("a customer's own domain", () => {
     const tenantId = uniqueTenantId('domain-never');
     const never = `${tenantId}.example`;
     expect((await platform.runExecution(tenantInput(tenantId, { domain: never }))).status).toBe('SUCCEEDED');
-    const failed = await domainWhen(tenantId, never, (d) => d?.status === 'FAILED');
+    const failed = await domainReaches(tenantId, never, (d) => d?.status === 'FAILED');
     expect(failed?.reason).toContain('not in place');
     expect(await servedBy(never)).toBe(false);
     expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', domain: null });
@@ -217,8 +210,8 @@ describe("a customer's own domain", () => {
     expect((await get(next)).status).toBe(404);
 
     await addCustomerRecords(next);
-    await domainWhen(owner, next, (d) => d?.status === 'ACTIVE');
-    await domainWhen(owner, domain, (d) => d === undefined);
+    await domainReaches(owner, next, (d) => d?.status === 'ACTIVE');
+    await domainReaches(owner, domain, (d) => d === undefined);
     expect((await get(next)).status).toBe(200);
     expect((await get(domain)).status).toBe(404);
     expect(await servedBy(domain)).toBe(false);
@@ -236,7 +229,7 @@ describe("a customer's own domain", () => {
     expect((await platform.runExecution(tenantInput(tenantId, { domain: pending }))).status).toBe(
       'SUCCEEDED',
     );
-    const before = await domainWhen(
+    const before = await domainReaches(
       tenantId,
       pending,
       (d) => d?.status === 'PENDING_VALIDATION' && !!d.checkedAt,
@@ -248,7 +241,7 @@ describe("a customer's own domain", () => {
     gatewayPort = Number(new URL(services.endpoints.gateway).port);
 
     expect((await get(`next-${domain}`)).status).toBe(200);
-    const resumed = await domainWhen(
+    const resumed = await domainReaches(
       tenantId,
       pending,
       (d) => d?.status === 'PENDING_VALIDATION' && d.executionArn !== before?.executionArn && !!d.checkedAt,
@@ -256,7 +249,7 @@ describe("a customer's own domain", () => {
     expect(resumed?.records).toEqual(before?.records);
     // The emulator kept nothing: the customer's zone is made again.
     await addCustomerRecords(pending);
-    await domainWhen(tenantId, pending, (d) => d?.status === 'ACTIVE');
+    await domainReaches(tenantId, pending, (d) => d?.status === 'ACTIVE');
     expect((await get(pending)).status).toBe(200);
   }, 180_000);
 
@@ -279,11 +272,11 @@ describe("a customer's own domain", () => {
       );
     await put({ tenantId, domain: requested });
     await addCustomerRecords(requested);
-    await domainWhen(tenantId, requested, (d) => d?.status === 'ACTIVE');
+    await domainReaches(tenantId, requested, (d) => d?.status === 'ACTIVE');
     expect((await get(`api.${requested}`, '/health')).status).toBe(200);
 
     await put({ tenantId, action: 'detach' });
-    await domainWhen(tenantId, requested, (d) => d === undefined);
+    await domainReaches(tenantId, requested, (d) => d === undefined);
     expect(await servedBy(requested)).toBe(false);
     expect((await get(requested)).status).toBe(404);
     expect(await getTenant(tenantId)).toMatchObject({ status: 'ACTIVE', domain: null });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { domainExecutionName, domainRecords } from '../../common/domain-workflow';
 import { requiredEnv } from '../../common/env';
@@ -5,7 +6,7 @@ import { TaskEnv } from '../../common/names';
 import { aws } from '../lib/aws';
 import { tenantOf } from '../lib/handler';
 import type { StepResults, TaskEvent } from '../lib/types';
-import { onboardingRequestKey, removeTenantDomains } from '../domain/steps';
+import { removeTenantDomains } from '../domain/steps';
 
 /**
  * Starts the tenant's domain workflow (workflow-tasks/domain) and goes on: the tenant is live on its
@@ -16,11 +17,9 @@ export async function run(event: TaskEvent): Promise<StepResults['domain']> {
   const tenant = tenantOf(event);
   if (!tenant.domain) return { skipped: true };
   const stateMachineArn = requiredEnv(TaskEnv.domainStateMachineArn);
-  const name = domainExecutionName(
-    tenant.tenantId,
-    'attach',
-    onboardingRequestKey(event.executionArn, tenant.domain),
-  );
+  // One per onboarding execution and domain.
+  const key = createHash('sha256').update(`${event.executionArn}\n${tenant.domain}`).digest('hex');
+  const name = domainExecutionName(tenant.tenantId, 'attach', key.slice(0, 12));
   try {
     await aws().sfn.send(
       new StartExecutionCommand({

@@ -5,8 +5,6 @@
  * passes, then served (and a domain it replaces removed) or given up with nothing left; and a detach.
  * The tenant stays live on its platform address throughout.
  */
-import { createHash } from 'node:crypto';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import {
   domainRecords,
   domainRequestSchema,
@@ -19,7 +17,7 @@ import { requiredEnv } from '../../common/env';
 import { EventTypes, TaskEnv } from '../../common/names';
 import { fieldProblems } from '../../common/tenant-input';
 import { findApi } from '../deploy-function/step';
-import { aws, isNotFound } from '../lib/aws';
+import { executionRunning } from '../lib/aws';
 import { publishEvent } from '../lib/events';
 import { getTenant } from '../records/registry';
 import {
@@ -99,7 +97,7 @@ export async function claim({ executionArn, state }: Event): Promise<Claimed> {
     executionArn,
     validationSeconds: Number(requiredEnv(TaskEnv.domainValidationSeconds)),
     records,
-    stillRunning: isRunning,
+    stillRunning: executionRunning,
   });
   if (abandoned) await removeDomain(request.tenantId, abandoned);
   return { action: 'attach', ...claimed, records };
@@ -269,20 +267,4 @@ async function refuseUnlessLive(tenantId: string): Promise<void> {
       PermanentErrors.TenantStateConflict,
       `tenant ${tenantId} is ${status ?? 'gone'}: its domain request is given up`,
     );
-}
-
-/** Whether a domain execution still runs (a request under way, as opposed to one that ended unfinished). */
-async function isRunning(executionArn: string): Promise<boolean> {
-  try {
-    const described = await aws().sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return described.status === 'RUNNING';
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
-
-/** The execution of onboarding's domain request: one per onboarding execution and domain. */
-export function onboardingRequestKey(onboardingArn: string, domain: string): string {
-  return createHash('sha256').update(`${onboardingArn}\n${domain}`).digest('hex').slice(0, 12);
 }

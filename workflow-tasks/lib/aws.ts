@@ -9,7 +9,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 /**
  * The SDK clients of the task Lambdas, built once per process. The SDK honours `AWS_ENDPOINT_URL` itself
@@ -121,6 +121,17 @@ export async function whileUpdating<T>(call: () => Promise<T>): Promise<T> {
   } catch (error) {
     if ((error as Error).name === 'ResourceConflictException')
       throw new OnboardingError(TransientErrors.ResourceNotReady, (error as Error).message, { cause: error });
+    throw error;
+  }
+}
+
+/** Whether a Step Functions execution still runs (one that ended, or never existed, does not). */
+export async function executionRunning(executionArn: string): Promise<boolean> {
+  try {
+    const described = await aws().sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return described.status === 'RUNNING';
+  } catch (error) {
+    if (isNotFound(error)) return false;
     throw error;
   }
 }

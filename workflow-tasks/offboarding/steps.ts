@@ -1,7 +1,6 @@
 import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
 import { CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
@@ -15,7 +14,7 @@ import * as publishFrontend from '../publish-frontend/step';
 import * as storeSecret from '../store-secret/step';
 import { switchBack, switchToSuspended } from '../suspension/steps';
 import { deleteTenantAlarm } from '../lib/alarms';
-import { aws, isNotFound } from '../lib/aws';
+import { aws, executionRunning } from '../lib/aws';
 import { publishEvent } from '../lib/events';
 import { withRegistry } from '../records/registry';
 import { withTenantDatabase } from '../lib/tenant-db';
@@ -83,7 +82,7 @@ export async function claim({ executionArn, state }: Event): Promise<Offboarding
     return resultsOf(taken);
   if (taken?.status === 'OFFBOARDING_FAILED' || taken?.status === 'OFFBOARDING') {
     const owner = taken.offboarding?.executionArn ?? '';
-    if (taken.status === 'OFFBOARDING' && (await isRunning(owner)))
+    if (taken.status === 'OFFBOARDING' && (await executionRunning(owner)))
       throw conflict(`offboarding ${owner} is running for ${tenantId}`);
     const takenOver = await withRegistry((client) =>
       client.query<Row>(
@@ -363,16 +362,6 @@ function resultsOf(row: Row): OffboardingResults {
     claim: { previousStatus: record.previousStatus, startedAt: record.startedAt },
     ...(record.export ? { export: record.export } : {}),
   };
-}
-
-async function isRunning(executionArn: string): Promise<boolean> {
-  try {
-    const out = await aws().sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return out.status === 'RUNNING';
-  } catch (error) {
-    if (isNotFound(error) || (error as Error).name === 'ExecutionDoesNotExist') return false;
-    throw error;
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The little XML the CloudFront stand-in reads and writes (saas-manager.ts): request bodies are read into a
- * tree of elements, answers are written from plain objects.
+ * The little XML the local platform's stand-ins read and write (cloudfront/, rds/): request bodies are read
+ * into a tree of elements, answers are written from plain objects, text is escaped.
  *
  * Where the real thing differs: this reads the XML an AWS SDK or the aws CLI sends (elements, text, the
  * five named entities and numeric ones, CDATA, comments, a prolog; attributes are skipped), not every XML
@@ -137,18 +137,16 @@ function decodeEntities(text: string): string {
  * array, the same element repeated once per item (so a list is `{ member: [...] }` under the list's name).
  * Undefined fields are left out.
  */
-export type XmlValue = string | number | boolean | undefined | XmlObject | readonly XmlValue[];
+type XmlValue = string | number | boolean | undefined | XmlObject | readonly XmlValue[];
 export interface XmlObject {
   readonly [name: string]: XmlValue;
 }
 
-const CLOUDFRONT_NAMESPACE = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
-
-/** A whole CloudFront answer: the prolog and `root` in CloudFront's namespace. */
-export function cloudFrontDocument(root: string, content: XmlObject): string {
+/** A whole answer: the prolog and `root` in `namespace`, holding `content`. */
+export function xmlDocument(root: string, namespace: string, content: XmlObject): string {
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<${root} xmlns="${CLOUDFRONT_NAMESPACE}">${childrenXml(content)}</${root}>`
+    `<${root} xmlns="${namespace}">${childrenXml(content)}</${root}>`
   );
 }
 
@@ -165,6 +163,7 @@ function elementXml(name: string, value: XmlValue): string {
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
-function escapeXml(text: string): string {
+/** Text as XML element content or an attribute value. */
+export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
