@@ -335,6 +335,12 @@ describe('EventBridge PutEvents', () => {
       60_000,
     );
     expect(await startSignup(event)).toEqual(first);
+    // The tenant is ACTIVE at "Activate tenant"; its execution ends a step later ("Attach domain").
+    await waitFor(
+      `the onboarding of ${tenantId} to end`,
+      async () => (await executionsFor(tenantId)).every((r) => r.status !== 'RUNNING'),
+      60_000,
+    );
     const runs = await executionsFor(tenantId);
     expect(runs.map((r) => [r.name, r.status])).toEqual([[first.executionName, 'SUCCEEDED']]);
   });
