@@ -8,6 +8,7 @@ import {
   StartExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
+import type { ReleaseSummary } from '../common/release';
 import { BRANCHES, DEDICATED_INSTANCE, STEPS } from '../common/steps';
 import { fullHistory, stateNamer } from '../cli/follow';
 import { waitFor } from '../local/processes/ports';
@@ -34,13 +35,21 @@ export interface BenchPlatform {
   readonly stateDir: string;
   /** Onboards a tenant through the Step Functions API; its duration (execution dates) and transitions. */
   onboard(tenantId: string, tier?: 'shared' | 'dedicated', extra?: Record<string, unknown>): Promise<Run>;
+  /**
+   * Releases `version` to every tenant through the release state machine, `concurrency` at once, and waits
+   * for its end (it must succeed): its execution, summary and duration.
+   */
+  release(
+    version: string,
+    concurrency: number,
+  ): Promise<{ executionArn: string; summary: ReleaseSummary; ms: number }>;
   /** Runs one execution of a state machine to its end; it must succeed. */
   run(stateMachineArn: string, input: unknown, label: string): Promise<Run>;
   stop(): Promise<void>;
 }
 
 export async function startBenchPlatform(
-  options: Pick<PlatformOptions, 'maxConcurrentOnboardings'> = {},
+  options: Pick<PlatformOptions, 'maxConcurrentOnboardings' | 'quotas'> = {},
 ): Promise<BenchPlatform> {
   const stateDir = await mkdtemp(join(tmpdir(), 'tenantctl-bench-'));
   await chmod(stateDir, 0o755);
@@ -86,6 +95,28 @@ export async function startBenchPlatform(
     stateDir,
     sfn,
     run,
+    async release(version, concurrency) {
+      const { executionArn = '' } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: endpoints.releaseStateMachineArn,
+          input: JSON.stringify({ version, concurrency }),
+        }),
+      );
+      let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      await waitFor(
+        'the release',
+        async () => {
+          described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+          return described.status !== 'RUNNING';
+        },
+        30 * 60_000,
+      );
+      const summary = JSON.parse(described.output ?? 'null') as ReleaseSummary | null;
+      if (described.status !== 'SUCCEEDED' || !summary)
+        throw new Error(`the release ended ${described.status ?? ''}: ${described.cause ?? ''}`);
+      const ms = (described.stopDate?.getTime() ?? 0) - (described.startDate?.getTime() ?? 0);
+      return { executionArn, summary, ms };
+    },
     async onboard(tenantId, tier = 'shared', extra = {}) {
       const input = {
         tenantId,

@@ -10,13 +10,10 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { LocalPlatformNames, tenantResourceNames } from '../common/names';
-import type { ReleaseSummary } from '../common/release';
 import type { TenantSecret } from '../common/tenant-secret';
 import { tenantApiArtifactKey } from '../common/versions';
 import { fullHistory } from '../cli/follow';
-import { waitFor } from '../local/processes/ports';
 import { readJsonSecret } from '../workflow-tasks/lib/db';
 import { uploadVersion } from '../test/fixtures/releases';
 import { percentile, round, runBench, startBenchPlatform } from './platform';
@@ -43,26 +40,10 @@ async function main(): Promise<void> {
       migrations: { '0004_bench_notes.sql': 'CREATE TABLE bench_notes (id serial PRIMARY KEY, note text);' },
       build: 'bench-v2',
     });
-    const { executionArn } = await sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: endpoints.releaseStateMachineArn,
-        input: JSON.stringify({ version: v2, concurrency: C }),
-      }),
-    );
-    let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    await waitFor(
-      'the release',
-      async () => {
-        described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-        return described.status !== 'RUNNING';
-      },
-      15 * 60_000,
-    );
-    const summary = JSON.parse(described.output ?? 'null') as ReleaseSummary | null;
-    if (described.status !== 'SUCCEEDED' || summary?.updated.length !== N)
-      throw new Error(`the release ended ${described.status ?? ''}: ${described.cause ?? ''}`);
-    const releaseMs = (described.stopDate?.getTime() ?? 0) - (described.startDate?.getTime() ?? 0);
-    const events = await fullHistory(sfn, executionArn!);
+    const { executionArn, summary, ms: releaseMs } = await platform.release(v2, C);
+    if (summary.updated.length !== N)
+      throw new Error(`the release updated ${summary.updated.length} of ${N} tenants`);
+    const events = await fullHistory(sfn, executionArn);
 
     // The seed's CI loop, on the same platform: another version's code, then its migration over psql.
     const v3 = await uploadVersion({

@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalPlatformNames, PlatformNames } from '../common/names';
 import { localConsole } from '../console/local';
@@ -29,6 +29,8 @@ export interface Endpoints {
   readonly domainStateMachineArn: string;
   /** The `tenant-cleanup` state machine (after stopped, timed-out or crashed executions). */
   readonly cleanupStateMachineArn: string;
+  /** The `tenant-capacity` state machine (the next shared PostgreSQL instance). */
+  readonly capacityStateMachineArn: string;
   readonly eventBusName: string;
   readonly siteBucket: string;
   /** Where tenant exports are kept. */
@@ -86,12 +88,15 @@ export async function startLocalServices(
       offboardingStateMachineArn: platform.stateMachines.offboarding.arn,
       cleanupStateMachineArn: platform.stateMachines.cleanup.arn,
       domainStateMachineArn: platform.stateMachines.domain.arn,
+      capacityStateMachineArn: platform.stateMachines.capacity.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
       archiveBucket: LocalPlatformNames.archiveBucket,
     };
-    // It holds the admin URL of the local PostgreSQL: readable by its owner only.
-    await writeFile(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+    // It holds the admin URL of the local PostgreSQL: readable by its owner only. Written whole, then
+    // renamed into place: whoever waits for it (tenantctl, a test) never reads half of it.
+    await writeFile(`${file}.tmp`, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
     return {
       platform,
       endpoints,

@@ -69,6 +69,7 @@ export function statusTone(status: string | undefined): Tone | undefined {
   switch (status) {
     case 'SUCCEEDED':
     case 'ACTIVE':
+    case 'AVAILABLE':
     case 'updated':
       return 'good';
     case 'FAILED':
@@ -79,6 +80,7 @@ export function statusTone(status: string | undefined): Tone | undefined {
       return 'bad';
     case 'RUNNING':
     case 'PROVISIONING':
+    case 'CREATING':
     case 'OFFBOARDING':
     case 'SUSPENDED':
     case 'STOPPED':

@@ -93,6 +93,7 @@ export const WORKFLOWS = {
   offboarding: { endpoint: 'offboardingStateMachineArn', output: 'OffboardingStateMachineArn' },
   cleanup: { endpoint: 'cleanupStateMachineArn', output: 'CleanupStateMachineArn' },
   domain: { endpoint: 'domainStateMachineArn', output: 'DomainStateMachineArn' },
+  capacity: { endpoint: 'capacityStateMachineArn', output: 'CapacityStateMachineArn' },
 } as const;
 
 export type Workflow = keyof typeof WORKFLOWS;

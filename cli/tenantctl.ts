@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { adminCredentialsCommand } from './commands/admin-credentials';
+import { cellsCommand } from './commands/cells';
 import { consoleCommand } from './commands/console';
 import { domainCommand } from './commands/domain';
 import { executionCommand } from './commands/execution';
@@ -31,6 +32,7 @@ const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [
   consoleCommand,
   releasesCommand,
   tenantsCommand,
+  cellsCommand,
 ];
 
 /** Runs the CLI; resolves to the process exit code. */

@@ -24,6 +24,8 @@ export const TransientErrors = {
 export const WaitErrors = {
   /** As many onboardings as the platform allows at once are provisioning; this one waits for a slot. */
   OnboardingSlotsFull: 'OnboardingSlotsFull',
+  /** No shared instance has room; the next one is being added (add-capacity); this one waits for it. */
+  CapacityPending: 'CapacityPending',
 } as const;
 
 /** Retrying cannot help: roll back. */
@@ -72,6 +74,10 @@ export const PermanentErrors = {
   ImportDumpTruncated: 'ImportDumpTruncated',
   /** The rows loaded are not the rows read (counted and hashed table by table), or do not fit the schema. */
   ImportMismatch: 'ImportMismatch',
+  /** A limit of the platform or an AWS quota stands in the way (common/capacity.ts); the message names it. */
+  QuotaExceeded: 'QuotaExceeded',
+  /** Adding a shared instance failed again and again: no place for a shared tenant until that is fixed. */
+  NoCapacity: 'NoCapacity',
   /** Anything we could not classify: not retried, so a bug fails fast instead of looping. */
   StepFailed: 'StepFailed',
 } as const;

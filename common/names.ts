@@ -62,6 +62,8 @@ export const PlatformNames = {
   cleanupStateMachine: 'tenant-cleanup',
   /** The domain state machine's name in the local platform (a customer's own domain, attached or detached). */
   domainStateMachine: 'tenant-domain',
+  /** The state machine that adds a shared PostgreSQL instance (common/capacity.ts). */
+  capacityStateMachine: 'tenant-capacity',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**
@@ -145,6 +147,12 @@ export const TaskEnv = {
   tenantLogRetentionDays: 'TENANT_LOG_RETENTION_DAYS',
   /** The platform's alarm topic: every tenant alarm notifies it. */
   alarmTopicArn: 'ALARM_TOPIC_ARN',
+  /**
+   * Capacity (common/capacity.ts): the limits in force (JSON, `tenantctl up --quotas`, the CDK context
+   * `quotas`; unset: the defaults), and the state machine that adds a shared instance.
+   */
+  capacity: 'PLATFORM_CAPACITY',
+  capacityStateMachineArn: 'CAPACITY_STATE_MACHINE_ARN',
   /** The onboarding state machine: what a `TenantSignedUp` event starts (workflow-tasks/signup). */
   onboardingStateMachineArn: 'ONBOARDING_STATE_MACHINE_ARN',
 } as const;

@@ -12,6 +12,8 @@ export type PlatformResource =
   | 'distributionId'
   | 'domainStateMachine'
   | 'domainStateMachineName'
+  | 'capacityStateMachine'
+  | 'capacityStateMachineName'
   | 'dedicatedSubnetGroup'
   | 'onboardingStateMachine'
   | 'siteBucketArn'
@@ -67,6 +69,8 @@ export const PlatformArns = {
   distribution: 'arn:{partition}:cloudfront::{account}:distribution/{distributionId}',
   /** Distribution tenants: their ids are CloudFront's (`dt_...`), so every one of the account. */
   distributionTenants: 'arn:{partition}:cloudfront::{account}:distribution-tenant/*',
+  /** The shared instances add-capacity makes (common/capacity.ts: `platform-shared-<n>`). */
+  sharedInstances: inAccount('rds', 'db:platform-shared-*'),
 } as const;
 
 /** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */

@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import type { ArchiveLockMode } from './archive';
+import { capacitySettings, parseCapacitySettings, type CapacitySettings } from '../common/capacity';
 import { checkWithCdkNag } from './nag';
 import { PlatformStack, type PlatformConfig } from './platform-stack';
 
@@ -20,6 +21,15 @@ const number = (key: keyof PlatformConfig): number | undefined => {
   return parsed;
 };
 
+/** The context `quotas`: a JSON object of limits (common/capacity.ts), checked here. */
+const quotas = (): CapacitySettings | undefined => {
+  const value: unknown = app.node.tryGetContext('quotas');
+  if (value === undefined || value === '') return undefined;
+  return typeof value === 'string'
+    ? parseCapacitySettings(value, 'context quotas')
+    : capacitySettings(value, 'context quotas');
+};
+
 const stack = new PlatformStack(app, 'TenantPlatform', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'Tenant onboarding platform: one Step Functions execution per tenant',
@@ -38,5 +48,6 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   archiveRetentionDays: number('archiveRetentionDays'),
   archiveLockMode: text('archiveLockMode') as ArchiveLockMode | undefined,
   maxConcurrentOnboardings: number('maxConcurrentOnboardings'),
+  quotas: quotas(),
 });
 checkWithCdkNag(app, stack);

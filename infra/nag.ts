@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { PlatformStack } from './platform-stack';
 import { domainStateMachineOf } from './tenant-domain';
+import { capacityStateMachineOf } from './add-capacity';
 import { onboardingStateMachineName } from './tenant-onboarding';
 
 /**
@@ -43,7 +44,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, release, suspension, offboarding, cleanup, domain, web, archive } = stack;
+  const { onboarding, release, suspension, offboarding, cleanup, domain, capacity, web, archive } = stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -71,11 +72,15 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     // stops the domain workflow it started (its execution is named at run time).
     `Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution-tenant/*`,
     `Resource::${arn('states', `execution:${domainStateMachineOf(stack).name}:*`)}`,
+    // "Register tenant" asks whether the add-capacity execution it started still runs.
+    `Resource::${arn('states', `execution:${capacityStateMachineOf(stack).name}:*`)}`,
+    // Shared instances add-capacity makes are `platform-shared-<n>`.
+    `Resource::${arn('rds', 'db:platform-shared-*')}`,
     // "Check instance" reads its own execution's history: has the web branch beside it failed?
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
   const taskFunctions = new Set([
-    ...[onboarding, release, suspension, offboarding, cleanup, domain].flatMap((workflow) => [
+    ...[onboarding, release, suspension, offboarding, cleanup, domain, capacity].flatMap((workflow) => [
       ...workflow.taskFunctions.values(),
     ]),
     stack.controlPlane.handler,
@@ -93,7 +98,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain]) {
+  for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity]) {
     iam5(
       workflow.stateMachine,
       [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),

@@ -25,6 +25,8 @@ import { PlatformOperations } from './operations';
 import { SharedDatabase } from './shared-database';
 import { DomainEdge } from './domain-edge';
 import { TenantDomain } from './tenant-domain';
+import { AddCapacity } from './add-capacity';
+import type { CapacitySettings } from '../common/capacity';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
 import { TenantRelease } from './tenant-release';
@@ -71,6 +73,11 @@ export interface PlatformConfig {
   readonly archiveLockMode?: ArchiveLockMode;
   /** Onboardings that may provision at once; the rest of a signup burst waits its turn. @default 10 */
   readonly maxConcurrentOnboardings?: number;
+  /**
+   * The limits tenants are placed within (common/capacity.ts: `tenantsPerSharedInstance`, `tenantsPerCell`,
+   * the AWS quotas by name; the context `quotas` is their JSON). @default the defaults there
+   */
+  readonly quotas?: CapacitySettings;
 }
 
 export type PlatformStackProps = StackProps & PlatformConfig;
@@ -93,6 +100,8 @@ export class PlatformStack extends Stack {
   /** Customers' own domains: the edge they are served through, and the workflow that attaches them. */
   readonly domainEdge: DomainEdge;
   readonly domain: TenantDomain;
+  /** Adds a shared PostgreSQL instance when the ones there fill up. */
+  readonly capacity: AddCapacity;
   readonly cleanup: TenantCleanup;
   /** The `TenantSignedUp` rule's target: starts one onboarding per event. */
   readonly signupStarter: lambda.IFunction;
@@ -167,6 +176,7 @@ export class PlatformStack extends Stack {
       },
       domains,
       maxConcurrentOnboardings: props.maxConcurrentOnboardings,
+      capacity: props.quotas,
       logRetention,
       network: lambdaNetwork,
       tenantRoleBoundary,
@@ -196,6 +206,12 @@ export class PlatformStack extends Stack {
       artifactBucket: web.artifactBucket,
       masterSecret: database.masterSecret,
       eventBus,
+    });
+
+    this.capacity = new AddCapacity(this, 'AddCapacity', {
+      ...workflowTasks,
+      masterSecret: database.masterSecret,
+      subnetGroupName: database.dedicatedSubnetGroup.subnetGroupName,
     });
 
     this.domain = new TenantDomain(this, 'TenantDomain', {
@@ -315,6 +331,7 @@ export class PlatformStack extends Stack {
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'DomainStateMachineArn', { value: this.domain.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'CapacityStateMachineArn', { value: this.capacity.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DomainRoutingEndpoint', {
       description: "What every customer's domain records point at (the connection group's routing endpoint)",
       value: domains.routingEndpoint,

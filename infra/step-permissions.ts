@@ -57,6 +57,8 @@ export interface StepResources {
   readonly onboardingStateMachine?: string;
   /** Customers' domains: the domain state machine (onboarding starts it). */
   readonly domainStateMachine?: { arn: string; name: string };
+  /** Capacity: the add-capacity state machine (onboarding's "Register tenant" starts it). */
+  readonly capacityStateMachine?: { arn: string; name: string };
 }
 
 /**
@@ -169,6 +171,8 @@ export class StepGrants {
       onboardingStateMachine: () => this.need('onboardingStateMachine'),
       domainStateMachine: () => this.need('domainStateMachine').arn,
       domainStateMachineName: () => this.need('domainStateMachine').name,
+      capacityStateMachine: () => this.need('capacityStateMachine').arn,
+      capacityStateMachineName: () => this.need('capacityStateMachine').name,
       siteBucketArn: () => this.need('siteBucket').bucketArn,
       tenantRoleBoundary: () => this.need('tenantRoleBoundary').managedPolicyArn,
     };

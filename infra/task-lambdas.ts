@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -236,6 +236,21 @@ export function databaseTasks(
       kind === 'undo' ? RETRY.slow : RETRY.quick,
       kind,
     );
+}
+
+/**
+ * A state machine's name (`<stack>-<suffix>`) and ARN, known without a reference to it: its own tasks and
+ * the workflows that start it name it in their environment and policies (a reference would be a cycle).
+ */
+export function stateMachineNamed(scope: Construct, suffix: string): { arn: string; name: string } {
+  const name = `${Stack.of(scope).stackName}-${suffix}`;
+  const arn = Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  return { arn, name };
 }
 
 /** A claim that refuses a bad request or a tenant in the wrong state ends at once in `stateName`. */

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -12,6 +12,7 @@ import { handlerGrants, StepGrants } from './step-permissions';
 import {
   databaseTasks,
   refuseAt,
+  stateMachineNamed,
   workflowStateMachine,
   WorkflowTasks,
   type TaskLambdaSettings,
@@ -109,17 +110,7 @@ export class TenantDomain extends Construct {
   }
 }
 
-/**
- * The domain state machine's name and ARN, known without a reference to it (its own tasks, and onboarding's
- * "Attach domain", name it in their environment and policies).
- */
+/** The domain state machine's name and ARN (its own tasks, and onboarding's "Attach domain", name it). */
 export function domainStateMachineOf(scope: Construct): { arn: string; name: string } {
-  const name = `${Stack.of(scope).stackName}-domain`;
-  const arn = Stack.of(scope).formatArn({
-    service: 'states',
-    resource: 'stateMachine',
-    resourceName: name,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-  return { arn, name };
+  return stateMachineNamed(scope, 'domain');
 }

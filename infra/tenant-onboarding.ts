@@ -27,6 +27,8 @@ import type { Grant } from '../common/permissions';
 import type { DomainSettings } from './domain-edge';
 import { StepGrants } from './step-permissions';
 import { domainStateMachineOf } from './tenant-domain';
+import { capacityStateMachineOf } from './add-capacity';
+import { capacitySettings, type CapacitySettings } from '../common/capacity';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
@@ -59,6 +61,12 @@ export interface TenantOnboardingProps {
    * @default ONBOARDING_SLOTS.defaultMaxConcurrent (10)
    */
   readonly maxConcurrentOnboardings?: number;
+  /**
+   * The limits tenants are placed within (common/capacity.ts): "Register tenant" refuses a tenant over one
+   * and starts the next shared instance (infra/add-capacity.ts) before the last is full.
+   * @default the defaults of common/capacity.ts
+   */
+  readonly capacity?: CapacitySettings;
   /** Retention of every log group the construct creates (functions and the state machine). */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -138,6 +146,8 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrent),
       [TaskEnv.onboardingTimeoutSeconds]: String(timeout.toSeconds()),
       [TaskEnv.domainStateMachineArn]: domainStateMachineOf(this).arn,
+      [TaskEnv.capacity]: JSON.stringify(props.capacity ?? capacitySettings({}, 'defaults')),
+      [TaskEnv.capacityStateMachineArn]: capacityStateMachineOf(this).arn,
       [TaskEnv.siteTenantsDistributionId]: props.domains.tenantDistributions.site,
       [TaskEnv.apiTenantsDistributionId]: props.domains.tenantDistributions.api,
       [TaskEnv.connectionGroupId]: props.domains.connectionGroupId,
@@ -168,6 +178,7 @@ export class TenantOnboarding extends Construct {
       dedicatedSubnetGroup: props.dedicated.subnetGroupName,
       onboardingStateMachine: onboardingStateMachineName(this),
       domainStateMachine: domainStateMachineOf(this),
+      capacityStateMachine: capacityStateMachineOf(this),
     });
     this.permissions = permissions;
     this.taskEnvironment = environment;
@@ -315,10 +326,11 @@ export class TenantOnboarding extends Construct {
       if (!task) throw new Error(`no task for step ${id}`);
       return task;
     };
-    // A burst waits for onboarding slots here (ONBOARDING_SLOTS), with backoff, instead of failing.
+    // A burst waits for onboarding slots here (ONBOARDING_SLOTS), with backoff, instead of failing; so does
+    // a shared tenant while the shared instance it will go to is being added (common/capacity.ts).
     const { retry: slotRetry } = ONBOARDING_SLOTS;
     get('register-tenant').addRetry({
-      errors: [WaitErrors.OnboardingSlotsFull],
+      errors: [WaitErrors.OnboardingSlotsFull, WaitErrors.CapacityPending],
       interval: Duration.seconds(slotRetry.intervalSeconds),
       maxDelay: Duration.seconds(slotRetry.maxDelaySeconds),
       maxAttempts: slotRetry.maxAttempts,

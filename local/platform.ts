@@ -18,6 +18,8 @@
  *   stepfunctions/  the ASL engine, its executions and histories, and its API
  *   tasks/          the task Lambdas run in process, fault injection, interrupted steps
  */
+import { CapacityStates, type CapacitySettings } from '../common/capacity';
+import { capacityFor } from './bootstrap/capacity';
 import './polyfill';
 import { mkdir } from 'node:fs/promises';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
@@ -53,6 +55,7 @@ import { FaultInjector, type Fault } from './tasks/faults';
 import {
   CLEANUP_HANDLERS,
   DOMAIN_HANDLERS,
+  CAPACITY_HANDLERS,
   OFFBOARDING_HANDLERS,
   onboardingHandlers,
   RELEASE_HANDLERS,
@@ -96,6 +99,11 @@ export interface PlatformOptions {
    * @default `TENANTCTL_MAX_ONBOARDINGS`, else ONBOARDING_SLOTS.defaultMaxConcurrent
    */
   readonly maxConcurrentOnboardings?: number;
+  /**
+   * The limits tenants are placed within (common/capacity.ts; `tenantctl up --quotas FILE`), kept in the
+   * state directory for the next start. @default the ones kept there, else the defaults
+   */
+  readonly quotas?: CapacitySettings;
   /**
    * Whether every AWS request a task Lambda makes is authorized against its role's synthesized policies
    * (local/iam/); off, the emulator allows everything. @default `TENANTCTL_IAM` ("on" or "off"), else on
@@ -169,6 +177,7 @@ export class LocalPlatform {
     const maxConcurrentOnboardings = onboardingSlots(options.maxConcurrentOnboardings);
     const enforceIam = iamEnforced(options.iam);
     await mkdir(stateDir, { recursive: true });
+    const capacity = await capacityFor(stateDir, options.quotas);
     await stopLeftovers(stateDir);
     const environmentBefore = { ...process.env };
     // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
@@ -224,8 +233,10 @@ export class LocalPlatform {
           offboarding: localStateMachineArn(PlatformNames.offboardingStateMachine),
           cleanup: localStateMachineArn(PlatformNames.cleanupStateMachine),
           domain: localStateMachineArn(PlatformNames.domainStateMachine),
+          capacity: localStateMachineArn(PlatformNames.capacityStateMachine),
         },
         maxConcurrentOnboardings,
+        capacity,
         boundary,
       );
       Object.assign(process.env, environment);
@@ -291,10 +302,16 @@ export class LocalPlatform {
             definition: definitions.domain,
             handlers: tasks(DOMAIN_HANDLERS),
           },
+          capacity: {
+            name: PlatformNames.capacityStateMachine,
+            definition: definitions.capacity,
+            handlers: tasks(CAPACITY_HANDLERS),
+          },
         },
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
         waitTimeOverrides: {
           [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS,
+          [CapacityStates.wait]: LOCAL_INSTANCE_WAIT_MS,
           // The status change is sent once the execution's tasks have ended (below): nothing to wait out.
           [CleanupStates.wait]: 0,
           ...Object.fromEntries(CLEANED_UP_WORKFLOWS.map((workflow) => [waitStateOf(workflow), 0])),
@@ -382,6 +399,7 @@ export class LocalPlatform {
       offboarding: machines.offboarding.arn,
       cleanup: machines.cleanup.arn,
       domain: machines.domain.arn,
+      capacity: machines.capacity.arn,
     };
   }
 

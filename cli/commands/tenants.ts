@@ -12,7 +12,7 @@ export function tenantsCommand(program: Command): void {
   program
     .command('tenants')
     .description(
-      'The tenant registry: id, status, tier, domain, code and schema version, last release outcome, created',
+      'The tenant registry: id, status, tier, domain, database instance, code and schema version, last release outcome, created',
     )
     .addOption(stateDirOption())
     .addOption(databaseUrlOption())
@@ -39,6 +39,8 @@ export function tenantsCommand(program: Command): void {
             { header: 'STATUS', cell: (r) => r.status, tone: (r) => statusTone(r.status) },
             { header: 'TIER', cell: (r) => r.tier },
             { header: 'DOMAIN', cell: (r) => r.domain ?? '-' },
+            // A shared tenant's instance (tenantctl cells); a dedicated one has its own.
+            { header: 'INSTANCE', cell: (r) => r.dbInstance ?? (r.tier === 'dedicated' ? 'own' : '-') },
             { header: 'CODE', cell: (r) => r.codeVersion ?? '-' },
             { header: 'SCHEMA', cell: (r) => String(r.schemaVersion ?? '-') },
             {

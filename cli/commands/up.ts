@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { parseCapacitySettings, type CapacitySettings } from '../../common/capacity';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { getTenant } from '../../workflow-tasks/records/registry';
@@ -31,6 +32,10 @@ export function upCommand(program: Command, ctx: CommandContext): void {
     )
     .option('--demo', 'also onboard the example tenants and print their URLs')
     .option('--faults <file>', 'inject faults into the task handlers (JSON list; or TENANTCTL_FAULTS)')
+    .option(
+      '--quotas <file>',
+      'the limits tenants are placed within (JSON: tenantsPerSharedInstance, tenantsPerCell, iamRoles, rdsDbInstances, cloudFrontDistributionTenants, sharedInstanceHeadroom); kept for the next start',
+    )
     .addOption(
       new Option(
         '--iam <mode>',
@@ -49,6 +54,7 @@ interface UpOptions {
   readonly gatewayPort?: string;
   readonly demo?: boolean;
   readonly faults?: string;
+  readonly quotas?: string;
   readonly iam?: 'on' | 'off';
 }
 
@@ -63,6 +69,7 @@ async function up(options: UpOptions): Promise<number> {
         ? 0
         : DEFAULT_GATEWAY_PORT;
   const faults = await loadFaults(options.faults);
+  const quotas = options.quotas ? await loadQuotas(options.quotas) : undefined;
   process.stderr.write(`Starting the local platform (state in ${stateDir})…\n`);
   const interrupt = interruptOnSignals();
   try {
@@ -71,6 +78,7 @@ async function up(options: UpOptions): Promise<number> {
         startLocalServices({
           stateDir,
           faults,
+          quotas,
           iam: options.iam === undefined ? undefined : options.iam === 'on',
           port,
           gatewayPort,
@@ -93,6 +101,22 @@ async function up(options: UpOptions): Promise<number> {
   } finally {
     interrupt.dispose();
   }
+}
+
+/** `--quotas FILE`: read and checked before anything starts (a bad file names the field and starts nothing). */
+async function loadQuotas(file: string): Promise<CapacitySettings> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `--quotas ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return parseCapacitySettings(text, `--quotas ${file}`);
 }
 
 function printEndpoints(stateDir: string, { endpoints, platform }: LocalServices): void {

@@ -7,6 +7,7 @@
  * their roles are checked by local/iam/); the artifact is the working tree's tenant API, built as CDK
  * bundles it.
  */
+import type { CapacitySettings } from '../../common/capacity';
 import {
   CreateDistributionCommand,
   ListDistributionsCommand,
@@ -88,8 +89,11 @@ export async function bootstrapPlatform(
     offboarding: string;
     cleanup: string;
     domain: string;
+    capacity: string;
   },
   maxConcurrentOnboardings: number,
+  /** The limits tenants are placed within (bootstrap/capacity.ts). */
+  capacity: CapacitySettings,
   /** The tenant function roles' permissions boundary, as the stack synthesizes it. */
   tenantRoleBoundary: PolicyDocument,
 ): Promise<TaskEnvironment> {
@@ -145,6 +149,7 @@ export async function bootstrapPlatform(
       OffboardingStateMachineArn: stateMachineArns.offboarding,
       CleanupStateMachineArn: stateMachineArns.cleanup,
       DomainStateMachineArn: stateMachineArns.domain,
+      CapacityStateMachineArn: stateMachineArns.capacity,
       ArchiveBucketName: LocalPlatformNames.archiveBucket,
       ControlPlaneUrl: `${endpoint}${CONTROL_PLANE_PATH}`,
       EventBusName: PlatformNames.eventBus,
@@ -170,6 +175,8 @@ export async function bootstrapPlatform(
       [TaskEnv.onboardingTimeoutSeconds]: String(ONBOARDING_TIMEOUT_SECONDS),
       [TaskEnv.onboardingStateMachineArn]: stateMachineArns.onboarding,
       ...localDomainEnvironment(stateMachineArns.domain),
+      [TaskEnv.capacity]: JSON.stringify(capacity),
+      [TaskEnv.capacityStateMachineArn]: stateMachineArns.capacity,
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
       [TaskEnv.tenantLogRetentionDays]: '7',

@@ -5,7 +5,14 @@ import { tenantResourceNames } from '../../common/names';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { aws } from '../../workflow-tasks/lib/aws';
-import { readJsonSecret, sharedDbHost, sharedDbPort } from '../../workflow-tasks/lib/db';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { describeInstance } from '../../workflow-tasks/create-database/step';
+import {
+  addedInstances,
+  instanceOfTenant,
+  recordInstanceAddress,
+  type SharedInstance,
+} from '../../workflow-tasks/records/capacity';
 import { PermanentErrors } from '../../common/errors';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { currentTenantApi, readTenantApiVersion } from '../../workflow-tasks/lib/artifact';
@@ -34,20 +41,38 @@ async function isUploaded(version: string): Promise<boolean> {
 }
 
 /**
- * A kept secret (local/secretsmanager/) names the shared server of the start before, whose port was
- * another: it is pointed at this start's. (A dedicated tenant's is pointed at its instance by the check.)
+ * A kept secret (local/secretsmanager/) names the shared instance as it was at the start before, whose
+ * port was another: it is pointed at this start's. (A dedicated tenant's is pointed at its instance by the
+ * check.)
  */
-async function pointAtSharedServer(tenantId: string): Promise<void> {
+async function pointAtInstance(tenantId: string, { host, port }: SharedInstance): Promise<void> {
   const SecretId = tenantResourceNames(tenantId).secretName;
   const secret = await readJsonSecret<TenantSecret>(SecretId);
-  const [host, port] = [sharedDbHost(), sharedDbPort()];
   if (secret.host === host && Number(secret.port) === port) return;
   await aws().secrets.send(
     new PutSecretValueCommand({ SecretId, SecretString: JSON.stringify({ ...secret, host, port }) }),
   );
 }
 
+/**
+ * The shared instances add-capacity made are local RDS servers, whose ports are new each start, and whose
+ * managed secrets the emulator got again under new ARNs (the local RDS's instances are up by now): the
+ * registry is told where they answer and where their secrets are.
+ */
+async function recordSharedInstances(): Promise<void> {
+  for (const { id, rdsInstanceId } of await addedInstances()) {
+    const instance = await describeInstance(rdsInstanceId);
+    const [host, port, masterSecretArn] = [
+      instance?.Endpoint?.Address,
+      instance?.Endpoint?.Port,
+      instance?.MasterUserSecret?.SecretArn,
+    ];
+    if (host && port && masterSecretArn) await recordInstanceAddress(id, { host, port, masterSecretArn });
+  }
+}
+
 export async function restoreActiveTenants(): Promise<string[]> {
+  await recordSharedInstances();
   const restored: string[] = [];
   for (const tenant of await listTenants()) {
     if (tenant.status !== 'ACTIVE' && tenant.status !== 'SUSPENDED') continue;
@@ -66,11 +91,13 @@ export async function restoreActiveTenants(): Promise<string[]> {
           tenant.codeVersion && (await isUploaded(tenant.codeVersion))
             ? tenant.codeVersion
             : (await currentTenantApi()).version;
+        const sharedInstance = tenant.tier === 'shared' ? await instanceOfTenant(tenant.id) : undefined;
         const registration = {
           tenantId: tenant.id,
           status: 'PROVISIONING' as const,
           executionArn: tenant.executionArn,
           tenantApiVersion,
+          ...(sharedInstance ? { sharedInstance } : {}),
         };
         state = { ...state, results: { ...state.results, registration } };
         continue;
@@ -83,7 +110,8 @@ export async function restoreActiveTenants(): Promise<string[]> {
       const event = { executionArn: tenant.executionArn, state };
       const result = await STEP_HANDLERS[step.id].run(event);
       state = { ...state, results: { ...state.results, [step.resultKey]: result } };
-      if (step.id === 'store-secret' && tenant.tier === 'shared') await pointAtSharedServer(tenant.id);
+      const placed = state.results?.registration?.sharedInstance;
+      if (step.id === 'store-secret' && placed) await pointAtInstance(tenant.id, placed);
       if (step.id === 'create-database' && tenant.tier === 'dedicated') {
         // The instance is up again (the platform waits for its RDS instances before this): one check
         // gives the tenant's role the password of its re-created secret and points the secret at it.

@@ -14,6 +14,7 @@ import { TenantSuspension } from '../../infra/tenant-suspension';
 import { TenantOffboarding } from '../../infra/tenant-offboarding';
 import { TenantCleanup } from '../../infra/tenant-cleanup';
 import { TenantDomain } from '../../infra/tenant-domain';
+import { AddCapacity } from '../../infra/add-capacity';
 import { localDomainSettings } from '../cloudfront/saas-manager';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
@@ -36,6 +37,7 @@ export interface LocalDefinitions {
   readonly offboarding: AslDefinition;
   readonly cleanup: AslDefinition;
   readonly domain: AslDefinition;
+  readonly capacity: AslDefinition;
   /** The task Lambdas' roles, by function logical id (the last part of a Task state's Resource). */
   readonly roles: TaskRoles;
 }
@@ -131,6 +133,13 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     eventBus,
     domains,
   });
+  const capacity = new AddCapacity(stack, 'AddCapacity', {
+    environment: {},
+    logRetention,
+    network,
+    masterSecret,
+    subnetGroupName: LocalPlatformNames.dedicatedSubnetGroup,
+  });
   const cleanup = new TenantCleanup(stack, 'TenantCleanup', {
     environment: {},
     logRetention,
@@ -156,6 +165,7 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     offboarding: definitionOf(offboarding.stateMachine),
     cleanup: definitionOf(cleanup.stateMachine),
     domain: definitionOf(domain.stateMachine),
+    capacity: definitionOf(capacity.stateMachine),
     roles: taskRoles(stack, { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region }),
   };
 }

@@ -65,7 +65,8 @@ export interface LocalStateMachine {
 
 /**
  * The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension,
- * offboarding, the cleanup after an interrupted one of them, and a customer's domain.
+ * offboarding, the cleanup after an interrupted one of them, a customer's domain, and the addition of a
+ * shared instance.
  */
 export interface LocalStateMachines {
   readonly onboarding: LocalStateMachine;
@@ -74,6 +75,7 @@ export interface LocalStateMachines {
   readonly offboarding: LocalStateMachine;
   readonly cleanup: LocalStateMachine;
   readonly domain: LocalStateMachine;
+  readonly capacity: LocalStateMachine;
 }
 
 /** Told of every execution once it has ended and its end is recorded (Step Functions' status change event). */
@@ -116,8 +118,9 @@ export function allOf({
   offboarding,
   cleanup,
   domain,
+  capacity,
 }: LocalStateMachines): LocalStateMachine[] {
-  return [onboarding, release, suspension, offboarding, cleanup, domain];
+  return [onboarding, release, suspension, offboarding, cleanup, domain, capacity];
 }
 
 /** Runs the platform's state machines; knows nothing of what their tasks do. */
@@ -151,6 +154,7 @@ export class StepFunctionsEngine {
       offboarding: machineOf(workflows.offboarding),
       cleanup: machineOf(workflows.cleanup),
       domain: machineOf(workflows.domain),
+      capacity: machineOf(workflows.capacity),
     };
     for (const key of Object.keys(workflows) as (keyof LocalStateMachines)[]) {
       const m = this.stateMachines[key];

@@ -21,6 +21,8 @@ import * as offboardingTasks from '../../workflow-tasks/offboarding/handler';
 import * as cleanupTasks from '../../workflow-tasks/cleanup/handler';
 import * as domainTasks from '../../workflow-tasks/domain/handler';
 import { DomainStates } from '../../common/domain-workflow';
+import * as capacityTasks from '../../workflow-tasks/capacity/handler';
+import { CapacityStates } from '../../common/capacity';
 import { CleanupStates } from '../../common/cleanup';
 import { allStates, type AslDefinition } from '../stepfunctions/asl';
 import type { TaskContainment } from './containment';
@@ -110,6 +112,14 @@ export const DOMAIN_HANDLERS: StateHandlers = {
   [DomainStates.giveUp]: ['domain:give-up', domainTasks.giveUp],
   [DomainStates.rollback]: ['undo:domain:release', domainTasks.rollback],
   [DomainStates.detach]: ['domain:detach', domainTasks.detach],
+};
+
+/** The add-capacity workflow's Task states (workflow-tasks/capacity/handler.ts). */
+export const CAPACITY_HANDLERS: StateHandlers = {
+  [CapacityStates.create]: ['capacity:create', capacityTasks.create],
+  [CapacityStates.check]: ['capacity:check', capacityTasks.check],
+  [CapacityStates.register]: ['capacity:register', capacityTasks.register],
+  [CapacityStates.rollback]: ['undo:capacity:delete', capacityTasks.rollback],
 };
 
 /** What every task invocation runs inside. */

@@ -228,6 +228,7 @@ describe('the Step Functions API', () => {
       expect.objectContaining({ name: 'tenant-offboarding', type: 'STANDARD' }),
       expect.objectContaining({ name: 'tenant-cleanup', type: 'STANDARD' }),
       expect.objectContaining({ name: 'tenant-domain', type: 'STANDARD' }),
+      expect.objectContaining({ name: 'tenant-capacity', type: 'STANDARD' }),
     ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
     const definition = JSON.parse(described.definition!) as {

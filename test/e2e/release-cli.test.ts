@@ -259,7 +259,9 @@ describe('tenantctl release', () => {
       return result.stdout.trimEnd().split('\n');
     };
     const tenants = await listing(['tenants']);
-    expect(tenants[0]).toMatch(/^TENANT +STATUS +TIER +DOMAIN +CODE +SCHEMA +LAST RELEASE +CREATED$/);
+    expect(tenants[0]).toMatch(
+      /^TENANT +STATUS +TIER +DOMAIN +INSTANCE +CODE +SCHEMA +LAST RELEASE +CREATED$/,
+    );
     const statusAt = tenants[0]!.indexOf('STATUS');
     const row = tenants.find((line) => line.startsWith('building-shop '));
     expect(row?.slice(statusAt).split(/ +/)[0]).toBe('SUSPENDED');

@@ -125,6 +125,7 @@ describe('AWS_ENDPOINT_URL naming the platform itself', () => {
           'tenant-offboarding',
           'tenant-cleanup',
           'tenant-domain',
+          'tenant-capacity',
         ]);
       } finally {
         expect(await stop(running)).toBe(0);

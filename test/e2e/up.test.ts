@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { alive, descendants, REPO, stop, tenantctl, up } from '../fixtures/processes';
@@ -47,6 +47,41 @@ async function signIn(gateway: string, tenantId: string): Promise<string> {
 }
 
 describe('tenantctl up', () => {
+  it('refuses a quotas file naming the bad field, before anything starts', async () => {
+    const dir = await makeStateDir('up-quotas');
+    try {
+      const quotas = join(dir, 'quotas.json');
+      const cases = [
+        {
+          given: { tenantsPerSharedInstance: 0, tenantsPerCell: 10 },
+          says: `--quotas ${quotas}: tenantsPerSharedInstance must be an integer of at least 1, got 0`,
+        },
+        {
+          given: { tenantsPerShardInstance: 4 },
+          says: 'tenantsPerShardInstance is not a limit the platform knows',
+        },
+      ];
+      for (const { given, says } of cases) {
+        await writeFile(quotas, JSON.stringify(given));
+        const refused = await tenantctl([
+          'up',
+          '--quotas',
+          quotas,
+          '--state-dir',
+          join(dir, 'state'),
+          '--port',
+          '0',
+        ]);
+        expect(refused.code).not.toBe(0);
+        expect(refused.stderr).toContain(says);
+      }
+      // Nothing was started: no state directory, no endpoints.
+      expect(existsSync(join(dir, 'state'))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes endpoints.json with exactly the documented keys', async () => {
     const running = await up(stateDir);
     try {
@@ -61,6 +96,7 @@ describe('tenantctl up', () => {
           'offboardingStateMachineArn',
           'cleanupStateMachineArn',
           'domainStateMachineArn',
+          'capacityStateMachineArn',
           'postgres',
           'region',
           'releaseStateMachineArn',

@@ -217,9 +217,9 @@ describe('the onboarding state machine (from the CDK construct)', () => {
     });
   });
 
-  it('lets a burst wait for an onboarding slot at "Register tenant", with jittered backoff, for long', () => {
+  it('lets a burst wait for an onboarding slot (and a shared tenant for the next shared instance) at "Register tenant", with jittered backoff, for long', () => {
     expect(state('Register tenant').Retry).toContainEqual({
-      ErrorEquals: ['OnboardingSlotsFull'],
+      ErrorEquals: ['OnboardingSlotsFull', 'CapacityPending'],
       IntervalSeconds: 1,
       MaxAttempts: 700,
       BackoffRate: 1.5,

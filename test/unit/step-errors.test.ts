@@ -24,6 +24,19 @@ const logs = mockClient(CloudWatchLogsClient);
 
 const tenant = validatedTenant('mocked-shop');
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:x';
+/** "Register tenant"'s result: the shared instance the tenant was placed on. */
+const registration = {
+  tenantId: tenant.tenantId,
+  status: 'PROVISIONING' as const,
+  executionArn,
+  tenantApiVersion: 'v1',
+  sharedInstance: {
+    id: 'shared-1',
+    host: '127.0.0.1',
+    port: 5432,
+    masterSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:platform/shared-db/master',
+  },
+};
 
 beforeAll(() => {
   Object.assign(process.env, {
@@ -51,7 +64,7 @@ describe('store secret', () => {
         $metadata: { httpStatusCode: 400 },
       }),
     );
-    await expect(storeSecret.run(taskEvent(executionArn, { tenant }))).rejects.toMatchObject({
+    await expect(storeSecret.run(taskEvent(executionArn, { tenant, registration }))).rejects.toMatchObject({
       name: 'Throttled',
     });
   });
@@ -61,7 +74,7 @@ describe('store secret', () => {
       ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:tenants/mocked-shop/database-abc',
       Tags: [{ Key: 'tenant', Value: 'someone-else' }],
     });
-    await expect(storeSecret.run(taskEvent(executionArn, { tenant }))).rejects.toMatchObject({
+    await expect(storeSecret.run(taskEvent(executionArn, { tenant, registration }))).rejects.toMatchObject({
       name: 'ResourceConflict',
     });
     await storeSecret.undo(taskEvent(executionArn, { tenant }));

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { domainExecutionName, domainRecords } from '../../common/domain-workflow';
 import { requiredEnv } from '../../common/env';
 import { TaskEnv } from '../../common/names';
-import { aws } from '../lib/aws';
+import { startExecutionOnce } from '../lib/aws';
 import { tenantOf } from '../lib/handler';
 import type { StepResults, TaskEvent } from '../lib/types';
 import { removeTenantDomains } from '../domain/steps';
@@ -20,21 +19,14 @@ export async function run(event: TaskEvent): Promise<StepResults['domain']> {
   // One per onboarding execution and domain.
   const key = createHash('sha256').update(`${event.executionArn}\n${tenant.domain}`).digest('hex');
   const name = domainExecutionName(tenant.tenantId, 'attach', key.slice(0, 12));
-  try {
-    await aws().sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn,
-        name,
-        input: JSON.stringify({ tenantId: tenant.tenantId, domain: tenant.domain }),
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ExecutionAlreadyExists)) throw error;
-  }
+  const executionArn = await startExecutionOnce(stateMachineArn, name, {
+    tenantId: tenant.tenantId,
+    domain: tenant.domain,
+  });
   return {
     skipped: false,
     domain: tenant.domain,
-    executionArn: executionArnOf(stateMachineArn, name),
+    executionArn,
     records: domainRecords(tenant.domain, requiredEnv(TaskEnv.routingEndpoint)),
   };
 }
@@ -47,9 +39,4 @@ export async function run(event: TaskEvent): Promise<StepResults['domain']> {
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
   if (tenant.domain) await removeTenantDomains(tenant.tenantId);
-}
-
-/** `arn:...:stateMachine:<machine>` and a name: `arn:...:execution:<machine>:<name>`. */
-function executionArnOf(stateMachineArn: string, name: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }

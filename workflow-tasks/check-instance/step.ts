@@ -11,7 +11,7 @@ import { ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /** RDS states an instance does not leave by itself: waiting longer cannot help. */
-const DEAD_ENDS = new Set([
+export const DEAD_ENDS = new Set([
   'failed',
   'incompatible-network',
   'incompatible-option-group',

@@ -10,7 +10,7 @@ const subnetGroup = inAccount('rds', 'subgrp:{dedicatedSubnetGroup}');
 const readsTenantSecret = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
 
 /**
- * Shared tier: the shared instance's master secret (DDL there). Dedicated: the tenant's RDS instance,
+ * Shared tier: the master secret of the shared instance it is placed on (DDL there). Dedicated: the tenant's RDS instance,
  * created (or restored from its final snapshot) in the dedicated subnet group with the default parameter
  * and option groups, its master secret made by RDS; the undo deletes it and its CPU alarm.
  */
@@ -18,6 +18,9 @@ export const permissions: StepPermissions = {
   run: [
     USES_REGISTRY,
     readsTenantSecret,
+    // A shared instance add-capacity made: its master secret is RDS's; a kept secret is pointed at it.
+    { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.rdsSecrets] },
+    { allow: ['secretsmanager:PutSecretValue'], on: [TenantArns.secrets] },
     { allow: ['rds:DescribeDBInstances', 'rds:AddTagsToResource'], on: [TenantArns.instances] },
     { allow: ['rds:CreateDBInstance'], on: [TenantArns.instances, subnetGroup] },
     // A restore with `fromSnapshot` starts from the tenant's final snapshot, which named its groups.
@@ -36,6 +39,7 @@ export const permissions: StepPermissions = {
   ],
   undo: [
     USES_REGISTRY,
+    { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.rdsSecrets] },
     { allow: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], on: [TenantArns.instances] },
     { allow: ALARM_REMOVAL, on: [TenantArns.alarms] },
   ],

@@ -5,13 +5,15 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   type DBInstance,
 } from '@aws-sdk/client-rds';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { escapeIdentifier } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
 import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
-import { sharedDbHost, sharedDbPort, withMasterClient } from '../lib/db';
+import { withMasterClient } from '../lib/db';
+import { instanceOfTenant } from '../records/capacity';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList } from '../lib/tags';
 import { ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
@@ -24,7 +26,8 @@ const DEFAULT_INSTANCE_CLASS = 'db.t4g.micro';
 export const DEDICATED_MASTER_USER = 'tenant_admin';
 
 /**
- * Shared tier: a login role and a database it owns on the shared instance, only that role may connect.
+ * Shared tier: a login role and a database it owns on the shared instance "Register tenant" placed the
+ * tenant on (records/capacity.ts), only that role may connect.
  * Dedicated tier: the tenant's own RDS PostgreSQL instance (encrypted, tagged, master password managed by
  * RDS), or with `fromSnapshot` the instance restored from the final snapshot of the offboarding that wrote
  * `restoreFrom`; "Check instance" waits for it and creates (or, restored, updates) the tenant's role there.
@@ -42,14 +45,30 @@ export async function run(event: TaskEvent): Promise<StepResults['database']> {
       instanceId: instance.DBInstanceIdentifier ?? tenant.names.instanceId,
     };
   }
-  const { password } = await readTenantSecret(resultOf(event, 'secret').secretArn);
-  await withMasterClient(MAINTENANCE_DB, (client) => ensureTenantDatabase(client, tenant.names, password));
-  return { database, role, host: sharedDbHost(), port: sharedDbPort() };
+  const { secretArn } = resultOf(event, 'secret');
+  const secret = await readTenantSecret(secretArn);
+  const instance = resultOf(event, 'registration').sharedInstance;
+  if (!instance) throw new Error(`shared tenant ${tenant.tenantId} was registered without a shared instance`);
+  await withMasterClient(
+    MAINTENANCE_DB,
+    (client) => ensureTenantDatabase(client, tenant.names, secret.password),
+    instance,
+  );
+  // A secret kept from an earlier attempt may name another instance than the one it is placed on now.
+  if (secret.host !== instance.host || Number(secret.port) !== instance.port)
+    await aws().secrets.send(
+      new PutSecretValueCommand({
+        SecretId: secretArn,
+        SecretString: JSON.stringify({ ...secret, host: instance.host, port: instance.port }),
+      }),
+    );
+  return { database, role, host: instance.host, port: instance.port, sharedInstance: instance.id };
 }
 
 /**
- * Shared: drops the tenant's database (closing its connections) and role. Dedicated: deletes the instance
- * (no final snapshot: it never went live) and its CPU alarm. Either succeeds when there is nothing to remove.
+ * Shared: drops the tenant's database (closing its connections) and role on its shared instance.
+ * Dedicated: deletes the instance (no final snapshot: it never went live) and its CPU alarm. Either
+ * succeeds when there is nothing to remove.
  */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
@@ -58,16 +77,20 @@ export async function undo(event: TaskEvent): Promise<void> {
     return deleteInstance(tenant);
   }
   const { database, role } = tenant.names;
-  await withMasterClient(MAINTENANCE_DB, async (client) => {
-    const owned = await client.query(
-      'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
-      [database, role],
-    );
-    if (owned.rowCount === 1) {
-      await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
-    }
-    await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
-  });
+  await withMasterClient(
+    MAINTENANCE_DB,
+    async (client) => {
+      const owned = await client.query(
+        'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
+        [database, role],
+      );
+      if (owned.rowCount === 1) {
+        await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
+      }
+      await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
+    },
+    await instanceOfTenant(tenant.tenantId),
+  );
 }
 
 /** The tenant's RDS instance, if it exists. */

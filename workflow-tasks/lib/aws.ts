@@ -9,7 +9,12 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 
 /**
  * The SDK clients of the task Lambdas, built once per process. The SDK honours `AWS_ENDPOINT_URL` itself
@@ -134,4 +139,26 @@ export async function executionRunning(executionArn: string): Promise<boolean> {
     if (isNotFound(error)) return false;
     throw error;
   }
+}
+
+/**
+ * Starts the execution `name` of `stateMachineArn` unless it exists already (a retried step starts it
+ * once); its ARN either way.
+ */
+export async function startExecutionOnce(
+  stateMachineArn: string,
+  name: string,
+  input: unknown,
+): Promise<string> {
+  try {
+    await aws().sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+  } catch (error) {
+    if (!(error instanceof ExecutionAlreadyExists)) throw error;
+  }
+  return executionArnOf(stateMachineArn, name);
+}
+
+/** `arn:...:stateMachine:<machine>` and a name: `arn:...:execution:<machine>:<name>`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }

@@ -34,20 +34,39 @@ export async function readCredentialsSecret(secretId: string): Promise<{ user: s
   return { user: parsed.username, password: parsed.password };
 }
 
-/** The master credentials, read once per process (processScope). */
+/** A PostgreSQL server, and the secret holding its master user's credentials. */
+export interface MasterServer {
+  readonly host: string;
+  readonly port: number;
+  readonly masterSecretArn: string;
+}
+
+/** The shared instance the platform was deployed with (its registry lives there too). */
+export function sharedServer(): MasterServer {
+  return {
+    host: sharedDbHost(),
+    port: sharedDbPort(),
+    masterSecretArn: requiredEnv(TaskEnv.masterSecretArn),
+  };
+}
+
+/** Master credentials by process scope and secret, each read once (processScope). */
 const master = new Map<string, Promise<{ user: string; password: string }>>();
 
-/** The shared instance's master credentials for `database`, read once per process. */
-export async function masterCredentials(database: string): Promise<DbCredentials> {
-  const scope = processScope();
-  let read = master.get(scope);
+/** `server`'s master credentials for `database`, read once per process. */
+export async function masterCredentials(
+  database: string,
+  server: MasterServer = sharedServer(),
+): Promise<DbCredentials> {
+  const key = `${processScope()}\n${server.masterSecretArn}`;
+  let read = master.get(key);
   if (!read) {
-    read = readCredentialsSecret(requiredEnv(TaskEnv.masterSecretArn));
-    master.set(scope, read);
-    read.catch(() => master.get(scope) === read && master.delete(scope));
+    read = readCredentialsSecret(server.masterSecretArn);
+    master.set(key, read);
+    read.catch(() => master.get(key) === read && master.delete(key));
   }
   const { user, password } = await read;
-  return { host: sharedDbHost(), port: sharedDbPort(), user, password, database };
+  return { host: server.host, port: server.port, user, password, database };
 }
 
 export function sharedDbHost(): string {
@@ -64,21 +83,24 @@ const pools = new Map<string, Pool>();
 const INVALID_PASSWORD = '28P01';
 
 /**
- * Runs `fn` on a pooled master connection to `database` (one small pool per database per process). When the
- * password is refused, the secret is read again once: RDS rotates the master password it manages.
+ * Runs `fn` on a pooled master connection to `database` on `server` (the shared instance unless named; one
+ * small pool per server and database per process). When the password is refused, the secret is read again
+ * once: RDS rotates the master password it manages.
  */
 export async function withMasterClient<T>(
   database: string,
   fn: (client: PoolClient) => Promise<T>,
+  server: MasterServer = sharedServer(),
 ): Promise<T> {
-  const client = await connectMaster(database).catch(async (error: unknown) => {
+  const client = await connectMaster(database, server).catch(async (error: unknown) => {
     if ((error as { code?: string }).code !== INVALID_PASSWORD) throw error;
     logger.info('master password refused: reading the secret again', { database });
-    master.delete(processScope());
-    const stale = pools.get(database);
-    pools.delete(database);
+    master.delete(`${processScope()}\n${server.masterSecretArn}`);
+    const key = poolKey(database, server);
+    const stale = pools.get(key);
+    pools.delete(key);
     await stale?.end().catch(() => undefined);
-    return connectMaster(database);
+    return connectMaster(database, server);
   });
   try {
     return await fn(client);
@@ -87,16 +109,21 @@ export async function withMasterClient<T>(
   }
 }
 
-async function connectMaster(database: string): Promise<PoolClient> {
+function poolKey(database: string, server: MasterServer): string {
+  return `${server.host}:${server.port}/${database}`;
+}
+
+async function connectMaster(database: string, server: MasterServer): Promise<PoolClient> {
   // Read (once per process) even when a pool exists: locally the pools are shared by every task.
-  const creds = await masterCredentials(database);
-  let pool = pools.get(database);
+  const creds = await masterCredentials(database, server);
+  const key = poolKey(database, server);
+  let pool = pools.get(key);
   if (!pool) {
     pool = new Pool({ ...creds, max: 4, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000 });
     pool.on('error', (error) =>
       logger.warn('idle database connection failed', { database, error: error.message }),
     );
-    pools.set(database, pool);
+    pools.set(key, pool);
   }
   return pool.connect();
 }

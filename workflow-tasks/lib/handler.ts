@@ -59,3 +59,16 @@ function tenantIdForLogs(event: AnyTaskEvent): string | undefined {
   const raw = state?.tenantId;
   return typeof raw === 'string' ? raw.slice(0, 40) : undefined;
 }
+
+/** The human part of a caught error (`$.error`): Lambda's Cause is `{errorType, errorMessage, trace}` JSON. */
+export function caughtError(error: { Error?: string; Cause?: string } | undefined): string {
+  if (!error) return 'unknown error';
+  let message = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // not JSON: the cause is the message
+  }
+  return `${error.Error ?? 'Error'}: ${message}`.slice(0, 1000);
+}

@@ -25,7 +25,14 @@ export interface StepResults {
    * `tenantApiVersion`: the version the tenant starts on (the platform's current one when it registered):
    * "Apply schema" runs its migrations while "Deploy function" and "Publish frontend" deploy its code.
    */
-  registration: { tenantId: string; status: 'PROVISIONING'; executionArn: string; tenantApiVersion: string };
+  /** `sharedInstance`: where a shared tenant was placed (records/capacity.ts): its endpoint and master secret. */
+  registration: {
+    tenantId: string;
+    status: 'PROVISIONING';
+    executionArn: string;
+    tenantApiVersion: string;
+    sharedInstance?: { id: string; host: string; port: number; masterSecretArn: string };
+  };
   /**
    * With `importFrom` ("Inspect import source"): the source (a database as `postgres://user@host:port/db`,
    * never its password, or the dump's key), its schema version, its tables' columns and row counts.
@@ -41,7 +48,15 @@ export interface StepResults {
   };
   secret: { secretArn: string; secretName: string };
   /** Shared tier: the database on the shared instance. Dedicated: the RDS instance being created. */
-  database: { database: string; role: string; host: string; port: number; instanceId?: string };
+  /** `sharedInstance`: the shared instance it is on (records/capacity.ts); `instanceId`: a dedicated one's. */
+  database: {
+    database: string;
+    role: string;
+    host: string;
+    port: number;
+    sharedInstance?: string;
+    instanceId?: string;
+  };
   instance: { status: string; rounds: number; host?: string; port?: number };
   /** `tenantApiVersion`: the version whose migrations were applied (the registration's). */
   schema: {

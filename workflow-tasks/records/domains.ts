@@ -6,6 +6,7 @@
  * getting: set by a claim, put back by a failure, cleared by a detach. Who holds a domain is registry.ts's
  * to say (onboarding asks it too).
  */
+import { capacityFromEnv, refuseOverDistributionTenants } from './capacity';
 import type { ClientBase } from 'pg';
 import type { DnsRecord, DomainStatus } from '../../common/domain-workflow';
 import { displayDomain } from '../../common/domains';
@@ -107,6 +108,7 @@ async function claimLocked(client: ClientBase, request: DomainClaimRequest): Pro
     );
   const holder = await domainHolder(client, tenantId, domain);
   if (holder) throw heldBy(domain, holder);
+  await refuseOverDistributionTenants(client, tenantId, domain, capacityFromEnv());
   const abandoned = busy && busy.domain !== domain ? busy.domain : undefined;
   if (abandoned)
     await client.query(

@@ -18,6 +18,19 @@ export const TENANT_STATES = [
 
 export type TenantStatus = (typeof TENANT_STATES)[number];
 
+/**
+ * Tenant states in which a tenant holds what it was given: its domain, its place on a shared instance, its
+ * function's role (counted against the cell's limits, common/capacity.ts).
+ */
+export const HOLDING: readonly TenantStatus[] = [
+  'PROVISIONING',
+  'ACTIVE',
+  'SUSPENDED',
+  'ROLLBACK_FAILED',
+  'OFFBOARDING',
+  'OFFBOARDING_FAILED',
+];
+
 /** A tenant id the registry has never seen. */
 export const UNKNOWN = 'UNKNOWN';
 export type LifecycleState = TenantStatus | typeof UNKNOWN;

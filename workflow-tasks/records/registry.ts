@@ -6,7 +6,7 @@ import { requiredEnv } from '../../common/env';
 import { migrate } from '../lib/migrate';
 import type { ValidatedTenant } from '../lib/types';
 import type { VerifiedExport } from './archive';
-import { allows, refusal, statesAllowing, type Operation, type TenantStatus } from './lifecycle';
+import { allows, HOLDING, refusal, statesAllowing, type Operation, type TenantStatus } from './lifecycle';
 
 export type { TenantStatus } from './lifecycle';
 
@@ -28,6 +28,8 @@ export interface TenantRecord {
   readonly companyName: string;
   readonly adminEmail: string;
   readonly domain: string | null;
+  /** The shared instance a shared tenant's database is on (records/capacity.ts); null: a dedicated tenant. */
+  readonly dbInstance: string | null;
   readonly executionArn: string;
   readonly resources: Record<string, unknown>;
   readonly error: unknown;
@@ -69,8 +71,13 @@ export async function withRegistry<T>(fn: (client: PoolClient) => Promise<T>): P
  * (MAX_CONCURRENT_ONBOARDINGS rows PROVISIONING at once, counted under a lock so concurrent claims cannot
  * both take the last one); with none free it fails with OnboardingSlotsFull, which the state machine
  * retries. A registration older than the state machine's timeout holds no slot: its execution has ended.
+ * In the same transaction `place` picks the shared instance the tenant goes on (records/capacity.ts).
  */
-export async function claimTenant(tenant: ValidatedTenant, executionArn: string): Promise<void> {
+export async function claimTenant(
+  tenant: ValidatedTenant,
+  executionArn: string,
+  place: (client: ClientBase) => Promise<string | null>,
+): Promise<void> {
   await withRegistry(async (client) => {
     const existing = await findTenant(client, tenant.tenantId);
     if (existing?.executionArn === executionArn && existing.status === 'PROVISIONING') return;
@@ -79,7 +86,7 @@ export async function claimTenant(tenant: ValidatedTenant, executionArn: string)
     await client.query('BEGIN');
     try {
       await takeOnboardingSlot(client);
-      await insertClaim(client, tenant, executionArn);
+      await insertClaim(client, tenant, executionArn, await place(client));
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');
@@ -105,16 +112,21 @@ async function takeOnboardingSlot(client: ClientBase): Promise<void> {
     );
 }
 
-async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executionArn: string): Promise<void> {
+async function insertClaim(
+  client: ClientBase,
+  tenant: ValidatedTenant,
+  executionArn: string,
+  dbInstance: string | null,
+): Promise<void> {
   await refuseHeldDomain(client, tenant);
   let claimed;
   try {
     claimed = await client.query(
-      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn)
-       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6)
+      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, db_instance)
+       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6, $8)
        ON CONFLICT (id) DO UPDATE
          SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
-             admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain,
+             admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain, db_instance = EXCLUDED.db_instance,
              execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
              created_at = now(), updated_at = now(), activated_at = NULL,
              -- A new incarnation carries nothing of the previous life: not its versions, releases or export.
@@ -122,7 +134,7 @@ async function insertClaim(client: ClientBase, tenant: ValidatedTenant, executio
              last_release = NULL, last_release_outcome = NULL, last_release_error = NULL, offboarding = NULL
          WHERE tenants.status = ANY($7::text[])
        RETURNING id`,
-      [...registryColumns(tenant, executionArn), statesAllowing(operationOf(tenant))],
+      [...registryColumns(tenant, executionArn), statesAllowing(operationOf(tenant)), dbInstance],
     );
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
@@ -149,16 +161,6 @@ async function refuseHeldDomain(client: ClientBase, tenant: ValidatedTenant): Pr
   const holder = await domainHolder(client, tenant.tenantId, tenant.domain);
   if (holder) throw heldBy(tenant.domain, holder);
 }
-
-/** Tenant states in which a tenant holds its domain. */
-const HOLDING = [
-  'PROVISIONING',
-  'ACTIVE',
-  'SUSPENDED',
-  'ROLLBACK_FAILED',
-  'OFFBOARDING',
-  'OFFBOARDING_FAILED',
-];
 
 /** Serializes every claim of a domain (onboarding's and the domain workflow's), for this transaction. */
 export async function lockDomains(client: ClientBase): Promise<void> {
@@ -320,6 +322,7 @@ export function tenantView(t: TenantRecord) {
     tier: t.tier,
     companyName: t.companyName,
     domain: t.domain,
+    dbInstance: t.dbInstance,
     codeVersion: t.codeVersion,
     schemaVersion: t.schemaVersion,
     versionsUpdatedAt: t.versionsUpdatedAt?.toISOString() ?? null,
@@ -338,7 +341,7 @@ export function tenantView(t: TenantRecord) {
   };
 }
 
-const COLUMNS = `id, status, tier, company_name, admin_email, domain, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, db_instance, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -347,6 +350,7 @@ interface Row {
   company_name: string;
   admin_email: string;
   domain: string | null;
+  db_instance: string | null;
   execution_arn: string;
   resources: Record<string, unknown>;
   error: unknown;
@@ -375,6 +379,7 @@ function toRecord(row: Row): TenantRecord {
     companyName: row.company_name,
     adminEmail: row.admin_email,
     domain: row.domain,
+    dbInstance: row.db_instance,
     executionArn: row.execution_arn,
     resources: row.resources,
     error: row.error,

@@ -2,10 +2,19 @@ import { PlatformNames } from '../../common/names';
 import { USES_REGISTRY, type StepPermissions } from '../../common/permissions';
 
 /**
- * The registry row; the run reads the current-version pointer (the version it starts on), the undo
+ * The registry row; the run reads the current-version pointer (the version it starts on) and starts the
+ * next shared instance when placement asks for one (reading whether an earlier one still runs), the undo
  * publishes TenantProvisioningFailed.
  */
 export const permissions: StepPermissions = {
-  run: [USES_REGISTRY, { read: 'artifactBucket', keys: PlatformNames.tenantApiCurrentKey }],
+  run: [
+    USES_REGISTRY,
+    { read: 'artifactBucket', keys: PlatformNames.tenantApiCurrentKey },
+    { allow: ['states:StartExecution'], on: ['{capacityStateMachine}'] },
+    {
+      allow: ['states:DescribeExecution'],
+      on: ['arn:{partition}:states:{region}:{account}:execution:{capacityStateMachineName}:*'],
+    },
+  ],
   undo: [USES_REGISTRY, { putEvents: 'eventBus' }],
 };

@@ -1,26 +1,70 @@
-import { EventTypes } from '../../common/names';
+import { capacityExecutionName, type CapacitySettings } from '../../common/capacity';
+import { requiredEnv } from '../../common/env';
+import { EventTypes, TaskEnv } from '../../common/names';
 import { currentTenantApi } from '../lib/artifact';
+import { executionArnOf, executionRunning, startExecutionOnce } from '../lib/aws';
 import { publishEvent } from '../lib/events';
 import { tenantOf } from '../lib/handler';
+import {
+  capacityFromEnv,
+  capacityPending,
+  instanceOfTenant,
+  placeTenant,
+  planCapacity,
+} from '../records/capacity';
 import { claimTenant, markRolledBack } from '../records/registry';
-import type { StepResults, TaskEvent } from '../lib/types';
+import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 
 /**
  * Registry row `PROVISIONING`, owned by this execution; another execution's tenant is refused untouched.
- * Picks the tenant API version the tenant starts on (the platform's current one), once, so that the
- * database branch and the web branch, which run side by side after this, install the same version.
+ * The tenant is placed first (common/capacity.ts): refused when a limit of the cell leaves no room for it
+ * (QuotaExceeded, naming the limit), and a shared tenant goes on the oldest shared instance with a free
+ * place. When the free places run down to the headroom (looked at before and after the placement) the
+ * next shared instance is started (`add-capacity`); with none free the step fails with CapacityPending,
+ * which the state machine retries (as a wait for an onboarding slot) until that instance is there. Picks
+ * the tenant API version the tenant starts on (the platform's current one), once, so that the database
+ * branch and the web branch, which run side by side after this, install the same version.
  */
 export async function run(event: TaskEvent): Promise<StepResults['registration']> {
   const tenant = tenantOf(event);
-  // Claimed first: an onboarding that waits for a slot reads nothing else while it waits.
-  await claimTenant(tenant, event.executionArn);
-  const { version } = await currentTenantApi();
+  const settings = capacityFromEnv();
+  await makeRoom(tenant, event.executionArn, settings);
+  // Placed and claimed first: an onboarding that waits for a slot or a place reads nothing else meanwhile.
+  await claimTenant(tenant, event.executionArn, (client) => placeTenant(client, tenant, settings));
+  if (tenant.tier === 'shared') await makeRoom(tenant, event.executionArn, settings, true);
+  const [{ version }, sharedInstance] = await Promise.all([
+    currentTenantApi(),
+    tenant.tier === 'shared' ? instanceOfTenant(tenant.tenantId) : undefined,
+  ]);
   return {
     tenantId: tenant.tenantId,
     status: 'PROVISIONING',
     executionArn: event.executionArn,
     tenantApiVersion: version,
+    ...(sharedInstance ? { sharedInstance } : {}),
   };
+}
+
+/** Plans capacity (records/capacity.ts) and starts the instance it asks for; waits when there is no place. */
+async function makeRoom(
+  tenant: ValidatedTenant,
+  executionArn: string,
+  settings: CapacitySettings,
+  placed = false,
+): Promise<void> {
+  const stateMachineArn = requiredEnv(TaskEnv.capacityStateMachineArn);
+  const plan = await planCapacity(tenant, {
+    executionArn,
+    settings,
+    executionArnOf: (instanceId) => executionArnOf(stateMachineArn, capacityExecutionName(instanceId)),
+    running: executionRunning,
+    placed,
+  });
+  if (plan.add)
+    await startExecutionOnce(stateMachineArn, capacityExecutionName(plan.add.instanceId), {
+      instanceId: plan.add.instanceId,
+    });
+  if (plan.wait) throw capacityPending(settings);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { TenantOutcome } from '../../common/release';
 import { codeVersionOf } from '../../common/versions';
 import { readTenantApiVersion } from '../lib/artifact';
 import { aws, whileUpdating } from '../lib/aws';
+import { caughtError } from '../lib/handler';
 import { withTenantDatabase } from '../lib/tenant-db';
 import { appliedVersion, migrate } from '../lib/migrate';
 import { claimForRelease, recordFailed, recordUpdated } from '../records/release-ledger';
@@ -165,7 +166,7 @@ export async function recordTenantUpdated({ state }: Event): Promise<TenantOutco
  * Migrations applied before the failing one stay: they are expand-only. This ends the iteration.
  */
 export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
-  const error = errorMessage(state.error);
+  const error = caughtError(state.error);
   const previous = state.claim?.previousFunctionVersion;
   // Where `live` is, not where the state says: "Move alias live" may have moved it and failed after.
   const live = previous
@@ -191,19 +192,6 @@ export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
 
 function functionName(state: TenantReleaseState): string {
   return tenantResourceNames(state.tenantId).functionName;
-}
-
-/** The human part of a caught error: Lambda's Cause is `{errorType, errorMessage, trace}` JSON. */
-function errorMessage(error: TenantReleaseState['error']): string {
-  if (!error) return 'unknown error';
-  let message = error.Cause;
-  try {
-    const parsed = JSON.parse(error.Cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
-  } catch {
-    // not JSON: the cause is the message
-  }
-  return `${error.Error}: ${message}`.slice(0, 1000);
 }
 
 /** What API Gateway (HTTP API, payload 2.0) sends the function for `GET /health`. */

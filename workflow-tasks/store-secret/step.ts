@@ -9,7 +9,7 @@ import { randomSecret } from '../../common/passwords';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { sharedDbHost, sharedDbPort } from '../lib/db';
-import { tenantOf } from '../lib/handler';
+import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList } from '../lib/tags';
 import type { StepResults, TaskEvent } from '../lib/types';
 
@@ -23,10 +23,15 @@ export async function run(event: TaskEvent): Promise<StepResults['secret']> {
   const { secretName, database, role } = tenant.names;
   const existing = await describe(secretName);
   if (existing) return adopt(existing, tenant.tenantId, secretName);
-  const value: TenantSecret = {
-    engine: 'postgres',
+  // The shared instance "Register tenant" placed it on (a dedicated tenant's is pointed at its own later).
+  const { host, port } = resultOf(event, 'registration').sharedInstance ?? {
     host: sharedDbHost(),
     port: sharedDbPort(),
+  };
+  const value: TenantSecret = {
+    engine: 'postgres',
+    host,
+    port,
     dbname: database,
     username: role,
     password: randomSecret(32),

@@ -1,0 +1,143 @@
+/**
+ * Capacity as data: the limits the platform places tenants within (its own, and the AWS quotas that cap
+ * it), how a quotas file is read, and the `add-capacity` workflow's names (infra/add-capacity.ts; its
+ * steps in workflow-tasks/capacity/). Shared by the CDK constructs, the task Lambdas, the local runtime and
+ * tenantctl.
+ */
+
+/**
+ * Every limit the platform enforces, with what it is and what it caps. The platform's own limits and the
+ * AWS quotas it counts against; the names of the AWS ones follow Service Quotas' names.
+ */
+export const QUOTAS = {
+  tenantsPerCell: {
+    default: 1000,
+    per: 'cell',
+    what: 'tenants in a cell (every tenant that holds resources: not rolled back or offboarded)',
+  },
+  tenantsPerSharedInstance: {
+    default: 200,
+    per: 'shared instance',
+    what: 'tenants whose database is on one shared PostgreSQL instance (its connections and catalog)',
+  },
+  iamRoles: {
+    default: 1000,
+    per: 'account',
+    what: 'IAM "Roles per account": one role per tenant function',
+  },
+  rdsDbInstances: {
+    default: 40,
+    per: 'region',
+    what: 'RDS "DB instances": the shared instances and one per dedicated tenant',
+  },
+  cloudFrontDistributionTenants: {
+    default: 10_000,
+    per: 'account',
+    what: "CloudFront distribution tenants: two per customer's own domain (its site, its API)",
+  },
+} as const satisfies Record<string, { default: number; per: string; what: string }>;
+
+export type QuotaName = keyof typeof QUOTAS;
+export type Quotas = Record<QuotaName, number>;
+
+/**
+ * Capacity settings beside the quotas: `sharedInstanceHeadroom` tenant places are kept free on the shared
+ * instances: the next instance is started when fewer are left, so an onboarding rarely waits for one.
+ */
+export interface CapacitySettings extends Quotas {
+  readonly sharedInstanceHeadroom: number;
+}
+
+/** The headroom when the file gives none: a tenth of an instance, at least one place. */
+export function defaultHeadroom(tenantsPerSharedInstance: number): number {
+  return Math.max(1, Math.ceil(tenantsPerSharedInstance / 10));
+}
+
+/**
+ * A quotas file (`tenantctl up --quotas FILE`, the CDK context `quotas`): a JSON object of positive
+ * integers by the names above, and `sharedInstanceHeadroom` (0 or more, below `tenantsPerSharedInstance`);
+ * what it leaves out keeps its default. Anything else is refused with the field named.
+ */
+export function parseCapacitySettings(text: string, source: string): CapacitySettings {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source}: not JSON (${(error as Error).message})`, { cause: error });
+  }
+  return capacitySettings(parsed, source);
+}
+
+/** `given` (an object of limits) checked and completed with the defaults. */
+export function capacitySettings(given: unknown, source: string): CapacitySettings {
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw new Error(
+      `${source}: must be a JSON object of limits, for example {"tenantsPerSharedInstance": 4}`,
+    );
+  const fields = given as Record<string, unknown>;
+  const known = [...Object.keys(QUOTAS), 'sharedInstanceHeadroom'];
+  for (const [field, value] of Object.entries(fields)) {
+    if (!known.includes(field))
+      throw new Error(`${source}: ${field} is not a limit the platform knows (known: ${known.join(', ')})`);
+    const least = field === 'sharedInstanceHeadroom' ? 0 : 1;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < least)
+      throw new Error(
+        `${source}: ${field} must be an integer of at least ${least}, got ${JSON.stringify(value)}`,
+      );
+  }
+  const quotas = Object.fromEntries(
+    (Object.keys(QUOTAS) as QuotaName[]).map((name) => [
+      name,
+      (fields[name] as number) ?? QUOTAS[name].default,
+    ]),
+  ) as Quotas;
+  const headroom =
+    (fields.sharedInstanceHeadroom as number | undefined) ?? defaultHeadroom(quotas.tenantsPerSharedInstance);
+  if (headroom >= quotas.tenantsPerSharedInstance)
+    throw new Error(
+      `${source}: sharedInstanceHeadroom (${headroom}) must be below tenantsPerSharedInstance (${quotas.tenantsPerSharedInstance})`,
+    );
+  return { ...quotas, sharedInstanceHeadroom: headroom };
+}
+
+/** The refusal of an operation a limit stands in the way of: names the quota, its value and the use. */
+export function quotaMessage(name: QuotaName, limit: number, inUse: number, what: string): string {
+  return `${name} is ${limit} per ${QUOTAS[name].per} and ${inUse} are in use: ${what} (raise it with tenantctl up --quotas, or the CDK context "quotas", after raising the AWS quota)`;
+}
+
+/** The shared instance the platform is deployed with (CDK's, or the local platform's own server). */
+export const FIRST_SHARED_INSTANCE = 'shared-1';
+
+/** The RDS instance identifier of shared instance `shared-<n>` the platform adds (never `tenant-...`). */
+export function sharedInstanceRdsId(instanceId: string): string {
+  return `platform-${instanceId}`;
+}
+
+/** The master user of a shared instance the platform adds (RDS manages its password in Secrets Manager). */
+export const SHARED_MASTER_USER = 'platform_admin';
+
+/**
+ * The `add-capacity` workflow (input `{ "instanceId" }`): the RDS instance is created, awaited, and
+ * registered AVAILABLE for placement; a failure deletes it and records the instance FAILED.
+ */
+export const CapacityStates = {
+  create: 'Create shared instance',
+  wait: 'Wait for shared instance',
+  check: 'Check shared instance',
+  available: 'Shared instance available?',
+  register: 'Register shared instance',
+  added: 'Capacity added',
+  rollback: 'Rollback: delete shared instance',
+  failed: 'Adding capacity failed',
+} as const;
+
+/** Rounds of the wait loop (30 s each on AWS; zero locally): RDS usually needs 5-15 minutes. */
+export const CAPACITY_WAIT = { waitSeconds: 30, maxRounds: 60 } as const;
+
+/** Failed additions within the last hour after which an onboarding waiting for capacity is refused. */
+export const MAX_RECENT_CAPACITY_FAILURES = 3;
+
+/** The execution that adds `instanceId`: one per instance, so a retried start starts it once. */
+export function capacityExecutionName(instanceId: string): string {
+  return `add-capacity-${instanceId}`;
+}
