@@ -108,9 +108,13 @@ export function quotaMessage(name: QuotaName, limit: number, inUse: number, what
 /** The shared instance the platform is deployed with (CDK's, or the local platform's own server). */
 export const FIRST_SHARED_INSTANCE = 'shared-1';
 
-/** The RDS instance identifier of shared instance `shared-<n>` the platform adds (never `tenant-...`). */
+/**
+ * The RDS instance identifier of shared instance `shared-<n>` the platform adds:
+ * `platform-shared-instance-<n>`, a name neither a tenant's (`tenant-...`) nor the deployed shared
+ * instance's (`platform-shared-db`) can take, so a policy on these names reaches no other instance.
+ */
 export function sharedInstanceRdsId(instanceId: string): string {
-  return `platform-${instanceId}`;
+  return `platform-${instanceId.replace(/^shared-/, 'shared-instance-')}`;
 }
 
 /** The master user of a shared instance the platform adds (RDS manages its password in Secrets Manager). */

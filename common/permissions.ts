@@ -69,8 +69,8 @@ export const PlatformArns = {
   distribution: 'arn:{partition}:cloudfront::{account}:distribution/{distributionId}',
   /** Distribution tenants: their ids are CloudFront's (`dt_...`), so every one of the account. */
   distributionTenants: 'arn:{partition}:cloudfront::{account}:distribution-tenant/*',
-  /** The shared instances add-capacity makes (common/capacity.ts: `platform-shared-<n>`). */
-  sharedInstances: inAccount('rds', 'db:platform-shared-*'),
+  /** The shared instances add-capacity makes (common/capacity.ts), never the deployed `platform-shared-db`. */
+  sharedInstances: inAccount('rds', 'db:platform-shared-instance-*'),
 } as const;
 
 /** An undo deletes a tenant alarm only after reading its tags (workflow-tasks/lib/alarms.ts). */

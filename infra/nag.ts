@@ -74,8 +74,8 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('states', `execution:${domainStateMachineOf(stack).name}:*`)}`,
     // "Register tenant" asks whether the add-capacity execution it started still runs.
     `Resource::${arn('states', `execution:${capacityStateMachineOf(stack).name}:*`)}`,
-    // Shared instances add-capacity makes are `platform-shared-<n>`.
-    `Resource::${arn('rds', 'db:platform-shared-*')}`,
+    // Shared instances add-capacity makes are `platform-shared-instance-<n>`.
+    `Resource::${arn('rds', 'db:platform-shared-instance-*')}`,
     // "Check instance" reads its own execution's history: has the web branch beside it failed?
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
