@@ -135,7 +135,7 @@ export const CapacityStates = {
   failed: 'Adding capacity failed',
 } as const;
 
-/** Rounds of the wait loop (30 s each on AWS; zero locally): RDS usually needs 5-15 minutes. */
+/** Rounds of the wait loop (30 s each on AWS, 200 ms locally): RDS usually needs 5-15 minutes. */
 export const CAPACITY_WAIT = { waitSeconds: 30, maxRounds: 60 } as const;
 
 /** Failed additions within the last hour after which an onboarding waiting for capacity is refused. */
