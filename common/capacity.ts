@@ -100,6 +100,9 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
   return { ...quotas, sharedInstanceHeadroom: headroom };
 }
 
+/** The limits when none are given. */
+export const DEFAULT_CAPACITY: CapacitySettings = capacitySettings({}, 'defaults');
+
 /** The refusal of an operation a limit stands in the way of: names the quota, its value and the use. */
 export function quotaMessage(name: QuotaName, limit: number, inUse: number, what: string): string {
   return `${name} is ${limit} per ${QUOTAS[name].per} and ${inUse} are in use: ${what} (raise it with tenantctl up --quotas, or the CDK context "quotas", after raising the AWS quota)`;

@@ -28,7 +28,7 @@ import type { DomainSettings } from './domain-edge';
 import { StepGrants } from './step-permissions';
 import { domainStateMachineOf } from './tenant-domain';
 import { capacityStateMachineOf } from './add-capacity';
-import { capacitySettings, type CapacitySettings } from '../common/capacity';
+import { DEFAULT_CAPACITY, type CapacitySettings } from '../common/capacity';
 import { invokeTask, retryTransient, TASK_RUNTIME, taskFunction, workflowStateMachine } from './task-lambdas';
 
 export interface TenantOnboardingProps {
@@ -146,7 +146,7 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.maxConcurrentOnboardings]: String(maxConcurrent),
       [TaskEnv.onboardingTimeoutSeconds]: String(timeout.toSeconds()),
       [TaskEnv.domainStateMachineArn]: domainStateMachineOf(this).arn,
-      [TaskEnv.capacity]: JSON.stringify(props.capacity ?? capacitySettings({}, 'defaults')),
+      [TaskEnv.capacity]: JSON.stringify(props.capacity ?? DEFAULT_CAPACITY),
       [TaskEnv.capacityStateMachineArn]: capacityStateMachineOf(this).arn,
       [TaskEnv.siteTenantsDistributionId]: props.domains.tenantDistributions.site,
       [TaskEnv.apiTenantsDistributionId]: props.domains.tenantDistributions.api,

@@ -5,7 +5,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { capacitySettings, parseCapacitySettings, type CapacitySettings } from '../../common/capacity';
+import { DEFAULT_CAPACITY, parseCapacitySettings, type CapacitySettings } from '../../common/capacity';
 
 const FILE = 'quotas.json';
 
@@ -16,7 +16,7 @@ export async function keptCapacity(stateDir: string): Promise<CapacitySettings> 
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return capacitySettings({}, 'defaults');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_CAPACITY;
     throw error;
   }
   return parseCapacitySettings(text, path);

@@ -6,7 +6,7 @@
  */
 import type { ClientBase } from 'pg';
 import {
-  capacitySettings,
+  DEFAULT_CAPACITY,
   FIRST_SHARED_INSTANCE,
   MAX_RECENT_CAPACITY_FAILURES,
   parseCapacitySettings,
@@ -30,7 +30,7 @@ export interface SharedInstance extends MasterServer {
 /** The limits in force: the task environment's (`tenantctl up --quotas`, the CDK context), else defaults. */
 export function capacityFromEnv(): CapacitySettings {
   const given = process.env[TaskEnv.capacity];
-  return given ? parseCapacitySettings(given, TaskEnv.capacity) : capacitySettings({}, 'defaults');
+  return given ? parseCapacitySettings(given, TaskEnv.capacity) : DEFAULT_CAPACITY;
 }
 
 /** The instance the platform was deployed with: its endpoint and master secret are the task environment's. */
@@ -79,11 +79,8 @@ async function recordFirstInstance(client: ClientBase): Promise<void> {
 
 /** The cell's use, `tenantId` itself left out (a restore or a retried registration counts once). */
 async function cellUse(client: ClientBase, tenantId: string | null): Promise<CellUse> {
-  const { rows: counts } = await client.query<{ tenants: number; dedicated: number; domains: number }>(
-    `SELECT count(*)::int AS tenants,
-            (count(*) FILTER (WHERE tier = 'dedicated'))::int AS dedicated,
-            (SELECT count(*)::int FROM tenant_domains d JOIN tenants h ON h.id = d.tenant_id
-              WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[])) AS domains
+  const { rows: counts } = await client.query<{ tenants: number; dedicated: number }>(
+    `SELECT count(*)::int AS tenants, (count(*) FILTER (WHERE tier = 'dedicated'))::int AS dedicated
        FROM tenants WHERE status = ANY($1::text[]) AND id IS DISTINCT FROM $2`,
     [HOLDING, tenantId],
   );
@@ -110,7 +107,7 @@ async function cellUse(client: ClientBase, tenantId: string | null): Promise<Cel
   return {
     tenants: counts[0]?.tenants ?? 0,
     dedicated: counts[0]?.dedicated ?? 0,
-    domains: counts[0]?.domains ?? 0,
+    domains: await domainsHeld(client),
     instances: rows.map((r) => ({
       id: r.id,
       status: r.status,
@@ -399,12 +396,7 @@ export async function refuseOverDistributionTenants(
   domain: string,
   settings: CapacitySettings,
 ): Promise<void> {
-  const { rows } = await client.query<{ domains: number }>(
-    `SELECT count(*)::int AS domains FROM tenant_domains d JOIN tenants h ON h.id = d.tenant_id
-      WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[]) AND (d.tenant_id, d.domain) <> ($2, $3)`,
-    [HOLDING, tenantId, domain],
-  );
-  const inUse = 2 * (rows[0]?.domains ?? 0);
+  const inUse = 2 * (await domainsHeld(client, { tenantId, domain }));
   if (inUse + 2 > settings.cloudFrontDistributionTenants)
     refuse(
       'cloudFrontDistributionTenants',
@@ -412,6 +404,23 @@ export async function refuseOverDistributionTenants(
       inUse,
       `${domain} needs two more`,
     );
+}
+
+/**
+ * Customers' domains held or being attached by tenants holding resources (each has two distribution
+ * tenants), `except` one tenant's row (the one being claimed again).
+ */
+async function domainsHeld(
+  client: ClientBase,
+  except?: { tenantId: string; domain: string },
+): Promise<number> {
+  const { rows } = await client.query<{ domains: number }>(
+    `SELECT count(*)::int AS domains FROM tenant_domains d JOIN tenants h ON h.id = d.tenant_id
+      WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[])
+        AND (d.tenant_id, d.domain) IS DISTINCT FROM ($2, $3)`,
+    [HOLDING, except?.tenantId ?? null, except?.domain ?? null],
+  );
+  return rows[0]?.domains ?? 0;
 }
 
 /** A cell's use against each limit, as `tenantctl cells` shows it. */
