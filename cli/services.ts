@@ -31,6 +31,8 @@ export interface Endpoints {
   readonly cleanupStateMachineArn: string;
   /** The `tenant-capacity` state machine (the next shared PostgreSQL instance). */
   readonly capacityStateMachineArn: string;
+  /** The `tenant-move` state machine (a shared tenant to another shared instance). */
+  readonly moveStateMachineArn: string;
   readonly eventBusName: string;
   readonly siteBucket: string;
   /** Where tenant exports are kept. */
@@ -89,6 +91,7 @@ export async function startLocalServices(
       cleanupStateMachineArn: platform.stateMachines.cleanup.arn,
       domainStateMachineArn: platform.stateMachines.domain.arn,
       capacityStateMachineArn: platform.stateMachines.capacity.arn,
+      moveStateMachineArn: platform.stateMachines.move.arn,
       eventBusName: PlatformNames.eventBus,
       siteBucket: LocalPlatformNames.siteBucket,
       archiveBucket: LocalPlatformNames.archiveBucket,

@@ -94,6 +94,7 @@ export const WORKFLOWS = {
   cleanup: { endpoint: 'cleanupStateMachineArn', output: 'CleanupStateMachineArn' },
   domain: { endpoint: 'domainStateMachineArn', output: 'DomainStateMachineArn' },
   capacity: { endpoint: 'capacityStateMachineArn', output: 'CapacityStateMachineArn' },
+  move: { endpoint: 'moveStateMachineArn', output: 'MoveStateMachineArn' },
 } as const;
 
 export type Workflow = keyof typeof WORKFLOWS;

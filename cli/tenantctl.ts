@@ -6,6 +6,7 @@ import { domainCommand } from './commands/domain';
 import { executionCommand } from './commands/execution';
 import { executionsCommand } from './commands/executions';
 import { importCommand } from './commands/import';
+import { moveCommand } from './commands/move';
 import { offboardCommand } from './commands/offboard';
 import { onboardCommand } from './commands/onboard';
 import { releaseCommand } from './commands/release';
@@ -28,6 +29,7 @@ const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [
   suspensionCommands,
   offboardCommand,
   restoreCommand,
+  moveCommand,
   domainCommand,
   consoleCommand,
   releasesCommand,

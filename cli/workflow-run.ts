@@ -35,12 +35,12 @@ export async function readInput(file: string): Promise<unknown> {
 }
 
 /**
- * `tenantctl suspend|resume|offboard`: one execution of that workflow for one tenant, followed to its end
+ * `tenantctl suspend|resume|offboard|move`: one execution of that workflow for one tenant, followed to its end
  * (`quiet`: only the final line, for `offboard --all`).
  */
 export async function runWorkflow(
-  workflow: 'suspension' | 'offboarding' | 'domain',
-  input: { tenantId: string; action?: string; domain?: string },
+  workflow: 'suspension' | 'offboarding' | 'domain' | 'move',
+  input: { tenantId: string; action?: string; domain?: string; toInstance?: string },
   verb: string,
   options: CommonOptions & { quiet?: boolean },
 ): Promise<number> {
@@ -54,7 +54,9 @@ export async function runWorkflow(
       ? 'offboard'
       : workflow === 'domain'
         ? `domain-${input.action ?? 'attach'}`
-        : (input.action ?? 'suspend');
+        : workflow === 'move'
+          ? 'move'
+          : (input.action ?? 'suspend');
   const executionArn = await startAttempt(sfn, stateMachineArn, operation, input);
   const ended = await followAndReport(sfn, executionArn, verb, input.tenantId.slice(0, 40), options);
   return ended.status === 'SUCCEEDED' ? 0 : 1;

@@ -78,6 +78,8 @@ export const PermanentErrors = {
   QuotaExceeded: 'QuotaExceeded',
   /** Adding a shared instance failed again and again: no place for a shared tenant until that is fixed. */
   NoCapacity: 'NoCapacity',
+  /** A move's target does not match its source (schema version, tables and columns). */
+  MoveMismatch: 'MoveMismatch',
   /** Anything we could not classify: not retried, so a bug fails fast instead of looping. */
   StepFailed: 'StepFailed',
 } as const;

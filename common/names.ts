@@ -29,6 +29,8 @@ export const EventTypes = {
   /** The records never came before the deadline (or the workflow failed): the tenant keeps its platform address. */
   TenantDomainFailed: 'TenantDomainFailed',
   TenantDomainRemoved: 'TenantDomainRemoved',
+  /** A shared tenant serves from another shared instance (detail `{ "tenantId", "from", "to" }`). */
+  TenantMoved: 'TenantMoved',
 } as const;
 
 /**
@@ -64,6 +66,8 @@ export const PlatformNames = {
   domainStateMachine: 'tenant-domain',
   /** The state machine that adds a shared PostgreSQL instance (common/capacity.ts). */
   capacityStateMachine: 'tenant-capacity',
+  /** The state machine that moves a shared tenant to another shared instance (workflow-tasks/move). */
+  moveStateMachine: 'tenant-move',
   eventBus: 'tenant-platform',
   platformDatabase: 'platform',
   /**

@@ -44,7 +44,8 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
 
   // The task Lambdas: tenant resources are created at run time, named by common/names.ts, so the resources
   // are exactly those name patterns.
-  const { onboarding, release, suspension, offboarding, cleanup, domain, capacity, web, archive } = stack;
+  const { onboarding, release, suspension, offboarding, cleanup, domain, capacity, move, web, archive } =
+    stack;
   const tenantPatterns = [
     `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
     `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
@@ -80,7 +81,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
   const taskFunctions = new Set([
-    ...[onboarding, release, suspension, offboarding, cleanup, domain, capacity].flatMap((workflow) => [
+    ...[onboarding, release, suspension, offboarding, cleanup, domain, capacity, move].flatMap((workflow) => [
       ...workflow.taskFunctions.values(),
     ]),
     stack.controlPlane.handler,
@@ -98,7 +99,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
     );
   }
-  for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity]) {
+  for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity, move]) {
     iam5(
       workflow.stateMachine,
       [...workflow.taskFunctions.values()].map((fn) => `Resource::${attr(fn)}:*`),

@@ -31,6 +31,7 @@ import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
 import { TenantRelease } from './tenant-release';
 import { TenantSuspension } from './tenant-suspension';
+import { TenantMove } from './tenant-move';
 import { PlatformWeb } from './web';
 
 /** Everything a deployment may choose (CDK context keys of the same names, see infra/app.ts). */
@@ -95,6 +96,7 @@ export class PlatformStack extends Stack {
   readonly onboarding: TenantOnboarding;
   readonly release: TenantRelease;
   readonly suspension: TenantSuspension;
+  readonly move: TenantMove;
   readonly archive: TenantArchive;
   readonly offboarding: TenantOffboarding;
   /** Customers' own domains: the edge they are served through, and the workflow that attaches them. */
@@ -208,6 +210,13 @@ export class PlatformStack extends Stack {
       eventBus,
     });
 
+    this.move = new TenantMove(this, 'TenantMove', {
+      ...workflowTasks,
+      artifactBucket: web.artifactBucket,
+      masterSecret: database.masterSecret,
+      eventBus,
+    });
+
     this.capacity = new AddCapacity(this, 'AddCapacity', {
       ...workflowTasks,
       masterSecret: database.masterSecret,
@@ -312,6 +321,7 @@ export class PlatformStack extends Stack {
         release: this.release,
         suspension: this.suspension,
         offboarding: this.offboarding,
+        move: this.move,
       },
       masterSecret: database.masterSecret,
       deadLetterQueue,
@@ -338,6 +348,7 @@ export class PlatformStack extends Stack {
     });
     new CfnOutput(this, 'ReleaseStateMachineArn', { value: this.release.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SuspensionStateMachineArn', { value: this.suspension.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'MoveStateMachineArn', { value: this.move.stateMachine.stateMachineArn });
     new CfnOutput(this, 'OffboardingStateMachineArn', {
       value: this.offboarding.stateMachine.stateMachineArn,
     });

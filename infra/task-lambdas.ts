@@ -253,9 +253,17 @@ export function stateMachineNamed(scope: Construct, suffix: string): { arn: stri
   return { arn, name };
 }
 
-/** A claim that refuses a bad request or a tenant in the wrong state ends at once in `stateName`. */
-export function refuseAt(scope: Construct, claim: tasks.LambdaInvoke, stateName: string): void {
+/**
+ * A claim that refuses a bad request or a tenant in the wrong state (or `alsoRefusing`) ends at once in
+ * `stateName`.
+ */
+export function refuseAt(
+  scope: Construct,
+  claim: tasks.LambdaInvoke,
+  stateName: string,
+  alsoRefusing: readonly string[] = [],
+): void {
   claim.addCatch(new sfn.Fail(scope, stateName, { stateName, errorPath: '$.Error', causePath: '$.Cause' }), {
-    errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict],
+    errors: [PermanentErrors.InvalidInput, PermanentErrors.TenantStateConflict, ...alsoRefusing],
   });
 }

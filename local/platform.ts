@@ -56,6 +56,7 @@ import {
   CLEANUP_HANDLERS,
   DOMAIN_HANDLERS,
   CAPACITY_HANDLERS,
+  MOVE_HANDLERS,
   OFFBOARDING_HANDLERS,
   onboardingHandlers,
   RELEASE_HANDLERS,
@@ -234,6 +235,7 @@ export class LocalPlatform {
           cleanup: localStateMachineArn(PlatformNames.cleanupStateMachine),
           domain: localStateMachineArn(PlatformNames.domainStateMachine),
           capacity: localStateMachineArn(PlatformNames.capacityStateMachine),
+          move: localStateMachineArn(PlatformNames.moveStateMachine),
         },
         maxConcurrentOnboardings,
         capacity,
@@ -307,6 +309,11 @@ export class LocalPlatform {
             definition: definitions.capacity,
             handlers: tasks(CAPACITY_HANDLERS),
           },
+          move: {
+            name: PlatformNames.moveStateMachine,
+            definition: definitions.move,
+            handlers: tasks(MOVE_HANDLERS),
+          },
         },
         // The emulator's RDS instances are available at once: waiting 30 s between checks proves nothing.
         waitTimeOverrides: {
@@ -379,7 +386,7 @@ export class LocalPlatform {
     return this.internals.iam;
   }
 
-  /** The state machines: onboarding, release, suspension, offboarding, cleanup. */
+  /** The state machines: onboarding, release, suspension, offboarding, cleanup, domain, capacity, move. */
   get stateMachines(): LocalStateMachines {
     return this.engine.stateMachines;
   }
@@ -400,6 +407,7 @@ export class LocalPlatform {
       cleanup: machines.cleanup.arn,
       domain: machines.domain.arn,
       capacity: machines.capacity.arn,
+      move: machines.move.arn,
     };
   }
 

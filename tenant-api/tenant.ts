@@ -19,8 +19,8 @@ const UNAVAILABLE = new Set([...STALE_CREDENTIALS, '57P01', '57P03', '53300']);
 
 /**
  * What one warm Lambda (or one local worker) keeps for its tenant: the secret, read once, and one small
- * `pg` pool created on first use. A failed login to the database forgets both, so a rotated secret is
- * picked up by the next request.
+ * `pg` pool created on first use. A failed login to the database forgets both, so a rotated secret (or a
+ * moved database) is picked up by the same request.
  */
 export class Tenant {
   private secretValue: Promise<TenantSecret> | undefined;
@@ -43,13 +43,22 @@ export class Tenant {
     return this.secretValue;
   }
 
-  /** Runs `work` on a pooled connection. */
+  /**
+   * Runs `work` on a pooled connection. A login refused with the secret as read is tried once more with the
+   * secret read again: the database may have moved (workflow-tasks/move) or the password been rotated.
+   */
   async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await (await this.connectPool()).connect();
     } catch (error) {
-      throw this.unavailable(error);
+      const stale = this.unavailable(error);
+      if (!STALE_CREDENTIALS.has((error as { code?: string }).code ?? '')) throw stale;
+      try {
+        client = await (await this.connectPool()).connect();
+      } catch (again) {
+        throw this.unavailable(again);
+      }
     }
     try {
       return await work(client);

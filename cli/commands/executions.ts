@@ -32,7 +32,7 @@ export function executionsCommand(program: Command): void {
     program
       .command('executions')
       .description(
-        'Executions of every workflow (onboarding, release, suspension, offboarding, cleanup, domain, capacity), newest first, with the tenant each concerns',
+        'Executions of every workflow (onboarding, release, suspension, offboarding, cleanup, domain, capacity, move), newest first, with the tenant each concerns',
       )
       .addOption(new Option('--workflow <name>', 'only this workflow').choices(Object.keys(WORKFLOWS)))
       .option('--tenant <tenantId>', 'only those whose input names this tenant')

@@ -90,6 +90,7 @@ export async function bootstrapPlatform(
     cleanup: string;
     domain: string;
     capacity: string;
+    move: string;
   },
   maxConcurrentOnboardings: number,
   /** The limits tenants are placed within (bootstrap/capacity.ts). */
@@ -150,6 +151,7 @@ export async function bootstrapPlatform(
       CleanupStateMachineArn: stateMachineArns.cleanup,
       DomainStateMachineArn: stateMachineArns.domain,
       CapacityStateMachineArn: stateMachineArns.capacity,
+      MoveStateMachineArn: stateMachineArns.move,
       ArchiveBucketName: LocalPlatformNames.archiveBucket,
       ControlPlaneUrl: `${endpoint}${CONTROL_PLANE_PATH}`,
       EventBusName: PlatformNames.eventBus,

@@ -15,6 +15,7 @@ import { TenantOffboarding } from '../../infra/tenant-offboarding';
 import { TenantCleanup } from '../../infra/tenant-cleanup';
 import { TenantDomain } from '../../infra/tenant-domain';
 import { AddCapacity } from '../../infra/add-capacity';
+import { TenantMove } from '../../infra/tenant-move';
 import { localDomainSettings } from '../cloudfront/saas-manager';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
@@ -38,6 +39,7 @@ export interface LocalDefinitions {
   readonly cleanup: AslDefinition;
   readonly domain: AslDefinition;
   readonly capacity: AslDefinition;
+  readonly move: AslDefinition;
   /** The task Lambdas' roles, by function logical id (the last part of a Task state's Resource). */
   readonly roles: TaskRoles;
 }
@@ -115,6 +117,14 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     masterSecret,
     eventBus,
   });
+  const move = new TenantMove(stack, 'TenantMove', {
+    environment: {},
+    logRetention,
+    network,
+    artifactBucket,
+    masterSecret,
+    eventBus,
+  });
   const offboarding = new TenantOffboarding(stack, 'TenantOffboarding', {
     environment: {},
     logRetention,
@@ -146,7 +156,7 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     network,
     onboarding,
     // Its waits are zeroed locally (local/platform.ts): the status change comes once the tasks have ended.
-    watched: { onboarding, release, suspension, offboarding },
+    watched: { onboarding, release, suspension, offboarding, move },
     masterSecret,
     deadLetterQueue: sqs.Queue.fromQueueArn(
       stack,
@@ -166,6 +176,7 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     cleanup: definitionOf(cleanup.stateMachine),
     domain: definitionOf(domain.stateMachine),
     capacity: definitionOf(capacity.stateMachine),
+    move: definitionOf(move.stateMachine),
     roles: taskRoles(stack, { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region }),
   };
 }

@@ -65,8 +65,8 @@ export interface LocalStateMachine {
 
 /**
  * The platform's state machines: onboarding (the one tenantctl onboard starts), release, suspension,
- * offboarding, the cleanup after an interrupted one of them, a customer's domain, and the addition of a
- * shared instance.
+ * offboarding, the cleanup after an interrupted one of them, a customer's domain, the addition of a
+ * shared instance, and a tenant's move to another.
  */
 export interface LocalStateMachines {
   readonly onboarding: LocalStateMachine;
@@ -76,6 +76,7 @@ export interface LocalStateMachines {
   readonly cleanup: LocalStateMachine;
   readonly domain: LocalStateMachine;
   readonly capacity: LocalStateMachine;
+  readonly move: LocalStateMachine;
 }
 
 /** Told of every execution once it has ended and its end is recorded (Step Functions' status change event). */
@@ -119,8 +120,9 @@ export function allOf({
   cleanup,
   domain,
   capacity,
+  move,
 }: LocalStateMachines): LocalStateMachine[] {
-  return [onboarding, release, suspension, offboarding, cleanup, domain, capacity];
+  return [onboarding, release, suspension, offboarding, cleanup, domain, capacity, move];
 }
 
 /** Runs the platform's state machines; knows nothing of what their tasks do. */
@@ -155,6 +157,7 @@ export class StepFunctionsEngine {
       cleanup: machineOf(workflows.cleanup),
       domain: machineOf(workflows.domain),
       capacity: machineOf(workflows.capacity),
+      move: machineOf(workflows.move),
     };
     for (const key of Object.keys(workflows) as (keyof LocalStateMachines)[]) {
       const m = this.stateMachines[key];

@@ -23,6 +23,8 @@ import * as domainTasks from '../../workflow-tasks/domain/handler';
 import { DomainStates } from '../../common/domain-workflow';
 import * as capacityTasks from '../../workflow-tasks/capacity/handler';
 import { CapacityStates } from '../../common/capacity';
+import * as moveTasks from '../../workflow-tasks/move/handler';
+import { MoveStates } from '../../common/move';
 import { CleanupStates } from '../../common/cleanup';
 import { allStates, type AslDefinition } from '../stepfunctions/asl';
 import type { TaskContainment } from './containment';
@@ -120,6 +122,22 @@ export const CAPACITY_HANDLERS: StateHandlers = {
   [CapacityStates.check]: ['capacity:check', capacityTasks.check],
   [CapacityStates.register]: ['capacity:register', capacityTasks.register],
   [CapacityStates.rollback]: ['undo:capacity:delete', capacityTasks.rollback],
+};
+
+/** The move workflow's Task states (workflow-tasks/move/handler.ts). */
+export const MOVE_HANDLERS: StateHandlers = {
+  [MoveStates.claim]: ['move:claim', moveTasks.claim],
+  [MoveStates.prepare]: ['move:prepare', moveTasks.prepare],
+  [MoveStates.suspend]: ['move:suspend', moveTasks.suspend],
+  [MoveStates.copy]: ['move:copy', moveTasks.copy],
+  [MoveStates.switchOver]: ['move:switch', moveTasks.switchOver],
+  [MoveStates.resume]: ['move:resume', moveTasks.resume],
+  [MoveStates.removeOld]: ['move:remove-old', moveTasks.removeOld],
+  [MoveStates.markMoved]: ['move:mark-moved', moveTasks.markMoved],
+  [MoveStates.undoSwitch]: ['undo:move:switch', moveTasks.undoSwitch],
+  [MoveStates.undoSuspend]: ['undo:move:suspend', moveTasks.undoSuspend],
+  [MoveStates.undoPrepare]: ['undo:move:prepare', moveTasks.undoPrepare],
+  [MoveStates.undoClaim]: ['undo:move:claim', moveTasks.undoClaim],
 };
 
 /** What every task invocation runs inside. */

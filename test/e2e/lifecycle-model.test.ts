@@ -74,8 +74,8 @@ interface Real {
   ids: string[];
 }
 
-/** What each operation leads to when it succeeds. */
-const SUCCEEDS_TO: Record<Exclude<Operation, 'release'>, LifecycleState> = {
+/** What each operation leads to when it succeeds (a move needs a second shared instance: move.test.ts). */
+const SUCCEEDS_TO: Record<Exclude<Operation, 'release' | 'move'>, LifecycleState> = {
   onboard: 'ACTIVE',
   restore: 'ACTIVE',
   suspend: 'SUSPENDED',

@@ -16,6 +16,7 @@ import type { ExportManifest } from '../../workflow-tasks/records/tenant-export'
 import type { StepResults } from '../../workflow-tasks/lib/types';
 import { eventSpy } from '../fixtures/event-spy';
 import { tenantClient } from '../fixtures/executions';
+import { seedShop } from '../fixtures/tenant-api';
 import {
   adminClient,
   everythingOf,
@@ -54,26 +55,7 @@ beforeAll(async () => {
   });
   if (changed.status !== 200 && changed.status !== 204) throw new Error(`password: ${changed.body}`);
   token = await signIn(shop, newPassword);
-  const ids: number[] = [];
-  for (let i = 1; i <= 12; i++) {
-    const created = await api(shop, token, '/products', 'POST', {
-      sku: `SKU-${i}`,
-      name: `Product ${i}, "quoted" \\ with a backslash`,
-      priceCents: 100 * i + 7,
-      stock: 50,
-    });
-    if (created.status !== 201) throw new Error(`product: ${created.body}`);
-    ids.push((JSON.parse(created.body) as { id: number }).id);
-  }
-  for (let i = 0; i < 8; i++) {
-    const created = await api(shop, token, '/orders', 'POST', {
-      lines: [
-        { productId: ids[i]!, quantity: 1 + (i % 3) },
-        { productId: ids[i + 2]!, quantity: 2 },
-      ],
-    });
-    if (created.status !== 201) throw new Error(`order: ${created.body}`);
-  }
+  await seedShop((path, method, body) => api(shop, token, path, method, body));
   products = (JSON.parse((await api(shop, token, '/products?limit=100')).body) as { items: unknown[] }).items;
   orders = (
     JSON.parse((await api(shop, token, '/orders?limit=100')).body) as {

@@ -229,6 +229,7 @@ describe('the Step Functions API', () => {
       expect.objectContaining({ name: 'tenant-cleanup', type: 'STANDARD' }),
       expect.objectContaining({ name: 'tenant-domain', type: 'STANDARD' }),
       expect.objectContaining({ name: 'tenant-capacity', type: 'STANDARD' }),
+      expect.objectContaining({ name: 'tenant-move', type: 'STANDARD' }),
     ]);
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
     const definition = JSON.parse(described.definition!) as {

@@ -126,6 +126,7 @@ describe('AWS_ENDPOINT_URL naming the platform itself', () => {
           'tenant-cleanup',
           'tenant-domain',
           'tenant-capacity',
+          'tenant-move',
         ]);
       } finally {
         expect(await stop(running)).toBe(0);

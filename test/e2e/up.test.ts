@@ -97,6 +97,7 @@ describe('tenantctl up', () => {
           'cleanupStateMachineArn',
           'domainStateMachineArn',
           'capacityStateMachineArn',
+          'moveStateMachineArn',
           'postgres',
           'region',
           'releaseStateMachineArn',

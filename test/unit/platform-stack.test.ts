@@ -349,7 +349,7 @@ describe('the offboarding state machine', () => {
 });
 
 describe('the cleanup state machine', () => {
-  it('is started by Step Functions when an onboarding, release, suspension or offboarding ends ABORTED, TIMED_OUT or FAILED', () => {
+  it('is started by Step Functions when an onboarding, release, suspension, offboarding or move ends ABORTED, TIMED_OUT or FAILED', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
@@ -361,6 +361,7 @@ describe('the cleanup state machine', () => {
             { Ref: Match.stringLikeRegexp('^TenantRelease') },
             { Ref: Match.stringLikeRegexp('^TenantSuspension') },
             { Ref: Match.stringLikeRegexp('^TenantOffboarding') },
+            { Ref: Match.stringLikeRegexp('^TenantMove') },
           ],
         },
       },
@@ -694,9 +695,9 @@ describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
     // 20 onboarding (an import's inspection and the deletion of its credentials among them), 11 release,
-    // 5 suspension, 12 offboarding, 1 cleanup, 8 domain and 4 add-capacity task Lambdas, the control
-    // plane's, the signup rule's target, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(64);
+    // 5 suspension, 12 offboarding, 1 cleanup, 8 domain, 4 add-capacity and 12 move task Lambdas, the
+    // control plane's, the signup rule's target, and CDK's BucketDeployment function.
+    expect(functions.length).toBe(76);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

@@ -6,12 +6,24 @@ import {
   type WorkflowPermissions,
 } from '../../common/permissions';
 import { IMPORT_SOURCE, STEPS } from '../../common/steps';
+import { permissions as movePermissions } from '../move/permissions';
 import { SWITCH_ACTIONS } from '../suspension/permissions';
+
+/** The move handlers releaseMoveOf runs: the rollback's, or the steps after the point of no return. */
+const MOVE_RELEASE = [
+  'undoSwitch',
+  'undoSuspend',
+  'undoPrepare',
+  'undoClaim',
+  'resume',
+  'removeOld',
+  'markMoved',
+] as const;
 
 /**
  * Every onboarding undo (the last publishes TenantProvisioningFailed) and the deletion of an import's
  * credentials, a tenant's switch back (an
- * offboarding or a suspension put back), and whether the execution has ended (looked up by the ARN the
+ * offboarding or a suspension put back), a move's rollback or its finish (workflow-tasks/move), and whether the execution has ended (looked up by the ARN the
  * event names, as offboarding's claim does; its input says which suspension it was).
  */
 export const permissions: WorkflowPermissions = {
@@ -23,6 +35,7 @@ export const permissions: WorkflowPermissions = {
     })),
     { asStep: IMPORT_SOURCE.id, handler: 'undo' },
     { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] },
+    ...MOVE_RELEASE.flatMap((handler) => movePermissions[handler] ?? []),
     { allow: ['states:DescribeExecution'], on: [inAccount('states', 'execution:*')] },
   ],
 };

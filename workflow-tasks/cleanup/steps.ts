@@ -7,6 +7,7 @@ import { IMPORT_SOURCE, STEPS } from '../../common/steps';
 import { importSecretTenant } from '../../common/imports';
 import { fieldProblems } from '../../common/tenant-input';
 import { STEP_HANDLERS } from '../index';
+import { releaseMoveOf } from '../move/steps';
 import { releaseOffboardingOf } from '../offboarding/steps';
 import { withRegistry } from '../records/registry';
 import { stopReleaseOf } from '../records/release-ledger';
@@ -32,6 +33,8 @@ export interface CleanupResult {
   rolledBack: string[];
   /** The tenant a suspension it was making (or a resume) left SUSPENDED: ACTIVE and serving again. */
   resumed?: string;
+  /** The tenant it was moving: back where it was, or on the target past the move's point of no return. */
+  moved?: string;
 }
 
 /** The onboarding steps that create something, last first: the order their undos run in a rollback. */
@@ -71,6 +74,8 @@ export async function cleanUp({ state }: { state: unknown }): Promise<CleanupRes
  * - the tenant it was offboarding: back as it was (serving again if it was ACTIVE) while the export was not
  *   verified, else OFFBOARDING_FAILED (offboarding it again finishes the removals);
  * - the tenant it was suspending or resuming: ACTIVE and serving (workflow-tasks/suspension);
+ * - the tenant it was moving: ACTIVE where it was before the move's point of no return, on the target
+ *   after it (workflow-tasks/move);
  * - an import's source credentials: deleted.
  */
 export async function cleanUpAfter(
@@ -93,7 +98,8 @@ export async function cleanUpAfter(
   const input = parsedInput(execution.input);
   await forgetImportSource(executionArn, input);
   const resumed = await releaseSuspensionOf(executionArn, input, execution.startDate ?? new Date(0));
-  return { executionArn, rolledBack, ...(resumed ? { resumed } : {}) };
+  const moved = await releaseMoveOf(executionArn);
+  return { executionArn, rolledBack, ...(resumed ? { resumed } : {}), ...(moved ? { moved } : {}) };
 }
 
 /**

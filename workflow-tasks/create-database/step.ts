@@ -6,7 +6,6 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { escapeIdentifier } from 'pg';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
 import { exportOrigin } from '../../common/offboarding';
@@ -16,7 +15,7 @@ import { withMasterClient } from '../lib/db';
 import { instanceOfTenant } from '../records/capacity';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList } from '../lib/tags';
-import { ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
+import { dropTenantDatabase, ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 
 // The maintenance database every PostgreSQL server (and RDS instance) has; DDL on databases runs there.
@@ -76,19 +75,9 @@ export async function undo(event: TaskEvent): Promise<void> {
     await deleteTenantAlarm(tenant, 'db-cpu');
     return deleteInstance(tenant);
   }
-  const { database, role } = tenant.names;
   await withMasterClient(
     MAINTENANCE_DB,
-    async (client) => {
-      const owned = await client.query(
-        'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
-        [database, role],
-      );
-      if (owned.rowCount === 1) {
-        await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
-      }
-      await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
-    },
+    (client) => dropTenantDatabase(client, tenant.names),
     await instanceOfTenant(tenant.tenantId),
   );
 }

@@ -55,3 +55,20 @@ export async function ensureTenantDatabase(
   await client.query(`REVOKE ALL ON DATABASE ${dbId} FROM PUBLIC`);
   await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${dbId} TO ${roleId}`);
 }
+
+/**
+ * Drops the tenant's database (closing its connections) and role on `client`'s server (a master
+ * connection); a database of that name the role does not own is left alone. Nothing there: nothing done.
+ */
+export async function dropTenantDatabase(
+  client: ClientBase,
+  names: { role: string; database: string },
+): Promise<void> {
+  const owned = await client.query(
+    'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
+    [names.database, names.role],
+  );
+  if (owned.rowCount === 1)
+    await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(names.database)} WITH (FORCE)`);
+  await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(names.role)}`);
+}

@@ -59,7 +59,8 @@ interface CellUse {
   readonly instances: readonly InstanceUse[];
 }
 
-async function lockPlacement(client: ClientBase): Promise<void> {
+/** Placement's lock, held to the end of the caller's transaction. */
+export async function lockPlacement(client: ClientBase): Promise<void> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtext('tenant-placement'))`);
 }
 
@@ -100,7 +101,9 @@ async function cellUse(client: ClientBase, tenantId: string | null): Promise<Cel
             s.created_at > now() - interval '1 minute' AS just_asked,
             count(t.id)::int AS tenants
        FROM shared_instances s
-       LEFT JOIN tenants t ON t.db_instance = s.id AND t.status = ANY($1::text[]) AND t.id IS DISTINCT FROM $2
+       LEFT JOIN tenants t
+              ON (t.db_instance = s.id OR (t.status = 'MOVING' AND t.move->>'to' = s.id))
+             AND t.status = ANY($1::text[]) AND t.id IS DISTINCT FROM $2
       GROUP BY s.id ORDER BY s.seq`,
     [HOLDING, tenantId],
   );
@@ -306,23 +309,64 @@ export function capacityPending(settings: CapacitySettings): OnboardingError {
 
 /** The shared instance a shared tenant is placed on (`shared-1` for one placed before instances were counted). */
 export async function instanceOfTenant(tenantId: string): Promise<SharedInstance> {
+  const id = await withRegistry(async (client) => {
+    const { rows } = await client.query<{ db_instance: string | null }>(
+      'SELECT db_instance FROM tenants WHERE id = $1',
+      [tenantId],
+    );
+    return rows[0]?.db_instance;
+  });
+  return sharedInstance(id ?? FIRST_SHARED_INSTANCE);
+}
+
+/** A shared instance by id, where it answers and its master secret (`shared-1`: the task environment's). */
+export async function sharedInstance(id: string): Promise<SharedInstance> {
+  if (id === FIRST_SHARED_INSTANCE) return firstInstance();
   const row = await withRegistry(async (client) => {
     const { rows } = await client.query<{
-      id: string | null;
       host: string | null;
       port: number | null;
       master_secret_arn: string | null;
-    }>(
-      `SELECT s.id, s.host, s.port, s.master_secret_arn FROM tenants t
-         LEFT JOIN shared_instances s ON s.id = t.db_instance WHERE t.id = $1`,
-      [tenantId],
-    );
+    }>('SELECT host, port, master_secret_arn FROM shared_instances WHERE id = $1', [id]);
     return rows[0];
   });
-  if (!row?.id || row.id === FIRST_SHARED_INSTANCE) return firstInstance();
-  if (!row.host || !row.port || !row.master_secret_arn)
-    throw new Error(`shared instance ${row.id} of tenant ${tenantId} has no endpoint recorded`);
-  return { id: row.id, host: row.host, port: row.port, masterSecretArn: row.master_secret_arn };
+  if (!row?.host || !row.port || !row.master_secret_arn)
+    throw new Error(`shared instance ${id} has no endpoint recorded`);
+  return { id, host: row.host, port: row.port, masterSecretArn: row.master_secret_arn };
+}
+
+/**
+ * Inside a move's claim transaction: refuses a target that is not an available shared instance with a free
+ * place (the tenant itself left out of the count), naming why; the tenant then holds a place on both
+ * instances until the move ends.
+ */
+export async function reserveMoveTarget(
+  client: ClientBase,
+  tenantId: string,
+  target: string,
+  settings: CapacitySettings,
+): Promise<void> {
+  await lockPlacement(client);
+  await recordFirstInstance(client);
+  const use = await cellUse(client, tenantId);
+  const instance = use.instances.find((i) => i.id === target);
+  if (!instance)
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `toInstance: there is no shared instance ${target} (tenantctl cells lists them)`,
+    );
+  if (instance.status !== 'AVAILABLE')
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `toInstance: shared instance ${target} is ${instance.status}, not AVAILABLE`,
+    );
+  if (instance.tenants >= settings.tenantsPerSharedInstance)
+    refuse(
+      'tenantsPerSharedInstance',
+      settings.tenantsPerSharedInstance,
+      instance.tenants,
+      `no place for tenant ${tenantId} on ${target}`,
+    );
 }
 
 /** A shared instance `add-capacity` made, available to placement from now on. */

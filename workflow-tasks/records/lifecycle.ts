@@ -9,6 +9,7 @@ export const TENANT_STATES = [
   'PROVISIONING',
   'ACTIVE',
   'SUSPENDED',
+  'MOVING',
   'OFFBOARDING',
   'OFFBOARDED',
   'ROLLED_BACK',
@@ -26,6 +27,7 @@ export const HOLDING: readonly TenantStatus[] = [
   'PROVISIONING',
   'ACTIVE',
   'SUSPENDED',
+  'MOVING',
   'ROLLBACK_FAILED',
   'OFFBOARDING',
   'OFFBOARDING_FAILED',
@@ -35,7 +37,7 @@ export const HOLDING: readonly TenantStatus[] = [
 export const UNKNOWN = 'UNKNOWN';
 export type LifecycleState = TenantStatus | typeof UNKNOWN;
 
-export type Operation = 'onboard' | 'restore' | 'suspend' | 'resume' | 'release' | 'offboard';
+export type Operation = 'onboard' | 'restore' | 'suspend' | 'resume' | 'release' | 'offboard' | 'move';
 
 interface Transition {
   readonly operation: Operation;
@@ -43,7 +45,10 @@ interface Transition {
   readonly via?: TenantStatus;
   readonly to: TenantStatus;
   readonly onFailure?: TenantStatus;
-  /** A failure before its point of no return (an offboarding's verified export) puts the tenant back. */
+  /**
+   * A failure before its point of no return (an offboarding's verified export, a move's resume on the
+   * target) puts the tenant back.
+   */
   readonly backOnEarlyFailure?: boolean;
 }
 
@@ -65,8 +70,14 @@ export const LIFECYCLE: Readonly<Record<LifecycleState, readonly Transition[]>> 
     { operation: 'restore', via: 'PROVISIONING', to: 'ACTIVE', onFailure: 'ROLLED_BACK' },
   ],
   PROVISIONING: [],
-  ACTIVE: [{ operation: 'suspend', to: 'SUSPENDED' }, { operation: 'release', to: 'ACTIVE' }, OFFBOARD],
+  ACTIVE: [
+    { operation: 'suspend', to: 'SUSPENDED' },
+    { operation: 'release', to: 'ACTIVE' },
+    { operation: 'move', via: 'MOVING', to: 'ACTIVE', backOnEarlyFailure: true },
+    OFFBOARD,
+  ],
   SUSPENDED: [{ operation: 'resume', to: 'ACTIVE' }, OFFBOARD],
+  MOVING: [],
   OFFBOARDING: [],
   OFFBOARDED: [
     { operation: 'onboard', via: 'PROVISIONING', to: 'ACTIVE', onFailure: 'ROLLED_BACK' },
@@ -100,13 +111,14 @@ const COMMAND: Record<Operation, (tenantId: string) => string> = {
   resume: (id) => `tenantctl resume ${id}`,
   release: () => 'tenantctl release',
   offboard: (id) => `tenantctl offboard ${id}`,
+  move: (id) => `tenantctl move ${id} --instance ID`,
 };
 
 /** What the user can do with a tenant in `state` instead, for a refusal's message. */
 export function whatToDoInstead(tenantId: string, state: LifecycleState): string {
   const options = LIFECYCLE[state].map((t) => `${t.operation} it with \`${COMMAND[t.operation](tenantId)}\``);
   if (options.length > 0) return options.join(', or ');
-  if (state === 'PROVISIONING' || state === 'OFFBOARDING')
+  if (state === 'PROVISIONING' || state === 'OFFBOARDING' || state === 'MOVING')
     return 'wait for the execution that holds it to end (`tenantctl tenants` names it)';
   return 'an operator must look at it first (`tenantctl tenants --json` shows its error)';
 }
@@ -124,7 +136,10 @@ export function lifecycleDiagram(): string {
       if (via) {
         lines.push(`    ${from} --> ${via}: ${operation}`);
         lines.push(`    ${via} --> ${to}: ${operation} succeeded`);
-        if (backOnEarlyFailure) lines.push(`    ${via} --> ${from}: ${operation} failed before its export`);
+        if (backOnEarlyFailure)
+          lines.push(
+            `    ${via} --> ${from}: ${operation} failed before ${operation === 'move' ? 'the tenant served from the target' : 'its export'}`,
+          );
         if (onFailure) lines.push(`    ${via} --> ${onFailure}: ${operation} failed`);
       } else lines.push(`    ${from} --> ${to}: ${operation}`);
     }

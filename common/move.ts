@@ -1,0 +1,21 @@
+/** State names of the move workflow (a shared tenant to another shared instance), for CDK and the local runtime. */
+export const MoveStates = {
+  claim: 'Check the tenant and the target',
+  refused: 'Request refused',
+  prepare: 'Create the database on the target',
+  suspend: 'Suspend the tenant',
+  copy: 'Copy and verify the data',
+  switchOver: 'Switch to the target',
+  resume: 'Resume the tenant',
+  removeOld: 'Remove the old copy',
+  markMoved: 'Mark moved',
+  moved: 'Tenant moved',
+  undoSwitch: 'Rollback: back to the source',
+  undoSuspend: 'Rollback: resume',
+  undoPrepare: 'Rollback: drop the target database',
+  undoClaim: 'Rollback: mark active',
+  failed: 'Move failed',
+} as const;
+
+/** A shared instance's id as a move's `toInstance` names it. */
+export const SHARED_INSTANCE_ID = /^shared-[1-9][0-9]{0,5}$/;

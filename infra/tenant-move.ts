@@ -1,0 +1,90 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PermanentErrors } from '../common/errors';
+import { MoveStates as S } from '../common/move';
+import { permissions } from '../workflow-tasks/move/permissions';
+import { handlerGrants, StepGrants } from './step-permissions';
+import {
+  databaseTasks,
+  refuseAt,
+  workflowStateMachine,
+  WorkflowTasks,
+  type TaskLambdaSettings,
+} from './task-lambdas';
+
+export interface TenantMoveProps extends TaskLambdaSettings {
+  /** The tenant API versions: their migrations, and the suspended version's zip. */
+  readonly artifactBucket: IBucket;
+  /** The registry's database (master user). */
+  readonly masterSecret: ISecret;
+  /** Receives TenantMoved, TenantSuspended. */
+  readonly eventBus: IEventBus;
+}
+
+/** The copy streams every row of the tenant's database: it gets Lambda's longest time. */
+const COPY_SECONDS = 900;
+
+/**
+ * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`;
+ * workflow-tasks/move/steps.ts): the target's database is made and migrated while the tenant serves; it is
+ * suspended for the copy, which is verified table by table; the secret and registry switch to the target;
+ * it resumes there and the old copy is removed. Any failure before the resume puts everything back (the
+ * tenant serving where it was, the target's copy dropped); after it, the cleanup finishes the move forward.
+ */
+export class TenantMove extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly taskFunctions: ReadonlyMap<string, lambda.IFunction>;
+
+  constructor(scope: Construct, id: string, props: TenantMoveProps) {
+    super(scope, id);
+    const access = new StepGrants(this, props);
+    const grants = handlerGrants(permissions, (given, f) => access.grantAll(given, f));
+    const tasks = new WorkflowTasks(this, props, 'move');
+    this.taskFunctions = tasks.byState;
+    const task = databaseTasks(tasks, grants, (handler) => (handler === 'copy' ? COPY_SECONDS : 60));
+
+    const claim = task(S.claim, 'claim', '$.move');
+    refuseAt(this, claim, S.refused, [PermanentErrors.QuotaExceeded]);
+    const failed = new sfn.Fail(this, S.failed, {
+      stateName: S.failed,
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const undoSwitch = task(S.undoSwitch, 'undoSwitch', undefined, 'undo');
+    undoSwitch
+      .next(task(S.undoSuspend, 'undoSuspend', undefined, 'undo'))
+      .next(task(S.undoPrepare, 'undoPrepare', undefined, 'undo'))
+      .next(task(S.undoClaim, 'undoClaim', undefined, 'undo'))
+      .next(failed);
+
+    const beforeNoReturn = [
+      task(S.prepare, 'prepare', '$.prepared'),
+      task(S.suspend, 'suspend'),
+      task(S.copy, 'copy', '$.copied'),
+      task(S.switchOver, 'switchOver', '$.switched'),
+    ];
+    for (const step of beforeNoReturn) step.addCatch(undoSwitch, { resultPath: '$.error' });
+    // From the resume on, a failure ends the execution; the cleanup workflow finishes the move forward.
+    const afterNoReturn = [
+      task(S.resume, 'resume', undefined, 'undo'),
+      task(S.removeOld, 'removeOld', undefined, 'undo'),
+      task(S.markMoved, 'markMoved', '$.moved', 'undo'),
+    ];
+    let chain: sfn.Chain = claim.next(beforeNoReturn[0]!);
+    for (const step of [...beforeNoReturn.slice(1), ...afterNoReturn]) chain = chain.next(step);
+    chain.next(new sfn.Succeed(this, S.moved, { stateName: S.moved }));
+
+    this.stateMachine = workflowStateMachine(this, {
+      start: claim,
+      timeout: Duration.hours(2),
+      comment:
+        'Moves a shared tenant to another shared instance: copied while suspended, verified, switched; a failure before it resumes there puts it back.',
+      logRetention: props.logRetention,
+    });
+  }
+}

@@ -1,0 +1,313 @@
+import { rm } from 'node:fs/promises';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { Client } from 'pg';
+import { gatewayRequest } from '../../cli/describe';
+import { capacitySettings } from '../../common/capacity';
+import { MoveStates } from '../../common/move';
+import { PlatformNames, tenantResourceNames } from '../../common/names';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { startLocalServices, type LocalServices } from '../../cli/services';
+import type { ExecutionRecord } from '../../local/platform';
+import { waitFor } from '../../local/processes/ports';
+import { aws } from '../../workflow-tasks/lib/aws';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { getTenant } from '../../workflow-tasks/records/registry';
+import { cleanupAfter, reaching } from '../fixtures/executions';
+import { adminClient, tenantInput } from '../fixtures/platform';
+import { tenantctl } from '../fixtures/processes';
+import { makeStateDir } from '../fixtures/state-dir';
+import { seedShop } from '../fixtures/tenant-api';
+
+// Three tenants per shared instance, the next instance started when one place is left: the first two
+// onboardings bring shared-2.
+const QUOTAS = capacitySettings({ tenantsPerSharedInstance: 3, sharedInstanceHeadroom: 1 }, 'test');
+const shop = 'mv-shop';
+const failing = 'mv-fails';
+const stopped = 'mv-stopped';
+const newPassword = 'a-password-the-admin-set-before-the-move';
+
+let stateDir: string;
+let services: LocalServices | undefined;
+let adminEmail = '';
+let products: { id: number }[] = [];
+let orders: unknown[] = [];
+
+beforeAll(async () => {
+  stateDir = await makeStateDir('move');
+  services = await startLocalServices({
+    stateDir,
+    port: 0,
+    gatewayPort: 0,
+    quotas: QUOTAS,
+    faults: [
+      // The switch happens, then fails: the rollback must undo it.
+      { tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 },
+      // The copy starts late: the execution is stopped while it waits.
+      { tenantId: stopped, step: 'move:copy', kind: 'slow', times: 1 },
+    ],
+  });
+  for (const tenantId of [shop, failing, stopped]) {
+    const record = await running().platform.runExecution(tenantInput(tenantId));
+    if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
+  }
+  await waitFor(
+    'shared-2 to be added',
+    async () => (await instanceRow('shared-2'))?.status === 'AVAILABLE',
+    60_000,
+  );
+
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName);
+  adminEmail = secret.adminEmail;
+  let token = await signIn(shop, secret.adminPassword!);
+  const changed = await api(shop, token, '/auth/password', 'POST', {
+    currentPassword: secret.adminPassword,
+    newPassword,
+  });
+  if (changed.status !== 204 && changed.status !== 200) throw new Error(`password: ${changed.body}`);
+  token = await signIn(shop, newPassword);
+  await seedShop((path, method, body) => api(shop, token, path, method, body));
+  products = listed(await api(shop, token, '/products?limit=100')) as { id: number }[];
+  orders = listed(await api(shop, token, '/orders?limit=100'));
+}, 240_000);
+
+afterAll(async () => {
+  await services?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+function running(): LocalServices {
+  if (!services) throw new Error('the platform is not running');
+  return services;
+}
+
+function api(tenantId: string, token: string, path: string, method = 'GET', body?: unknown) {
+  return gatewayRequest(running().endpoints.gateway, `api.${tenantId}.localhost`, path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+async function signIn(tenantId: string, password: string): Promise<string> {
+  const login = await api(tenantId, '', '/auth/login', 'POST', { email: adminEmail, password });
+  if (login.status !== 200) throw new Error(`login to ${tenantId}: ${login.status} ${login.body}`);
+  return (JSON.parse(login.body) as { token: string }).token;
+}
+
+function listed(response: { status: number; body: string }): unknown[] {
+  if (response.status !== 200) throw new Error(`list: ${response.status} ${response.body}`);
+  return (JSON.parse(response.body) as { items: unknown[] }).items;
+}
+
+function move(tenantId: string, toInstance: string): Promise<ExecutionRecord> {
+  const { platform } = running();
+  return platform.runExecution(
+    { tenantId, toInstance },
+    { stateMachineArn: platform.stateMachines.move.arn },
+  );
+}
+
+async function registryQuery<T extends object>(sql: string, values: unknown[] = []): Promise<T[]> {
+  const client = await adminClient(running().platform, PlatformNames.platformDatabase);
+  try {
+    return (await client.query<T>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+interface InstanceRow {
+  status: string;
+  host: string;
+  port: number;
+  master_secret_arn: string;
+}
+
+async function instanceRow(id: string): Promise<InstanceRow | undefined> {
+  const [row] = await registryQuery<InstanceRow>('SELECT * FROM shared_instances WHERE id = $1', [id]);
+  return row;
+}
+
+/** The tenant's database and role on a shared instance's server, as its master user sees them. */
+async function copyOn(
+  instanceId: string,
+  tenantId: string,
+): Promise<{ database: boolean; login: boolean | null }> {
+  const platform = running().platform;
+  const instance = instanceId === 'shared-1' ? undefined : await instanceRow(instanceId);
+  const master = instance
+    ? (JSON.parse(
+        (await aws().secrets.send(new GetSecretValueCommand({ SecretId: instance.master_secret_arn })))
+          .SecretString ?? '{}',
+      ) as { username: string; password: string })
+    : { username: platform.postgres.user, password: platform.postgres.password };
+  const client = new Client({
+    host: instance?.host ?? platform.postgres.host,
+    port: instance?.port ?? platform.postgres.port,
+    user: master.username,
+    password: master.password,
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    const names = tenantResourceNames(tenantId);
+    const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
+    const role = await client.query<{ rolcanlogin: boolean }>(
+      'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1',
+      [names.role],
+    );
+    return { database: db.rowCount === 1, login: role.rows[0]?.rolcanlogin ?? null };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Where the tenant's secret says its database is. */
+async function secretEndpoint(tenantId: string): Promise<string> {
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  return `${secret.host}:${secret.port}`;
+}
+
+async function endpointOf(instanceId: string): Promise<string> {
+  if (instanceId === 'shared-1') {
+    const { host, port } = running().platform.postgres;
+    return `${host}:${port}`;
+  }
+  const row = await instanceRow(instanceId);
+  return `${row?.host}:${row?.port}`;
+}
+
+describe('moving a shared tenant to another shared instance', () => {
+  it('moves it with every row and the password its admin set; it answers 200 or 503 tenant-suspended throughout', async () => {
+    expect((await getTenant(shop))?.dbInstance).toBe('shared-1');
+    // Requests all along the move: never an error but the suspension's.
+    const seen: string[] = [];
+    let moving = true;
+    const probeToken = await signIn(shop, newPassword);
+    const probe = (async () => {
+      while (moving) {
+        const r = await api(shop, probeToken, '/products?limit=1');
+        seen.push(
+          r.status === 200
+            ? '200'
+            : `${r.status} ${(JSON.parse(r.body) as { type?: string }).type ?? r.body}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    const shown = await tenantctl(['move', shop, '--instance', 'shared-2', '--state-dir', stateDir]);
+    moving = false;
+    await probe;
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(shown.stdout).toContain(MoveStates.copy);
+
+    const tenant = await getTenant(shop);
+    expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-2']);
+    expect(await secretEndpoint(shop)).toBe(await endpointOf('shared-2'));
+    expect(await copyOn('shared-2', shop)).toEqual({ database: true, login: true });
+    expect(await copyOn('shared-1', shop)).toEqual({ database: false, login: null });
+
+    const suspended = seen.filter((s) => s.endsWith('tenant-suspended')).length;
+    console.log(
+      `during the move: ${seen.length - suspended} requests served, ${suspended} answered suspended`,
+    );
+    // Every response was served or refused as suspended; the tenant serves again at the end.
+    expect(seen.filter((s) => s !== '200' && !s.endsWith('tenant-suspended'))).toEqual([]);
+    expect(seen.at(-1)).toBe('200');
+
+    // The same rows, the admin's own password, and new ids past the copied ones.
+    const token = await signIn(shop, newPassword);
+    expect(listed(await api(shop, token, '/products?limit=100'))).toEqual(products);
+    expect(listed(await api(shop, token, '/orders?limit=100'))).toEqual(orders);
+    const created = await api(shop, token, '/products', 'POST', {
+      sku: 'SKU-after-move',
+      name: 'Made on the new instance',
+      priceCents: 1,
+      stock: 1,
+    });
+    expect(created.status).toBe(201);
+    expect((JSON.parse(created.body) as { id: number }).id).toBeGreaterThan(
+      Math.max(...products.map((p) => p.id)),
+    );
+  });
+
+  it('a move whose switch fails after switching leaves the tenant serving where it was, the target copy gone', async () => {
+    const record = await move(failing, 'shared-2');
+    expect([record.status, record.error]).toEqual(['FAILED', 'InjectedFault']);
+    const tenant = await getTenant(failing);
+    expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-1']);
+    expect(await secretEndpoint(failing)).toBe(await endpointOf('shared-1'));
+    expect(await copyOn('shared-1', failing)).toEqual({ database: true, login: true });
+    expect(await copyOn('shared-2', failing)).toEqual({ database: false, login: null });
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(failing).secretName);
+    adminEmail = secret.adminEmail;
+    const token = await signIn(failing, secret.adminPassword!);
+    expect((await api(failing, token, '/products?limit=5')).status).toBe(200);
+    // The cleanup that follows every failed execution finds nothing more to do.
+    const cleanup = await cleanupAfter(running().platform, record.executionArn);
+    expect(JSON.parse(cleanup.output ?? '{}')).toMatchObject({ cleanup: { rolledBack: [] } });
+    expect(JSON.parse(cleanup.output ?? '{}')).not.toHaveProperty('cleanup.moved');
+  });
+
+  it('a move stopped during its copy is put back by the cleanup: serving where it was, nothing left on the target', async () => {
+    const { platform } = running();
+    const started = await platform.startExecution(
+      { tenantId: stopped, toInstance: 'shared-2' },
+      { stateMachineArn: platform.stateMachines.move.arn },
+    );
+    await reaching(platform, started.executionArn, MoveStates.copy);
+    expect((await getTenant(stopped))?.status).toBe('MOVING');
+    await platform.stopExecution(started.executionArn);
+    const cleanup = await cleanupAfter(platform, started.executionArn, 60_000);
+    expect([cleanup.status, cleanup.error ?? null, cleanup.cause ?? null]).toEqual(['SUCCEEDED', null, null]);
+    expect(JSON.parse(cleanup.output ?? '{}')).toMatchObject({ cleanup: { moved: stopped } });
+    const tenant = await getTenant(stopped);
+    expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-1']);
+    expect(await copyOn('shared-2', stopped)).toEqual({ database: false, login: null });
+    expect((await api(stopped, '', '/health')).status).toBe(200);
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(stopped).secretName);
+    adminEmail = secret.adminEmail;
+    const token = await signIn(stopped, secret.adminPassword!);
+    expect((await api(stopped, token, '/products?limit=5')).status).toBe(200);
+  });
+
+  it('refuses a move it cannot make, naming why, and changes nothing', async () => {
+    const cases: [Record<string, unknown>, string, string][] = [
+      [
+        { tenantId: failing, toInstance: 'shared-1' },
+        'InvalidInput',
+        `toInstance: ${failing} is on shared-1 already`,
+      ],
+      [
+        { tenantId: failing, toInstance: 'shared-9' },
+        'InvalidInput',
+        'toInstance: there is no shared instance shared-9',
+      ],
+      [
+        { tenantId: failing, toInstance: 'db-1; DROP' },
+        'InvalidInput',
+        'toInstance: must be a shared instance id',
+      ],
+      [
+        { tenantId: 'mv-nobody', toInstance: 'shared-2' },
+        'TenantStateConflict',
+        'there is no tenant mv-nobody',
+      ],
+    ];
+    for (const [input, error, cause] of cases) {
+      const { platform } = running();
+      const record = await platform.runExecution(input, { stateMachineArn: platform.stateMachines.move.arn });
+      expect({ input, status: record.status, error: record.error }).toEqual({
+        input,
+        status: 'FAILED',
+        error,
+      });
+      expect(record.cause).toContain(cause);
+    }
+    const tenant = await getTenant(failing);
+    expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-1']);
+  });
+});

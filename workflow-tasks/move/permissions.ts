@@ -1,0 +1,38 @@
+import { PlatformNames } from '../../common/names';
+import { TenantArns, USES_REGISTRY, type WorkflowPermissions } from '../../common/permissions';
+import { SWITCH_ACTIONS } from '../suspension/permissions';
+
+const readsTenantSecret = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
+/** DDL on a shared instance add-capacity made: its master secret is RDS's (the first one's is the registry's). */
+const readsInstanceSecrets = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.rdsSecrets] };
+const pointsTenantSecret = {
+  allow: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+  on: [TenantArns.secrets],
+};
+
+/** What each handler of the move workflow may do (workflow-tasks/move/steps.ts). */
+export const permissions: WorkflowPermissions = {
+  claim: [USES_REGISTRY],
+  // The target's role and database, migrated with the tenant's version's migrations (its zip).
+  prepare: [
+    USES_REGISTRY,
+    readsTenantSecret,
+    readsInstanceSecrets,
+    { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
+  ],
+  suspend: [
+    USES_REGISTRY,
+    { allow: SWITCH_ACTIONS.toSuspended, on: [TenantArns.functions] },
+    { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
+  ],
+  // Both copies are read and written as the tenant's own role.
+  copy: [USES_REGISTRY, readsTenantSecret],
+  switchOver: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
+  undoSwitch: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
+  resume: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
+  undoSuspend: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
+  removeOld: [USES_REGISTRY, readsInstanceSecrets],
+  undoPrepare: [USES_REGISTRY, readsInstanceSecrets],
+  markMoved: [USES_REGISTRY, { putEvents: 'eventBus' }],
+  undoClaim: [USES_REGISTRY],
+};

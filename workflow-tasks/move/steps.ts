@@ -1,0 +1,466 @@
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { escapeIdentifier, type ClientBase } from 'pg';
+import * as z from 'zod/mini';
+import { FIRST_SHARED_INSTANCE } from '../../common/capacity';
+import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { SHARED_INSTANCE_ID } from '../../common/move';
+import { EventTypes, tenantResourceNames } from '../../common/names';
+import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { loadRows, type LoadedTables } from '../import/load';
+import { shapeOf, type SchemaShape } from '../import/schema';
+import { readTenantApiVersion } from '../lib/artifact';
+import { aws } from '../lib/aws';
+import { withClient, withMasterClient, type DbCredentials } from '../lib/db';
+import { publishEvent } from '../lib/events';
+import { appliedVersion, migrate } from '../lib/migrate';
+import { dropTenantDatabase, ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
+import {
+  capacityFromEnv,
+  lockPlacement,
+  reserveMoveTarget,
+  sharedInstance,
+  type SharedInstance,
+} from '../records/capacity';
+import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
+import { withRegistry } from '../records/registry';
+import { switchBack, switchToSuspended } from '../suspension/steps';
+
+/**
+ * Moving a shared tenant to another shared instance (`tenantctl move TENANT --instance shared-<n>`), one
+ * execution with compensation. While the tenant serves: its role and database are made on the target and
+ * migrated to the source's schema version. Then it is suspended for the copy alone: every table is copied in
+ * one snapshot of the source and one transaction on the target, counted and hashed on both sides
+ * (workflow-tasks/import/load.ts); the secret and the registry are switched to the target, and the source's
+ * role stops logging in (its open connections are ended, so a warm function reads the secret again). Up to
+ * here a failure puts everything back: the source's role logs in again, the secret and the registry name
+ * the source, the tenant is resumed there and the target's copy dropped. Resuming on the target is the point
+ * of no return (new rows are written there): after it, the old copy is removed and the tenant is ACTIVE,
+ * and an interruption is finished forward by the cleanup workflow (releaseMoveOf).
+ */
+
+/** The input of a `tenant-move` execution. */
+const requestSchema = z.strictObject({
+  tenantId: tenantIdSchema,
+  toInstance: z
+    .string({ error: 'must be a string' })
+    .check(
+      z.regex(
+        SHARED_INSTANCE_ID,
+        'must be a shared instance id such as "shared-2" (tenantctl cells lists them)',
+      ),
+    ),
+});
+
+/** The move as the claim took it: the tenant, and the shared instances it goes from and to. */
+export interface MoveClaim {
+  readonly tenantId: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** What the registry keeps of a move (column `move`) while the tenant is MOVING. */
+interface MoveRecord extends Omit<MoveClaim, 'tenantId'> {
+  readonly executionArn: string;
+  /** The secret and `db_instance` name the target. */
+  readonly switched?: boolean;
+  /** The tenant was resumed on the target: past the point of no return. */
+  readonly resumed?: boolean;
+}
+
+type Event = {
+  readonly executionArn: string;
+  readonly state: { readonly tenantId?: unknown; readonly toInstance?: unknown; readonly move?: MoveClaim };
+};
+
+// The maintenance database every PostgreSQL server has; DDL on databases runs there.
+const MAINTENANCE_DB = 'postgres';
+
+/**
+ * Takes the tenant for this execution: an ACTIVE shared tenant no release is updating, on another instance
+ * than the target, becomes MOVING, and holds a place on the target (an available shared instance with room,
+ * checked under the placement lock). Anything else fails at once, naming why, and changes nothing. Claiming
+ * twice from one execution is the same claim.
+ */
+export async function claim({ executionArn, state }: Event): Promise<MoveClaim> {
+  const parsed = requestSchema.safeParse(state);
+  if (!parsed.success)
+    throw new OnboardingError(PermanentErrors.InvalidInput, fieldProblems(parsed.error.issues).join('; '));
+  const { tenantId, toInstance } = parsed.data;
+  return withRegistry(async (client) => {
+    await client.query('BEGIN');
+    try {
+      await lockPlacement(client);
+      const { rows } = await client.query<{
+        status: TenantStatus;
+        tier: string;
+        db_instance: string | null;
+        release_lock: string | null;
+        move: MoveRecord | null;
+      }>('SELECT status, tier, db_instance, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE', [
+        tenantId,
+      ]);
+      const row = rows[0];
+      const claimed = await (async (): Promise<MoveClaim> => {
+        if (row?.status === 'MOVING' && row.move?.executionArn === executionArn)
+          return { tenantId, from: row.move.from, to: row.move.to };
+        if (!row) throw conflict(`there is no tenant ${tenantId}`);
+        if (row.status !== 'ACTIVE')
+          throw conflict(
+            `${tenantId} is ${row.status}; only an ACTIVE tenant can be moved: ${whatToDoInstead(tenantId, row.status)}`,
+          );
+        if (row.release_lock)
+          throw conflict(`release ${row.release_lock} is updating ${tenantId}: try again when it is done`);
+        if (row.tier !== 'shared')
+          throw new OnboardingError(
+            PermanentErrors.InvalidInput,
+            `tenantId: ${tenantId} is a dedicated tenant on its own instance; only a shared tenant moves between shared instances`,
+          );
+        const from = row.db_instance ?? FIRST_SHARED_INSTANCE;
+        if (from === toInstance)
+          throw new OnboardingError(
+            PermanentErrors.InvalidInput,
+            `toInstance: ${tenantId} is on ${toInstance} already`,
+          );
+        await reserveMoveTarget(client, tenantId, toInstance, capacityFromEnv());
+        await client.query(
+          `UPDATE tenants SET status = 'MOVING', updated_at = now(),
+                  move = jsonb_build_object('executionArn', $2::text, 'from', $3::text, 'to', $4::text,
+                                            'startedAt', now())
+            WHERE id = $1`,
+          [tenantId, executionArn, from, toInstance],
+        );
+        return { tenantId, from, to: toInstance };
+      })();
+      await client.query('COMMIT');
+      return claimed;
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  });
+}
+
+/**
+ * The tenant's role (the secret's password) and database on the target, migrated as the tenant's own role
+ * to the schema version the source has, with the migrations of the code the tenant runs. A re-run converges.
+ */
+export async function prepare({ executionArn, state }: Event): Promise<{ schemaVersion: number }> {
+  const move = moveOf(state);
+  const { codeVersion } = await ownMove(executionArn, move.tenantId);
+  const names = tenantResourceNames(move.tenantId);
+  const secret = await readTenantSecret(names.secretName);
+  const { source, target } = await instancesOf(move);
+  await withMasterClient(MAINTENANCE_DB, (c) => ensureTenantDatabase(c, names, secret.password), target);
+  const sourceVersion = await withClient(asTenant(secret, source), appliedVersion);
+  if (!codeVersion) throw mismatch(`${move.tenantId} has no code version recorded`);
+  const { migrations } = await readTenantApiVersion(codeVersion);
+  const schemaVersion = await withClient(asTenant(secret, target), async (client) => {
+    await migrate(
+      client,
+      'tenant',
+      migrations.filter((m) => m.version <= sourceVersion),
+    );
+    return appliedVersion(client);
+  });
+  if (schemaVersion !== sourceVersion)
+    throw mismatch(
+      `${move.tenantId}'s database is at schema version ${sourceVersion}, and the migrations of the code it runs (${codeVersion}) reach ${schemaVersion}`,
+    );
+  return { schemaVersion };
+}
+
+/** Suspended as a suspension suspends it (its API answers 503 but on /health), so nobody writes during the copy. */
+export async function suspend({ executionArn, state }: Event): Promise<void> {
+  const { tenantId } = moveOf(state);
+  await ownMove(executionArn, tenantId);
+  await switchToSuspended({ executionArn, state: { tenantId, action: 'suspend' } });
+}
+
+/**
+ * Every table of the source, read in one snapshot, into the target in one transaction (emptied first, so a
+ * re-run copies again), each table counted and hashed as read and again as read back: any difference rolls
+ * the target's transaction back (ImportMismatch). Both sides must have the same tables and columns.
+ */
+export async function copy({ executionArn, state }: Event): Promise<{ tables: LoadedTables; rows: number }> {
+  const move = moveOf(state);
+  await ownMove(executionArn, move.tenantId);
+  const secret = await readTenantSecret(tenantResourceNames(move.tenantId).secretName);
+  const { source, target } = await instancesOf(move);
+  const tables = await withClient(asTenant(secret, source), (from) =>
+    withClient(asTenant(secret, target), async (to) => {
+      await from.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const shape = await shapeOf(from);
+        const differences = shapeDifferences(shape, await shapeOf(to));
+        if (differences.length > 0)
+          throw mismatch(
+            `the target's tables differ from the source's: ${differences.slice(0, 8).join('; ')}`,
+          );
+        if (shape.size > 0)
+          await to.query(
+            `TRUNCATE ${[...shape.keys()].map((t) => escapeIdentifier(t)).join(', ')} RESTART IDENTITY`,
+          );
+        return await loadRows(
+          to,
+          { kind: 'database', client: from, label: `${move.tenantId}'s database on ${move.from}` },
+          shape,
+        );
+      } finally {
+        await from.query('COMMIT').catch(() => undefined);
+      }
+    }),
+  );
+  return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
+}
+
+/**
+ * The secret and the registry name the target; the source's role stops logging in and its open connections
+ * are ended (a warm function's pool then fails to log in, forgets the secret and reads the new one).
+ */
+export async function switchOver({ executionArn, state }: Event): Promise<{ host: string; port: number }> {
+  const move = moveOf(state);
+  await ownMove(executionArn, move.tenantId);
+  const { source, target } = await instancesOf(move);
+  await pointSecretAt(move.tenantId, target);
+  await recordInstance(executionArn, move, move.to, { switched: true });
+  await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
+  return { host: target.host, port: target.port };
+}
+
+/** Undoes the switch (idempotent, nothing to do before it): the source's role logs in, secret and registry name it. */
+export async function undoSwitch({ executionArn, state }: Event): Promise<void> {
+  const move = moveOf(state);
+  const record = await ownMove(executionArn, move.tenantId);
+  if (record.move.resumed) throw pastNoReturn(move);
+  const { source } = await instancesOf(move);
+  await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, true), source);
+  await pointSecretAt(move.tenantId, source);
+  await recordInstance(executionArn, move, move.from, { switched: false });
+}
+
+/** The point of no return, written first: the tenant serves again, from the target. */
+export async function resume({ executionArn, state }: Event): Promise<void> {
+  const move = moveOf(state);
+  await ownMove(executionArn, move.tenantId);
+  await recordInstance(executionArn, move, move.to, { switched: true, resumed: true });
+  await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
+}
+
+/** Resumed where it was (the rollback's): the same switch back a resume makes; nothing if never suspended. */
+export async function undoSuspend({ executionArn, state }: Event): Promise<void> {
+  const { tenantId } = moveOf(state);
+  await switchBack({ executionArn, state: { tenantId, action: 'resume' } });
+}
+
+/** The source's database and role, once the target is the tenant's (never the copy the tenant runs on). */
+export async function removeOld({ executionArn, state }: Event): Promise<void> {
+  const move = moveOf(state);
+  const { dbInstance } = await ownMove(executionArn, move.tenantId);
+  if (dbInstance !== move.to)
+    throw conflict(
+      `${move.tenantId} runs on ${dbInstance ?? '?'}, not ${move.to}: its copy on ${move.from} stays`,
+    );
+  const { source } = await instancesOf(move);
+  await withMasterClient(
+    MAINTENANCE_DB,
+    (c) => dropTenantDatabase(c, tenantResourceNames(move.tenantId)),
+    source,
+  );
+}
+
+/** The target's database and role (the rollback's), unless the tenant runs on them. */
+export async function undoPrepare({ state }: Event): Promise<void> {
+  const move = moveOf(state);
+  const { dbInstance } = await registryRow(move.tenantId);
+  if (dbInstance === move.to) return;
+  const { target } = await instancesOf(move);
+  await withMasterClient(
+    MAINTENANCE_DB,
+    (c) => dropTenantDatabase(c, tenantResourceNames(move.tenantId)),
+    target,
+  );
+}
+
+/** ACTIVE on the target, `TenantMoved`. */
+export async function markMoved({ executionArn, state }: Event): Promise<{ instance: string }> {
+  const move = moveOf(state);
+  await endMove(executionArn, move.tenantId, true);
+  await publishEvent(EventTypes.TenantMoved, { ...move });
+  return { instance: move.to };
+}
+
+/** ACTIVE where it was (the rollback's last step); a move past its point of no return is not undone. */
+export async function undoClaim({ executionArn, state }: Event): Promise<void> {
+  await endMove(executionArn, moveOf(state).tenantId, false);
+}
+
+/**
+ * What a move execution that ended unfinished (stopped, timed out, failed where its rollback did not run)
+ * leaves: a tenant it still holds MOVING is put back ACTIVE where it was, before its point of no return (the
+ * rollback's steps, all idempotent), or finished forward on the target after it. Returns that tenant.
+ */
+export async function releaseMoveOf(executionArn: string): Promise<string | undefined> {
+  const row = await withRegistry(async (client) => {
+    const { rows } = await client.query<{ id: string; move: MoveRecord }>(
+      `SELECT id, move FROM tenants WHERE status = 'MOVING' AND move->>'executionArn' = $1`,
+      [executionArn],
+    );
+    return rows[0];
+  });
+  if (!row) return undefined;
+  const event = { executionArn, state: { move: { tenantId: row.id, from: row.move.from, to: row.move.to } } };
+  if (row.move.resumed) {
+    await resume(event);
+    await removeOld(event);
+    await markMoved(event);
+  } else {
+    await undoSwitch(event);
+    await undoSuspend(event);
+    await undoPrepare(event);
+    await undoClaim(event);
+  }
+  return row.id;
+}
+
+function moveOf(state: Event['state']): MoveClaim {
+  if (!state.move) throw new Error('state has no move: the step ran out of order');
+  return state.move;
+}
+
+async function instancesOf(move: MoveClaim): Promise<{ source: SharedInstance; target: SharedInstance }> {
+  const [source, target] = await Promise.all([sharedInstance(move.from), sharedInstance(move.to)]);
+  return { source, target };
+}
+
+interface TenantRow {
+  readonly status: string;
+  readonly dbInstance: string | null;
+  readonly codeVersion: string | null;
+  readonly move: MoveRecord | null;
+}
+
+async function registryRow(tenantId: string): Promise<TenantRow> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{
+      status: string;
+      db_instance: string | null;
+      code_version: string | null;
+      move: MoveRecord | null;
+    }>('SELECT status, db_instance, code_version, move FROM tenants WHERE id = $1', [tenantId]);
+    const row = rows[0];
+    return {
+      status: row?.status ?? 'UNKNOWN',
+      dbInstance: row?.db_instance ?? null,
+      codeVersion: row?.code_version ?? null,
+      move: row?.move ?? null,
+    };
+  });
+}
+
+/** The registry row, which this execution must hold MOVING (else RegistrationLost: nothing is touched). */
+async function ownMove(executionArn: string, tenantId: string): Promise<TenantRow & { move: MoveRecord }> {
+  const row = await registryRow(tenantId);
+  if (row.status !== 'MOVING' || row.move?.executionArn !== executionArn)
+    throw new OnboardingError(
+      PermanentErrors.RegistrationLost,
+      `${tenantId} is ${row.status}, not being moved by ${executionArn}`,
+    );
+  return { ...row, move: row.move };
+}
+
+async function recordInstance(
+  executionArn: string,
+  move: MoveClaim,
+  instance: string,
+  progress: Pick<MoveRecord, 'switched' | 'resumed'>,
+): Promise<void> {
+  const { rowCount } = await withRegistry((client) =>
+    client.query(
+      `UPDATE tenants SET db_instance = $2, move = move || $4::jsonb, updated_at = now()
+        WHERE id = $1 AND status = 'MOVING' AND move->>'executionArn' = $3`,
+      [move.tenantId, instance, executionArn, JSON.stringify(progress)],
+    ),
+  );
+  if (rowCount !== 1)
+    throw new OnboardingError(
+      PermanentErrors.RegistrationLost,
+      `${move.tenantId} is not being moved by ${executionArn}`,
+    );
+}
+
+/** The move ends: ACTIVE (on the target when `moved`); a rollback never ends a move past its point of no return. */
+async function endMove(executionArn: string, tenantId: string, moved: boolean): Promise<void> {
+  await withRegistry((client) =>
+    client.query(
+      `UPDATE tenants SET status = 'ACTIVE', move = NULL, suspension = NULL, updated_at = now()
+        WHERE id = $1 AND status = 'MOVING' AND move->>'executionArn' = $2
+          AND (move->>'resumed')::boolean IS NOT DISTINCT FROM $3`,
+      [tenantId, executionArn, moved ? true : null],
+    ),
+  );
+}
+
+async function pointSecretAt(tenantId: string, instance: SharedInstance): Promise<void> {
+  const SecretId = tenantResourceNames(tenantId).secretName;
+  const secret = await readTenantSecret(SecretId);
+  if (secret.host === instance.host && Number(secret.port) === instance.port) return;
+  await aws().secrets.send(
+    new PutSecretValueCommand({
+      SecretId,
+      SecretString: JSON.stringify({ ...secret, host: instance.host, port: instance.port }),
+    }),
+  );
+}
+
+/** Lets the tenant's role on `client`'s server log in, or stops it and ends its open connections. */
+async function setLogin(client: ClientBase, tenantId: string, login: boolean): Promise<void> {
+  const { role, database } = tenantResourceNames(tenantId);
+  const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  if (exists.rowCount !== 1) return;
+  await client.query(`ALTER ROLE ${escapeIdentifier(role)} ${login ? 'LOGIN' : 'NOLOGIN'}`);
+  if (!login)
+    await client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2',
+      [database, role],
+    );
+}
+
+function asTenant(secret: TenantSecret, instance: SharedInstance): DbCredentials {
+  return {
+    host: instance.host,
+    port: instance.port,
+    database: secret.dbname,
+    user: secret.username,
+    password: secret.password,
+  };
+}
+
+/** What one shape has that the other has not, one line each. */
+function shapeDifferences(source: SchemaShape, target: SchemaShape): string[] {
+  const found: string[] = [];
+  for (const [table, columns] of source) {
+    const other = target.get(table);
+    if (!other) found.push(`table ${table} is missing on the target`);
+    else if (JSON.stringify([...columns]) !== JSON.stringify([...other]))
+      found.push(`table ${table} has other columns on the target`);
+  }
+  for (const table of target.keys())
+    if (!source.has(table)) found.push(`table ${table} is only on the target`);
+  return found;
+}
+
+function conflict(why: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.TenantStateConflict, why);
+}
+
+function mismatch(why: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.MoveMismatch, why);
+}
+
+function pastNoReturn(move: MoveClaim): OnboardingError {
+  return new OnboardingError(
+    PermanentErrors.TenantStateConflict,
+    `${move.tenantId} serves from ${move.to} already: the move is finished forward, not undone`,
+  );
+}
