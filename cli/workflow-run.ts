@@ -40,7 +40,7 @@ export async function readInput(file: string): Promise<unknown> {
  */
 export async function runWorkflow(
   workflow: 'suspension' | 'offboarding' | 'domain' | 'move',
-  input: { tenantId: string; action?: string; domain?: string; toInstance?: string },
+  input: { tenantId: string; action?: string; domain?: string; toInstance?: string; toCell?: string },
   verb: string,
   options: CommonOptions & { quiet?: boolean },
 ): Promise<number> {

@@ -43,10 +43,21 @@ export type Quotas = Record<QuotaName, number>;
 /**
  * Capacity settings beside the quotas: `sharedInstanceHeadroom` tenant places are kept free on the shared
  * instances: the next instance is started when fewer are left, so an onboarding rarely waits for one.
+ * `cells`: how many cells tenants are placed in (`cell-1`, `cell-2`, ...), each within the limits above;
+ * a tenant goes in the first cell with room for it.
  */
 export interface CapacitySettings extends Quotas {
   readonly sharedInstanceHeadroom: number;
+  readonly cells: number;
 }
+
+/** The cells tenants are placed in, in the order they fill. */
+export function cellIds(settings: Pick<CapacitySettings, 'cells'>): string[] {
+  return Array.from({ length: settings.cells }, (_, i) => `cell-${i + 1}`);
+}
+
+/** The cell the platform was deployed as (every tenant placed before there were cells is in it). */
+export const FIRST_CELL = 'cell-1';
 
 /** The headroom when the file gives none: a tenth of an instance, at least one place. */
 export function defaultHeadroom(tenantsPerSharedInstance: number): number {
@@ -55,7 +66,8 @@ export function defaultHeadroom(tenantsPerSharedInstance: number): number {
 
 /**
  * A quotas file (`tenantctl up --quotas FILE`, the CDK context `quotas`): a JSON object of positive
- * integers by the names above, and `sharedInstanceHeadroom` (0 or more, below `tenantsPerSharedInstance`);
+ * integers by the names above, `cells` (1 or more), and `sharedInstanceHeadroom` (0 or more, below
+ * `tenantsPerSharedInstance`);
  * what it leaves out keeps its default. Anything else is refused with the field named.
  */
 export function parseCapacitySettings(text: string, source: string): CapacitySettings {
@@ -75,7 +87,7 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
       `${source}: must be a JSON object of limits, for example {"tenantsPerSharedInstance": 4}`,
     );
   const fields = given as Record<string, unknown>;
-  const known = [...Object.keys(QUOTAS), 'sharedInstanceHeadroom'];
+  const known = [...Object.keys(QUOTAS), 'sharedInstanceHeadroom', 'cells'];
   for (const [field, value] of Object.entries(fields)) {
     if (!known.includes(field))
       throw new Error(`${source}: ${field} is not a limit the platform knows (known: ${known.join(', ')})`);
@@ -97,7 +109,7 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
     throw new Error(
       `${source}: sharedInstanceHeadroom (${headroom}) must be below tenantsPerSharedInstance (${quotas.tenantsPerSharedInstance})`,
     );
-  return { ...quotas, sharedInstanceHeadroom: headroom };
+  return { ...quotas, sharedInstanceHeadroom: headroom, cells: (fields.cells as number | undefined) ?? 1 };
 }
 
 /** The limits when none are given. */

@@ -19,3 +19,6 @@ export const MoveStates = {
 
 /** A shared instance's id as a move's `toInstance` names it. */
 export const SHARED_INSTANCE_ID = /^shared-[1-9][0-9]{0,5}$/;
+
+/** A cell's id as a move's `toCell` names it. */
+export const CELL_ID = /^cell-[1-9][0-9]{0,3}$/;

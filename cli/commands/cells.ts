@@ -1,13 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { cellIds } from '../../common/capacity';
 import { keptCapacity } from '../../local/bootstrap/capacity';
 import { cellView, type CellView } from '../../workflow-tasks/records/capacity';
 import { databaseUrlOption, json, jsonOption, out, stateDirOption } from '../options';
 import { readRegistry } from '../registry';
 import { colourFor, statusTone, table } from '../table';
-
-/** The local platform is one cell. */
-const LOCAL_CELL = 'local';
 
 /** `tenantctl cells`: each cell's use against each limit, and its shared instances. */
 export function cellsCommand(program: Command): void {
@@ -21,42 +19,50 @@ export function cellsCommand(program: Command): void {
     .addOption(jsonOption())
     .action(async (options: { stateDir: string; databaseUrl?: string; json?: boolean }) => {
       const settings = await keptCapacity(resolve(options.stateDir));
-      const [cell] = await readRegistry(options, async (client) => [
-        await cellView(client, LOCAL_CELL, settings),
-      ]);
-      const view: CellView = cell ?? { cell: LOCAL_CELL, limits: [], sharedInstances: [] };
-      if (options.json) return json([view]);
+      const views: CellView[] = await readRegistry(options, async (client) => {
+        const found: CellView[] = [];
+        for (const cell of cellIds(settings)) found.push(await cellView(client, cell, settings));
+        return found;
+      });
+      if (options.json) return json(views);
       const colour = colourFor();
-      out(`CELL ${view.cell}`);
-      for (const line of table(
-        view.limits,
-        [
-          { header: 'LIMIT', cell: (l) => l.name },
-          { header: 'IN USE', cell: (l) => `${l.inUse} / ${l.limit}`, tone: (l) => toneOf(l.inUse, l.limit) },
-          { header: 'PER', cell: (l) => l.per },
-          { header: 'WHAT', cell: (l) => l.what },
-        ],
-        colour,
-      ))
-        out(`  ${line}`);
-      out('');
-      for (const line of table(
-        view.sharedInstances,
-        [
-          { header: 'SHARED INSTANCE', cell: (i) => i.id },
-          { header: 'STATUS', cell: (i) => i.status, tone: (i) => statusTone(i.status) },
-          {
-            header: 'TENANTS',
-            cell: (i) => `${i.tenants} / ${i.limit}`,
-            tone: (i) => toneOf(i.tenants, i.limit),
-          },
-          { header: 'ENDPOINT', cell: (i) => i.endpoint ?? '-' },
-          { header: 'REASON', cell: (i) => i.reason ?? '' },
-        ],
-        colour,
-      ))
-        out(`  ${line}`);
+      views.forEach((view, i) => {
+        if (i > 0) out('');
+        printCell(view, colour);
+      });
     });
+}
+
+function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
+  out(`CELL ${view.cell}`);
+  for (const line of table(
+    view.limits,
+    [
+      { header: 'LIMIT', cell: (l) => l.name },
+      { header: 'IN USE', cell: (l) => `${l.inUse} / ${l.limit}`, tone: (l) => toneOf(l.inUse, l.limit) },
+      { header: 'PER', cell: (l) => l.per },
+      { header: 'WHAT', cell: (l) => l.what },
+    ],
+    colour,
+  ))
+    out(`  ${line}`);
+  out('');
+  for (const line of table(
+    view.sharedInstances,
+    [
+      { header: 'SHARED INSTANCE', cell: (i) => i.id },
+      { header: 'STATUS', cell: (i) => i.status, tone: (i) => statusTone(i.status) },
+      {
+        header: 'TENANTS',
+        cell: (i) => `${i.tenants} / ${i.limit}`,
+        tone: (i) => toneOf(i.tenants, i.limit),
+      },
+      { header: 'ENDPOINT', cell: (i) => i.endpoint ?? '-' },
+      { header: 'REASON', cell: (i) => i.reason ?? '' },
+    ],
+    colour,
+  ))
+    out(`  ${line}`);
 }
 
 /** Full is worth a colour; over the limit (a limit lowered below the use) more so. */

@@ -39,7 +39,8 @@ export function tenantsCommand(program: Command): void {
             { header: 'STATUS', cell: (r) => r.status, tone: (r) => statusTone(r.status) },
             { header: 'TIER', cell: (r) => r.tier },
             { header: 'DOMAIN', cell: (r) => r.domain ?? '-' },
-            // A shared tenant's instance (tenantctl cells); a dedicated one has its own.
+            // Its cell, and a shared tenant's instance there (tenantctl cells); a dedicated one has its own.
+            { header: 'CELL', cell: (r) => r.cell },
             { header: 'INSTANCE', cell: (r) => r.dbInstance ?? (r.tier === 'dedicated' ? 'own' : '-') },
             { header: 'CODE', cell: (r) => r.codeVersion ?? '-' },
             { header: 'SCHEMA', cell: (r) => String(r.schemaVersion ?? '-') },

@@ -90,6 +90,26 @@ describe('every undo', () => {
     expect(await footprint(platform, tenantId, domain)).toEqual(nothingOf('ROLLED_BACK'));
   });
 
+  it("Create database's undo run three times at once (retries after timeouts, the first still running) removes it once, without failing", async () => {
+    const tenantId = uniqueTenantId('undo-at-once');
+    const arn = executionArn(tenantId);
+    let state: OnboardingState = tenantInput(tenantId);
+    for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === 'create-database') + 1)) {
+      const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
+      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+    }
+    expect(await footprint(platform, tenantId)).toMatchObject({ database: true, role: true });
+    const undo = STEP_HANDLERS['create-database'].undo!;
+    const event = taskEvent(arn, state.results);
+    const outcomes = await Promise.allSettled([undo(event), undo(event), undo(event)]);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status))).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(await footprint(platform, tenantId)).toMatchObject({ database: false, role: false });
+  });
+
   it('succeeds when there is nothing to undo, and touches no other tenant', async () => {
     const bystander = uniqueTenantId('bystander');
     const bystanderDomain = `${bystander}.example.com`;

@@ -40,6 +40,14 @@ export async function ensureTenantDatabase(
   names: { role: string; database: string },
   password: string,
 ): Promise<void> {
+  await underTenantLock(client, names.role, () => makeTenantDatabase(client, names, password));
+}
+
+async function makeTenantDatabase(
+  client: ClientBase,
+  names: { role: string; database: string },
+  password: string,
+): Promise<void> {
   const verifier = escapeLiteral(scramSha256Verifier(password));
   const roleId = escapeIdentifier(names.role);
   const dbId = escapeIdentifier(names.database);
@@ -64,11 +72,30 @@ export async function dropTenantDatabase(
   client: ClientBase,
   names: { role: string; database: string },
 ): Promise<void> {
-  const owned = await client.query(
-    'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
-    [names.database, names.role],
-  );
-  if (owned.rowCount === 1)
-    await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(names.database)} WITH (FORCE)`);
-  await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(names.role)}`);
+  await underTenantLock(client, names.role, async () => {
+    const owned = await client.query(
+      'SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1 AND r.rolname = $2',
+      [names.database, names.role],
+    );
+    if (owned.rowCount === 1)
+      await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(names.database)} WITH (FORCE)`);
+    await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(names.role)}`);
+  });
+}
+
+/**
+ * Runs `fn` holding the tenant's DDL lock on `client`'s server (a session lock: DROP DATABASE runs outside
+ * a transaction). A step retried after a timeout may still be running: two DROP ROLEs of one role at once
+ * fail inside PostgreSQL ("could not find tuple for role"), so they take turns, and the second finds
+ * nothing left to do.
+ */
+async function underTenantLock<T>(client: ClientBase, role: string, fn: () => Promise<T>): Promise<T> {
+  const key = `tenant-ddl:${role}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+  try {
+    return await fn();
+  } finally {
+    // A connection that broke has lost the lock with its session; the error that broke it is fn's.
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+  }
 }

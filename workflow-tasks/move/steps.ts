@@ -1,9 +1,9 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { escapeIdentifier, type ClientBase } from 'pg';
 import * as z from 'zod/mini';
-import { FIRST_SHARED_INSTANCE } from '../../common/capacity';
+import { FIRST_CELL, FIRST_SHARED_INSTANCE } from '../../common/capacity';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { SHARED_INSTANCE_ID } from '../../common/move';
+import { CELL_ID, SHARED_INSTANCE_ID } from '../../common/move';
 import { EventTypes, tenantResourceNames } from '../../common/names';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import type { TenantSecret } from '../../common/tenant-secret';
@@ -39,28 +39,42 @@ import { switchBack, switchToSuspended } from '../suspension/steps';
  * and an interruption is finished forward by the cleanup workflow (releaseMoveOf).
  */
 
-/** The input of a `tenant-move` execution. */
+/** The input of a `tenant-move` execution: the tenant, and where to (an instance, or a cell). */
 const requestSchema = z.strictObject({
   tenantId: tenantIdSchema,
-  toInstance: z
-    .string({ error: 'must be a string' })
-    .check(
-      z.regex(
-        SHARED_INSTANCE_ID,
-        'must be a shared instance id such as "shared-2" (tenantctl cells lists them)',
+  toInstance: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(
+        z.regex(
+          SHARED_INSTANCE_ID,
+          'must be a shared instance id such as "shared-2" (tenantctl cells lists them)',
+        ),
       ),
-    ),
+  ),
+  toCell: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.regex(CELL_ID, 'must be a cell id such as "cell-2" (tenantctl cells lists them)')),
+  ),
 });
 
-/** The move as the claim took it: the tenant, and the shared instances it goes from and to. */
+/**
+ * The move as the claim took it: the tenant, the shared instances it goes from and to, and their cells
+ * (the same one for a move within a cell).
+ */
 export interface MoveClaim {
   readonly tenantId: string;
   readonly from: string;
   readonly to: string;
+  readonly fromCell: string;
+  readonly toCell: string;
 }
 
 /** What the registry keeps of a move (column `move`) while the tenant is MOVING. */
-interface MoveRecord extends Omit<MoveClaim, 'tenantId'> {
+interface MoveRecord extends Omit<MoveClaim, 'tenantId' | 'fromCell' | 'toCell'> {
+  readonly fromCell?: string;
+  readonly toCell?: string;
   readonly executionArn: string;
   /** The secret and `db_instance` name the target. */
   readonly switched?: boolean;
@@ -86,7 +100,12 @@ export async function claim({ executionArn, state }: Event): Promise<MoveClaim> 
   const parsed = requestSchema.safeParse(state);
   if (!parsed.success)
     throw new OnboardingError(PermanentErrors.InvalidInput, fieldProblems(parsed.error.issues).join('; '));
-  const { tenantId, toInstance } = parsed.data;
+  const { tenantId, toInstance, toCell } = parsed.data;
+  if ((toInstance === undefined) === (toCell === undefined))
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      'toInstance or toCell: give exactly one (an instance such as "shared-2", or a cell such as "cell-2")',
+    );
   return withRegistry(async (client) => {
     await client.query('BEGIN');
     try {
@@ -95,15 +114,16 @@ export async function claim({ executionArn, state }: Event): Promise<MoveClaim> 
         status: TenantStatus;
         tier: string;
         db_instance: string | null;
+        cell: string;
         release_lock: string | null;
         move: MoveRecord | null;
-      }>('SELECT status, tier, db_instance, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE', [
+      }>('SELECT status, tier, db_instance, cell, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE', [
         tenantId,
       ]);
       const row = rows[0];
       const claimed = await (async (): Promise<MoveClaim> => {
         if (row?.status === 'MOVING' && row.move?.executionArn === executionArn)
-          return { tenantId, from: row.move.from, to: row.move.to };
+          return claimOf(tenantId, row.move);
         if (!row) throw conflict(`there is no tenant ${tenantId}`);
         if (row.status !== 'ACTIVE')
           throw conflict(
@@ -122,15 +142,25 @@ export async function claim({ executionArn, state }: Event): Promise<MoveClaim> 
             PermanentErrors.InvalidInput,
             `toInstance: ${tenantId} is on ${toInstance} already`,
           );
-        await reserveMoveTarget(client, tenantId, toInstance, capacityFromEnv());
+        if (row.cell === toCell)
+          throw new OnboardingError(
+            PermanentErrors.InvalidInput,
+            `toCell: ${tenantId} is in ${toCell} already`,
+          );
+        const target = await reserveMoveTarget(
+          client,
+          tenantId,
+          toCell ? { cell: toCell } : { instance: toInstance ?? '' },
+          capacityFromEnv(),
+        );
+        const claimed = { tenantId, from, to: target.instance, fromCell: row.cell, toCell: target.cell };
         await client.query(
           `UPDATE tenants SET status = 'MOVING', updated_at = now(),
-                  move = jsonb_build_object('executionArn', $2::text, 'from', $3::text, 'to', $4::text,
-                                            'startedAt', now())
+                  move = $3::jsonb || jsonb_build_object('executionArn', $2::text, 'startedAt', now())
             WHERE id = $1`,
-          [tenantId, executionArn, from, toInstance],
+          [tenantId, executionArn, JSON.stringify({ ...claimed, tenantId: undefined })],
         );
-        return { tenantId, from, to: toInstance };
+        return claimed;
       })();
       await client.query('COMMIT');
       return claimed;
@@ -223,7 +253,7 @@ export async function switchOver({ executionArn, state }: Event): Promise<{ host
   await ownMove(executionArn, move.tenantId);
   const { source, target } = await instancesOf(move);
   await pointSecretAt(move.tenantId, target);
-  await recordInstance(executionArn, move, move.to, { switched: true });
+  await recordInstance(executionArn, move, 'to', { switched: true });
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
   return { host: target.host, port: target.port };
 }
@@ -236,14 +266,14 @@ export async function undoSwitch({ executionArn, state }: Event): Promise<void> 
   const { source } = await instancesOf(move);
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, true), source);
   await pointSecretAt(move.tenantId, source);
-  await recordInstance(executionArn, move, move.from, { switched: false });
+  await recordInstance(executionArn, move, 'from', { switched: false });
 }
 
 /** The point of no return, written first: the tenant serves again, from the target. */
 export async function resume({ executionArn, state }: Event): Promise<void> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
-  await recordInstance(executionArn, move, move.to, { switched: true, resumed: true });
+  await recordInstance(executionArn, move, 'to', { switched: true, resumed: true });
   await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
 }
 
@@ -309,7 +339,7 @@ export async function releaseMoveOf(executionArn: string): Promise<string | unde
     return rows[0];
   });
   if (!row) return undefined;
-  const event = { executionArn, state: { move: { tenantId: row.id, from: row.move.from, to: row.move.to } } };
+  const event = { executionArn, state: { move: claimOf(row.id, row.move) } };
   if (row.move.resumed) {
     await resume(event);
     await removeOld(event);
@@ -321,6 +351,17 @@ export async function releaseMoveOf(executionArn: string): Promise<string | unde
     await undoClaim(event);
   }
   return row.id;
+}
+
+/** The claim a registry's move record says (one recorded before there were cells is within the first). */
+function claimOf(tenantId: string, record: MoveRecord): MoveClaim {
+  return {
+    tenantId,
+    from: record.from,
+    to: record.to,
+    fromCell: record.fromCell ?? FIRST_CELL,
+    toCell: record.toCell ?? FIRST_CELL,
+  };
 }
 
 function moveOf(state: Event['state']): MoveClaim {
@@ -369,17 +410,19 @@ async function ownMove(executionArn: string, tenantId: string): Promise<TenantRo
   return { ...row, move: row.move };
 }
 
+/** The registry's instance and cell of the tenant: the move's source's or target's, and how far it got. */
 async function recordInstance(
   executionArn: string,
   move: MoveClaim,
-  instance: string,
+  side: 'from' | 'to',
   progress: Pick<MoveRecord, 'switched' | 'resumed'>,
 ): Promise<void> {
+  const [instance, cell] = side === 'to' ? [move.to, move.toCell] : [move.from, move.fromCell];
   const { rowCount } = await withRegistry((client) =>
     client.query(
-      `UPDATE tenants SET db_instance = $2, move = move || $4::jsonb, updated_at = now()
+      `UPDATE tenants SET db_instance = $2, cell = $5, move = move || $4::jsonb, updated_at = now()
         WHERE id = $1 AND status = 'MOVING' AND move->>'executionArn' = $3`,
-      [move.tenantId, instance, executionArn, JSON.stringify(progress)],
+      [move.tenantId, instance, executionArn, JSON.stringify(progress), cell],
     ),
   );
   if (rowCount !== 1)

@@ -6,7 +6,9 @@
  */
 import type { ClientBase } from 'pg';
 import {
+  cellIds,
   DEFAULT_CAPACITY,
+  FIRST_CELL,
   FIRST_SHARED_INSTANCE,
   MAX_RECENT_CAPACITY_FAILURES,
   parseCapacitySettings,
@@ -51,8 +53,9 @@ interface InstanceUse {
   readonly justAsked: boolean;
 }
 
-/** What is in use in the cell: tenants holding resources, dedicated ones, RDS instances, instances' tenants. */
+/** What is in use in a cell: tenants holding resources, dedicated ones, RDS instances, instances' tenants. */
 interface CellUse {
+  readonly cell: string;
   readonly tenants: number;
   readonly dedicated: number;
   readonly domains: number;
@@ -78,12 +81,16 @@ async function recordFirstInstance(client: ClientBase): Promise<void> {
   );
 }
 
-/** The cell's use, `tenantId` itself left out (a restore or a retried registration counts once). */
-async function cellUse(client: ClientBase, tenantId: string | null): Promise<CellUse> {
+/**
+ * A cell's use, `tenantId` itself left out (a restore or a retried registration counts once). A tenant being
+ * moved counts in the cell and on the instance it goes to as well as where it is.
+ */
+async function cellUse(client: ClientBase, tenantId: string | null, cell: string): Promise<CellUse> {
   const { rows: counts } = await client.query<{ tenants: number; dedicated: number }>(
     `SELECT count(*)::int AS tenants, (count(*) FILTER (WHERE tier = 'dedicated'))::int AS dedicated
-       FROM tenants WHERE status = ANY($1::text[]) AND id IS DISTINCT FROM $2`,
-    [HOLDING, tenantId],
+       FROM tenants WHERE status = ANY($1::text[]) AND id IS DISTINCT FROM $2
+        AND (cell = $3 OR (status = 'MOVING' AND move->>'toCell' = $3))`,
+    [HOLDING, tenantId, cell],
   );
   const { rows } = await client.query<{
     id: string;
@@ -104,13 +111,15 @@ async function cellUse(client: ClientBase, tenantId: string | null): Promise<Cel
        LEFT JOIN tenants t
               ON (t.db_instance = s.id OR (t.status = 'MOVING' AND t.move->>'to' = s.id))
              AND t.status = ANY($1::text[]) AND t.id IS DISTINCT FROM $2
+      WHERE s.cell = $3
       GROUP BY s.id ORDER BY s.seq`,
-    [HOLDING, tenantId],
+    [HOLDING, tenantId, cell],
   );
   return {
+    cell,
     tenants: counts[0]?.tenants ?? 0,
     dedicated: counts[0]?.dedicated ?? 0,
-    domains: await domainsHeld(client),
+    domains: await domainsHeld(client, cell),
     instances: rows.map((r) => ({
       id: r.id,
       status: r.status,
@@ -130,33 +139,113 @@ function rdsInstancesInUse(use: CellUse): number {
   return use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated;
 }
 
-function refuse(name: QuotaName, limit: number, inUse: number, what: string): never {
-  throw new OnboardingError(PermanentErrors.QuotaExceeded, quotaMessage(name, limit, inUse, what));
+function quotaError(name: QuotaName, limit: number, inUse: number, what: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.QuotaExceeded, quotaMessage(name, limit, inUse, what));
 }
 
-/** The limits a new tenant of either tier counts against: the cell's tenants, and its function's role. */
-function refuseOverCell(use: CellUse, settings: CapacitySettings, tenant: ValidatedTenant): void {
+function refuse(name: QuotaName, limit: number, inUse: number, what: string): never {
+  throw quotaError(name, limit, inUse, what);
+}
+
+/**
+ * What keeps a new tenant of either tier out of the cell: its tenants, its function's role, a dedicated
+ * tenant's instance. Undefined: it fits.
+ */
+function cellRefusal(
+  use: CellUse,
+  settings: CapacitySettings,
+  tenant: Pick<ValidatedTenant, 'tenantId' | 'tier'>,
+): OnboardingError | undefined {
   if (use.tenants >= settings.tenantsPerCell)
-    refuse(
+    return quotaError(
       'tenantsPerCell',
       settings.tenantsPerCell,
       use.tenants,
-      `no place for tenant ${tenant.tenantId} in this cell`,
+      `no place for tenant ${tenant.tenantId} in ${use.cell}`,
     );
   if (use.tenants >= settings.iamRoles)
-    refuse(
+    return quotaError(
       'iamRoles',
       settings.iamRoles,
       use.tenants,
-      `no role can be made for tenant ${tenant.tenantId}'s function`,
+      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}`,
     );
   if (tenant.tier === 'dedicated' && rdsInstancesInUse(use) >= settings.rdsDbInstances)
-    refuse(
+    return quotaError(
       'rdsDbInstances',
       settings.rdsDbInstances,
       rdsInstancesInUse(use),
-      `no instance can be made for dedicated tenant ${tenant.tenantId}`,
+      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}`,
     );
+  return undefined;
+}
+
+/**
+ * Whether the cell has, or can get, a place for a shared tenant: a free place, an instance being added,
+ * or room for another. Undefined: it has; else why not.
+ */
+function sharedRoomRefusal(use: CellUse, settings: CapacitySettings): OnboardingError | undefined {
+  if (freePlaces(use, settings) > 0 || use.instances.some((i) => i.status === 'CREATING')) return undefined;
+  return additionRefusal(use, settings);
+}
+
+/**
+ * Why no other shared instance can be added to the cell (the RDS quota, or as many recent failed
+ * additions as MAX_RECENT_CAPACITY_FAILURES), or undefined.
+ */
+function additionRefusal(use: CellUse, settings: CapacitySettings): OnboardingError | undefined {
+  const failures = use.instances.filter((i) => i.recentFailure);
+  if (failures.length >= MAX_RECENT_CAPACITY_FAILURES) {
+    const last = failures.at(-1);
+    return new OnboardingError(
+      PermanentErrors.NoCapacity,
+      `every shared instance of ${use.cell} is full and adding one failed ${failures.length} times in the last hour (last: ${last?.id}: ${last?.reason ?? 'no reason recorded'}); see tenantctl cells`,
+    );
+  }
+  const rds = rdsInstancesInUse(use);
+  if (rds >= settings.rdsDbInstances)
+    return quotaError(
+      'rdsDbInstances',
+      settings.rdsDbInstances,
+      rds,
+      `every shared instance of ${use.cell} is full and no other can be made`,
+    );
+  return undefined;
+}
+
+/** Why the cell cannot take the tenant, or undefined. */
+function placeRefusal(
+  use: CellUse,
+  settings: CapacitySettings,
+  tenant: Pick<ValidatedTenant, 'tenantId' | 'tier'>,
+): OnboardingError | undefined {
+  return (
+    cellRefusal(use, settings, tenant) ??
+    (tenant.tier === 'shared' ? sharedRoomRefusal(use, settings) : undefined)
+  );
+}
+
+/**
+ * The first cell that can take the tenant (cells fill in order), with its use; none: the first cell's
+ * refusal, which names the limit.
+ */
+async function chooseCell(
+  client: ClientBase,
+  tenant: Pick<ValidatedTenant, 'tenantId' | 'tier'>,
+  settings: CapacitySettings,
+): Promise<CellUse> {
+  const refusals: OnboardingError[] = [];
+  for (const cell of cellIds(settings)) {
+    const use = await cellUse(client, tenant.tenantId, cell);
+    const refusal = placeRefusal(use, settings, tenant);
+    if (!refusal) return use;
+    refusals.push(refusal);
+  }
+  const [first, ...others] = refusals;
+  if (!first) throw new Error('there are no cells (cells must be 1 or more)');
+  // Each cell's reason, the first's error name (QuotaExceeded unless it is NoCapacity).
+  for (const other of others) first.message += `; and ${other.message}`;
+  throw first;
 }
 
 /** Free tenant places on the available shared instances. */
@@ -186,10 +275,11 @@ export interface PlanContext {
 }
 
 /**
- * Before a registration: refuses a tenant the cell's limits leave no room for (naming the limit), and for a
- * shared tenant makes sure a place is or will be there; after it (`placed`), keeps the headroom. When the
- * free places on the available shared instances are down to the headroom and no instance is being added,
- * the next one is recorded `CREATING` (its `add-capacity` execution is the caller's to start: `add`); with
+ * Before a registration: picks the first cell with room for the tenant (refusing one no cell's limits
+ * leave room for, naming the limit), and for a shared tenant makes sure a place is or will be there in that
+ * cell; after it (`placed`), keeps the headroom of the tenant's cell. When the free places on a cell's
+ * available shared instances are down to the headroom and no instance is being added there, the next one
+ * is recorded `CREATING` in that cell (its `add-capacity` execution is the caller's to start: `add`); with
  * no place free at all the caller waits (`wait`). An instance whose execution has ended without
  * registering it (`running` says) is recorded FAILED. Refused: more recent failed additions than
  * MAX_RECENT_CAPACITY_FAILURES, or an RDS instance quota that leaves no room for the next instance. A
@@ -210,9 +300,11 @@ export async function planCapacity(tenant: ValidatedTenant, context: PlanContext
         rows[0] && HOLDING.includes(rows[0].status as (typeof HOLDING)[number]) ? rows[0] : undefined;
       let plan: CapacityPlan = { wait: false };
       if (!held || held.execution_arn === executionArn) {
-        // A retry before its placement does not count the place it may hold already; after it, it does.
-        const use = await cellUse(client, placed ? null : tenant.tenantId);
-        if (!placed) refuseOverCell(use, settings, tenant);
+        // A retry before its placement does not count the place it may hold already; after it, it does
+        // (and the cell is the one it was placed in).
+        const use = placed
+          ? await cellUse(client, null, await cellOf(client, tenant.tenantId))
+          : await chooseCell(client, tenant, settings);
         if (tenant.tier === 'shared') plan = await planShared(client, use, context, placed);
       }
       await client.query('COMMIT');
@@ -243,26 +335,12 @@ async function planShared(
     else await markFailed(client, instance.id, 'its add-capacity execution ended without registering it');
   }
   if (free > settings.sharedInstanceHeadroom || creating) return { wait: needsPlace };
-  const failures = use.instances.filter((i) => i.recentFailure);
-  if (failures.length >= MAX_RECENT_CAPACITY_FAILURES) {
-    // Adding keeps failing: nothing more is tried for headroom; a tenant that needs the place is refused.
+  const refusal = additionRefusal(use, settings);
+  if (refusal) {
+    // Headroom cannot be kept (adding keeps failing, or no instance can be made); a tenant that needs
+    // the place is refused (chooseCell found none in any cell).
     if (!needsPlace) return { wait: false };
-    const last = failures.at(-1);
-    throw new OnboardingError(
-      PermanentErrors.NoCapacity,
-      `every shared instance is full and adding one failed ${failures.length} times in the last hour (last: ${last?.id}: ${last?.reason ?? 'no reason recorded'}); see tenantctl cells`,
-    );
-  }
-  const rds = rdsInstancesInUse(use);
-  if (rds >= settings.rdsDbInstances) {
-    // Headroom cannot be kept; a tenant that needs the place is refused.
-    if (!needsPlace) return { wait: false };
-    refuse(
-      'rdsDbInstances',
-      settings.rdsDbInstances,
-      rds,
-      'every shared instance is full and no other can be made',
-    );
+    throw refusal;
   }
   const { rows } = await client.query<{ seq: number }>(
     'SELECT COALESCE(max(seq), 0) + 1 AS seq FROM shared_instances',
@@ -271,32 +349,43 @@ async function planShared(
   const instanceId = `shared-${seq}`;
   const executionArn = executionArnOf(instanceId);
   await client.query(
-    `INSERT INTO shared_instances (id, seq, status, execution_arn) VALUES ($1, $2, 'CREATING', $3)`,
-    [instanceId, seq, executionArn],
+    `INSERT INTO shared_instances (id, seq, status, execution_arn, cell) VALUES ($1, $2, 'CREATING', $3, $4)`,
+    [instanceId, seq, executionArn, use.cell],
   );
   return { add: { instanceId, executionArn }, wait: needsPlace };
 }
 
+/** Where a tenant is placed: its cell, and a shared tenant's instance (null: a dedicated tenant's own). */
+export interface Placement {
+  readonly cell: string;
+  readonly instance: string | null;
+}
+
 /**
- * Inside the registration's transaction: the shared instance the tenant goes on (the oldest available one
- * with a free place), the cell's limits checked again under the lock, so a place counted is a place
- * taken. `null` for a dedicated tenant (its own instance). No place: CapacityPending (the state machine
- * retries; planCapacity has the next instance coming).
+ * Inside the registration's transaction: the cell the tenant goes in (the first with room, as planCapacity
+ * chose) and a shared tenant's instance there (the oldest available one with a free place), the limits
+ * checked again under the lock, so a place counted is a place taken. A cell with room but no free place
+ * yet: CapacityPending (the state machine retries; planCapacity has the next instance coming).
  */
 export async function placeTenant(
   client: ClientBase,
   tenant: ValidatedTenant,
   settings: CapacitySettings,
-): Promise<string | null> {
+): Promise<Placement> {
   await lockPlacement(client);
-  const use = await cellUse(client, tenant.tenantId);
-  refuseOverCell(use, settings, tenant);
-  if (tenant.tier !== 'shared') return null;
+  const use = await chooseCell(client, tenant, settings);
+  if (tenant.tier !== 'shared') return { cell: use.cell, instance: null };
   const instance = use.instances.find(
     (i) => i.status === 'AVAILABLE' && i.tenants < settings.tenantsPerSharedInstance,
   );
-  if (instance) return instance.id;
+  if (instance) return { cell: use.cell, instance: instance.id };
   throw capacityPending(settings);
+}
+
+/** The cell a tenant is in. */
+async function cellOf(client: ClientBase, tenantId: string): Promise<string> {
+  const { rows } = await client.query<{ cell: string }>('SELECT cell FROM tenants WHERE id = $1', [tenantId]);
+  return rows[0]?.cell ?? FIRST_CELL;
 }
 
 /** What an onboarding waiting for the next shared instance fails with (the state machine retries it). */
@@ -336,37 +425,75 @@ export async function sharedInstance(id: string): Promise<SharedInstance> {
 }
 
 /**
- * Inside a move's claim transaction: refuses a target that is not an available shared instance with a free
- * place (the tenant itself left out of the count), naming why; the tenant then holds a place on both
- * instances until the move ends.
+ * Inside a move's claim transaction: the instance the tenant goes to, `target` itself or with `cell` the
+ * oldest available shared instance of that cell with a free place, and the cell it is in. Refused, naming
+ * why: an instance that is not an available shared instance with a free place (the tenant itself left out
+ * of the count), or a cell whose limits leave no room for the tenant. The tenant then holds a place on both
+ * instances, and in both cells, until the move ends.
  */
 export async function reserveMoveTarget(
   client: ClientBase,
   tenantId: string,
-  target: string,
+  target: { instance: string } | { cell: string },
   settings: CapacitySettings,
-): Promise<void> {
+): Promise<Placement & { instance: string }> {
   await lockPlacement(client);
   await recordFirstInstance(client);
-  const use = await cellUse(client, tenantId);
-  const instance = use.instances.find((i) => i.id === target);
-  if (!instance)
+  const cell =
+    'cell' in target
+      ? target.cell
+      : (
+          await client.query<{ cell: string }>('SELECT cell FROM shared_instances WHERE id = $1', [
+            target.instance,
+          ])
+        ).rows[0]?.cell;
+  if (!cell)
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `toInstance: there is no shared instance ${target} (tenantctl cells lists them)`,
+      `toInstance: there is no shared instance ${'instance' in target ? target.instance : ''} (tenantctl cells lists them)`,
     );
-  if (instance.status !== 'AVAILABLE')
+  if (!cellIds(settings).includes(cell))
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `toInstance: shared instance ${target} is ${instance.status}, not AVAILABLE`,
+      `toCell: there is no cell ${cell} (the platform has ${cellIds(settings).join(', ')})`,
+    );
+  const use = await cellUse(client, tenantId, cell);
+  const tenant = { tenantId, tier: 'shared' as const };
+  if ((await cellOf(client, tenantId)) !== cell) {
+    const refusal = cellRefusal(use, settings, tenant);
+    if (refusal) throw refusal;
+  }
+  if ('cell' in target) {
+    const free = use.instances.find(
+      (i) => i.status === 'AVAILABLE' && i.tenants < settings.tenantsPerSharedInstance,
+    );
+    if (!free)
+      throw (
+        sharedRoomRefusal(
+          { ...use, instances: use.instances.filter((i) => i.status !== 'CREATING') },
+          settings,
+        ) ??
+        new OnboardingError(
+          PermanentErrors.NoCapacity,
+          `no shared instance of ${cell} has a free place now: move it there once one is added (tenantctl cells)`,
+        )
+      );
+    return { cell, instance: free.id };
+  }
+  const instance = use.instances.find((i) => i.id === target.instance);
+  if (instance?.status !== 'AVAILABLE')
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `toInstance: shared instance ${target.instance} is ${instance?.status ?? 'unknown'}, not AVAILABLE`,
     );
   if (instance.tenants >= settings.tenantsPerSharedInstance)
     refuse(
       'tenantsPerSharedInstance',
       settings.tenantsPerSharedInstance,
       instance.tenants,
-      `no place for tenant ${tenantId} on ${target}`,
+      `no place for tenant ${tenantId} on ${target.instance}`,
     );
+  return { cell, instance: instance.id };
 }
 
 /** A shared instance `add-capacity` made, available to placement from now on. */
@@ -440,7 +567,7 @@ export async function refuseOverDistributionTenants(
   domain: string,
   settings: CapacitySettings,
 ): Promise<void> {
-  const inUse = 2 * (await domainsHeld(client, { tenantId, domain }));
+  const inUse = 2 * (await domainsHeld(client, await cellOf(client, tenantId), { tenantId, domain }));
   if (inUse + 2 > settings.cloudFrontDistributionTenants)
     refuse(
       'cloudFrontDistributionTenants',
@@ -456,13 +583,14 @@ export async function refuseOverDistributionTenants(
  */
 async function domainsHeld(
   client: ClientBase,
+  cell: string,
   except?: { tenantId: string; domain: string },
 ): Promise<number> {
   const { rows } = await client.query<{ domains: number }>(
     `SELECT count(*)::int AS domains FROM tenant_domains d JOIN tenants h ON h.id = d.tenant_id
-      WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[])
+      WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[]) AND h.cell = $4
         AND (d.tenant_id, d.domain) IS DISTINCT FROM ($2, $3)`,
-    [HOLDING, except?.tenantId ?? null, except?.domain ?? null],
+    [HOLDING, except?.tenantId ?? null, except?.domain ?? null, cell],
   );
   return rows[0]?.domains ?? 0;
 }
@@ -487,7 +615,7 @@ export async function cellView(
   cell: string,
   settings: CapacitySettings,
 ): Promise<CellView> {
-  const use = await cellUse(client, null);
+  const use = await cellUse(client, null, cell);
   const inUse: Record<QuotaName, number> = {
     tenantsPerCell: use.tenants,
     tenantsPerSharedInstance: Math.max(0, ...use.instances.map((i) => i.tenants)),

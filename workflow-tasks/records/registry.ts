@@ -30,6 +30,8 @@ export interface TenantRecord {
   readonly domain: string | null;
   /** The shared instance a shared tenant's database is on (records/capacity.ts); null: a dedicated tenant. */
   readonly dbInstance: string | null;
+  /** The cell the tenant is placed in (common/capacity.ts). */
+  readonly cell: string;
   readonly executionArn: string;
   readonly resources: Record<string, unknown>;
   readonly error: unknown;
@@ -71,12 +73,13 @@ export async function withRegistry<T>(fn: (client: PoolClient) => Promise<T>): P
  * (MAX_CONCURRENT_ONBOARDINGS rows PROVISIONING at once, counted under a lock so concurrent claims cannot
  * both take the last one); with none free it fails with OnboardingSlotsFull, which the state machine
  * retries. A registration older than the state machine's timeout holds no slot: its execution has ended.
- * In the same transaction `place` picks the shared instance the tenant goes on (records/capacity.ts).
+ * In the same transaction `place` picks the cell the tenant goes in, and a shared tenant's instance there
+ * (records/capacity.ts).
  */
 export async function claimTenant(
   tenant: ValidatedTenant,
   executionArn: string,
-  place: (client: ClientBase) => Promise<string | null>,
+  place: (client: ClientBase) => Promise<{ cell: string; instance: string | null }>,
 ): Promise<void> {
   await withRegistry(async (client) => {
     const existing = await findTenant(client, tenant.tenantId);
@@ -116,17 +119,18 @@ async function insertClaim(
   client: ClientBase,
   tenant: ValidatedTenant,
   executionArn: string,
-  dbInstance: string | null,
+  { cell, instance }: { cell: string; instance: string | null },
 ): Promise<void> {
   await refuseHeldDomain(client, tenant);
   let claimed;
   try {
     claimed = await client.query(
-      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, db_instance)
-       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6, $8)
+      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, db_instance, cell)
+       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6, $8, $9)
        ON CONFLICT (id) DO UPDATE
          SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
              admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain, db_instance = EXCLUDED.db_instance,
+             cell = EXCLUDED.cell,
              execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
              created_at = now(), updated_at = now(), activated_at = NULL,
              -- A new incarnation carries nothing of the previous life: not its versions, releases or export.
@@ -134,7 +138,7 @@ async function insertClaim(
              last_release = NULL, last_release_outcome = NULL, last_release_error = NULL, offboarding = NULL
          WHERE tenants.status = ANY($7::text[])
        RETURNING id`,
-      [...registryColumns(tenant, executionArn), statesAllowing(operationOf(tenant)), dbInstance],
+      [...registryColumns(tenant, executionArn), statesAllowing(operationOf(tenant)), instance, cell],
     );
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
@@ -322,6 +326,7 @@ export function tenantView(t: TenantRecord) {
     tier: t.tier,
     companyName: t.companyName,
     domain: t.domain,
+    cell: t.cell,
     dbInstance: t.dbInstance,
     codeVersion: t.codeVersion,
     schemaVersion: t.schemaVersion,
@@ -341,7 +346,7 @@ export function tenantView(t: TenantRecord) {
   };
 }
 
-const COLUMNS = `id, status, tier, company_name, admin_email, domain, db_instance, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, db_instance, cell, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -351,6 +356,7 @@ interface Row {
   admin_email: string;
   domain: string | null;
   db_instance: string | null;
+  cell: string;
   execution_arn: string;
   resources: Record<string, unknown>;
   error: unknown;
@@ -380,6 +386,7 @@ function toRecord(row: Row): TenantRecord {
     adminEmail: row.admin_email,
     domain: row.domain,
     dbInstance: row.db_instance,
+    cell: row.cell,
     executionArn: row.execution_arn,
     resources: row.resources,
     error: row.error,

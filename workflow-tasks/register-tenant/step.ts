@@ -17,9 +17,9 @@ import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 
 /**
  * Registry row `PROVISIONING`, owned by this execution; another execution's tenant is refused untouched.
- * The tenant is placed first (common/capacity.ts): refused when a limit of the cell leaves no room for it
- * (QuotaExceeded, naming the limit), and a shared tenant goes on the oldest shared instance with a free
- * place. When the free places run down to the headroom (looked at before and after the placement) the
+ * The tenant is placed first (common/capacity.ts): in the first cell whose limits leave room for it,
+ * refused when none does (QuotaExceeded, naming each cell's limit), and a shared tenant goes on that cell's
+ * oldest shared instance with a free place. When the free places run down to the headroom (looked at before and after the placement) the
  * next shared instance is started (`add-capacity`); with none free the step fails with CapacityPending,
  * which the state machine retries (as a wait for an onboarding slot) until that instance is there. Picks
  * the tenant API version the tenant starts on (the platform's current one), once, so that the database

@@ -1,0 +1,197 @@
+import { rm } from 'node:fs/promises';
+import { capacitySettings } from '../../common/capacity';
+import { PlatformNames, tenantResourceNames } from '../../common/names';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { gatewayRequest } from '../../cli/describe';
+import { startLocalServices, type LocalServices } from '../../cli/services';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import type { CellView } from '../../workflow-tasks/records/capacity';
+import { getTenant, type TenantView } from '../../workflow-tasks/records/registry';
+import { adminClient, tenantInput } from '../fixtures/platform';
+import { tenantctl } from '../fixtures/processes';
+import { makeStateDir } from '../fixtures/state-dir';
+import { seedShop } from '../fixtures/tenant-api';
+
+// Two cells of ten tenants, four per shared instance, three RDS instances per cell: twelve shared tenants
+// fill the first cell's three instances up to its ten, and the last two go to the second cell.
+const QUOTAS = capacitySettings(
+  {
+    cells: 2,
+    tenantsPerCell: 10,
+    tenantsPerSharedInstance: 4,
+    rdsDbInstances: 3,
+    sharedInstanceHeadroom: 1,
+  },
+  'test',
+);
+const first = ['cl-a', 'cl-b', 'cl-c', 'cl-d'];
+const burst = Array.from({ length: 8 }, (_, i) => `cl-burst-${i}`);
+const newPassword = 'the-admin-password-before-changing-cells';
+
+let stateDir: string;
+let services: LocalServices | undefined;
+
+beforeAll(async () => {
+  stateDir = await makeStateDir('cells');
+  services = await startLocalServices({
+    stateDir,
+    port: 0,
+    gatewayPort: 0,
+    quotas: QUOTAS,
+    // cl-b's move to the other cell fails in its copy: it must stay where it was, serving.
+    faults: [{ tenantId: 'cl-b', step: 'move:copy', kind: 'permanent', times: 1 }],
+  });
+});
+
+afterAll(async () => {
+  await services?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+function running(): LocalServices {
+  if (!services) throw new Error('the platform is not running');
+  return services;
+}
+
+function onboard(tenantId: string, overrides: Record<string, unknown> = {}) {
+  return running().platform.runExecution(tenantInput(tenantId, overrides));
+}
+
+function api(tenantId: string, token: string, path: string, method = 'GET', body?: unknown) {
+  return gatewayRequest(running().endpoints.gateway, `api.${tenantId}.localhost`, path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+async function signIn(tenantId: string, password: string): Promise<string> {
+  const { adminEmail } = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+  const login = await api(tenantId, '', '/auth/login', 'POST', { email: adminEmail, password });
+  if (login.status !== 200) throw new Error(`login to ${tenantId}: ${login.status} ${login.body}`);
+  return (JSON.parse(login.body) as { token: string }).token;
+}
+
+async function cells(): Promise<CellView[]> {
+  const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir]);
+  expect(shown.stderr).toBe('');
+  return JSON.parse(shown.stdout) as CellView[];
+}
+
+async function instancesByCell(): Promise<Record<string, string[]>> {
+  const client = await adminClient(running().platform, PlatformNames.platformDatabase);
+  try {
+    const { rows } = await client.query<{ cell: string; ids: string[] }>(
+      `SELECT cell, array_agg(id ORDER BY seq) AS ids FROM shared_instances WHERE status = 'AVAILABLE' GROUP BY cell`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.cell, r.ids]));
+  } finally {
+    await client.end();
+  }
+}
+
+describe('cells: tenants placed in the first cell with room, and moved between cells with their data', () => {
+  it('places 12 onboardings, 8 at once, across 2 cells and at least 3 shared instances, none above a limit', async () => {
+    for (const tenantId of first) expect((await onboard(tenantId)).status).toBe('SUCCEEDED');
+    const records = await Promise.all(burst.map((tenantId) => onboard(tenantId)));
+    expect(records.map((r) => [r.status, r.error])).toEqual(burst.map(() => ['SUCCEEDED', undefined]));
+
+    const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);
+    const tenants = (JSON.parse(shown.stdout) as TenantView[]).filter((t) => t.tenantId.startsWith('cl-'));
+    expect(tenants.map((t) => t.status)).toEqual(tenants.map(() => 'ACTIVE'));
+    const inCell = (cell: string) => tenants.filter((t) => t.cell === cell).length;
+    expect([inCell('cell-1'), inCell('cell-2')]).toEqual([10, 2]);
+    // The first cell filled first: the first four are on its first instance.
+    expect(tenants.filter((t) => first.includes(t.tenantId)).map((t) => [t.cell, t.dbInstance])).toEqual(
+      first.map(() => ['cell-1', 'shared-1']),
+    );
+
+    const view = await cells();
+    expect(view.map((c) => c.cell)).toEqual(['cell-1', 'cell-2']);
+    for (const cell of view) {
+      for (const limit of cell.limits)
+        expect({ cell: cell.cell, limit: limit.name, over: limit.inUse > limit.limit }).toEqual({
+          cell: cell.cell,
+          limit: limit.name,
+          over: false,
+        });
+      for (const instance of cell.sharedInstances) expect(instance.tenants).toBeLessThanOrEqual(4);
+    }
+    const instances = await instancesByCell();
+    expect(instances['cell-1']).toEqual(['shared-1', 'shared-2', 'shared-3']);
+    expect(instances['cell-2']?.length).toBeGreaterThanOrEqual(1);
+    // Each instance belongs to one cell, and each tenant's instance to its cell.
+    for (const t of tenants) expect(instances[t.cell]).toContain(t.dbInstance);
+  });
+
+  it('places a dedicated onboarding the first cell has no RDS instance left for in the second cell', async () => {
+    const record = await onboard('cl-dedicated', { tier: 'dedicated' });
+    expect([record.status, record.error]).toEqual(['SUCCEEDED', undefined]);
+    const tenant = await getTenant('cl-dedicated');
+    expect([tenant?.cell, tenant?.dbInstance]).toEqual(['cell-2', null]);
+    const [cell1, cell2] = await cells();
+    const rds = (c: CellView | undefined) => c?.limits.find((l) => l.name === 'rdsDbInstances')?.inUse;
+    expect([rds(cell1), rds(cell2)]).toEqual([3, 2]);
+  });
+
+  it('moves a tenant to the other cell with every row and its admin password', async () => {
+    const tenantId = 'cl-a';
+    const { adminPassword } = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
+    let token = await signIn(tenantId, adminPassword!);
+    const changed = await api(tenantId, token, '/auth/password', 'POST', {
+      currentPassword: adminPassword,
+      newPassword,
+    });
+    expect([200, 204]).toContain(changed.status);
+    token = await signIn(tenantId, newPassword);
+    await seedShop((path, method, body) => api(tenantId, token, path, method, body));
+    const products = (
+      JSON.parse((await api(tenantId, token, '/products?limit=100')).body) as { items: unknown[] }
+    ).items;
+    const orders = (
+      JSON.parse((await api(tenantId, token, '/orders?limit=100')).body) as { items: unknown[] }
+    ).items;
+
+    const moved = await tenantctl(['move', tenantId, '--cell', 'cell-2', '--state-dir', stateDir]);
+    expect({ code: moved.code, stderr: moved.stderr }).toEqual({ code: 0, stderr: '' });
+    const tenant = await getTenant(tenantId);
+    expect([tenant?.status, tenant?.cell]).toEqual(['ACTIVE', 'cell-2']);
+    expect((await instancesByCell())['cell-2']).toContain(tenant?.dbInstance);
+
+    token = await signIn(tenantId, newPassword);
+    expect(JSON.parse((await api(tenantId, token, '/products?limit=100')).body)).toMatchObject({
+      items: products,
+    });
+    expect(JSON.parse((await api(tenantId, token, '/orders?limit=100')).body)).toMatchObject({
+      items: orders,
+    });
+    const [cell1, cell2] = await cells();
+    const tenantsIn = (c: CellView | undefined) => c?.limits.find((l) => l.name === 'tenantsPerCell')?.inUse;
+    expect([tenantsIn(cell1), tenantsIn(cell2)]).toEqual([9, 4]);
+  });
+
+  it('a move to the other cell that fails in its copy leaves the tenant serving where it was', async () => {
+    const record = await tenantctl(['move', 'cl-b', '--cell', 'cell-2', '--state-dir', stateDir]);
+    expect(record.code).toBe(1);
+    expect(record.stdout).toContain('InjectedFault');
+    const tenant = await getTenant('cl-b');
+    expect([tenant?.status, tenant?.cell, tenant?.dbInstance]).toEqual(['ACTIVE', 'cell-1', 'shared-1']);
+    const { adminPassword } = await readJsonSecret<TenantSecret>(tenantResourceNames('cl-b').secretName);
+    const token = await signIn('cl-b', adminPassword!);
+    expect((await api('cl-b', token, '/products?limit=5')).status).toBe(200);
+  });
+
+  it('refuses a move to a cell it is in, or one that does not exist, naming the field', async () => {
+    for (const [cell, said] of [
+      ['cell-1', 'toCell: cl-c is in cell-1 already'],
+      ['cell-7', 'toCell: there is no cell cell-7'],
+    ] as const) {
+      const refused = await tenantctl(['move', 'cl-c', '--cell', cell, '--state-dir', stateDir]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(said);
+    }
+  });
+});
