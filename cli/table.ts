@@ -82,6 +82,7 @@ export function statusTone(status: string | undefined): Tone | undefined {
     case 'PROVISIONING':
     case 'CREATING':
     case 'OFFBOARDING':
+    case 'MOVING':
     case 'SUSPENDED':
     case 'STOPPED':
       return 'busy';

@@ -66,8 +66,8 @@ export interface FleetView {
     | { unavailable: string };
 }
 
-/** Tenants that run a function, and so a code version: live or suspended. */
-const LIVE = new Set(['ACTIVE', 'SUSPENDED']);
+/** Tenants that run a function, and so a code version: live, suspended, or being moved. */
+const LIVE = new Set(['ACTIVE', 'SUSPENDED', 'MOVING']);
 
 export class Fleet {
   /** Ended executions' failed step, error and cause, by ARN: an ended execution never changes. */

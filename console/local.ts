@@ -59,7 +59,7 @@ function consoleTenant(t: TenantRecord, host: string): ConsoleTenant & ReturnTyp
   const at = (name: string) => `http://${name}.localhost${port ? `:${port}` : ''}`;
   return {
     ...tenantView(t),
-    ...(t.status === 'ACTIVE' || t.status === 'SUSPENDED'
+    ...(['ACTIVE', 'SUSPENDED', 'MOVING'].includes(t.status)
       ? { site: `${at(t.id)}/`, api: `${at(`api.${t.id}`)}/health` }
       : {}),
   };

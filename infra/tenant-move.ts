@@ -22,7 +22,7 @@ export interface TenantMoveProps extends TaskLambdaSettings {
   readonly artifactBucket: IBucket;
   /** The registry's database (master user). */
   readonly masterSecret: ISecret;
-  /** Receives TenantMoved, TenantSuspended. */
+  /** Receives TenantMoved. */
   readonly eventBus: IEventBus;
 }
 
@@ -30,7 +30,8 @@ export interface TenantMoveProps extends TaskLambdaSettings {
 const COPY_SECONDS = 900;
 
 /**
- * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`;
+ * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`, or
+ * `"toCell": "cell-<n>"` for that cell's oldest instance with room;
  * workflow-tasks/move/steps.ts): the target's database is made and migrated while the tenant serves; it is
  * suspended for the copy, which is verified table by table; the secret and registry switch to the target;
  * it resumes there and the old copy is removed. Any failure before the resume puts everything back (the

@@ -16,7 +16,7 @@ const SEARCH_RESULTS = 20;
 const GROUPS: { group: string; label: string; statuses: string[] }[] = [
   { group: 'live', label: 'Live', statuses: ['ACTIVE'] },
   { group: 'suspended', label: 'Suspended', statuses: ['SUSPENDED'] },
-  { group: 'provisioning', label: 'In progress', statuses: ['PROVISIONING', 'OFFBOARDING'] },
+  { group: 'provisioning', label: 'In progress', statuses: ['PROVISIONING', 'MOVING', 'OFFBOARDING'] },
   { group: 'failed', label: 'Failed', statuses: ['ROLLBACK_FAILED', 'OFFBOARDING_FAILED'] },
   { group: 'rolled-back', label: 'Rolled back', statuses: ['ROLLED_BACK'] },
   { group: 'offboarded', label: 'Offboarded', statuses: ['OFFBOARDED'] },

@@ -27,8 +27,8 @@ import { withRegistry } from '../records/registry';
 import { switchBack, switchToSuspended } from '../suspension/steps';
 
 /**
- * Moving a shared tenant to another shared instance (`tenantctl move TENANT --instance shared-<n>`), one
- * execution with compensation. While the tenant serves: its role and database are made on the target and
+ * Moving a shared tenant to another shared instance (`tenantctl move TENANT --instance shared-<n>`, or
+ * `--cell cell-<n>`: that cell's oldest instance with room), one execution with compensation. While the tenant serves: its role and database are made on the target and
  * migrated to the source's schema version. Then it is suspended for the copy alone: every table is copied in
  * one snapshot of the source and one transaction on the target, counted and hashed on both sides
  * (workflow-tasks/import/load.ts); the secret and the registry are switched to the target, and the source's
@@ -84,24 +84,29 @@ interface MoveRecord extends Omit<MoveClaim, 'tenantId' | 'fromCell' | 'toCell'>
 
 type Event = {
   readonly executionArn: string;
-  readonly state: { readonly tenantId?: unknown; readonly toInstance?: unknown; readonly move?: MoveClaim };
+  readonly state: {
+    readonly tenantId?: unknown;
+    readonly toInstance?: unknown;
+    readonly toCell?: unknown;
+    readonly move?: MoveClaim;
+  };
 };
 
 // The maintenance database every PostgreSQL server has; DDL on databases runs there.
 const MAINTENANCE_DB = 'postgres';
 
 /**
- * Takes the tenant for this execution: an ACTIVE shared tenant no release is updating, on another instance
- * than the target, becomes MOVING, and holds a place on the target (an available shared instance with room,
- * checked under the placement lock). Anything else fails at once, naming why, and changes nothing. Claiming
- * twice from one execution is the same claim.
+ * Takes the tenant for this execution: an ACTIVE shared tenant no release is updating becomes MOVING and
+ * holds a place on the target (`toInstance`, or `toCell`'s oldest shared instance with room, checked under
+ * the placement lock with the cell's limits). Anything else fails at once, naming why, and changes nothing.
+ * Claiming twice from one execution is the same claim.
  */
 export async function claim({ executionArn, state }: Event): Promise<MoveClaim> {
   const parsed = requestSchema.safeParse(state);
   if (!parsed.success)
     throw new OnboardingError(PermanentErrors.InvalidInput, fieldProblems(parsed.error.issues).join('; '));
-  const { tenantId, toInstance, toCell } = parsed.data;
-  if ((toInstance === undefined) === (toCell === undefined))
+  const request = parsed.data;
+  if ((request.toInstance === undefined) === (request.toCell === undefined))
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
       'toInstance or toCell: give exactly one (an instance such as "shared-2", or a cell such as "cell-2")',
@@ -109,59 +114,7 @@ export async function claim({ executionArn, state }: Event): Promise<MoveClaim> 
   return withRegistry(async (client) => {
     await client.query('BEGIN');
     try {
-      await lockPlacement(client);
-      const { rows } = await client.query<{
-        status: TenantStatus;
-        tier: string;
-        db_instance: string | null;
-        cell: string;
-        release_lock: string | null;
-        move: MoveRecord | null;
-      }>('SELECT status, tier, db_instance, cell, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE', [
-        tenantId,
-      ]);
-      const row = rows[0];
-      const claimed = await (async (): Promise<MoveClaim> => {
-        if (row?.status === 'MOVING' && row.move?.executionArn === executionArn)
-          return claimOf(tenantId, row.move);
-        if (!row) throw conflict(`there is no tenant ${tenantId}`);
-        if (row.status !== 'ACTIVE')
-          throw conflict(
-            `${tenantId} is ${row.status}; only an ACTIVE tenant can be moved: ${whatToDoInstead(tenantId, row.status)}`,
-          );
-        if (row.release_lock)
-          throw conflict(`release ${row.release_lock} is updating ${tenantId}: try again when it is done`);
-        if (row.tier !== 'shared')
-          throw new OnboardingError(
-            PermanentErrors.InvalidInput,
-            `tenantId: ${tenantId} is a dedicated tenant on its own instance; only a shared tenant moves between shared instances`,
-          );
-        const from = row.db_instance ?? FIRST_SHARED_INSTANCE;
-        if (from === toInstance)
-          throw new OnboardingError(
-            PermanentErrors.InvalidInput,
-            `toInstance: ${tenantId} is on ${toInstance} already`,
-          );
-        if (row.cell === toCell)
-          throw new OnboardingError(
-            PermanentErrors.InvalidInput,
-            `toCell: ${tenantId} is in ${toCell} already`,
-          );
-        const target = await reserveMoveTarget(
-          client,
-          tenantId,
-          toCell ? { cell: toCell } : { instance: toInstance ?? '' },
-          capacityFromEnv(),
-        );
-        const claimed = { tenantId, from, to: target.instance, fromCell: row.cell, toCell: target.cell };
-        await client.query(
-          `UPDATE tenants SET status = 'MOVING', updated_at = now(),
-                  move = $3::jsonb || jsonb_build_object('executionArn', $2::text, 'startedAt', now())
-            WHERE id = $1`,
-          [tenantId, executionArn, JSON.stringify({ ...claimed, tenantId: undefined })],
-        );
-        return claimed;
-      })();
+      const claimed = await takeForMove(client, executionArn, request);
       await client.query('COMMIT');
       return claimed;
     } catch (error) {
@@ -169,6 +122,67 @@ export async function claim({ executionArn, state }: Event): Promise<MoveClaim> 
       throw error;
     }
   });
+}
+
+/** The claim's compare-and-set, inside its transaction. */
+async function takeForMove(
+  client: ClientBase,
+  executionArn: string,
+  { tenantId, toInstance, toCell }: z.infer<typeof requestSchema>,
+): Promise<MoveClaim> {
+  await lockPlacement(client);
+  const { rows } = await client.query<{
+    status: TenantStatus;
+    tier: string;
+    db_instance: string | null;
+    cell: string;
+    release_lock: string | null;
+    move: MoveRecord | null;
+  }>('SELECT status, tier, db_instance, cell, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE', [
+    tenantId,
+  ]);
+  const row = rows[0];
+  if (row?.status === 'MOVING' && row.move?.executionArn === executionArn) return claimOf(tenantId, row.move);
+  if (!row) throw conflict(`there is no tenant ${tenantId}`);
+  if (row.status !== 'ACTIVE')
+    throw conflict(
+      `${tenantId} is ${row.status}; only an ACTIVE tenant can be moved: ${whatToDoInstead(tenantId, row.status)}`,
+    );
+  if (row.release_lock)
+    throw conflict(`release ${row.release_lock} is updating ${tenantId}: try again when it is done`);
+  if (row.tier !== 'shared')
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `tenantId: ${tenantId} is a dedicated tenant on its own instance; only a shared tenant moves between shared instances`,
+    );
+  const from = row.db_instance ?? FIRST_SHARED_INSTANCE;
+  if (from === toInstance)
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `toInstance: ${tenantId} is on ${toInstance} already`,
+    );
+  if (row.cell === toCell)
+    throw new OnboardingError(PermanentErrors.InvalidInput, `toCell: ${tenantId} is in ${toCell} already`);
+  const target = await reserveMoveTarget(
+    client,
+    tenantId,
+    toCell ? { cell: toCell } : { instance: toInstance ?? '' },
+    capacityFromEnv(),
+  );
+  const claimed = { tenantId, from, to: target.instance, fromCell: row.cell, toCell: target.cell };
+  const record: Omit<MoveRecord, 'executionArn'> = {
+    from,
+    to: target.instance,
+    fromCell: row.cell,
+    toCell: target.cell,
+  };
+  await client.query(
+    `UPDATE tenants SET status = 'MOVING', updated_at = now(),
+            move = $3::jsonb || jsonb_build_object('executionArn', $2::text, 'startedAt', now())
+      WHERE id = $1`,
+    [tenantId, executionArn, JSON.stringify(record)],
+  );
+  return claimed;
 }
 
 /**
