@@ -8,7 +8,14 @@ export const CleanupStates = {
 } as const;
 
 /** The workflows a cleanup follows, and the state that waits out each one's Lambdas. */
-export const CLEANED_UP_WORKFLOWS = ['onboarding', 'release', 'suspension', 'offboarding', 'move'] as const;
+export const CLEANED_UP_WORKFLOWS = [
+  'onboarding',
+  'release',
+  'suspension',
+  'offboarding',
+  'move',
+  'capacity',
+] as const;
 export type CleanedUpWorkflow = (typeof CLEANED_UP_WORKFLOWS)[number];
 export const waitStateOf = (workflow: CleanedUpWorkflow) => `Wait for the ${workflow}'s Lambdas to end`;
 

@@ -322,6 +322,7 @@ export class PlatformStack extends Stack {
         suspension: this.suspension,
         offboarding: this.offboarding,
         move: this.move,
+        capacity: this.capacity,
       },
       masterSecret: database.masterSecret,
       deadLetterQueue,

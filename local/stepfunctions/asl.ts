@@ -156,7 +156,7 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
     network,
     onboarding,
     // Its waits are zeroed locally (local/platform.ts): the status change comes once the tasks have ended.
-    watched: { onboarding, release, suspension, offboarding, move },
+    watched: { onboarding, release, suspension, offboarding, move, capacity },
     masterSecret,
     deadLetterQueue: sqs.Queue.fromQueueArn(
       stack,

@@ -2,13 +2,19 @@ import { rm } from 'node:fs/promises';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
-import { capacitySettings } from '../../common/capacity';
+import {
+  capacityExecutionName,
+  capacitySettings,
+  CapacityStates,
+  sharedInstanceRdsId,
+} from '../../common/capacity';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
 import { startLocalServices, type LocalServices } from '../../cli/services';
 import { aws, isNotFound } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import type { CellView } from '../../workflow-tasks/records/capacity';
 import { waitFor } from '../../local/processes/ports';
+import { cleanupAfter, reaching } from '../fixtures/executions';
 import { adminClient, domainWhen, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
@@ -207,6 +213,38 @@ describe('capacity: shared instances fill, the next is added, limits are never e
     const over = await platform.runExecution({ tenantId: 'cap-b', domain: 'cap-b.example' }, domainWorkflow);
     expect([over.status, over.error]).toEqual(['FAILED', 'QuotaExceeded']);
     expect(over.cause).toContain('cloudFrontDistributionTenants is 2 per account and 2 are in use');
+  });
+
+  it('an addition stopped before it registers its instance is cleaned up: the RDS instance deleted, recorded FAILED', async () => {
+    const { platform } = running();
+    const stateMachineArn = platform.stateMachines.capacity.arn;
+    const started = await platform.startExecution(
+      { instanceId: 'shared-90' },
+      { stateMachineArn, name: capacityExecutionName('shared-90') },
+    );
+    // What planning records before it starts an addition.
+    await registryQuery(
+      `INSERT INTO shared_instances (id, seq, status, execution_arn) VALUES ('shared-90', 90, 'CREATING', '${started.executionArn}')`,
+    );
+    // Creating the instance starts a PostgreSQL server: the execution is stopped while it does.
+    await reaching(platform, started.executionArn, CapacityStates.create);
+    expect(await platform.stopExecution(started.executionArn)).toBe(true);
+    const cleanup = await cleanupAfter(platform, started.executionArn, 60_000);
+    expect([cleanup.status, JSON.parse(cleanup.output ?? 'null')]).toMatchObject([
+      'SUCCEEDED',
+      { cleanup: { removedInstance: 'shared-90' } },
+    ]);
+    const [row] = await registryQuery<{ status: string }>(
+      `SELECT status FROM shared_instances WHERE id = 'shared-90'`,
+    );
+    expect(row?.status).toBe('FAILED');
+    const described = aws()
+      .rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: sharedInstanceRdsId('shared-90') }))
+      .then(
+        (found) => found.DBInstances?.[0]?.DBInstanceStatus ?? 'none',
+        (error: unknown) => (isNotFound(error) ? 'not found' : String(error)),
+      );
+    expect(['not found', 'deleting']).toContain(await described);
   });
 
   it('after a restart, the added instances serve again where they now answer, with the limits kept', async () => {

@@ -349,7 +349,7 @@ describe('the offboarding state machine', () => {
 });
 
 describe('the cleanup state machine', () => {
-  it('is started by Step Functions when an onboarding, release, suspension, offboarding or move ends ABORTED, TIMED_OUT or FAILED', () => {
+  it('is started by Step Functions when an onboarding, release, suspension, offboarding, move or addition of capacity ends ABORTED, TIMED_OUT or FAILED', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
@@ -362,6 +362,7 @@ describe('the cleanup state machine', () => {
             { Ref: Match.stringLikeRegexp('^TenantSuspension') },
             { Ref: Match.stringLikeRegexp('^TenantOffboarding') },
             { Ref: Match.stringLikeRegexp('^TenantMove') },
+            { Ref: Match.stringLikeRegexp('^AddCapacity') },
           ],
         },
       },

@@ -13,7 +13,7 @@ import { describeInstance } from '../create-database/step';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { caughtError } from '../lib/handler';
 import { tagsFromList } from '../lib/tags';
-import { markInstanceAvailable, markInstanceFailed } from '../records/capacity';
+import { instanceRecord, markInstanceAvailable, markInstanceFailed } from '../records/capacity';
 
 const DEFAULT_INSTANCE_CLASS = 'db.t4g.micro';
 /** The tag that says which shared instance an RDS instance is: nothing else is ever deleted here. */
@@ -143,10 +143,13 @@ export async function register({ state }: Event): Promise<void> {
 
 /**
  * After a failure: the RDS instance deleted (if it is this shared instance's; no final snapshot, no tenant
- * ever used it) and the instance recorded FAILED with the error, so placement asks for another.
+ * ever used it) and the instance recorded FAILED with the error, so placement asks for another. An instance
+ * the registry has AVAILABLE is left alone: "Register shared instance" did register it (its answer was
+ * lost, or it timed out after), and tenants may be on it already.
  */
 export async function rollback({ state }: Event): Promise<void> {
   const instanceId = instanceIdOf(state);
+  if ((await instanceRecord(instanceId))?.status === 'AVAILABLE') return;
   const rdsId = sharedInstanceRdsId(instanceId);
   const instance = await describeInstance(rdsId);
   if (instance && isShared(instance, instanceId) && instance.DBInstanceStatus !== 'deleting') {
@@ -163,4 +166,22 @@ export async function rollback({ state }: Event): Promise<void> {
     }
   }
   await markInstanceFailed(instanceId, caughtError(state.error));
+}
+
+/**
+ * What an add-capacity execution that ended unfinished (stopped, timed out, failed where its rollback did
+ * not run) leaves: an instance it was adding and never registered is deleted and recorded FAILED, as its
+ * rollback would (an RDS instance nobody uses, paid for by the hour). Returns that instance.
+ */
+export async function releaseCapacityOf(
+  executionArn: string,
+  input: unknown,
+  error: { Error: string; Cause: string },
+): Promise<string | undefined> {
+  const instanceId = (input as { instanceId?: unknown } | null)?.instanceId;
+  if (typeof instanceId !== 'string' || !/^shared-\d{1,6}$/.test(instanceId)) return undefined;
+  const record = await instanceRecord(instanceId);
+  if (!record || record.executionArn !== executionArn || record.status === 'AVAILABLE') return undefined;
+  await rollback({ executionArn, state: { instanceId, error } });
+  return instanceId;
 }

@@ -7,6 +7,7 @@ import { IMPORT_SOURCE, STEPS } from '../../common/steps';
 import { importSecretTenant } from '../../common/imports';
 import { fieldProblems } from '../../common/tenant-input';
 import { STEP_HANDLERS } from '../index';
+import { releaseCapacityOf } from '../capacity/steps';
 import { releaseMoveOf } from '../move/steps';
 import { releaseOffboardingOf } from '../offboarding/steps';
 import { withRegistry } from '../records/registry';
@@ -35,6 +36,8 @@ export interface CleanupResult {
   resumed?: string;
   /** The tenant it was moving: back where it was, or on the target past the move's point of no return. */
   moved?: string;
+  /** The shared instance it was adding and never registered: deleted, recorded FAILED. */
+  removedInstance?: string;
 }
 
 /** The onboarding steps that create something, last first: the order their undos run in a rollback. */
@@ -76,6 +79,7 @@ export async function cleanUp({ state }: { state: unknown }): Promise<CleanupRes
  * - the tenant it was suspending or resuming: ACTIVE and serving (workflow-tasks/suspension);
  * - the tenant it was moving: ACTIVE where it was before the move's point of no return, on the target
  *   after it (workflow-tasks/move);
+ * - the shared instance it was adding, never registered: deleted and recorded FAILED (workflow-tasks/capacity);
  * - an import's source credentials: deleted.
  */
 export async function cleanUpAfter(
@@ -99,7 +103,14 @@ export async function cleanUpAfter(
   await forgetImportSource(executionArn, input);
   const resumed = await releaseSuspensionOf(executionArn, input, execution.startDate ?? new Date(0));
   const moved = await releaseMoveOf(executionArn);
-  return { executionArn, rolledBack, ...(resumed ? { resumed } : {}), ...(moved ? { moved } : {}) };
+  const removedInstance = await releaseCapacityOf(executionArn, input, error);
+  return {
+    executionArn,
+    rolledBack,
+    ...(resumed ? { resumed } : {}),
+    ...(moved ? { moved } : {}),
+    ...(removedInstance ? { removedInstance } : {}),
+  };
 }
 
 /**

@@ -516,6 +516,20 @@ export async function markInstanceAvailable(
   });
 }
 
+/** A shared instance's registry status and the execution adding it (undefined: no such instance). */
+export async function instanceRecord(
+  instanceId: string,
+): Promise<{ status: InstanceUse['status']; executionArn: string | null } | undefined> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{ status: InstanceUse['status']; execution_arn: string | null }>(
+      'SELECT status, execution_arn FROM shared_instances WHERE id = $1',
+      [instanceId],
+    );
+    const row = rows[0];
+    return row ? { status: row.status, executionArn: row.execution_arn } : undefined;
+  });
+}
+
 /** An addition that failed (its instance deleted): kept with the reason, never placed on. */
 export async function markInstanceFailed(instanceId: string, reason: string): Promise<void> {
   await withRegistry((client) => markFailed(client, instanceId, reason));
