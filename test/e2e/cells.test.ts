@@ -9,6 +9,7 @@ import type { CellView } from '../../workflow-tasks/records/capacity';
 import { getTenant, type TenantView } from '../../workflow-tasks/records/registry';
 import { adminClient, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
+import { runRelease, uploadVersion } from '../fixtures/releases';
 import { makeStateDir } from '../fixtures/state-dir';
 import { seedShop } from '../fixtures/tenant-api';
 
@@ -39,7 +40,11 @@ beforeAll(async () => {
     gatewayPort: 0,
     quotas: QUOTAS,
     // cl-b's move to the other cell fails in its copy: it must stay where it was, serving.
-    faults: [{ tenantId: 'cl-b', step: 'move:copy', kind: 'permanent', times: 1 }],
+    faults: [
+      { tenantId: 'cl-b', step: 'move:copy', kind: 'permanent', times: 1 },
+      // cl-c fails the first release's health check: the release stops before the second cell.
+      { tenantId: 'cl-c', step: 'release:check-health', kind: 'permanent', times: 1 },
+    ],
   });
 });
 
@@ -73,6 +78,11 @@ async function signIn(tenantId: string, password: string): Promise<string> {
   const login = await api(tenantId, '', '/auth/login', 'POST', { email: adminEmail, password });
   if (login.status !== 200) throw new Error(`login to ${tenantId}: ${login.status} ${login.body}`);
   return (JSON.parse(login.body) as { token: string }).token;
+}
+
+async function tenantViews(): Promise<TenantView[]> {
+  const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);
+  return (JSON.parse(shown.stdout) as TenantView[]).filter((t) => t.tenantId.startsWith('cl-'));
 }
 
 async function cells(): Promise<CellView[]> {
@@ -193,5 +203,33 @@ describe('cells: tenants placed in the first cell with room, and moved between c
       expect(refused.code).toBe(1);
       expect(refused.stdout).toContain(said);
     }
+  });
+
+  it('releases cell by cell: a failed tenant in the first cell stops the release before the second; the next release crosses both', async () => {
+    const { platform } = running();
+    const live = (await tenantViews()).filter((t) => t.status === 'ACTIVE');
+    const cellOf = new Map(live.map((t) => [t.tenantId, t.cell]));
+    const inCell = (cell: string) =>
+      live
+        .filter((t) => t.cell === cell)
+        .map((t) => t.tenantId)
+        .sort();
+
+    const version = await uploadVersion({ build: 'cells-1' });
+    const first = await runRelease(platform, { version, canary: 1, waveSize: 20, maxFailures: 5 });
+    expect(first.summary.failed.map((f) => f.tenantId)).toEqual(['cl-c']);
+    expect(first.summary.stopReason).toBe(
+      '1 tenants of cell-1 failed: the cells after it (cell-2) are not released',
+    );
+    expect([...first.summary.updated].sort()).toEqual(inCell('cell-1').filter((id) => id !== 'cl-c'));
+    expect([...first.summary.notAttempted].sort()).toEqual(inCell('cell-2'));
+    // Waves never mix cells: the canary and the rest of cell-1, then cell-2's.
+    expect(first.summary.updated.every((id) => cellOf.get(id) === 'cell-1')).toBe(true);
+
+    const again = await runRelease(platform, { version, canary: 1, waveSize: 20, maxFailures: 5 });
+    expect([again.summary.stopReason, again.summary.failed]).toEqual([undefined, []]);
+    expect([...again.summary.updated].sort()).toEqual([...inCell('cell-2'), 'cl-c'].sort());
+    const after = (await tenantViews()).filter((t) => t.status === 'ACTIVE');
+    expect(after.filter((t) => t.codeVersion !== version).map((t) => t.tenantId)).toEqual([]);
   });
 });

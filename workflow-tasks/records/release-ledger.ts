@@ -8,13 +8,24 @@ export const RELEASE_LOCK_HOURS = 12;
 export const SUSPENDED_REASON =
   'the tenant is SUSPENDED: resuming puts it back on the version it ran; release again after resuming it';
 
+/** A planned wave: its tenants, their cell, and whether it is that cell's canary. */
+export interface PlannedWave {
+  readonly tenants: string[];
+  readonly cell: string;
+  readonly canary: boolean;
+}
+
 /**
- * Records a release and plans it: every ACTIVE tenant not on the version, in tenantId order (at most
- * MAX_TENANTS_PER_RELEASE), the first `canary` of them in wave 0 and the rest in waves of `waveSize` after
- * it; those already on it are `unchanged` (wave -1). Planning twice (a retried Lambda) returns the first
- * plan, read back from the ledger.
+ * Records a release and plans it cell by cell: every ACTIVE tenant not on the version, by cell then
+ * tenantId (at most MAX_TENANTS_PER_RELEASE), each cell's first `canary` in that cell's canary wave and the
+ * rest in waves of `waveSize` after it, the cells one after the other; those already on it are `unchanged`
+ * (wave -1). Planning twice (a retried Lambda) returns the first plan, read back from the ledger.
  */
-export async function planRelease(releaseId: string, name: string, input: ReleaseInput): Promise<string[][]> {
+export async function planRelease(
+  releaseId: string,
+  name: string,
+  input: ReleaseInput,
+): Promise<PlannedWave[]> {
   return withRegistry(async (client) => {
     await client.query('BEGIN');
     try {
@@ -24,9 +35,14 @@ export async function planRelease(releaseId: string, name: string, input: Releas
         [releaseId, name, input.version, input.canary, input.concurrency, input.maxFailures],
       );
       if (inserted.rowCount === 1) {
-        const { rows } = await client.query<{ id: string; on_version: boolean; status: string }>(
-          `SELECT id, code_version IS NOT DISTINCT FROM $1 AS on_version, status
-             FROM tenants WHERE status IN ('ACTIVE', 'SUSPENDED') ORDER BY id`,
+        const { rows } = await client.query<{
+          id: string;
+          on_version: boolean;
+          status: string;
+          cell: string;
+        }>(
+          `SELECT id, code_version IS NOT DISTINCT FROM $1 AS on_version, status, cell
+             FROM tenants WHERE status IN ('ACTIVE', 'SUSPENDED') ORDER BY cell, id`,
           [input.version],
         );
         // A suspended tenant is not released (resume puts it back on the version it ran); the ledger says so.
@@ -34,11 +50,13 @@ export async function planRelease(releaseId: string, name: string, input: Releas
         const active = rows.filter((r) => r.status === 'ACTIVE');
         const behind = active.filter((r) => !r.on_version);
         const planned = behind.slice(0, MAX_TENANTS_PER_RELEASE);
-        const firstWave = input.canary > 0 ? 1 : 0;
-        const waveOf = (index: number) =>
-          index < input.canary ? 0 : firstWave + Math.floor((index - input.canary) / input.waveSize);
         const entries = [
-          ...planned.map((r, i) => ({ id: r.id, wave: waveOf(i), outcome: 'planned', error: null })),
+          ...wavesByCell(planned, input).map(({ id, wave }) => ({
+            id,
+            wave,
+            outcome: 'planned',
+            error: null,
+          })),
           ...active
             .filter((r) => r.on_version)
             .map((r) => ({ id: r.id, wave: -1, outcome: 'unchanged', error: null })),
@@ -66,12 +84,54 @@ export async function planRelease(releaseId: string, name: string, input: Releas
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    const { rows } = await client.query<{ wave: number; tenants: string[] }>(
-      `SELECT wave, array_agg(tenant_id ORDER BY tenant_id) AS tenants FROM release_tenants
-        WHERE release_id = $1 AND wave >= 0 GROUP BY wave ORDER BY wave`,
+    const { rows } = await client.query<{ wave: number; tenants: string[]; cell: string }>(
+      `SELECT r.wave, array_agg(r.tenant_id ORDER BY r.tenant_id) AS tenants, min(t.cell) AS cell
+         FROM release_tenants r JOIN tenants t ON t.id = r.tenant_id
+        WHERE r.release_id = $1 AND r.wave >= 0 GROUP BY r.wave ORDER BY r.wave`,
       [releaseId],
     );
-    return rows.map((r) => r.tenants);
+    return rows.map((r, i) => ({
+      tenants: r.tenants,
+      cell: r.cell,
+      canary: input.canary > 0 && rows[i - 1]?.cell !== r.cell,
+    }));
+  });
+}
+
+/**
+ * Wave numbers for tenants ordered by cell: each cell starts a new wave, with its canary first (the first
+ * `canary` of its tenants), then waves of `waveSize`.
+ */
+function wavesByCell(
+  tenants: readonly { id: string; cell: string }[],
+  input: Pick<ReleaseInput, 'canary' | 'waveSize'>,
+): { id: string; wave: number }[] {
+  const waves: { id: string; wave: number }[] = [];
+  let next = 0;
+  for (const cell of [...new Set(tenants.map((t) => t.cell))]) {
+    const inCell = tenants.filter((t) => t.cell === cell);
+    const first = next;
+    const afterCanary = first + (input.canary > 0 ? 1 : 0);
+    inCell.forEach((t, i) =>
+      waves.push({
+        id: t.id,
+        wave: i < input.canary ? first : afterCanary + Math.floor((i - input.canary) / input.waveSize),
+      }),
+    );
+    next = Math.max(...waves.map((w) => w.wave)) + 1;
+  }
+  return waves;
+}
+
+/** How many of the release's tenants in `cell` failed. */
+export async function failedInCell(releaseId: string, cell: string): Promise<number> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM release_tenants r JOIN tenants t ON t.id = r.tenant_id
+        WHERE r.release_id = $1 AND r.outcome = 'failed' AND t.cell = $2`,
+      [releaseId, cell],
+    );
+    return rows[0]?.n ?? 0;
   });
 }
 

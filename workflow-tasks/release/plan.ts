@@ -6,7 +6,8 @@ import type { ReleaseState } from './types';
 
 /**
  * Checks the input and that the version is in the artifact bucket, records the release in the ledger and
- * plans its waves: the canary, then the rest (see planRelease). The result replaces the input.
+ * plans its waves cell by cell: each cell's canary, then the rest of it (see planRelease). The result
+ * replaces the input.
  */
 export async function plan(event: { executionArn: string; state: unknown }): Promise<ReleaseState> {
   const parsed = parseReleaseInput(event.state);
@@ -15,10 +16,11 @@ export async function plan(event: { executionArn: string; state: unknown }): Pro
   const version = await readTenantApiVersion(input.version);
   const id = event.executionArn;
   const name = id.split(':').pop() ?? id;
-  const waves = await planRelease(id, name, input);
+  const planned = await planRelease(id, name, input);
   return {
     release: { ...input, id, name, key: version.key, schemaVersion: version.migrations.length },
-    waves,
+    waves: planned.map((w) => w.tenants),
+    cells: planned.map(({ cell, canary }) => ({ cell, canary })),
     wave: 0,
   };
 }

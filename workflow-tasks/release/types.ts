@@ -15,6 +15,11 @@ export interface ReleaseState {
   readonly release: ReleaseInfo;
   /** The waves still to run, each a list of tenant ids; the first one runs next. */
   readonly waves: string[][];
+  /**
+   * Each wave's cell and whether it is that cell's canary, beside `waves` (absent in a state planned before
+   * releases went cell by cell: one cell, wave 0 the canary).
+   */
+  readonly cells?: { readonly cell: string; readonly canary: boolean }[];
   /** Index of the next wave (0 is the canary when `canary` > 0). */
   readonly wave: number;
   /** Set by "Close wave" when the release must not go on. */
