@@ -260,7 +260,7 @@ describe('tenantctl release', () => {
     };
     const tenants = await listing(['tenants']);
     expect(tenants[0]).toMatch(
-      /^TENANT +STATUS +TIER +DOMAIN +INSTANCE +CODE +SCHEMA +LAST RELEASE +CREATED$/,
+      /^TENANT +STATUS +TIER +DOMAIN +CELL +INSTANCE +CODE +SCHEMA +LAST RELEASE +CREATED$/,
     );
     const statusAt = tenants[0]!.indexOf('STATUS');
     const row = tenants.find((line) => line.startsWith('building-shop '));
