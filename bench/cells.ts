@@ -1,11 +1,12 @@
 /**
  * `npm run bench:cells`: capacity, scaled down on this machine. BENCH_CELLS_TENANTS (default 200) shared
- * tenants arrive in bursts of BENCH_CELLS_BURST (25) on a platform whose shared instances hold 10 tenants
- * each (2 places kept free), then a release goes to all of them. Prints how long each burst took, the
- * onboardings' p50/p95 and how long the slowest waited, the shared instances added (each addition's
- * time), the most tenants ever seen on one instance (sampled every 50 ms, against its limit), and the
- * release's time. Every onboarding must end live and no limit may be exceeded, or the run fails.
- * The platform is one cell (cells of their own are not built yet): the cell's limit is the tenant count.
+ * tenants arrive in bursts of BENCH_CELLS_BURST (25) on a platform of cells of 25 tenants whose shared
+ * instances hold 10 tenants each (2 places kept free), then a release goes to all of them, cell by cell.
+ * Prints how long each burst took, the onboardings' p50/p95 and how long the slowest waited, the shared
+ * instances added (each addition's time) and the cells filled, the most tenants ever seen on one instance
+ * and in one cell (sampled every 50 ms, against their limits), and the release's time. Every onboarding
+ * must end live, no limit may be exceeded, and the release must update every tenant in every cell, or the
+ * run fails.
  */
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
@@ -18,11 +19,18 @@ import { percentile, round, runBench, startBenchPlatform } from './platform';
 const TENANTS = Number(process.env.BENCH_CELLS_TENANTS ?? 200);
 const BURST = Number(process.env.BENCH_CELLS_BURST ?? 25);
 const PER_INSTANCE = 10;
+const PER_CELL = 25;
 const HEADROOM = 2;
 
 async function main(): Promise<void> {
+  const cells = Math.ceil(TENANTS / PER_CELL);
   const quotas = capacitySettings(
-    { tenantsPerSharedInstance: PER_INSTANCE, sharedInstanceHeadroom: HEADROOM, tenantsPerCell: TENANTS },
+    {
+      tenantsPerSharedInstance: PER_INSTANCE,
+      sharedInstanceHeadroom: HEADROOM,
+      tenantsPerCell: PER_CELL,
+      cells,
+    },
     'bench:cells',
   );
   const platform = await startBenchPlatform({ quotas, maxConcurrentOnboardings: BURST });
@@ -33,15 +41,19 @@ async function main(): Promise<void> {
   try {
     await registry.connect();
     let mostOnOne = 0;
+    let mostInACell = 0;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const { rows } = await registry.query<{ n: number }>(
-          `SELECT COALESCE(max(n), 0)::int AS n FROM (SELECT count(*) AS n FROM tenants
-             WHERE status = ANY($1::text[]) AND db_instance IS NOT NULL GROUP BY db_instance) per_instance`,
+        const { rows } = await registry.query<{ instance: number; cell: number }>(
+          `SELECT (SELECT COALESCE(max(n), 0)::int FROM (SELECT count(*) AS n FROM tenants
+                    WHERE status = ANY($1::text[]) AND db_instance IS NOT NULL GROUP BY db_instance) i) AS instance,
+                  (SELECT COALESCE(max(n), 0)::int FROM (SELECT count(*) AS n FROM tenants
+                    WHERE status = ANY($1::text[]) GROUP BY cell) c) AS cell`,
           [HOLDING],
         );
-        mostOnOne = Math.max(mostOnOne, rows[0]?.n ?? 0);
+        mostOnOne = Math.max(mostOnOne, rows[0]?.instance ?? 0);
+        mostInACell = Math.max(mostInACell, rows[0]?.cell ?? 0);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
@@ -63,10 +75,19 @@ async function main(): Promise<void> {
     const { rows: live } = await registry.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM tenants WHERE status = 'ACTIVE' AND id LIKE 'cell-%'`,
     );
-    const { rows: instances } = await registry.query<{ id: string; status: string; tenants: number }>(
-      `SELECT s.id, s.status, count(t.id)::int AS tenants FROM shared_instances s
+    const { rows: instances } = await registry.query<{
+      id: string;
+      cell: string;
+      status: string;
+      tenants: number;
+    }>(
+      `SELECT s.id, s.cell, s.status, count(t.id)::int AS tenants FROM shared_instances s
          LEFT JOIN tenants t ON t.db_instance = s.id AND t.status = ANY($1::text[])
         GROUP BY s.id, s.seq ORDER BY s.seq`,
+      [HOLDING],
+    );
+    const { rows: perCell } = await registry.query<{ cell: string; tenants: number }>(
+      `SELECT cell, count(*)::int AS tenants FROM tenants WHERE status = ANY($1::text[]) GROUP BY cell ORDER BY cell`,
       [HOLDING],
     );
     const additions =
@@ -88,7 +109,9 @@ async function main(): Promise<void> {
       tenants: TENANTS,
       burst: BURST,
       tenantsPerSharedInstance: PER_INSTANCE,
+      tenantsPerCell: PER_CELL,
       headroom: HEADROOM,
+      cells: perCell,
       live: live[0]?.n ?? 0,
       onboardingSeconds: round(onboardingMs / 1000),
       onboardingP50Ms: percentile(all, 50),
@@ -99,6 +122,7 @@ async function main(): Promise<void> {
       additions: additions.length,
       additionP50Ms: percentile(additionMs, 50),
       mostTenantsSeenOnOneInstance: mostOnOne,
+      mostTenantsSeenInOneCell: mostInACell,
       release: {
         updated: summary.updated.length,
         failed: summary.failed.length,
@@ -111,6 +135,8 @@ async function main(): Promise<void> {
       results.live !== TENANTS && `${results.live} of ${TENANTS} tenants are live`,
       mostOnOne > PER_INSTANCE && `${mostOnOne} tenants were seen on one instance (limit ${PER_INSTANCE})`,
       instances.some((i) => i.tenants > PER_INSTANCE) && 'an instance holds more than its limit',
+      mostInACell > PER_CELL && `${mostInACell} tenants were seen in one cell (limit ${PER_CELL})`,
+      perCell.length !== cells && `tenants are in ${perCell.length} cells, not ${cells}`,
       results.release.updated !== TENANTS && `the release updated ${results.release.updated} of ${TENANTS}`,
     ].filter(Boolean);
     if (problems.length) throw new Error(problems.join('; '));
@@ -122,6 +148,8 @@ async function main(): Promise<void> {
 
 function printTable(r: {
   tenants: number;
+  cells: { cell: string; tenants: number }[];
+  mostTenantsSeenInOneCell: number;
   onboardingSeconds: number;
   onboardingP50Ms: number;
   onboardingP95Ms: number;
@@ -140,7 +168,8 @@ function printTable(r: {
     ),
     `shared instances: ${r.sharedInstances.length} (${r.additions} added, p50 ${r.additionP50Ms} ms each); most tenants seen on one: ${r.mostTenantsSeenOnOneInstance} (limit ${PER_INSTANCE})`,
     `  ${r.sharedInstances.map((i) => `${i.id} ${i.tenants}`).join(', ')}`,
-    `release to every tenant: ${r.release.updated} updated in ${r.release.seconds} s`,
+    `cells: ${r.cells.length}, most tenants seen in one: ${r.mostTenantsSeenInOneCell} (limit ${PER_CELL}); ${r.cells.map((c) => `${c.cell} ${c.tenants}`).join(', ')}`,
+    `release to every tenant, cell by cell: ${r.release.updated} updated in ${r.release.seconds} s`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -335,6 +335,9 @@ async function planShared(
     else await markFailed(client, instance.id, 'its add-capacity execution ended without registering it');
   }
   if (free > settings.sharedInstanceHeadroom || creating) return { wait: needsPlace };
+  // The free places already hold every tenant the cell may still take: another instance would stay empty.
+  const cellRoom = Math.min(settings.tenantsPerCell, settings.iamRoles) - use.tenants;
+  if (!needsPlace && free >= cellRoom) return { wait: false };
   const refusal = additionRefusal(use, settings);
   if (refusal) {
     // Headroom cannot be kept (adding keeps failing, or no instance can be made); a tenant that needs
