@@ -2,7 +2,6 @@ import { rm } from 'node:fs/promises';
 import { capacitySettings } from '../../common/capacity';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { gatewayRequest } from '../../cli/describe';
 import { startLocalServices, type LocalServices } from '../../cli/services';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import type { CellView } from '../../workflow-tasks/records/capacity';
@@ -11,7 +10,7 @@ import { adminClient, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 import { makeStateDir } from '../fixtures/state-dir';
-import { seedShop } from '../fixtures/tenant-api';
+import { seedShop, shopApi } from '../fixtures/tenant-api';
 
 // Two cells of ten tenants, four per shared instance, three RDS instances per cell: twelve shared tenants
 // fill the first cell's three instances up to its ten, and the last two go to the second cell.
@@ -62,23 +61,7 @@ function onboard(tenantId: string, overrides: Record<string, unknown> = {}) {
   return running().platform.runExecution(tenantInput(tenantId, overrides));
 }
 
-function api(tenantId: string, token: string, path: string, method = 'GET', body?: unknown) {
-  return gatewayRequest(running().endpoints.gateway, `api.${tenantId}.localhost`, path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-}
-
-async function signIn(tenantId: string, password: string): Promise<string> {
-  const { adminEmail } = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName);
-  const login = await api(tenantId, '', '/auth/login', 'POST', { email: adminEmail, password });
-  if (login.status !== 200) throw new Error(`login to ${tenantId}: ${login.status} ${login.body}`);
-  return (JSON.parse(login.body) as { token: string }).token;
-}
+const { api, signIn } = shopApi(() => running().endpoints.gateway);
 
 async function tenantViews(): Promise<TenantView[]> {
   const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
-import { gatewayRequest } from '../../cli/describe';
 import { capacitySettings } from '../../common/capacity';
 import { MoveStates } from '../../common/move';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
@@ -16,7 +15,7 @@ import { cleanupAfter, reaching } from '../fixtures/executions';
 import { adminClient, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
-import { seedShop } from '../fixtures/tenant-api';
+import { seedShop, shopApi } from '../fixtures/tenant-api';
 
 // Three tenants per shared instance, the next instance started when one place is left: the first two
 // onboardings bring shared-2.
@@ -28,7 +27,6 @@ const newPassword = 'a-password-the-admin-set-before-the-move';
 
 let stateDir: string;
 let services: LocalServices | undefined;
-let adminEmail = '';
 let products: { id: number }[] = [];
 let orders: unknown[] = [];
 
@@ -57,7 +55,6 @@ beforeAll(async () => {
   );
 
   const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName);
-  adminEmail = secret.adminEmail;
   let token = await signIn(shop, secret.adminPassword!);
   const changed = await api(shop, token, '/auth/password', 'POST', {
     currentPassword: secret.adminPassword,
@@ -80,22 +77,7 @@ function running(): LocalServices {
   return services;
 }
 
-function api(tenantId: string, token: string, path: string, method = 'GET', body?: unknown) {
-  return gatewayRequest(running().endpoints.gateway, `api.${tenantId}.localhost`, path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-}
-
-async function signIn(tenantId: string, password: string): Promise<string> {
-  const login = await api(tenantId, '', '/auth/login', 'POST', { email: adminEmail, password });
-  if (login.status !== 200) throw new Error(`login to ${tenantId}: ${login.status} ${login.body}`);
-  return (JSON.parse(login.body) as { token: string }).token;
-}
+const { api, signIn } = shopApi(() => running().endpoints.gateway);
 
 function listed(response: { status: number; body: string }): unknown[] {
   if (response.status !== 200) throw new Error(`list: ${response.status} ${response.body}`);
@@ -243,7 +225,6 @@ describe('moving a shared tenant to another shared instance', () => {
     expect(await copyOn('shared-1', failing)).toEqual({ database: true, login: true });
     expect(await copyOn('shared-2', failing)).toEqual({ database: false, login: null });
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(failing).secretName);
-    adminEmail = secret.adminEmail;
     const token = await signIn(failing, secret.adminPassword!);
     expect((await api(failing, token, '/products?limit=5')).status).toBe(200);
     // The cleanup that follows every failed execution finds nothing more to do.
@@ -269,7 +250,6 @@ describe('moving a shared tenant to another shared instance', () => {
     expect(await copyOn('shared-2', stopped)).toEqual({ database: false, login: null });
     expect((await api(stopped, '', '/health')).status).toBe(200);
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(stopped).secretName);
-    adminEmail = secret.adminEmail;
     const token = await signIn(stopped, secret.adminPassword!);
     expect((await api(stopped, token, '/products?limit=5')).status).toBe(200);
   });
