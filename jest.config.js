@@ -27,7 +27,7 @@ module.exports = {
   testTimeout: 180_000,
   // One test file per core: the e2e files wait on servers (PostgreSQL, the emulator, the platform's retries)
   // more than they compute, and each starts its own platform on free ports in its own state directory.
-  // On a 2-core CI machine the whole run took 28 min with one worker, 20-odd with two.
+  // On a 2-core CI machine jest took 28 min with one worker and 22 with two (.ci/run: 34 min, then 24).
   maxWorkers: '100%',
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
