@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
@@ -9,15 +8,13 @@ import {
   sharedInstanceRdsId,
 } from '../../common/capacity';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
-import { startLocalServices, type LocalServices } from '../../cli/services';
 import { aws, isNotFound } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import type { CellView } from '../../workflow-tasks/records/capacity';
 import { waitFor } from '../../local/processes/ports';
 import { cleanupAfter, reaching } from '../fixtures/executions';
-import { adminClient, domainWhen, tenantInput } from '../fixtures/platform';
+import { adminClient, domainWhen, localServicesForFile, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
-import { makeStateDir } from '../fixtures/state-dir';
 import { tenantApiRequest } from '../fixtures/tenant-api';
 
 // Small limits, so the edges are reached with a dozen tenants: four per shared instance (the next one
@@ -34,23 +31,7 @@ const QUOTAS = capacitySettings(
   'test',
 );
 
-let stateDir: string;
-let services: LocalServices | undefined;
-
-beforeAll(async () => {
-  stateDir = await makeStateDir('capacity');
-  services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0, quotas: QUOTAS });
-});
-
-afterAll(async () => {
-  await services?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-function running(): LocalServices {
-  if (!services) throw new Error('the platform is not running');
-  return services;
-}
+const { running, stateDir, restart } = localServicesForFile('capacity', { quotas: QUOTAS });
 
 async function onboard(tenantId: string, overrides: Record<string, unknown> = {}) {
   return running().platform.runExecution(tenantInput(tenantId, overrides));
@@ -185,7 +166,7 @@ describe('capacity: shared instances fill, the next is added, limits are never e
   });
 
   it('tenantctl cells shows each limit against its use, and each shared instance', async () => {
-    const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir]);
+    const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir()]);
     expect(shown.stderr).toBe('');
     const [cell] = JSON.parse(shown.stdout) as CellView[];
     const use = Object.fromEntries((cell?.limits ?? []).map((l) => [l.name, [l.inUse, l.limit]]));
@@ -248,9 +229,7 @@ describe('capacity: shared instances fill, the next is added, limits are never e
   });
 
   it('after a restart, the added instances serve again where they now answer, with the limits kept', async () => {
-    await running().stop();
-    services = undefined;
-    services = await startLocalServices({ stateDir, port: 0, gatewayPort: 0 });
+    await restart();
     for (const tenantId of ['cap-burst-7', 'cap-last']) {
       const health = await tenantApiRequest(
         running().endpoints.gateway,

@@ -1,15 +1,12 @@
-import { rm } from 'node:fs/promises';
 import { capacitySettings } from '../../common/capacity';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { startLocalServices, type LocalServices } from '../../cli/services';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import type { CellView } from '../../workflow-tasks/records/capacity';
 import { getTenant, type TenantView } from '../../workflow-tasks/records/registry';
-import { adminClient, tenantInput } from '../fixtures/platform';
+import { adminClient, localServicesForFile, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
 import { runRelease, uploadVersion } from '../fixtures/releases';
-import { makeStateDir } from '../fixtures/state-dir';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
 // Two cells of ten tenants, four per shared instance, three RDS instances per cell: twelve shared tenants
@@ -28,34 +25,15 @@ const first = ['cl-a', 'cl-b', 'cl-c', 'cl-d'];
 const burst = Array.from({ length: 8 }, (_, i) => `cl-burst-${i}`);
 const newPassword = 'the-admin-password-before-changing-cells';
 
-let stateDir: string;
-let services: LocalServices | undefined;
-
-beforeAll(async () => {
-  stateDir = await makeStateDir('cells');
-  services = await startLocalServices({
-    stateDir,
-    port: 0,
-    gatewayPort: 0,
-    quotas: QUOTAS,
-    // cl-b's move to the other cell fails in its copy: it must stay where it was, serving.
-    faults: [
-      { tenantId: 'cl-b', step: 'move:copy', kind: 'permanent', times: 1 },
-      // cl-c fails the first release's health check: the release stops before the second cell.
-      { tenantId: 'cl-c', step: 'release:check-health', kind: 'permanent', times: 1 },
-    ],
-  });
+const { running, stateDir } = localServicesForFile('cells', {
+  quotas: QUOTAS,
+  // cl-b's move to the other cell fails in its copy: it must stay where it was, serving.
+  faults: [
+    { tenantId: 'cl-b', step: 'move:copy', kind: 'permanent', times: 1 },
+    // cl-c fails the first release's health check: the release stops before the second cell.
+    { tenantId: 'cl-c', step: 'release:check-health', kind: 'permanent', times: 1 },
+  ],
 });
-
-afterAll(async () => {
-  await services?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-function running(): LocalServices {
-  if (!services) throw new Error('the platform is not running');
-  return services;
-}
 
 function onboard(tenantId: string, overrides: Record<string, unknown> = {}) {
   return running().platform.runExecution(tenantInput(tenantId, overrides));
@@ -64,12 +42,12 @@ function onboard(tenantId: string, overrides: Record<string, unknown> = {}) {
 const { api, signIn } = shopApi(() => running().endpoints.gateway);
 
 async function tenantViews(): Promise<TenantView[]> {
-  const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);
+  const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir()]);
   return (JSON.parse(shown.stdout) as TenantView[]).filter((t) => t.tenantId.startsWith('cl-'));
 }
 
 async function cells(): Promise<CellView[]> {
-  const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir]);
+  const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir()]);
   expect(shown.stderr).toBe('');
   return JSON.parse(shown.stdout) as CellView[];
 }
@@ -92,7 +70,7 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     const records = await Promise.all(burst.map((tenantId) => onboard(tenantId)));
     expect(records.map((r) => [r.status, r.error])).toEqual(burst.map(() => ['SUCCEEDED', undefined]));
 
-    const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir]);
+    const shown = await tenantctl(['tenants', '--json', '--state-dir', stateDir()]);
     const tenants = (JSON.parse(shown.stdout) as TenantView[]).filter((t) => t.tenantId.startsWith('cl-'));
     expect(tenants.map((t) => t.status)).toEqual(tenants.map(() => 'ACTIVE'));
     const inCell = (cell: string) => tenants.filter((t) => t.cell === cell).length;
@@ -148,7 +126,7 @@ describe('cells: tenants placed in the first cell with room, and moved between c
       JSON.parse((await api(tenantId, token, '/orders?limit=100')).body) as { items: unknown[] }
     ).items;
 
-    const moved = await tenantctl(['move', tenantId, '--cell', 'cell-2', '--state-dir', stateDir]);
+    const moved = await tenantctl(['move', tenantId, '--cell', 'cell-2', '--state-dir', stateDir()]);
     expect({ code: moved.code, stderr: moved.stderr }).toEqual({ code: 0, stderr: '' });
     const tenant = await getTenant(tenantId);
     expect([tenant?.status, tenant?.cell]).toEqual(['ACTIVE', 'cell-2']);
@@ -167,7 +145,7 @@ describe('cells: tenants placed in the first cell with room, and moved between c
   });
 
   it('a move to the other cell that fails in its copy leaves the tenant serving where it was', async () => {
-    const record = await tenantctl(['move', 'cl-b', '--cell', 'cell-2', '--state-dir', stateDir]);
+    const record = await tenantctl(['move', 'cl-b', '--cell', 'cell-2', '--state-dir', stateDir()]);
     expect(record.code).toBe(1);
     expect(record.stdout).toContain('InjectedFault');
     const tenant = await getTenant('cl-b');
@@ -182,7 +160,7 @@ describe('cells: tenants placed in the first cell with room, and moved between c
       ['cell-1', 'toCell: cl-c is in cell-1 already'],
       ['cell-7', 'toCell: there is no cell cell-7'],
     ] as const) {
-      const refused = await tenantctl(['move', 'cl-c', '--cell', cell, '--state-dir', stateDir]);
+      const refused = await tenantctl(['move', 'cl-c', '--cell', cell, '--state-dir', stateDir()]);
       expect(refused.code).toBe(1);
       expect(refused.stdout).toContain(said);
     }

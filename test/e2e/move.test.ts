@@ -1,20 +1,17 @@
-import { rm } from 'node:fs/promises';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { capacitySettings } from '../../common/capacity';
 import { MoveStates } from '../../common/move';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { startLocalServices, type LocalServices } from '../../cli/services';
 import type { ExecutionRecord } from '../../local/platform';
 import { waitFor } from '../../local/processes/ports';
 import { aws } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import { cleanupAfter, reaching } from '../fixtures/executions';
-import { adminClient, tenantInput } from '../fixtures/platform';
+import { adminClient, localServicesForFile, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
-import { makeStateDir } from '../fixtures/state-dir';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
 // Three tenants per shared instance, the next instance started when one place is left: the first two
@@ -25,25 +22,19 @@ const failing = 'mv-fails';
 const stopped = 'mv-stopped';
 const newPassword = 'a-password-the-admin-set-before-the-move';
 
-let stateDir: string;
-let services: LocalServices | undefined;
+const { running, stateDir } = localServicesForFile('move', {
+  quotas: QUOTAS,
+  faults: [
+    // The switch happens, then fails: the rollback must undo it.
+    { tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 },
+    // The copy starts late: the execution is stopped while it waits.
+    { tenantId: stopped, step: 'move:copy', kind: 'slow', times: 1 },
+  ],
+});
 let products: { id: number }[] = [];
 let orders: unknown[] = [];
 
 beforeAll(async () => {
-  stateDir = await makeStateDir('move');
-  services = await startLocalServices({
-    stateDir,
-    port: 0,
-    gatewayPort: 0,
-    quotas: QUOTAS,
-    faults: [
-      // The switch happens, then fails: the rollback must undo it.
-      { tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 },
-      // The copy starts late: the execution is stopped while it waits.
-      { tenantId: stopped, step: 'move:copy', kind: 'slow', times: 1 },
-    ],
-  });
   for (const tenantId of [shop, failing, stopped]) {
     const record = await running().platform.runExecution(tenantInput(tenantId));
     if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
@@ -66,16 +57,6 @@ beforeAll(async () => {
   products = listed(await api(shop, token, '/products?limit=100')) as { id: number }[];
   orders = listed(await api(shop, token, '/orders?limit=100'));
 }, 240_000);
-
-afterAll(async () => {
-  await services?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-function running(): LocalServices {
-  if (!services) throw new Error('the platform is not running');
-  return services;
-}
 
 const { api, signIn } = shopApi(() => running().endpoints.gateway);
 
@@ -180,7 +161,7 @@ describe('moving a shared tenant to another shared instance', () => {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     })();
-    const shown = await tenantctl(['move', shop, '--instance', 'shared-2', '--state-dir', stateDir]);
+    const shown = await tenantctl(['move', shop, '--instance', 'shared-2', '--state-dir', stateDir()]);
     moving = false;
     await probe;
     expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });

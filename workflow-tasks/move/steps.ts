@@ -169,7 +169,6 @@ async function takeForMove(
     toCell ? { cell: toCell } : { instance: toInstance ?? '' },
     capacityFromEnv(),
   );
-  const claimed = { tenantId, from, to: target.instance, fromCell: row.cell, toCell: target.cell };
   const record: Omit<MoveRecord, 'executionArn'> = {
     from,
     to: target.instance,
@@ -182,7 +181,7 @@ async function takeForMove(
       WHERE id = $1`,
     [tenantId, executionArn, JSON.stringify(record)],
   );
-  return claimed;
+  return claimOf(tenantId, { ...record, executionArn });
 }
 
 /**
