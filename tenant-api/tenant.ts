@@ -12,6 +12,12 @@ export interface TenantConfig {
   readonly suspended?: boolean;
 }
 
+/** The server ended the connection (terminated by an administrator, or it went away). */
+function connectionLost(error: unknown): boolean {
+  const { code, message = '' } = error as { code?: string; message?: string };
+  return code === '57P01' || /Connection terminated/i.test(message);
+}
+
 /** SQLSTATEs meaning "the credentials or the database changed": forget the secret and the pool. */
 const STALE_CREDENTIALS = new Set(['28P01', '28000', '3D000']);
 /** SQLSTATEs meaning "the server cannot serve now" (shutting down, starting, too many connections). */
@@ -47,7 +53,7 @@ export class Tenant {
    * Runs `work` on a pooled connection. A login refused with the secret as read is tried once more with the
    * secret read again: the database may have moved (workflow-tasks/move) or the password been rotated.
    */
-  async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  async withClient<T>(work: (client: PoolClient) => Promise<T>, retried = false): Promise<T> {
     let client: PoolClient;
     try {
       client = await (await this.connectPool()).connect();
@@ -60,13 +66,27 @@ export class Tenant {
         throw this.unavailable(again);
       }
     }
+    // A pooled connection the server ended while this environment was idle (or frozen) fails its first
+    // statement, which then never ran: that one case is run again on a new connection.
+    let answered = false;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back, and called with apply
+    const query = client.query;
+    client.query = ((...args: Parameters<PoolClient['query']>) => {
+      const result = (query as (...a: unknown[]) => unknown).apply(client, args);
+      if (result instanceof Promise) result.then(() => (answered = true)).catch(() => undefined);
+      return result;
+    }) as PoolClient['query'];
+    let lost = false;
     try {
       return await work(client);
     } catch (error) {
+      lost = !retried && !answered && connectionLost(error);
+      if (lost) return await this.withClient(work, true);
       if (UNAVAILABLE.has((error as { code?: string }).code ?? '')) throw this.unavailable(error);
       throw error;
     } finally {
-      client.release();
+      client.query = query;
+      client.release(lost);
     }
   }
 

@@ -475,9 +475,11 @@ async function setLogin(client: ClientBase, tenantId: string, login: boolean): P
   const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
   if (exists.rowCount !== 1) return;
   await client.query(`ALTER ROLE ${escapeIdentifier(role)} ${login ? 'LOGIN' : 'NOLOGIN'}`);
+  // Each connection is waited for until it has ended (up to 5 s): one still closing when the tenant resumes
+  // would be handed to a request by a warm function's pool and fail it.
   if (!login)
     await client.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2',
+      'SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND usename = $2',
       [database, role],
     );
 }
