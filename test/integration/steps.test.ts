@@ -3,7 +3,12 @@ import { STEPS, type StepId } from '../../common/steps';
 import type { LocalPlatform } from '../../local/platform';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand } from '@aws-sdk/client-iam';
-import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { GetApisCommand, GetRoutesCommand, GetStagesCommand } from '@aws-sdk/client-apigatewayv2';
+import {
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-lambda';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { TaskEnv } from '../../common/names';
 import { aws } from '../../workflow-tasks/lib/aws';
@@ -158,6 +163,46 @@ describe('the dedicated tier against the emulator', () => {
     await STEP_HANDLERS['create-database'].undo!(event);
     await STEP_HANDLERS['create-database'].undo!(event);
     expect((await footprint(platform, tenantId)).instance).toBe(false);
+  });
+});
+
+describe('Deploy function stopped after making the API, before recording it on the function', () => {
+  it('adopts that API when run again: one API, recorded, with its route and stage', async () => {
+    const tenantId = uniqueTenantId('unrecorded');
+    const arn = executionArn(tenantId);
+    let state: OnboardingState = tenantInput(tenantId);
+    for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === 'deploy-function') + 1)) {
+      const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
+      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+    }
+    const made = (state.results as StepResults).function;
+    // As a run leaves it that stopped between CreateApi and recording its id.
+    await aws().lambda.send(
+      new TagResourceCommand({ Resource: made.functionArn, Tags: { 'api-id': 'creating' } }),
+    );
+
+    const again = await STEP_HANDLERS['deploy-function'].run({ executionArn: arn, state });
+    expect(again).toEqual(made);
+    const apis = (await aws().apigw.send(new GetApisCommand({}))).Items?.filter(
+      (api) => api.Name === `tenant-${tenantId}-api`,
+    );
+    expect(apis?.map((api) => api.ApiId)).toEqual([made.apiId]);
+    const { Tags } = await aws().lambda.send(new GetFunctionCommand({ FunctionName: made.functionName }));
+    expect(Tags?.['api-id']).toBe(made.apiId);
+    const [routes, stages] = await Promise.all([
+      aws().apigw.send(new GetRoutesCommand({ ApiId: made.apiId })),
+      aws().apigw.send(new GetStagesCommand({ ApiId: made.apiId })),
+    ]);
+    expect([routes.Items?.map((r) => r.RouteKey), stages.Items?.map((s) => s.StageName)]).toEqual([
+      ['$default'],
+      ['$default'],
+    ]);
+
+    const event = taskEvent(arn, state.results, {
+      error: { Error: 'Injected', Cause: 'test' },
+    });
+    for (const step of [...STEPS].reverse()) await STEP_HANDLERS[step.id].undo?.(event);
+    expect(await footprint(platform, tenantId)).toEqual(nothingOf('ROLLED_BACK'));
   });
 });
 

@@ -39,6 +39,7 @@ import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
 import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
+import { settled } from '../lib/settled';
 import { ownedBy, tagList, tagsFromList, tenantTags } from '../lib/tags';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 import { deleteLogGroup, ensureLogGroup } from './log-group';
@@ -46,11 +47,10 @@ import { deleteLogGroup, ensureLogGroup } from './log-group';
 const POLICY_NAME = 'read-own-secret';
 /**
  * The function's tag naming its HTTP API, so the API is found with two reads instead of by listing every
- * tenant's APIs: `none` until the API is made, `creating` while it is (an API made then may be unrecorded),
- * then the API's id.
+ * tenant's APIs: `creating` from the function's creation until its API is recorded (an API made meanwhile
+ * may be unrecorded), then the API's id.
  */
 const API_ID_TAG = 'api-id';
-const NO_API = 'none';
 const CREATING_API = 'creating';
 /**
  * The tenant's frontend (on the CloudFront domain or its own) calls the API from another origin. The API
@@ -71,21 +71,32 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
  * on it, an HTTP API whose `$default` route and stage send everything to that alias (a release moves it),
  * and the function's Errors alarm. Each piece is created first and looked up only when it exists already,
  * and what this run created new (a function, an API) is not looked into: a re-run adds nothing, and a first
- * run makes no call it does not need. The role and the log group are made side by side, as are the API and
- * the alarm.
+ * run makes no call it does not need.
+ *
+ * What does not wait for another piece runs beside it, so the calls one after another are four, not twelve:
+ * the role, then the function; then the version and alias beside the API (its integration names the
+ * alias's ARN, which is known before the alias exists); then the API's permission to invoke the alias. The
+ * role's policy, the log group and the alarm run meanwhile. The step ends only once every call has.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
   const { secretArn } = resultOf(event, 'secret');
-  const [role] = await Promise.all([ensureRole(tenant, secretArn), ensureLogGroup(tenant)]);
-  const { fn, created } = await ensureFunction(event, tenant, role.Arn ?? '', secretArn);
-  const functionArn = fn.Configuration?.FunctionArn ?? '';
-  const live = await ensureLiveAlias(tenant, created);
-  const [api] = await Promise.all([
-    ensureApi(tenant, fn, live.alias.AliasArn ?? '').then(async (made) => {
-      await allowApiToInvoke(tenant, functionArn, made.ApiId ?? '');
-      return made;
-    }),
+  const role = ensureRole(tenant);
+  const deployed = role.then(async ({ Arn = '' }) => {
+    const { fn, created } = await ensureFunction(event, tenant, Arn, secretArn);
+    const functionArn = fn.Configuration?.FunctionArn ?? '';
+    const [live, api] = await settled([
+      ensureLiveAlias(tenant, created),
+      ensureApi(tenant, fn, `${functionArn}:${PlatformNames.liveAlias}`, created),
+    ]);
+    await allowApiToInvoke(tenant, functionArn, api.ApiId ?? '');
+    return { functionArn, live, api };
+  });
+  const [{ Arn: roleArn = '' }, { functionArn, live, api }] = await settled([
+    role,
+    deployed,
+    role.then(() => putRolePolicy(tenant, secretArn)),
+    ensureLogGroup(tenant),
     putTenantAlarm(tenant, 'api-errors'),
   ]);
   return {
@@ -95,7 +106,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
     liveVersion: live.alias.FunctionVersion ?? '',
     codeVersion: codeVersionOf(live.codeSha256),
     roleName: tenant.names.functionRoleName,
-    roleArn: role.Arn ?? '',
+    roleArn,
     apiId: api.ApiId ?? '',
     apiEndpoint: api.ApiEndpoint ?? '',
   };
@@ -126,7 +137,7 @@ export async function undo(event: TaskEvent): Promise<void> {
   await deleteLogGroup(tenant);
 }
 
-async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<Role> {
+async function ensureRole(tenant: ValidatedTenant): Promise<Role> {
   const { iam } = aws();
   const RoleName = tenant.names.functionRoleName;
   const boundary = process.env[TaskEnv.tenantRoleBoundaryArn];
@@ -153,7 +164,14 @@ async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<R
     if (role && !ownedBy(tagsFromList(role.Tags), tenant.tenantId))
       throw conflict(`IAM role ${RoleName}`, tenant);
   }
-  await iam.send(
+  if (!role?.Arn) throw new Error(`IAM role ${RoleName} has no ARN`);
+  return role;
+}
+
+/** The role's one inline policy: read the tenant's secret, write its log group (and its VPC interfaces). */
+async function putRolePolicy(tenant: ValidatedTenant, secretArn: string): Promise<void> {
+  const RoleName = tenant.names.functionRoleName;
+  await aws().iam.send(
     new PutRolePolicyCommand({
       RoleName,
       PolicyName: POLICY_NAME,
@@ -187,8 +205,6 @@ async function ensureRole(tenant: ValidatedTenant, secretArn: string): Promise<R
       }),
     }),
   );
-  if (!role?.Arn) throw new Error(`IAM role ${RoleName} has no ARN`);
-  return role;
 }
 
 /** The subnets and security group of tenant functions, when the platform runs them in a VPC (on AWS). */
@@ -206,7 +222,7 @@ async function ensureFunction(
   secretArn: string,
 ): Promise<{ fn: GetFunctionCommandOutput; created: boolean }> {
   const FunctionName = tenant.names.functionName;
-  const Tags = { ...tenantTags(tenant.tenantId), [API_ID_TAG]: NO_API };
+  const Tags = { ...tenantTags(tenant.tenantId), [API_ID_TAG]: CREATING_API };
   try {
     const configuration = await aws().lambda.send(
       new CreateFunctionCommand({
@@ -282,20 +298,25 @@ async function ensureLiveAlias(
   }
 }
 
+/**
+ * The tenant's HTTP API, sending everything to `aliasArn`. A function this run created has no API: nothing
+ * is looked up. The API's id is recorded on the function beside its integration, route and stage.
+ */
 async function ensureApi(
   tenant: ValidatedTenant,
   fn: GetFunctionCommandOutput,
   aliasArn: string,
+  functionIsNew: boolean,
 ): Promise<Pick<Api, 'ApiId' | 'ApiEndpoint'>> {
   const { apigw } = aws();
   const recordApi = (id: string) =>
     aws().lambda.send(
       new TagResourceCommand({ Resource: fn.Configuration?.FunctionArn, Tags: { [API_ID_TAG]: id } }),
     );
-  let api = await apiOf(tenant.tenantId, fn);
+  let api = functionIsNew ? undefined : await apiOf(tenant.tenantId, fn);
   const apiIsNew = !api;
   if (!api) {
-    await recordApi(CREATING_API);
+    if (fn.Tags?.[API_ID_TAG] !== CREATING_API) await recordApi(CREATING_API);
     api = await apigw.send(
       new CreateApiCommand({
         Name: tenant.names.apiName,
@@ -305,42 +326,57 @@ async function ensureApi(
       }),
     );
   }
-  // Also records an API found by listing (made by a run that stopped before recording it).
-  if (fn.Tags?.[API_ID_TAG] !== api.ApiId) await recordApi(api.ApiId ?? '');
   const ApiId = api.ApiId ?? '';
-
-  // A new API has no integration, route or stage yet: nothing to look up.
-  const integrations = apiIsNew ? undefined : await apigw.send(new GetIntegrationsCommand({ ApiId }));
-  let integrationId = integrations?.Items?.find((i) => i.IntegrationUri === aliasArn)?.IntegrationId;
-  if (!integrationId) {
-    const created = await apigw.send(
-      new CreateIntegrationCommand({
-        ApiId,
-        IntegrationType: 'AWS_PROXY',
-        IntegrationUri: aliasArn,
-        PayloadFormatVersion: '2.0',
-      }),
-    );
-    integrationId = created.IntegrationId;
-  }
-  const routes = apiIsNew ? undefined : await apigw.send(new GetRoutesCommand({ ApiId }));
-  if (!routes?.Items?.some((r) => r.RouteKey === '$default')) {
-    await apigw.send(
-      new CreateRouteCommand({ ApiId, RouteKey: '$default', Target: `integrations/${integrationId ?? ''}` }),
-    );
-  }
-  const stages = apiIsNew ? undefined : await apigw.send(new GetStagesCommand({ ApiId }));
-  if (!stages?.Items?.some((s) => s.StageName === '$default')) {
-    await apigw.send(
-      new CreateStageCommand({
-        ApiId,
-        StageName: '$default',
-        AutoDeploy: true,
-        Tags: tenantTags(tenant.tenantId),
-      }),
-    );
-  }
+  await settled([
+    // Also records an API found by listing (made by a run that stopped before recording it).
+    fn.Tags?.[API_ID_TAG] === ApiId ? Promise.resolve() : recordApi(ApiId),
+    ensureIntegration(ApiId, aliasArn, apiIsNew).then((integrationId) =>
+      ensureDefaultRoute(ApiId, integrationId, apiIsNew),
+    ),
+    ensureDefaultStage(tenant, ApiId, apiIsNew),
+  ]);
   return api;
+}
+
+// A new API has no integration, route or stage yet: nothing to look up.
+
+async function ensureIntegration(ApiId: string, aliasArn: string, apiIsNew: boolean): Promise<string> {
+  const { apigw } = aws();
+  const integrations = apiIsNew ? undefined : await apigw.send(new GetIntegrationsCommand({ ApiId }));
+  const existing = integrations?.Items?.find((i) => i.IntegrationUri === aliasArn)?.IntegrationId;
+  if (existing) return existing;
+  const created = await apigw.send(
+    new CreateIntegrationCommand({
+      ApiId,
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: aliasArn,
+      PayloadFormatVersion: '2.0',
+    }),
+  );
+  return created.IntegrationId ?? '';
+}
+
+async function ensureDefaultRoute(ApiId: string, integrationId: string, apiIsNew: boolean): Promise<void> {
+  const { apigw } = aws();
+  const routes = apiIsNew ? undefined : await apigw.send(new GetRoutesCommand({ ApiId }));
+  if (routes?.Items?.some((r) => r.RouteKey === '$default')) return;
+  await apigw.send(
+    new CreateRouteCommand({ ApiId, RouteKey: '$default', Target: `integrations/${integrationId}` }),
+  );
+}
+
+async function ensureDefaultStage(tenant: ValidatedTenant, ApiId: string, apiIsNew: boolean): Promise<void> {
+  const { apigw } = aws();
+  const stages = apiIsNew ? undefined : await apigw.send(new GetStagesCommand({ ApiId }));
+  if (stages?.Items?.some((s) => s.StageName === '$default')) return;
+  await apigw.send(
+    new CreateStageCommand({
+      ApiId,
+      StageName: '$default',
+      AutoDeploy: true,
+      Tags: tenantTags(tenant.tenantId),
+    }),
+  );
 }
 
 async function allowApiToInvoke(tenant: ValidatedTenant, functionArn: string, apiId: string): Promise<void> {
@@ -378,7 +414,6 @@ export async function findApi(tenantId: string): Promise<TenantApi | undefined> 
 
 async function apiOf(tenantId: string, fn: GetFunctionCommandOutput): Promise<TenantApi | undefined> {
   const recorded = fn.Tags?.[API_ID_TAG];
-  if (recorded === NO_API) return undefined;
   if (recorded === undefined || recorded === CREATING_API) return listedApi(tenantId);
   try {
     const api = await aws().apigw.send(new GetApiCommand({ ApiId: recorded }));

@@ -10,6 +10,7 @@ import { readTenantApiVersion } from '../lib/artifact';
 import { aws } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
+import { settled } from '../lib/settled';
 import type { StepResults, TaskEvent } from '../lib/types';
 
 /** The file the frontend reads at start-up to learn who it is and where its API lives. */
@@ -24,24 +25,22 @@ export async function run(event: TaskEvent): Promise<StepResults['frontend']> {
   const { apiEndpoint } = resultOf(event, 'function');
   const siteBucket = requiredEnv(TaskEnv.siteBucket);
   const { sitePrefix } = tenant.names;
-  const files = await writeFrontend(
-    tenant.names.sitePrefix,
-    resultOf(event, 'registration').tenantApiVersion,
-  );
-
   // The API's own address: the site is served on the platform address at once and on the customer's
   // domain only once its records are in place (workflow-tasks/domain), so api.<domain> may not answer yet.
   const apiUrl = apiEndpoint;
   const configKey = sitePrefix + CONFIG_FILE;
-  await aws().s3.send(
-    new PutObjectCommand({
-      Bucket: siteBucket,
-      Key: configKey,
-      Body: JSON.stringify({ tenantId: tenant.tenantId, companyName: tenant.companyName, apiUrl }, null, 2),
-      ContentType: 'application/json',
-      CacheControl: 'no-cache',
-    }),
-  );
+  const [files] = await settled([
+    writeFrontend(tenant.names.sitePrefix, resultOf(event, 'registration').tenantApiVersion),
+    aws().s3.send(
+      new PutObjectCommand({
+        Bucket: siteBucket,
+        Key: configKey,
+        Body: JSON.stringify({ tenantId: tenant.tenantId, companyName: tenant.companyName, apiUrl }, null, 2),
+        ContentType: 'application/json',
+        CacheControl: 'no-cache',
+      }),
+    ),
+  ]);
   return { siteBucket, sitePrefix, files, configKey, apiUrl };
 }
 
@@ -53,7 +52,8 @@ export async function writeFrontend(sitePrefix: string, version: string): Promis
   const { frontend } = await readTenantApiVersion(version);
   const Bucket = requiredEnv(TaskEnv.siteBucket);
   const files = [...frontend.keys()].filter((path) => path !== CONFIG_FILE).sort();
-  await Promise.all(
+  // Every put ends before this returns, failed or not: an undo deleting the prefix finds them all.
+  await settled(
     files.map((path) =>
       aws().s3.send(
         new PutObjectCommand({
