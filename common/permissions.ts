@@ -59,6 +59,8 @@ export const TenantArns = {
   instances: inAccount('rds', 'db:tenant-*'),
   snapshots: inAccount('rds', 'snapshot:tenant-*'),
   functions: inAccount('lambda', 'function:tenant-*'),
+  /** Their published versions (and aliases) only: a qualified ARN, never the function itself. */
+  functionVersions: inAccount('lambda', 'function:tenant-*:*'),
   roles: 'arn:{partition}:iam::{account}:role/tenant-*',
   alarms: inAccount('cloudwatch', 'alarm:tenant-*'),
   logGroups: inAccount('logs', 'log-group:/aws/lambda/tenant-*'),

@@ -50,6 +50,9 @@ export type TenantOutcome =
       readonly codeVersion: string;
       readonly schemaVersion: number;
       readonly functionVersion: string;
+      /** The function's versions "Prune old versions" deleted, or why it could not (the next release tries again). */
+      readonly prunedVersions?: string[];
+      readonly pruneError?: string;
     }
   | { readonly tenantId: string; readonly outcome: 'failed'; readonly error: string }
   | { readonly tenantId: string; readonly outcome: 'skipped'; readonly reason: string };
@@ -85,6 +88,7 @@ export const ReleaseStates = {
   checkHealth: 'Check health',
   moveAlias: 'Move alias live',
   publishFrontend: 'Publish release frontend',
+  pruneVersions: 'Prune old versions',
   recordUpdated: 'Record tenant updated',
   keepOld: 'Keep old version',
   keepOldFailed: 'Keep old version failed',

@@ -53,6 +53,8 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     `Resource::${arn('rds', 'pg:default.postgres*')}`,
     `Resource::${arn('rds', 'og:default:postgres*')}`,
     `Resource::${arn('lambda', 'function:tenant-*')}`,
+    // A release prunes the versions of tenant functions (never a function: only the qualified ARNs).
+    `Resource::${arn('lambda', 'function:tenant-*:*')}`,
     `Resource::${arn('cloudwatch', 'alarm:tenant-*')}`,
     `Resource::${arn('logs', 'log-group:/aws/lambda/tenant-*')}`,
     `Resource::${arn('logs', 'log-group:*')}`,
@@ -91,7 +93,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions, roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/, the tenant-imports/* credentials and imports/ dumps of imports), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
+      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions (and their versions), roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/, the tenant-imports/* credentials and imports/ dumps of imports), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
     );
     iam5(
       fn,

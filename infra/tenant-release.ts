@@ -40,7 +40,7 @@ const { quick, slow } = RETRY;
  * The release state machine: "Plan release" lists the tenants behind the version and cuts them into waves
  * (the canary first); each wave is a Distributed Map (child executions: no history limit, up to
  * `concurrency` tenants at once) whose iteration updates one tenant (claim, migrate, update code, check
- * health, move alias `live`, publish its frontend, record) and, on any failure, keeps it on its old version;
+ * health, move alias `live`, publish its frontend, prune its old versions, record) and, on any failure, keeps it on its old version;
  * "Close wave" invalidates the wave's frontends once and checks the failure budget; "Finish release"
  * records the outcome. A release that stopped (canary failure, budget spent) ends in "Release stopped".
  */
@@ -96,9 +96,12 @@ export class TenantRelease extends Construct {
     ];
     for (const step of steps) step.addCatch(keepOld, { resultPath: '$.error' });
     const recordUpdated = task(TASKS.recordUpdated, '$');
+    // The tenant runs the new version by now: a failure to prune is recorded, and the next release prunes.
+    const prune = task(TASKS.pruneVersions, '$.pruned');
+    prune.addCatch(recordUpdated, { resultPath: '$.pruned' });
     const updateTenant = sfn.Chain.start(steps[0]!);
     steps.slice(1).forEach((step, i) => steps[i]!.next(step));
-    steps[steps.length - 1]!.next(recordUpdated);
+    steps[steps.length - 1]!.next(prune).next(recordUpdated);
     const claim = task(TASKS.claim, '$.claim');
     claim.addCatch(keepOld, { resultPath: '$.error' });
     const perTenant = claim.next(
@@ -220,6 +223,12 @@ const TASKS = {
   publishFrontend: {
     state: S.publishFrontend,
     handler: 'publishFrontend',
+    usesDatabase: false,
+    timeoutSeconds: 120,
+  },
+  pruneVersions: {
+    state: S.pruneVersions,
+    handler: 'pruneVersions',
     usesDatabase: false,
     timeoutSeconds: 120,
   },

@@ -34,6 +34,7 @@ import { startEmulator, type LocalEmulator } from './emulator/emulator';
 import { LocalAwsEndpoint, type EndpointTimes } from './endpoint/endpoint';
 import { LocalEventBus } from './events/api';
 import { LocalFunctions } from './lambda/functions';
+import { DeletedVersions } from './lambda/deleted-versions';
 import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from './processes/children';
 import { LocalRds } from './rds/instances';
 import { ensureDatabase, startPostgres, type LocalPostgres } from './rds/postgres';
@@ -214,6 +215,8 @@ export class LocalPlatform {
         archive,
         secrets,
         distributionTenants,
+        // moto numbers versions wrongly after one is deleted; LocalStack and AWS do not need this.
+        emulator.owned ? new DeletedVersions() : undefined,
         options.log,
       );
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;

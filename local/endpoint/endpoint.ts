@@ -11,6 +11,12 @@ import { LocalSecrets } from '../secretsmanager/secrets';
 import type { LocalEventBus } from '../events/api';
 import type { LocalStepFunctionsApi } from '../stepfunctions/api';
 import type { LocalFunctions } from '../lambda/functions';
+import {
+  isAliasWrite,
+  versionRequest,
+  type DeletedVersions,
+  type VersionRequest,
+} from '../lambda/deleted-versions';
 import { CONTROL_PLANE_PATH } from '../account';
 import { LoopbackServer, readBody } from '../http';
 import { errorResponse, RdsError, type LocalRds } from '../rds/instances';
@@ -74,6 +80,8 @@ export class LocalAwsEndpoint extends LoopbackServer {
     private readonly secrets: LocalSecrets,
     /** CloudFront's distribution tenants, which the emulator does not have. */
     private readonly saasManager: LocalSaasManager,
+    /** Lambda versions deleted here, in front of moto (lambda/deleted-versions.ts); absent for another emulator. */
+    private readonly deletedVersions: DeletedVersions | undefined,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     super();
@@ -146,6 +154,12 @@ export class LocalAwsEndpoint extends LoopbackServer {
       if (saas) return await this.answerSaas(req, res, saas, await body());
       if (url.pathname === CONTROL_PLANE_PATH || url.pathname.startsWith(`${CONTROL_PLANE_PATH}/`))
         return await this.controlPlane(req, res, url, service);
+      if (service === 'lambda' && this.deletedVersions) {
+        const method = req.method ?? 'GET';
+        if (isAliasWrite(method, url.pathname)) read = await body();
+        const versions = versionRequest(method, url, read);
+        if (versions && (await this.answerVersions(this.deletedVersions, versions, req, res, read))) return;
+      }
       const invoke = INVOKE_PATH.exec(url.pathname);
       if (service === 'lambda' && req.method === 'POST' && invoke) {
         if (!this.platform) return starting(res);
@@ -228,6 +242,65 @@ export class LocalAwsEndpoint extends LoopbackServer {
     } as unknown as APIGatewayProxyEventV2);
     res.writeHead(answer.statusCode ?? 200, answer.headers as Record<string, string>);
     res.end(answer.body ?? '');
+  }
+
+  /**
+   * A Lambda request about versions, in front of moto (lambda/deleted-versions.ts): true when answered here,
+   * false when it goes on as any other request.
+   */
+  private async answerVersions(
+    deleted: DeletedVersions,
+    request: VersionRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+    raw: Buffer | undefined,
+  ): Promise<boolean> {
+    const { name, version } = request;
+    if (deleted.isDeleted(name, version)) {
+      lambdaError(res, 404, 'ResourceNotFoundException', `Function not found: ${name}:${version ?? ''}`);
+      return true;
+    }
+    if (request.kind === 'names-version') return false;
+    if (request.kind === 'delete-function') {
+      await this.forwardThen(req, raw, res, () => Promise.resolve(deleted.forget(name)), 204);
+      return true;
+    }
+    if (request.kind === 'list-versions') {
+      const answer = await this.emulatorRequest(req, 'GET', req.url ?? '');
+      const body = answer.status === 200 ? deleted.listed(name, answer.body) : answer.body;
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': body.length });
+      res.end(body);
+      return true;
+    }
+    // delete-version: the version must exist, and no alias may point at it.
+    const fn = `/2015-03-31/functions/${encodeURIComponent(name)}`;
+    const found = await this.emulatorRequest(
+      req,
+      'GET',
+      `${fn}/configuration?Qualifier=${encodeURIComponent(version ?? '')}`,
+    );
+    if (found.status !== 200) {
+      lambdaError(res, 404, 'ResourceNotFoundException', `Function not found: ${name}:${version ?? ''}`);
+      return true;
+    }
+    const aliases = await this.emulatorRequest(req, 'GET', `${fn}/aliases`);
+    const { Aliases = [] } = JSON.parse(aliases.body.toString('utf8')) as {
+      Aliases?: { Name?: string; FunctionVersion?: string }[];
+    };
+    const on = Aliases.filter((a) => a.FunctionVersion === version).map((a) => a.Name ?? '');
+    if (on.length) {
+      lambdaError(
+        res,
+        409,
+        'ResourceConflictException',
+        `Unable to delete version because the following aliases reference it: [${on.join(', ')}]`,
+      );
+      return true;
+    }
+    deleted.delete(name, version ?? '');
+    res.writeHead(204);
+    res.end();
+    return true;
   }
 
   /** Lambda's Invoke (RequestResponse, Event, DryRun) with the function's own deployed code. */
@@ -335,6 +408,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
     raw: Buffer | undefined,
     res: ServerResponse,
     accepted: (headers: IncomingMessage['headers']) => Promise<void>,
+    success = 200,
   ): Promise<void> {
     let status = 502;
     let headers: IncomingMessage['headers'] = {};
@@ -347,13 +421,35 @@ export class LocalAwsEndpoint extends LoopbackServer {
       answer.once('error', reject);
     });
     const body = Buffer.concat(chunks);
-    if (status === 200 && !body.includes('<Error>')) await accepted(headers);
+    if (status === success && !body.includes('<Error>')) await accepted(headers);
     res.writeHead(status, headers);
     res.end(body);
   }
 
-  private upstream(
+  /** A body-less request of this endpoint's own to the emulator, with the caller's headers (its account). */
+  private async emulatorRequest(
     req: IncomingMessage,
+    method: string,
+    path: string,
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    const sent = { ...req.headers };
+    delete sent['content-length'];
+    delete sent['content-type'];
+    let status = 502;
+    let headers: IncomingMessage['headers'] = {};
+    const chunks: Buffer[] = [];
+    await this.upstream({ method, url: path, headers: sent }, Buffer.alloc(0), (answer, resolve, reject) => {
+      status = answer.statusCode ?? 502;
+      headers = answer.headers;
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.once('end', resolve);
+      answer.once('error', reject);
+    });
+    return { status, headers, body: Buffer.concat(chunks) };
+  }
+
+  private upstream(
+    req: Pick<IncomingMessage, 'method' | 'url' | 'headers'> & Partial<Pick<IncomingMessage, 'pipe'>>,
     raw: Buffer | undefined,
     onAnswer: (answer: IncomingMessage, resolve: () => void, reject: (error: Error) => void) => void,
   ): Promise<void> {
@@ -371,7 +467,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       );
       upstream.once('error', reject);
       if (raw) upstream.end(raw);
-      else req.pipe(upstream);
+      else req.pipe?.(upstream);
     });
     return counted.finally(() => {
       this.spent.emulatorCalls += 1;

@@ -66,6 +66,7 @@ export const RELEASE_HANDLERS: StateHandlers = {
   [ReleaseStates.checkHealth]: ['release:check-health', releaseTasks.checkHealth],
   [ReleaseStates.moveAlias]: ['release:move-alias', releaseTasks.moveAlias],
   [ReleaseStates.publishFrontend]: ['release:publish-frontend', releaseTasks.publishFrontend],
+  [ReleaseStates.pruneVersions]: ['release:prune-versions', releaseTasks.pruneVersions],
   [ReleaseStates.recordUpdated]: ['release:record-tenant-updated', releaseTasks.recordTenantUpdated],
   [ReleaseStates.keepOld]: ['release:keep-old-version', releaseTasks.keepOldVersion],
   [ReleaseStates.closeWave]: ['release:close-wave', releaseTasks.closeWave],

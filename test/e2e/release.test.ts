@@ -1,4 +1,8 @@
-import { GetAliasCommand } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  ListVersionsByFunctionCommand,
+} from '@aws-sdk/client-lambda';
 import { ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { gatewayRequest } from '../../cli/describe';
@@ -262,4 +266,41 @@ describe('a release', () => {
     expect(await ledger()).toEqual(before.ledger);
     for (const tenantId of tenants.slice(0, 3)) expect((await health(tenantId)).status).toBe(200);
   }, 60_000);
+
+  it('keeps two versions of each function, the live one and the one before, and never numbers a version twice', async () => {
+    const functionName = (tenantId: string) => tenantResourceNames(tenantId).functionName;
+    const versionsOf = async (tenantId: string) =>
+      (await aws().lambda.send(new ListVersionsByFunctionCommand({ FunctionName: functionName(tenantId) })))
+        .Versions!.map((v) => v.Version!)
+        .filter((v) => v !== '$LATEST')
+        .map(Number);
+    const canary = tenants[0]!;
+    // Onboarded as 1, then v2 and v3; 1 was pruned by v3, and the broken release left 4 behind.
+    expect(await versionsOf(canary)).toEqual([2, 3, 4]);
+    const before = await liveVersions();
+
+    const v5 = await uploadVersion({
+      migrations: {
+        '0004_release_marks.sql': 'CREATE TABLE release_marks (id serial PRIMARY KEY, note text);',
+        '0005_gift_cards.sql': 'CREATE TABLE gift_cards (id serial PRIMARY KEY, code text NOT NULL);',
+      },
+      build: 'v5',
+    });
+    const { record, summary } = await runRelease(platform, { version: v5, concurrency: 4 });
+    expect(record.status).toBe('SUCCEEDED');
+    expect(summary).toMatchObject({ updated: tenants, failed: [] });
+
+    const after = await liveVersions();
+    expect(after[canary]).toBe('5');
+    for (const tenantId of tenants) {
+      expect(await versionsOf(tenantId)).toEqual([Number(before[tenantId]), Number(after[tenantId])]);
+      expect(await servedBuild(tenantId, 'v5')).toBe('v5');
+    }
+    // A pruned version is gone, as on AWS.
+    await expect(
+      aws().lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName(canary), Qualifier: '2' }),
+      ),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  }, 120_000);
 });

@@ -59,6 +59,7 @@ beforeAll(async () => {
     new LocalArchive(stateDir, emulator.endpoint),
     new LocalSecrets(stateDir, emulator.endpoint),
     saasManager,
+    undefined,
   );
   const config = clientConfig(`http://127.0.0.1:${await endpoint.listen(0)}`);
   cloudfront = new CloudFrontClient(config);

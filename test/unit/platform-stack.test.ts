@@ -225,6 +225,16 @@ describe('the release state machine', () => {
     expect(actionsOf('moveAlias')).toEqual(['lambda:UpdateAlias']);
     expect(actionsOf('checkHealth')).toEqual(['lambda:InvokeFunction']);
     expect(actionsOf('updateFunctionCode')).toEqual(['lambda:PublishVersion', 'lambda:UpdateFunctionCode']);
+    expect(actionsOf('pruneVersions')).toEqual([
+      'lambda:DeleteFunction',
+      'lambda:ListAliases',
+      'lambda:ListVersionsByFunction',
+    ]);
+    // Pruning deletes versions by their qualified ARN: no release task can delete a function.
+    const deleting = lambdaStatements.filter((st) => st.actions.includes('lambda:DeleteFunction'));
+    expect(deleting.map((st) => st.resource)).toEqual([
+      expect.stringMatching(/:function:tenant-\*:\*"\]\]}$/),
+    ]);
   });
 });
 
@@ -695,10 +705,10 @@ describe('IAM', () => {
 describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // 20 onboarding (an import's inspection and the deletion of its credentials among them), 11 release,
+    // 20 onboarding (an import's inspection and the deletion of its credentials among them), 12 release,
     // 5 suspension, 12 offboarding, 1 cleanup, 8 domain, 4 add-capacity and 12 move task Lambdas, the
     // control plane's, the signup rule's target, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(76);
+    expect(functions.length).toBe(77);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

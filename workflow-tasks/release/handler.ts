@@ -11,6 +11,7 @@ export const updateFunctionCode = taskHandler('release:update-function-code', te
 export const checkHealth = taskHandler('release:check-health', tenant.checkHealth);
 export const moveAlias = taskHandler('release:move-alias', tenant.moveAlias);
 export const publishFrontend = taskHandler('release:publish-frontend', tenant.publishFrontend);
+export const pruneVersions = taskHandler('release:prune-versions', tenant.pruneVersions);
 export const recordTenantUpdated = taskHandler('release:record-tenant-updated', tenant.recordTenantUpdated);
 export const keepOldVersion = taskHandler('release:keep-old-version', tenant.keepOldVersion);
 export const closeWave = taskHandler('release:close-wave', wave.closeWave);

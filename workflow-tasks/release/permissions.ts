@@ -24,6 +24,11 @@ export const permissions: WorkflowPermissions = {
   checkHealth: [onFunctions('lambda:InvokeFunction')],
   moveAlias: [onFunctions('lambda:UpdateAlias')],
   publishFrontend: frontends,
+  // Deletes versions by their qualified ARN: the grant cannot delete a function.
+  pruneVersions: [
+    onFunctions('lambda:ListVersionsByFunction', 'lambda:ListAliases'),
+    { allow: ['lambda:DeleteFunction'], on: [TenantArns.functionVersions] },
+  ],
   recordTenantUpdated: [USES_REGISTRY],
   // Puts back what the failed wave changed: the alias and the frontend only when they had been moved.
   keepOldVersion: [

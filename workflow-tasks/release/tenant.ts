@@ -1,6 +1,9 @@
 import {
+  DeleteFunctionCommand,
   GetAliasCommand,
   InvokeCommand,
+  paginateListAliases,
+  paginateListVersionsByFunction,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
@@ -10,7 +13,7 @@ import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names'
 import type { TenantOutcome } from '../../common/release';
 import { codeVersionOf } from '../../common/versions';
 import { readTenantApiVersion } from '../lib/artifact';
-import { aws, whileUpdating } from '../lib/aws';
+import { aws, ignoreNotFound, whileUpdating } from '../lib/aws';
 import { caughtError } from '../lib/handler';
 import { withTenantDatabase } from '../lib/tenant-db';
 import { appliedVersion, migrate } from '../lib/migrate';
@@ -148,15 +151,38 @@ export async function publishFrontend({ state }: Event): Promise<{ files: string
   };
 }
 
+/**
+ * Deletes the function's published versions but two: the one `live` runs now and the one it ran before
+ * (what a failed release of this tenant goes back to), and any version an alias points at. Every release
+ * publishes a version, and Lambda's code storage (75 GB a region) holds them all: without this, a fleet
+ * of 2,500 tenants fills it after about 136 releases (docs/scale.md). Versions already gone are fine.
+ */
+export async function pruneVersions({ state }: Event): Promise<{ deleted: string[] }> {
+  const FunctionName = functionName(state);
+  const { lambda } = aws();
+  const keep = new Set(['$LATEST', state.code?.functionVersion, state.claim?.previousFunctionVersion]);
+  for await (const page of paginateListAliases({ client: lambda }, { FunctionName }))
+    for (const alias of page.Aliases ?? []) keep.add(alias.FunctionVersion);
+  const old: string[] = [];
+  for await (const page of paginateListVersionsByFunction({ client: lambda }, { FunctionName }))
+    for (const { Version } of page.Versions ?? []) if (Version && !keep.has(Version)) old.push(Version);
+  for (const Qualifier of old)
+    await ignoreNotFound(lambda.send(new DeleteFunctionCommand({ FunctionName, Qualifier })));
+  return { deleted: old };
+}
+
 /** The ledger: the tenant runs the version now. This ends the tenant's iteration. */
 export async function recordTenantUpdated({ state }: Event): Promise<TenantOutcome> {
   const versions = { codeVersion: state.release.version, schemaVersion: state.migration?.schemaVersion ?? 0 };
   await recordUpdated(state.release.id, state.tenantId, versions);
+  const { pruned } = state;
   return {
     tenantId: state.tenantId,
     outcome: 'updated',
     ...versions,
     functionVersion: state.code?.functionVersion ?? '',
+    ...(pruned && 'deleted' in pruned ? { prunedVersions: pruned.deleted } : {}),
+    ...(pruned && 'Error' in pruned ? { pruneError: `${pruned.Error}: ${pruned.Cause}` } : {}),
   };
 }
 

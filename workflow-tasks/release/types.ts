@@ -38,5 +38,7 @@ export interface TenantReleaseState {
   readonly migration?: { schemaVersion: number; applied: string[] };
   readonly code?: { functionVersion: string; codeVersion: string };
   readonly alias?: { functionVersion: string };
+  /** "Prune old versions"' result, or its error (caught: the tenant is updated all the same). */
+  readonly pruned?: { deleted: string[] } | { readonly Error: string; readonly Cause: string };
   readonly error?: { readonly Error: string; readonly Cause: string };
 }
