@@ -7,14 +7,16 @@ import {
   CapacityStates,
   sharedInstanceRdsId,
 } from '../../common/capacity';
-import { PlatformNames, tenantResourceNames } from '../../common/names';
+import { tenantResourceNames } from '../../common/names';
 import { aws, isNotFound } from '../../workflow-tasks/lib/aws';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import type { CellView } from '../../workflow-tasks/records/capacity';
 import { waitFor } from '../../local/processes/ports';
 import { cleanupAfter, reaching } from '../fixtures/executions';
-import { adminClient, domainWhen, localServicesForFile, tenantInput } from '../fixtures/platform';
+import { domainWhen, localServicesForFile, tenantInput } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
+import * as instances from '../fixtures/shared-instances';
+import type { InstanceRow } from '../fixtures/shared-instances';
 import { tenantApiRequest } from '../fixtures/tenant-api';
 
 // Small limits, so the edges are reached with a dozen tenants: four per shared instance (the next one
@@ -37,22 +39,7 @@ async function onboard(tenantId: string, overrides: Record<string, unknown> = {}
   return running().platform.runExecution(tenantInput(tenantId, overrides));
 }
 
-interface InstanceRow {
-  id: string;
-  status: string;
-  host: string;
-  port: number;
-  master_secret_arn: string;
-}
-
-async function registryQuery<T extends object>(sql: string): Promise<T[]> {
-  const client = await adminClient(running().platform, PlatformNames.platformDatabase);
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const registryQuery = <T extends object>(sql: string) => instances.registryQuery<T>(running().platform, sql);
 
 /** The databases on a shared instance's server, read as its master user. */
 async function databasesOn(instance: InstanceRow): Promise<string[]> {

@@ -1,20 +1,24 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import fc from 'fast-check';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
-import { allows, type LifecycleState, type Operation } from '../../workflow-tasks/records/lifecycle';
+import { capacitySettings } from '../../common/capacity';
+import { allows, HOLDING, type LifecycleState, type Operation } from '../../workflow-tasks/records/lifecycle';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
 import { allOf } from '../../local/stepfunctions/engine';
 import { cleanupAfter, eventually, reaching, tenantClient } from '../fixtures/executions';
 import { footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
+import { availableInstances, copyOn, registryQuery } from '../fixtures/shared-instances';
 
 /**
  * A tenant's whole life, proven by random sequences (fast-check's model-based testing): onboard, suspend,
- * resume, offboard, restore and adding rows, on four tenant ids and both tiers, two operations at once on
- * one tenant, an onboarding stopped mid-run, and an injected fault (the fourth id's first onboarding or
- * restore fails at one step, a different one in each run, and is rolled back). The model is the lifecycle table itself
- * (workflow-tasks/records/lifecycle.ts) plus the rows each tenant holds. After every command: the registry
- * says what the model says; the tenant's resources exist exactly when its state says so; nothing is left
- * RUNNING and no onboarding slot is held; a restored tenant has exactly the rows it was exported with.
+ * resume, offboard, restore, move to another shared instance and adding rows, on four tenant ids and both
+ * tiers, two operations at once on one tenant, an onboarding stopped mid-run, and an injected fault (the
+ * fourth id's first onboarding or restore fails at one step, a different one in each run, and is rolled
+ * back). The model is the lifecycle table itself (workflow-tasks/records/lifecycle.ts) plus the rows each
+ * tenant holds. After every command: the registry says what the model says; the tenant's resources exist
+ * exactly when its state says so, its database on the one shared instance the registry names and on no
+ * other; nothing is left RUNNING and no onboarding slot is held; a restored or moved tenant has exactly the
+ * rows it had.
  * `npm test` runs a fixed seed; LIFECYCLE_SEED / LIFECYCLE_RUNS replay or lengthen it.
  */
 const SEED =
@@ -41,13 +45,20 @@ const FAULT_STEPS = [
 ];
 const faultStepOf = (run: number) => FAULT_STEPS[run % FAULT_STEPS.length]!;
 
+const TENANTS_PER_INSTANCE = 10;
 let platform: LocalPlatform;
-/** Injected faults that fired (and were rolled back) over the whole test. */
+/** Injected faults that fired (and were rolled back) over the whole test, and moves that succeeded. */
 let faultsRolledBack = 0;
+let moved = 0;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   ({ platform, cleanup } = await startTestPlatform({
+    // A second shared instance from the first shared tenant on, so that shared tenants can move.
+    quotas: capacitySettings(
+      { tenantsPerSharedInstance: TENANTS_PER_INSTANCE, sharedInstanceHeadroom: TENANTS_PER_INSTANCE - 1 },
+      'lifecycle model',
+    ),
     faults: Array.from({ length: MOST_RUNS }, (_, run) => [
       { tenantId: idsOf(run)[2]!, step: 'apply-schema', kind: 'slow' as const, times: 1000 },
       { tenantId: idsOf(run)[3]!, step: faultStepOf(run), kind: 'permanent' as const, times: 1 },
@@ -74,13 +85,14 @@ interface Real {
   ids: string[];
 }
 
-/** What each operation leads to when it succeeds (a move needs a second shared instance: move.test.ts). */
-const SUCCEEDS_TO: Record<Exclude<Operation, 'release' | 'move'>, LifecycleState> = {
+/** What each operation leads to when it succeeds. */
+const SUCCEEDS_TO: Record<Exclude<Operation, 'release'>, LifecycleState> = {
   onboard: 'ACTIVE',
   restore: 'ACTIVE',
   suspend: 'SUSPENDED',
   resume: 'ACTIVE',
   offboard: 'OFFBOARDED',
+  move: 'ACTIVE',
 };
 type Op = keyof typeof SUCCEEDS_TO;
 
@@ -91,8 +103,13 @@ async function start(
   m: TenantModel,
   tier: 'shared' | 'dedicated',
 ): Promise<ExecutionRecord> {
-  const { onboarding, suspension, offboarding } = platform.stateMachines;
+  const { onboarding, suspension, offboarding, move } = platform.stateMachines;
   switch (op) {
+    case 'move':
+      return platform.runExecution(
+        { tenantId, toInstance: await moveTarget(tenantId) },
+        { stateMachineArn: move.arn },
+      );
     case 'onboard':
       return platform.runExecution(tenantInput(tenantId, { tier }), { stateMachineArn: onboarding.arn });
     case 'restore':
@@ -121,6 +138,7 @@ async function applied(
   tier: 'shared' | 'dedicated',
 ): Promise<void> {
   m.state = SUCCEEDS_TO[op];
+  if (op === 'move') moved += 1;
   if (op === 'onboard') Object.assign(m, { tier, products: 0 });
   if (op === 'restore') m.products = m.exported!.products;
   if (op === 'offboard') {
@@ -130,9 +148,33 @@ async function applied(
   }
 }
 
-/** Whether the model allows `op` (restore also needs an export to restore from). */
+/** Whether the model allows `op` (restore also needs an export to restore from; only shared tenants move). */
 function allowed(op: Op, m: TenantModel): boolean {
-  return allows(m.state, op) && (op !== 'restore' || m.exported !== undefined);
+  return (
+    allows(m.state, op) &&
+    (op !== 'restore' || m.exported !== undefined) &&
+    (op !== 'move' || m.tier === 'shared')
+  );
+}
+
+/** Where a move of the tenant goes: the oldest other shared instance with room (shared-2 for a tenant on none). */
+async function moveTarget(tenantId: string): Promise<string> {
+  const current = (await getTenant(tenantId))?.dbInstance;
+  const held = await registryQuery<{ db_instance: string; n: number }>(
+    platform,
+    'SELECT db_instance, count(*)::int AS n FROM tenants WHERE status = ANY($1) GROUP BY db_instance',
+    [HOLDING],
+  );
+  const room = (id: string) => (held.find((h) => h.db_instance === id)?.n ?? 0) < TENANTS_PER_INSTANCE;
+  return (await availableInstances(platform)).find((id) => id !== current && room(id)) ?? 'shared-2';
+}
+
+/** The shared instances that hold a copy of the tenant's database. */
+async function copiesOf(tenantId: string): Promise<string[]> {
+  const held: string[] = [];
+  for (const id of await availableInstances(platform))
+    if ((await copyOn(platform, id, tenantId)).database) held.push(id);
+  return held;
 }
 
 /** After every command: nothing runs (cleanups included), then the registry and the resources match the model. */
@@ -153,14 +195,17 @@ async function check(model: Model, real: Real): Promise<void> {
     const found = await footprint(platform, tenantId);
     const registry = found.registry ?? 'UNKNOWN';
     expect({ tenantId, registry }).toEqual({ tenantId, registry: m.state });
-    if (m.state === 'ACTIVE' || m.state === 'SUSPENDED') {
+    const living = m.state === 'ACTIVE' || m.state === 'SUSPENDED';
+    // footprint looks at shared-1 only: a shared tenant's database is on the instance the registry names.
+    const onInstance = living && m.tier === 'shared' ? [(await getTenant(tenantId))?.dbInstance] : [];
+    expect({ tenantId, copies: await copiesOf(tenantId) }).toEqual({ tenantId, copies: onInstance });
+    if (living) {
       expect({ tenantId, ...found }).toMatchObject({
         tenantId,
         secret: true,
         function: true,
         iamRole: true,
         apis: 1,
-        database: m.tier === 'shared',
         instance: m.tier === 'dedicated',
       });
       const client = await tenantClient(tenantId);
@@ -170,7 +215,8 @@ async function check(model: Model, real: Real): Promise<void> {
       } finally {
         await client.end();
       }
-    } else expect({ tenantId, ...found }).toEqual({ tenantId, ...nothingOf(found.registry) });
+    } else
+      expect({ tenantId, ...found, database: false }).toEqual({ tenantId, ...nothingOf(found.registry) });
   }
 }
 
@@ -217,6 +263,27 @@ class Run implements fc.AsyncCommand<Model, Real> {
     await check(model, real);
   }
   toString = () => `${this.op}(${this.who}${this.op === 'onboard' ? `, ${this.tier}` : ''})`;
+}
+
+/**
+ * A command on one of the live shared tenants, whichever they are, generated only when one lives (the
+ * same command on a fixed id is mostly refused): moves, alone or beside another operation.
+ */
+class OnLive implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly pick: number,
+    readonly ops: Op[],
+  ) {}
+  private live = (model: Readonly<Model>) =>
+    model.flatMap((m, i) => (m.state === 'ACTIVE' && m.tier === 'shared' ? [i] : []));
+  check = (model: Readonly<Model>) => this.live(model).length > 0;
+  async run(model: Model, real: Real): Promise<void> {
+    const live = this.live(model);
+    const who = live[this.pick % live.length]!;
+    const [first, second] = this.ops;
+    await (second ? new TwoAtOnce([first!, second], who) : new Run(first!, who, 'shared')).run(model, real);
+  }
+  toString = () => `onLive(${this.pick}, ${this.ops.join(', ')})`;
 }
 
 class AddProducts implements fc.AsyncCommand<Model, Real> {
@@ -314,7 +381,7 @@ class StopOnboarding implements fc.AsyncCommand<Model, Real> {
 /** Any of the ids; the faulty one (3) only runs one operation at a time (its fault fires once, alone). */
 const anyone = fc.integer({ min: 0, max: 3 });
 const who = fc.integer({ min: 0, max: 2 });
-const op = fc.constantFrom<Op>('onboard', 'suspend', 'resume', 'offboard', 'restore');
+const op = fc.constantFrom<Op>('onboard', 'suspend', 'resume', 'offboard', 'restore', 'move');
 const commands = [
   fc
     .tuple(op, anyone, fc.constantFrom<'shared' | 'dedicated'>('shared', 'shared', 'dedicated'))
@@ -322,6 +389,15 @@ const commands = [
   // The faulty id's own life, often enough for its fault to fire in most sequences.
   fc.constantFrom<Op>('onboard', 'restore', 'offboard').map((o) => new Run(o, 3, 'shared')),
   fc.tuple(anyone, fc.integer({ min: 1, max: 5 })).map(([w, n]) => new AddProducts(w, n)),
+  // Onboardings and moves of live shared tenants, often enough for sequences to reach live tenants and
+  // move them (most random operations on an id that does not live are refused).
+  who.map((w) => new Run('onboard', w, 'shared')),
+  fc
+    .tuple(
+      anyone,
+      fc.constantFrom<Op[]>(['move'], ['move'], ['move', 'suspend'], ['move', 'offboard'], ['move', 'move']),
+    )
+    .map(([pick, ops]) => new OnLive(pick, ops)),
   fc
     .tuple(
       fc.constantFrom<[Op, Op]>(
@@ -330,6 +406,9 @@ const commands = [
         ['restore', 'restore'],
         ['onboard', 'onboard'],
         ['resume', 'offboard'],
+        ['move', 'suspend'],
+        ['move', 'offboard'],
+        ['move', 'move'],
       ),
       who,
     )
@@ -365,7 +444,7 @@ describe("a tenant's life, in random sequences", () => {
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
       console.log(
-        `lifecycle model: ${run} sequences, ${executed} commands, ${faultsRolledBack} injected faults rolled back`,
+        `lifecycle model: ${run} sequences, ${executed} commands, ${faultsRolledBack} injected faults rolled back, ${moved} moves`,
       );
       expect(run).toBeGreaterThanOrEqual(RUNS);
     },

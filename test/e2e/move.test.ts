@@ -1,16 +1,14 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { Client } from 'pg';
 import { capacitySettings } from '../../common/capacity';
 import { MoveStates } from '../../common/move';
-import { PlatformNames, tenantResourceNames } from '../../common/names';
+import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import type { ExecutionRecord } from '../../local/platform';
 import { waitFor } from '../../local/processes/ports';
-import { aws } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import { cleanupAfter, reaching } from '../fixtures/executions';
-import { adminClient, localServicesForFile, tenantInput } from '../fixtures/platform';
+import { localServicesForFile, tenantInput } from '../fixtures/platform';
+import * as instances from '../fixtures/shared-instances';
 import { tenantctl } from '../fixtures/processes';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
@@ -31,6 +29,9 @@ const { running, stateDir } = localServicesForFile('move', {
     { tenantId: stopped, step: 'move:copy', kind: 'slow', times: 1 },
   ],
 });
+const instanceRow = (id: string) => instances.instanceRow(running().platform, id);
+const copyOn = (instanceId: string, tenantId: string) =>
+  instances.copyOn(running().platform, instanceId, tenantId);
 let products: { id: number }[] = [];
 let orders: unknown[] = [];
 
@@ -71,61 +72,6 @@ function move(tenantId: string, toInstance: string): Promise<ExecutionRecord> {
     { tenantId, toInstance },
     { stateMachineArn: platform.stateMachines.move.arn },
   );
-}
-
-async function registryQuery<T extends object>(sql: string, values: unknown[] = []): Promise<T[]> {
-  const client = await adminClient(running().platform, PlatformNames.platformDatabase);
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-interface InstanceRow {
-  status: string;
-  host: string;
-  port: number;
-  master_secret_arn: string;
-}
-
-async function instanceRow(id: string): Promise<InstanceRow | undefined> {
-  const [row] = await registryQuery<InstanceRow>('SELECT * FROM shared_instances WHERE id = $1', [id]);
-  return row;
-}
-
-/** The tenant's database and role on a shared instance's server, as its master user sees them. */
-async function copyOn(
-  instanceId: string,
-  tenantId: string,
-): Promise<{ database: boolean; login: boolean | null }> {
-  const platform = running().platform;
-  const instance = instanceId === 'shared-1' ? undefined : await instanceRow(instanceId);
-  const master = instance
-    ? (JSON.parse(
-        (await aws().secrets.send(new GetSecretValueCommand({ SecretId: instance.master_secret_arn })))
-          .SecretString ?? '{}',
-      ) as { username: string; password: string })
-    : { username: platform.postgres.user, password: platform.postgres.password };
-  const client = new Client({
-    host: instance?.host ?? platform.postgres.host,
-    port: instance?.port ?? platform.postgres.port,
-    user: master.username,
-    password: master.password,
-    database: 'postgres',
-  });
-  await client.connect();
-  try {
-    const names = tenantResourceNames(tenantId);
-    const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
-    const role = await client.query<{ rolcanlogin: boolean }>(
-      'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1',
-      [names.role],
-    );
-    return { database: db.rowCount === 1, login: role.rows[0]?.rolcanlogin ?? null };
-  } finally {
-    await client.end();
-  }
 }
 
 /** Where the tenant's secret says its database is. */
