@@ -41,6 +41,8 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  *   connection group), which the emulator does not have: cloudfront/saas-manager.ts; every other CloudFront
  *   request goes on to the emulator;
  * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
+ * - in front of moto, the deletion of one Lambda version (lambda/deleted-versions.ts: moto would number a
+ *   version twice after one);
  * - writes to the archive bucket and to tenant secrets: forwarded, then kept on disk (s3/, secretsmanager/);
  * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
  * - everything else: forwarded unchanged to the AWS emulator.

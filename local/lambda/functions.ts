@@ -2,7 +2,7 @@
  * Stands in for **AWS Lambda's runtime** for the tenants' API functions: each published version runs the
  * package it was given in a worker thread (worker.js), with the environment the emulator recorded; aliases
  * resolve as Lambda resolves them. The control plane (CreateFunction, PublishVersion, aliases) is the
- * emulator's.
+ * emulator's, but for deleting one version (deleted-versions.ts).
  *
  * Where the real thing differs: a worker thread shares the process (no memory or time limit enforced per
  * invocation), and reserved concurrency is not enforced.

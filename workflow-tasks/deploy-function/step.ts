@@ -73,10 +73,11 @@ const DEFAULT_RUNTIME = 'nodejs22.x';
  * and what this run created new (a function, an API) is not looked into: a re-run adds nothing, and a first
  * run makes no call it does not need.
  *
- * What does not wait for another piece runs beside it, so the calls one after another are four, not twelve:
- * the role, then the function; then the version and alias beside the API (its integration names the
- * alias's ARN, which is known before the alias exists); then the API's permission to invoke the alias. The
- * role's policy, the log group and the alarm run meanwhile. The step ends only once every call has.
+ * What does not wait for another piece runs beside it, so the calls one after another are six, not twelve:
+ * the role, then the function; then the version and alias beside the API, its integration and route (the
+ * integration names the alias's ARN, known before the alias exists; the stage and the API's id on the
+ * function go beside the route); then the API's permission to invoke the alias. The role's policy, the
+ * log group and the alarm run meanwhile. The step ends only once every call has.
  */
 export async function run(event: TaskEvent): Promise<StepResults['function']> {
   const tenant = tenantOf(event);
