@@ -133,7 +133,8 @@ describe('tenantctl offboard and restore', () => {
       2,
       expect.stringContaining('give a tenantId, or --all') as string,
     ]);
-  }, 60_000);
+    // Ten tenantctl processes: a few seconds each on a machine busy with the other test files.
+  }, 180_000);
 
   it('offboard --all asks for confirmation, and with --yes offboards every tenant', async () => {
     const unconfirmed = await tenantctl(['offboard', '--all', '--state-dir', stateDir]);

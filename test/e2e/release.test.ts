@@ -20,6 +20,11 @@ let platform: LocalPlatform;
 let cleanup: () => Promise<void>;
 let gateway: LocalGateway;
 let gatewayUrl: string;
+/** The migrations of v3 (v2's and one more), which v5 keeps. */
+const V3_MIGRATIONS = {
+  '0004_release_marks.sql': 'CREATE TABLE release_marks (id serial PRIMARY KEY, note text);',
+  '0005_gift_cards.sql': 'CREATE TABLE gift_cards (id serial PRIMARY KEY, code text NOT NULL);',
+};
 /** The 20 live tenants, in tenantId order (the order a release plans them in). */
 const tenants = Array.from({ length: 20 }, (_, i) => `shop-${String(i + 1).padStart(2, '0')}`);
 
@@ -167,10 +172,7 @@ describe('a release', () => {
     await inTenantDb(refusing, 'CREATE TABLE gift_cards (code text)');
     const before = await liveVersions();
     v3 = await uploadVersion({
-      migrations: {
-        '0004_release_marks.sql': 'CREATE TABLE release_marks (id serial PRIMARY KEY, note text);',
-        '0005_gift_cards.sql': 'CREATE TABLE gift_cards (id serial PRIMARY KEY, code text NOT NULL);',
-      },
+      migrations: V3_MIGRATIONS,
       build: 'v3',
     });
     const { record, summary } = await runRelease(platform, { version: v3, maxFailures: 1 });
@@ -280,10 +282,7 @@ describe('a release', () => {
     const before = await liveVersions();
 
     const v5 = await uploadVersion({
-      migrations: {
-        '0004_release_marks.sql': 'CREATE TABLE release_marks (id serial PRIMARY KEY, note text);',
-        '0005_gift_cards.sql': 'CREATE TABLE gift_cards (id serial PRIMARY KEY, code text NOT NULL);',
-      },
+      migrations: V3_MIGRATIONS,
       build: 'v5',
     });
     const { record, summary } = await runRelease(platform, { version: v5, concurrency: 4 });

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateAliasCommand,
@@ -12,39 +11,18 @@ import {
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
-import { LocalSaasManager } from '../../local/cloudfront/saas-manager';
-import { startEmulator, type LocalEmulator } from '../../local/emulator/emulator';
-import { LocalAwsEndpoint } from '../../local/endpoint/endpoint';
 import { DeletedVersions } from '../../local/lambda/deleted-versions';
-import { LocalRds } from '../../local/rds/instances';
-import { LocalArchive } from '../../local/s3/archive';
-import { LocalSecrets } from '../../local/secretsmanager/secrets';
-import { makeStateDir } from '../fixtures/state-dir';
+import { startBareEndpoint, type BareEndpoint } from '../fixtures/bare-endpoint';
 
 /** The endpoint in front of moto, as the platform wires it, and the SDK's Lambda client through it. */
-let stateDir = '';
-let emulator: LocalEmulator | undefined;
-let rds: LocalRds | undefined;
-let saasManager: LocalSaasManager | undefined;
-let endpoint: LocalAwsEndpoint | undefined;
+let bare: BareEndpoint | undefined;
 let lambda: LambdaClient;
 let roleArn = '';
 
 beforeAll(async () => {
-  stateDir = await makeStateDir('versions');
-  emulator = await startEmulator(undefined);
-  rds = await LocalRds.start(stateDir, emulator.endpoint);
-  saasManager = new LocalSaasManager(stateDir, emulator.endpoint);
-  endpoint = new LocalAwsEndpoint(
-    emulator.endpoint,
-    rds,
-    new LocalArchive(stateDir, emulator.endpoint),
-    new LocalSecrets(stateDir, emulator.endpoint),
-    saasManager,
-    new DeletedVersions(),
-  );
+  bare = await startBareEndpoint('versions', new DeletedVersions());
   const config = {
-    endpoint: `http://127.0.0.1:${await endpoint.listen(0)}`,
+    endpoint: bare.url,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   };
@@ -63,11 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   lambda?.destroy();
-  await endpoint?.close();
-  await saasManager?.close();
-  await rds?.stop();
-  await emulator?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await bare?.stop();
 });
 
 const code = (build: string) => zipSync({ 'index.js': strToU8(`exports.handler = async () => '${build}';`) });

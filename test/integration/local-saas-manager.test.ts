@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CloudFrontClient,
@@ -30,38 +30,23 @@ import {
   LOCAL_SITE_DISTRIBUTION_ID,
   LocalSaasManager,
 } from '../../local/cloudfront/saas-manager';
-import { startEmulator, type LocalEmulator } from '../../local/emulator/emulator';
-import { LocalAwsEndpoint } from '../../local/endpoint/endpoint';
+import type { LocalEmulator } from '../../local/emulator/emulator';
+import { startBareEndpoint, type BareEndpoint } from '../fixtures/bare-endpoint';
 import { LocalIam } from '../../local/iam/enforcer';
 import { authorizationsOf, type Authorization, type WireRequest } from '../../local/iam/operations';
-import { LocalRds } from '../../local/rds/instances';
-import { LocalArchive } from '../../local/s3/archive';
-import { LocalSecrets } from '../../local/secretsmanager/secrets';
-import { makeStateDir } from '../fixtures/state-dir';
 
 /** What the stand-in needs: the emulator (Route 53 is the customer's DNS) and the one AWS endpoint. */
+let bare: BareEndpoint | undefined;
 let stateDir = '';
 let emulator: LocalEmulator | undefined;
-let rds: LocalRds | undefined;
 let saasManager: LocalSaasManager;
-let endpoint: LocalAwsEndpoint | undefined;
 let cloudfront: CloudFrontClient;
 let route53: Route53Client;
 
 beforeAll(async () => {
-  stateDir = await makeStateDir('saas');
-  emulator = await startEmulator(undefined);
-  rds = await LocalRds.start(stateDir, emulator.endpoint);
-  saasManager = new LocalSaasManager(stateDir, emulator.endpoint);
-  endpoint = new LocalAwsEndpoint(
-    emulator.endpoint,
-    rds,
-    new LocalArchive(stateDir, emulator.endpoint),
-    new LocalSecrets(stateDir, emulator.endpoint),
-    saasManager,
-    undefined,
-  );
-  const config = clientConfig(`http://127.0.0.1:${await endpoint.listen(0)}`);
+  bare = await startBareEndpoint('saas');
+  ({ stateDir, emulator, saasManager } = bare);
+  const config = clientConfig(bare.url);
   cloudfront = new CloudFrontClient(config);
   route53 = new Route53Client(config);
 });
@@ -69,11 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   cloudfront?.destroy();
   route53?.destroy();
-  await endpoint?.close();
-  await saasManager?.close();
-  await rds?.stop();
-  await emulator?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await bare?.stop();
 });
 
 function clientConfig(url: string) {

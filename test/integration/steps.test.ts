@@ -10,7 +10,13 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-lambda';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import { TaskEnv } from '../../common/names';
+import { TaskEnv, tenantResourceNames } from '../../common/names';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { tagList } from '../../workflow-tasks/lib/tags';
 import { aws } from '../../workflow-tasks/lib/aws';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 import { taskEvent } from '../fixtures/events';
@@ -52,6 +58,20 @@ async function runAllSteps(
     state = { ...state, results: { ...state.results, [step.resultKey]: first } };
   }
   return state.results as StepResults;
+}
+
+/** Runs the forward steps up to and including `last`, once each; the state after them. */
+async function runStepsThrough(
+  last: StepId,
+  arn: string,
+  input: Record<string, unknown>,
+): Promise<OnboardingState> {
+  let state: OnboardingState = { ...input };
+  for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === last) + 1)) {
+    const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
+    state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+  }
+  return state;
 }
 
 describe('every step run twice', () => {
@@ -98,11 +118,7 @@ describe('every undo', () => {
   it("Create database's undo run three times at once (retries after timeouts, the first still running) removes it once, without failing", async () => {
     const tenantId = uniqueTenantId('undo-at-once');
     const arn = executionArn(tenantId);
-    let state: OnboardingState = tenantInput(tenantId);
-    for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === 'create-database') + 1)) {
-      const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
-      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
-    }
+    const state = await runStepsThrough('create-database', arn, tenantInput(tenantId));
     expect(await footprint(platform, tenantId)).toMatchObject({ database: true, role: true });
     const undo = STEP_HANDLERS['create-database'].undo!;
     const event = taskEvent(arn, state.results);
@@ -166,15 +182,30 @@ describe('the dedicated tier against the emulator', () => {
   });
 });
 
+describe('Store secret', () => {
+  it("refuses by name a secret of the tenant's that is scheduled for deletion, and changes nothing", async () => {
+    const tenantId = uniqueTenantId('deleted-secret');
+    const { secretName } = tenantResourceNames(tenantId);
+    await aws().secrets.send(
+      new CreateSecretCommand({ Name: secretName, SecretString: '{"kept":true}', Tags: tagList(tenantId) }),
+    );
+    await aws().secrets.send(new DeleteSecretCommand({ SecretId: secretName, RecoveryWindowInDays: 7 }));
+    await expect(
+      runStepsThrough('store-secret', executionArn(tenantId), tenantInput(tenantId)),
+    ).rejects.toMatchObject({
+      name: 'ResourceConflict',
+      message: `secret ${secretName} exists but is not a live secret of tenant ${tenantId}`,
+    });
+    const kept = await aws().secrets.send(new DescribeSecretCommand({ SecretId: secretName }));
+    expect(kept.DeletedDate).toBeDefined();
+  });
+});
+
 describe('Deploy function stopped after making the API, before recording it on the function', () => {
   it('adopts that API when run again: one API, recorded, with its route and stage', async () => {
     const tenantId = uniqueTenantId('unrecorded');
     const arn = executionArn(tenantId);
-    let state: OnboardingState = tenantInput(tenantId);
-    for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === 'deploy-function') + 1)) {
-      const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
-      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
-    }
+    const state = await runStepsThrough('deploy-function', arn, tenantInput(tenantId));
     const made = (state.results as StepResults).function;
     // As a run leaves it that stopped between CreateApi and recording its id.
     await aws().lambda.send(
@@ -238,11 +269,7 @@ describe('Deploy function as on AWS (a VPC and a permissions boundary configured
   it('creates the role under the boundary, allows network interfaces, and puts the function in the subnets', async () => {
     const tenantId = uniqueTenantId('vpc');
     const arn = executionArn(tenantId);
-    let state: OnboardingState = tenantInput(tenantId);
-    for (const step of STEPS.slice(0, STEPS.findIndex((s) => s.id === 'deploy-function') + 1)) {
-      const result = await STEP_HANDLERS[step.id].run({ executionArn: arn, state });
-      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
-    }
+    const state = await runStepsThrough('deploy-function', arn, tenantInput(tenantId));
     const results = state.results as StepResults;
 
     const { Role } = await aws().iam.send(new GetRoleCommand({ RoleName: results.function.roleName }));

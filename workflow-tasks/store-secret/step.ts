@@ -21,8 +21,6 @@ import type { StepResults, TaskEvent } from '../lib/types';
 export async function run(event: TaskEvent): Promise<StepResults['secret']> {
   const tenant = tenantOf(event);
   const { secretName, database, role } = tenant.names;
-  const existing = await describe(secretName);
-  if (existing) return adopt(existing, tenant.tenantId, secretName);
   // The shared instance "Register tenant" placed it on (a dedicated tenant's is pointed at its own later).
   const { host, port } = resultOf(event, 'registration').sharedInstance ?? {
     host: sharedDbHost(),
@@ -44,6 +42,8 @@ export async function run(event: TaskEvent): Promise<StepResults['secret']> {
         : { adminPassword: randomSecret(18) }),
     tokenKey: randomSecret(32),
   };
+  // Created first, looked up only when one exists already (a retry, or an earlier attempt racing this one):
+  // whatever exists must be ours to adopt, and keeps its values.
   try {
     const created = await aws().secrets.send(
       new CreateSecretCommand({
@@ -55,11 +55,11 @@ export async function run(event: TaskEvent): Promise<StepResults['secret']> {
     );
     return { secretArn: required(created.ARN), secretName };
   } catch (error) {
-    // Lost a race with our own earlier attempt: whatever exists now must be ours to adopt.
-    if (!isAlreadyExists(error)) throw error;
-    const raced = await describe(secretName);
-    if (!raced) throw error;
-    return adopt(raced, tenant.tenantId, secretName);
+    // A secret scheduled for deletion is refused as InvalidRequestException; adopt() refuses it by name.
+    if (!isAlreadyExists(error) && (error as Error).name !== 'InvalidRequestException') throw error;
+    const existing = await describe(secretName);
+    if (!existing) throw error;
+    return adopt(existing, tenant.tenantId, secretName);
   }
 }
 
