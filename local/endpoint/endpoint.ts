@@ -412,35 +412,33 @@ export class LocalAwsEndpoint extends LoopbackServer {
     accepted: (headers: IncomingMessage['headers']) => Promise<void>,
     success = 200,
   ): Promise<void> {
-    let status = 502;
-    let headers: IncomingMessage['headers'] = {};
-    const chunks: Buffer[] = [];
-    await this.upstream(req, raw, (answer, resolve, reject) => {
-      status = answer.statusCode ?? 502;
-      headers = answer.headers;
-      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-      answer.once('end', resolve);
-      answer.once('error', reject);
-    });
-    const body = Buffer.concat(chunks);
+    const { status, headers, body } = await this.collect(req, raw);
     if (status === success && !body.includes('<Error>')) await accepted(headers);
     res.writeHead(status, headers);
     res.end(body);
   }
 
   /** A body-less request of this endpoint's own to the emulator, with the caller's headers (its account). */
-  private async emulatorRequest(
+  private emulatorRequest(
     req: IncomingMessage,
     method: string,
     path: string,
   ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-    const sent = { ...req.headers };
-    delete sent['content-length'];
-    delete sent['content-type'];
+    const headers = { ...req.headers };
+    delete headers['content-length'];
+    delete headers['content-type'];
+    return this.collect({ method, url: path, headers }, Buffer.alloc(0));
+  }
+
+  /** Sends a request on to the emulator and reads its whole answer. */
+  private async collect(
+    req: Pick<IncomingMessage, 'method' | 'url' | 'headers'> & Partial<Pick<IncomingMessage, 'pipe'>>,
+    raw: Buffer | undefined,
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
     let status = 502;
     let headers: IncomingMessage['headers'] = {};
     const chunks: Buffer[] = [];
-    await this.upstream({ method, url: path, headers: sent }, Buffer.alloc(0), (answer, resolve, reject) => {
+    await this.upstream(req, raw, (answer, resolve, reject) => {
       status = answer.statusCode ?? 502;
       headers = answer.headers;
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
