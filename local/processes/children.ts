@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from './ports';
 
@@ -16,7 +16,7 @@ import { waitFor } from './ports';
  */
 const FILE = 'children.json';
 
-interface Child {
+export interface Child {
   readonly pid: number;
   /** A string the process's command line must contain for it to still be ours. */
   readonly marker: string;
@@ -31,7 +31,11 @@ export function recordChild(stateDir: string, name: string, child: Child): Promi
   const write = (writes.get(stateDir) ?? Promise.resolve()).then(async () => {
     const children = await readChildren(stateDir);
     children[name] = child;
-    await writeFile(join(stateDir, FILE), JSON.stringify(children), { mode: 0o600 });
+    // Written aside, then renamed over: a platform killed mid-write leaves the old record whole, never a
+    // truncated one (which would make the next start forget every server, and fail on their lock files).
+    const aside = join(stateDir, `${FILE}.writing`);
+    await writeFile(aside, JSON.stringify(children), { mode: 0o600 });
+    await rename(aside, join(stateDir, FILE));
   });
   writes.set(
     stateDir,
@@ -49,15 +53,30 @@ export async function forgetChildren(stateDir: string): Promise<void> {
 export async function stopLeftovers(stateDir: string): Promise<string[]> {
   const stopped: string[] = [];
   for (const [name, child] of Object.entries(await readChildren(stateDir))) {
-    if (!running(child)) continue;
-    process.kill(child.pid, child.signal);
-    const deadline = Date.now() + 15_000;
-    while (running(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (running(child)) process.kill(child.pid, 'SIGKILL');
-    stopped.push(name);
+    if ((await stopLeftover(child)) !== 'not running') stopped.push(name);
   }
   await rm(join(stateDir, FILE), { force: true });
   return stopped;
+}
+
+/**
+ * Stops one process a killed platform left, if it is still the one recorded: its shutdown signal, then
+ * SIGKILL after 15 s. Resolves once it is gone (or a zombie): `killed` when it had to be killed, so that
+ * whatever it would have cleaned up on its way out (a PostgreSQL lock file) is still there.
+ */
+export async function stopLeftover(child: Child): Promise<'not running' | 'stopped' | 'killed'> {
+  if (!running(child)) return 'not running';
+  process.kill(child.pid, child.signal);
+  if (await gone(child, 15_000)) return 'stopped';
+  process.kill(child.pid, 'SIGKILL');
+  await gone(child, 5_000);
+  return 'killed';
+}
+
+async function gone(child: Child, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (running(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return !running(child);
 }
 
 /**

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
-import { awaitReady, recordChild, stopProcess } from '../processes/children';
+import { awaitReady, recordChild, stopLeftover, stopProcess } from '../processes/children';
 import { freePort, isFree } from '../processes/ports';
 import { giveToServer, serverFiles, type ServerFiles } from './server-files';
 
@@ -88,6 +88,7 @@ export async function startServer(options: {
 }): Promise<PostgresServer> {
   const { files, dataDir, superuser, password, signal } = options;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(files, dataDir, superuser, password);
+  else await stopStaleServer(dataDir);
   signal?.throwIfAborted();
 
   const port = options.port && (await isFree(options.port)) ? options.port : await freePort();
@@ -137,6 +138,20 @@ export async function startServer(options: {
       ),
   });
   return { port, pid: server.pid ?? 0, dataDir, stop };
+}
+
+/**
+ * A server still running on `dataDir` (the one its lock file names, and its command line names this data
+ * directory) was left by a platform killed before it could record it, or whose record was lost: it is
+ * stopped, as the next start stops every recorded one (children.ts), instead of refusing to start on its
+ * lock file. A server that had to be killed leaves its lock file behind; it is removed once it is gone.
+ */
+async function stopStaleServer(dataDir: string): Promise<void> {
+  const lockFile = join(dataDir, 'postmaster.pid');
+  const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  if ((await stopLeftover({ pid, marker: dataDir, signal: 'SIGINT' })) === 'killed')
+    await rm(lockFile, { force: true });
 }
 
 const DATABASE_URL_HINT =
