@@ -123,9 +123,16 @@ describe('moving a shared tenant to another shared instance', () => {
     console.log(
       `during the move: ${seen.length - suspended} requests served, ${suspended} answered suspended`,
     );
-    // Every response was served or refused as suspended; the tenant serves again at the end.
+    // Every response was served or refused as suspended; the tenant serves again once the move has ended.
+    // (A request sent just before the end may still be suspended: the local Lambda, like Lambda, takes a
+    // moment to route an alias to the version it now names: functions.ts keeps its configuration 1 s.)
     expect(seen.filter((s) => s !== '200' && !s.endsWith('tenant-suspended'))).toEqual([]);
-    expect(seen.at(-1)).toBe('200');
+    expect(seen.filter((s) => s === '200').length).toBeGreaterThan(0);
+    await waitFor(
+      'the moved tenant to serve',
+      async () => (await api(shop, probeToken, '/products?limit=1')).status === 200,
+      10_000,
+    );
 
     // The same rows, the admin's own password, and new ids past the copied ones.
     const token = await signIn(shop, newPassword);
