@@ -20,6 +20,11 @@ export const QUOTAS = {
     per: 'shared instance',
     what: 'tenants whose database is on one shared PostgreSQL instance (its connections and catalog)',
   },
+  connectionsPerSharedInstance: {
+    default: 1000,
+    per: 'shared instance',
+    what: "connections the tenants on one shared PostgreSQL instance may open together (each tenant's role may open connectionsPerTenant); keep it below the instance's max_connections",
+  },
   iamRoles: {
     default: 1000,
     per: 'account',
@@ -38,17 +43,59 @@ export const QUOTAS = {
 } as const satisfies Record<string, { default: number; per: string; what: string }>;
 
 export type QuotaName = keyof typeof QUOTAS;
+
+/** Where Service Quotas keeps an AWS quota the platform counts against. */
+export interface ServiceQuota {
+  readonly serviceCode: string;
+  readonly quotaCode: string;
+  /** Service Quotas' name for it. */
+  readonly quotaName: string;
+  /** An account-wide quota of a global service, kept by Service Quotas in us-east-1. */
+  readonly global: boolean;
+}
+
+/**
+ * The AWS quotas the platform reads from Service Quotas (where it can: the value applied to the account,
+ * raised or not) rather than from its settings. The CloudFront distribution tenants quota is not in
+ * Service Quotas under a code the platform knows: it stays a setting.
+ */
+export const SERVICE_QUOTAS: Partial<Record<QuotaName, ServiceQuota>> = {
+  iamRoles: { serviceCode: 'iam', quotaCode: 'L-FE177D64', quotaName: 'Roles per account', global: true },
+  rdsDbInstances: { serviceCode: 'rds', quotaCode: 'L-7B6409FD', quotaName: 'DB instances', global: false },
+};
 export type Quotas = Record<QuotaName, number>;
 
 /**
  * Capacity settings beside the quotas: `sharedInstanceHeadroom` tenant places are kept free on the shared
  * instances: the next instance is started when fewer are left, so an onboarding rarely waits for one.
  * `cells`: how many cells tenants are placed in (`cell-1`, `cell-2`, ...), each within the limits above;
- * a tenant goes in the first cell with room for it.
+ * a tenant goes in the first cell with room for it. `connectionsPerTenant`: the connection limit of each
+ * shared tenant's database role (PostgreSQL refuses it more: its API answers 503 rather than starve its
+ * neighbours); a shared instance takes as many tenants as its connection budget has room for.
  */
 export interface CapacitySettings extends Quotas {
   readonly sharedInstanceHeadroom: number;
   readonly cells: number;
+  readonly connectionsPerTenant: number;
+}
+
+/** The connections each shared tenant's role may open when the settings do not say. */
+export const DEFAULT_CONNECTIONS_PER_TENANT = 5;
+
+/**
+ * Tenants one shared instance takes: its tenant limit, or fewer when its connection budget runs out first;
+ * and which of the two quotas it is.
+ */
+export function placesPerSharedInstance(
+  settings: Pick<
+    CapacitySettings,
+    'tenantsPerSharedInstance' | 'connectionsPerSharedInstance' | 'connectionsPerTenant'
+  >,
+): { places: number; quota: 'tenantsPerSharedInstance' | 'connectionsPerSharedInstance' } {
+  const byConnections = Math.floor(settings.connectionsPerSharedInstance / settings.connectionsPerTenant);
+  return byConnections < settings.tenantsPerSharedInstance
+    ? { places: byConnections, quota: 'connectionsPerSharedInstance' }
+    : { places: settings.tenantsPerSharedInstance, quota: 'tenantsPerSharedInstance' };
 }
 
 /** The cells tenants are placed in, in the order they fill. */
@@ -59,15 +106,15 @@ export function cellIds(settings: Pick<CapacitySettings, 'cells'>): string[] {
 /** The cell the platform was deployed as (every tenant placed before there were cells is in it). */
 export const FIRST_CELL = 'cell-1';
 
-/** The headroom when the file gives none: a tenth of an instance, at least one place. */
-export function defaultHeadroom(tenantsPerSharedInstance: number): number {
-  return Math.max(1, Math.ceil(tenantsPerSharedInstance / 10));
+/** The headroom when the file gives none: a tenth of an instance's places, at least one, always below them. */
+export function defaultHeadroom(places: number): number {
+  return Math.min(Math.max(1, Math.ceil(places / 10)), places - 1);
 }
 
 /**
  * A quotas file (`tenantctl up --quotas FILE`, the CDK context `quotas`): a JSON object of positive
- * integers by the names above, `cells` (1 or more), and `sharedInstanceHeadroom` (0 or more, below
- * `tenantsPerSharedInstance`);
+ * integers by the names above, `cells` (1 or more), `connectionsPerTenant` (1 or more, within
+ * `connectionsPerSharedInstance`) and `sharedInstanceHeadroom` (0 or more, below a shared instance's places);
  * what it leaves out keeps its default. Anything else is refused with the field named.
  */
 export function parseCapacitySettings(text: string, source: string): CapacitySettings {
@@ -87,7 +134,7 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
       `${source}: must be a JSON object of limits, for example {"tenantsPerSharedInstance": 4}`,
     );
   const fields = given as Record<string, unknown>;
-  const known = [...Object.keys(QUOTAS), 'sharedInstanceHeadroom', 'cells'];
+  const known = [...Object.keys(QUOTAS), 'sharedInstanceHeadroom', 'cells', 'connectionsPerTenant'];
   for (const [field, value] of Object.entries(fields)) {
     if (!known.includes(field))
       throw new Error(`${source}: ${field} is not a limit the platform knows (known: ${known.join(', ')})`);
@@ -103,13 +150,26 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
       (fields[name] as number) ?? QUOTAS[name].default,
     ]),
   ) as Quotas;
-  const headroom =
-    (fields.sharedInstanceHeadroom as number | undefined) ?? defaultHeadroom(quotas.tenantsPerSharedInstance);
-  if (headroom >= quotas.tenantsPerSharedInstance)
+  const connectionsPerTenant =
+    (fields.connectionsPerTenant as number | undefined) ?? DEFAULT_CONNECTIONS_PER_TENANT;
+  if (connectionsPerTenant > quotas.connectionsPerSharedInstance)
     throw new Error(
-      `${source}: sharedInstanceHeadroom (${headroom}) must be below tenantsPerSharedInstance (${quotas.tenantsPerSharedInstance})`,
+      `${source}: connectionsPerTenant (${connectionsPerTenant}) must be at most connectionsPerSharedInstance (${quotas.connectionsPerSharedInstance})`,
     );
-  return { ...quotas, sharedInstanceHeadroom: headroom, cells: (fields.cells as number | undefined) ?? 1 };
+  const { places, quota } = placesPerSharedInstance({ ...quotas, connectionsPerTenant });
+  const headroom = (fields.sharedInstanceHeadroom as number | undefined) ?? defaultHeadroom(places);
+  if (headroom >= places)
+    throw new Error(
+      quota === 'tenantsPerSharedInstance'
+        ? `${source}: sharedInstanceHeadroom (${headroom}) must be below tenantsPerSharedInstance (${places})`
+        : `${source}: sharedInstanceHeadroom (${headroom}) must be below the ${places} tenants a shared instance takes (connectionsPerSharedInstance ${quotas.connectionsPerSharedInstance} / connectionsPerTenant ${connectionsPerTenant})`,
+    );
+  return {
+    ...quotas,
+    sharedInstanceHeadroom: headroom,
+    cells: (fields.cells as number | undefined) ?? 1,
+    connectionsPerTenant,
+  };
 }
 
 /** The limits when none are given. */
@@ -117,7 +177,12 @@ export const DEFAULT_CAPACITY: CapacitySettings = capacitySettings({}, 'defaults
 
 /** The refusal of an operation a limit stands in the way of: names the quota, its value and the use. */
 export function quotaMessage(name: QuotaName, limit: number, inUse: number, what: string): string {
-  return `${name} is ${limit} per ${QUOTAS[name].per} and ${inUse} are in use: ${what} (raise it with tenantctl up --quotas, or the CDK context "quotas", after raising the AWS quota)`;
+  const quota = SERVICE_QUOTAS[name];
+  const per: string = QUOTAS[name].per;
+  const raise = quota
+    ? `raise the AWS quota: aws service-quotas request-service-quota-increase --service-code ${quota.serviceCode} --quota-code ${quota.quotaCode} --desired-value N`
+    : `raise it with tenantctl up --quotas, or the CDK context "quotas"${per === 'account' || per === 'region' ? ', after raising the AWS quota' : ''}`;
+  return `${name} is ${limit} per ${QUOTAS[name].per} and ${inUse} are in use: ${what} (${raise})`;
 }
 
 /** The shared instance the platform is deployed with (CDK's, or the local platform's own server). */

@@ -157,6 +157,11 @@ export const TaskEnv = {
    */
   capacity: 'PLATFORM_CAPACITY',
   capacityStateMachineArn: 'CAPACITY_STATE_MACHINE_ARN',
+  /**
+   * How long a task Lambda keeps the AWS quotas it read from Service Quotas (seconds; unset: 60). The local
+   * platform answers Service Quotas itself, in-process: 0, so a raised quota counts at once.
+   */
+  serviceQuotasCacheSeconds: 'SERVICE_QUOTAS_CACHE_SECONDS',
   /** The onboarding state machine: what a `TenantSignedUp` event starts (workflow-tasks/signup). */
   onboardingStateMachineArn: 'ONBOARDING_STATE_MACHINE_ARN',
 } as const;

@@ -5,6 +5,7 @@
  * `{account}` are the stack's; the other `{...}` names are the platform's own resources, filled in by
  * the builder (see `PlatformResource`).
  */
+import { SERVICE_QUOTAS } from './capacity';
 import type { StepId } from './steps';
 
 /** The platform resources a template may name: `{distributionId}`, `{onboardingStateMachine}`, ... */
@@ -84,3 +85,15 @@ export const ALARM_REMOVAL = [
 
 /** The registry's database: its master secret (the steps that read or write the registry). */
 export const USES_REGISTRY: Grant = { read: 'masterSecret' };
+
+/**
+ * The AWS quotas placement counts against, read from Service Quotas (workflow-tasks/lib/service-quotas.ts):
+ * those quotas only; a global service's in us-east-1.
+ */
+export const READS_SERVICE_QUOTAS: Grant = {
+  allow: ['servicequotas:GetServiceQuota'],
+  on: Object.values(SERVICE_QUOTAS).map(
+    (q) =>
+      `arn:{partition}:servicequotas:${q.global ? 'us-east-1' : '{region}'}:{account}:${q.serviceCode}/${q.quotaCode}`,
+  ),
+};

@@ -148,6 +148,7 @@ export class TenantOnboarding extends Construct {
       [TaskEnv.domainStateMachineArn]: domainStateMachineOf(this).arn,
       [TaskEnv.capacity]: JSON.stringify(props.capacity ?? DEFAULT_CAPACITY),
       [TaskEnv.capacityStateMachineArn]: capacityStateMachineOf(this).arn,
+      [TaskEnv.serviceQuotasCacheSeconds]: '60',
       [TaskEnv.siteTenantsDistributionId]: props.domains.tenantDistributions.site,
       [TaskEnv.apiTenantsDistributionId]: props.domains.tenantDistributions.api,
       [TaskEnv.connectionGroupId]: props.domains.connectionGroupId,

@@ -37,7 +37,8 @@ import { LocalFunctions } from './lambda/functions';
 import { DeletedVersions } from './lambda/deleted-versions';
 import { forgetChildren, recordChild, signalChildrenSync, stopLeftovers } from './processes/children';
 import { LocalRds } from './rds/instances';
-import { ensureDatabase, startPostgres, type LocalPostgres } from './rds/postgres';
+import { LocalServiceQuotas } from './servicequotas/quotas';
+import { ensureDatabase, localMaxConnections, startPostgres, type LocalPostgres } from './rds/postgres';
 import { LocalArchive } from './s3/archive';
 import { LocalSecrets } from './secretsmanager/secrets';
 import { LocalStepFunctionsApi } from './stepfunctions/api';
@@ -181,6 +182,7 @@ export class LocalPlatform {
     await mkdir(stateDir, { recursive: true });
     const capacity = await capacityFor(stateDir, options.quotas);
     await stopLeftovers(stateDir);
+    const maxConnections = localMaxConnections(capacity.connectionsPerSharedInstance);
     const environmentBefore = { ...process.env };
     // A process that dies of an uncaught exception never reaches stop(): its servers are signalled on exit.
     const onExit = () => signalChildrenSync(stateDir);
@@ -189,7 +191,7 @@ export class LocalPlatform {
     const containment = new TaskContainment(options.log);
     containment.install();
     const [startedPostgres, startedEmulator] = await Promise.allSettled([
-      startPostgres(stateDir, signal),
+      startPostgres(stateDir, { signal, maxConnections }),
       startEmulator(userEmulator(options.port), signal),
     ]);
     const postgres = startedPostgres.status === 'fulfilled' ? startedPostgres.value : undefined;
@@ -204,19 +206,22 @@ export class LocalPlatform {
       if (!emulator) throw (startedEmulator as PromiseRejectedResult).reason;
       await recordEmulator(stateDir, emulator);
       signal?.throwIfAborted();
-      rds = await LocalRds.start(stateDir, emulator.endpoint, options.log);
+      rds = await LocalRds.start(stateDir, emulator.endpoint, { log: options.log, maxConnections });
       const archive = new LocalArchive(stateDir, emulator.endpoint);
       const secrets = new LocalSecrets(stateDir, emulator.endpoint);
       const distributionTenants = new LocalSaasManager(stateDir, emulator.endpoint);
       saasManager = distributionTenants;
       endpoint = new LocalAwsEndpoint(
         emulator.endpoint,
-        rds,
-        archive,
-        secrets,
-        distributionTenants,
-        // moto numbers versions wrongly after one is deleted; LocalStack and AWS do not need this.
-        emulator.owned ? new DeletedVersions() : undefined,
+        {
+          rds,
+          archive,
+          secrets,
+          saasManager: distributionTenants,
+          serviceQuotas: new LocalServiceQuotas(stateDir, LocalPlatformNames.region),
+          // moto numbers versions wrongly after one is deleted; LocalStack and AWS do not need this.
+          deletedVersions: emulator.owned ? new DeletedVersions() : undefined,
+        },
         options.log,
       );
       const endpointUrl = `http://127.0.0.1:${await endpoint.listen(options.port ?? 0)}`;

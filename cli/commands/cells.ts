@@ -12,7 +12,7 @@ export function cellsCommand(program: Command): void {
   program
     .command('cells')
     .description(
-      "Each cell's use against each limit (tenants, IAM roles, RDS instances, distribution tenants) and its shared instances' tenants",
+      "Each cell's use against each limit (tenants, connections, IAM roles, RDS instances, distribution tenants) and its shared instances' tenants and connections",
     )
     .addOption(stateDirOption())
     .addOption(databaseUrlOption())
@@ -56,6 +56,11 @@ function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
         header: 'TENANTS',
         cell: (i) => `${i.tenants} / ${i.limit}`,
         tone: (i) => toneOf(i.tenants, i.limit),
+      },
+      {
+        header: 'CONNECTIONS',
+        cell: (i) => `${i.connections} / ${i.connectionLimit}`,
+        tone: (i) => toneOf(i.connections, i.connectionLimit),
       },
       { header: 'ENDPOINT', cell: (i) => i.endpoint ?? '-' },
       { header: 'REASON', cell: (i) => i.reason ?? '' },

@@ -34,7 +34,7 @@ export function upCommand(program: Command, ctx: CommandContext): void {
     .option('--faults <file>', 'inject faults into the task handlers (JSON list; or TENANTCTL_FAULTS)')
     .option(
       '--quotas <file>',
-      'the limits tenants are placed within (JSON: tenantsPerSharedInstance, tenantsPerCell, iamRoles, rdsDbInstances, cloudFrontDistributionTenants, sharedInstanceHeadroom); kept for the next start',
+      'the limits tenants are placed within (JSON: tenantsPerSharedInstance, tenantsPerCell, connectionsPerSharedInstance, connectionsPerTenant, iamRoles, rdsDbInstances, cloudFrontDistributionTenants, sharedInstanceHeadroom, cells); kept for the next start',
     )
     .addOption(
       new Option(

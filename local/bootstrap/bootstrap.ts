@@ -179,6 +179,8 @@ export async function bootstrapPlatform(
       ...localDomainEnvironment(stateMachineArns.domain),
       [TaskEnv.capacity]: JSON.stringify(capacity),
       [TaskEnv.capacityStateMachineArn]: stateMachineArns.capacity,
+      // The endpoint answers Service Quotas in-process: read every time, so a raised quota counts at once.
+      [TaskEnv.serviceQuotasCacheSeconds]: '0',
       [TaskEnv.tenantFunctionRuntime]: 'nodejs22.x',
       [TaskEnv.dedicatedInstanceClass]: 'db.t4g.micro',
       [TaskEnv.tenantLogRetentionDays]: '7',

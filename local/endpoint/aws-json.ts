@@ -54,6 +54,15 @@ export async function serveAwsJson(
   }
 }
 
+/** The request body as a JSON object, or an empty one when it is not one (for routing, not answering). */
+export function jsonObjectOf(raw: Buffer): Body {
+  try {
+    return readJson(raw);
+  } catch {
+    return {};
+  }
+}
+
 function readJson(raw: Buffer): Body {
   const text = raw.toString('utf8');
   if (text.trim() === '') return {};

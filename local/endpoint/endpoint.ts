@@ -25,29 +25,28 @@ import { saasOperationOf, type SaasRequest } from '../cloudfront/wire';
 import { sendAccessDenied, type LocalIam } from '../iam/enforcer';
 import { UncheckableRequest } from '../iam/operations';
 import { roleOf } from '../iam/principal';
+import type { LocalServiceQuotas } from '../servicequotas/quotas';
+import { jsonObjectOf, serveAwsJson } from './aws-json';
 
 /** The most a request answered here (not forwarded) may carry. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
-/**
- * The local platform's one AWS endpoint (LocalStack's convention: `AWS_ENDPOINT_URL`, default port 4566).
- * It tells services apart as AWS does, by the service name in the request's SigV4 credential scope and the
- * `X-Amz-Target` header, and answers:
- * - Step Functions and EventBridge PutEvents: the platform's own (stepfunctions/api.ts, events/api.ts); PutEvents also goes on to
- *   the emulator, so rules that it does run (an SQS target) see the event too;
- * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
- * - CloudFront SaaS Manager (distribution tenants, their managed certificates, VerifyDnsConfiguration, the
- *   connection group), which the emulator does not have: cloudfront/saas-manager.ts; every other CloudFront
- *   request goes on to the emulator;
- * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
- * - in front of moto, the deletion of one Lambda version (lambda/deleted-versions.ts: moto would number a
- *   version twice after one);
- * - writes to the archive bucket and to tenant secrets: forwarded, then kept on disk (s3/, secretsmanager/);
- * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
- * - everything else: forwarded unchanged to the AWS emulator.
- * Before any of that, a request made with a task Lambda's role is authorized by IAM (iam/enforcer.ts).
- */
+/** The stand-ins the endpoint answers with from its start. */
+export interface StandIns {
+  readonly rds: LocalRds;
+  /** Objects written to the archive bucket are kept on disk before the write is answered. */
+  readonly archive: LocalArchive;
+  /** So are the tenants' secrets. */
+  readonly secrets: LocalSecrets;
+  /** CloudFront's distribution tenants, which the emulator does not have. */
+  readonly saasManager: LocalSaasManager;
+  /** The AWS quotas the platform counts against, which the emulator does not have. */
+  readonly serviceQuotas: LocalServiceQuotas;
+  /** Lambda versions deleted here, in front of moto (lambda/deleted-versions.ts); absent for another emulator. */
+  readonly deletedVersions?: DeletedVersions;
+}
+
 /** The platform's own services behind the endpoint, attached once the platform exists. */
 interface Services {
   readonly stepFunctions: LocalStepFunctionsApi;
@@ -67,6 +66,25 @@ export interface EndpointTimes {
   iamMs: number;
 }
 
+/**
+ * The local platform's one AWS endpoint (LocalStack's convention: `AWS_ENDPOINT_URL`, default port 4566).
+ * It tells services apart as AWS does, by the service name in the request's SigV4 credential scope and the
+ * `X-Amz-Target` header, and answers:
+ * - Step Functions and EventBridge PutEvents: the platform's own (stepfunctions/api.ts, events/api.ts); PutEvents also goes on to
+ *   the emulator, so rules that it does run (an SQS target) see the event too;
+ * - RDS CreateDBInstance / DescribeDBInstances / DeleteDBInstance: instances backed by real PostgreSQL;
+ * - Service Quotas, for the AWS quotas placement counts against (servicequotas/quotas.ts);
+ * - CloudFront SaaS Manager (distribution tenants, their managed certificates, VerifyDnsConfiguration, the
+ *   connection group), which the emulator does not have: cloudfront/saas-manager.ts; every other CloudFront
+ *   request goes on to the emulator;
+ * - Lambda Invoke: the function's deployed code, run locally as the tenant gateway runs it;
+ * - in front of moto, the deletion of one Lambda version (lambda/deleted-versions.ts: moto would number a
+ *   version twice after one);
+ * - writes to the archive bucket and to tenant secrets: forwarded, then kept on disk (s3/, secretsmanager/);
+ * - `/control-plane/*` signed for execute-api: the control-plane API's handler (the registry, read-only);
+ * - everything else: forwarded unchanged to the AWS emulator.
+ * Before any of that, a request made with a task Lambda's role is authorized by IAM (iam/enforcer.ts).
+ */
 export class LocalAwsEndpoint extends LoopbackServer {
   /** Attached once the platform exists; until then Step Functions and Lambda calls are answered 503. */
   private platform?: Services;
@@ -75,15 +93,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
 
   constructor(
     emulatorEndpoint: string,
-    private readonly rds: LocalRds,
-    /** Objects written to the archive bucket are kept on disk before the write is answered. */
-    private readonly archive: LocalArchive,
-    /** So are the tenants' secrets. */
-    private readonly secrets: LocalSecrets,
-    /** CloudFront's distribution tenants, which the emulator does not have. */
-    private readonly saasManager: LocalSaasManager,
-    /** Lambda versions deleted here, in front of moto (lambda/deleted-versions.ts); absent for another emulator. */
-    private readonly deletedVersions: DeletedVersions | undefined,
+    private readonly standIns: StandIns,
     private readonly log: (line: string) => void = () => undefined,
   ) {
     super();
@@ -144,11 +154,23 @@ export class LocalAwsEndpoint extends LoopbackServer {
         const secret = LocalSecrets.written(target, raw);
         if (secret)
           return await this.forwardThen(req, raw, res, () =>
-            secret.deleted ? this.secrets.forget(secret.name) : this.secrets.keep(secret.name),
+            secret.deleted
+              ? this.standIns.secrets.forget(secret.name)
+              : this.standIns.secrets.keep(secret.name),
           );
         return await this.forward(req, raw, res);
       }
       if (service === 'rds') return await this.answerRds(req, res, await body());
+      if (target.startsWith('ServiceQuotasV20190624.')) {
+        const raw = await body();
+        const operations = this.standIns.serviceQuotas.operationsFor(target, jsonObjectOf(raw));
+        if (!operations) return await this.forward(req, raw, res);
+        return await serveAwsJson(req, res, raw, {
+          operations,
+          contentType: 'application/x-amz-json-1.1',
+          log: this.log,
+        });
+      }
       const saas =
         service === 'cloudfront'
           ? saasOperationOf(req.method ?? 'GET', url.pathname, url.searchParams)
@@ -156,11 +178,12 @@ export class LocalAwsEndpoint extends LoopbackServer {
       if (saas) return await this.answerSaas(req, res, saas, await body());
       if (url.pathname === CONTROL_PLANE_PATH || url.pathname.startsWith(`${CONTROL_PLANE_PATH}/`))
         return await this.controlPlane(req, res, url, service);
-      if (service === 'lambda' && this.deletedVersions) {
+      if (service === 'lambda' && this.standIns.deletedVersions) {
         const method = req.method ?? 'GET';
         if (isAliasWrite(method, url.pathname)) read = await body();
         const versions = versionRequest(method, url, read);
-        if (versions && (await this.answerVersions(this.deletedVersions, versions, req, res, read))) return;
+        if (versions && (await this.answerVersions(this.standIns.deletedVersions, versions, req, res, read)))
+          return;
       }
       const invoke = INVOKE_PATH.exec(url.pathname);
       if (service === 'lambda' && req.method === 'POST' && invoke) {
@@ -200,7 +223,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
   private async answerRds(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const params = new URLSearchParams(raw.toString('utf8'));
     try {
-      const answer = await this.rds.handle(params);
+      const answer = await this.standIns.rds.handle(params);
       if (answer === undefined) return await this.forward(req, raw, res);
       sendText(res, 200, 'text/xml', answer);
     } catch (error) {
@@ -215,7 +238,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
     saas: SaasRequest,
     raw: Buffer,
   ): Promise<void> {
-    const answer = await this.saasManager.handle(saas, raw, req.headers);
+    const answer = await this.standIns.saasManager.handle(saas, raw, req.headers);
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
   }
@@ -397,7 +420,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
   ): Promise<void> {
     return this.forwardThen(req, raw, res, (headers) => {
       const versionId = headers['x-amz-version-id'];
-      return this.archive.keep(key, typeof versionId === 'string' ? versionId : undefined);
+      return this.standIns.archive.keep(key, typeof versionId === 'string' ? versionId : undefined);
     });
   }
 

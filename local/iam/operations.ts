@@ -139,9 +139,21 @@ const hasTags = (tags: unknown) =>
     ? tags.length > 0
     : typeof tags === 'object' && tags !== null && Object.keys(tags).length > 0;
 
-// ---- AWS JSON protocol: Secrets Manager, CloudWatch Logs, EventBridge, Step Functions, CloudWatch ----
+// ---- AWS JSON protocol: Service Quotas, Secrets Manager, CloudWatch Logs, EventBridge, Step Functions, CloudWatch ----
 
 const JSON_TARGETS: Record<string, Record<string, Mapper>> = {
+  servicequotas: Object.fromEntries(
+    ['GetServiceQuota', 'RequestServiceQuotaIncrease'].map((op) => [
+      op,
+      (p: Params, l: LocalAccount) => [
+        {
+          action: `servicequotas:${op}`,
+          resource: arnIn(l, 'servicequotas', `${text(p.ServiceCode)}/${text(p.QuotaCode)}`),
+          context: { 'servicequotas:service': text(p.ServiceCode) },
+        },
+      ],
+    ]),
+  ),
   secretsmanager: {
     CreateSecret: (p, l) => [
       {
@@ -265,6 +277,7 @@ const JSON_TARGETS: Record<string, Record<string, Mapper>> = {
 
 /** `X-Amz-Target` prefixes, by service. */
 const TARGET_PREFIXES: Record<string, string> = {
+  ServiceQuotasV20190624: 'servicequotas',
   secretsmanager: 'secretsmanager',
   Logs_20140328: 'logs',
   AWSEvents: 'events',

@@ -105,6 +105,8 @@ export class LocalRds {
     private readonly files: ServerFiles,
     emulatorEndpoint: string,
     private readonly log: (line: string) => void,
+    /** Each server's `max_connections`, as an instance class would set it. */
+    private readonly maxConnections: number | undefined,
   ) {
     this.secrets = new SecretsManagerClient({
       endpoint: emulatorEndpoint,
@@ -116,9 +118,15 @@ export class LocalRds {
   static async start(
     stateDir: string,
     emulatorEndpoint: string,
-    log: (line: string) => void = () => undefined,
+    options: { readonly log?: (line: string) => void; readonly maxConnections?: number } = {},
   ): Promise<LocalRds> {
-    const rds = new LocalRds(stateDir, await serverFiles(stateDir), emulatorEndpoint, log);
+    const rds = new LocalRds(
+      stateDir,
+      await serverFiles(stateDir),
+      emulatorEndpoint,
+      options.log ?? (() => undefined),
+      options.maxConnections,
+    );
     for (const record of await rds.load()) {
       const instance: Instance = { record, status: 'creating', starting: Promise.resolve() };
       rds.instances.set(record.id, instance);
@@ -405,6 +413,7 @@ export class LocalRds {
         superuser: record.masterUsername,
         password: record.masterPassword,
         port: record.port,
+        maxConnections: this.maxConnections,
         recordIn: { stateDir: this.stateDir, name: `rds:${record.id}` },
       });
       if (fresh && record.dbName) {

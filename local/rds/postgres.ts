@@ -32,7 +32,11 @@ const SUPERUSER = 'postgres';
  * listening on 127.0.0.1 only. An aborted `signal` stops the server being started.
  * (The package's own JS wrapper is ESM-only, which Jest on Node 20 cannot load, so we drive its binaries.)
  */
-export async function startPostgres(stateDir: string, signal?: AbortSignal): Promise<LocalPostgres> {
+export async function startPostgres(
+  stateDir: string,
+  options: { readonly signal?: AbortSignal; readonly maxConnections?: number } = {},
+): Promise<LocalPostgres> {
+  const { signal, maxConnections } = options;
   const external = process.env.DATABASE_URL;
   if (external) return externalPostgres(external);
 
@@ -44,6 +48,7 @@ export async function startPostgres(stateDir: string, signal?: AbortSignal): Pro
     superuser: SUPERUSER,
     password,
     signal,
+    maxConnections,
     recordIn: { stateDir, name: 'postgres' },
   });
   return {
@@ -57,6 +62,15 @@ export async function startPostgres(stateDir: string, signal?: AbortSignal): Pro
     notes: files.notes,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * `max_connections` of the local servers, which stand in for an RDS instance class: the connection budget of
+ * a shared instance's tenants (connectionsPerSharedInstance) plus what the platform itself opens there (the
+ * registry, the executions, the tasks' pools), and never below PostgreSQL's usual 300.
+ */
+export function localMaxConnections(connectionsPerSharedInstance: number): number {
+  return Math.max(300, connectionsPerSharedInstance + 100);
 }
 
 /** A PostgreSQL server this process started. */
@@ -80,6 +94,8 @@ export async function startServer(options: {
   readonly password: string;
   readonly port?: number;
   readonly signal?: AbortSignal;
+  /** Its `max_connections` (300 when not given). */
+  readonly maxConnections?: number;
   /**
    * Recorded in this state directory under this name as soon as it is spawned, so that the next start
    * there stops it if this process is killed (children.ts).
@@ -105,7 +121,7 @@ export async function startServer(options: {
       '-c',
       'unix_socket_directories=',
       '-c',
-      'max_connections=300',
+      `max_connections=${options.maxConnections ?? 300}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], ...(files.owner ?? {}) },
   );

@@ -160,6 +160,8 @@ describe('capacity: shared instances fill, the next is added, limits are never e
     expect(use).toEqual({
       tenantsPerCell: [13, 13],
       tenantsPerSharedInstance: [4, 4],
+      // Four tenants of five connections each (connectionsPerTenant's default) on the fullest instance.
+      connectionsPerSharedInstance: [20, 1000],
       iamRoles: [13, 1000],
       rdsDbInstances: [4, 4],
       cloudFrontDistributionTenants: [0, 2],

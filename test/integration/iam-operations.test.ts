@@ -34,6 +34,7 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { LocalIam } from '../../local/iam/enforcer';
 import { authorizationsOf, type Authorization, type WireRequest } from '../../local/iam/operations';
@@ -398,6 +399,18 @@ const CASES: [string, () => Sendable, unknown, Authorization[]][] = [
     [
       { action: 's3:DeleteObject', resource: 'arn:aws:s3:::site/tenants/acme/a&b.js' },
       { action: 's3:DeleteObject', resource: 'arn:aws:s3:::site/tenants/acme/index.html' },
+    ],
+  ],
+  [
+    'GetServiceQuota',
+    () => new ServiceQuotasClient(config()),
+    new GetServiceQuotaCommand({ ServiceCode: 'rds', QuotaCode: 'L-7B6409FD' }),
+    [
+      {
+        action: 'servicequotas:GetServiceQuota',
+        resource: arn('servicequotas', 'rds/L-7B6409FD'),
+        context: { 'servicequotas:service': 'rds' },
+      },
     ],
   ],
   [

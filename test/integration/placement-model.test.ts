@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import type { Client } from 'pg';
-import { capacitySettings, cellIds, type CapacitySettings } from '../../common/capacity';
+import {
+  capacitySettings,
+  cellIds,
+  placesPerSharedInstance,
+  type CapacitySettings,
+} from '../../common/capacity';
 import { PlatformNames } from '../../common/names';
 import type { LocalPlatform } from '../../local/platform';
 import {
@@ -18,7 +23,8 @@ import { adminClient, startTestPlatform } from '../fixtures/platform';
  * Placement in random sequences, with up to three operations at once, against the real registry: what
  * "Register tenant" does (plan, claim with placement, plan again), additions of shared instances that
  * succeed or fail, and tenants leaving (rolled back, offboarded), in one cell or two. After every step: no
- * shared instance holds more tenants than its limit, no cell more than its limit, no cell more RDS
+ * shared instance holds more tenants than its limit or than its connection budget has room for (each
+ * tenant's connectionsPerTenant), no cell more than its limit, no cell more RDS
  * instances than its quota, at most one instance is being added per cell, every placed shared tenant is on
  * an available instance of its own cell, and an
  * onboarding told to wait is never at a dead end: retried (as the state machine does), it is placed,
@@ -74,10 +80,16 @@ const limits: fc.Arbitrary<CapacitySettings> = fc
     rdsDbInstances: fc.integer({ min: 1, max: 4 }),
     headroom: fc.nat(2),
     cells: fc.integer({ min: 1, max: 2 }),
+    // The connection budget binds before the tenant limit about half the time.
+    connectionsPerTenant: fc.integer({ min: 1, max: 3 }),
+    connectionsPerSharedInstance: fc.integer({ min: 3, max: 9 }),
   })
   .map(({ headroom, ...quotas }) =>
     capacitySettings(
-      { ...quotas, sharedInstanceHeadroom: Math.min(headroom, quotas.tenantsPerSharedInstance - 1) },
+      {
+        ...quotas,
+        sharedInstanceHeadroom: Math.min(headroom, placesPerSharedInstance(quotas).places - 1),
+      },
       'model',
     ),
   );
@@ -184,6 +196,9 @@ async function check(settings: CapacitySettings): Promise<void> {
   );
   const broken = [
     perInstance.some((i) => i.tenants > settings.tenantsPerSharedInstance) && 'an instance over its limit',
+    perInstance.some(
+      (i) => i.tenants * settings.connectionsPerTenant > settings.connectionsPerSharedInstance,
+    ) && 'an instance over its connection budget',
   ];
   for (const cell of cellIds(settings)) {
     const { holding = 0, dedicated = 0, misplaced = 0 } = cells.find((c) => c.cell === cell) ?? {};

@@ -64,7 +64,8 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
   const { secretArn } = resultOf(event, 'secret');
   const secret = await readTenantSecret(secretArn);
   await withClient({ host, port, database: 'postgres', ...master }, (client) =>
-    ensureTenantDatabase(client, tenant.names, secret.password),
+    // Its own instance: its connections are its instance's max_connections.
+    ensureTenantDatabase(client, tenant.names, secret.password, 'unlimited'),
   );
   await aws().secrets.send(
     new PutSecretValueCommand({

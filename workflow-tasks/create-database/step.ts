@@ -12,7 +12,7 @@ import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { withMasterClient } from '../lib/db';
-import { instanceOfTenant } from '../records/capacity';
+import { capacityFromEnv, instanceOfTenant } from '../records/capacity';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList } from '../lib/tags';
 import { dropTenantDatabase, ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
@@ -50,7 +50,8 @@ export async function run(event: TaskEvent): Promise<StepResults['database']> {
   if (!instance) throw new Error(`shared tenant ${tenant.tenantId} was registered without a shared instance`);
   await withMasterClient(
     MAINTENANCE_DB,
-    (client) => ensureTenantDatabase(client, tenant.names, secret.password),
+    (client) =>
+      ensureTenantDatabase(client, tenant.names, secret.password, capacityFromEnv().connectionsPerTenant),
     instance,
   );
   // A secret kept from an earlier attempt may name another instance than the one it is placed on now.

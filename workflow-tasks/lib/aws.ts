@@ -9,6 +9,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -33,6 +34,9 @@ export interface AwsClients {
   readonly logs: CloudWatchLogsClient;
   readonly cloudwatch: CloudWatchClient;
   readonly sfn: SFNClient;
+  readonly serviceQuotas: ServiceQuotasClient;
+  /** Service Quotas in us-east-1, where the quotas of global services (IAM) are kept. */
+  readonly globalServiceQuotas: ServiceQuotasClient;
 }
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
@@ -66,6 +70,8 @@ export function aws(): AwsClients {
     logs: new CloudWatchLogsClient({}),
     cloudwatch: new CloudWatchClient({}),
     sfn: new SFNClient({}),
+    serviceQuotas: new ServiceQuotasClient({}),
+    globalServiceQuotas: new ServiceQuotasClient({ region: 'us-east-1' }),
   };
   // Each client's stack takes its own input and output types; a plugin of this module works on any of them.
   const stacks = Object.values(clients).map(

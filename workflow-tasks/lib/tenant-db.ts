@@ -29,31 +29,40 @@ export async function withTenantDatabase<T>(
   );
 }
 
+/** How many connections a tenant's role may open: `connectionsPerTenant` on a shared instance. */
+export type ConnectionLimit = number | 'unlimited';
+
 /**
- * Gives the tenant a login role with the secret's password and a database it owns, which only that role may
- * connect to (CONNECT revoked from PUBLIC). `client` is a master connection to the server. Re-running
- * converges: an existing role gets the password again, an existing database is kept. The password reaches
- * the server only as a SCRAM verifier, never in plain text in a statement.
+ * Gives the tenant a login role with the secret's password and `connectionLimit`, and a database it owns,
+ * which only that role may connect to (CONNECT revoked from PUBLIC). `client` is a master connection to the
+ * server. Re-running converges: an existing role gets the password and limit again, an existing database is
+ * kept. The password reaches the server only as a SCRAM verifier, never in plain text in a statement.
  */
 export async function ensureTenantDatabase(
   client: ClientBase,
   names: { role: string; database: string },
   password: string,
+  connectionLimit: ConnectionLimit,
 ): Promise<void> {
-  await underTenantLock(client, names.role, () => makeTenantDatabase(client, names, password));
+  await underTenantLock(client, names.role, () =>
+    makeTenantDatabase(client, names, password, connectionLimit),
+  );
 }
 
 async function makeTenantDatabase(
   client: ClientBase,
   names: { role: string; database: string },
   password: string,
+  connectionLimit: ConnectionLimit,
 ): Promise<void> {
   const verifier = escapeLiteral(scramSha256Verifier(password));
   const roleId = escapeIdentifier(names.role);
   const dbId = escapeIdentifier(names.database);
+  const limit = connectionLimit === 'unlimited' ? -1 : connectionLimit;
+  if (!Number.isInteger(limit) || limit < -1) throw new Error(`connection limit ${limit} is not a count`);
   const roleExists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.role]);
   await client.query(
-    `${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${roleId} LOGIN PASSWORD ${verifier}`,
+    `${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${roleId} LOGIN CONNECTION LIMIT ${limit} PASSWORD ${verifier}`,
   );
   // A non-superuser master (as on RDS) must be a member of a role to make it a database's owner.
   await client.query(`GRANT ${roleId} TO CURRENT_USER`);

@@ -1,5 +1,10 @@
 import { PlatformNames } from '../../common/names';
-import { TenantArns, USES_REGISTRY, type WorkflowPermissions } from '../../common/permissions';
+import {
+  READS_SERVICE_QUOTAS,
+  TenantArns,
+  USES_REGISTRY,
+  type WorkflowPermissions,
+} from '../../common/permissions';
 import { SWITCH_ACTIONS } from '../suspension/permissions';
 
 const readsTenantSecret = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
@@ -12,7 +17,8 @@ const pointsTenantSecret = {
 
 /** What each handler of the move workflow may do (workflow-tasks/move/steps.ts). */
 export const permissions: WorkflowPermissions = {
-  claim: [USES_REGISTRY],
+  // The target cell's AWS quotas are counted (a move to another cell takes a role there).
+  claim: [USES_REGISTRY, READS_SERVICE_QUOTAS],
   // The target's role and database, migrated with the tenant's version's migrations (its zip).
   prepare: [
     USES_REGISTRY,

@@ -1,7 +1,7 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { escapeIdentifier, type ClientBase } from 'pg';
 import * as z from 'zod/mini';
-import { FIRST_CELL, FIRST_SHARED_INSTANCE } from '../../common/capacity';
+import { FIRST_CELL, FIRST_SHARED_INSTANCE, type CapacitySettings } from '../../common/capacity';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { CELL_ID, SHARED_INSTANCE_ID } from '../../common/move';
 import { EventTypes, tenantResourceNames } from '../../common/names';
@@ -17,6 +17,7 @@ import { appliedVersion, migrate } from '../lib/migrate';
 import { dropTenantDatabase, ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
 import {
   capacityFromEnv,
+  capacityInForce,
   lockPlacement,
   reserveMoveTarget,
   sharedInstance,
@@ -111,10 +112,12 @@ export async function claim({ executionArn, state }: Event): Promise<MoveClaim> 
       PermanentErrors.InvalidInput,
       'toInstance or toCell: give exactly one (an instance such as "shared-2", or a cell such as "cell-2")',
     );
+  // Read before the transaction: no AWS call is made while the placement lock is held.
+  const settings = await capacityInForce();
   return withRegistry(async (client) => {
     await client.query('BEGIN');
     try {
-      const claimed = await takeForMove(client, executionArn, request);
+      const claimed = await takeForMove(client, executionArn, request, settings);
       await client.query('COMMIT');
       return claimed;
     } catch (error) {
@@ -129,6 +132,7 @@ async function takeForMove(
   client: ClientBase,
   executionArn: string,
   { tenantId, toInstance, toCell }: z.infer<typeof requestSchema>,
+  settings: CapacitySettings,
 ): Promise<MoveClaim> {
   await lockPlacement(client);
   const { rows } = await client.query<{
@@ -167,7 +171,7 @@ async function takeForMove(
     client,
     tenantId,
     toCell ? { cell: toCell } : { instance: toInstance ?? '' },
-    capacityFromEnv(),
+    settings,
   );
   const record: Omit<MoveRecord, 'executionArn'> = {
     from,
@@ -194,7 +198,12 @@ export async function prepare({ executionArn, state }: Event): Promise<{ schemaV
   const names = tenantResourceNames(move.tenantId);
   const secret = await readTenantSecret(names.secretName);
   const { source, target } = await instancesOf(move);
-  await withMasterClient(MAINTENANCE_DB, (c) => ensureTenantDatabase(c, names, secret.password), target);
+  const { connectionsPerTenant } = capacityFromEnv();
+  await withMasterClient(
+    MAINTENANCE_DB,
+    (c) => ensureTenantDatabase(c, names, secret.password, connectionsPerTenant),
+    target,
+  );
   const sourceVersion = await withClient(asTenant(secret, source), appliedVersion);
   if (!codeVersion) throw mismatch(`${move.tenantId} has no code version recorded`);
   const { migrations } = await readTenantApiVersion(codeVersion);

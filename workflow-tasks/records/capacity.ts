@@ -12,6 +12,7 @@ import {
   FIRST_SHARED_INSTANCE,
   MAX_RECENT_CAPACITY_FAILURES,
   parseCapacitySettings,
+  placesPerSharedInstance,
   QUOTAS,
   quotaMessage,
   type CapacitySettings,
@@ -20,6 +21,7 @@ import {
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
 import { sharedServer, type MasterServer } from '../lib/db';
+import { appliedQuotas } from '../lib/service-quotas';
 import type { ValidatedTenant } from '../lib/types';
 import { HOLDING } from './lifecycle';
 import { withRegistry } from './registry';
@@ -29,10 +31,18 @@ export interface SharedInstance extends MasterServer {
   readonly id: string;
 }
 
-/** The limits in force: the task environment's (`tenantctl up --quotas`, the CDK context), else defaults. */
+/** The limits set: the task environment's (`tenantctl up --quotas`, the CDK context), else defaults. */
 export function capacityFromEnv(): CapacitySettings {
   const given = process.env[TaskEnv.capacity];
   return given ? parseCapacitySettings(given, TaskEnv.capacity) : DEFAULT_CAPACITY;
+}
+
+/**
+ * The limits placement goes by: the settings, with the AWS quotas Service Quotas has for the account (as
+ * raised, or not) in place of theirs wherever it could be read (lib/service-quotas.ts).
+ */
+export async function capacityInForce(): Promise<CapacitySettings> {
+  return { ...capacityFromEnv(), ...(await appliedQuotas()) };
 }
 
 /** The instance the platform was deployed with: its endpoint and master secret are the task environment's. */
@@ -250,9 +260,16 @@ async function chooseCell(
 
 /** Free tenant places on the available shared instances. */
 function freePlaces(use: CellUse, settings: CapacitySettings): number {
+  const { places } = placesPerSharedInstance(settings);
   return use.instances
     .filter((i) => i.status === 'AVAILABLE')
-    .reduce((free, i) => free + Math.max(0, settings.tenantsPerSharedInstance - i.tenants), 0);
+    .reduce((free, i) => free + Math.max(0, places - i.tenants), 0);
+}
+
+/** The oldest available shared instance of the cell with a free place. */
+function instanceWithPlace(use: CellUse, settings: CapacitySettings): InstanceUse | undefined {
+  const { places } = placesPerSharedInstance(settings);
+  return use.instances.find((i) => i.status === 'AVAILABLE' && i.tenants < places);
 }
 
 /** What planning decided: a shared instance to add (its `add-capacity` to start), and whether to wait. */
@@ -378,9 +395,7 @@ export async function placeTenant(
   await lockPlacement(client);
   const use = await chooseCell(client, tenant, settings);
   if (tenant.tier !== 'shared') return { cell: use.cell, instance: null };
-  const instance = use.instances.find(
-    (i) => i.status === 'AVAILABLE' && i.tenants < settings.tenantsPerSharedInstance,
-  );
+  const instance = instanceWithPlace(use, settings);
   if (instance) return { cell: use.cell, instance: instance.id };
   throw capacityPending(settings);
 }
@@ -393,9 +408,10 @@ async function cellOf(client: ClientBase, tenantId: string): Promise<string> {
 
 /** What an onboarding waiting for the next shared instance fails with (the state machine retries it). */
 export function capacityPending(settings: CapacitySettings): OnboardingError {
+  const { places, quota } = placesPerSharedInstance(settings);
   return new OnboardingError(
     WaitErrors.CapacityPending,
-    `every shared instance holds ${settings.tenantsPerSharedInstance} tenants (tenantsPerSharedInstance): waiting for the next one to be added`,
+    `every shared instance holds ${places} tenants (${quota}): waiting for the next one to be added`,
   );
 }
 
@@ -467,9 +483,7 @@ export async function reserveMoveTarget(
     if (refusal) throw refusal;
   }
   if ('cell' in target) {
-    const free = use.instances.find(
-      (i) => i.status === 'AVAILABLE' && i.tenants < settings.tenantsPerSharedInstance,
-    );
+    const free = instanceWithPlace(use, settings);
     if (!free)
       throw (
         sharedRoomRefusal(
@@ -489,13 +503,17 @@ export async function reserveMoveTarget(
       PermanentErrors.InvalidInput,
       `toInstance: shared instance ${target.instance} is ${instance?.status ?? 'unknown'}, not AVAILABLE`,
     );
-  if (instance.tenants >= settings.tenantsPerSharedInstance)
+  const { places, quota } = placesPerSharedInstance(settings);
+  if (instance.tenants >= places) {
+    if (quota === 'tenantsPerSharedInstance')
+      refuse(quota, places, instance.tenants, `no place for tenant ${tenantId} on ${target.instance}`);
     refuse(
-      'tenantsPerSharedInstance',
-      settings.tenantsPerSharedInstance,
-      instance.tenants,
-      `no place for tenant ${tenantId} on ${target.instance}`,
+      quota,
+      settings.connectionsPerSharedInstance,
+      instance.tenants * settings.connectionsPerTenant,
+      `no room for tenant ${tenantId}'s ${settings.connectionsPerTenant} (connectionsPerTenant) on ${target.instance}`,
     );
+  }
   return { cell, instance: instance.id };
 }
 
@@ -620,7 +638,11 @@ export interface CellView {
     id: string;
     status: string;
     tenants: number;
+    /** The tenants it takes: tenantsPerSharedInstance, or fewer when its connection budget binds. */
     limit: number;
+    /** Connections its tenants' roles may open together, and the budget. */
+    connections: number;
+    connectionLimit: number;
     endpoint: string | null;
     reason: string | null;
   }[];
@@ -633,9 +655,11 @@ export async function cellView(
   settings: CapacitySettings,
 ): Promise<CellView> {
   const use = await cellUse(client, null, cell);
+  const mostOnOne = Math.max(0, ...use.instances.map((i) => i.tenants));
   const inUse: Record<QuotaName, number> = {
     tenantsPerCell: use.tenants,
-    tenantsPerSharedInstance: Math.max(0, ...use.instances.map((i) => i.tenants)),
+    tenantsPerSharedInstance: mostOnOne,
+    connectionsPerSharedInstance: mostOnOne * settings.connectionsPerTenant,
     iamRoles: use.tenants,
     rdsDbInstances: rdsInstancesInUse(use),
     cloudFrontDistributionTenants: 2 * use.domains,
@@ -653,7 +677,9 @@ export async function cellView(
       id: i.id,
       status: i.status,
       tenants: i.tenants,
-      limit: settings.tenantsPerSharedInstance,
+      limit: placesPerSharedInstance(settings).places,
+      connections: i.tenants * settings.connectionsPerTenant,
+      connectionLimit: settings.connectionsPerSharedInstance,
       endpoint: i.host && i.port ? `${i.host}:${i.port}` : null,
       reason: i.reason,
     })),

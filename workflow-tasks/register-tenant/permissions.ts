@@ -1,14 +1,15 @@
 import { PlatformNames } from '../../common/names';
-import { USES_REGISTRY, type StepPermissions } from '../../common/permissions';
+import { READS_SERVICE_QUOTAS, USES_REGISTRY, type StepPermissions } from '../../common/permissions';
 
 /**
- * The registry row; the run reads the current-version pointer (the version it starts on) and starts the
- * next shared instance when placement asks for one (reading whether an earlier one still runs), the undo
- * publishes TenantProvisioningFailed.
+ * The registry row; the run reads the AWS quotas placement counts against, the current-version pointer (the
+ * version it starts on) and starts the next shared instance when placement asks for one (reading whether an
+ * earlier one still runs), the undo publishes TenantProvisioningFailed.
  */
 export const permissions: StepPermissions = {
   run: [
     USES_REGISTRY,
+    READS_SERVICE_QUOTAS,
     { read: 'artifactBucket', keys: PlatformNames.tenantApiCurrentKey },
     { allow: ['states:StartExecution'], on: ['{capacityStateMachine}'] },
     {

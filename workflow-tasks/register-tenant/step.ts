@@ -6,7 +6,7 @@ import { executionArnOf, executionRunning, startExecutionOnce } from '../lib/aws
 import { publishEvent } from '../lib/events';
 import { tenantOf } from '../lib/handler';
 import {
-  capacityFromEnv,
+  capacityInForce,
   capacityPending,
   instanceOfTenant,
   placeTenant,
@@ -27,7 +27,7 @@ import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
  */
 export async function run(event: TaskEvent): Promise<StepResults['registration']> {
   const tenant = tenantOf(event);
-  const settings = capacityFromEnv();
+  const settings = await capacityInForce();
   await makeRoom(tenant, event.executionArn, settings);
   // Placed and claimed first: an onboarding that waits for a slot or a place reads nothing else meanwhile.
   await claimTenant(tenant, event.executionArn, (client) => placeTenant(client, tenant, settings));

@@ -1,0 +1,49 @@
+import { capacitySettings, parseCapacitySettings, placesPerSharedInstance } from '../../common/capacity';
+
+describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', () => {
+  it('by default the connection budget fits the tenant limit: 200 tenants of 5 connections in 1,000', () => {
+    const settings = capacitySettings({}, 'defaults');
+    expect(settings).toMatchObject({
+      tenantsPerSharedInstance: 200,
+      connectionsPerSharedInstance: 1000,
+      connectionsPerTenant: 5,
+      sharedInstanceHeadroom: 20,
+    });
+    expect(placesPerSharedInstance(settings)).toEqual({ places: 200, quota: 'tenantsPerSharedInstance' });
+  });
+
+  it('a shared instance takes fewer tenants when its connection budget runs out first, and says which', () => {
+    const settings = capacitySettings(
+      { tenantsPerSharedInstance: 50, connectionsPerSharedInstance: 100, connectionsPerTenant: 8 },
+      'q',
+    );
+    expect(placesPerSharedInstance(settings)).toEqual({ places: 12, quota: 'connectionsPerSharedInstance' });
+    // The default headroom is a tenth of the places the instance really has, not of its tenant limit.
+    expect(settings.sharedInstanceHeadroom).toBe(2);
+    // One place per instance: no headroom can be kept, and none is asked for.
+    expect(capacitySettings({ tenantsPerSharedInstance: 1 }, 'q').sharedInstanceHeadroom).toBe(0);
+  });
+
+  it('refuses, naming the field, what would leave a shared instance no room', () => {
+    const refusals: [unknown, string][] = [
+      [
+        { connectionsPerSharedInstance: 4, connectionsPerTenant: 5 },
+        'q: connectionsPerTenant (5) must be at most connectionsPerSharedInstance (4)',
+      ],
+      [
+        { connectionsPerSharedInstance: 10, connectionsPerTenant: 5, sharedInstanceHeadroom: 2 },
+        'q: sharedInstanceHeadroom (2) must be below the 2 tenants a shared instance takes (connectionsPerSharedInstance 10 / connectionsPerTenant 5)',
+      ],
+      [
+        { tenantsPerSharedInstance: 3, sharedInstanceHeadroom: 3 },
+        'q: sharedInstanceHeadroom (3) must be below tenantsPerSharedInstance (3)',
+      ],
+      [{ connectionsPerTenant: 0 }, 'q: connectionsPerTenant must be an integer of at least 1, got 0'],
+      [{ connectionsPerTenant: 2.5 }, 'q: connectionsPerTenant must be an integer of at least 1, got 2.5'],
+    ];
+    for (const [given, message] of refusals) expect(() => capacitySettings(given, 'q')).toThrow(message);
+    expect(() => parseCapacitySettings('{"connectionsPerTenant": "5"}', 'q.json')).toThrow(
+      'q.json: connectionsPerTenant must be an integer of at least 1, got "5"',
+    );
+  });
+});

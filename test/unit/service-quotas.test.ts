@@ -1,0 +1,60 @@
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { mockClient } from 'aws-sdk-client-mock';
+import { TaskEnv } from '../../common/names';
+import { capacityInForce } from '../../workflow-tasks/records/capacity';
+
+// What the emulator cannot produce: Service Quotas denied, throttled, or answering without a value; and
+// the cache a task Lambda keeps between placements. (The answered path runs against the local endpoint's
+// Service Quotas in test/e2e/service-quotas.test.ts.)
+const quotas = mockClient(ServiceQuotasClient);
+const rds = { ServiceCode: 'rds', QuotaCode: 'L-7B6409FD' };
+const iam = { ServiceCode: 'iam', QuotaCode: 'L-FE177D64' };
+
+beforeEach(() => {
+  quotas.reset();
+  process.env[TaskEnv.capacity] = JSON.stringify({ rdsDbInstances: 4, iamRoles: 30 });
+  process.env[TaskEnv.serviceQuotasCacheSeconds] = '0';
+});
+
+afterAll(() => {
+  delete process.env[TaskEnv.capacity];
+  delete process.env[TaskEnv.serviceQuotasCacheSeconds];
+  quotas.restore();
+});
+
+describe('the limits placement goes by: the settings, with the AWS quotas as applied to the account', () => {
+  it('takes the applied value of each quota Service Quotas has, and keeps every other limit as set', async () => {
+    quotas.on(GetServiceQuotaCommand, rds).resolves({ Quota: { ...rds, Value: 120 } });
+    quotas.on(GetServiceQuotaCommand, iam).resolves({ Quota: { ...iam, Value: 2500.0 } });
+    expect(await capacityInForce()).toMatchObject({
+      rdsDbInstances: 120,
+      iamRoles: 2500,
+      tenantsPerCell: 1000,
+      cloudFrontDistributionTenants: 10_000,
+    });
+  });
+
+  it('keeps the setting of a quota that cannot be read: denied, throttled, or without a count', async () => {
+    quotas
+      .on(GetServiceQuotaCommand, rds)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    quotas.on(GetServiceQuotaCommand, iam).resolves({ Quota: { ...iam, Value: 0 } });
+    expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
+    quotas.reset();
+    quotas
+      .on(GetServiceQuotaCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' }));
+    expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
+  });
+
+  it('asks Service Quotas again only once what it read is older than the cache time', async () => {
+    quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 50 } });
+    expect((await capacityInForce()).rdsDbInstances).toBe(50);
+    process.env[TaskEnv.serviceQuotasCacheSeconds] = '3600';
+    quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 60 } });
+    expect((await capacityInForce()).rdsDbInstances).toBe(50);
+    expect(quotas.commandCalls(GetServiceQuotaCommand)).toHaveLength(2);
+    process.env[TaskEnv.serviceQuotasCacheSeconds] = '0';
+    expect((await capacityInForce()).rdsDbInstances).toBe(60);
+  });
+});
