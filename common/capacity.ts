@@ -47,6 +47,7 @@ export type QuotaName = keyof typeof QUOTAS;
 /** Where Service Quotas keeps an AWS quota the platform counts against. */
 export interface ServiceQuota {
   readonly serviceCode: string;
+  readonly serviceName: string;
   readonly quotaCode: string;
   /** Service Quotas' name for it. */
   readonly quotaName: string;
@@ -60,8 +61,20 @@ export interface ServiceQuota {
  * Service Quotas under a code the platform knows: it stays a setting.
  */
 export const SERVICE_QUOTAS: Partial<Record<QuotaName, ServiceQuota>> = {
-  iamRoles: { serviceCode: 'iam', quotaCode: 'L-FE177D64', quotaName: 'Roles per account', global: true },
-  rdsDbInstances: { serviceCode: 'rds', quotaCode: 'L-7B6409FD', quotaName: 'DB instances', global: false },
+  iamRoles: {
+    serviceCode: 'iam',
+    serviceName: 'AWS Identity and Access Management (IAM)',
+    quotaCode: 'L-FE177D64',
+    quotaName: 'Roles per account',
+    global: true,
+  },
+  rdsDbInstances: {
+    serviceCode: 'rds',
+    serviceName: 'Amazon Relational Database Service (Amazon RDS)',
+    quotaCode: 'L-7B6409FD',
+    quotaName: 'DB instances',
+    global: false,
+  },
 };
 export type Quotas = Record<QuotaName, number>;
 

@@ -51,7 +51,7 @@ export class LocalServiceQuotas {
   private quota({ quota }: Known, value: number): Body {
     return {
       ServiceCode: quota.serviceCode,
-      ServiceName: quota.serviceCode.toUpperCase(),
+      ServiceName: quota.serviceName,
       QuotaArn: this.arnOf(quota),
       QuotaCode: quota.quotaCode,
       QuotaName: quota.quotaName,

@@ -47,6 +47,13 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
   });
 
+  it('reads nothing while cells share the account: each counts the share of it its settings give', async () => {
+    process.env[TaskEnv.capacity] = JSON.stringify({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
+    quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 120 } });
+    expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
+    expect(quotas.commandCalls(GetServiceQuotaCommand)).toHaveLength(0);
+  });
+
   it('asks Service Quotas again only once what it read is older than the cache time', async () => {
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 50 } });
     expect((await capacityInForce()).rdsDbInstances).toBe(50);

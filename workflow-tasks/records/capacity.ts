@@ -39,10 +39,14 @@ export function capacityFromEnv(): CapacitySettings {
 
 /**
  * The limits placement goes by: the settings, with the AWS quotas Service Quotas has for the account (as
- * raised, or not) in place of theirs wherever it could be read (lib/service-quotas.ts).
+ * raised, or not) in place of theirs wherever it could be read (lib/service-quotas.ts). Only while one cell
+ * has the account to itself: the cells of a platform share its one account today, so with more than one
+ * each counts its share of the account's quotas, which the settings give, and nothing is read.
  */
 export async function capacityInForce(): Promise<CapacitySettings> {
-  return { ...capacityFromEnv(), ...(await appliedQuotas()) };
+  const settings = capacityFromEnv();
+  if (settings.cells > 1) return settings;
+  return { ...settings, ...(await appliedQuotas()) };
 }
 
 /** The instance the platform was deployed with: its endpoint and master secret are the task environment's. */
