@@ -12,6 +12,7 @@ import type { LocalEventBus } from '../events/api';
 import type { LocalStepFunctionsApi } from '../stepfunctions/api';
 import type { LocalFunctions } from '../lambda/functions';
 import {
+  aliasWriteFunction,
   isAliasWrite,
   versionRequest,
   type DeletedVersions,
@@ -197,6 +198,15 @@ export class LocalAwsEndpoint extends LoopbackServer {
           url.searchParams.get('Qualifier'),
           req,
         );
+      }
+      const aliased = service === 'lambda' ? aliasWriteFunction(req.method ?? '', url.pathname) : undefined;
+      if (aliased !== undefined) {
+        // Whatever the emulator answered: the next invocation through the alias reads it again.
+        const answer = await this.collect(req, await body());
+        this.platform?.functions.forgetConfiguration(aliased);
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+        return;
       }
       const archived = service === 's3' ? LocalArchive.writtenKey(req.method, url) : undefined;
       if (archived !== undefined) return await this.forwardAndKeep(req, res, archived, read);

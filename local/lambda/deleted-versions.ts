@@ -31,8 +31,15 @@ function functionRef(encoded: string): { name: string; qualifier?: string } {
 
 /** CreateAlias or UpdateAlias: the version they name is in the body, which the caller reads for them only. */
 export function isAliasWrite(method: string, pathname: string): boolean {
-  const rest = FUNCTION_PATH.exec(pathname)?.[2] ?? '';
-  return (method === 'POST' || method === 'PUT') && ALIAS_WRITE.test(rest);
+  return aliasWriteFunction(method, pathname) !== undefined;
+}
+
+/** The function a CreateAlias or UpdateAlias is for, or undefined for any other request. */
+export function aliasWriteFunction(method: string, pathname: string): string | undefined {
+  const match = FUNCTION_PATH.exec(pathname);
+  if (!match || (method !== 'POST' && method !== 'PUT') || !ALIAS_WRITE.test(match[2] ?? ''))
+    return undefined;
+  return functionRef(match[1] ?? '').name;
 }
 
 /**

@@ -133,6 +133,15 @@ export class LocalFunctions {
     }
   }
 
+  /**
+   * Forgets what was read of the function's configuration: an alias of it was just put on another version,
+   * and the next invocation through the alias runs that version (a suspension's, a move's, a release's).
+   */
+  forgetConfiguration(functionName: string): void {
+    for (const key of this.configurations.keys())
+      if (key.startsWith(`${functionName}:`)) this.configurations.delete(key);
+  }
+
   async stop(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();

@@ -6,18 +6,19 @@ import type { ExecutionRecord } from '../../local/platform';
 import { waitFor } from '../../local/processes/ports';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import { cleanupAfter, reaching } from '../fixtures/executions';
+import { cleanupAfter, reaching, tenantClient } from '../fixtures/executions';
 import { localServicesForFile, tenantInput } from '../fixtures/platform';
 import * as instances from '../fixtures/shared-instances';
 import { tenantctl } from '../fixtures/processes';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
-// Three tenants per shared instance, the next instance started when one place is left: the first two
-// onboardings bring shared-2.
-const QUOTAS = capacitySettings({ tenantsPerSharedInstance: 3, sharedInstanceHeadroom: 1 }, 'test');
+// Four tenants per shared instance, the next instance started when one place is left: the first three
+// onboardings bring shared-2, and the four tenants are on shared-1.
+const QUOTAS = capacitySettings({ tenantsPerSharedInstance: 4, sharedInstanceHeadroom: 1 }, 'test');
 const shop = 'mv-shop';
 const failing = 'mv-fails';
 const stopped = 'mv-stopped';
+const lateWriter = 'mv-late';
 const newPassword = 'a-password-the-admin-set-before-the-move';
 
 const { running, stateDir } = localServicesForFile('move', {
@@ -27,6 +28,8 @@ const { running, stateDir } = localServicesForFile('move', {
     { tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 },
     // The copy starts late: the execution is stopped while it waits.
     { tenantId: stopped, step: 'move:copy', kind: 'slow', times: 1 },
+    // The switch starts late: a connection opened before the move writes meanwhile.
+    { tenantId: lateWriter, step: 'move:switch', kind: 'slow', times: 1 },
   ],
 });
 const instanceRow = (id: string) => instances.instanceRow(running().platform, id);
@@ -36,7 +39,7 @@ let products: { id: number }[] = [];
 let orders: unknown[] = [];
 
 beforeAll(async () => {
-  for (const tenantId of [shop, failing, stopped]) {
+  for (const tenantId of [shop, failing, stopped, lateWriter]) {
     const record = await running().platform.runExecution(tenantInput(tenantId));
     if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
   }
@@ -123,9 +126,8 @@ describe('moving a shared tenant to another shared instance', () => {
     console.log(
       `during the move: ${seen.length - suspended} requests served, ${suspended} answered suspended`,
     );
-    // Every response was served or refused as suspended; the tenant serves again once the move has ended.
-    // (A request sent just before the end may still be suspended: the local Lambda, like Lambda, takes a
-    // moment to route an alias to the version it now names: functions.ts keeps its configuration 1 s.)
+    // Every response was served or refused as suspended; the tenant serves again once the move has ended
+    // (a request still in flight when it resumed may have been answered suspended).
     expect(seen.filter((s) => s !== '200' && !s.endsWith('tenant-suspended'))).toEqual([]);
     expect(seen.filter((s) => s === '200').length).toBeGreaterThan(0);
     await waitFor(
@@ -223,5 +225,49 @@ describe('moving a shared tenant to another shared instance', () => {
     }
     const tenant = await getTenant(failing);
     expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-1']);
+  });
+
+  it('no write lands on the source after the copy: a connection opened before the move is ended before it', async () => {
+    const { platform } = running();
+    // A warm function's pooled connection, opened before the move, still open during it.
+    const early = await tenantClient(lateWriter);
+    early.on('error', () => undefined);
+    const from = (await getTenant(lateWriter))?.dbInstance;
+    const places = await instances.registryQuery<{ id: string; tenants: number }>(
+      platform,
+      `SELECT s.id, count(t.id)::int AS tenants FROM shared_instances s
+         LEFT JOIN tenants t ON t.db_instance = s.id AND t.status IN ('ACTIVE', 'SUSPENDED', 'MOVING')
+        WHERE s.status = 'AVAILABLE' GROUP BY s.id ORDER BY s.id`,
+    );
+    const to = places.find((i) => i.id !== from && i.tenants < QUOTAS.tenantsPerSharedInstance)?.id ?? '';
+    const started = await platform.startExecution(
+      { tenantId: lateWriter, toInstance: to },
+      { stateMachineArn: platform.stateMachines.move.arn },
+    );
+    // Copied, and the switch not yet made (it starts two seconds late): the window a write would be lost in.
+    await reaching(platform, started.executionArn, MoveStates.switchOver);
+    const written = await early
+      .query(`INSERT INTO products (sku, name, price_cents) VALUES ('LATE-1', 'written during the move', 1)`)
+      .then(
+        () => 'acknowledged',
+        (error: Error) => `refused: ${error.message}`,
+      );
+    await early.end().catch(() => undefined);
+    const ended = await started.done;
+    expect([ended.status, ended.error, ended.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect((await getTenant(lateWriter))?.dbInstance).toBe(to);
+    const now = await tenantClient(lateWriter);
+    try {
+      const { rows } = await now.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM products WHERE sku = 'LATE-1'`,
+      );
+      // Refused (its connection was ended before the copy), not acknowledged by the source and then lost.
+      expect({ written, onTarget: rows[0]?.n }).toEqual({
+        written: expect.stringMatching(/^refused: /) as string,
+        onTarget: 0,
+      });
+    } finally {
+      await now.end();
+    }
   });
 });

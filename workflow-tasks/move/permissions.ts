@@ -31,8 +31,9 @@ export const permissions: WorkflowPermissions = {
     { allow: SWITCH_ACTIONS.toSuspended, on: [TenantArns.functions] },
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
   ],
-  // Both copies are read and written as the tenant's own role.
-  copy: [USES_REGISTRY, readsTenantSecret],
+  // The source's role stopped (its master), then read as the master acting as the tenant's role, and the
+  // target written as the tenant's own role.
+  copy: [USES_REGISTRY, readsTenantSecret, readsInstanceSecrets],
   switchOver: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
   undoSwitch: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
   resume: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],

@@ -11,7 +11,7 @@ import { loadRows, type LoadedTables } from '../import/load';
 import { shapeOf, type SchemaShape } from '../import/schema';
 import { readTenantApiVersion } from '../lib/artifact';
 import { aws } from '../lib/aws';
-import { withClient, withMasterClient, type DbCredentials } from '../lib/db';
+import { readCredentialsSecret, withClient, withMasterClient, type DbCredentials } from '../lib/db';
 import { publishEvent } from '../lib/events';
 import { appliedVersion, migrate } from '../lib/migrate';
 import { dropTenantDatabase, ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
@@ -233,15 +233,24 @@ export async function suspend({ executionArn, state }: Event): Promise<void> {
  * Every table of the source, read in one snapshot, into the target in one transaction (emptied first, so a
  * re-run copies again), each table counted and hashed as read and again as read back: any difference rolls
  * the target's transaction back (ImportMismatch). Both sides must have the same tables and columns.
+ * Nothing the tenant writes may land on the source after that snapshot (it would be lost at the switch):
+ * its role there stops logging in and its open connections are ended first (a request still running on
+ * the version before the suspension, or routed to it a moment late, fails instead), and the source is read
+ * as the master acting as the tenant's role. A rollback logs the role in again (undoSwitch).
  */
 export async function copy({ executionArn, state }: Event): Promise<{ tables: LoadedTables; rows: number }> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
-  const secret = await readTenantSecret(tenantResourceNames(move.tenantId).secretName);
+  const names = tenantResourceNames(move.tenantId);
+  const secret = await readTenantSecret(names.secretName);
   const { source, target } = await instancesOf(move);
-  const tables = await withClient(asTenant(secret, source), (from) =>
+  await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
+  const master = await readCredentialsSecret(source.masterSecretArn);
+  const sourceAsMaster = { host: source.host, port: source.port, database: secret.dbname, ...master };
+  const tables = await withClient(sourceAsMaster, (from) =>
     withClient(asTenant(secret, target), async (to) => {
       await from.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await from.query(`SET LOCAL ROLE ${escapeIdentifier(names.role)}`);
       try {
         const shape = await shapeOf(from);
         const differences = shapeDifferences(shape, await shapeOf(to));
