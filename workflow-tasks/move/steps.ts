@@ -276,8 +276,9 @@ export async function copy({ executionArn, state }: Event): Promise<{ tables: Lo
 }
 
 /**
- * The secret and the registry name the target; the source's role stops logging in and its open connections
- * are ended (a warm function's pool then fails to log in, forgets the secret and reads the new one).
+ * The secret and the registry name the target; the source's role stays stopped (the copy stopped it; done
+ * again here, as a re-run of this step finds it), so a warm function's pool fails to log in there, forgets
+ * the secret and reads the new one.
  */
 export async function switchOver({ executionArn, state }: Event): Promise<{ host: string; port: number }> {
   const move = moveOf(state);
