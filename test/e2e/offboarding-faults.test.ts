@@ -2,10 +2,13 @@ import { gatewayRequest } from '../../cli/describe';
 import { LocalGateway } from '../../local/gateway/gateway';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import type { Client } from 'pg';
+import { OffboardingStates } from '../../common/offboarding';
 import { eventSpy } from '../fixtures/event-spy';
+import { reaching, tenantClient } from '../fixtures/executions';
 import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 
-type Kind = 'permanent' | 'after-effect' | 'transient' | 'timeout';
+type Kind = 'permanent' | 'after-effect' | 'transient' | 'timeout' | 'slow';
 const fault = (tenantId: string, step: string, kind: Kind, times = 1) => ({ tenantId, step, kind, times });
 
 // Before the export is verified: the tenant must end as it was, with everything in place.
@@ -38,6 +41,7 @@ const markedThenFailed = 'gone-mark-after-effect';
 const paused = 'kept-suspended';
 const retried = 'gone-retried';
 const resumeFails = 'stuck-resume';
+const lateWriter = 'late-writer';
 const domainOf = (tenantId: string) => `${tenantId}.example`;
 
 const faults = [
@@ -51,6 +55,8 @@ const faults = [
   // The export fails, and so does putting the tenant back: recorded, and a re-run finishes the offboarding.
   fault(resumeFails, 'offboarding:export', 'permanent'),
   fault(resumeFails, 'undo:offboarding:suspend', 'permanent'),
+  // The removals start late: a connection opened before the offboarding tries to write meanwhile.
+  fault(lateWriter, 'offboarding:remove-domain', 'slow'),
 ];
 
 let platform: LocalPlatform;
@@ -71,6 +77,7 @@ beforeAll(async () => {
     retried,
     resumeFails,
     markedThenFailed,
+    lateWriter,
   ];
   for (const tenantId of tenants) {
     const record = await platform.runExecution(tenantInput(tenantId, { domain: domainOf(tenantId) }));
@@ -98,6 +105,21 @@ async function apiStatus(tenantId: string): Promise<number> {
   return (await gatewayRequest(gatewayUrl, `api.${tenantId}.localhost`, '/products')).status;
 }
 
+/** An insert into the tenant's products as its own role, on `client` or a new connection: what came of it. */
+async function tryWrite(tenantId: string, sku: string, client?: Client): Promise<string> {
+  const connection = client ?? (await tenantClient(tenantId));
+  try {
+    await connection.query(`INSERT INTO products (sku, name, price_cents) VALUES ($1, 'a late write', 1)`, [
+      sku,
+    ]);
+    return 'acknowledged';
+  } catch (error) {
+    return `refused: ${(error as Error).message}`;
+  } finally {
+    if (!client) await connection.end();
+  }
+}
+
 describe('a fault before the export is verified', () => {
   it.each(beforeVerified)(
     '$kind in $step: the tenant ends ACTIVE with everything in place and serving; running again offboards it',
@@ -107,6 +129,8 @@ describe('a fault before the export is verified', () => {
       expect(record.events.map((e) => e.stateEnteredEventDetails?.name)).toContain('Rollback: resume tenant');
       expect(await footprint(platform, tenantId, domainOf(tenantId))).toEqual(everythingOf(true, tenantId));
       expect(await apiStatus(tenantId)).toBe(401);
+      // Its database takes writes again (the export had stopped them).
+      expect(await tryWrite(tenantId, `KEPT-${tenantId}`)).toBe('acknowledged');
 
       const again = await offboard(tenantId);
       expect({ status: again.status, cause: again.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
@@ -178,5 +202,26 @@ describe('a fault after the export is verified', () => {
     const again = await offboard(resumeFails);
     expect({ status: again.status, cause: again.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
     expect(await footprint(platform, resumeFails, domainOf(resumeFails))).toEqual(nothingOf('OFFBOARDED'));
+  }, 60_000);
+
+  it('no write lands after the export: a connection opened before is ended, a new one is read-only', async () => {
+    // A warm function's pooled connection, opened before the offboarding.
+    const early = await tenantClient(lateWriter);
+    early.on('error', () => undefined);
+    const started = await platform.startExecution(
+      { tenantId: lateWriter },
+      { stateMachineArn: platform.stateMachines.offboarding.arn },
+    );
+    // Exported and verified; the removals start two seconds late: the window a write would be lost in.
+    await reaching(platform, started.executionArn, OffboardingStates.removeDomain);
+    const onEarly = await tryWrite(lateWriter, 'LATE-EARLY', early);
+    const onNew = await tryWrite(lateWriter, 'LATE-NEW');
+    await early.end().catch(() => undefined);
+    const record = await started.done;
+    expect({ status: record.status, cause: record.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    expect({ onEarly, onNew }).toEqual({
+      onEarly: expect.stringMatching(/^refused: /) as string,
+      onNew: 'refused: cannot execute INSERT in a read-only transaction',
+    });
   }, 60_000);
 });

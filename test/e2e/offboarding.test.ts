@@ -296,6 +296,8 @@ describe('offboarding a tenant', () => {
         `SELECT obj_description('orders'::regclass, 'pg_class') AS c`,
       );
       expect(comment.rows[0]?.c).toBe('kept by the final snapshot');
+      // The snapshot was taken with the database's writes stopped (the offboarding's export): they are back.
+      await client.query(`INSERT INTO products (sku, name, price_cents) VALUES ('AFTER-RESTORE', 'x', 1)`);
     } finally {
       await client.end();
     }

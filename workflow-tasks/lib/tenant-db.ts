@@ -33,6 +33,30 @@ export async function withTenantDatabase<T>(
 export type ConnectionLimit = number | 'unlimited';
 
 /**
+ * Stops (`writable` false) or lets again every write to the tenant's database, as the tenant's own role (it
+ * owns the database, so no master is needed): new sessions start read-only (`default_transaction_read_only`)
+ * and every other open session of the role is ended, so no transaction begun before goes on writing (a
+ * request still running on the version before a suspension fails instead), and a warm function's pool
+ * opens new sessions, which get the setting as it now is. Idempotent.
+ */
+export async function setTenantWritable(tenantId: string, writable: boolean): Promise<void> {
+  await withTenantDatabase(tenantId, async (client) => {
+    const database = escapeIdentifier(tenantResourceNames(tenantId).database);
+    // This session started read-only too when writes were stopped already.
+    await client.query('SET default_transaction_read_only = off');
+    await client.query(
+      writable
+        ? `ALTER DATABASE ${database} RESET default_transaction_read_only`
+        : `ALTER DATABASE ${database} SET default_transaction_read_only = on`,
+    );
+    await client.query(
+      `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+        WHERE datname = current_database() AND usename = current_user AND pid <> pg_backend_pid()`,
+    );
+  });
+}
+
+/**
  * Gives the tenant a login role with the secret's password and `connectionLimit`, and a database it owns,
  * which only that role may connect to (CONNECT revoked from PUBLIC). `client` is a master connection to the
  * server. Re-running converges: an existing role gets the password and limit again, an existing database is
@@ -68,7 +92,11 @@ async function makeTenantDatabase(
   await client.query(`GRANT ${roleId} TO CURRENT_USER`);
   const dbExists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
   if (dbExists.rowCount === 0) await client.query(`CREATE DATABASE ${dbId} OWNER ${roleId}`);
-  else await client.query(`ALTER DATABASE ${dbId} OWNER TO ${roleId}`);
+  else {
+    await client.query(`ALTER DATABASE ${dbId} OWNER TO ${roleId}`);
+    // One restored from an offboarding's final snapshot was taken with its writes stopped.
+    await client.query(`ALTER DATABASE ${dbId} RESET default_transaction_read_only`);
+  }
   await client.query(`REVOKE ALL ON DATABASE ${dbId} FROM PUBLIC`);
   await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${dbId} TO ${roleId}`);
 }

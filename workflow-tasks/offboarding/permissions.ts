@@ -33,7 +33,7 @@ export const permissions: WorkflowPermissions = {
     { put: 'archiveBucket', keys: 'exports/*' },
   ],
   // resume and recordFailure run only when the offboarding fails (before, after the export is verified).
-  resume: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
+  resume: [USES_REGISTRY, readsTenantSecret, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
   removeDomain: domain.detach ?? [],
   removeFrontend: [
     { asStep: 'publish-frontend', handler: 'undo' },

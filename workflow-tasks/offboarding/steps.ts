@@ -17,7 +17,7 @@ import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, executionRunning } from '../lib/aws';
 import { publishEvent } from '../lib/events';
 import { withRegistry } from '../records/registry';
-import { withTenantDatabase } from '../lib/tenant-db';
+import { setTenantWritable, withTenantDatabase } from '../lib/tenant-db';
 import { verifyExport, writeExport } from '../records/tenant-export';
 import type { TenantExport, VerifiedExport } from '../records/archive';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
@@ -113,10 +113,13 @@ export async function suspend({ executionArn, state }: Event): Promise<void> {
 
 /**
  * Streams the tenant's database into the archive bucket (workflow-tasks/records/tenant-export.ts), as the
- * tenant's own role, and writes the manifest beside it. A re-run writes the same key again.
+ * tenant's own role, and writes the manifest beside it. A re-run writes the same key again. Writes to the
+ * database stop first (setTenantWritable), so nothing written after the export can be removed with the
+ * database; the rollback (resume) lets them again.
  */
 export async function exportDatabase({ state }: Event): Promise<TenantExport> {
   const tenant = tenantOf(state);
+  await setTenantWritable(tenant.tenantId, false);
   const bucket = requiredEnv(TaskEnv.archiveBucket);
   const key = ArchiveKeys.export(tenant.tenantId, claimOf(state).startedAt);
   const manifestKey = ArchiveKeys.manifest(key);
@@ -197,12 +200,14 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
 }
 
 /**
- * A failure before the export was verified: the tenant is put back as it was (ACTIVE: `live` on its
- * version again; SUSPENDED: left suspended), nothing removed. The registry keeps the error.
+ * A failure before the export was verified: the tenant is put back as it was (its database writable again;
+ * ACTIVE: `live` on its version again; SUSPENDED: left suspended), nothing removed. The registry keeps the
+ * error.
  */
 export async function resume({ executionArn, state }: Event): Promise<void> {
   const tenant = tenantOf(state);
   const { previousStatus } = claimOf(state);
+  await setTenantWritable(tenant.tenantId, true);
   if (previousStatus === 'ACTIVE')
     await switchBack({ executionArn, state: { tenantId: tenant.tenantId, action: 'resume' } });
   await updateOwned(tenant.tenantId, executionArn, {
