@@ -6,7 +6,7 @@ import type { ExecutionRecord } from '../../local/platform';
 import { waitFor } from '../../local/processes/ports';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import { cleanupAfter, reaching, tenantClient } from '../fixtures/executions';
+import { cleanupAfter, reaching, tenantClient, tryWrite } from '../fixtures/executions';
 import { localServicesForFile, tenantInput } from '../fixtures/platform';
 import * as instances from '../fixtures/shared-instances';
 import { tenantctl } from '../fixtures/processes';
@@ -246,12 +246,7 @@ describe('moving a shared tenant to another shared instance', () => {
     );
     // Copied, and the switch not yet made (it starts two seconds late): the window a write would be lost in.
     await reaching(platform, started.executionArn, MoveStates.switchOver);
-    const written = await early
-      .query(`INSERT INTO products (sku, name, price_cents) VALUES ('LATE-1', 'written during the move', 1)`)
-      .then(
-        () => 'acknowledged',
-        (error: Error) => `refused: ${error.message}`,
-      );
+    const written = await tryWrite(lateWriter, 'LATE-1', early);
     await early.end().catch(() => undefined);
     const ended = await started.done;
     expect([ended.status, ended.error, ended.cause]).toEqual(['SUCCEEDED', undefined, undefined]);

@@ -2,10 +2,9 @@ import { gatewayRequest } from '../../cli/describe';
 import { LocalGateway } from '../../local/gateway/gateway';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import type { Client } from 'pg';
 import { OffboardingStates } from '../../common/offboarding';
 import { eventSpy } from '../fixtures/event-spy';
-import { reaching, tenantClient } from '../fixtures/executions';
+import { reaching, tenantClient, tryWrite } from '../fixtures/executions';
 import { everythingOf, footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 
 type Kind = 'permanent' | 'after-effect' | 'transient' | 'timeout' | 'slow';
@@ -103,21 +102,6 @@ function offboard(tenantId: string): Promise<ExecutionRecord> {
 /** What the tenant's API answers without a token: 401 when it serves, 503 when suspended. */
 async function apiStatus(tenantId: string): Promise<number> {
   return (await gatewayRequest(gatewayUrl, `api.${tenantId}.localhost`, '/products')).status;
-}
-
-/** An insert into the tenant's products as its own role, on `client` or a new connection: what came of it. */
-async function tryWrite(tenantId: string, sku: string, client?: Client): Promise<string> {
-  const connection = client ?? (await tenantClient(tenantId));
-  try {
-    await connection.query(`INSERT INTO products (sku, name, price_cents) VALUES ($1, 'a late write', 1)`, [
-      sku,
-    ]);
-    return 'acknowledged';
-  } catch (error) {
-    return `refused: ${(error as Error).message}`;
-  } finally {
-    if (!client) await connection.end();
-  }
 }
 
 describe('a fault before the export is verified', () => {
