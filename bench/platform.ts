@@ -18,6 +18,7 @@ import { startLocalServices, type Endpoints } from '../cli/services';
 
 /** One execution: its duration, its state transitions, and the time its tasks' handlers took (stepsOwnWork). */
 export interface Run {
+  readonly executionArn: string;
   readonly ms: number;
   readonly transitions: number;
   readonly stepsMs: number;
@@ -88,7 +89,7 @@ export async function startBenchPlatform(
     if (status !== 'SUCCEEDED') throw new Error(`${label}: ${status}: ${why}`);
     const history = await fullHistory(sfn, executionArn!);
     const transitions = history.filter((e) => e.type?.endsWith('StateEntered')).length;
-    return { ms, transitions, stepsMs: stepsOwnWork(history), endpoint };
+    return { executionArn: executionArn!, ms, transitions, stepsMs: stepsOwnWork(history), endpoint };
   };
   return {
     endpoints,

@@ -3,6 +3,9 @@ export const MoveStates = {
   claim: 'Check the tenant and the target',
   refused: 'Request refused',
   prepare: 'Create the database on the target',
+  sync: 'Copy while serving',
+  synced: 'Copy caught up?',
+  waitSync: 'Wait for the copy',
   suspend: 'Suspend the tenant',
   copy: 'Copy and verify the data',
   switchOver: 'Switch to the target',
@@ -16,6 +19,9 @@ export const MoveStates = {
   undoClaim: 'Rollback: mark active',
   failed: 'Move failed',
 } as const;
+
+/** Seconds between two rounds of "Copy while serving" (locally shortened, as every wait loop). */
+export const SYNC_WAIT_SECONDS = 5;
 
 /** A shared instance's id as a move's `toInstance` names it. */
 export const SHARED_INSTANCE_ID = /^shared-[1-9][0-9]{0,5}$/;

@@ -81,6 +81,11 @@ export const PlatformNames = {
   /** Tag every tenant resource carries; undo steps check it before deleting. */
   tenantTag: 'tenant',
   managedByTag: 'managed-by',
+  /**
+   * The shared instances' parameter group (infra/shared-database.ts): logical replication on, which a move
+   * copies a tenant with while it serves.
+   */
+  sharedParameterGroup: 'platform-shared-postgres18',
 } as const;
 
 /** Names of the platform's buckets and secret in the local platform (on AWS, CloudFormation names them). */

@@ -22,7 +22,8 @@ export interface SharedDatabaseProps {
 
 /**
  * The shared-tier PostgreSQL instance: the platform database (the registry) and every shared-tier tenant's
- * database. Encrypted, private, backed up, protected from deletion; the master password is generated and
+ * database. Encrypted, private, backed up, protected from deletion, with logical replication on (a move
+ * copies a tenant to another instance while it serves); the master password is generated and
  * rotated by RDS itself in Secrets Manager (the tasks read it again when it is refused), and a subnet group
  * for the dedicated tier's instances beside it.
  */
@@ -38,8 +39,17 @@ export class SharedDatabase extends Construct {
     this.multiAz = props.multiAz;
     const { vpc, databases } = props.network;
     const subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 });
+    // Every shared instance's (add-capacity names it too): a move replicates a tenant while it serves.
+    const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      name: PlatformNames.sharedParameterGroup,
+      description: 'Shared tenant instances: logical replication for moves',
+      parameters: { 'rds.logical_replication': '1' },
+    });
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
-      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 }),
+      engine,
+      parameterGroup,
       instanceType: new ec2.InstanceType(props.instanceClass),
       vpc,
       vpcSubnets: subnets,

@@ -6,7 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PermanentErrors } from '../common/errors';
-import { MoveStates as S } from '../common/move';
+import { MoveStates as S, SYNC_WAIT_SECONDS } from '../common/move';
 import { permissions } from '../workflow-tasks/move/permissions';
 import { handlerGrants, StepGrants } from './step-permissions';
 import {
@@ -26,14 +26,19 @@ export interface TenantMoveProps extends TaskLambdaSettings {
   readonly eventBus: IEventBus;
 }
 
-/** The copy streams every row of the tenant's database: it gets Lambda's longest time. */
+/**
+ * The copy's last part verifies every row on both sides (and a snapshot copy streams them all): it gets
+ * Lambda's longest time. A round of the copy while serving publishes and subscribes, or reads its progress.
+ */
 const COPY_SECONDS = 900;
+const SYNC_SECONDS = 120;
 
 /**
  * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`, or
  * `"toCell": "cell-<n>"` for that cell's oldest instance with room;
- * workflow-tasks/move/steps.ts): the target's database is made and migrated while the tenant serves; it is
- * suspended for the copy, which is verified table by table; the secret and registry switch to the target;
+ * workflow-tasks/move/steps.ts): the target's database is made and migrated and the data copied (replicated)
+ * while the tenant serves; it is suspended for the copy's last part, which is verified table by table; the
+ * secret and registry switch to the target;
  * it resumes there and the old copy is removed. Any failure before the resume puts everything back (the
  * tenant serving where it was, the target's copy dropped); after it, the cleanup finishes the move forward.
  */
@@ -47,7 +52,9 @@ export class TenantMove extends Construct {
     const grants = handlerGrants(permissions, (given, f) => access.grantAll(given, f));
     const tasks = new WorkflowTasks(this, props, 'move');
     this.taskFunctions = tasks.byState;
-    const task = databaseTasks(tasks, grants, (handler) => (handler === 'copy' ? COPY_SECONDS : 60));
+    const task = databaseTasks(tasks, grants, (handler) =>
+      handler === 'copy' ? COPY_SECONDS : handler === 'sync' ? SYNC_SECONDS : 60,
+    );
 
     const claim = task(S.claim, 'claim', '$.move');
     refuseAt(this, claim, S.refused, [PermanentErrors.QuotaExceeded]);
@@ -63,9 +70,18 @@ export class TenantMove extends Construct {
       .next(task(S.undoClaim, 'undoClaim', undefined, 'undo'))
       .next(failed);
 
+    // Copied while the tenant serves (replicated), round after round until every table follows the source.
+    const prepare = task(S.prepare, 'prepare', '$.prepared');
+    const sync = task(S.sync, 'sync', '$.sync');
+    const suspend = task(S.suspend, 'suspend');
+    const wait = new sfn.Wait(this, S.waitSync, {
+      stateName: S.waitSync,
+      time: sfn.WaitTime.duration(Duration.seconds(SYNC_WAIT_SECONDS)),
+    });
     const beforeNoReturn = [
-      task(S.prepare, 'prepare', '$.prepared'),
-      task(S.suspend, 'suspend'),
+      prepare,
+      sync,
+      suspend,
       task(S.copy, 'copy', '$.copied'),
       task(S.switchOver, 'switchOver', '$.switched'),
     ];
@@ -76,15 +92,21 @@ export class TenantMove extends Construct {
       task(S.removeOld, 'removeOld', undefined, 'undo'),
       task(S.markMoved, 'markMoved', '$.moved', 'undo'),
     ];
-    let chain: sfn.Chain = claim.next(beforeNoReturn[0]!);
-    for (const step of [...beforeNoReturn.slice(1), ...afterNoReturn]) chain = chain.next(step);
+    claim.next(prepare).next(sync);
+    sync.next(
+      new sfn.Choice(this, S.synced, { stateName: S.synced })
+        .when(sfn.Condition.booleanEquals('$.sync.ready', true), suspend)
+        .otherwise(wait.next(sync)),
+    );
+    let chain: sfn.Chain = sfn.Chain.start(suspend);
+    for (const step of [...beforeNoReturn.slice(3), ...afterNoReturn]) chain = chain.next(step);
     chain.next(new sfn.Succeed(this, S.moved, { stateName: S.moved }));
 
     this.stateMachine = workflowStateMachine(this, {
       start: claim,
       timeout: Duration.hours(2),
       comment:
-        'Moves a shared tenant to another shared instance: copied while suspended, verified, switched; a failure before it resumes there puts it back.',
+        'Moves a shared tenant to another shared instance: copied while serving, finished while suspended, verified, switched; a failure before it resumes there puts it back.',
       logRetention: props.logRetention,
     });
   }

@@ -19,6 +19,7 @@
  *   tasks/          the task Lambdas run in process, fault injection, interrupted steps
  */
 import { CapacityStates, type CapacitySettings } from '../common/capacity';
+import { MoveStates } from '../common/move';
 import { capacityFor } from './bootstrap/capacity';
 import './polyfill';
 import { mkdir } from 'node:fs/promises';
@@ -327,6 +328,8 @@ export class LocalPlatform {
         waitTimeOverrides: {
           [DEDICATED_INSTANCE.waitStateName]: LOCAL_INSTANCE_WAIT_MS,
           [CapacityStates.wait]: LOCAL_INSTANCE_WAIT_MS,
+          // A move's copy between two local servers follows within moments.
+          [MoveStates.waitSync]: LOCAL_INSTANCE_WAIT_MS,
           // The status change is sent once the execution's tasks have ended (below): nothing to wait out.
           [CleanupStates.wait]: 0,
           ...Object.fromEntries(CLEANED_UP_WORKFLOWS.map((workflow) => [waitStateOf(workflow), 0])),

@@ -336,6 +336,9 @@ const QUERY_ACTIONS: Record<
         ...(f.get('DBSubnetGroupName')
           ? [{ action: 'rds:CreateDBInstance', resource: rdsArn(l, 'subgrp', f.get('DBSubnetGroupName')) }]
           : []),
+        ...(f.get('DBParameterGroupName')
+          ? [{ action: 'rds:CreateDBInstance', resource: rdsArn(l, 'pg', f.get('DBParameterGroupName')) }]
+          : []),
         ...(tags.length ? [{ action: 'rds:AddTagsToResource', resource: db }] : []),
         ...managedMasterSecret(f, l),
       ];

@@ -122,6 +122,9 @@ export async function startServer(options: {
       'unix_socket_directories=',
       '-c',
       `max_connections=${options.maxConnections ?? 300}`,
+      // As the platform's RDS parameter group sets rds.logical_replication: a move replicates a tenant.
+      '-c',
+      'wal_level=logical',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], ...(files.owner ?? {}) },
   );

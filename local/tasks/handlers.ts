@@ -129,6 +129,7 @@ export const CAPACITY_HANDLERS: StateHandlers = {
 export const MOVE_HANDLERS: StateHandlers = {
   [MoveStates.claim]: ['move:claim', moveTasks.claim],
   [MoveStates.prepare]: ['move:prepare', moveTasks.prepare],
+  [MoveStates.sync]: ['move:sync', moveTasks.sync],
   [MoveStates.suspend]: ['move:suspend', moveTasks.suspend],
   [MoveStates.copy]: ['move:copy', moveTasks.copy],
   [MoveStates.switchOver]: ['move:switch', moveTasks.switchOver],

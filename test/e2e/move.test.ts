@@ -19,6 +19,7 @@ const shop = 'mv-shop';
 const failing = 'mv-fails';
 const stopped = 'mv-stopped';
 const lateWriter = 'mv-late';
+const serving = 'mv-serving';
 const newPassword = 'a-password-the-admin-set-before-the-move';
 
 const { running, stateDir } = localServicesForFile('move', {
@@ -30,16 +31,22 @@ const { running, stateDir } = localServicesForFile('move', {
     { tenantId: stopped, step: 'move:copy', kind: 'slow', times: 1 },
     // The switch starts late: a connection opened before the move writes meanwhile.
     { tenantId: lateWriter, step: 'move:switch', kind: 'slow', times: 1 },
+    // The suspension starts late: the copy has caught up and the tenant still serves, and writes.
+    { tenantId: serving, step: 'move:suspend', kind: 'slow', times: 1 },
   ],
 });
 const instanceRow = (id: string) => instances.instanceRow(running().platform, id);
 const copyOn = (instanceId: string, tenantId: string) =>
   instances.copyOn(running().platform, instanceId, tenantId);
+const replicationOn = (instanceId: string, tenantId: string) =>
+  instances.replicationOn(running().platform, instanceId, tenantId);
+const NO_REPLICATION = { slots: 0, subscriptions: 0, roles: 0 };
 let products: { id: number }[] = [];
 let orders: unknown[] = [];
 
 beforeAll(async () => {
-  for (const tenantId of [shop, failing, stopped, lateWriter]) {
+  // The first four fill shared-1; the fifth is placed on shared-2.
+  for (const tenantId of [shop, failing, stopped, lateWriter, serving]) {
     const record = await running().platform.runExecution(tenantInput(tenantId));
     if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
   }
@@ -114,6 +121,7 @@ describe('moving a shared tenant to another shared instance', () => {
     moving = false;
     await probe;
     expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(shown.stdout).toContain(MoveStates.sync);
     expect(shown.stdout).toContain(MoveStates.copy);
 
     const tenant = await getTenant(shop);
@@ -121,6 +129,8 @@ describe('moving a shared tenant to another shared instance', () => {
     expect(await secretEndpoint(shop)).toBe(await endpointOf('shared-2'));
     expect(await copyOn('shared-2', shop)).toEqual({ database: true, login: true });
     expect(await copyOn('shared-1', shop)).toEqual({ database: false, login: null });
+    expect(await replicationOn('shared-1', shop)).toEqual(NO_REPLICATION);
+    expect(await replicationOn('shared-2', shop)).toEqual(NO_REPLICATION);
 
     const suspended = seen.filter((s) => s.endsWith('tenant-suspended')).length;
     console.log(
@@ -184,6 +194,9 @@ describe('moving a shared tenant to another shared instance', () => {
     const tenant = await getTenant(stopped);
     expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-1']);
     expect(await copyOn('shared-2', stopped)).toEqual({ database: false, login: null });
+    // The copy while serving had subscribed shared-2 to shared-1: both sides of it are gone.
+    expect(await replicationOn('shared-1', stopped)).toEqual(NO_REPLICATION);
+    expect(await replicationOn('shared-2', stopped)).toEqual(NO_REPLICATION);
     expect((await api(stopped, '', '/health')).status).toBe(200);
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(stopped).secretName);
     const token = await signIn(stopped, secret.adminPassword!);
@@ -264,5 +277,60 @@ describe('moving a shared tenant to another shared instance', () => {
     } finally {
       await now.end();
     }
+  });
+  it("a write made while the copy runs is kept: the tenant is suspended only for the copy's last part", async () => {
+    const { platform } = running();
+    expect((await getTenant(serving))?.dbInstance).toBe('shared-2');
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(serving).secretName);
+    const token = await signIn(serving, secret.adminPassword!);
+    const started = await platform.startExecution(
+      { tenantId: serving, toInstance: 'shared-1' },
+      { stateMachineArn: platform.stateMachines.move.arn },
+    );
+    // Copied and caught up, the suspension not yet made (it starts two seconds late): the tenant serves.
+    await reaching(platform, started.executionArn, MoveStates.suspend);
+    const during = await api(serving, token, '/products', 'POST', {
+      sku: 'DURING-COPY',
+      name: 'Written while the copy ran',
+      priceCents: 5,
+      stock: 1,
+    });
+    expect(during.status).toBe(201);
+    const ended = await started.done;
+    expect([ended.status, ended.error, ended.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(ended.output).toMatchObject({
+      sync: { mode: 'replication', ready: true },
+      copied: { rows: expect.any(Number) as number },
+    });
+    expect((await getTenant(serving))?.dbInstance).toBe('shared-1');
+    const after = await signIn(serving, secret.adminPassword!);
+    const skus = (listed(await api(serving, after, '/products?limit=100')) as { sku: string }[]).map(
+      (p) => p.sku,
+    );
+    expect(skus).toContain('DURING-COPY');
+    expect(await replicationOn('shared-1', serving)).toEqual(NO_REPLICATION);
+    expect(await replicationOn('shared-2', serving)).toEqual(NO_REPLICATION);
+  });
+
+  it('a source it cannot replicate (a table without a primary key) is copied in one snapshot while suspended', async () => {
+    const before = await tenantClient(failing);
+    try {
+      await before.query('ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey');
+    } finally {
+      await before.end();
+    }
+    const record = await move(failing, 'shared-2');
+    expect([record.status, record.error, record.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(record.output).toMatchObject({
+      sync: {
+        mode: 'snapshot',
+        ready: true,
+        why: 'table order_lines of the source has no primary key (no replica identity)',
+      },
+    });
+    expect((await getTenant(failing))?.dbInstance).toBe('shared-2');
+    expect(await copyOn('shared-1', failing)).toEqual({ database: false, login: null });
+    expect(await replicationOn('shared-1', failing)).toEqual(NO_REPLICATION);
+    expect(await replicationOn('shared-2', failing)).toEqual(NO_REPLICATION);
   });
 });

@@ -6,7 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { EventTypes, TaskEnv } from '../../common/names';
+import { EventTypes, PlatformNames, TaskEnv } from '../../common/names';
 import { TenantArchive, type ArchiveLockMode } from '../../infra/archive';
 import { checkWithCdkNag } from '../../infra/nag';
 import { PlatformStack, type PlatformConfig } from '../../infra/platform-stack';
@@ -598,6 +598,14 @@ describe('storage', () => {
       DBInstanceIdentifier: 'platform-shared-db',
     });
     template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot' });
+    // Logical replication on (a move copies a tenant while it serves), in the group add-capacity names too.
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      DBParameterGroupName: PlatformNames.sharedParameterGroup,
+      Family: 'postgres18',
+      Parameters: { 'rds.logical_replication': '1' },
+    });
+    const [instance] = ofType('AWS::RDS::DBInstance');
+    expect(instance?.[1].Properties?.DBParameterGroupName).toEqual({ Ref: expect.any(String) as string });
     const { template: cheap, outdir } = synth({ sharedDbMultiAz: false });
     cheap.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: false });
     rmSync(outdir, { recursive: true, force: true });
@@ -706,9 +714,9 @@ describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
     // 20 onboarding (an import's inspection and the deletion of its credentials among them), 12 release,
-    // 5 suspension, 12 offboarding, 1 cleanup, 8 domain, 4 add-capacity and 12 move task Lambdas, the
+    // 5 suspension, 12 offboarding, 1 cleanup, 8 domain, 4 add-capacity and 13 move task Lambdas, the
     // control plane's, the signup rule's target, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(77);
+    expect(functions.length).toBe(78);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

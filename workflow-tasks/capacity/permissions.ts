@@ -1,3 +1,4 @@
+import { PlatformNames } from '../../common/names';
 import {
   inAccount,
   PlatformArns,
@@ -8,11 +9,16 @@ import {
 
 /** What each handler of the add-capacity workflow may do (workflow-tasks/capacity/steps.ts). */
 export const permissions: WorkflowPermissions = {
-  // The instance in the tenants' subnet group with the default groups; RDS makes its master secret.
+  // The instance in the tenants' subnet group with the shared instances' parameter group (logical
+  // replication) and the default option group; RDS makes its master secret.
   create: [
     {
       allow: ['rds:CreateDBInstance', 'rds:AddTagsToResource'],
-      on: [PlatformArns.sharedInstances, inAccount('rds', 'subgrp:{dedicatedSubnetGroup}')],
+      on: [
+        PlatformArns.sharedInstances,
+        inAccount('rds', 'subgrp:{dedicatedSubnetGroup}'),
+        inAccount('rds', `pg:${PlatformNames.sharedParameterGroup}`),
+      ],
     },
     { allow: ['rds:DescribeDBInstances'], on: [PlatformArns.sharedInstances] },
     { allow: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'], on: [TenantArns.rdsSecrets] },

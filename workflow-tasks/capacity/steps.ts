@@ -43,6 +43,8 @@ function instanceIdOf(state: CapacityState): string {
   return id;
 }
 
+const SHARED_ENGINE_VERSION = '18.3';
+
 /**
  * The RDS instance, created as the dedicated tier's are (encrypted, private, backed up, in the tenants'
  * subnet group and security group), tagged with its shared instance id; one that exists with that tag is
@@ -58,6 +60,9 @@ export async function create({ state }: Event): Promise<void> {
         DBInstanceIdentifier: rdsId,
         DBInstanceClass: process.env[TaskEnv.dedicatedInstanceClass] ?? DEFAULT_INSTANCE_CLASS,
         Engine: 'postgres',
+        // The first shared instance's engine and parameter group (infra/shared-database.ts).
+        EngineVersion: SHARED_ENGINE_VERSION,
+        DBParameterGroupName: PlatformNames.sharedParameterGroup,
         AllocatedStorage: 20,
         StorageType: 'gp3',
         StorageEncrypted: true,

@@ -103,6 +103,15 @@ export async function loadRows(
   }
 }
 
+/** The target's identity sequences where the source's are (never moved back), and past its highest ids. */
+export async function followSequences(
+  source: Extract<RowSource, { kind: 'database' }>,
+  target: ClientBase,
+): Promise<void> {
+  await setIdentitiesPastMax(target);
+  await advanceSequences(target, await sourceSequences(source));
+}
+
 /**
  * The source's sequences, next value by name: an id the old app gave out and deleted since is not given out
  * again. A sequence the source's user may not read (pg_sequences shows NULL) counts for nothing: then the

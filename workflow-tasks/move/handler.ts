@@ -4,6 +4,7 @@ import * as steps from './steps';
 /** The move workflow's Lambda entry points: one bundle, one export per task state. */
 export const claim = taskHandler('move:claim', steps.claim);
 export const prepare = taskHandler('move:prepare', steps.prepare);
+export const sync = taskHandler('move:sync', steps.sync);
 export const suspend = taskHandler('move:suspend', steps.suspend);
 export const copy = taskHandler('move:copy', steps.copy);
 export const switchOver = taskHandler('move:switch', steps.switchOver);

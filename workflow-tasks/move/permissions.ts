@@ -26,13 +26,15 @@ export const permissions: WorkflowPermissions = {
     readsInstanceSecrets,
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
   ],
+  // The source's tables published (its master, acting as the tenant's role) and the target subscribed (its master).
+  sync: [USES_REGISTRY, readsInstanceSecrets],
   suspend: [
     USES_REGISTRY,
     { allow: SWITCH_ACTIONS.toSuspended, on: [TenantArns.functions] },
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
   ],
-  // The source's role stopped (its master), then read as the master acting as the tenant's role, and the
-  // target written as the tenant's own role.
+  // The source's role stopped (its master), then read as the master acting as the tenant's role; the
+  // target verified as its master, or (a snapshot copy) written as the tenant's own role.
   copy: [USES_REGISTRY, readsTenantSecret, readsInstanceSecrets],
   switchOver: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
   undoSwitch: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],

@@ -7,7 +7,7 @@ import { CELL_ID, SHARED_INSTANCE_ID } from '../../common/move';
 import { EventTypes, tenantResourceNames } from '../../common/names';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { loadRows, type LoadedTables } from '../import/load';
+import { followSequences, loadRows, type LoadedTables } from '../import/load';
 import { shapeOf, type SchemaShape } from '../import/schema';
 import { readTenantApiVersion } from '../lib/artifact';
 import { aws } from '../lib/aws';
@@ -26,18 +26,32 @@ import {
 import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
 import { withRegistry } from '../records/registry';
 import { switchBack, switchToSuspended } from '../suspension/steps';
+import {
+  caughtUp,
+  copyProgress,
+  publish,
+  serverDigests,
+  subscribe,
+  unpublish,
+  unsubscribe,
+  whyNotReplicable,
+  type CopyMode,
+} from './replication';
 
 /**
  * Moving a shared tenant to another shared instance (`tenantctl move TENANT --instance shared-<n>`, or
- * `--cell cell-<n>`: that cell's oldest instance with room), one execution with compensation. While the tenant serves: its role and database are made on the target and
- * migrated to the source's schema version. Then it is suspended for the copy alone: every table is copied in
- * one snapshot of the source and one transaction on the target, counted and hashed on both sides
- * (workflow-tasks/import/load.ts); the secret and the registry are switched to the target, and the source's
- * role stops logging in (its open connections are ended, so a warm function reads the secret again). Up to
- * here a failure puts everything back: the source's role logs in again, the secret and the registry name
- * the source, the tenant is resumed there and the target's copy dropped. Resuming on the target is the point
- * of no return (new rows are written there): after it, the old copy is removed and the tenant is ACTIVE,
- * and an interruption is finished forward by the cleanup workflow (releaseMoveOf).
+ * `--cell cell-<n>`: that cell's oldest instance with room), one execution with compensation. While the
+ * tenant serves: its role and database are made on the target and migrated to the source's schema version,
+ * and its rows are copied and followed by logical replication (replication.ts), round after round until
+ * every table follows. Then it is suspended for the copy's last part: the source's role stops logging in
+ * (its open connections are ended, so a warm function reads the secret again), the target applies the last
+ * writes and both sides are counted and hashed; a source that cannot be replicated is copied then instead,
+ * in one snapshot (workflow-tasks/import/load.ts). The secret and the registry are switched to the target.
+ * Up to here a failure puts everything back: the replication is dropped, the source's role logs in again,
+ * the secret and the registry name the source, the tenant is resumed there and the target's copy dropped.
+ * Resuming on the target is the point of no return (new rows are written there): after it, the old copy is
+ * removed and the tenant is ACTIVE, and an interruption is finished forward by the cleanup workflow
+ * (releaseMoveOf).
  */
 
 /** The input of a `tenant-move` execution: the tenant, and where to (an instance, or a cell). */
@@ -90,8 +104,26 @@ type Event = {
     readonly toInstance?: unknown;
     readonly toCell?: unknown;
     readonly move?: MoveClaim;
+    readonly sync?: MoveSync;
   };
 };
+
+/** How far the copy made while the tenant serves has got ("Copy while serving", each round). */
+export interface MoveSync {
+  readonly mode: CopyMode;
+  /** Every table copied and following the source (or nothing to do before the suspension: a snapshot). */
+  readonly ready: boolean;
+  readonly rounds: number;
+  /** Tables copied and following, of the tenant's tables. */
+  readonly tables?: string;
+  /** Why the source is copied in one snapshot while suspended instead. */
+  readonly why?: string;
+}
+
+/** Rounds of "Copy while serving" before a copy that has not caught up fails the move (5 s apart on AWS). */
+export const MAX_SYNC_ROUNDS = 720;
+/** How long the suspended copy waits for the target to apply the source's last writes. */
+const CATCH_UP_MS = 120_000;
 
 // The maintenance database every PostgreSQL server has; DDL on databases runs there.
 const MAINTENANCE_DB = 'postgres';
@@ -230,27 +262,138 @@ export async function suspend({ executionArn, state }: Event): Promise<void> {
 }
 
 /**
- * Every table of the source, read in one snapshot, into the target in one transaction (emptied first, so a
- * re-run copies again), each table counted and hashed as read and again as read back: any difference rolls
- * the target's transaction back (ImportMismatch). Both sides must have the same tables and columns.
- * Nothing the tenant writes may land on the source after that snapshot (it would be lost at the switch):
- * its role there stops logging in and its open connections are ended first (a request still running on
- * the version before the suspension, or routed to it a moment late, fails instead), and the source is read
- * as the master acting as the tenant's role. A rollback logs the role in again (undoSwitch).
+ * The copy while the tenant serves (replication.ts), one round each time: the first publishes the
+ * tenant's tables on the source and subscribes the target to them; each tells whether every table is
+ * copied and following. A source that cannot be replicated is copied in one snapshot while suspended
+ * (`mode: 'snapshot'`, ready at once), as the copy step says.
+ */
+export async function sync({ executionArn, state }: Event): Promise<MoveSync> {
+  const move = moveOf(state);
+  await ownMove(executionArn, move.tenantId);
+  const rounds = (state.sync?.rounds ?? 0) + 1;
+  if (rounds > MAX_SYNC_ROUNDS)
+    throw new OnboardingError(
+      PermanentErrors.MoveMismatch,
+      `the copy made while ${move.tenantId} serves had not caught up after ${MAX_SYNC_ROUNDS} rounds (${state.sync?.tables ?? '?'} tables)`,
+    );
+  const names = tenantResourceNames(move.tenantId);
+  const { source, target } = await instancesOf(move);
+  const sourceDb = await asMaster(source, names.database);
+  const targetDb = await asMaster(target, names.database);
+  if (!state.sync) {
+    const { why, tables } = await withClient(sourceDb, async (from) => ({
+      why: await whyNotReplicable(from),
+      tables: [...(await shapeOf(from)).keys()],
+    }));
+    if (why) return { mode: 'snapshot', ready: true, rounds, why };
+    const password = await withClient(sourceDb, (from) => publish(from, names, tables));
+    await withClient(targetDb, (to) => subscribe(to, names.database, tables, source, password));
+  }
+  const progress = await withClient(targetDb, (to) => copyProgress(to, names.database));
+  return {
+    mode: 'replication',
+    ready: progress.tables > 0 && progress.ready === progress.tables,
+    rounds,
+    tables: `${progress.ready}/${progress.tables}`,
+  };
+}
+
+/**
+ * The data's last part, while the tenant is suspended. Nothing the tenant writes may land on the source
+ * after it (it would be lost at the switch): its role there stops logging in and its open connections are
+ * ended first (a request still running on the version before the suspension, or routed to it a moment late,
+ * fails instead); a rollback logs the role in again (undoSwitch). Then, replicated: the target is waited for
+ * until it has applied the source's last write, every table is counted and hashed on both sides (the source
+ * read as the master acting as the tenant's role, in one snapshot), the sequences follow the source's and
+ * the subscription and publication are dropped. In one snapshot: every table of the source is read in one
+ * snapshot into the target in one transaction (emptied first, so a re-run copies again), counted and hashed
+ * as read and again as read back. Either way any difference fails the move (MoveMismatch): both sides must
+ * have the same tables and columns, and the same rows.
  */
 export async function copy({ executionArn, state }: Event): Promise<{ tables: LoadedTables; rows: number }> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
   const names = tenantResourceNames(move.tenantId);
-  const secret = await readTenantSecret(names.secretName);
   const { source, target } = await instancesOf(move);
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
-  const master = await readCredentialsSecret(source.masterSecretArn);
-  const sourceAsMaster = { host: source.host, port: source.port, database: secret.dbname, ...master };
-  const tables = await withClient(sourceAsMaster, (from) =>
-    withClient(asTenant(secret, target), async (to) => {
+  const tables =
+    state.sync?.mode === 'replication'
+      ? await finishReplication(move, source, target)
+      : await copySnapshot(move, source, asTenant(await readTenantSecret(names.secretName), target));
+  return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
+}
+
+/** The replicated copy's end: caught up, verified, sequences set, replication dropped. */
+async function finishReplication(
+  move: MoveClaim,
+  source: SharedInstance,
+  target: SharedInstance,
+): Promise<LoadedTables> {
+  const { database } = tenantResourceNames(move.tenantId);
+  const [sourceDb, targetDb] = [await asMaster(source, database), await asMaster(target, database)];
+  const subscribed = await withClient(targetDb, async (to) => (await copyProgress(to, database)).tables > 0);
+  // A re-run after the subscription was dropped finds the copy complete: the digests below say whether.
+  if (subscribed && !(await withClient(sourceDb, (from) => caughtUp(from, database, CATCH_UP_MS))))
+    throw mismatch(`the target had not applied the source's last writes after ${CATCH_UP_MS / 1000} s`);
+  const tables = await bothSides(move, sourceDb, targetDb, async (from, to, shape) => {
+    // Both servers hash their rows at once: the tenant is suspended while they do.
+    await to.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    try {
+      const [read, written] = await Promise.all([serverDigests(from, shape), serverDigests(to, shape)]);
+      for (const [table, expected] of Object.entries(read)) {
+        const found = written[table];
+        if (found?.rows !== expected.rows || found.digest !== expected.digest)
+          throw mismatch(
+            `table ${table}: the source has ${expected.rows} rows (digest ${expected.digest.slice(0, 12)}), the target ${found?.rows ?? 0} (${found?.digest.slice(0, 12) ?? '-'})`,
+          );
+      }
+      await followSequences({ kind: 'database', client: from, label: sourceLabel(move) }, to);
+      await to.query('COMMIT');
+      return read;
+    } catch (error) {
+      await to.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+  await withClient(targetDb, (to) => unsubscribe(to, database));
+  await withMasterClient(
+    MAINTENANCE_DB,
+    (server) => withClient(sourceDb, (db) => unpublish(server, db, database)),
+    source,
+  );
+  return tables;
+}
+
+/** The copy in one snapshot of the source, into the target (as the tenant's role) in one transaction. */
+async function copySnapshot(
+  move: MoveClaim,
+  source: SharedInstance,
+  targetAsTenant: DbCredentials,
+): Promise<LoadedTables> {
+  const sourceDb = await asMaster(source, tenantResourceNames(move.tenantId).database);
+  return bothSides(move, sourceDb, targetAsTenant, async (from, to, shape) => {
+    if (shape.size > 0)
+      await to.query(
+        `TRUNCATE ${[...shape.keys()].map((t) => escapeIdentifier(t)).join(', ')} RESTART IDENTITY`,
+      );
+    return loadRows(to, { kind: 'database', client: from, label: sourceLabel(move) }, shape);
+  });
+}
+
+/**
+ * `fn` given the source, read in one snapshot by its master acting as the tenant's role, and the target,
+ * once their tables and columns are found the same.
+ */
+async function bothSides<T>(
+  move: MoveClaim,
+  sourceDb: DbCredentials,
+  targetDb: DbCredentials,
+  fn: (from: ClientBase, to: ClientBase, shape: SchemaShape) => Promise<T>,
+): Promise<T> {
+  return withClient(sourceDb, (from) =>
+    withClient(targetDb, async (to) => {
       await from.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await from.query(`SET LOCAL ROLE ${escapeIdentifier(names.role)}`);
+      await from.query(`SET LOCAL ROLE ${escapeIdentifier(tenantResourceNames(move.tenantId).role)}`);
       try {
         const shape = await shapeOf(from);
         const differences = shapeDifferences(shape, await shapeOf(to));
@@ -258,21 +401,22 @@ export async function copy({ executionArn, state }: Event): Promise<{ tables: Lo
           throw mismatch(
             `the target's tables differ from the source's: ${differences.slice(0, 8).join('; ')}`,
           );
-        if (shape.size > 0)
-          await to.query(
-            `TRUNCATE ${[...shape.keys()].map((t) => escapeIdentifier(t)).join(', ')} RESTART IDENTITY`,
-          );
-        return await loadRows(
-          to,
-          { kind: 'database', client: from, label: `${move.tenantId}'s database on ${move.from}` },
-          shape,
-        );
+        return await fn(from, to, shape);
       } finally {
         await from.query('COMMIT').catch(() => undefined);
       }
     }),
   );
-  return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
+}
+
+function sourceLabel(move: MoveClaim): string {
+  return `${move.tenantId}'s database on ${move.from}`;
+}
+
+/** The master's credentials on `instance`, in `database`. */
+async function asMaster(instance: SharedInstance, database: string): Promise<DbCredentials> {
+  const master = await readCredentialsSecret(instance.masterSecretArn);
+  return { host: instance.host, port: instance.port, database, ...master };
 }
 
 /**
@@ -323,7 +467,8 @@ export async function removeOld({ executionArn, state }: Event): Promise<void> {
     throw conflict(
       `${move.tenantId} runs on ${dbInstance ?? '?'}, not ${move.to}: its copy on ${move.from} stays`,
     );
-  const { source } = await instancesOf(move);
+  const { source, target } = await instancesOf(move);
+  await dropReplication(move, source, target);
   await withMasterClient(
     MAINTENANCE_DB,
     (c) => dropTenantDatabase(c, tenantResourceNames(move.tenantId)),
@@ -331,16 +476,46 @@ export async function removeOld({ executionArn, state }: Event): Promise<void> {
   );
 }
 
-/** The target's database and role (the rollback's), unless the tenant runs on them. */
+/**
+ * The target's database and role (the rollback's), unless the tenant runs on them; first the replication
+ * between the two (a database with a subscription or a replication slot cannot be dropped).
+ */
 export async function undoPrepare({ state }: Event): Promise<void> {
   const move = moveOf(state);
   const { dbInstance } = await registryRow(move.tenantId);
   if (dbInstance === move.to) return;
-  const { target } = await instancesOf(move);
+  const { source, target } = await instancesOf(move);
+  await dropReplication(move, source, target);
   await withMasterClient(
     MAINTENANCE_DB,
     (c) => dropTenantDatabase(c, tenantResourceNames(move.tenantId)),
     target,
+  );
+}
+
+/** Whatever of the move's replication is left, on both sides (replication.ts); nothing: nothing done. */
+async function dropReplication(
+  move: MoveClaim,
+  source: SharedInstance,
+  target: SharedInstance,
+): Promise<void> {
+  const { database } = tenantResourceNames(move.tenantId);
+  const exists = (instance: SharedInstance) =>
+    withMasterClient(
+      MAINTENANCE_DB,
+      async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1,
+      instance,
+    );
+  if (await exists(target))
+    await withClient(await asMaster(target, database), (to) => unsubscribe(to, database));
+  const sourceDb = (await exists(source)) ? await asMaster(source, database) : undefined;
+  await withMasterClient(
+    MAINTENANCE_DB,
+    async (server) =>
+      sourceDb
+        ? withClient(sourceDb, (db) => unpublish(server, db, database))
+        : unpublish(server, undefined, database),
+    source,
   );
 }
 
