@@ -78,7 +78,10 @@ export const PermanentErrors = {
   QuotaExceeded: 'QuotaExceeded',
   /** Adding a shared instance failed again and again: no place for a shared tenant until that is fixed. */
   NoCapacity: 'NoCapacity',
-  /** A move's target does not match its source (schema version, tables and columns). */
+  /**
+   * A move's target does not match its source (schema version, tables and columns, rows), or its copy
+   * did not catch up with the source in time.
+   */
   MoveMismatch: 'MoveMismatch',
   /** Anything we could not classify: not retried, so a bug fails fast instead of looping. */
   StepFailed: 'StepFailed',

@@ -62,13 +62,24 @@ export class PlatformNetwork extends Construct {
     });
     this.databases = new ec2.SecurityGroup(this, 'Databases', {
       vpc: this.vpc,
-      description: 'PostgreSQL instances: reachable from the database clients only',
+      description: 'PostgreSQL instances: reachable from the database clients and each other only',
       allowAllOutbound: false,
     });
     this.databases.addIngressRule(
       this.databaseClients,
       ec2.Port.tcp(5432),
       'PostgreSQL from the platform Lambdas',
+    );
+    // A move's target instance subscribes to its source (logical replication): instance to instance.
+    this.databases.addIngressRule(
+      this.databases,
+      ec2.Port.tcp(5432),
+      'PostgreSQL replication from another instance (a move)',
+    );
+    this.databases.addEgressRule(
+      this.databases,
+      ec2.Port.tcp(5432),
+      'PostgreSQL replication to another instance (a move)',
     );
   }
 

@@ -45,7 +45,8 @@ export class SharedDatabase extends Construct {
       engine,
       name: PlatformNames.sharedParameterGroup,
       description: 'Shared tenant instances: logical replication for moves',
-      parameters: { 'rds.logical_replication': '1' },
+      // A slot a failed move left behind keeps at most 8 GiB of WAL (then it is invalidated).
+      parameters: { 'rds.logical_replication': '1', max_slot_wal_keep_size: '8192' },
     });
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
       engine,

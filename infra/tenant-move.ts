@@ -27,11 +27,12 @@ export interface TenantMoveProps extends TaskLambdaSettings {
 }
 
 /**
- * The copy's last part verifies every row on both sides (and a snapshot copy streams them all): it gets
- * Lambda's longest time. A round of the copy while serving publishes and subscribes, or reads its progress.
+ * Lambda's longest time: the copy's last part verifies every row on both sides (and a snapshot copy
+ * streams them all); the copy while serving's first round makes the subscription, whose slot waits for
+ * every transaction running on the source to end (another tenant's import may take minutes).
  */
 const COPY_SECONDS = 900;
-const SYNC_SECONDS = 120;
+const SYNC_SECONDS = 900;
 
 /**
  * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`, or

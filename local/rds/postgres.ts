@@ -123,8 +123,11 @@ export async function startServer(options: {
       '-c',
       `max_connections=${options.maxConnections ?? 300}`,
       // As the platform's RDS parameter group sets rds.logical_replication: a move replicates a tenant.
+      // A slot left behind keeps at most this much WAL.
       '-c',
       'wal_level=logical',
+      '-c',
+      'max_slot_wal_keep_size=1GB',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], ...(files.owner ?? {}) },
   );

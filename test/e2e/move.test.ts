@@ -117,9 +117,27 @@ describe('moving a shared tenant to another shared instance', () => {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     })();
+    // Writes all along the move, each on a new connection as the tenant's role wherever its secret says
+    // (a function reads it again when refused): every write acknowledged must be there afterwards.
+    const acknowledged: string[] = [];
+    const writer = (async () => {
+      for (let i = 0; moving; i++) {
+        const email = `during-move-${i}@example.com`;
+        const client = await tenantClient(shop).catch(() => undefined);
+        if (client) {
+          client.on('error', () => undefined);
+          await client
+            .query(`INSERT INTO users (email, role) VALUES ($1, 'staff')`, [email])
+            .then(() => acknowledged.push(email))
+            .catch(() => undefined)
+            .finally(() => client.end().catch(() => undefined));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
     const shown = await tenantctl(['move', shop, '--instance', 'shared-2', '--state-dir', stateDir()]);
     moving = false;
-    await probe;
+    await Promise.all([probe, writer]);
     expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
     expect(shown.stdout).toContain(MoveStates.sync);
     expect(shown.stdout).toContain(MoveStates.copy);
@@ -131,6 +149,17 @@ describe('moving a shared tenant to another shared instance', () => {
     expect(await copyOn('shared-1', shop)).toEqual({ database: false, login: null });
     expect(await replicationOn('shared-1', shop)).toEqual(NO_REPLICATION);
     expect(await replicationOn('shared-2', shop)).toEqual(NO_REPLICATION);
+    const now = await tenantClient(shop);
+    try {
+      const { rows } = await now.query<{ email: string }>(
+        `SELECT email FROM users WHERE email LIKE 'during-move-%'`,
+      );
+      const kept = new Set(rows.map((r) => r.email));
+      expect(acknowledged.length).toBeGreaterThan(0);
+      expect(acknowledged.filter((email) => !kept.has(email))).toEqual([]);
+    } finally {
+      await now.end();
+    }
 
     const suspended = seen.filter((s) => s.endsWith('tenant-suspended')).length;
     console.log(

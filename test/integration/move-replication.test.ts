@@ -124,53 +124,98 @@ async function digests(server: PostgresServer) {
   });
 }
 
-it('the target copies every table, follows each write made meanwhile, and nothing is left after', async () => {
-  await tenantDatabase(source);
-  await tenantDatabase(target);
-  await addOrders(source, 500, 1);
-  // The target's own rows (its migrations may seed some) are replaced by the source's.
-  await addOrders(target, 3, 9000);
-  const tables = [...(await withClient(master(source, names.database), shapeOf)).keys()];
+const tablesOf = async (server: PostgresServer) => [
+  ...(await withClient(master(server, names.database), shapeOf)).keys(),
+];
+const whyNot = (server: PostgresServer) =>
+  withClient(master(server, names.database), async (c) =>
+    whyNotReplicable(c, [...(await shapeOf(c)).keys()]),
+  );
 
-  expect(await withClient(master(source, names.database), whyNotReplicable)).toBeUndefined();
-  const subscribeNow = async () => {
-    const password = await withClient(master(source, names.database), (c) => publish(c, names, tables));
-    await withClient(master(target, names.database), (c) =>
-      subscribe(c, names.database, tables, { host: '127.0.0.1', port: source.port }, password),
-    );
-  };
-  await subscribeNow();
+/** "Copy while serving"'s first round: the source publishes (a fresh password), the target subscribes. */
+async function subscribeNow(): Promise<void> {
+  const tables = await tablesOf(source);
+  const password = await withClient(master(source, names.database), (c) => publish(c, names, tables));
+  await withClient(master(source), (server) =>
+    withClient(master(target, names.database), (c) =>
+      subscribe(c, server, {
+        database: names.database,
+        tables,
+        source: { host: '127.0.0.1', port: source.port },
+        password,
+      }),
+    ),
+  );
+}
+
+async function everyTableCopied(): Promise<void> {
+  const tables = (await tablesOf(source)).length;
   await waitFor(
     'every table to be copied',
     async () => {
       const progress = await withClient(master(target, names.database), (c) =>
         copyProgress(c, names.database),
       );
-      return progress.tables === tables.length && progress.ready === tables.length;
+      return progress.tables === tables && progress.ready === tables;
     },
     60_000,
   );
+}
+
+/** The source's side dropped, retried while a slot is still in use (ResourceNotReady), as the undo is. */
+async function unpublishAll(): Promise<void> {
+  await waitFor(
+    'the source side to be dropped',
+    async () => {
+      try {
+        await withClient(master(source), (server) =>
+          withClient(master(source, names.database), (db) => unpublish(server, db, names.database)),
+        );
+        return true;
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceNotReady') throw error;
+        return false;
+      }
+    },
+    30_000,
+  );
+}
+
+it('the target copies every table, follows each write made meanwhile, and nothing is left after', async () => {
+  await tenantDatabase(source);
+  await tenantDatabase(target);
+  await addOrders(source, 500, 1);
+  // The target's own rows (its migrations may seed some) are replaced by the source's.
+  await addOrders(target, 3, 9000);
+
+  expect(await whyNot(source)).toBeUndefined();
+  await subscribeNow();
+  await everyTableCopied();
   // Written while "serving": updates, deletes and inserts all arrive.
   await addOrders(source, 200, 501);
   await withClient(asTenant(source), async (c) => {
     await c.query(`UPDATE orders SET status = 'CANCELLED', cancelled_at = now() WHERE id % 7 = 0`);
     await c.query(`DELETE FROM orders WHERE id % 11 = 0`);
   });
-  // A re-run of the step (after a timeout): the same subscription, its rows not emptied again.
+  // A re-run of the step (after a timeout): the same subscription, its rows not emptied again, and it
+  // follows on with the password the re-run set.
   await subscribeNow();
   expect(await subscriptionsOnTarget()).toBe(1);
+  await addOrders(source, 10, 701);
 
   expect(await withClient(master(source, names.database), (c) => caughtUp(c, names.database, 30_000))).toBe(
     true,
   );
   const [read, written] = await Promise.all([digests(source), digests(target)]);
   expect(written).toEqual(read);
-  expect(read.orders?.rows).toBe(700 - Math.floor(700 / 11));
+  expect(read.orders?.rows).toBe(710 - Math.floor(700 / 11));
 
+  // The source side cannot go while the subscription's slot is in use.
+  await expect(
+    withClient(master(source), (server) => unpublish(server, undefined, names.database)),
+  ).rejects.toMatchObject({ name: 'ResourceNotReady' });
   await withClient(master(target, names.database), (c) => unsubscribe(c, names.database));
-  await withClient(master(source), (server) =>
-    withClient(master(source, names.database), (db) => unpublish(server, db, names.database)),
-  );
+  await unpublishAll();
   expect(await subscriptionsOnTarget()).toBe(0);
   expect(await leftOnSource()).toEqual({ slots: 0, publications: 0, roles: 0 });
   // Done twice: nothing to do.
@@ -178,43 +223,59 @@ it('the target copies every table, follows each write made meanwhile, and nothin
   await withClient(master(source), (server) => unpublish(server, undefined, names.database));
 }, 120_000);
 
-it('a slot whose subscription is gone is dropped from the source, and the source database can be dropped', async () => {
-  const tables = [...(await withClient(master(source, names.database), shapeOf)).keys()];
-  const password = await withClient(master(source, names.database), (c) => publish(c, names, tables));
-  await withClient(master(target, names.database), (c) =>
-    subscribe(c, names.database, tables, { host: '127.0.0.1', port: source.port }, password),
-  );
-  // The subscription lost without dropping its slot (its database dropped another way, say).
+it('a subscription whose source refuses it is dropped without its slot, which the source side then drops', async () => {
+  await subscribeNow();
+  await everyTableCopied();
+  // The replication role's password no longer matches the subscription's (or the source is unreachable).
   const name = replicationName(names.database);
-  await withClient(master(target, names.database), async (c) => {
-    await c.query(`ALTER SUBSCRIPTION ${name} DISABLE`);
-    await c.query(`ALTER SUBSCRIPTION ${name} SET (slot_name = NONE)`);
-    await c.query(`DROP SUBSCRIPTION ${name}`);
-  });
-  await waitFor(
-    'the slot to be released',
-    async () =>
-      (
-        await withClient(master(source), (c) =>
-          c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [name]),
-        )
-      ).rowCount === 1,
-    30_000,
+  await withClient(master(source), (c) => c.query(`ALTER ROLE ${name} PASSWORD 'not-the-subscription-one'`));
+  await withClient(master(source), (c) =>
+    c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [name]),
   );
+  await withClient(master(target, names.database), (c) => unsubscribe(c, names.database));
+  expect(await subscriptionsOnTarget()).toBe(0);
+  // Its slot could not be dropped from the target: it is still on the source.
   expect((await leftOnSource()).slots).toBe(1);
-  await withClient(master(source), (server) =>
-    withClient(master(source, names.database), (db) => unpublish(server, db, names.database)),
-  );
+  await unpublishAll();
+  expect(await leftOnSource()).toEqual({ slots: 0, publications: 0, roles: 0 });
+}, 120_000);
+
+it('a slot whose subscription is gone is dropped: by the next subscription made, and by the source side', async () => {
+  const name = replicationName(names.database);
+  // Left by a subscription lost without dropping its slot (its database dropped another way, say).
+  const leaveSlot = () =>
+    withClient(master(source, names.database), (c) =>
+      c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [name]),
+    );
+  await leaveSlot();
+  await subscribeNow();
+  await everyTableCopied();
+  await withClient(master(target, names.database), (c) => unsubscribe(c, names.database));
+  await unpublishAll();
+  expect(await leftOnSource()).toEqual({ slots: 0, publications: 0, roles: 0 });
+
+  await leaveSlot();
+  expect((await leftOnSource()).slots).toBe(1);
+  await unpublishAll();
   expect(await leftOnSource()).toEqual({ slots: 0, publications: 0, roles: 0 });
   await withClient(master(source), (c) => c.query(`DROP DATABASE ${names.database} WITH (FORCE)`));
 }, 120_000);
 
-it('a source that cannot be replicated says why: a table without a primary key', async () => {
+it('a source that cannot be replicated says why: no tables, an unlogged table, a table without a primary key', async () => {
   await tenantDatabase(source);
+  await withClient(asTenant(source), (c) => c.query('DROP TABLE order_lines, orders, products, users'));
+  expect(await whyNot(source)).toBe('the tenant has no tables');
+  await withClient(master(source), (c) => c.query(`DROP DATABASE ${names.database} WITH (FORCE)`));
+
+  await tenantDatabase(source);
+  await withClient(asTenant(source), (c) => c.query('ALTER TABLE order_lines SET UNLOGGED'));
+  expect(await whyNot(source)).toBe('table order_lines of the source is unlogged');
+  await withClient(asTenant(source), (c) => c.query('ALTER TABLE order_lines SET LOGGED'));
+
   await withClient(asTenant(source), (c) =>
     c.query('ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey'),
   );
-  expect(await withClient(master(source, names.database), whyNotReplicable)).toBe(
+  expect(await whyNot(source)).toBe(
     'table order_lines of the source has no primary key (no replica identity)',
   );
 });

@@ -582,6 +582,32 @@ describe('storage', () => {
     });
   });
 
+  it("lets the database instances reach each other on PostgreSQL's port only (a move replicates a tenant)", () => {
+    const [groupId] = ofType('AWS::EC2::SecurityGroup').find(([, r]) =>
+      String(r.Properties?.GroupDescription).startsWith('PostgreSQL instances'),
+    )!;
+    const self = { 'Fn::GetAtt': [groupId, 'GroupId'] };
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: self,
+      SourceSecurityGroupId: self,
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      ToPort: 5432,
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: self,
+      DestinationSecurityGroupId: self,
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      ToPort: 5432,
+    });
+    const egress = ofType('AWS::EC2::SecurityGroupEgress').filter(
+      ([, r]) => JSON.stringify(r.Properties?.GroupId) === JSON.stringify(self),
+    );
+    expect(egress).toHaveLength(1);
+    expect(resources[groupId]?.Properties?.SecurityGroupEgress).toBeUndefined();
+  });
+
   it('keeps the shared database encrypted, private, backed up and protected, its password managed by RDS', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', {
       Engine: 'postgres',
@@ -602,7 +628,7 @@ describe('storage', () => {
     template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
       DBParameterGroupName: PlatformNames.sharedParameterGroup,
       Family: 'postgres18',
-      Parameters: { 'rds.logical_replication': '1' },
+      Parameters: { 'rds.logical_replication': '1', max_slot_wal_keep_size: '8192' },
     });
     const [instance] = ofType('AWS::RDS::DBInstance');
     expect(instance?.[1].Properties?.DBParameterGroupName).toEqual({ Ref: expect.any(String) as string });

@@ -126,7 +126,7 @@ export async function dropTenantDatabase(
  * fail inside PostgreSQL ("could not find tuple for role"), so they take turns, and the second finds
  * nothing left to do.
  */
-async function underTenantLock<T>(client: ClientBase, role: string, fn: () => Promise<T>): Promise<T> {
+export async function underTenantLock<T>(client: ClientBase, role: string, fn: () => Promise<T>): Promise<T> {
   const key = `tenant-ddl:${role}`;
   await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
   try {

@@ -14,7 +14,12 @@ import { aws } from '../lib/aws';
 import { readCredentialsSecret, withClient, withMasterClient, type DbCredentials } from '../lib/db';
 import { publishEvent } from '../lib/events';
 import { appliedVersion, migrate } from '../lib/migrate';
-import { dropTenantDatabase, ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
+import {
+  dropTenantDatabase,
+  ensureTenantDatabase,
+  readTenantSecret,
+  underTenantLock,
+} from '../lib/tenant-db';
 import {
   capacityFromEnv,
   capacityInForce,
@@ -281,13 +286,20 @@ export async function sync({ executionArn, state }: Event): Promise<MoveSync> {
   const sourceDb = await asMaster(source, names.database);
   const targetDb = await asMaster(target, names.database);
   if (!state.sync) {
-    const { why, tables } = await withClient(sourceDb, async (from) => ({
-      why: await whyNotReplicable(from),
-      tables: [...(await shapeOf(from)).keys()],
-    }));
+    const { why, tables } = await withClient(sourceDb, async (from) => {
+      const found = [...(await shapeOf(from)).keys()];
+      return { why: await whyNotReplicable(from, found), tables: found };
+    });
     if (why) return { mode: 'snapshot', ready: true, rounds, why };
     const password = await withClient(sourceDb, (from) => publish(from, names, tables));
-    await withClient(targetDb, (to) => subscribe(to, names.database, tables, source, password));
+    await withMasterClient(
+      MAINTENANCE_DB,
+      (server) =>
+        withClient(targetDb, (to) =>
+          subscribe(to, server, { database: names.database, tables, source, password }),
+        ),
+      source,
+    );
   }
   const progress = await withClient(targetDb, (to) => copyProgress(to, names.database));
   return {
@@ -355,12 +367,7 @@ async function finishReplication(
       throw error;
     }
   });
-  await withClient(targetDb, (to) => unsubscribe(to, database));
-  await withMasterClient(
-    MAINTENANCE_DB,
-    (server) => withClient(sourceDb, (db) => unpublish(server, db, database)),
-    source,
-  );
+  await dropReplication(move, source, target);
   return tables;
 }
 
@@ -493,13 +500,16 @@ export async function undoPrepare({ state }: Event): Promise<void> {
   );
 }
 
-/** Whatever of the move's replication is left, on both sides (replication.ts); nothing: nothing done. */
+/**
+ * Whatever of the move's replication is left, on both sides (replication.ts), the source's under the
+ * tenant's lock there (an undo retried after a timeout may still be running); nothing: nothing done.
+ */
 async function dropReplication(
   move: MoveClaim,
   source: SharedInstance,
   target: SharedInstance,
 ): Promise<void> {
-  const { database } = tenantResourceNames(move.tenantId);
+  const { database, role } = tenantResourceNames(move.tenantId);
   const exists = (instance: SharedInstance) =>
     withMasterClient(
       MAINTENANCE_DB,
@@ -511,10 +521,12 @@ async function dropReplication(
   const sourceDb = (await exists(source)) ? await asMaster(source, database) : undefined;
   await withMasterClient(
     MAINTENANCE_DB,
-    async (server) =>
-      sourceDb
-        ? withClient(sourceDb, (db) => unpublish(server, db, database))
-        : unpublish(server, undefined, database),
+    (server) =>
+      underTenantLock(server, role, () =>
+        sourceDb
+          ? withClient(sourceDb, (db) => unpublish(server, db, database))
+          : unpublish(server, undefined, database),
+      ),
     source,
   );
 }
