@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import { capacitySettings } from '../common/capacity';
 import { MoveStates } from '../common/move';
 import { PlatformNames, tenantResourceNames } from '../common/names';
-import { fullHistory } from '../cli/follow';
+import { fullHistory, timeBetween } from '../cli/follow';
 import { waitFor } from '../local/processes/ports';
 import { handlerTimes, round, runBench, startBenchPlatform } from './platform';
 
@@ -117,20 +117,10 @@ function windows(history: readonly HistoryEvent[]): {
   suspendedMs: number;
   suspendedStatesMs: Record<string, number>;
 } {
-  const at = (type: string, state: string, last = false) => {
-    const found = history.filter(
-      (e) =>
-        e.type === type && (e.stateEnteredEventDetails?.name ?? e.stateExitedEventDetails?.name) === state,
-    );
-    const event = last ? found.at(-1) : found[0];
-    if (!event?.timestamp) throw new Error(`the move's history has no ${type} of "${state}"`);
-    return event.timestamp.getTime();
-  };
-  const suspending = at('TaskStateEntered', MoveStates.suspend);
   const work = handlerTimes(history);
   return {
-    servingMs: suspending - at('TaskStateEntered', MoveStates.sync),
-    suspendedMs: at('TaskStateExited', MoveStates.resume, true) - suspending,
+    servingMs: timeBetween(history, MoveStates.sync, MoveStates.synced) ?? 0,
+    suspendedMs: timeBetween(history, MoveStates.suspend, MoveStates.resume) ?? 0,
     suspendedStatesMs: Object.fromEntries(
       [MoveStates.suspend, MoveStates.copy, MoveStates.switchOver, MoveStates.resume].map((state) => [
         state,

@@ -36,6 +36,16 @@ export function stateNamer(
 }
 
 /**
+ * Milliseconds from the first time state `from` was entered to the last time state `to` was left, in an
+ * execution's history; undefined when it has neither.
+ */
+export function timeBetween(history: readonly HistoryEvent[], from: string, to: string): number | undefined {
+  const entered = history.find((e) => e.stateEnteredEventDetails?.name === from)?.timestamp;
+  const left = history.findLast((e) => e.stateExitedEventDetails?.name === to)?.timestamp;
+  return entered && left ? left.getTime() - entered.getTime() : undefined;
+}
+
+/**
  * Follows an execution through GetExecutionHistory until it ends, handing each new event to `onEvent`
  * once; polls with a growing interval instead of sleeping a fixed time.
  */

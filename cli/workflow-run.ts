@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
 import { startAttempt, tenantLabel } from './attempts';
-import { followExecution, fullHistory, stateNamer } from './follow';
+import { followExecution, fullHistory, stateNamer, timeBetween } from './follow';
+import { MoveStates } from '../common/move';
 import { checkedTenantId, json, out, type CommonOptions } from './options';
 import { errorMessage, executionSummary, progressPrinter } from './progress';
 import { resolveTarget, resolveWorkflowTarget, type Target } from './target';
@@ -59,7 +60,26 @@ export async function runWorkflow(
           : (input.action ?? 'suspend');
   const executionArn = await startAttempt(sfn, stateMachineArn, operation, input);
   const ended = await followAndReport(sfn, executionArn, verb, input.tenantId.slice(0, 40), options);
+  if (workflow === 'move' && ended.status === 'SUCCEEDED' && !options.json && !options.quiet)
+    out(await moveReport(sfn, executionArn));
   return ended.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** How a move copied the tenant, and how long it was suspended (from "Suspend the tenant" to its resume). */
+async function moveReport(sfn: SFNClient, executionArn: string): Promise<string> {
+  const history = await fullHistory(sfn, executionArn);
+  const output = history.findLast((e) => e.type === 'ExecutionSucceeded')?.executionSucceededEventDetails
+    ?.output;
+  const { sync, copied } = (output ? JSON.parse(output) : {}) as {
+    sync?: { mode?: string; why?: string };
+    copied?: { rows?: number };
+  };
+  const how =
+    sync?.mode === 'replication'
+      ? 'replicated while it served'
+      : `in one snapshot while it was suspended (${sync?.why ?? 'not replicated'})`;
+  const suspended = timeBetween(history, MoveStates.suspend, MoveStates.resume);
+  return `copied ${copied?.rows ?? 0} rows ${how}; suspended ${suspended === undefined ? '?' : (suspended / 1000).toFixed(1)} s`;
 }
 
 /**

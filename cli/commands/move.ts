@@ -8,7 +8,7 @@ export function moveCommand(program: Command, ctx: CommandContext): void {
     program
       .command('move')
       .description(
-        'Move a shared tenant to another shared instance or cell with its data: suspended only for the copy, verified, and put back where it was if anything fails',
+        "Move a shared tenant to another shared instance or cell with its data: copied while it serves, suspended only for the copy's last part, verified, and put back where it was if anything fails",
       )
       .argument('<tenantId>')
       .option('--instance <id>', 'the shared instance to move it to (tenantctl cells lists them)')

@@ -1,3 +1,4 @@
+import { gatewayRequest } from '../../cli/describe';
 import { capacitySettings } from '../../common/capacity';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
@@ -192,5 +193,35 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     expect([...again.summary.updated].sort()).toEqual([...inCell('cell-2'), 'cl-c'].sort());
     const after = (await tenantViews()).filter((t) => t.status === 'ACTIVE');
     expect(after.filter((t) => t.codeVersion !== version).map((t) => t.tenantId)).toEqual([]);
+  });
+  it('serves the tenants of every cell while the control plane is down: its registry refuses every connection', async () => {
+    const { platform } = running();
+    // One tenant in each cell (cl-a was moved to cell-2), signed in before the control plane goes.
+    expect([(await getTenant('cl-a'))?.cell, (await getTenant('cl-b'))?.cell]).toEqual(['cell-2', 'cell-1']);
+    const { adminPassword } = await readJsonSecret<TenantSecret>(tenantResourceNames('cl-b').secretName);
+    const admin = await adminClient(platform, 'postgres');
+    try {
+      await admin.query(`ALTER DATABASE ${PlatformNames.platformDatabase} ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+        PlatformNames.platformDatabase,
+      ]);
+      const listed = await tenantctl(['tenants', '--state-dir', stateDir()]);
+      expect(listed.code).not.toBe(0);
+      for (const [tenantId, password] of [
+        ['cl-a', newPassword],
+        ['cl-b', adminPassword!],
+      ] as const) {
+        expect((await api(tenantId, '', '/health')).status).toBe(200);
+        const token = await signIn(tenantId, password);
+        expect((await api(tenantId, token, '/products?limit=5')).status).toBe(200);
+        expect((await gatewayRequest(running().endpoints.gateway, `${tenantId}.localhost`, '/')).status).toBe(
+          200,
+        );
+      }
+    } finally {
+      await admin.query(`ALTER DATABASE ${PlatformNames.platformDatabase} ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    expect((await tenantctl(['tenants', '--state-dir', stateDir()])).code).toBe(0);
   });
 });

@@ -141,6 +141,7 @@ describe('moving a shared tenant to another shared instance', () => {
     expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
     expect(shown.stdout).toContain(MoveStates.sync);
     expect(shown.stdout).toContain(MoveStates.copy);
+    expect(shown.stdout).toMatch(/copied \d+ rows replicated while it served; suspended \d+\.\d s/);
 
     const tenant = await getTenant(shop);
     expect([tenant?.status, tenant?.dbInstance]).toEqual(['ACTIVE', 'shared-2']);
