@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ConsoleRelease, TenantDetail } from '../console/registry';
+import type { CellView } from '../workflow-tasks/records/capacity';
 import type { TenantView } from '../workflow-tasks/records/registry';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
@@ -67,6 +68,11 @@ export class ControlPlaneClient {
   /** The releases that concerned a tenant (GET /tenants/{tenantId}), their execution ARNs newest first. */
   async releasesOf(tenantId: string): Promise<string[]> {
     return ((await this.tenant(tenantId))?.releases ?? []).map((r) => r.release);
+  }
+
+  /** Each cell's use against the limits placement goes by (GET /cells). */
+  async cells(): Promise<CellView[]> {
+    return (await this.get<{ cells: CellView[] }>('/cells')).cells;
   }
 
   /** The newest releases with their counts (GET /releases). */

@@ -79,6 +79,14 @@ export const SERVICE_QUOTAS: Partial<Record<QuotaName, ServiceQuota>> = {
 export type Quotas = Record<QuotaName, number>;
 
 /**
+ * The quotas placement reads from Service Quotas with these settings: every one it knows while one cell
+ * has the account to itself; none with more, whose settings are each cell's share of the account's.
+ */
+export function quotasReadFromServiceQuotas(settings: { readonly cells: number }): QuotaName[] {
+  return settings.cells > 1 ? [] : (Object.keys(SERVICE_QUOTAS) as QuotaName[]);
+}
+
+/**
  * Capacity settings beside the quotas: `sharedInstanceHeadroom` tenant places are kept free on the shared
  * instances: the next instance is started when fewer are left, so an onboarding rarely waits for one.
  * `cells`: how many cells tenants are placed in (`cell-1`, `cell-2`, ...), each within the limits above;

@@ -1,36 +1,60 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { cellIds } from '../../common/capacity';
+import { cellIds, quotasReadFromServiceQuotas } from '../../common/capacity';
 import { keptCapacity } from '../../local/bootstrap/capacity';
 import { cellView, type CellView } from '../../workflow-tasks/records/capacity';
-import { databaseUrlOption, json, jsonOption, out, stateDirOption } from '../options';
+import { awsOption, databaseUrlOption, json, jsonOption, out, stackOption, stateDirOption } from '../options';
+import { controlPlaneOf } from '../target';
 import { readRegistry } from '../registry';
 import { colourFor, statusTone, table } from '../table';
 
-/** `tenantctl cells`: each cell's use against each limit, and its shared instances. */
+/**
+ * `tenantctl cells [--aws]`: each cell's use against each limit, and its shared instances. Locally (or a
+ * registry at `--database-url`) against the kept settings, the AWS quotas among them as the local Service
+ * Quotas answers them; `--aws`, through the deployed stack's control-plane API, against what its placement
+ * goes by: its settings, and the quotas Service Quotas has applied to the account.
+ */
 export function cellsCommand(program: Command): void {
   program
     .command('cells')
     .description(
-      "Each cell's use against each limit (tenants, connections, IAM roles, RDS instances, distribution tenants) and its shared instances' tenants and connections",
+      "Each cell's use against each limit (tenants, connections, IAM roles, RDS instances, distribution tenants), where each limit comes from, and its shared instances' tenants and connections",
     )
     .addOption(stateDirOption())
     .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (options: { stateDir: string; databaseUrl?: string; json?: boolean }) => {
-      const settings = await keptCapacity(resolve(options.stateDir));
-      const views: CellView[] = await readRegistry(options, async (client) => {
-        const found: CellView[] = [];
-        for (const cell of cellIds(settings)) found.push(await cellView(client, cell, settings));
-        return found;
-      });
-      if (options.json) return json(views);
-      const colour = colourFor();
-      views.forEach((view, i) => {
-        if (i > 0) out('');
-        printCell(view, colour);
-      });
-    });
+    .addOption(awsOption("the deployed stack's cells, through its control-plane API (your credentials)"))
+    .addOption(stackOption())
+    .action(
+      async (options: {
+        stateDir: string;
+        databaseUrl?: string;
+        json?: boolean;
+        aws?: boolean;
+        stack?: string;
+      }) => {
+        const views = options.aws
+          ? await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).cells()
+          : await keptCells(options);
+        if (options.json) return json(views);
+        const colour = colourFor();
+        views.forEach((view, i) => {
+          if (i > 0) out('');
+          printCell(view, colour);
+        });
+      },
+    );
+}
+
+/** The cells against the settings kept in the state directory; locally Service Quotas answers from them. */
+async function keptCells(options: { stateDir: string; databaseUrl?: string }): Promise<CellView[]> {
+  const settings = await keptCapacity(resolve(options.stateDir));
+  return readRegistry(options, async (client) => {
+    const found: CellView[] = [];
+    for (const cell of cellIds(settings))
+      found.push(await cellView(client, cell, settings, quotasReadFromServiceQuotas(settings)));
+    return found;
+  });
 }
 
 function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
@@ -41,6 +65,7 @@ function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
       { header: 'LIMIT', cell: (l) => l.name },
       { header: 'IN USE', cell: (l) => `${l.inUse} / ${l.limit}`, tone: (l) => toneOf(l.inUse, l.limit) },
       { header: 'PER', cell: (l) => l.per },
+      { header: 'FROM', cell: (l) => l.source },
       { header: 'WHAT', cell: (l) => l.what },
     ],
     colour,

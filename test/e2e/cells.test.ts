@@ -143,6 +143,10 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     const [cell1, cell2] = await cells();
     const tenantsIn = (c: CellView | undefined) => c?.limits.find((l) => l.name === 'tenantsPerCell')?.inUse;
     expect([tenantsIn(cell1), tenantsIn(cell2)]).toEqual([9, 4]);
+    // Two cells share the account: each limit is its share as set, nothing read from Service Quotas.
+    expect([...(cell1?.limits ?? []), ...(cell2?.limits ?? [])].map((l) => l.source)).toEqual(
+      Array.from({ length: 12 }, () => 'setting'),
+    );
   });
 
   it('a move to the other cell that fails in its copy leaves the tenant serving where it was', async () => {

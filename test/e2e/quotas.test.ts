@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { ControlPlaneClient } from '../../cli/control-plane';
 import { capacitySettings } from '../../common/capacity';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import type { CellView } from '../../workflow-tasks/records/capacity';
@@ -142,7 +143,15 @@ describe('AWS quotas read from Service Quotas: raised, they count at once', () =
     expect((await getTenant('sq-dedicated'))?.status).toBe('ACTIVE');
     const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir()]);
     const [cell] = JSON.parse(shown.stdout) as CellView[];
-    expect(cell?.limits.find((l) => l.name === 'rdsDbInstances')).toMatchObject({ inUse: 4, limit: 4 });
+    const limit = (view: CellView | undefined, name: string) => view?.limits.find((l) => l.name === name);
+    expect(limit(cell, 'rdsDbInstances')).toMatchObject({ inUse: 4, limit: 4, source: 'Service Quotas' });
+    expect(limit(cell, 'tenantsPerCell')).toMatchObject({ source: 'setting' });
+    // The control-plane API (what tenantctl cells --aws reads) shows what placement goes by: the same.
+    const api = new ControlPlaneClient(`${running().platform.endpointUrl}/control-plane`, 'us-east-1');
+    const [inForce] = await api.cells();
+    expect(limit(inForce, 'rdsDbInstances')).toMatchObject({ inUse: 4, limit: 4, source: 'Service Quotas' });
+    expect(limit(inForce, 'iamRoles')).toMatchObject({ source: 'Service Quotas' });
+    expect(limit(inForce, 'tenantsPerCell')).toMatchObject({ source: 'setting' });
   });
 
   it('refuses a request that does not raise the quota, naming the applied value; the default stays AWS’s', async () => {

@@ -403,6 +403,7 @@ describe('the control-plane API', () => {
   it('answers only IAM-signed GETs of the registry, from a Lambda in the VPC, with access logs', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes.map((r) => r?.RouteKey).sort()).toEqual([
+      'GET /cells',
       'GET /releases',
       'GET /tenants',
       'GET /tenants/{tenantId}',
@@ -413,10 +414,16 @@ describe('the control-plane API', () => {
     });
     const [, fn] = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('ControlPlane'))!;
     expect(fn.Properties?.VpcConfig).toBeDefined();
-    // It reads the registry and nothing else: no tenant resource, no write.
+    // It reads the registry and the account's applied quotas (GET /cells), and nothing else: no tenant
+    // resource, no write.
     const actions = taskStatements('ControlPlane').flatMap((st) => st.actions);
     expect(
-      actions.filter((a) => !/^(secretsmanager:(GetSecretValue|DescribeSecret)|xray:|ec2:)/.test(a)),
+      actions.filter(
+        (a) =>
+          !/^(secretsmanager:(GetSecretValue|DescribeSecret)$|servicequotas:GetServiceQuota$|xray:|ec2:)/.test(
+            a,
+          ),
+      ),
     ).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TaskEnv } from '../../common/names';
-import { capacityInForce } from '../../workflow-tasks/records/capacity';
+import { capacityInForce, capacityWithSources } from '../../workflow-tasks/records/capacity';
 
 // What the emulator cannot produce: Service Quotas denied, throttled, or answering without a value; and
 // the cache a task Lambda keeps between placements. (The answered path runs against the local endpoint's
@@ -32,6 +32,7 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
       tenantsPerCell: 1000,
       cloudFrontDistributionTenants: 10_000,
     });
+    expect((await capacityWithSources()).fromServiceQuotas.sort()).toEqual(['iamRoles', 'rdsDbInstances']);
   });
 
   it('keeps the setting of a quota that cannot be read: denied, throttled, or without a count', async () => {
@@ -40,6 +41,8 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
       .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
     quotas.on(GetServiceQuotaCommand, iam).resolves({ Quota: { ...iam, Value: 0 } });
     expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
+    // Where each limit came from, as tenantctl cells --aws shows it: neither was read.
+    expect((await capacityWithSources()).fromServiceQuotas).toEqual([]);
     quotas.reset();
     quotas
       .on(GetServiceQuotaCommand)
@@ -51,6 +54,7 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     process.env[TaskEnv.capacity] = JSON.stringify({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 120 } });
     expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
+    expect((await capacityWithSources()).fromServiceQuotas).toEqual([]);
     expect(quotas.commandCalls(GetServiceQuotaCommand)).toHaveLength(0);
   });
 

@@ -2,15 +2,19 @@ import { domainView, tenantDomains } from '../records/domains';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
-import { getTenant, listTenants, tenantView } from '../records/registry';
+import { getTenant, listTenants, tenantView, withRegistry } from '../records/registry';
 import { recentReleases, tenantReleases } from '../records/release-ledger';
+import { cellIds } from '../../common/capacity';
+import { capacityWithSources, cellView, type CellView } from '../records/capacity';
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
  * the platform's private database, so on AWS this is how `tenantctl tenants --aws` and the console see it).
  * `GET /tenants`: every tenant as `tenantctl tenants --json` shows it; `GET /tenants/{tenantId}`: one, with
  * the ids of its resources and the releases that concerned it; `GET /releases`: the newest releases with
- * their counts, as `tenantctl releases --json` shows them. Nothing here writes.
+ * their counts, as `tenantctl releases --json` shows them; `GET /cells`: each cell's use against the limits
+ * placement goes by (the deployed settings, and the AWS quotas Service Quotas has for the account), as
+ * `tenantctl cells --json` shows them. Nothing here writes.
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext?.http?.method ?? 'GET';
@@ -37,11 +41,23 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     if (path === '/releases') {
       return answer(200, { releases: await recentReleases() });
     }
-    return answer(404, { message: 'Not Found: GET /tenants, /tenants/{tenantId} or /releases' });
+    if (path === '/cells') return answer(200, { cells: await cellsInForce() });
+    return answer(404, { message: 'Not Found: GET /tenants, /tenants/{tenantId}, /releases or /cells' });
   } catch (error) {
     logger.error('control-plane request failed', { path, errorName: (error as Error).name });
     return answer(500, { message: 'The registry could not be read' });
   }
+}
+
+/** Each cell's view against the limits in force. */
+async function cellsInForce(): Promise<CellView[]> {
+  const { settings, fromServiceQuotas } = await capacityWithSources();
+  return withRegistry(async (client) => {
+    const views: CellView[] = [];
+    for (const cell of cellIds(settings))
+      views.push(await cellView(client, cell, settings, fromServiceQuotas));
+    return views;
+  });
 }
 
 function answer(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {

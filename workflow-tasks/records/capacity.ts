@@ -15,6 +15,7 @@ import {
   placesPerSharedInstance,
   QUOTAS,
   quotaMessage,
+  quotasReadFromServiceQuotas,
   type CapacitySettings,
   type QuotaName,
 } from '../../common/capacity';
@@ -44,9 +45,18 @@ export function capacityFromEnv(): CapacitySettings {
  * each counts its share of the account's quotas, which the settings give, and nothing is read.
  */
 export async function capacityInForce(): Promise<CapacitySettings> {
+  return (await capacityWithSources()).settings;
+}
+
+/** capacityInForce, and which of its limits Service Quotas gave (the others are the settings'). */
+export async function capacityWithSources(): Promise<{
+  settings: CapacitySettings;
+  fromServiceQuotas: QuotaName[];
+}> {
   const settings = capacityFromEnv();
-  if (settings.cells > 1) return settings;
-  return { ...settings, ...(await appliedQuotas()) };
+  if (quotasReadFromServiceQuotas(settings).length === 0) return { settings, fromServiceQuotas: [] };
+  const applied = await appliedQuotas();
+  return { settings: { ...settings, ...applied }, fromServiceQuotas: Object.keys(applied) as QuotaName[] };
 }
 
 /** The instance the platform was deployed with: its endpoint and master secret are the task environment's. */
@@ -637,7 +647,15 @@ async function domainsHeld(
 /** A cell's use against each limit, as `tenantctl cells` shows it. */
 export interface CellView {
   readonly cell: string;
-  readonly limits: { name: QuotaName; limit: number; inUse: number; per: string; what: string }[];
+  readonly limits: {
+    name: QuotaName;
+    limit: number;
+    inUse: number;
+    per: string;
+    what: string;
+    /** Where the limit comes from: the settings, or the account's applied quota in Service Quotas. */
+    source: LimitSource;
+  }[];
   readonly sharedInstances: {
     id: string;
     status: string;
@@ -652,11 +670,17 @@ export interface CellView {
   }[];
 }
 
-/** The cell's use, read over any connection to the platform database (the CLI has its own). */
+export type LimitSource = 'setting' | 'Service Quotas';
+
+/**
+ * The cell's use, read over any connection to the platform database (the CLI has its own), against
+ * `settings`, of which `fromServiceQuotas` came from Service Quotas.
+ */
 export async function cellView(
   client: ClientBase,
   cell: string,
   settings: CapacitySettings,
+  fromServiceQuotas: readonly QuotaName[] = [],
 ): Promise<CellView> {
   const use = await cellUse(client, null, cell);
   const mostOnOne = Math.max(0, ...use.instances.map((i) => i.tenants));
@@ -676,6 +700,7 @@ export async function cellView(
       inUse: inUse[name],
       per: QUOTAS[name].per,
       what: QUOTAS[name].what,
+      source: fromServiceQuotas.includes(name) ? 'Service Quotas' : 'setting',
     })),
     sharedInstances: use.instances.map((i) => ({
       id: i.id,
