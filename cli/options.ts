@@ -55,6 +55,25 @@ export function targetOptions(command: Command): Command {
     .addOption(jsonOption());
 }
 
+/** The options of a command that reads the registry: locally, at `--database-url`, or (`--aws`) the stack's. */
+export interface RegistryReadOptions {
+  readonly stateDir: string;
+  readonly databaseUrl?: string;
+  readonly json?: boolean;
+  readonly aws?: boolean;
+  readonly stack?: string;
+}
+
+/** Adds them; `what` says what `--aws` reads through the stack's control-plane API. */
+export function registryReadOptions(command: Command, what: string): Command {
+  return command
+    .addOption(stateDirOption())
+    .addOption(databaseUrlOption())
+    .addOption(jsonOption())
+    .addOption(awsOption(`the deployed stack's ${what}, through its control-plane API (your credentials)`))
+    .addOption(stackOption());
+}
+
 /**
  * `value` when it is a valid tenant id; otherwise an error naming `field` and why (tenantctl exits 2 and
  * nothing starts). Every command that takes a tenant id checks it here, before anything else.

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { cellIds, quotasReadFromServiceQuotas } from '../../common/capacity';
 import { keptCapacity } from '../../local/bootstrap/capacity';
 import { cellView, type CellView } from '../../workflow-tasks/records/capacity';
-import { awsOption, databaseUrlOption, json, jsonOption, out, stackOption, stateDirOption } from '../options';
+import { json, out, registryReadOptions, type RegistryReadOptions } from '../options';
 import { controlPlaneOf } from '../target';
 import { readRegistry } from '../registry';
 import { colourFor, statusTone, table } from '../table';
@@ -15,35 +15,24 @@ import { colourFor, statusTone, table } from '../table';
  * goes by: its settings, and the quotas Service Quotas has applied to the account.
  */
 export function cellsCommand(program: Command): void {
-  program
-    .command('cells')
-    .description(
-      "Each cell's use against each limit (tenants, connections, IAM roles, RDS instances, distribution tenants), where each limit comes from, and its shared instances' tenants and connections",
-    )
-    .addOption(stateDirOption())
-    .addOption(databaseUrlOption())
-    .addOption(jsonOption())
-    .addOption(awsOption("the deployed stack's cells, through its control-plane API (your credentials)"))
-    .addOption(stackOption())
-    .action(
-      async (options: {
-        stateDir: string;
-        databaseUrl?: string;
-        json?: boolean;
-        aws?: boolean;
-        stack?: string;
-      }) => {
-        const views = options.aws
-          ? await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).cells()
-          : await keptCells(options);
-        if (options.json) return json(views);
-        const colour = colourFor();
-        views.forEach((view, i) => {
-          if (i > 0) out('');
-          printCell(view, colour);
-        });
-      },
-    );
+  registryReadOptions(
+    program
+      .command('cells')
+      .description(
+        "Each cell's use against each limit (tenants, connections, IAM roles, RDS instances, distribution tenants), where each limit comes from, and its shared instances' tenants and connections",
+      ),
+    'cells',
+  ).action(async (options: RegistryReadOptions) => {
+    const views = options.aws
+      ? await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).cells()
+      : await keptCells(options);
+    if (options.json) return json(views);
+    const colour = colourFor();
+    views.forEach((view, i) => {
+      if (i > 0) out('');
+      printCell(view, colour);
+    });
+  });
 }
 
 /** The cells against the settings kept in the state directory; locally Service Quotas answers from them. */
