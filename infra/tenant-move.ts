@@ -79,14 +79,10 @@ export class TenantMove extends Construct {
       stateName: S.waitSync,
       time: sfn.WaitTime.duration(Duration.seconds(SYNC_WAIT_SECONDS)),
     });
-    const beforeNoReturn = [
-      prepare,
-      sync,
-      suspend,
-      task(S.copy, 'copy', '$.copied'),
-      task(S.switchOver, 'switchOver', '$.switched'),
-    ];
-    for (const step of beforeNoReturn) step.addCatch(undoSwitch, { resultPath: '$.error' });
+    const copy = task(S.copy, 'copy', '$.copied');
+    const switchOver = task(S.switchOver, 'switchOver', '$.switched');
+    for (const step of [prepare, sync, suspend, copy, switchOver])
+      step.addCatch(undoSwitch, { resultPath: '$.error' });
     // From the resume on, a failure ends the execution; the cleanup workflow finishes the move forward.
     const afterNoReturn = [
       task(S.resume, 'resume', undefined, 'undo'),
@@ -99,8 +95,8 @@ export class TenantMove extends Construct {
         .when(sfn.Condition.booleanEquals('$.sync.ready', true), suspend)
         .otherwise(wait.next(sync)),
     );
-    let chain: sfn.Chain = sfn.Chain.start(suspend);
-    for (const step of [...beforeNoReturn.slice(3), ...afterNoReturn]) chain = chain.next(step);
+    let chain: sfn.Chain = suspend.next(copy).next(switchOver);
+    for (const step of afterNoReturn) chain = chain.next(step);
     chain.next(new sfn.Succeed(this, S.moved, { stateName: S.moved }));
 
     this.stateMachine = workflowStateMachine(this, {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { cellIds, quotasReadFromServiceQuotas } from '../../common/capacity';
+import { quotasReadFromServiceQuotas } from '../../common/capacity';
 import { keptCapacity } from '../../local/bootstrap/capacity';
-import { cellView, type CellView } from '../../workflow-tasks/records/capacity';
+import { cellViews, type CellView } from '../../workflow-tasks/records/capacity';
 import { json, out, registryReadOptions, type RegistryReadOptions } from '../options';
 import { controlPlaneOf } from '../target';
 import { readRegistry } from '../registry';
@@ -38,12 +38,9 @@ export function cellsCommand(program: Command): void {
 /** The cells against the settings kept in the state directory; locally Service Quotas answers from them. */
 async function keptCells(options: { stateDir: string; databaseUrl?: string }): Promise<CellView[]> {
   const settings = await keptCapacity(resolve(options.stateDir));
-  return readRegistry(options, async (client) => {
-    const found: CellView[] = [];
-    for (const cell of cellIds(settings))
-      found.push(await cellView(client, cell, settings, quotasReadFromServiceQuotas(settings)));
-    return found;
-  });
+  return readRegistry(options, (client) =>
+    cellViews(client, settings, quotasReadFromServiceQuotas(settings)),
+  );
 }
 
 function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {

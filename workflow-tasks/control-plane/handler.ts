@@ -4,8 +4,7 @@ import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
 import { getTenant, listTenants, tenantView, withRegistry } from '../records/registry';
 import { recentReleases, tenantReleases } from '../records/release-ledger';
-import { cellIds } from '../../common/capacity';
-import { capacityWithSources, cellView, type CellView } from '../records/capacity';
+import { capacityWithSources, cellViews, type CellView } from '../records/capacity';
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
@@ -52,12 +51,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
 /** Each cell's view against the limits in force. */
 async function cellsInForce(): Promise<CellView[]> {
   const { settings, fromServiceQuotas } = await capacityWithSources();
-  return withRegistry(async (client) => {
-    const views: CellView[] = [];
-    for (const cell of cellIds(settings))
-      views.push(await cellView(client, cell, settings, fromServiceQuotas));
-    return views;
-  });
+  return withRegistry((client) => cellViews(client, settings, fromServiceQuotas));
 }
 
 function answer(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {

@@ -126,7 +126,7 @@ export interface MoveSync {
 }
 
 /** Rounds of "Copy while serving" before a copy that has not caught up fails the move (5 s apart on AWS). */
-export const MAX_SYNC_ROUNDS = 720;
+const MAX_SYNC_ROUNDS = 720;
 /** How long the suspended copy waits for the target to apply the source's last writes. */
 const CATCH_UP_MS = 120_000;
 

@@ -672,6 +672,17 @@ export interface CellView {
 
 export type LimitSource = 'setting' | 'Service Quotas';
 
+/** Every cell's view (cellView), in the order they fill. */
+export async function cellViews(
+  client: ClientBase,
+  settings: CapacitySettings,
+  fromServiceQuotas: readonly QuotaName[] = [],
+): Promise<CellView[]> {
+  const views: CellView[] = [];
+  for (const cell of cellIds(settings)) views.push(await cellView(client, cell, settings, fromServiceQuotas));
+  return views;
+}
+
 /**
  * The cell's use, read over any connection to the platform database (the CLI has its own), against
  * `settings`, of which `fromServiceQuotas` came from Service Quotas.
