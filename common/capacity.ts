@@ -98,7 +98,24 @@ export interface CapacitySettings extends Quotas {
   readonly sharedInstanceHeadroom: number;
   readonly cells: number;
   readonly connectionsPerTenant: number;
+  /** Read with the applied quotas, never set: see UseBesideTenants. */
+  readonly besideTenants?: UseBesideTenants;
 }
+
+/**
+ * What the account holds of an AWS quota beside the platform's tenants: the platform's own roles (its task
+ * Lambdas', CDK's) and whatever else runs in the account (other workloads' roles and RDS instances). Read
+ * with the applied quotas (workflow-tasks/lib/service-quotas.ts) while one cell has the account to itself,
+ * and counted in that quota's use: placement refuses at the quota, not some hundred roles after it.
+ */
+export type UseBesideTenants = Partial<Record<'iamRoles' | 'rdsDbInstances', number>>;
+
+/**
+ * The RDS identifier of the shared instance the platform is deployed with (infra/shared-database.ts): one
+ * platform per account and region, like the event bus name; not `tenant-*`, the names the tasks may create
+ * and delete instances under.
+ */
+export const DEPLOYED_SHARED_INSTANCE_RDS_ID = 'platform-shared-db';
 
 /** The connections each shared tenant's role may open when the settings do not say. */
 export const DEFAULT_CONNECTIONS_PER_TENANT = 5;
@@ -216,6 +233,18 @@ export const FIRST_SHARED_INSTANCE = 'shared-1';
  */
 export function sharedInstanceRdsId(instanceId: string): string {
   return `platform-${instanceId.replace(/^shared-/, 'shared-instance-')}`;
+}
+
+/**
+ * Whether an RDS instance is one placement counts itself: a shared instance (the deployed one, or one
+ * add-capacity made) or a dedicated tenant's (`tenant-<id>`, common/names.ts).
+ */
+export function isPlatformInstance(rdsId: string): boolean {
+  return (
+    rdsId === DEPLOYED_SHARED_INSTANCE_RDS_ID ||
+    rdsId.startsWith(sharedInstanceRdsId('shared-')) ||
+    rdsId.startsWith('tenant-')
+  );
 }
 
 /** The master user of a shared instance the platform adds (RDS manages its password in Secrets Manager). */

@@ -87,13 +87,18 @@ export const ALARM_REMOVAL = [
 export const USES_REGISTRY: Grant = { read: 'masterSecret' };
 
 /**
- * The AWS quotas placement counts against, read from Service Quotas (workflow-tasks/lib/service-quotas.ts):
- * those quotas only; a global service's in us-east-1.
+ * The AWS quotas placement counts against as the account has them (workflow-tasks/lib/service-quotas.ts):
+ * their applied values in Service Quotas (a global service's in us-east-1), and what the account holds of
+ * them beside the tenants: its roles (ListRoles has no resource-level permission) and its RDS instances.
  */
-export const READS_SERVICE_QUOTAS: Grant = {
-  allow: ['servicequotas:GetServiceQuota'],
-  on: Object.values(SERVICE_QUOTAS).map(
-    (q) =>
-      `arn:{partition}:servicequotas:${q.global ? 'us-east-1' : '{region}'}:{account}:${q.serviceCode}/${q.quotaCode}`,
-  ),
-};
+export const READS_ACCOUNT_QUOTAS: readonly Grant[] = [
+  {
+    allow: ['servicequotas:GetServiceQuota'],
+    on: Object.values(SERVICE_QUOTAS).map(
+      (q) =>
+        `arn:{partition}:servicequotas:${q.global ? 'us-east-1' : '{region}'}:{account}:${q.serviceCode}/${q.quotaCode}`,
+    ),
+  },
+  { allow: ['iam:ListRoles'], on: ['*'] },
+  { allow: ['rds:DescribeDBInstances'], on: [inAccount('rds', 'db:*')] },
+];

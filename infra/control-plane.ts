@@ -5,7 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { READS_SERVICE_QUOTAS } from '../common/permissions';
+import { READS_ACCOUNT_QUOTAS } from '../common/permissions';
 import { StepGrants } from './step-permissions';
 import { taskFunction, type TaskLambdaSettings } from './task-lambdas';
 
@@ -36,7 +36,7 @@ export class ControlPlaneApi extends Construct {
     });
     props.masterSecret.grantRead(this.handler);
     // GET /cells shows the limits placement goes by, the AWS quotas among them as applied to the account.
-    new StepGrants(this, props).grantAll([READS_SERVICE_QUOTAS], this.handler);
+    new StepGrants(this, props).grantAll(READS_ACCOUNT_QUOTAS, this.handler);
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: 'Tenant platform control plane: the registry, read-only, IAM-authorized',
       defaultAuthorizer: new HttpIamAuthorizer(),

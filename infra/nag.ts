@@ -98,7 +98,12 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       ['Resource::*'],
-      'Actions with no resource-level permissions: X-Ray trace writes, and (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig.',
+      "Actions with no resource-level permissions: X-Ray trace writes, (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig, and (placement) iam:ListRoles, counting the account's roles beside the tenants'.",
+    );
+    iam5(
+      fn,
+      [`Resource::${arn('rds', 'db:*')}`],
+      "Placement counts the region's RDS instances beside the platform's (rds:DescribeDBInstances, a read).",
     );
   }
   for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity, move]) {

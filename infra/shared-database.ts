@@ -4,12 +4,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEPLOYED_SHARED_INSTANCE_RDS_ID } from '../common/capacity';
 import { PlatformNames } from '../common/names';
 import type { PlatformNetwork } from './network';
-
-/** The shared instance's identifier (one platform per account and region, like the event bus name); not
- * `tenant-*`, the names the tasks may create and delete instances under. */
-export const SHARED_INSTANCE_ID = 'platform-shared-db';
 
 export interface SharedDatabaseProps {
   readonly network: PlatformNetwork;
@@ -68,12 +65,12 @@ export class SharedDatabase extends Construct {
       removalPolicy: RemovalPolicy.SNAPSHOT,
       publiclyAccessible: false,
       autoMinorVersionUpgrade: true,
-      instanceIdentifier: SHARED_INSTANCE_ID,
+      instanceIdentifier: DEPLOYED_SHARED_INSTANCE_RDS_ID,
       cloudwatchLogsExports: ['postgresql'],
     });
     // The exported log group, created first with its retention (instead of CDK's log-retention function).
     const logGroup = new logs.LogGroup(this, 'PostgresLogs', {
-      logGroupName: `/aws/rds/instance/${SHARED_INSTANCE_ID}/postgresql`,
+      logGroupName: `/aws/rds/instance/${DEPLOYED_SHARED_INSTANCE_RDS_ID}/postgresql`,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -49,7 +49,11 @@ function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
     view.limits,
     [
       { header: 'LIMIT', cell: (l) => l.name },
-      { header: 'IN USE', cell: (l) => `${l.inUse} / ${l.limit}`, tone: (l) => toneOf(l.inUse, l.limit) },
+      {
+        header: 'IN USE',
+        cell: (l) => `${l.inUse} / ${l.limit}${l.besideTenants ? ` (${l.besideTenants} not tenants')` : ''}`,
+        tone: (l) => toneOf(l.inUse, l.limit),
+      },
       { header: 'PER', cell: (l) => l.per },
       { header: 'FROM', cell: (l) => l.source },
       { header: 'WHAT', cell: (l) => l.what },

@@ -142,7 +142,7 @@ export class LocalIam {
       request: {
         principal: this.sessionArn(role.name),
         action,
-        resource: { resource, accountId: this.local.account },
+        resource: { resource: asOneResource(resource), accountId: this.local.account },
         contextVariables: {
           'aws:PrincipalArn': `arn:aws:iam::${this.local.account}:role/${role.name}`,
           'aws:PrincipalAccount': this.local.account,
@@ -223,4 +223,14 @@ export function sendAccessDenied(
       `<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${escaped}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
     );
   }
+}
+
+/**
+ * A request for every resource of a type (DescribeDBInstances without an identifier: `...:db:*`) names
+ * them with a literal `*`, which AWS matches as a character: `db:*` or `*` allow it, `db:tenant-*` does
+ * not. The simulator would read it as a pattern (and allow it by any statement on some of them), so it is
+ * evaluated as one resource named by a character no identifier has, which only those match too.
+ */
+function asOneResource(resource: string): string {
+  return resource !== '*' && resource.endsWith(':*') ? `${resource.slice(0, -1)}\u00a7` : resource;
 }

@@ -408,6 +408,8 @@ const QUERY_ACTIONS: Record<
     ],
   },
   iam: {
+    // No resource-level permission: every role of the account is listed.
+    ListRoles: () => [{ action: 'iam:ListRoles', resource: '*' }],
     CreateRole: (f, l) => {
       const role = roleArn(l, f.get('RoleName'), f.get('Path'));
       const tags = queryTags(f);

@@ -11,7 +11,8 @@ import { tenantApiRequest } from '../fixtures/tenant-api';
 
 // Ten tenants a shared instance by its tenant limit, but each tenant's role may open two connections and an
 // instance's tenants four together: the connection budget binds first, at two tenants an instance. The
-// emulated account may have three RDS instances (its Service Quotas say so; the shared ones count).
+// emulated account may have three RDS instances and eight IAM roles (its Service Quotas say so; the shared
+// instances count, and so do roles and instances that are not the tenants').
 const QUOTAS = capacitySettings(
   {
     tenantsPerSharedInstance: 10,
@@ -19,6 +20,7 @@ const QUOTAS = capacitySettings(
     connectionsPerTenant: 2,
     sharedInstanceHeadroom: 0,
     rdsDbInstances: 3,
+    iamRoles: 8,
   },
   'test',
 );
@@ -163,5 +165,64 @@ describe('AWS quotas read from Service Quotas: raised, they count at once', () =
     expect(await serviceQuotas('get-aws-default-service-quota', ...RDS_INSTANCES)).toMatchObject({
       Quota: { Value: 40 },
     });
+  });
+});
+
+describe("the account's own use: roles and instances that are not the tenants' count against its quotas", () => {
+  const iam = (...args: string[]) => awsCli(running().endpoints.aws, ['iam', ...args]);
+  const otherRole = (name: string) =>
+    iam(
+      'create-role',
+      '--role-name',
+      name,
+      '--assume-role-policy-document',
+      '{"Version":"2012-10-17","Statement":[]}',
+    );
+  const inForce = async (name: string) => {
+    const api = new ControlPlaneClient(`${running().platform.endpointUrl}/control-plane`, 'us-east-1');
+    const [cell] = await api.cells();
+    return cell?.limits.find((l) => l.name === name);
+  };
+
+  it("refuses a tenant whose role the account has no room for, counting another team's roles, and places it once one is gone", async () => {
+    // Five tenants hold a role (conn-a, conn-b, conn-c, conn-own, sq-dedicated); three roles are someone else's.
+    for (const name of ['reporting-role', 'ci-deployer', 'backup-role']) await otherRole(name);
+    expect(await inForce('iamRoles')).toMatchObject({ inUse: 8, limit: 8, besideTenants: 3 });
+    const refused = await onboard('sq-roles');
+    expect([refused.status, refused.error]).toEqual(['FAILED', 'QuotaExceeded']);
+    expect(refused.cause).toContain(
+      "iamRoles is 8 per account and 8 are in use: no role can be made for tenant sq-roles's function in cell-1, 3 of them not the tenants'",
+    );
+
+    await iam('delete-role', '--role-name', 'backup-role');
+    expect((await onboard('sq-roles')).status).toBe('SUCCEEDED');
+    expect(await inForce('iamRoles')).toMatchObject({ inUse: 8, limit: 8, besideTenants: 2 });
+  });
+
+  it("counts an RDS instance that is not the platform's in the region's use, and names it in a refusal", async () => {
+    await awsCli(running().endpoints.aws, [
+      'rds',
+      'create-db-instance',
+      '--db-instance-identifier',
+      'reporting-db',
+      '--db-instance-class',
+      'db.t4g.micro',
+      '--engine',
+      'postgres',
+      '--master-username',
+      'reporting',
+      '--master-user-password',
+      'reporting-password-1',
+      '--allocated-storage',
+      '20',
+    ]);
+    // shared-1, shared-2, conn-own's and sq-dedicated's instances, and the reporting database.
+    expect(await inForce('rdsDbInstances')).toMatchObject({ inUse: 5, limit: 4, besideTenants: 1 });
+    await iam('delete-role', '--role-name', 'ci-deployer');
+    const refused = await onboard('sq-dedicated-2', { tier: 'dedicated' });
+    expect([refused.status, refused.error]).toEqual(['FAILED', 'QuotaExceeded']);
+    expect(refused.cause).toContain(
+      "rdsDbInstances is 4 per region and 5 are in use: no instance can be made for dedicated tenant sq-dedicated-2 in cell-1, 1 of them not the tenants'",
+    );
   });
 });

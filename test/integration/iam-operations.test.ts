@@ -8,7 +8,7 @@ import {
   DescribeLogGroupsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, ListRolesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateFunctionCommand,
   InvokeCommand,
@@ -19,6 +19,7 @@ import {
 import {
   CreateDBInstanceCommand,
   DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
 } from '@aws-sdk/client-rds';
@@ -414,6 +415,18 @@ const CASES: [string, () => Sendable, unknown, Authorization[]][] = [
     ],
   ],
   [
+    'ListRoles: every role of the account',
+    () => new IAMClient(config()),
+    new ListRolesCommand({}),
+    [{ action: 'iam:ListRoles', resource: '*' }],
+  ],
+  [
+    'DescribeDBInstances: every instance of the region',
+    () => new RDSClient(config()),
+    new DescribeDBInstancesCommand({}),
+    [{ action: 'rds:DescribeDBInstances', resource: arn('rds', 'db:*') }],
+  ],
+  [
     'CreateInvalidation',
     () => new CloudFrontClient(config()),
     new CreateInvalidationCommand({
@@ -545,6 +558,30 @@ describe('findings of the synthesized policies, shown by the check', () => {
       'is not authorized to perform: logs:DescribeLogGroups on resource: *',
     );
     expect(await iam.authorize(deployFunction.name, request)).toBeUndefined();
+  });
+
+  it("listing every RDS instance takes a grant on all of them: one on db:tenant-* does not allow it, placement's does", async () => {
+    const { request } = await sent(new RDSClient(config()), new DescribeDBInstancesCommand({}));
+    const tenantsOnly = {
+      name: 'TenantInstancesOnly',
+      policies: [
+        {
+          name: 'tenants',
+          document: {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: 'rds:DescribeDBInstances', Resource: arn('rds', 'db:tenant-*') },
+            ],
+          },
+        },
+      ],
+    };
+    const registerTenant = roleOfState('Register tenant', 'onboarding');
+    const iam = new LocalIam([tenantsOnly, registerTenant], local, lookups);
+    expect((await iam.authorize(tenantsOnly.name, request))?.message).toContain(
+      `is not authorized to perform: rds:DescribeDBInstances on resource: ${arn('rds', 'db:*')}`,
+    );
+    expect(await iam.authorize(registerTenant.name, request)).toBeUndefined();
   });
 
   it('a tenant role may only be created with the boundary: without it, CreateRole is refused', async () => {

@@ -1,6 +1,6 @@
+import { DEPLOYED_SHARED_INSTANCE_RDS_ID } from '../../common/capacity';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
 import { tenantIdSchema } from '../../common/tenant-input';
-import { SHARED_INSTANCE_ID } from '../../infra/shared-database';
 import { DEDICATED_MASTER_USER } from '../../workflow-tasks/create-database/step';
 
 /**
@@ -11,7 +11,7 @@ const NAMESPACES = [
   {
     what: 'RDS instance',
     template: tenantResourceNames('XID').instanceId,
-    taken: [SHARED_INSTANCE_ID],
+    taken: [DEPLOYED_SHARED_INSTANCE_RDS_ID],
   },
   {
     what: 'PostgreSQL database or role (the id, dashes as underscores)',

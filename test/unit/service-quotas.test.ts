@@ -1,17 +1,25 @@
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TaskEnv } from '../../common/names';
 import { capacityInForce, capacityWithSources } from '../../workflow-tasks/records/capacity';
 
-// What the emulator cannot produce: Service Quotas denied, throttled, or answering without a value; and
-// the cache a task Lambda keeps between placements. (The answered path runs against the local endpoint's
-// Service Quotas in test/e2e/service-quotas.test.ts.)
+// What the emulator cannot produce: Service Quotas denied, throttled, or answering without a value; IAM
+// and RDS listing pages, or refusing the list; and the cache a task Lambda keeps between placements. (The
+// answered path runs against the local endpoint in test/e2e/quotas.test.ts.)
 const quotas = mockClient(ServiceQuotasClient);
+const iamApi = mockClient(IAMClient);
+const rdsApi = mockClient(RDSClient);
 const rds = { ServiceCode: 'rds', QuotaCode: 'L-7B6409FD' };
 const iam = { ServiceCode: 'iam', QuotaCode: 'L-FE177D64' };
 
 beforeEach(() => {
   quotas.reset();
+  iamApi.reset();
+  rdsApi.reset();
+  iamApi.on(ListRolesCommand).resolves({ Roles: [] });
+  rdsApi.on(DescribeDBInstancesCommand).resolves({ DBInstances: [] });
   process.env[TaskEnv.capacity] = JSON.stringify({ rdsDbInstances: 4, iamRoles: 30 });
   process.env[TaskEnv.serviceQuotasCacheSeconds] = '0';
 });
@@ -20,6 +28,8 @@ afterAll(() => {
   delete process.env[TaskEnv.capacity];
   delete process.env[TaskEnv.serviceQuotasCacheSeconds];
   quotas.restore();
+  iamApi.restore();
+  rdsApi.restore();
 });
 
 describe('the limits placement goes by: the settings, with the AWS quotas as applied to the account', () => {
@@ -67,5 +77,50 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     expect(quotas.commandCalls(GetServiceQuotaCommand)).toHaveLength(2);
     process.env[TaskEnv.serviceQuotasCacheSeconds] = '0';
     expect((await capacityInForce()).rdsDbInstances).toBe(60);
+  });
+
+  it("counts the account's roles and instances beside the tenants', over every page", async () => {
+    quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1000 } });
+    const role = (RoleName: string) => ({
+      RoleName,
+      Path: '/',
+      RoleId: RoleName,
+      Arn: '',
+      CreateDate: new Date(),
+    });
+    iamApi
+      .on(ListRolesCommand, { Marker: undefined })
+      .resolves({
+        Roles: [role('tenant-acme-api-role'), role('TenantPlatform-RegisterTenantRole'), role('ci-deployer')],
+        IsTruncated: true,
+        Marker: 'page-2',
+      })
+      .on(ListRolesCommand, { Marker: 'page-2' })
+      .resolves({ Roles: [role('tenant-globex-api-role'), role('another-team-role')], IsTruncated: false });
+    rdsApi.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'platform-shared-db' },
+        { DBInstanceIdentifier: 'platform-shared-instance-2' },
+        { DBInstanceIdentifier: 'tenant-acme' },
+        { DBInstanceIdentifier: 'reporting-db' },
+      ],
+    });
+    const { settings } = await capacityWithSources();
+    expect(settings.besideTenants).toEqual({ iamRoles: 3, rdsDbInstances: 1 });
+    expect(iamApi.commandCalls(ListRolesCommand)).toHaveLength(2);
+  });
+
+  it('counts nothing beside the tenants when the account cannot be listed, and reads no list for cells sharing it', async () => {
+    quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1000 } });
+    iamApi.on(ListRolesCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDenied' }));
+    rdsApi.on(DescribeDBInstancesCommand).rejects(Object.assign(new Error('slow'), { name: 'Throttling' }));
+    const { settings } = await capacityWithSources();
+    expect(settings.besideTenants).toEqual({});
+    expect(settings.iamRoles).toBe(1000);
+
+    process.env[TaskEnv.capacity] = JSON.stringify({ cells: 2 });
+    iamApi.resetHistory();
+    expect((await capacityWithSources()).settings.besideTenants).toBeUndefined();
+    expect(iamApi.commandCalls(ListRolesCommand)).toHaveLength(0);
   });
 });

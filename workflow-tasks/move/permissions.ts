@@ -1,6 +1,6 @@
 import { PlatformNames } from '../../common/names';
 import {
-  READS_SERVICE_QUOTAS,
+  READS_ACCOUNT_QUOTAS,
   TenantArns,
   USES_REGISTRY,
   type WorkflowPermissions,
@@ -18,7 +18,7 @@ const pointsTenantSecret = {
 /** What each handler of the move workflow may do (workflow-tasks/move/steps.ts). */
 export const permissions: WorkflowPermissions = {
   // The target cell's AWS quotas are counted (a move to another cell takes a role there).
-  claim: [USES_REGISTRY, READS_SERVICE_QUOTAS],
+  claim: [USES_REGISTRY, ...READS_ACCOUNT_QUOTAS],
   // The target's role and database, migrated with the tenant's version's migrations (its zip).
   prepare: [
     USES_REGISTRY,

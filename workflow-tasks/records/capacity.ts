@@ -18,11 +18,12 @@ import {
   quotasReadFromServiceQuotas,
   type CapacitySettings,
   type QuotaName,
+  type UseBesideTenants,
 } from '../../common/capacity';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv } from '../../common/names';
 import { sharedServer, type MasterServer } from '../lib/db';
-import { appliedQuotas } from '../lib/service-quotas';
+import { accountQuotas } from '../lib/service-quotas';
 import type { ValidatedTenant } from '../lib/types';
 import { HOLDING } from './lifecycle';
 import { withRegistry } from './registry';
@@ -40,9 +41,10 @@ export function capacityFromEnv(): CapacitySettings {
 
 /**
  * The limits placement goes by: the settings, with the AWS quotas Service Quotas has for the account (as
- * raised, or not) in place of theirs wherever it could be read (lib/service-quotas.ts). Only while one cell
- * has the account to itself: the cells of a platform share its one account today, so with more than one
- * each counts its share of the account's quotas, which the settings give, and nothing is read.
+ * raised, or not) in place of theirs wherever it could be read, and what the account holds of them beside
+ * the tenants (`besideTenants`, counted in their use) (lib/service-quotas.ts). Only while one cell has the
+ * account to itself: the cells of a platform share its one account today, so with more than one each
+ * counts its share of the account's quotas, which the settings give, and nothing is read.
  */
 export async function capacityInForce(): Promise<CapacitySettings> {
   return (await capacityWithSources()).settings;
@@ -55,8 +57,11 @@ export async function capacityWithSources(): Promise<{
 }> {
   const settings = capacityFromEnv();
   if (quotasReadFromServiceQuotas(settings).length === 0) return { settings, fromServiceQuotas: [] };
-  const applied = await appliedQuotas();
-  return { settings: { ...settings, ...applied }, fromServiceQuotas: Object.keys(applied) as QuotaName[] };
+  const { applied, besideTenants } = await accountQuotas();
+  return {
+    settings: { ...settings, ...applied, besideTenants },
+    fromServiceQuotas: Object.keys(applied) as QuotaName[],
+  };
 }
 
 /** The instance the platform was deployed with: its endpoint and master secret are the task environment's. */
@@ -158,9 +163,24 @@ async function cellUse(client: ClientBase, tenantId: string | null, cell: string
   };
 }
 
-/** RDS instances in use: every shared instance not failed, and one per dedicated tenant. */
-function rdsInstancesInUse(use: CellUse): number {
-  return use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated;
+/**
+ * RDS instances in use: every shared instance not failed, one per dedicated tenant, and the account's
+ * others (settings.besideTenants).
+ */
+function rdsInstancesInUse(use: CellUse, settings: CapacitySettings): number {
+  const platform = use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated;
+  return platform + (settings.besideTenants?.rdsDbInstances ?? 0);
+}
+
+/** IAM roles in use: one per tenant's function, and the account's others (settings.besideTenants). */
+function rolesInUse(use: CellUse, settings: CapacitySettings): number {
+  return use.tenants + (settings.besideTenants?.iamRoles ?? 0);
+}
+
+/** ", N of them not the tenants'" when the account holds some of a quota beside them. */
+function beside(settings: CapacitySettings, quota: keyof UseBesideTenants): string {
+  const others = settings.besideTenants?.[quota] ?? 0;
+  return others > 0 ? `, ${others} of them not the tenants'` : '';
 }
 
 function quotaError(name: QuotaName, limit: number, inUse: number, what: string): OnboardingError {
@@ -187,19 +207,19 @@ function cellRefusal(
       use.tenants,
       `no place for tenant ${tenant.tenantId} in ${use.cell}`,
     );
-  if (use.tenants >= settings.iamRoles)
+  if (rolesInUse(use, settings) >= settings.iamRoles)
     return quotaError(
       'iamRoles',
       settings.iamRoles,
-      use.tenants,
-      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}`,
+      rolesInUse(use, settings),
+      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}${beside(settings, 'iamRoles')}`,
     );
-  if (tenant.tier === 'dedicated' && rdsInstancesInUse(use) >= settings.rdsDbInstances)
+  if (tenant.tier === 'dedicated' && rdsInstancesInUse(use, settings) >= settings.rdsDbInstances)
     return quotaError(
       'rdsDbInstances',
       settings.rdsDbInstances,
-      rdsInstancesInUse(use),
-      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}`,
+      rdsInstancesInUse(use, settings),
+      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}${beside(settings, 'rdsDbInstances')}`,
     );
   return undefined;
 }
@@ -226,13 +246,13 @@ function additionRefusal(use: CellUse, settings: CapacitySettings): OnboardingEr
       `every shared instance of ${use.cell} is full and adding one failed ${failures.length} times in the last hour (last: ${last?.id}: ${last?.reason ?? 'no reason recorded'}); see tenantctl cells`,
     );
   }
-  const rds = rdsInstancesInUse(use);
+  const rds = rdsInstancesInUse(use, settings);
   if (rds >= settings.rdsDbInstances)
     return quotaError(
       'rdsDbInstances',
       settings.rdsDbInstances,
       rds,
-      `every shared instance of ${use.cell} is full and no other can be made`,
+      `every shared instance of ${use.cell} is full and no other can be made${beside(settings, 'rdsDbInstances')}`,
     );
   return undefined;
 }
@@ -367,7 +387,10 @@ async function planShared(
   }
   if (free > settings.sharedInstanceHeadroom || creating) return { wait: needsPlace };
   // The free places already hold every tenant the cell may still take: another instance would stay empty.
-  const cellRoom = Math.min(settings.tenantsPerCell, settings.iamRoles) - use.tenants;
+  const cellRoom = Math.min(
+    settings.tenantsPerCell - use.tenants,
+    settings.iamRoles - rolesInUse(use, settings),
+  );
   if (!needsPlace && free >= cellRoom) return { wait: false };
   const refusal = additionRefusal(use, settings);
   if (refusal) {
@@ -655,6 +678,8 @@ export interface CellView {
     what: string;
     /** Where the limit comes from: the settings, or the account's applied quota in Service Quotas. */
     source: LimitSource;
+    /** Of an AWS quota's use, what the account holds beside the tenants (read only with the quotas). */
+    besideTenants?: number;
   }[];
   readonly sharedInstances: {
     id: string;
@@ -699,8 +724,8 @@ export async function cellView(
     tenantsPerCell: use.tenants,
     tenantsPerSharedInstance: mostOnOne,
     connectionsPerSharedInstance: mostOnOne * settings.connectionsPerTenant,
-    iamRoles: use.tenants,
-    rdsDbInstances: rdsInstancesInUse(use),
+    iamRoles: rolesInUse(use, settings),
+    rdsDbInstances: rdsInstancesInUse(use, settings),
     cloudFrontDistributionTenants: 2 * use.domains,
   };
   return {
@@ -712,6 +737,9 @@ export async function cellView(
       per: QUOTAS[name].per,
       what: QUOTAS[name].what,
       source: fromServiceQuotas.includes(name) ? 'Service Quotas' : 'setting',
+      ...(name === 'iamRoles' || name === 'rdsDbInstances'
+        ? { besideTenants: settings.besideTenants?.[name] ?? 0 }
+        : {}),
     })),
     sharedInstances: use.instances.map((i) => ({
       id: i.id,

@@ -1,5 +1,5 @@
 import { PlatformNames } from '../../common/names';
-import { READS_SERVICE_QUOTAS, USES_REGISTRY, type StepPermissions } from '../../common/permissions';
+import { READS_ACCOUNT_QUOTAS, USES_REGISTRY, type StepPermissions } from '../../common/permissions';
 
 /**
  * The registry row; the run reads the AWS quotas placement counts against, the current-version pointer (the
@@ -9,7 +9,7 @@ import { READS_SERVICE_QUOTAS, USES_REGISTRY, type StepPermissions } from '../..
 export const permissions: StepPermissions = {
   run: [
     USES_REGISTRY,
-    READS_SERVICE_QUOTAS,
+    ...READS_ACCOUNT_QUOTAS,
     { read: 'artifactBucket', keys: PlatformNames.tenantApiCurrentKey },
     { allow: ['states:StartExecution'], on: ['{capacityStateMachine}'] },
     {
