@@ -55,7 +55,7 @@ export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiRespons
   // A hash in another form (an imported customer's bcrypt) is replaced by the platform's, now that the
   // password is known: the same password, so no token is revoked. Only if nobody changed it meanwhile.
   const rehashed = needsRehash(row.password_hash) ? await hashPassword(password) : undefined;
-  await tenant.withClient(async (client) => {
+  await tenant.transaction(async (client) => {
     await client.query(
       'UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins > 0',
       [row.id],
@@ -71,7 +71,7 @@ export async function login(tenant: Tenant, req: ApiRequest): Promise<ApiRespons
 }
 
 async function recordFailure(tenant: Tenant, userId: number): Promise<void> {
-  await tenant.withClient((client) =>
+  await tenant.transaction((client) =>
     client.query(
       `UPDATE users SET failed_logins = failed_logins + 1,
          locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3) END

@@ -45,7 +45,7 @@ export async function getProduct(tenant: Tenant, req: ApiRequest): Promise<ApiRe
 export async function createProduct(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
   const input = parse(newProduct, req.body);
   const row = await uniqueSku(input.sku, () =>
-    tenant.withClient(
+    tenant.transaction(
       async (client) =>
         (
           await client.query<ProductRow>(
@@ -64,7 +64,7 @@ export async function updateProduct(tenant: Tenant, req: ApiRequest): Promise<Ap
   const id = idOf(req.params.id, 'id');
   const input = parse(productChanges, req.body);
   const row = await uniqueSku(input.sku, () =>
-    tenant.withClient(
+    tenant.transaction(
       async (client) =>
         (
           await client.query<ProductRow>(
@@ -83,7 +83,7 @@ export async function updateProduct(tenant: Tenant, req: ApiRequest): Promise<Ap
 /** `DELETE /products/{id}`: 204, or 409 when orders name it (their lines keep pointing at it). */
 export async function deleteProduct(tenant: Tenant, req: ApiRequest): Promise<ApiResponse> {
   const id = idOf(req.params.id, 'id');
-  const deleted = await tenant.withClient(async (client) => {
+  const deleted = await tenant.transaction(async (client) => {
     try {
       return (await client.query('DELETE FROM products WHERE id = $1', [id])).rowCount ?? 0;
     } catch (error) {

@@ -18,6 +18,15 @@ function connectionLost(error: unknown): boolean {
   return code === '57P01' || /Connection terminated/i.test(message);
 }
 
+/** A first statement that changes nothing when it runs twice: a read, or a transaction's BEGIN. */
+const REPEATABLE = /^\s*(SELECT|BEGIN)\b/i;
+
+function statementText(statement: unknown): string {
+  if (typeof statement === 'string') return statement;
+  const text = (statement as { text?: unknown } | undefined)?.text;
+  return typeof text === 'string' ? text : '';
+}
+
 /** SQLSTATEs meaning "the credentials or the database changed": forget the secret and the pool. */
 const STALE_CREDENTIALS = new Set(['28P01', '28000', '3D000']);
 /** SQLSTATEs meaning "the server cannot serve now" (shutting down, starting, too many connections). */
@@ -52,6 +61,7 @@ export class Tenant {
   /**
    * Runs `work` on a pooled connection. A login refused with the secret as read is tried once more with the
    * secret read again: the database may have moved (workflow-tasks/move) or the password been rotated.
+   * `work` reads (its first statement a SELECT); every write goes through `transaction`.
    */
   async withClient<T>(work: (client: PoolClient) => Promise<T>, retried = false): Promise<T> {
     let client: PoolClient;
@@ -67,25 +77,34 @@ export class Tenant {
       }
     }
     // A pooled connection the server ended while this environment was idle (or frozen) fails its first
-    // statement, which then never ran: that one case is run again on a new connection.
+    // statement: that one case is run again on a new connection, when the statement had no effect even if
+    // it ran (its answer lost with the connection): a read, or a transaction's BEGIN. A write alone may
+    // have committed before the connection went: it is never sent twice.
     let answered = false;
+    let repeatable: boolean | undefined;
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back, and called with apply
     const query = client.query;
     client.query = ((...args: Parameters<PoolClient['query']>) => {
+      repeatable ??= REPEATABLE.test(statementText(args[0]));
       const result = (query as (...a: unknown[]) => unknown).apply(client, args);
       if (result instanceof Promise) result.then(() => (answered = true)).catch(() => undefined);
       return result;
     }) as PoolClient['query'];
+    // The connection ending under a statement fails the statement, and is also emitted on the client:
+    // heard here while the work runs (unheard, it would end the process).
+    const ended = () => undefined;
+    client.on('error', ended);
     let lost = false;
     try {
       return await work(client);
     } catch (error) {
-      lost = !retried && !answered && connectionLost(error);
-      if (lost) return await this.withClient(work, true);
-      if (UNAVAILABLE.has((error as { code?: string }).code ?? '')) throw this.unavailable(error);
+      lost = connectionLost(error);
+      if (lost && !retried && !answered && repeatable) return await this.withClient(work, true);
+      if (lost || UNAVAILABLE.has((error as { code?: string }).code ?? '')) throw this.unavailable(error);
       throw error;
     } finally {
       client.query = query;
+      client.off('error', ended);
       client.release(lost);
     }
   }

@@ -1,5 +1,6 @@
 import bcrypt from 'bcryptjs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
@@ -11,6 +12,7 @@ import { readTenantSecret } from '../../workflow-tasks/lib/tenant-db';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 import { checkedTenantApi, ContractChecker } from '../fixtures/api-contract';
 import { apiEvent } from '../fixtures/events';
+import { startLossyProxy, type LossyProxy } from '../fixtures/lossy-proxy';
 import { startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
 let cleanup: () => Promise<void>;
@@ -740,6 +742,93 @@ async function tenantDb(shop: ShopTenant): Promise<Client> {
   await client.connect();
   return client;
 }
+
+describe('a connection lost with the answer to a write: the write is not made twice', () => {
+  let proxy: LossyProxy;
+  let shop: ShopTenant;
+
+  beforeAll(async () => {
+    const own = await provision('shop-lossy');
+    proxy = await startLossyProxy({ host: own.secret.host, port: Number(own.secret.port) });
+    // The same tenant, its API reaching its database through the proxy.
+    const secrets = new SecretsManagerClient({});
+    const { ARN = '' } = await secrets.send(
+      new CreateSecretCommand({
+        Name: `tenants/${own.tenantId}/through-proxy`,
+        SecretString: JSON.stringify({ ...own.secret, host: '127.0.0.1', port: proxy.port }),
+      }),
+    );
+    secrets.destroy();
+    await own.api.close();
+    const api = checkedTenantApi(createTenantApi({ tenantId: own.tenantId, secretArn: ARN }), contract);
+    shop = { ...own, api };
+  });
+
+  afterAll(async () => {
+    await shop?.api.close();
+    await proxy?.close();
+  });
+
+  /** The tenant's rows, read as its own role straight from its database. */
+  async function query<T extends object>(text: string, values: unknown[] = []): Promise<T[]> {
+    const { secret } = shop;
+    const client = new Client({
+      host: secret.host,
+      port: Number(secret.port),
+      database: secret.dbname,
+      user: secret.username,
+      password: secret.password,
+    });
+    await client.connect();
+    try {
+      return (await client.query<T>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('a product whose INSERT answer was lost: 503 and not made, then made once when posted again', async () => {
+    const a = as(shop);
+    proxy.loseAnswerOf('INSERT 0 1');
+    const lost = await a('POST', '/products', { sku: 'LOST-1', name: 'Lost', priceCents: 100 });
+    expect(proxy.lost()).toBe(true);
+    expect(problemOf(lost)).toMatchObject({ status: 503, type: 'database-unavailable' });
+    expect(await query('SELECT id FROM products WHERE sku = $1', ['LOST-1'])).toEqual([]);
+    expect((await a('POST', '/products', { sku: 'LOST-1', name: 'Lost', priceCents: 100 })).status).toBe(201);
+    expect(await query('SELECT id FROM products WHERE sku = $1', ['LOST-1'])).toHaveLength(1);
+  });
+
+  it('a DELETE whose answer was lost: 503 and the product kept, then 204 when deleted again', async () => {
+    const a = as(shop);
+    const made = await a('POST', '/products', { sku: 'GONE-1', name: 'Gone', priceCents: 100 });
+    proxy.loseAnswerOf('DELETE 1');
+    const lost = await a('DELETE', `/products/${String(made.body.id)}`);
+    expect(proxy.lost()).toBe(true);
+    expect(problemOf(lost)).toMatchObject({ status: 503, type: 'database-unavailable' });
+    expect(await query('SELECT id FROM products WHERE sku = $1', ['GONE-1'])).toHaveLength(1);
+    expect((await a('DELETE', `/products/${String(made.body.id)}`)).status).toBe(204);
+  });
+
+  it('a wrong password whose count was lost counts nothing; the next one counts once', async () => {
+    const login = (password: string) =>
+      call(shop.api, 'POST', '/auth/login', { body: { email: shop.secret.adminEmail, password } });
+    const failures = async () =>
+      (
+        await query<{ n: number }>('SELECT failed_logins AS n FROM users WHERE email = $1', [
+          shop.secret.adminEmail,
+        ])
+      )[0]?.n;
+    proxy.loseAnswerOf('UPDATE 1');
+    expect(problemOf(await login('wrong-password-1'))).toMatchObject({
+      status: 503,
+      type: 'database-unavailable',
+    });
+    expect(proxy.lost()).toBe(true);
+    expect(await failures()).toBe(0);
+    expect((await login('wrong-password-2')).status).toBe(401);
+    expect(await failures()).toBe(1);
+  });
+});
 
 describe('the contract', () => {
   it('serves its OpenAPI document at GET /openapi.json, without a token', async () => {
