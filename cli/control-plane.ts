@@ -33,7 +33,8 @@ class Sha256 {
 /**
  * The control-plane API (workflow-tasks/control-plane/handler.ts) as a client: GET requests signed with
  * SigV4 for `execute-api`, with the credentials of the SDK's default chain, as the API's IAM authorizer
- * requires. `baseUrl` is the stack's `ControlPlaneUrl` output.
+ * requires. `baseUrl` is the stack's `ControlPlaneUrl` output, or the local platform's endpoint's
+ * `/control-plane`, which answers it the same way.
  */
 export class ControlPlaneClient {
   private readonly signer: SignatureV4;
@@ -41,11 +42,13 @@ export class ControlPlaneClient {
   constructor(
     private readonly baseUrl: string,
     region: string,
+    /** The local platform's fixed ones; on AWS the default chain's. */
+    credentials?: { accessKeyId: string; secretAccessKey: string },
   ) {
     this.signer = new SignatureV4({
       service: 'execute-api',
       region,
-      credentials: fromNodeProviderChain(),
+      credentials: credentials ?? fromNodeProviderChain(),
       sha256: Sha256,
     });
   }

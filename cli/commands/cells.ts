@@ -4,15 +4,16 @@ import { quotasReadFromServiceQuotas } from '../../common/capacity';
 import { keptCapacity } from '../../local/bootstrap/capacity';
 import { cellViews, type CellView } from '../../workflow-tasks/records/capacity';
 import { json, out, registryReadOptions, type RegistryReadOptions } from '../options';
-import { controlPlaneOf } from '../target';
+import { controlPlaneOf, localControlPlane } from '../target';
 import { readRegistry } from '../registry';
 import { colourFor, statusTone, table } from '../table';
 
 /**
- * `tenantctl cells [--aws]`: each cell's use against each limit, and its shared instances. Locally (or a
- * registry at `--database-url`) against the kept settings, the AWS quotas among them as the local Service
- * Quotas answers them; `--aws`, through the deployed stack's control-plane API, against what its placement
- * goes by: its settings, and the quotas Service Quotas has applied to the account.
+ * `tenantctl cells [--aws]`: each cell's use against each limit, and its shared instances, as placement
+ * goes by them: its settings, the quotas Service Quotas has applied to the account and the account's use
+ * of them beside the tenants. Through the control-plane API: the running local platform's, or with `--aws`
+ * the deployed stack's. A registry at `--database-url` is read against the settings kept in the state
+ * directory (no account is read).
  */
 export function cellsCommand(program: Command): void {
   registryReadOptions(
@@ -23,9 +24,12 @@ export function cellsCommand(program: Command): void {
       ),
     'cells',
   ).action(async (options: RegistryReadOptions) => {
+    const stateDir = resolve(options.stateDir);
     const views = options.aws
-      ? await (await controlPlaneOf({ ...options, stateDir: resolve(options.stateDir) })).cells()
-      : await keptCells(options);
+      ? await (await controlPlaneOf({ ...options, stateDir })).cells()
+      : options.databaseUrl
+        ? await keptCells({ stateDir, databaseUrl: options.databaseUrl })
+        : await (await localControlPlane(stateDir)).cells();
     if (options.json) return json(views);
     const colour = colourFor();
     views.forEach((view, i) => {
@@ -35,9 +39,9 @@ export function cellsCommand(program: Command): void {
   });
 }
 
-/** The cells against the settings kept in the state directory; locally Service Quotas answers from them. */
-async function keptCells(options: { stateDir: string; databaseUrl?: string }): Promise<CellView[]> {
-  const settings = await keptCapacity(resolve(options.stateDir));
+/** A registry's cells against the settings kept in the state directory (locally Service Quotas answers from them). */
+async function keptCells(options: { stateDir: string; databaseUrl: string }): Promise<CellView[]> {
+  const settings = await keptCapacity(options.stateDir);
   return readRegistry(options, (client) =>
     cellViews(client, settings, quotasReadFromServiceQuotas(settings)),
   );

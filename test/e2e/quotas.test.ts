@@ -188,6 +188,9 @@ describe("the account's own use: roles and instances that are not the tenants' c
     // Five tenants hold a role (conn-a, conn-b, conn-c, conn-own, sq-dedicated); three roles are someone else's.
     for (const name of ['reporting-role', 'ci-deployer', 'backup-role']) await otherRole(name);
     expect(await inForce('iamRoles')).toMatchObject({ inUse: 8, limit: 8, besideTenants: 3 });
+    // tenantctl cells shows what placement goes by, the account's other roles among them.
+    const shown = await tenantctl(['cells', '--state-dir', stateDir()]);
+    expect(shown.stdout).toMatch(/iamRoles\s+8 \/ 8 \(3 not tenants'\)\s+account\s+Service Quotas/);
     const refused = await onboard('sq-roles');
     expect([refused.status, refused.error]).toEqual(['FAILED', 'QuotaExceeded']);
     expect(refused.cause).toContain(
