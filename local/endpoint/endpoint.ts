@@ -155,9 +155,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
         const secret = LocalSecrets.written(target, raw);
         if (secret)
           return await this.forwardThen(req, raw, res, () =>
-            secret.deleted
-              ? this.standIns.secrets.forget(secret.name)
-              : this.standIns.secrets.keep(secret.name),
+            secret.deleted ? this.standIns.secrets.forget(secret.name) : this.standIns.secrets.keep(secret),
           );
         return await this.forward(req, raw, res);
       }

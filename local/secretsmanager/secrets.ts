@@ -25,6 +25,23 @@ const KEPT_PREFIX = 'tenants/';
 /** The calls that change a secret's value or delete it. */
 const WRITES = ['CreateSecret', 'PutSecretValue', 'UpdateSecret', 'DeleteSecret'];
 
+/** The fields of a write's request the kept copy takes. */
+interface SecretWrite {
+  Name?: unknown;
+  SecretId?: unknown;
+  SecretString?: unknown;
+  Description?: unknown;
+  Tags?: { Key?: string; Value?: string }[];
+}
+
+/** A write of a tenant secret, as LocalSecrets.written reads it from the request. */
+export interface WrittenSecret {
+  readonly name: string;
+  readonly operation: string;
+  readonly deleted: boolean;
+  readonly body: SecretWrite;
+}
+
 interface KeptSecret {
   Name: string;
   SecretString: string;
@@ -43,13 +60,16 @@ export class LocalSecrets {
     this.dir = join(stateDir, SECRETS_DIR);
   }
 
-  /** The tenant secret a Secrets Manager call writes or deletes, if it is one (`raw`: its JSON body). */
-  static written(target: string, raw: Buffer): { name: string; deleted: boolean } | undefined {
-    const [service, operation] = target.split('.');
-    if (service !== 'secretsmanager' || !WRITES.includes(operation ?? '')) return undefined;
-    let body: { Name?: unknown; SecretId?: unknown };
+  /**
+   * The tenant secret a Secrets Manager call writes or deletes, if it is one (`raw`: its JSON body), with
+   * what the call sets.
+   */
+  static written(target: string, raw: Buffer): WrittenSecret | undefined {
+    const [service, operation = ''] = target.split('.');
+    if (service !== 'secretsmanager' || !WRITES.includes(operation)) return undefined;
+    let body: SecretWrite;
     try {
-      body = JSON.parse(raw.toString('utf8')) as typeof body;
+      body = JSON.parse(raw.toString('utf8')) as SecretWrite;
     } catch {
       return undefined; // the emulator answers a malformed request
     }
@@ -57,25 +77,48 @@ export class LocalSecrets {
     if (typeof id !== 'string') return undefined;
     // An ARN names the secret with a 6-character suffix: arn:...:secret:<name>-AbCdEf
     const name = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(id)?.[1] ?? id;
-    return name.startsWith(KEPT_PREFIX) ? { name, deleted: operation === 'DeleteSecret' } : undefined;
+    if (!name.startsWith(KEPT_PREFIX)) return undefined;
+    return { name, operation, deleted: operation === 'DeleteSecret', body };
   }
 
-  /** Copies the secret's current value and tags from the emulator to disk (aside, then renamed). */
-  async keep(name: string): Promise<void> {
+  /**
+   * Keeps the secret's value and tags on disk (aside, then renamed) once the emulator has taken `written`:
+   * what a CreateSecret or PutSecretValue sets is in its request (the other fields as kept before), so only
+   * another write (UpdateSecret, or a value the request does not carry) is read back from the emulator.
+   */
+  async keep(written: WrittenSecret): Promise<void> {
+    const kept = (await this.fromRequest(written)) ?? (await this.readBack(written.name));
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = this.fileOf(written.name);
+    await writeFile(`${file}.part`, JSON.stringify(kept), { mode: 0o600 });
+    await rename(`${file}.part`, file);
+  }
+
+  private async fromRequest({ name, operation, body }: WrittenSecret): Promise<KeptSecret | undefined> {
+    if (typeof body.SecretString !== 'string') return undefined;
+    if (operation === 'CreateSecret')
+      return {
+        Name: name,
+        SecretString: body.SecretString,
+        ...(typeof body.Description === 'string' ? { Description: body.Description } : {}),
+        Tags: Array.isArray(body.Tags) ? body.Tags : [],
+      };
+    if (operation !== 'PutSecretValue') return undefined;
+    const before = await readFile(this.fileOf(name), 'utf8').catch(() => undefined);
+    return before ? { ...(JSON.parse(before) as KeptSecret), SecretString: body.SecretString } : undefined;
+  }
+
+  private async readBack(name: string): Promise<KeptSecret> {
     const client = this.client();
     try {
       const value = await client.send(new GetSecretValueCommand({ SecretId: name }));
       const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
-      const kept: KeptSecret = {
+      return {
         Name: name,
         SecretString: value.SecretString ?? '',
         ...(described.Description ? { Description: described.Description } : {}),
         Tags: described.Tags ?? [],
       };
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const file = this.fileOf(name);
-      await writeFile(`${file}.part`, JSON.stringify(kept), { mode: 0o600 });
-      await rename(`${file}.part`, file);
     } finally {
       client.destroy();
     }

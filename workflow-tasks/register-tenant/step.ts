@@ -27,13 +27,16 @@ import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
  */
 export async function run(event: TaskEvent): Promise<StepResults['registration']> {
   const tenant = tenantOf(event);
+  // The current version is read while the account's quotas are (neither waits for the other); awaited
+  // only once the tenant is placed.
+  const current = currentTenantApi();
+  current.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   const settings = await capacityInForce();
   await makeRoom(tenant, event.executionArn, settings);
-  // Placed and claimed first: an onboarding that waits for a slot or a place reads nothing else meanwhile.
   await claimTenant(tenant, event.executionArn, (client) => placeTenant(client, tenant, settings));
   if (tenant.tier === 'shared') await makeRoom(tenant, event.executionArn, settings, true);
   const [{ version }, sharedInstance] = await Promise.all([
-    currentTenantApi(),
+    current,
     tenant.tier === 'shared' ? instanceOfTenant(tenant.tenantId) : undefined,
   ]);
   return {
