@@ -157,13 +157,13 @@ export async function stackOutput(stack: string, key: string): Promise<string> {
   }
 }
 
-/** The deployed stack's control-plane API (the registry, read-only), signed with the user's credentials. */
 /** The running local platform's control-plane API: its endpoint answers it as the stack's API does. */
 export async function localControlPlane(stateDir: string): Promise<ControlPlaneClient> {
   const endpoints = await readEndpoints(stateDir);
   return new ControlPlaneClient(`${endpoints.aws}/control-plane`, endpoints.region, LOCAL_CREDENTIALS);
 }
 
+/** The deployed stack's control-plane API (the registry, read-only), signed with the user's credentials. */
 export async function controlPlaneOf(options: TargetOptions): Promise<ControlPlaneClient> {
   const url = await stackOutput(options.stack ?? 'TenantPlatform', 'ControlPlaneUrl');
   const sfn = new SFNClient(awsRegion());

@@ -98,17 +98,22 @@ export interface CapacitySettings extends Quotas {
   readonly sharedInstanceHeadroom: number;
   readonly cells: number;
   readonly connectionsPerTenant: number;
-  /** Read with the applied quotas, never set: see UseBesideTenants. */
-  readonly besideTenants?: UseBesideTenants;
+  /** Read with the applied quotas, never set: see AccountInventory. */
+  readonly account?: AccountInventory;
 }
 
 /**
- * What the account holds of an AWS quota beside the platform's tenants: the platform's own roles (its task
- * Lambdas', CDK's) and whatever else runs in the account (other workloads' roles and RDS instances). Read
- * with the applied quotas (workflow-tasks/lib/service-quotas.ts) while one cell has the account to itself,
- * and counted in that quota's use: placement refuses at the quota, not some hundred roles after it.
+ * What the account holds that counts against the IAM roles and RDS instances quotas, read with the applied
+ * quotas (workflow-tasks/lib/service-quotas.ts) while one cell has the account to itself: every role's name,
+ * every instance's identifier (absent: it could not be read). Placement counts in each quota's use, beside
+ * the tenants and shared instances it counts itself, whatever else there is: the platform's own task roles,
+ * CDK's, another platform's or team's roles and instances, a tenant's left behind. So it refuses at the
+ * account's quota, not some hundred roles after it.
  */
-export type UseBesideTenants = Partial<Record<'iamRoles' | 'rdsDbInstances', number>>;
+export interface AccountInventory {
+  readonly roles?: readonly string[];
+  readonly instances?: readonly string[];
+}
 
 /**
  * The RDS identifier of the shared instance the platform is deployed with (infra/shared-database.ts): one
@@ -233,18 +238,6 @@ export const FIRST_SHARED_INSTANCE = 'shared-1';
  */
 export function sharedInstanceRdsId(instanceId: string): string {
   return `platform-${instanceId.replace(/^shared-/, 'shared-instance-')}`;
-}
-
-/**
- * Whether an RDS instance is one placement counts itself: a shared instance (the deployed one, or one
- * add-capacity made) or a dedicated tenant's (`tenant-<id>`, common/names.ts).
- */
-export function isPlatformInstance(rdsId: string): boolean {
-  return (
-    rdsId === DEPLOYED_SHARED_INSTANCE_RDS_ID ||
-    rdsId.startsWith(sharedInstanceRdsId('shared-')) ||
-    rdsId.startsWith('tenant-')
-  );
 }
 
 /** The master user of a shared instance the platform adds (RDS manages its password in Secrets Manager). */

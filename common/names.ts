@@ -231,11 +231,6 @@ export function tenantResourceNames(tenantId: string): TenantResourceNames {
   };
 }
 
-/** Whether an IAM role is a tenant function's (`tenant-<id>-api-role`, tenantResourceNames). */
-export function isTenantFunctionRole(roleName: string): boolean {
-  return /^tenant-.+-api-role$/.test(roleName);
-}
-
 /**
  * The final snapshot an offboarding of a dedicated tenant keeps of its instance, named for the offboarding
  * (its claim's start, the stamp of the export it wrote): `tenant-<id>-final-<yyyymmddthhmmssz>`.

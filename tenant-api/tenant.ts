@@ -90,21 +90,23 @@ export class Tenant {
       if (result instanceof Promise) result.then(() => (answered = true)).catch(() => undefined);
       return result;
     }) as PoolClient['query'];
-    // The connection ending under a statement fails the statement, and is also emitted on the client:
-    // heard here while the work runs (unheard, it would end the process).
-    const ended = () => undefined;
-    client.on('error', ended);
+    // The connection ending under the work is emitted on the client (unheard, it would end the process):
+    // heard here, it fails the statement running then, or the next one ("not queryable").
+    let ended = false;
+    const onEnd = () => (ended = true);
+    client.on('error', onEnd);
     let lost = false;
     try {
       return await work(client);
     } catch (error) {
-      lost = connectionLost(error);
+      // A problem the work answered stands, whatever happened to the connection after.
+      lost = !(error instanceof Problem) && (ended || connectionLost(error));
       if (lost && !retried && !answered && repeatable) return await this.withClient(work, true);
       if (lost || UNAVAILABLE.has((error as { code?: string }).code ?? '')) throw this.unavailable(error);
       throw error;
     } finally {
       client.query = query;
-      client.off('error', ended);
+      client.off('error', onEnd);
       client.release(lost);
     }
   }

@@ -30,6 +30,8 @@ interface SecretWrite {
   Name?: unknown;
   SecretId?: unknown;
   SecretString?: unknown;
+  SecretBinary?: unknown;
+  VersionStages?: unknown[];
   Description?: unknown;
   Tags?: { Key?: string; Value?: string }[];
 }
@@ -83,8 +85,9 @@ export class LocalSecrets {
 
   /**
    * Keeps the secret's value and tags on disk (aside, then renamed) once the emulator has taken `written`:
-   * what a CreateSecret or PutSecretValue sets is in its request (the other fields as kept before), so only
-   * another write (UpdateSecret, or a value the request does not carry) is read back from the emulator.
+   * what a CreateSecret or PutSecretValue of a current string value sets is in its request (the other fields
+   * as kept before), so only another write (UpdateSecret, a binary value, a value staged as other than
+   * AWSCURRENT) is read back from the emulator.
    */
   async keep(written: WrittenSecret): Promise<void> {
     const kept = (await this.fromRequest(written)) ?? (await this.readBack(written.name));
@@ -95,7 +98,9 @@ export class LocalSecrets {
   }
 
   private async fromRequest({ name, operation, body }: WrittenSecret): Promise<KeptSecret | undefined> {
-    if (typeof body.SecretString !== 'string') return undefined;
+    // Only a current string value: a binary one, or one staged as other than AWSCURRENT, is read back.
+    if (typeof body.SecretString !== 'string' || body.SecretBinary !== undefined) return undefined;
+    if (Array.isArray(body.VersionStages) && !body.VersionStages.includes('AWSCURRENT')) return undefined;
     if (operation === 'CreateSecret')
       return {
         Name: name,

@@ -185,8 +185,9 @@ describe("the account's own use: roles and instances that are not the tenants' c
   };
 
   it("refuses a tenant whose role the account has no room for, counting another team's roles, and places it once one is gone", async () => {
-    // Five tenants hold a role (conn-a, conn-b, conn-c, conn-own, sq-dedicated); three roles are someone else's.
-    for (const name of ['reporting-role', 'ci-deployer', 'backup-role']) await otherRole(name);
+    // Five tenants hold a role (conn-a, conn-b, conn-c, conn-own, sq-dedicated); three roles are not theirs:
+    // someone else's, and a role named as a tenant's that no tenant in the registry holds.
+    for (const name of ['reporting-role', 'ci-deployer', 'tenant-ghost-api-role']) await otherRole(name);
     expect(await inForce('iamRoles')).toMatchObject({ inUse: 8, limit: 8, besideTenants: 3 });
     // tenantctl cells shows what placement goes by, the account's other roles among them.
     const shown = await tenantctl(['cells', '--state-dir', stateDir()]);
@@ -197,11 +198,12 @@ describe("the account's own use: roles and instances that are not the tenants' c
       "iamRoles is 8 per account and 8 are in use: no role can be made for tenant sq-roles's function in cell-1, 3 of them not the tenants'",
     );
 
-    await iam('delete-role', '--role-name', 'backup-role');
+    await iam('delete-role', '--role-name', 'tenant-ghost-api-role');
     expect((await onboard('sq-roles')).status).toBe('SUCCEEDED');
     expect(await inForce('iamRoles')).toMatchObject({ inUse: 8, limit: 8, besideTenants: 2 });
   });
 
+  // Goes on from the roles above (two other roles left).
   it("counts an RDS instance that is not the platform's in the region's use, and names it in a refusal", async () => {
     await awsCli(running().endpoints.aws, [
       'rds',

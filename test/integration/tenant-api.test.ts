@@ -1,11 +1,16 @@
 import bcrypt from 'bcryptjs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { createTenantApi, MAX_BODY_BYTES, type TenantApi } from '../../tenant-api/app';
 import { MAX_FAILED_LOGINS } from '../../tenant-api/auth';
+import { Tenant } from '../../tenant-api/tenant';
 import { signToken } from '../../tenant-api/tokens';
 import { STEP_HANDLERS } from '../../workflow-tasks';
 import { readTenantSecret } from '../../workflow-tasks/lib/tenant-db';
@@ -746,6 +751,7 @@ async function tenantDb(shop: ShopTenant): Promise<Client> {
 describe('a connection lost with the answer to a write: the write is not made twice', () => {
   let proxy: LossyProxy;
   let shop: ShopTenant;
+  let throughProxy = '';
 
   beforeAll(async () => {
     const own = await provision('shop-lossy');
@@ -759,6 +765,7 @@ describe('a connection lost with the answer to a write: the write is not made tw
       }),
     );
     secrets.destroy();
+    throughProxy = ARN;
     await own.api.close();
     const api = checkedTenantApi(createTenantApi({ tenantId: own.tenantId, secretArn: ARN }), contract);
     shop = { ...own, api };
@@ -767,6 +774,11 @@ describe('a connection lost with the answer to a write: the write is not made tw
   afterAll(async () => {
     await shop?.api.close();
     await proxy?.close();
+    const secrets = new SecretsManagerClient({});
+    await secrets
+      .send(new DeleteSecretCommand({ SecretId: throughProxy, ForceDeleteWithoutRecovery: true }))
+      .catch(() => undefined);
+    secrets.destroy();
   });
 
   /** The tenant's rows, read as its own role straight from its database. */
@@ -796,6 +808,32 @@ describe('a connection lost with the answer to a write: the write is not made tw
     expect(await query('SELECT id FROM products WHERE sku = $1', ['LOST-1'])).toEqual([]);
     expect((await a('POST', '/products', { sku: 'LOST-1', name: 'Lost', priceCents: 100 })).status).toBe(201);
     expect(await query('SELECT id FROM products WHERE sku = $1', ['LOST-1'])).toHaveLength(1);
+  });
+
+  it('a pooled connection that ended unnoticed fails its BEGIN, which runs again on a new one: made once', async () => {
+    const a = as(shop);
+    expect((await a('GET', '/products')).status).toBe(200); // a pooled connection, idle now
+    proxy.loseNextRequest();
+    const made = await a('POST', '/products', { sku: 'STALE-1', name: 'Stale', priceCents: 100 });
+    expect(proxy.lost()).toBe(true);
+    expect(made.status).toBe(201);
+    expect(await query('SELECT id FROM products WHERE sku = $1', ['STALE-1'])).toHaveLength(1);
+  });
+
+  it('a write sent alone is never sent again: its lost answer is a 503, and it was made once', async () => {
+    const tenant = new Tenant({ tenantId: shop.tenantId, secretArn: throughProxy });
+    try {
+      proxy.loseAnswerOf('INSERT 0 1');
+      await expect(
+        tenant.withClient((client) =>
+          client.query(`INSERT INTO products (sku, name, price_cents) VALUES ('ALONE-1', 'Alone', 100)`),
+        ),
+      ).rejects.toMatchObject({ status: 503, type: 'database-unavailable' });
+      expect(proxy.lost()).toBe(true);
+      expect(await query('SELECT id FROM products WHERE sku = $1', ['ALONE-1'])).toHaveLength(1);
+    } finally {
+      await tenant.close();
+    }
   });
 
   it('a DELETE whose answer was lost: 503 and the product kept, then 204 when deleted again', async () => {

@@ -399,6 +399,18 @@ describe('the cleanup state machine', () => {
   });
 });
 
+describe("placement's reads of the whole account", () => {
+  it('every RDS instance (db:*) only to be described, and every role only to be listed', () => {
+    const all = taskStatements('');
+    const onEveryInstance = all.filter((st) => st.resource.includes(':db:*'));
+    expect(onEveryInstance.length).toBeGreaterThan(0);
+    for (const st of onEveryInstance) expect(st.actions).toEqual(['rds:DescribeDBInstances']);
+    const listing = all.filter((st) => st.actions.includes('iam:ListRoles'));
+    expect(listing.length).toBeGreaterThan(0);
+    for (const st of listing) expect([st.actions, st.resource]).toEqual([['iam:ListRoles'], '"*"']);
+  });
+});
+
 describe('the control-plane API', () => {
   it('answers only IAM-signed GETs of the registry, from a Lambda in the VPC, with access logs', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);

@@ -79,7 +79,7 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     expect((await capacityInForce()).rdsDbInstances).toBe(60);
   });
 
-  it("counts the account's roles and instances beside the tenants', over every page", async () => {
+  it("lists the account's roles and the region's instances, over every page", async () => {
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1000 } });
     const role = (RoleName: string) => ({
       RoleName,
@@ -91,36 +91,56 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     iamApi
       .on(ListRolesCommand, { Marker: undefined })
       .resolves({
-        Roles: [role('tenant-acme-api-role'), role('TenantPlatform-RegisterTenantRole'), role('ci-deployer')],
+        Roles: [role('tenant-acme-api-role'), role('TenantPlatform-RegisterTenantRole')],
         IsTruncated: true,
         Marker: 'page-2',
       })
       .on(ListRolesCommand, { Marker: 'page-2' })
-      .resolves({ Roles: [role('tenant-globex-api-role'), role('another-team-role')], IsTruncated: false });
+      .resolves({ Roles: [role('another-team-role')], IsTruncated: false });
     rdsApi.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        { DBInstanceIdentifier: 'platform-shared-db' },
-        { DBInstanceIdentifier: 'platform-shared-instance-2' },
-        { DBInstanceIdentifier: 'tenant-acme' },
-        { DBInstanceIdentifier: 'reporting-db' },
-      ],
+      DBInstances: [{ DBInstanceIdentifier: 'platform-shared-db' }, { DBInstanceIdentifier: 'reporting-db' }],
     });
     const { settings } = await capacityWithSources();
-    expect(settings.besideTenants).toEqual({ iamRoles: 3, rdsDbInstances: 1 });
+    expect(settings.account).toEqual({
+      roles: ['tenant-acme-api-role', 'TenantPlatform-RegisterTenantRole', 'another-team-role'],
+      instances: ['platform-shared-db', 'reporting-db'],
+    });
     expect(iamApi.commandCalls(ListRolesCommand)).toHaveLength(2);
   });
 
-  it('counts nothing beside the tenants when the account cannot be listed, and reads no list for cells sharing it', async () => {
+  it('takes a list that cannot be read as it was last read, or as none when it never was', async () => {
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1000 } });
-    iamApi.on(ListRolesCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDenied' }));
-    rdsApi.on(DescribeDBInstancesCommand).rejects(Object.assign(new Error('slow'), { name: 'Throttling' }));
-    const { settings } = await capacityWithSources();
-    expect(settings.besideTenants).toEqual({});
-    expect(settings.iamRoles).toBe(1000);
+    iamApi.on(ListRolesCommand).resolves({
+      Roles: [{ RoleName: 'ci-deployer', Path: '/', RoleId: 'r', Arn: '', CreateDate: new Date() }],
+    });
+    await capacityWithSources();
+    iamApi.on(ListRolesCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
+    rdsApi.on(DescribeDBInstancesCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDenied' }));
+    expect((await capacityWithSources()).settings.account).toEqual({ roles: ['ci-deployer'], instances: [] });
 
+    // A task Lambda that has read no list yet (the module loaded afresh, its SDK with it).
+    await jest.isolateModulesAsync(async () => {
+      const { IAMClient: FreshIam, ListRolesCommand: FreshListRoles } = await import('@aws-sdk/client-iam');
+      const { RDSClient: FreshRds } = await import('@aws-sdk/client-rds');
+      const { ServiceQuotasClient: FreshQuotas } = await import('@aws-sdk/client-service-quotas');
+      const { mockClient: freshMock } = await import('aws-sdk-client-mock');
+      const denied = Object.assign(new Error('no'), { name: 'AccessDenied' });
+      const freshIam = freshMock(FreshIam);
+      freshIam.rejects(denied);
+      freshMock(FreshRds).rejects(denied);
+      freshMock(FreshQuotas).resolves({ Quota: { Value: 1000 } });
+      const fresh = await import('../../workflow-tasks/records/capacity');
+      const { settings } = await fresh.capacityWithSources();
+      expect(settings.account).toEqual({});
+      expect(settings.iamRoles).toBe(1000);
+      expect(freshIam.commandCalls(FreshListRoles)).toHaveLength(1);
+    });
+  });
+
+  it('lists nothing while cells share the account', async () => {
     process.env[TaskEnv.capacity] = JSON.stringify({ cells: 2 });
-    iamApi.resetHistory();
-    expect((await capacityWithSources()).settings.besideTenants).toBeUndefined();
+    expect((await capacityWithSources()).settings.account).toBeUndefined();
     expect(iamApi.commandCalls(ListRolesCommand)).toHaveLength(0);
+    expect(rdsApi.commandCalls(DescribeDBInstancesCommand)).toHaveLength(0);
   });
 });

@@ -1,56 +1,55 @@
 /**
  * The AWS quotas placement counts against (common/capacity.ts SERVICE_QUOTAS) as the account has them now:
- * each one's applied value, read from Service Quotas, and what the account holds of it beside the
- * platform's tenants (its roles that are not a tenant function's, its RDS instances that are not the
- * platform's), kept together for TaskEnv.serviceQuotasCacheSeconds. What cannot be read (no quota in this
- * region or partition, a denied, throttled or failed call, a value that is not a count) is left out, so the
- * setting stands for a quota and nothing is counted beside the tenants: reading never fails a placement.
- * Why is logged.
+ * each one's applied value, read from Service Quotas, and what the account holds of them (every role's
+ * name, every RDS instance's identifier: AccountInventory), kept together for
+ * TaskEnv.serviceQuotasCacheSeconds. A quota that cannot be read (none in this region or partition, a
+ * denied, throttled or failed call, a value that is not a count) is left out, so its setting stands; a list
+ * that cannot be read is the last one read, or none (only the registry's use counts): reading never fails a
+ * placement. Why is logged.
  */
 import { paginateListRoles } from '@aws-sdk/client-iam';
 import { paginateDescribeDBInstances } from '@aws-sdk/client-rds';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import {
-  isPlatformInstance,
   SERVICE_QUOTAS,
+  type AccountInventory,
   type QuotaName,
   type Quotas,
   type ServiceQuota,
-  type UseBesideTenants,
 } from '../../common/capacity';
-import { isTenantFunctionRole, TaskEnv } from '../../common/names';
+import { TaskEnv } from '../../common/names';
 import { aws } from './aws';
 import { logger } from './logger';
 
 const DEFAULT_CACHE_SECONDS = 60;
 
-/** The account's quotas as read: their applied values, and its use of them beside the tenants. */
+/** The account's quotas as read: their applied values, and what it holds of them. */
 export interface AccountQuotas {
   readonly applied: Partial<Quotas>;
-  readonly besideTenants: UseBesideTenants;
+  readonly account: AccountInventory;
 }
 
 let kept: { readAt: number; quotas: AccountQuotas } | undefined;
+/** The lists last read: a list that cannot be read now is taken as it was then (IAM throttles lists). */
+const lastListed: { roles?: readonly string[]; instances?: readonly string[] } = {};
 
 export async function accountQuotas(): Promise<AccountQuotas> {
   const given = Number(process.env[TaskEnv.serviceQuotasCacheSeconds] ?? DEFAULT_CACHE_SECONDS);
   const keepMs = (Number.isFinite(given) && given >= 0 ? given : DEFAULT_CACHE_SECONDS) * 1000;
   if (kept && Date.now() - kept.readAt < keepMs) return kept.quotas;
-  const [read, iamRoles, rdsDbInstances] = await Promise.all([
+  const [read, roles, instances] = await Promise.all([
     Promise.all(
       (Object.entries(SERVICE_QUOTAS) as [QuotaName, ServiceQuota][]).map(
         async ([name, quota]) => [name, await appliedValue(quota)] as const,
       ),
     ),
-    countedOrUndefined('iamRoles', rolesBesideTenants),
-    countedOrUndefined('rdsDbInstances', instancesBesidePlatform),
+    listed('roles', roleNames),
+    listed('instances', instanceIds),
   ]);
   const applied: Partial<Quotas> = {};
   for (const [name, value] of read) if (value !== undefined) applied[name] = value;
-  const besideTenants: UseBesideTenants = {};
-  if (iamRoles !== undefined) besideTenants.iamRoles = iamRoles;
-  if (rdsDbInstances !== undefined) besideTenants.rdsDbInstances = rdsDbInstances;
-  kept = { readAt: Date.now(), quotas: { applied, besideTenants } };
+  const account = { ...(roles ? { roles } : {}), ...(instances ? { instances } : {}) };
+  kept = { readAt: Date.now(), quotas: { applied, account } };
   return kept.quotas;
 }
 
@@ -74,33 +73,36 @@ async function appliedValue(quota: ServiceQuota): Promise<number | undefined> {
   return undefined;
 }
 
-async function countedOrUndefined(
-  quota: keyof UseBesideTenants,
-  count: () => Promise<number>,
-): Promise<number | undefined> {
+async function listed(
+  what: keyof typeof lastListed,
+  list: () => Promise<string[]>,
+): Promise<readonly string[] | undefined> {
   try {
-    return await count();
+    lastListed[what] = await list();
   } catch (error) {
-    logger.warn("the account's use beside the tenants could not be read; only the tenants count", {
-      quota,
-      error: (error as Error).name,
-    });
-    return undefined;
+    logger.warn(
+      "the account's use could not be listed; the last list read stands, else only the registry's",
+      {
+        what,
+        error: (error as Error).name,
+      },
+    );
   }
+  return lastListed[what];
 }
 
-/** The account's IAM roles that are not a tenant function's (ListRoles, every page). */
-async function rolesBesideTenants(): Promise<number> {
-  let count = 0;
+/** Every IAM role of the account, by name (ListRoles, every page). */
+async function roleNames(): Promise<string[]> {
+  const names: string[] = [];
   for await (const page of paginateListRoles({ client: aws().iam }, {}))
-    count += (page.Roles ?? []).filter((r) => !isTenantFunctionRole(r.RoleName ?? '')).length;
-  return count;
+    names.push(...(page.Roles ?? []).map((r) => r.RoleName ?? ''));
+  return names;
 }
 
-/** The region's RDS instances that are neither a shared instance nor a dedicated tenant's. */
-async function instancesBesidePlatform(): Promise<number> {
-  let count = 0;
+/** Every RDS instance of the region, by identifier (DescribeDBInstances, every page). */
+async function instanceIds(): Promise<string[]> {
+  const ids: string[] = [];
   for await (const page of paginateDescribeDBInstances({ client: aws().rds }, {}))
-    count += (page.DBInstances ?? []).filter((i) => !isPlatformInstance(i.DBInstanceIdentifier ?? '')).length;
-  return count;
+    ids.push(...(page.DBInstances ?? []).map((i) => i.DBInstanceIdentifier ?? ''));
+  return ids;
 }

@@ -8,6 +8,7 @@ import type { ClientBase } from 'pg';
 import {
   cellIds,
   DEFAULT_CAPACITY,
+  DEPLOYED_SHARED_INSTANCE_RDS_ID,
   FIRST_CELL,
   FIRST_SHARED_INSTANCE,
   MAX_RECENT_CAPACITY_FAILURES,
@@ -16,12 +17,13 @@ import {
   QUOTAS,
   quotaMessage,
   quotasReadFromServiceQuotas,
+  sharedInstanceRdsId,
   type CapacitySettings,
+  type AccountInventory,
   type QuotaName,
-  type UseBesideTenants,
 } from '../../common/capacity';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
-import { TaskEnv } from '../../common/names';
+import { TaskEnv, tenantResourceNames } from '../../common/names';
 import { sharedServer, type MasterServer } from '../lib/db';
 import { accountQuotas } from '../lib/service-quotas';
 import type { ValidatedTenant } from '../lib/types';
@@ -42,7 +44,7 @@ export function capacityFromEnv(): CapacitySettings {
 /**
  * The limits placement goes by: the settings, with the AWS quotas Service Quotas has for the account (as
  * raised, or not) in place of theirs wherever it could be read, and what the account holds of them beside
- * the tenants (`besideTenants`, counted in their use) (lib/service-quotas.ts). Only while one cell has the
+ * the registry (`account`, counted in their use) (lib/service-quotas.ts). Only while one cell has the
  * account to itself: the cells of a platform share its one account today, so with more than one each
  * counts its share of the account's quotas, which the settings give, and nothing is read.
  */
@@ -57,9 +59,9 @@ export async function capacityWithSources(): Promise<{
 }> {
   const settings = capacityFromEnv();
   if (quotasReadFromServiceQuotas(settings).length === 0) return { settings, fromServiceQuotas: [] };
-  const { applied, besideTenants } = await accountQuotas();
+  const { applied, account } = await accountQuotas();
   return {
-    settings: { ...settings, ...applied, besideTenants },
+    settings: { ...settings, ...applied, account },
     fromServiceQuotas: Object.keys(applied) as QuotaName[],
   };
 }
@@ -89,6 +91,8 @@ interface CellUse {
   readonly dedicated: number;
   readonly domains: number;
   readonly instances: readonly InstanceUse[];
+  /** What the account holds of the AWS quotas beside what the registry counts (settings.account). */
+  readonly beside: Readonly<Record<keyof AccountInventory, number>>;
 }
 
 /** Placement's lock, held to the end of the caller's transaction. */
@@ -114,7 +118,12 @@ async function recordFirstInstance(client: ClientBase): Promise<void> {
  * A cell's use, `tenantId` itself left out (a restore or a retried registration counts once). A tenant being
  * moved counts in the cell and on the instance it goes to as well as where it is.
  */
-async function cellUse(client: ClientBase, tenantId: string | null, cell: string): Promise<CellUse> {
+async function cellUse(
+  client: ClientBase,
+  tenantId: string | null,
+  cell: string,
+  account?: AccountInventory,
+): Promise<CellUse> {
   const { rows: counts } = await client.query<{ tenants: number; dedicated: number }>(
     `SELECT count(*)::int AS tenants, (count(*) FILTER (WHERE tier = 'dedicated'))::int AS dedicated
        FROM tenants WHERE status = ANY($1::text[]) AND id IS DISTINCT FROM $2
@@ -160,26 +169,59 @@ async function cellUse(client: ClientBase, tenantId: string | null, cell: string
       recentFailure: r.recent_failure,
       justAsked: r.just_asked,
     })),
+    beside: await besideTheRegistry(client, tenantId, account),
+  };
+}
+
+/**
+ * Of the account's roles and instances (`account`, read only while one cell has the account), those the
+ * registry does not count: not the function role or instance of a tenant that holds its resources (or of
+ * `tenantId`, counted by its placement), not a shared instance in use. Whatever their names: another
+ * platform's tenants, a tenant's left behind, an instance still being deleted all count.
+ */
+async function besideTheRegistry(
+  client: ClientBase,
+  tenantId: string | null,
+  account: AccountInventory | undefined,
+): Promise<CellUse['beside']> {
+  if (!account?.roles && !account?.instances) return { roles: 0, instances: 0 };
+  const { rows: tenants } = await client.query<{ id: string }>(
+    'SELECT id FROM tenants WHERE status = ANY($1::text[]) OR id = $2',
+    [HOLDING, tenantId],
+  );
+  const { rows: shared } = await client.query<{ id: string }>(
+    `SELECT id FROM shared_instances WHERE status <> 'FAILED'`,
+  );
+  const names = tenants.map((t) => tenantResourceNames(t.id));
+  const roles = new Set(names.map((n) => n.functionRoleName));
+  const instances = new Set([
+    ...names.map((n) => n.instanceId),
+    ...shared.map((i) =>
+      i.id === FIRST_SHARED_INSTANCE ? DEPLOYED_SHARED_INSTANCE_RDS_ID : sharedInstanceRdsId(i.id),
+    ),
+  ]);
+  return {
+    roles: (account.roles ?? []).filter((r) => !roles.has(r)).length,
+    instances: (account.instances ?? []).filter((i) => !instances.has(i)).length,
   };
 }
 
 /**
  * RDS instances in use: every shared instance not failed, one per dedicated tenant, and the account's
- * others (settings.besideTenants).
+ * others (besideTheRegistry).
  */
-function rdsInstancesInUse(use: CellUse, settings: CapacitySettings): number {
-  const platform = use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated;
-  return platform + (settings.besideTenants?.rdsDbInstances ?? 0);
+function rdsInstancesInUse(use: CellUse): number {
+  return use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated + use.beside.instances;
 }
 
-/** IAM roles in use: one per tenant's function, and the account's others (settings.besideTenants). */
-function rolesInUse(use: CellUse, settings: CapacitySettings): number {
-  return use.tenants + (settings.besideTenants?.iamRoles ?? 0);
+/** IAM roles in use: one per tenant's function, and the account's others (besideTheRegistry). */
+function rolesInUse(use: CellUse): number {
+  return use.tenants + use.beside.roles;
 }
 
 /** ", N of them not the tenants'" when the account holds some of a quota beside them. */
-function beside(settings: CapacitySettings, quota: keyof UseBesideTenants): string {
-  const others = settings.besideTenants?.[quota] ?? 0;
+function beside(use: CellUse, what: keyof CellUse['beside']): string {
+  const others = use.beside[what];
   return others > 0 ? `, ${others} of them not the tenants'` : '';
 }
 
@@ -207,19 +249,19 @@ function cellRefusal(
       use.tenants,
       `no place for tenant ${tenant.tenantId} in ${use.cell}`,
     );
-  if (rolesInUse(use, settings) >= settings.iamRoles)
+  if (rolesInUse(use) >= settings.iamRoles)
     return quotaError(
       'iamRoles',
       settings.iamRoles,
-      rolesInUse(use, settings),
-      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}${beside(settings, 'iamRoles')}`,
+      rolesInUse(use),
+      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}${beside(use, 'roles')}`,
     );
-  if (tenant.tier === 'dedicated' && rdsInstancesInUse(use, settings) >= settings.rdsDbInstances)
+  if (tenant.tier === 'dedicated' && rdsInstancesInUse(use) >= settings.rdsDbInstances)
     return quotaError(
       'rdsDbInstances',
       settings.rdsDbInstances,
-      rdsInstancesInUse(use, settings),
-      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}${beside(settings, 'rdsDbInstances')}`,
+      rdsInstancesInUse(use),
+      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}${beside(use, 'instances')}`,
     );
   return undefined;
 }
@@ -246,13 +288,13 @@ function additionRefusal(use: CellUse, settings: CapacitySettings): OnboardingEr
       `every shared instance of ${use.cell} is full and adding one failed ${failures.length} times in the last hour (last: ${last?.id}: ${last?.reason ?? 'no reason recorded'}); see tenantctl cells`,
     );
   }
-  const rds = rdsInstancesInUse(use, settings);
+  const rds = rdsInstancesInUse(use);
   if (rds >= settings.rdsDbInstances)
     return quotaError(
       'rdsDbInstances',
       settings.rdsDbInstances,
       rds,
-      `every shared instance of ${use.cell} is full and no other can be made${beside(settings, 'rdsDbInstances')}`,
+      `every shared instance of ${use.cell} is full and no other can be made${beside(use, 'instances')}`,
     );
   return undefined;
 }
@@ -280,7 +322,7 @@ async function chooseCell(
 ): Promise<CellUse> {
   const refusals: OnboardingError[] = [];
   for (const cell of cellIds(settings)) {
-    const use = await cellUse(client, tenant.tenantId, cell);
+    const use = await cellUse(client, tenant.tenantId, cell, settings.account);
     const refusal = placeRefusal(use, settings, tenant);
     if (!refusal) return use;
     refusals.push(refusal);
@@ -354,7 +396,7 @@ export async function planCapacity(tenant: ValidatedTenant, context: PlanContext
         // A retry before its placement does not count the place it may hold already; after it, it does
         // (and the cell is the one it was placed in).
         const use = placed
-          ? await cellUse(client, null, await cellOf(client, tenant.tenantId))
+          ? await cellUse(client, null, await cellOf(client, tenant.tenantId), settings.account)
           : await chooseCell(client, tenant, settings);
         if (tenant.tier === 'shared') plan = await planShared(client, use, context, placed);
       }
@@ -387,10 +429,7 @@ async function planShared(
   }
   if (free > settings.sharedInstanceHeadroom || creating) return { wait: needsPlace };
   // The free places already hold every tenant the cell may still take: another instance would stay empty.
-  const cellRoom = Math.min(
-    settings.tenantsPerCell - use.tenants,
-    settings.iamRoles - rolesInUse(use, settings),
-  );
+  const cellRoom = Math.min(settings.tenantsPerCell - use.tenants, settings.iamRoles - rolesInUse(use));
   if (!needsPlace && free >= cellRoom) return { wait: false };
   const refusal = additionRefusal(use, settings);
   if (refusal) {
@@ -513,7 +552,7 @@ export async function reserveMoveTarget(
       PermanentErrors.InvalidInput,
       `toCell: there is no cell ${cell} (the platform has ${cellIds(settings).join(', ')})`,
     );
-  const use = await cellUse(client, tenantId, cell);
+  const use = await cellUse(client, tenantId, cell, settings.account);
   const tenant = { tenantId, tier: 'shared' as const };
   if ((await cellOf(client, tenantId)) !== cell) {
     const refusal = cellRefusal(use, settings, tenant);
@@ -718,14 +757,14 @@ export async function cellView(
   settings: CapacitySettings,
   fromServiceQuotas: readonly QuotaName[] = [],
 ): Promise<CellView> {
-  const use = await cellUse(client, null, cell);
+  const use = await cellUse(client, null, cell, settings.account);
   const mostOnOne = Math.max(0, ...use.instances.map((i) => i.tenants));
   const inUse: Record<QuotaName, number> = {
     tenantsPerCell: use.tenants,
     tenantsPerSharedInstance: mostOnOne,
     connectionsPerSharedInstance: mostOnOne * settings.connectionsPerTenant,
-    iamRoles: rolesInUse(use, settings),
-    rdsDbInstances: rdsInstancesInUse(use, settings),
+    iamRoles: rolesInUse(use),
+    rdsDbInstances: rdsInstancesInUse(use),
     cloudFrontDistributionTenants: 2 * use.domains,
   };
   return {
@@ -737,9 +776,8 @@ export async function cellView(
       per: QUOTAS[name].per,
       what: QUOTAS[name].what,
       source: fromServiceQuotas.includes(name) ? 'Service Quotas' : 'setting',
-      ...(name === 'iamRoles' || name === 'rdsDbInstances'
-        ? { besideTenants: settings.besideTenants?.[name] ?? 0 }
-        : {}),
+      ...(name === 'iamRoles' ? { besideTenants: use.beside.roles } : {}),
+      ...(name === 'rdsDbInstances' ? { besideTenants: use.beside.instances } : {}),
     })),
     sharedInstances: use.instances.map((i) => ({
       id: i.id,
