@@ -33,7 +33,10 @@ import { readSourceSecret, sourceLabel, withSourceSnapshot } from '../import/sou
 export async function run(event: TaskEvent): Promise<StepResults['schema']> {
   const tenant = tenantOf(event);
   const version = resultOf(event, 'registration').tenantApiVersion;
-  const secret = await readTenantSecret(resultOf(event, 'secret').secretArn);
+  const [secret, { migrations }] = await Promise.all([
+    readTenantSecret(resultOf(event, 'secret').secretArn),
+    readTenantApiVersion(version),
+  ]);
   const connection = {
     host: secret.host,
     port: Number(secret.port),
@@ -41,7 +44,6 @@ export async function run(event: TaskEvent): Promise<StepResults['schema']> {
     user: secret.username,
     password: secret.password,
   };
-  const { migrations } = await readTenantApiVersion(version);
   // scrypt takes ~50 ms of a core: it runs while the migrations do. A secret made for a restore has no
   // initial password (its users keep theirs), so nobody is seeded when the platform re-runs this step.
   const adminHash =

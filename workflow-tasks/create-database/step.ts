@@ -45,15 +45,18 @@ export async function run(event: TaskEvent): Promise<StepResults['database']> {
     };
   }
   const { secretArn } = resultOf(event, 'secret');
-  const secret = await readTenantSecret(secretArn);
   const instance = resultOf(event, 'registration').sharedInstance;
   if (!instance) throw new Error(`shared tenant ${tenant.tenantId} was registered without a shared instance`);
+  // Read while the database is created: only the role's password waits for it.
+  const read = readTenantSecret(secretArn);
+  const password = read.then((s) => s.password);
+  password.catch(() => undefined); // awaited by ensureTenantDatabase, or below through `read`
   await withMasterClient(
     MAINTENANCE_DB,
-    (client) =>
-      ensureTenantDatabase(client, tenant.names, secret.password, capacityFromEnv().connectionsPerTenant),
+    (client) => ensureTenantDatabase(client, tenant.names, password, capacityFromEnv().connectionsPerTenant),
     instance,
   );
+  const secret = await read;
   // A secret kept from an earlier attempt may name another instance than the one it is placed on now.
   if (secret.host !== instance.host || Number(secret.port) !== instance.port)
     await aws().secrets.send(

@@ -60,12 +60,14 @@ export async function setTenantWritable(tenantId: string, writable: boolean): Pr
  * Gives the tenant a login role with the secret's password and `connectionLimit`, and a database it owns,
  * which only that role may connect to (CONNECT revoked from PUBLIC). `client` is a master connection to the
  * server. Re-running converges: an existing role gets the password and limit again, an existing database is
- * kept. The password reaches the server only as a SCRAM verifier, never in plain text in a statement.
+ * kept. The password reaches the server only as a SCRAM verifier, never in plain text in a statement. It
+ * may still be on its way (a secret being read): the role is made first without a login, and gets its
+ * login and password last, so the database is created meanwhile.
  */
 export async function ensureTenantDatabase(
   client: ClientBase,
   names: { role: string; database: string },
-  password: string,
+  password: string | Promise<string>,
   connectionLimit: ConnectionLimit,
 ): Promise<void> {
   await underTenantLock(client, names.role, () =>
@@ -76,18 +78,15 @@ export async function ensureTenantDatabase(
 async function makeTenantDatabase(
   client: ClientBase,
   names: { role: string; database: string },
-  password: string,
+  password: string | Promise<string>,
   connectionLimit: ConnectionLimit,
 ): Promise<void> {
-  const verifier = escapeLiteral(scramSha256Verifier(password));
   const roleId = escapeIdentifier(names.role);
   const dbId = escapeIdentifier(names.database);
   const limit = connectionLimit === 'unlimited' ? -1 : connectionLimit;
   if (!Number.isInteger(limit) || limit < -1) throw new Error(`connection limit ${limit} is not a count`);
   const roleExists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.role]);
-  await client.query(
-    `${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${roleId} LOGIN CONNECTION LIMIT ${limit} PASSWORD ${verifier}`,
-  );
+  if (roleExists.rowCount === 0) await client.query(`CREATE ROLE ${roleId} NOLOGIN`);
   // A non-superuser master (as on RDS) must be a member of a role to make it a database's owner.
   await client.query(`GRANT ${roleId} TO CURRENT_USER`);
   const dbExists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
@@ -99,6 +98,8 @@ async function makeTenantDatabase(
   }
   await client.query(`REVOKE ALL ON DATABASE ${dbId} FROM PUBLIC`);
   await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${dbId} TO ${roleId}`);
+  const verifier = escapeLiteral(scramSha256Verifier(await password));
+  await client.query(`ALTER ROLE ${roleId} LOGIN CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
 }
 
 /**
