@@ -9,12 +9,20 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { migrate } from '../workflow-tasks/lib/migrate';
-import { percentile, round, runBench, startBenchPlatform, type Run } from './platform';
+import {
+  cpuTimes,
+  percentile,
+  round,
+  runBench,
+  startBenchPlatform,
+  type CpuTimes,
+  type Run,
+} from './platform';
 
 const N = Number(process.env.BENCH_N ?? 10);
 const M = Number(process.env.BENCH_M ?? 12);
@@ -30,8 +38,13 @@ async function main(): Promise<void> {
     await onboard('bench-warmup'); // first deploy loads the handlers' modules
     const sequential: Sample[] = [];
     const seqStart = Date.now();
+    const cpuBefore = cpuTimes();
     for (let i = 0; i < N; i++) sequential.push(await onboard(`bench-seq-${i}`));
+    const cpuAfter = cpuTimes();
     const seqWall = Date.now() - seqStart;
+    const cpuPerOnboarding = Object.fromEntries(
+      (Object.keys(cpuAfter) as (keyof CpuTimes)[]).map((k) => [k, round((cpuAfter[k] - cpuBefore[k]) / N)]),
+    ) as unknown as CpuTimes;
 
     const concurrent: Sample[] = [];
     const conStart = Date.now();
@@ -51,8 +64,13 @@ async function main(): Promise<void> {
     const floor = await databaseFloor(platform.endpoints.postgres, N);
     const seed = await seedWay(platform.endpoints.postgres, N);
     const results = {
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      sequential: { ...summary(sequential, seqWall), ...endpointSummary(sequential) },
+      machine: { cpus: cpus().length, node: process.version },
+      sequential: {
+        ...summary(sequential, seqWall),
+        ...endpointSummary(sequential),
+        /** CPU time per onboarding, by process (this one's includes the benchmark's own polling). */
+        cpuMsPerOnboarding: cpuPerOnboarding,
+      },
       concurrent: { concurrency: C, ...summary(concurrent, conWall) },
       dedicated: summary(dedicated, dedWall),
       floor: {
@@ -193,7 +211,8 @@ async function seedWay(adminUrl: string, runs: number): Promise<{ times: number[
 }
 
 function printTable(r: {
-  sequential: ReturnType<typeof summary> & ReturnType<typeof endpointSummary>;
+  sequential: ReturnType<typeof summary> &
+    ReturnType<typeof endpointSummary> & { cpuMsPerOnboarding: CpuTimes };
   concurrent: ReturnType<typeof summary> & { concurrency: number };
   dedicated: ReturnType<typeof summary>;
   floor: { p50Ms: number; p95Ms: number };
@@ -213,6 +232,7 @@ function printTable(r: {
       `the seed's way (psql: CREATE DATABASE, then the schema file) p50 ${r.seedWay.p50Ms} ms, p95 ${r.seedWay.p95Ms} ms (its CREATE DATABASE alone p50 ${r.seedWay.createDatabaseP50Ms} ms); onboarding p50 / seed p50 = ${r.p50OverSeedWay}`,
       `one after another: the steps' handlers p50 ${r.sequential.stepsP50Ms} ms on the critical path, the platform's overhead beyond them p50 ${r.sequential.overheadP50Ms} ms per onboarding`,
       `  within the steps, summed over both branches: ${r.sequential.emulatorCallsP50} calls answered by the emulator taking p50 ${r.sequential.emulatorP50Ms} ms, the IAM check p50 ${r.sequential.iamCheckP50Ms} ms`,
+      `  CPU time per onboarding: the platform's process ${r.sequential.cpuMsPerOnboarding.platform} ms, the emulator ${r.sequential.cpuMsPerOnboarding.emulator} ms, PostgreSQL ${r.sequential.cpuMsPerOnboarding.postgres} ms (${cpus().length} cores)`,
       '',
     ].join('\n'),
   );

@@ -1,4 +1,5 @@
 /** What both benchmarks share: a local platform in a temporary directory, onboarding, and percentiles. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,4 +185,54 @@ export function runBench(name: string, main: () => Promise<void>): void {
     process.stderr.write(`${name} failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   });
+}
+
+/** CPU time (ms) this process and each kind of process it started have used so far. */
+export interface CpuTimes {
+  /** This process: the engine, the endpoint, the task handlers, the IAM check (all its threads). */
+  readonly platform: number;
+  /** The AWS emulator (moto_server). */
+  readonly emulator: number;
+  /** Every PostgreSQL process: the servers and their backends. */
+  readonly postgres: number;
+}
+
+/**
+ * CPU time so far of this process and of the processes it started, and theirs (from /proc: Linux only,
+ * zeros elsewhere), by kind. Exited processes (a psql, a finished backend) are not counted.
+ */
+export function cpuTimes(): CpuTimes {
+  const own = process.cpuUsage();
+  const times = { platform: (own.user + own.system) / 1000, emulator: 0, postgres: 0 };
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return times;
+  }
+  const parent = new Map<number, number>();
+  const stats = new Map<number, { name: string; ms: number }>();
+  const tick = 1000 / 100; // USER_HZ: 100 ticks a second on Linux
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      parent.set(Number(pid), Number(fields[1]));
+      stats.set(Number(pid), {
+        name: cmdline.includes('moto_server') ? 'emulator' : stat.includes('(postgres)') ? 'postgres' : '',
+        ms: (Number(fields[11]) + Number(fields[12])) * tick,
+      });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p))
+      if (p === process.pid) return true;
+    return false;
+  };
+  for (const [pid, { name, ms }] of stats)
+    if ((name === 'emulator' || name === 'postgres') && descends(pid)) times[name] += ms;
+  return times;
 }
