@@ -115,6 +115,10 @@ describe('connection budget: a shared instance takes the tenants its connections
 });
 
 const serviceQuotas = (...args: string[]) => awsCli(running().endpoints.aws, ['service-quotas', ...args]);
+const limitOf = (view: CellView | undefined, name: string) => view?.limits.find((l) => l.name === name);
+/** The first cell as the control-plane API shows it: what placement goes by. */
+const cellInForce = async () =>
+  (await new ControlPlaneClient(`${running().platform.endpointUrl}/control-plane`, 'us-east-1').cells())[0];
 const RDS_INSTANCES = ['--service-code', 'rds', '--quota-code', 'L-7B6409FD'];
 
 describe('AWS quotas read from Service Quotas: raised, they count at once', () => {
@@ -145,15 +149,17 @@ describe('AWS quotas read from Service Quotas: raised, they count at once', () =
     expect((await getTenant('sq-dedicated'))?.status).toBe('ACTIVE');
     const shown = await tenantctl(['cells', '--json', '--state-dir', stateDir()]);
     const [cell] = JSON.parse(shown.stdout) as CellView[];
-    const limit = (view: CellView | undefined, name: string) => view?.limits.find((l) => l.name === name);
-    expect(limit(cell, 'rdsDbInstances')).toMatchObject({ inUse: 4, limit: 4, source: 'Service Quotas' });
-    expect(limit(cell, 'tenantsPerCell')).toMatchObject({ source: 'setting' });
+    expect(limitOf(cell, 'rdsDbInstances')).toMatchObject({ inUse: 4, limit: 4, source: 'Service Quotas' });
+    expect(limitOf(cell, 'tenantsPerCell')).toMatchObject({ source: 'setting' });
     // The control-plane API (what tenantctl cells --aws reads) shows what placement goes by: the same.
-    const api = new ControlPlaneClient(`${running().platform.endpointUrl}/control-plane`, 'us-east-1');
-    const [inForce] = await api.cells();
-    expect(limit(inForce, 'rdsDbInstances')).toMatchObject({ inUse: 4, limit: 4, source: 'Service Quotas' });
-    expect(limit(inForce, 'iamRoles')).toMatchObject({ source: 'Service Quotas' });
-    expect(limit(inForce, 'tenantsPerCell')).toMatchObject({ source: 'setting' });
+    const inForce = await cellInForce();
+    expect(limitOf(inForce, 'rdsDbInstances')).toMatchObject({
+      inUse: 4,
+      limit: 4,
+      source: 'Service Quotas',
+    });
+    expect(limitOf(inForce, 'iamRoles')).toMatchObject({ source: 'Service Quotas' });
+    expect(limitOf(inForce, 'tenantsPerCell')).toMatchObject({ source: 'setting' });
   });
 
   it('refuses a request that does not raise the quota, naming the applied value; the default stays AWS’s', async () => {
@@ -178,11 +184,7 @@ describe("the account's own use: roles and instances that are not the tenants' c
       '--assume-role-policy-document',
       '{"Version":"2012-10-17","Statement":[]}',
     );
-  const inForce = async (name: string) => {
-    const api = new ControlPlaneClient(`${running().platform.endpointUrl}/control-plane`, 'us-east-1');
-    const [cell] = await api.cells();
-    return cell?.limits.find((l) => l.name === name);
-  };
+  const inForce = async (name: string) => limitOf(await cellInForce(), name);
 
   it("refuses a tenant whose role the account has no room for, counting another team's roles, and places it once one is gone", async () => {
     // Five tenants hold a role (conn-a, conn-b, conn-c, conn-own, sq-dedicated); three roles are not theirs:

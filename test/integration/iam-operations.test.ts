@@ -493,6 +493,19 @@ describe('findings of the synthesized policies, shown by the check', () => {
     if (!role) throw new Error(`no role for ${stateName}`);
     return role;
   };
+  /** A role with one inline policy allowing each of `statements`: what a role's grants were before a fix. */
+  const roleAllowing = (name: string, ...statements: { Action: string | string[]; Resource: string }[]) => ({
+    name,
+    policies: [
+      {
+        name: 'before',
+        document: {
+          Version: '2012-10-17',
+          Statement: statements.map((statement) => ({ Effect: 'Allow', ...statement })),
+        },
+      },
+    ],
+  });
 
   it("a dedicated tenant's final snapshot: CreateDBSnapshot was granted on the snapshot only; the db is required too", async () => {
     const removeDatabase = roleOfState('Remove database', 'offboarding');
@@ -503,29 +516,11 @@ describe('findings of the synthesized policies, shown by the check', () => {
         FinalDBSnapshotIdentifier: 'tenant-acme-final-1',
       }),
     );
-    const before = {
-      name: 'RemoveDatabaseBefore',
-      policies: [
-        {
-          name: 'before',
-          document: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Action: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'],
-                Resource: arn('rds', 'db:tenant-*'),
-              },
-              {
-                Effect: 'Allow',
-                Action: ['rds:CreateDBSnapshot'],
-                Resource: arn('rds', 'snapshot:tenant-*'),
-              },
-            ],
-          },
-        },
-      ],
-    };
+    const before = roleAllowing(
+      'RemoveDatabaseBefore',
+      { Action: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], Resource: arn('rds', 'db:tenant-*') },
+      { Action: ['rds:CreateDBSnapshot'], Resource: arn('rds', 'snapshot:tenant-*') },
+    );
     const iam = new LocalIam([before, removeDatabase], local, lookups);
     expect((await iam.authorize(before.name, request))?.message).toMatch(
       /not authorized to perform: rds:CreateDBSnapshot on resource: arn:aws:rds:us-east-1:\d+:db:tenant-acme /,
@@ -538,20 +533,10 @@ describe('findings of the synthesized policies, shown by the check', () => {
       new CloudWatchLogsClient(config()),
       new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/tenant-a' }),
     );
-    const before = {
-      name: 'DeployFunctionBefore',
-      policies: [
-        {
-          name: 'before',
-          document: {
-            Version: '2012-10-17',
-            Statement: [
-              { Effect: 'Allow', Action: 'logs:DescribeLogGroups', Resource: arn('logs', 'log-group:*') },
-            ],
-          },
-        },
-      ],
-    };
+    const before = roleAllowing('DeployFunctionBefore', {
+      Action: 'logs:DescribeLogGroups',
+      Resource: arn('logs', 'log-group:*'),
+    });
     const deployFunction = roleOfState('Deploy function', 'onboarding');
     const iam = new LocalIam([before, deployFunction], local, lookups);
     expect((await iam.authorize(before.name, request))?.message).toContain(
@@ -562,20 +547,10 @@ describe('findings of the synthesized policies, shown by the check', () => {
 
   it("listing every RDS instance takes a grant on all of them: one on db:tenant-* does not allow it, placement's does", async () => {
     const { request } = await sent(new RDSClient(config()), new DescribeDBInstancesCommand({}));
-    const tenantsOnly = {
-      name: 'TenantInstancesOnly',
-      policies: [
-        {
-          name: 'tenants',
-          document: {
-            Version: '2012-10-17',
-            Statement: [
-              { Effect: 'Allow', Action: 'rds:DescribeDBInstances', Resource: arn('rds', 'db:tenant-*') },
-            ],
-          },
-        },
-      ],
-    };
+    const tenantsOnly = roleAllowing('TenantInstancesOnly', {
+      Action: 'rds:DescribeDBInstances',
+      Resource: arn('rds', 'db:tenant-*'),
+    });
     const registerTenant = roleOfState('Register tenant', 'onboarding');
     const iam = new LocalIam([tenantsOnly, registerTenant], local, lookups);
     expect((await iam.authorize(tenantsOnly.name, request))?.message).toContain(

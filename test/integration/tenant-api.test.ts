@@ -17,6 +17,7 @@ import { readTenantSecret } from '../../workflow-tasks/lib/tenant-db';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 import { checkedTenantApi, ContractChecker } from '../fixtures/api-contract';
 import { apiEvent } from '../fixtures/events';
+import { tenantClient } from '../fixtures/executions';
 import { startLossyProxy, type LossyProxy } from '../fixtures/lossy-proxy';
 import { startTestPlatform, tenantInput, uniqueTenantId } from '../fixtures/platform';
 
@@ -783,15 +784,7 @@ describe('a connection lost with the answer to a write: the write is not made tw
 
   /** The tenant's rows, read as its own role straight from its database. */
   async function query<T extends object>(text: string, values: unknown[] = []): Promise<T[]> {
-    const { secret } = shop;
-    const client = new Client({
-      host: secret.host,
-      port: Number(secret.port),
-      database: secret.dbname,
-      user: secret.username,
-      password: secret.password,
-    });
-    await client.connect();
+    const client = await tenantClient(shop.tenantId);
     try {
       return (await client.query<T>(text, values)).rows;
     } finally {

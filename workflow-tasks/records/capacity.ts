@@ -92,7 +92,7 @@ interface CellUse {
   readonly domains: number;
   readonly instances: readonly InstanceUse[];
   /** What the account holds of the AWS quotas beside what the registry counts (settings.account). */
-  readonly beside: Readonly<Record<keyof AccountInventory, number>>;
+  readonly beside: Readonly<Record<'iamRoles' | 'rdsDbInstances', number>>;
 }
 
 /** Placement's lock, held to the end of the caller's transaction. */
@@ -184,7 +184,7 @@ async function besideTheRegistry(
   tenantId: string | null,
   account: AccountInventory | undefined,
 ): Promise<CellUse['beside']> {
-  if (!account?.roles && !account?.instances) return { roles: 0, instances: 0 };
+  if (!account?.roles && !account?.instances) return { iamRoles: 0, rdsDbInstances: 0 };
   const { rows: tenants } = await client.query<{ id: string }>(
     'SELECT id FROM tenants WHERE status = ANY($1::text[]) OR id = $2',
     [HOLDING, tenantId],
@@ -201,8 +201,8 @@ async function besideTheRegistry(
     ),
   ]);
   return {
-    roles: (account.roles ?? []).filter((r) => !roles.has(r)).length,
-    instances: (account.instances ?? []).filter((i) => !instances.has(i)).length,
+    iamRoles: (account.roles ?? []).filter((r) => !roles.has(r)).length,
+    rdsDbInstances: (account.instances ?? []).filter((i) => !instances.has(i)).length,
   };
 }
 
@@ -211,12 +211,14 @@ async function besideTheRegistry(
  * others (besideTheRegistry).
  */
 function rdsInstancesInUse(use: CellUse): number {
-  return use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated + use.beside.instances;
+  return (
+    use.instances.filter((i) => i.status !== 'FAILED').length + use.dedicated + use.beside.rdsDbInstances
+  );
 }
 
 /** IAM roles in use: one per tenant's function, and the account's others (besideTheRegistry). */
 function rolesInUse(use: CellUse): number {
-  return use.tenants + use.beside.roles;
+  return use.tenants + use.beside.iamRoles;
 }
 
 /** ", N of them not the tenants'" when the account holds some of a quota beside them. */
@@ -254,14 +256,14 @@ function cellRefusal(
       'iamRoles',
       settings.iamRoles,
       rolesInUse(use),
-      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}${beside(use, 'roles')}`,
+      `no role can be made for tenant ${tenant.tenantId}'s function in ${use.cell}${beside(use, 'iamRoles')}`,
     );
   if (tenant.tier === 'dedicated' && rdsInstancesInUse(use) >= settings.rdsDbInstances)
     return quotaError(
       'rdsDbInstances',
       settings.rdsDbInstances,
       rdsInstancesInUse(use),
-      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}${beside(use, 'instances')}`,
+      `no instance can be made for dedicated tenant ${tenant.tenantId} in ${use.cell}${beside(use, 'rdsDbInstances')}`,
     );
   return undefined;
 }
@@ -294,7 +296,7 @@ function additionRefusal(use: CellUse, settings: CapacitySettings): OnboardingEr
       'rdsDbInstances',
       settings.rdsDbInstances,
       rds,
-      `every shared instance of ${use.cell} is full and no other can be made${beside(use, 'instances')}`,
+      `every shared instance of ${use.cell} is full and no other can be made${beside(use, 'rdsDbInstances')}`,
     );
   return undefined;
 }
@@ -776,8 +778,7 @@ export async function cellView(
       per: QUOTAS[name].per,
       what: QUOTAS[name].what,
       source: fromServiceQuotas.includes(name) ? 'Service Quotas' : 'setting',
-      ...(name === 'iamRoles' ? { besideTenants: use.beside.roles } : {}),
-      ...(name === 'rdsDbInstances' ? { besideTenants: use.beside.instances } : {}),
+      ...(name in use.beside ? { besideTenants: use.beside[name as keyof CellUse['beside']] } : {}),
     })),
     sharedInstances: use.instances.map((i) => ({
       id: i.id,
