@@ -18,8 +18,10 @@ function connectionLost(error: unknown): boolean {
   return code === '57P01' || /Connection terminated/i.test(message);
 }
 
-/** A first statement that changes nothing when it runs twice: a read, or a transaction's BEGIN. */
-const REPEATABLE = /^\s*(SELECT|BEGIN)\b/i;
+const BEGIN = /^\s*BEGIN\b/i;
+const COMMIT = /^\s*COMMIT\b/i;
+const ROLLBACK = /^\s*ROLLBACK\b/i;
+const READ = /^\s*SELECT\b/i;
 
 function statementText(statement: unknown): string {
   if (typeof statement === 'string') return statement;
@@ -76,19 +78,22 @@ export class Tenant {
         throw this.unavailable(again);
       }
     }
-    // A pooled connection the server ended while this environment was idle (or frozen) fails its first
-    // statement: that one case is run again on a new connection, when the statement had no effect even if
-    // it ran (its answer lost with the connection): a read, or a transaction's BEGIN. A write alone may
-    // have committed before the connection went: it is never sent twice.
-    let answered = false;
-    let repeatable: boolean | undefined;
+    // A connection lost under the work (one the server ended while this environment was idle or frozen, a
+    // move stopping the tenant's sessions) runs the work again on a new one, when nothing of it can have
+    // been committed: it only read, or its writes were in a transaction whose COMMIT was never sent (the
+    // server rolls that back). A write sent alone, or a COMMIT, may have committed before the connection
+    // went: the work is never run twice then.
+    let mayHaveCommitted = false;
+    let inTransaction = false;
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back, and called with apply
     const query = client.query;
     client.query = ((...args: Parameters<PoolClient['query']>) => {
-      repeatable ??= REPEATABLE.test(statementText(args[0]));
-      const result = (query as (...a: unknown[]) => unknown).apply(client, args);
-      if (result instanceof Promise) result.then(() => (answered = true)).catch(() => undefined);
-      return result;
+      const text = statementText(args[0]);
+      if (BEGIN.test(text)) inTransaction = true;
+      else if (COMMIT.test(text)) [mayHaveCommitted, inTransaction] = [true, false];
+      else if (ROLLBACK.test(text)) inTransaction = false;
+      else if (!inTransaction && !READ.test(text)) mayHaveCommitted = true;
+      return (query as (...a: unknown[]) => unknown).apply(client, args);
     }) as PoolClient['query'];
     // The connection ending under the work is emitted on the client (unheard, it would end the process):
     // heard here, it fails the statement running then, or the next one ("not queryable").
@@ -101,7 +106,7 @@ export class Tenant {
     } catch (error) {
       // A problem the work answered stands, whatever happened to the connection after.
       lost = !(error instanceof Problem) && (ended || connectionLost(error));
-      if (lost && !retried && !answered && repeatable) return await this.withClient(work, true);
+      if (lost && !retried && !mayHaveCommitted) return await this.withClient(work, true);
       if (lost || UNAVAILABLE.has((error as { code?: string }).code ?? '')) throw this.unavailable(error);
       throw error;
     } finally {
