@@ -98,6 +98,13 @@ export interface CapacitySettings extends Quotas {
   readonly sharedInstanceHeadroom: number;
   readonly cells: number;
   readonly connectionsPerTenant: number;
+  /**
+   * The cells that are AWS accounts of their own, by cell id: a tenant placed there has its function, its
+   * role, its HTTP API, its log group, its alarm and its secret in that account, made by each step through
+   * the account's copy of the step's role (common/cells.ts). A cell not named here is in the platform's own
+   * account.
+   */
+  readonly cellAccounts: Readonly<Record<string, string>>;
   /** Read with the applied quotas, never set: see AccountInventory. */
   readonly account?: AccountInventory;
 }
@@ -177,8 +184,15 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
       `${source}: must be a JSON object of limits, for example {"tenantsPerSharedInstance": 4}`,
     );
   const fields = given as Record<string, unknown>;
-  const known = [...Object.keys(QUOTAS), 'sharedInstanceHeadroom', 'cells', 'connectionsPerTenant'];
+  const known = [
+    ...Object.keys(QUOTAS),
+    'sharedInstanceHeadroom',
+    'cells',
+    'connectionsPerTenant',
+    'cellAccounts',
+  ];
   for (const [field, value] of Object.entries(fields)) {
+    if (field === 'cellAccounts') continue;
     if (!known.includes(field))
       throw new Error(`${source}: ${field} is not a limit the platform knows (known: ${known.join(', ')})`);
     const least = field === 'sharedInstanceHeadroom' ? 0 : 1;
@@ -207,12 +221,42 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
         ? `${source}: sharedInstanceHeadroom (${headroom}) must be below tenantsPerSharedInstance (${places})`
         : `${source}: sharedInstanceHeadroom (${headroom}) must be below the ${places} tenants a shared instance takes (connectionsPerSharedInstance ${quotas.connectionsPerSharedInstance} / connectionsPerTenant ${connectionsPerTenant})`,
     );
+  const cells = (fields.cells as number | undefined) ?? 1;
   return {
     ...quotas,
     sharedInstanceHeadroom: headroom,
-    cells: (fields.cells as number | undefined) ?? 1,
+    cells,
     connectionsPerTenant,
+    cellAccounts: cellAccountsOf(fields.cellAccounts, cells, source),
   };
+}
+
+/**
+ * `cellAccounts` as the file gives it: an object of cell ids (`cell-<n>`, at most `cells`) to 12-digit
+ * AWS account ids, no account twice.
+ */
+function cellAccountsOf(given: unknown, cells: number, source: string): Record<string, string> {
+  if (given === undefined) return {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw new Error(
+      `${source}: cellAccounts must be an object of cell ids to AWS account ids, for example {"cell-2": "210987654321"}`,
+    );
+  const ids = cellIds({ cells });
+  const seen = new Map<string, string>();
+  for (const [cell, account] of Object.entries(given)) {
+    if (!ids.includes(cell))
+      throw new Error(
+        `${source}: cellAccounts.${cell} is not a cell (the cells are ${ids.join(', ')}: raise "cells" to add one)`,
+      );
+    if (typeof account !== 'string' || !/^[0-9]{12}$/.test(account))
+      throw new Error(
+        `${source}: cellAccounts.${cell} must be a 12-digit AWS account id, got ${JSON.stringify(account)}`,
+      );
+    const other = seen.get(account);
+    if (other) throw new Error(`${source}: cellAccounts.${cell} is ${other}'s account too (${account})`);
+    seen.set(account, cell);
+  }
+  return { ...(given as Record<string, string>) };
 }
 
 /** The limits when none are given. */

@@ -169,6 +169,11 @@ export const TaskEnv = {
   serviceQuotasCacheSeconds: 'SERVICE_QUOTAS_CACHE_SECONDS',
   /** The onboarding state machine: what a `TenantSignedUp` event starts (workflow-tasks/signup). */
   onboardingStateMachineArn: 'ONBOARDING_STATE_MACHINE_ARN',
+  /**
+   * The name of the task Lambda's own role, which each cell account has a copy of (common/cells.ts). Unset
+   * locally, where the calling task's role is known in-process (lib/process-scope.ts).
+   */
+  taskRoleName: 'TASK_ROLE_NAME',
 } as const;
 
 /**

@@ -26,6 +26,7 @@ import { SharedDatabase } from './shared-database';
 import { DomainEdge } from './domain-edge';
 import { TenantDomain } from './tenant-domain';
 import { AddCapacity } from './add-capacity';
+import { grantCellAccess } from './cell-access';
 import type { CapacitySettings } from '../common/capacity';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
@@ -339,6 +340,7 @@ export class PlatformStack extends Stack {
     });
     this.operations = operations;
     this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
+    grantCellAccess(this, Object.values(props.quotas?.cellAccounts ?? {}));
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'DomainStateMachineArn', { value: this.domain.stateMachine.stateMachineArn });

@@ -262,7 +262,10 @@ export class LocalPlatform {
       await restoreActiveTenants();
       signal?.throwIfAborted();
       // The definitions and roles name the distribution bootstrap made.
-      const definitions = localDefinitions(environment[TaskEnv.distributionId]);
+      const definitions = localDefinitions(
+        environment[TaskEnv.distributionId],
+        Object.values(capacity.cellAccounts),
+      );
       const faults = new FaultInjector(options.faults ?? []);
       const inFlight = new TasksInFlight();
       const { roles } = definitions;
@@ -271,10 +274,10 @@ export class LocalPlatform {
             new Set(roles.values()),
             { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
             // A distribution tenant named by its name or domain is authorized on its id's ARN.
-            {
-              ...emulatorLookups(emulator.endpoint),
+            (account) => ({
+              ...emulatorLookups(emulator.endpoint, account),
               saasResourceId: (reference) => distributionTenants.idOf(reference),
-            },
+            }),
           )
         : undefined;
       identifyTaskRoles(Boolean(iam));

@@ -43,12 +43,13 @@ import { ONBOARDING_TIMEOUT_SECONDS } from '../../common/steps';
 import { buildTenantApiArtifact, uploadKeptVersions, uploadTenantApiVersion } from './artifacts';
 import { CONTROL_PLANE_PATH, LOCAL_ACCOUNT } from '../account';
 import { ensureDatabase, type LocalPostgres } from '../rds/postgres';
+import { operatorCredentialsIn } from '../iam/principal';
 
 /** Everything the task Lambdas' environment names, as created in the emulator (no VPC locally). */
 export type TaskEnvironment = Record<
   Exclude<
     (typeof TaskEnv)[keyof typeof TaskEnv],
-    'DEDICATED_SECURITY_GROUP' | 'TENANT_SUBNET_IDS' | 'TENANT_SECURITY_GROUP_ID'
+    'DEDICATED_SECURITY_GROUP' | 'TENANT_SUBNET_IDS' | 'TENANT_SECURITY_GROUP_ID' | 'TASK_ROLE_NAME'
   >,
   string
 >;
@@ -138,6 +139,7 @@ export async function bootstrapPlatform(
       LocalPlatformNames.tenantRoleBoundary,
       tenantRoleBoundary,
     );
+    await bootstrapCellAccounts(endpoint, capacity, tenantRoleBoundary);
     const distributionId = await ensureDistribution(cloudfront);
     await ensureDatabase(pg, PlatformNames.platformDatabase);
     // CreateTopic returns the existing topic's ARN when it exists.
@@ -193,10 +195,42 @@ export async function bootstrapPlatform(
   }
 }
 
+/**
+ * What a cell's stack makes in its own account (common/cells.ts): the tenant roles' permissions boundary,
+ * the same document on that account's resources. (The tasks' roles there are the IAM check's copies of
+ * theirs, local/iam/enforcer.ts.)
+ */
+async function bootstrapCellAccounts(
+  endpoint: string,
+  capacity: CapacitySettings,
+  boundary: PolicyDocument,
+): Promise<void> {
+  for (const account of Object.values(capacity.cellAccounts)) {
+    const iam = new IAMClient({
+      endpoint,
+      region: LocalPlatformNames.region,
+      credentials: operatorCredentialsIn(account),
+    });
+    try {
+      const document = JSON.parse(
+        JSON.stringify(boundary).replaceAll(`:${LOCAL_ACCOUNT}:`, `:${account}:`),
+      ) as PolicyDocument;
+      await ensureManagedPolicy(iam, LocalPlatformNames.tenantRoleBoundary, document, account);
+    } finally {
+      iam.destroy();
+    }
+  }
+}
+
 /** A managed policy with this document (a persistent emulator's older one gets it as its default version). */
-async function ensureManagedPolicy(iam: IAMClient, name: string, document: PolicyDocument): Promise<string> {
+async function ensureManagedPolicy(
+  iam: IAMClient,
+  name: string,
+  document: PolicyDocument,
+  account = LOCAL_ACCOUNT,
+): Promise<string> {
   const PolicyDocument = JSON.stringify(document);
-  const arn = `arn:aws:iam::${LOCAL_ACCOUNT}:policy/${name}`;
+  const arn = `arn:aws:iam::${account}:policy/${name}`;
   try {
     return (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument }))).Policy?.Arn ?? arn;
   } catch (error) {

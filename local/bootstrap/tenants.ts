@@ -4,11 +4,13 @@ import { domainExecutionName } from '../../common/domain-workflow';
 import { tenantResourceNames } from '../../common/names';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { aws } from '../../workflow-tasks/lib/aws';
+import { cellAccount, cellAws, inCell } from '../../workflow-tasks/lib/aws';
+import { cellAccountOf } from '../../common/cells';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { describeInstance } from '../../workflow-tasks/create-database/step';
 import {
   addedInstances,
+  capacityFromEnv,
   instanceOfTenant,
   recordInstanceAddress,
   type SharedInstance,
@@ -18,7 +20,7 @@ import { STEP_HANDLERS } from '../../workflow-tasks';
 import { currentTenantApi, readTenantApiVersion } from '../../workflow-tasks/lib/artifact';
 import { suspendAgain } from '../../workflow-tasks/suspension/steps';
 import { pendingDomains } from '../../workflow-tasks/records/domains';
-import { listTenants } from '../../workflow-tasks/records/registry';
+import { listTenants, type TenantRecord } from '../../workflow-tasks/records/registry';
 import type { OnboardingState, StepResults } from '../../workflow-tasks/lib/types';
 
 /**
@@ -47,9 +49,9 @@ async function isUploaded(version: string): Promise<boolean> {
  */
 async function pointAtInstance(tenantId: string, { host, port }: SharedInstance): Promise<void> {
   const SecretId = tenantResourceNames(tenantId).secretName;
-  const secret = await readJsonSecret<TenantSecret>(SecretId);
+  const secret = await readJsonSecret<TenantSecret>(SecretId, cellAccount());
   if (secret.host === host && Number(secret.port) === port) return;
-  await aws().secrets.send(
+  await cellAws().secrets.send(
     new PutSecretValueCommand({ SecretId, SecretString: JSON.stringify({ ...secret, host, port }) }),
   );
 }
@@ -76,57 +78,66 @@ export async function restoreActiveTenants(): Promise<string[]> {
   const restored: string[] = [];
   for (const tenant of await listTenants()) {
     if (tenant.status !== 'ACTIVE' && tenant.status !== 'SUSPENDED') continue;
-    let state: OnboardingState = {
-      tenantId: tenant.id,
-      companyName: tenant.companyName,
-      adminEmail: tenant.adminEmail,
-      tier: tenant.tier,
-      ...(tenant.domain ? { domain: tenant.domain } : {}),
-    };
-    for (const step of STEPS) {
-      // The registry row is already this execution's and ACTIVE: claiming it again is not restoring it. The
-      // tenant gets back the version the ledger says it runs (a release may have moved it off the current one).
-      if (step.id === 'register-tenant') {
-        const tenantApiVersion =
-          tenant.codeVersion && (await isUploaded(tenant.codeVersion))
-            ? tenant.codeVersion
-            : (await currentTenantApi()).version;
-        const sharedInstance = tenant.tier === 'shared' ? await instanceOfTenant(tenant.id) : undefined;
-        const registration = {
-          tenantId: tenant.id,
-          status: 'PROVISIONING' as const,
-          executionArn: tenant.executionArn,
-          tenantApiVersion,
-          ...(sharedInstance ? { sharedInstance } : {}),
-        };
-        state = { ...state, results: { ...state.results, registration } };
-        continue;
-      }
-      // A suspended tenant stays SUSPENDED (and announced nothing new).
-      if (step.id === 'activate-tenant' && tenant.status === 'SUSPENDED') continue;
-      // Its domain is in the registry and its distribution tenants on disk (local/cloudfront/): a request
-      // interrupted by the restart is asked for again once executions run (resumeDomainRequests).
-      if (step.id === 'attach-domain') continue;
-      const event = { executionArn: tenant.executionArn, state };
-      const result = await STEP_HANDLERS[step.id].run(event);
-      state = { ...state, results: { ...state.results, [step.resultKey]: result } };
-      const placed = state.results?.registration?.sharedInstance;
-      if (step.id === 'store-secret' && placed) await pointAtInstance(tenant.id, placed);
-      if (step.id === 'create-database' && tenant.tier === 'dedicated') {
-        // The instance is up again (the platform waits for its RDS instances before this): one check
-        // gives the tenant's role the password of its re-created secret and points the secret at it.
-        const { check } = DEDICATED_INSTANCE;
-        const checked = (await STEP_HANDLERS[check.id].run({
-          executionArn: tenant.executionArn,
-          state,
-        })) as StepResults['instance'];
-        state = { ...state, results: { ...state.results, [check.resultKey]: checked } };
-      }
-    }
-    if (tenant.status === 'SUSPENDED') await suspendAgain(tenant.id, tenant.executionArn);
+    // Its resources are put back in its cell's account (common/cells.ts).
+    const account = cellAccountOf(capacityFromEnv(), tenant.cell);
+    await inCell(account, () => restoreTenant(tenant, account));
     restored.push(tenant.id);
   }
   return restored;
+}
+
+/** Runs the tenant's onboarding steps again (restoreActiveTenants), in its cell. */
+async function restoreTenant(tenant: TenantRecord, account: string | undefined): Promise<void> {
+  let state: OnboardingState = {
+    tenantId: tenant.id,
+    companyName: tenant.companyName,
+    adminEmail: tenant.adminEmail,
+    tier: tenant.tier,
+    ...(tenant.domain ? { domain: tenant.domain } : {}),
+  };
+  for (const step of STEPS) {
+    // The registry row is already this execution's and ACTIVE: claiming it again is not restoring it. The
+    // tenant gets back the version the ledger says it runs (a release may have moved it off the current one).
+    if (step.id === 'register-tenant') {
+      const tenantApiVersion =
+        tenant.codeVersion && (await isUploaded(tenant.codeVersion))
+          ? tenant.codeVersion
+          : (await currentTenantApi()).version;
+      const sharedInstance = tenant.tier === 'shared' ? await instanceOfTenant(tenant.id) : undefined;
+      const registration = {
+        tenantId: tenant.id,
+        status: 'PROVISIONING' as const,
+        executionArn: tenant.executionArn,
+        tenantApiVersion,
+        cell: tenant.cell,
+        ...(account ? { cellAccount: account } : {}),
+        ...(sharedInstance ? { sharedInstance } : {}),
+      };
+      state = { ...state, results: { ...state.results, registration } };
+      continue;
+    }
+    // A suspended tenant stays SUSPENDED (and announced nothing new).
+    if (step.id === 'activate-tenant' && tenant.status === 'SUSPENDED') continue;
+    // Its domain is in the registry and its distribution tenants on disk (local/cloudfront/): a request
+    // interrupted by the restart is asked for again once executions run (resumeDomainRequests).
+    if (step.id === 'attach-domain') continue;
+    const event = { executionArn: tenant.executionArn, state };
+    const result = await STEP_HANDLERS[step.id].run(event);
+    state = { ...state, results: { ...state.results, [step.resultKey]: result } };
+    const placed = state.results?.registration?.sharedInstance;
+    if (step.id === 'store-secret' && placed) await pointAtInstance(tenant.id, placed);
+    if (step.id === 'create-database' && tenant.tier === 'dedicated') {
+      // The instance is up again (the platform waits for its RDS instances before this): one check
+      // gives the tenant's role the password of its re-created secret and points the secret at it.
+      const { check } = DEDICATED_INSTANCE;
+      const checked = (await STEP_HANDLERS[check.id].run({
+        executionArn: tenant.executionArn,
+        state,
+      })) as StepResults['instance'];
+      state = { ...state, results: { ...state.results, [check.resultKey]: checked } };
+    }
+  }
+  if (tenant.status === 'SUSPENDED') await suspendAgain(tenant.id, tenant.executionArn);
 }
 
 /**

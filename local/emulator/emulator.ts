@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { awaitReady, stopProcess } from '../processes/children';
 import { freePort } from '../processes/ports';
+import { LOCAL_ACCOUNT } from '../account';
 
 /** The AWS API emulator every SDK client of the local platform talks to. */
 export interface LocalEmulator {
@@ -77,4 +78,23 @@ async function externalEmulator(endpoint: string): Promise<LocalEmulator> {
     );
   }
   return { endpoint, owned: false, stop: () => Promise.resolve() };
+}
+
+/**
+ * The header naming the account a request is for, in moto's multi-account support: the endpoint sends a
+ * cell account's requests (iam/principal.ts) to that account with it. LocalStack takes the account from the
+ * access key instead, which the local sessions do not carry: cells in accounts of their own need moto.
+ */
+export const EMULATOR_ACCOUNT_HEADER = 'x-moto-account-id';
+
+/** An SDK build middleware sending the platform's own requests straight to `account` of the emulator. */
+export function inEmulatorAccount(account: string) {
+  return <Input extends object, Output extends object>(
+      next: (args: { input: Input; request: unknown }) => Promise<Output>,
+    ) =>
+    (args: { input: Input; request: unknown }): Promise<Output> => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (account !== LOCAL_ACCOUNT && request.headers) request.headers[EMULATOR_ACCOUNT_HEADER] = account;
+      return next(args);
+    };
 }

@@ -18,14 +18,16 @@ import {
   type DeletedVersions,
   type VersionRequest,
 } from '../lambda/deleted-versions';
-import { CONTROL_PLANE_PATH } from '../account';
+import { CONTROL_PLANE_PATH, LOCAL_ACCOUNT } from '../account';
 import { LoopbackServer, readBody } from '../http';
 import { errorResponse, RdsError, type LocalRds } from '../rds/instances';
 import type { LocalSaasManager } from '../cloudfront/saas-manager';
 import { saasOperationOf, type SaasRequest } from '../cloudfront/wire';
 import { sendAccessDenied, type LocalIam } from '../iam/enforcer';
 import { UncheckableRequest } from '../iam/operations';
-import { roleOf } from '../iam/principal';
+import { principalOf } from '../iam/principal';
+import { EMULATOR_ACCOUNT_HEADER } from '../emulator/emulator';
+import { assumeRole } from '../sts/sessions';
 import type { LocalServiceQuotas } from '../servicequotas/quotas';
 import { jsonObjectOf, serveAwsJson } from './aws-json';
 
@@ -115,22 +117,28 @@ export class LocalAwsEndpoint extends LoopbackServer {
       const target = String(req.headers['x-amz-target'] ?? '');
       const service = signingService(req);
       const url = new URL(req.url ?? '/', 'http://local');
-      const role = this.platform?.iam ? roleOf(req) : undefined;
+      const principal = principalOf(req);
+      // A session in a cell's account (iam/principal.ts) is that account's, in the emulator too.
+      if (principal.account !== LOCAL_ACCOUNT) req.headers[EMULATOR_ACCOUNT_HEADER] = principal.account;
+      const role = this.platform?.iam ? principal.role : undefined;
       // Read once, for the IAM check and for whatever answers it (an S3 object write is streamed on).
       let read: Buffer | undefined;
       if (role && this.platform?.iam) {
         if (service !== 's3' || (req.method === 'POST' && url.searchParams.has('delete')))
           read = await bodyOf(req);
         const checking = performance.now();
-        const denial = await this.platform.iam.authorize(role, {
-          service: service ?? '',
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          target,
-          headers: req.headers,
-          body: read,
-        });
+        const denial = await this.platform.iam.authorize(
+          { account: principal.account, role },
+          {
+            service: service ?? '',
+            method: req.method ?? 'GET',
+            path: url.pathname,
+            query: url.searchParams,
+            target,
+            headers: req.headers,
+            body: read,
+          },
+        );
         this.spent.iamMs += performance.now() - checking;
         if (denial) {
           this.log(`IAM: ${denial.message}`);
@@ -150,9 +158,15 @@ export class LocalAwsEndpoint extends LoopbackServer {
         if (!this.platform) return starting(res);
         return await this.platform.stepFunctions.handle(req, res, raw);
       }
+      if (service === 'sts') {
+        const raw = await body();
+        const answer = assumeRole(new URLSearchParams(raw.toString('utf8')), principal);
+        if (!answer) return await this.forward(req, raw, res);
+        return sendText(res, answer.status, 'text/xml', answer.body);
+      }
       if (target.startsWith('secretsmanager.')) {
         const raw = await body();
-        const secret = LocalSecrets.written(target, raw);
+        const secret = LocalSecrets.written(target, raw, principal.account);
         if (secret)
           return await this.forwardThen(req, raw, res, () =>
             secret.deleted ? this.standIns.secrets.forget(secret.name) : this.standIns.secrets.keep(secret),
@@ -195,6 +209,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
           ref,
           url.searchParams.get('Qualifier'),
           req,
+          principal.account,
         );
       }
       const aliased = service === 'lambda' ? aliasWriteFunction(req.method ?? '', url.pathname) : undefined;
@@ -344,9 +359,11 @@ export class LocalAwsEndpoint extends LoopbackServer {
     functionRef: string,
     qualifierParam: string | null,
     req: IncomingMessage,
+    callerAccount: string,
   ): Promise<void> {
     // A name, `name:qualifier`, or an ARN `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
     const parts = functionRef.startsWith('arn:') ? functionRef.split(':').slice(6) : functionRef.split(':');
+    const account = functionRef.startsWith('arn:') ? (functionRef.split(':')[4] ?? '') : callerAccount;
     const name = parts[0] ?? '';
     const qualifier = qualifierParam ?? parts[1];
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
@@ -362,7 +379,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       );
     }
     try {
-      await functions.configurationOf(name, qualifier);
+      await functions.configurationOf(name, qualifier, account);
     } catch (error) {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
       return lambdaError(
@@ -373,7 +390,7 @@ export class LocalAwsEndpoint extends LoopbackServer {
       );
     }
     if (type === 'DryRun') return sendText(res, 204, 'application/json', '');
-    const result = functions.invoke(name, event, qualifier);
+    const result = functions.invoke(name, event, qualifier, account);
     if (type === 'Event') {
       result.catch((error: Error) => this.log(`async invoke of ${name}: ${error.message}`));
       return sendText(res, 202, 'application/json', '');

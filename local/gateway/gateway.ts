@@ -15,7 +15,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
 import { tenantIdSchema } from '../../common/tenant-input';
-import { aws } from '../../workflow-tasks/lib/aws';
+import { aws, cellAccounts, inCell } from '../../workflow-tasks/lib/aws';
+import { LOCAL_ACCOUNT } from '../account';
 import { findApi } from '../../workflow-tasks/deploy-function/step';
 import { LOCAL_API_DISTRIBUTION_ID, type LocalSaasManager } from '../cloudfront/saas-manager';
 import { LoopbackServer, readBody } from '../http';
@@ -109,9 +110,12 @@ export class LocalGateway extends LoopbackServer {
   }
 
   private async invoke(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { functionName } = tenantResourceNames(tenantId);
+    // Its cell's account (common/cells.ts): where its function and its HTTP API are.
+    const account = await this.platform.functions.locate(functionName, cellAccounts());
     // CORS as an HTTP API with a CorsConfiguration answers it: preflights without calling the function.
     const origin = req.headers.origin;
-    const cors = origin ? await this.corsOf(tenantId) : undefined;
+    const cors = origin ? await this.corsOf(tenantId, account) : undefined;
     const allowOrigin = cors?.AllowOrigins?.includes('*')
       ? '*'
       : origin && cors?.AllowOrigins?.includes(origin)
@@ -140,7 +144,7 @@ export class LocalGateway extends LoopbackServer {
     try {
       // As the tenant's HTTP API does: its integration invokes the alias `live`.
       result = (await this.platform.functions.invoke(
-        tenantResourceNames(tenantId).functionName,
+        functionName,
         apiGatewayEvent({
           method: req.method ?? 'GET',
           url: req.url ?? '/',
@@ -151,6 +155,7 @@ export class LocalGateway extends LoopbackServer {
           sourceIp: req.socket.remoteAddress,
         }),
         PlatformNames.liveAlias,
+        account,
       )) as APIGatewayProxyStructuredResultV2;
     } catch (error) {
       if ((error as Error).name === 'ResourceNotFoundException')
@@ -189,10 +194,11 @@ export class LocalGateway extends LoopbackServer {
   }
 
   /** The CORS configuration of the tenant's HTTP API, as the emulator records it (cached for a few seconds). */
-  private async corsOf(tenantId: string): Promise<Cors | undefined> {
+  private async corsOf(tenantId: string, account: string): Promise<Cors | undefined> {
     const cached = this.cors.get(tenantId);
     if (cached && Date.now() - cached.at < CORS_CACHE_MS) return cached.cors;
-    const cors = (await findApi(tenantId))?.CorsConfiguration;
+    const cell = account === LOCAL_ACCOUNT ? undefined : account;
+    const cors = (await inCell(cell, () => findApi(tenantId)))?.CorsConfiguration;
     this.cors.set(tenantId, { at: Date.now(), cors });
     return cors;
   }

@@ -14,11 +14,14 @@ import {
 } from '@aws-sdk/client-iam';
 import { LocalPlatformNames } from '../../common/names';
 import { isNotFound } from '../../workflow-tasks/lib/aws';
+import { inEmulatorAccount } from '../emulator/emulator';
 import type { Lookups } from './operations';
 import type { PolicyDocument } from './roles';
 
-export function emulatorLookups(emulatorEndpoint: string): Lookups {
+/** The lookups in `account` (a cell's, or the platform's): the emulator keeps each account's roles apart. */
+export function emulatorLookups(emulatorEndpoint: string, account: string): Lookups {
   const client = new IAMClient({ endpoint: emulatorEndpoint, region: LocalPlatformNames.region });
+  client.middlewareStack.add(inEmulatorAccount(account), { step: 'build', name: 'emulatorAccount' });
   // IAM answers policy documents URL-encoded (moto as AWS does).
   const documentOf = (text: string | undefined) =>
     JSON.parse(decodeURIComponent(text ?? '{}')) as PolicyDocument;

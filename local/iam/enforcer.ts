@@ -19,7 +19,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import type { LocalRole } from './roles';
+import type { Principal } from './principal';
+import type { LocalRole, PolicyDocument } from './roles';
 import {
   authorizationsOf,
   UncheckableRequest,
@@ -46,6 +47,9 @@ type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
 
 export class LocalIam {
   private readonly byName: ReadonlyMap<string, LocalRole>;
+  /** The cell accounts' copies of the stack's roles, by account and name (copyIn). */
+  private readonly copies = new Map<string, LocalRole>();
+  private readonly lookups = new Map<string, Lookups>();
   private readonly decisions = new Map<string, Promise<Decision>>();
   private readonly used = new Map<string, Map<string, number>>();
   private readonly refused: Denial[] = [];
@@ -53,7 +57,8 @@ export class LocalIam {
   constructor(
     roles: Iterable<LocalRole>,
     private readonly local: LocalAccount,
-    private readonly lookups: Lookups,
+    /** The emulator's lookups in an account. */
+    private readonly lookupsIn: (account: string) => Lookups,
   ) {
     this.byName = new Map([...roles].map((role) => [role.name, role]));
   }
@@ -63,18 +68,30 @@ export class LocalIam {
     return [...this.byName.values()];
   }
 
-  /** Undefined when `roleName`'s policies allow every authorization the request needs. */
-  async authorize(roleName: string, request: WireRequest): Promise<Denial | undefined> {
-    const stackRole = this.byName.get(roleName);
+  /**
+   * Undefined when the policies of the principal's role allow every authorization the request needs. In a
+   * cell's account (common/cells.ts), a task's role is that account's copy of it: the same grants, on the
+   * same resources of that account.
+   */
+  async authorize(
+    who: string | (Principal & { role: string }),
+    request: WireRequest,
+  ): Promise<Denial | undefined> {
+    // A role's name alone is the platform's account's role.
+    const principal = typeof who === 'string' ? { account: this.local.account, role: who } : who;
+    const { role: roleName } = principal;
+    const account = { account: principal.account, region: this.local.region };
+    const lookups = this.lookupsOf(principal.account);
+    const stackRole = this.stackRole(principal);
     // Not one of the stack's: a role a task made (a tenant function's), read as it is now, not cached.
-    const role = stackRole ?? (await this.lookups.runtimeRole(roleName));
-    const authorizations = await authorizationsOf(request, this.local, this.lookups);
+    const role = stackRole ?? (await lookups.runtimeRole(roleName));
+    const authorizations = await authorizationsOf(request, account, lookups);
     for (const authorization of authorizations) {
       const decision = !role
         ? 'ImplicitlyDenied'
         : stackRole
-          ? await this.decide(stackRole, authorization)
-          : await this.simulate(role, authorization);
+          ? await this.decide(principal.account, stackRole, authorization)
+          : await this.simulate(principal.account, role, authorization);
       if (decision === 'Allowed') {
         this.record(roleName, authorization);
         continue;
@@ -85,7 +102,7 @@ export class LocalIam {
         authorization,
         explicit,
         message:
-          `User: ${this.sessionArn(roleName)} is not authorized to perform: ${authorization.action} on resource: ` +
+          `User: ${sessionArn(principal.account, roleName)} is not authorized to perform: ${authorization.action} on resource: ` +
           `${authorization.resource} because ${explicit ? 'an explicit deny in an identity-based policy denies' : 'no identity-based policy allows'} ` +
           `the ${authorization.action} action`,
       };
@@ -93,6 +110,36 @@ export class LocalIam {
       return denial;
     }
     return undefined;
+  }
+
+  /** The stack's role the principal is, or its copy in the principal's cell account; undefined: neither. */
+  private stackRole({ account, role }: Principal & { role: string }): LocalRole | undefined {
+    const home = this.byName.get(role);
+    if (!home || account === this.local.account) return home;
+    const key = `${account}/${role}`;
+    let copy = this.copies.get(key);
+    if (!copy) {
+      const retarget = (document: PolicyDocument): PolicyDocument =>
+        JSON.parse(
+          JSON.stringify(document).replaceAll(`:${this.local.account}:`, `:${account}:`),
+        ) as PolicyDocument;
+      copy = {
+        name: home.name,
+        policies: home.policies.map((p) => ({ name: p.name, document: retarget(p.document) })),
+        ...(home.boundary ? { boundary: retarget(home.boundary) } : {}),
+      };
+      this.copies.set(key, copy);
+    }
+    return copy;
+  }
+
+  private lookupsOf(account: string): Lookups {
+    let found = this.lookups.get(account);
+    if (!found) {
+      found = this.lookupsIn(account);
+      this.lookups.set(account, found);
+    }
+    return found;
   }
 
   /** What each role was allowed to do so far. */
@@ -117,12 +164,9 @@ export class LocalIam {
     return this.refused;
   }
 
-  private sessionArn(role: string): string {
-    return `arn:aws:sts::${this.local.account}:assumed-role/${role}/${role}`;
-  }
-
-  private decide(role: LocalRole, authorization: Authorization) {
+  private decide(account: string, role: LocalRole, authorization: Authorization) {
     const key = JSON.stringify([
+      account,
       role.name,
       authorization.action,
       authorization.resource,
@@ -131,21 +175,21 @@ export class LocalIam {
     let decision = this.decisions.get(key);
     if (!decision) {
       if (this.decisions.size >= MAX_CACHED) this.decisions.clear();
-      decision = this.simulate(role, authorization);
+      decision = this.simulate(account, role, authorization);
       this.decisions.set(key, decision);
     }
     return decision;
   }
 
-  private async simulate(role: LocalRole, { action, resource, context }: Authorization) {
+  private async simulate(account: string, role: LocalRole, { action, resource, context }: Authorization) {
     const simulation: Simulation = {
       request: {
-        principal: this.sessionArn(role.name),
+        principal: sessionArn(account, role.name),
         action,
-        resource: { resource: asOneResource(resource), accountId: this.local.account },
+        resource: { resource: asOneResource(resource), accountId: account },
         contextVariables: {
-          'aws:PrincipalArn': `arn:aws:iam::${this.local.account}:role/${role.name}`,
-          'aws:PrincipalAccount': this.local.account,
+          'aws:PrincipalArn': `arn:aws:iam::${account}:role/${role.name}`,
+          'aws:PrincipalAccount': account,
           'aws:RequestedRegion': this.local.region,
           'aws:SecureTransport': 'true',
           ...context,
@@ -177,6 +221,11 @@ export class LocalIam {
     entries.set(key, (entries.get(key) ?? 0) + 1);
     this.used.set(role, entries);
   }
+}
+
+/** The ARN of a role's session in `account`. */
+function sessionArn(account: string, role: string): string {
+  return `arn:aws:sts::${account}:assumed-role/${role}/${role}`;
 }
 
 /** The services that speak each protocol, for the shape of their AccessDenied. */

@@ -453,7 +453,10 @@ const QUERY_ACTIONS: Record<
     ),
   },
   // GetCallerIdentity needs no permission.
-  sts: { GetCallerIdentity: () => [] },
+  sts: {
+    GetCallerIdentity: () => [],
+    AssumeRole: (f) => [{ action: 'sts:AssumeRole', resource: f.get('RoleArn') ?? '' }],
+  },
 };
 
 const roleArn = (l: LocalAccount, name: string | null, path?: string | null) =>

@@ -48,7 +48,9 @@ export function taskRoles(stack: Stack, local: LocalAccount): TaskRoles {
   for (const policy of cfn(iam.CfnManagedPolicy))
     if (policy.managedPolicyName)
       arns.set(logicalId(policy), `arn:aws:iam::${local.account}:policy/${policy.managedPolicyName}`);
-  const resolve = (value: unknown) => resolveTokens(stack.resolve(value), local, arns);
+  // A Ref to a role is its name (its logical id, locally).
+  const names = new Map(cfn(iam.CfnRole).map((role) => [logicalId(role), logicalId(role)]));
+  const resolve = (value: unknown) => resolveTokens(stack.resolve(value), local, arns, names);
 
   const policiesOf = new Map<string, { name: string; document: PolicyDocument }[]>();
   for (const policy of cfn(iam.CfnPolicy)) {
@@ -86,7 +88,12 @@ export function tenantRoleBoundaryDocument(local: LocalAccount, name: string): P
 }
 
 /** A resolved template value with its CloudFormation functions evaluated to local values. */
-function resolveTokens(value: unknown, local: LocalAccount, arns: ReadonlyMap<string, string>): unknown {
+function resolveTokens(
+  value: unknown,
+  local: LocalAccount,
+  arns: ReadonlyMap<string, string>,
+  names: ReadonlyMap<string, string> = new Map(),
+): unknown {
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk);
     if (typeof v !== 'object' || v === null) return v;
@@ -111,7 +118,7 @@ function resolveTokens(value: unknown, local: LocalAccount, arns: ReadonlyMap<st
         'AWS::AccountId': local.account,
         'AWS::URLSuffix': 'amazonaws.com',
       };
-      const found = pseudo[ref] ?? arns.get(ref);
+      const found = pseudo[ref] ?? ('Ref' in token ? names.get(ref) : undefined) ?? arns.get(ref);
       if (found === undefined)
         throw new Error(`a role's policy names ${JSON.stringify(token)}: unknown locally`);
       return found;

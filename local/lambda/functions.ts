@@ -20,7 +20,8 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
-import { roleToken } from '../iam/principal';
+import { LOCAL_ACCOUNT } from '../account';
+import { operatorCredentialsIn, roleToken } from '../iam/principal';
 
 /** How long a function's configuration is trusted before it is read from the emulator again. */
 const CONFIGURATION_TTL_MS = 1_000;
@@ -58,7 +59,10 @@ export class LocalFunctions {
   private readonly configurations = new Map<string, { at: number; configuration: FunctionConfiguration }>();
   /** CodeSha256 of each package in the artifact bucket, by key and ETag (a package is hashed once). */
   private readonly packages = new Map<string, string>();
-  private readonly lambda: LambdaClient;
+  /** A Lambda client of each account's emulator (the platform's, and each cell's: common/cells.ts). */
+  private readonly lambdas = new Map<string, LambdaClient>();
+  /** The account each function was found in (locate), with when. */
+  private readonly located = new Map<string, { at: number; account: string }>();
   private readonly s3: S3Client;
   private nextId = 1;
 
@@ -67,9 +71,28 @@ export class LocalFunctions {
     private readonly endpoint: string,
     private readonly maxWarm = Number(process.env.TENANTCTL_WARM_FUNCTIONS ?? DEFAULT_MAX_WARM),
   ) {
-    const config = { endpoint, region: LocalPlatformNames.region };
-    this.lambda = new LambdaClient(config);
-    this.s3 = new S3Client({ ...config, forcePathStyle: true });
+    this.s3 = new S3Client({ endpoint, region: LocalPlatformNames.region, forcePathStyle: true });
+  }
+
+  /**
+   * The account a tenant's function is in: the platform's, or the first of the cells' own accounts (the
+   * task environment's capacity settings) that has it, as the edge routes to its cell (not the control
+   * plane); the platform's when none has it (its invocation then finds no function).
+   */
+  async locate(functionName: string, accounts: readonly string[]): Promise<string> {
+    if (accounts.length === 0) return LOCAL_ACCOUNT;
+    const found = this.located.get(functionName);
+    if (found && Date.now() - found.at < CONFIGURATION_TTL_MS) return found.account;
+    for (const account of [LOCAL_ACCOUNT, ...accounts]) {
+      try {
+        await this.configurationOf(functionName, undefined, account);
+        this.located.set(functionName, { at: Date.now(), account });
+        return account;
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+      }
+    }
+    return LOCAL_ACCOUNT;
   }
 
   /**
@@ -78,9 +101,14 @@ export class LocalFunctions {
    * old: a function re-created with another environment gets a fresh worker within that time (reading it
    * on every call cost ~20x the handler's own throughput).
    */
-  async invoke(functionName: string, event: unknown, qualifier?: string): Promise<unknown> {
-    const configuration = await this.configurationOf(functionName, qualifier);
-    const key = `${functionName}@${configuration.Version ?? '$LATEST'}`;
+  async invoke(
+    functionName: string,
+    event: unknown,
+    qualifier?: string,
+    account: string = LOCAL_ACCOUNT,
+  ): Promise<unknown> {
+    const configuration = await this.configurationOf(functionName, qualifier, account);
+    const key = `${account}|${functionName}@${configuration.Version ?? '$LATEST'}`;
     const revision = `${configuration.RevisionId ?? ''}:${configuration.CodeSha256 ?? ''}:${configuration.LastModified ?? ''}`;
     let entry = this.running.get(key);
     this.running.delete(key); // put back last: the most recently used
@@ -108,7 +136,7 @@ export class LocalFunctions {
     });
   }
 
-  /** The warm functions (`<name>@<version>`), least recently used first. */
+  /** The warm functions (`<account>|<name>@<version>`), least recently used first. */
   warm(): string[] {
     return [...this.running.keys()];
   }
@@ -117,12 +145,16 @@ export class LocalFunctions {
    * The configuration the emulator recorded for the function (or its version or alias), cached for
    * CONFIGURATION_TTL_MS; throws ResourceNotFoundException when there is no such function.
    */
-  async configurationOf(functionName: string, qualifier?: string): Promise<FunctionConfiguration> {
-    const key = `${functionName}:${qualifier ?? '$LATEST'}`;
+  async configurationOf(
+    functionName: string,
+    qualifier?: string,
+    account: string = LOCAL_ACCOUNT,
+  ): Promise<FunctionConfiguration> {
+    const key = `${account}|${functionName}:${qualifier ?? '$LATEST'}`;
     const cached = this.configurations.get(key);
     if (cached && Date.now() - cached.at < CONFIGURATION_TTL_MS) return cached.configuration;
     try {
-      const configuration = await this.lambda.send(
+      const configuration = await this.lambdaIn(account).send(
         new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: qualifier }),
       );
       this.configurations.set(key, { at: Date.now(), configuration });
@@ -139,14 +171,27 @@ export class LocalFunctions {
    */
   forgetConfiguration(functionName: string): void {
     for (const key of this.configurations.keys())
-      if (key.startsWith(`${functionName}:`)) this.configurations.delete(key);
+      if (key.includes(`|${functionName}:`)) this.configurations.delete(key);
+  }
+
+  private lambdaIn(account: string): LambdaClient {
+    let client = this.lambdas.get(account);
+    if (!client) {
+      client = new LambdaClient({
+        endpoint: this.endpoint,
+        region: LocalPlatformNames.region,
+        ...(account === LOCAL_ACCOUNT ? {} : { credentials: operatorCredentialsIn(account) }),
+      });
+      this.lambdas.set(account, client);
+    }
+    return client;
   }
 
   async stop(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();
     await Promise.allSettled(all.map(async (entry) => (await entry.fn).worker.terminate()));
-    this.lambda.destroy();
+    for (const client of this.lambdas.values()) client.destroy();
     this.s3.destroy();
   }
 
@@ -178,7 +223,11 @@ export class LocalFunctions {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         // The function's role, as its session credentials name it: IAM checks its calls (local/iam/).
-        AWS_SESSION_TOKEN: roleToken(configuration.Role?.split('/').pop() ?? ''),
+        // In its account (a cell's has its own, common/cells.ts), as its role's ARN says.
+        AWS_SESSION_TOKEN: roleToken(
+          configuration.Role?.split('/').pop() ?? '',
+          configuration.Role?.split(':')[4] || LOCAL_ACCOUNT,
+        ),
         AWS_LAMBDA_FUNCTION_NAME: functionName,
         AWS_LAMBDA_FUNCTION_VERSION: configuration.Version ?? '$LATEST',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

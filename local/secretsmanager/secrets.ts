@@ -17,6 +17,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { LocalPlatformNames } from '../../common/names';
+import { LOCAL_ACCOUNT } from '../account';
+import { inEmulatorAccount } from '../emulator/emulator';
 
 /** Where the tenant secrets are kept, under the state directory. */
 const SECRETS_DIR = 'secrets';
@@ -39,12 +41,16 @@ interface SecretWrite {
 /** A write of a tenant secret, as LocalSecrets.written reads it from the request. */
 export interface WrittenSecret {
   readonly name: string;
+  /** The account it is written in (a cell's, or the platform's). */
+  readonly account: string;
   readonly operation: string;
   readonly deleted: boolean;
   readonly body: SecretWrite;
 }
 
 interface KeptSecret {
+  /** Absent in a secret kept before cells had accounts: the platform's. */
+  Account?: string;
   Name: string;
   SecretString: string;
   Description?: string;
@@ -66,7 +72,7 @@ export class LocalSecrets {
    * The tenant secret a Secrets Manager call writes or deletes, if it is one (`raw`: its JSON body), with
    * what the call sets.
    */
-  static written(target: string, raw: Buffer): WrittenSecret | undefined {
+  static written(target: string, raw: Buffer, account: string): WrittenSecret | undefined {
     const [service, operation = ''] = target.split('.');
     if (service !== 'secretsmanager' || !WRITES.includes(operation)) return undefined;
     let body: SecretWrite;
@@ -80,7 +86,7 @@ export class LocalSecrets {
     // An ARN names the secret with a 6-character suffix: arn:...:secret:<name>-AbCdEf
     const name = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(id)?.[1] ?? id;
     if (!name.startsWith(KEPT_PREFIX)) return undefined;
-    return { name, operation, deleted: operation === 'DeleteSecret', body };
+    return { name, account, operation, deleted: operation === 'DeleteSecret', body };
   }
 
   /**
@@ -90,19 +96,25 @@ export class LocalSecrets {
    * AWSCURRENT) is read back from the emulator.
    */
   async keep(written: WrittenSecret): Promise<void> {
-    const kept = (await this.fromRequest(written)) ?? (await this.readBack(written.name));
+    const kept = (await this.fromRequest(written)) ?? (await this.readBack(written.name, written.account));
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = this.fileOf(written.name);
     await writeFile(`${file}.part`, JSON.stringify(kept), { mode: 0o600 });
     await rename(`${file}.part`, file);
   }
 
-  private async fromRequest({ name, operation, body }: WrittenSecret): Promise<KeptSecret | undefined> {
+  private async fromRequest({
+    name,
+    account,
+    operation,
+    body,
+  }: WrittenSecret): Promise<KeptSecret | undefined> {
     // Only a current string value: a binary one, or one staged as other than AWSCURRENT, is read back.
     if (typeof body.SecretString !== 'string' || body.SecretBinary !== undefined) return undefined;
     if (Array.isArray(body.VersionStages) && !body.VersionStages.includes('AWSCURRENT')) return undefined;
     if (operation === 'CreateSecret')
       return {
+        Account: account,
         Name: name,
         SecretString: body.SecretString,
         ...(typeof body.Description === 'string' ? { Description: body.Description } : {}),
@@ -113,12 +125,13 @@ export class LocalSecrets {
     return before ? { ...(JSON.parse(before) as KeptSecret), SecretString: body.SecretString } : undefined;
   }
 
-  private async readBack(name: string): Promise<KeptSecret> {
-    const client = this.client();
+  private async readBack(name: string, account: string): Promise<KeptSecret> {
+    const client = this.client(account);
     try {
       const value = await client.send(new GetSecretValueCommand({ SecretId: name }));
       const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
       return {
+        Account: account,
         Name: name,
         SecretString: value.SecretString ?? '',
         ...(described.Description ? { Description: described.Description } : {}),
@@ -136,16 +149,18 @@ export class LocalSecrets {
   /** Puts every kept secret back in the emulator (a new one starts empty). */
   async restore(): Promise<void> {
     const files = await readdir(this.dir).catch(() => [] as string[]);
-    const client = this.client();
-    try {
-      for (const file of files.filter((f) => f.endsWith('.json'))) {
-        const kept = JSON.parse(await readFile(join(this.dir, file), 'utf8')) as KeptSecret;
+    for (const file of files.filter((f) => f.endsWith('.json'))) {
+      const { Account = LOCAL_ACCOUNT, ...kept } = JSON.parse(
+        await readFile(join(this.dir, file), 'utf8'),
+      ) as KeptSecret;
+      const client = this.client(Account);
+      try {
         await client.send(new CreateSecretCommand(kept)).catch((error: Error) => {
           if (error.name !== 'ResourceExistsException') throw error;
         });
+      } finally {
+        client.destroy();
       }
-    } finally {
-      client.destroy();
     }
   }
 
@@ -153,11 +168,14 @@ export class LocalSecrets {
     return join(this.dir, `${encodeURIComponent(name)}.json`);
   }
 
-  private client(): SecretsManagerClient {
-    return new SecretsManagerClient({
+  /** A client of the emulator's `account`. */
+  private client(account: string): SecretsManagerClient {
+    const client = new SecretsManagerClient({
       endpoint: this.emulator,
       region: LocalPlatformNames.region,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
+    client.middlewareStack.add(inEmulatorAccount(account), { step: 'build', name: 'emulatorAccount' });
+    return client;
   }
 }

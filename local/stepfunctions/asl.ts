@@ -21,6 +21,7 @@ import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
 import { taskRoles, type TaskRoles } from '../iam/roles';
+import { grantCellAccess } from '../../infra/cell-access';
 import { tenantRoleBoundary } from '../../infra/tenant-role-boundary';
 
 /** An Amazon States Language document, as the interpreter takes it. */
@@ -50,7 +51,10 @@ export interface LocalDefinitions {
  * local runtime calls the handlers in-process. The release's Distributed Map runs as an inline Map here
  * (the same states, iterations in this process instead of child executions).
  */
-export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
+export function localDefinitions(
+  distributionId = 'LOCAL',
+  cellAccounts: readonly string[] = [],
+): LocalDefinitions {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Local', {
     env: { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region },
@@ -164,6 +168,7 @@ export function localDefinitions(distributionId = 'LOCAL'): LocalDefinitions {
       `arn:aws:sqs:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:local-dead-letters`,
     ),
   });
+  grantCellAccess(stack, cellAccounts);
   const definitionOf = (machine: sfn.StateMachine) => {
     const cfn = machine.node.defaultChild as CfnStateMachine;
     return JSON.parse(renderTokens(stack.resolve(cfn.definitionString) as unknown)) as AslDefinition;

@@ -460,7 +460,7 @@ describe('the local IAM check: what AWS authorizes for each operation the tasks 
       ],
     };
     const nothing = { name: 'Nobody', policies: [] };
-    const iam = new LocalIam([everything, nothing], local, lookups);
+    const iam = new LocalIam([everything, nothing], local, () => lookups);
     for (const [name, client, command, expected] of CASES) {
       const { request } = await sent(client(), command);
       expect([name, await iam.authorize('Admin', request)]).toEqual([name, undefined]);
@@ -521,7 +521,7 @@ describe('findings of the synthesized policies, shown by the check', () => {
       { Action: ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'], Resource: arn('rds', 'db:tenant-*') },
       { Action: ['rds:CreateDBSnapshot'], Resource: arn('rds', 'snapshot:tenant-*') },
     );
-    const iam = new LocalIam([before, removeDatabase], local, lookups);
+    const iam = new LocalIam([before, removeDatabase], local, () => lookups);
     expect((await iam.authorize(before.name, request))?.message).toMatch(
       /not authorized to perform: rds:CreateDBSnapshot on resource: arn:aws:rds:us-east-1:\d+:db:tenant-acme /,
     );
@@ -538,7 +538,7 @@ describe('findings of the synthesized policies, shown by the check', () => {
       Resource: arn('logs', 'log-group:*'),
     });
     const deployFunction = roleOfState('Deploy function', 'onboarding');
-    const iam = new LocalIam([before, deployFunction], local, lookups);
+    const iam = new LocalIam([before, deployFunction], local, () => lookups);
     expect((await iam.authorize(before.name, request))?.message).toContain(
       'is not authorized to perform: logs:DescribeLogGroups on resource: *',
     );
@@ -552,7 +552,7 @@ describe('findings of the synthesized policies, shown by the check', () => {
       Resource: arn('rds', 'db:tenant-*'),
     });
     const registerTenant = roleOfState('Register tenant', 'onboarding');
-    const iam = new LocalIam([tenantsOnly, registerTenant], local, lookups);
+    const iam = new LocalIam([tenantsOnly, registerTenant], local, () => lookups);
     expect((await iam.authorize(tenantsOnly.name, request))?.message).toContain(
       `is not authorized to perform: rds:DescribeDBInstances on resource: ${arn('rds', 'db:*')}`,
     );
@@ -561,7 +561,7 @@ describe('findings of the synthesized policies, shown by the check', () => {
 
   it('a tenant role may only be created with the boundary: without it, CreateRole is refused', async () => {
     const deployFunction = roleOfState('Deploy function', 'onboarding');
-    const iam = new LocalIam([deployFunction], local, lookups);
+    const iam = new LocalIam([deployFunction], local, () => lookups);
     const without = await sent(
       new IAMClient(config()),
       new CreateRoleCommand({ RoleName: 'tenant-acme-api-role', AssumeRolePolicyDocument: '{}' }),

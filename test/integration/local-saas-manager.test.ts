@@ -592,7 +592,7 @@ describe('the local IAM check: what AWS authorizes for each SaaS Manager operati
         },
       ],
     };
-    const iam = new LocalIam([everything, { name: 'Nobody', policies: [] }], local, lookups);
+    const iam = new LocalIam([everything, { name: 'Nobody', policies: [] }], local, () => lookups);
     for (const [name, send, expected] of cases()) {
       const request = await captureRequest(send);
       expect([name, await iam.authorize('Admin', request)]).toEqual([name, undefined]);

@@ -1,3 +1,4 @@
+import { cellAccountOf } from '../../common/cells';
 import { capacitySettings, parseCapacitySettings, placesPerSharedInstance } from '../../common/capacity';
 
 describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', () => {
@@ -45,5 +46,31 @@ describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', 
     expect(() => parseCapacitySettings('{"connectionsPerTenant": "5"}', 'q.json')).toThrow(
       'q.json: connectionsPerTenant must be an integer of at least 1, got "5"',
     );
+  });
+
+  it('takes the cells that are AWS accounts of their own, and refuses any other account map naming the field', () => {
+    const settings = capacitySettings({ cells: 3, cellAccounts: { 'cell-2': '210987654321' } }, 'q');
+    expect(settings.cellAccounts).toEqual({ 'cell-2': '210987654321' });
+    expect(cellAccountOf(settings, 'cell-2')).toBe('210987654321');
+    expect(cellAccountOf(settings, 'cell-1')).toBeUndefined();
+    expect(capacitySettings({}, 'q').cellAccounts).toEqual({});
+    const refusals: [unknown, string][] = [
+      [['210987654321'], 'q: cellAccounts must be an object of cell ids to AWS account ids'],
+      [{ 'cell-3': '210987654321' }, 'q: cellAccounts.cell-3 is not a cell (the cells are cell-1, cell-2'],
+      [
+        { 'cell-2': 210987654321 },
+        'q: cellAccounts.cell-2 must be a 12-digit AWS account id, got 210987654321',
+      ],
+      [
+        { 'cell-2': '2109876543' },
+        'q: cellAccounts.cell-2 must be a 12-digit AWS account id, got "2109876543"',
+      ],
+      [
+        { 'cell-1': '210987654321', 'cell-2': '210987654321' },
+        "q: cellAccounts.cell-2 is cell-1's account too (210987654321)",
+      ],
+    ];
+    for (const [cellAccounts, message] of refusals)
+      expect(() => capacitySettings({ cells: 2, cellAccounts }, 'q')).toThrow(message);
   });
 });

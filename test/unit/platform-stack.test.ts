@@ -6,6 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { capacitySettings } from '../../common/capacity';
 import { EventTypes, PlatformNames, TaskEnv } from '../../common/names';
 import { TenantArchive, type ArchiveLockMode } from '../../infra/archive';
 import { checkWithCdkNag } from '../../infra/nag';
@@ -860,5 +861,48 @@ describe('configuration', () => {
       expect(rewrite(viewerRequest(host, '/tenants/x/'))).toMatchObject({ uri: '/tenants/x/' });
     custom.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: true, DBInstanceClass: 'db.m7g.large' });
     rmSync(outdir, { recursive: true, force: true });
+  });
+});
+
+describe('cells that are AWS accounts of their own (common/cells.ts)', () => {
+  const CELL_ACCOUNT = '210987654321';
+  const assumeStatements = (all: Resources) =>
+    Object.values(all)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => (r.Properties?.PolicyDocument as { Statement: { Action: unknown }[] }).Statement)
+      .filter((st) => st.Action === 'sts:AssumeRole');
+
+  it("lets every task Lambda assume its own role's copy in each cell account, and names its role to it", () => {
+    const built = synth({
+      quotas: capacitySettings({ cells: 2, cellAccounts: { 'cell-2': CELL_ACCOUNT } }, 'test'),
+    });
+    rmSync(built.outdir, { recursive: true, force: true });
+    const all = built.template.toJSON().Resources as Resources;
+    const tasks = Object.entries(all).filter(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        JSON.stringify(r.Properties?.Environment ?? {}).includes(TaskEnv.taskRoleName),
+    );
+    expect(tasks.length).toBeGreaterThan(20);
+    for (const [, fn] of tasks) {
+      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const role = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      // Its own role's name, as a Ref to its role.
+      expect(variables[TaskEnv.taskRoleName]).toEqual({ Ref: role });
+    }
+    const statements = assumeStatements(all).map((st) => JSON.stringify(st));
+    expect(statements).toHaveLength(tasks.length);
+    for (const statement of statements) {
+      expect(statement).toContain(`:iam::${CELL_ACCOUNT}:role/`);
+      expect(statement).not.toContain('*');
+    }
+  });
+
+  it('adds nothing while every cell is in the platform account', () => {
+    expect(assumeStatements(resources)).toEqual([]);
+    const named = ofType('AWS::Lambda::Function').filter(([, r]) =>
+      JSON.stringify(r.Properties?.Environment ?? {}).includes(TaskEnv.taskRoleName),
+    );
+    expect(named).toEqual([]);
   });
 });

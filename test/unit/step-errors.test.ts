@@ -28,6 +28,7 @@ const registration = {
   tenantId: tenant.tenantId,
   status: 'PROVISIONING' as const,
   executionArn,
+  cell: 'cell-1',
   tenantApiVersion: 'v1',
   sharedInstance: {
     id: 'shared-1',
@@ -119,6 +120,7 @@ describe('deploy function', () => {
         tenantId: 'mocked-shop',
         status: 'PROVISIONING',
         executionArn,
+        cell: 'cell-1',
         tenantApiVersion: '0123456789abcdef',
       },
     });

@@ -4,7 +4,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { BRANCHES, DEDICATED_INSTANCE } from '../../common/steps';
 import { describeInstance } from '../create-database/step';
 import { putTenantAlarm } from '../lib/alarms';
-import { aws } from '../lib/aws';
+import { aws, awsFor } from '../lib/aws';
 import { readCredentialsSecret, withClient } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ensureTenantDatabase, readTenantSecret } from '../lib/tenant-db';
@@ -67,7 +67,7 @@ export async function run(event: TaskEvent): Promise<StepResults['instance']> {
     // Its own instance: its connections are its instance's max_connections.
     ensureTenantDatabase(client, tenant.names, secret.password, 'unlimited'),
   );
-  await aws().secrets.send(
+  await awsFor(secretArn).secrets.send(
     new PutSecretValueCommand({
       SecretId: secretArn,
       SecretString: JSON.stringify({ ...secret, host, port }),

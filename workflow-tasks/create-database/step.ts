@@ -10,7 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
 import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
-import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
+import { aws, awsFor, isAlreadyExists, isNotFound } from '../lib/aws';
 import { withMasterClient } from '../lib/db';
 import { capacityFromEnv, instanceOfTenant } from '../records/capacity';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -59,7 +59,7 @@ export async function run(event: TaskEvent): Promise<StepResults['database']> {
   const secret = await read;
   // A secret kept from an earlier attempt may name another instance than the one it is placed on now.
   if (secret.host !== instance.host || Number(secret.port) !== instance.port)
-    await aws().secrets.send(
+    await awsFor(secretArn).secrets.send(
       new PutSecretValueCommand({
         SecretId: secretArn,
         SecretString: JSON.stringify({ ...secret, host: instance.host, port: instance.port }),

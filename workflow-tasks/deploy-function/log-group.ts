@@ -7,7 +7,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { TaskEnv } from '../../common/names';
-import { aws, ignoreNotFound, isAlreadyExists } from '../lib/aws';
+import { cellAws, ignoreNotFound, isAlreadyExists } from '../lib/aws';
 import { ownedBy, tenantTags } from '../lib/tags';
 import type { ValidatedTenant } from '../lib/types';
 
@@ -24,7 +24,7 @@ function logGroupNameFor(tenant: ValidatedTenant): string {
  * name is this tenant's, and Lambda may have made it for an earlier function of the tenant.
  */
 export async function ensureLogGroup(tenant: ValidatedTenant): Promise<void> {
-  const { logs } = aws();
+  const { logs } = cellAws();
   const logGroupName = logGroupNameFor(tenant);
   const tags = tenantTags(tenant.tenantId);
   try {
@@ -40,7 +40,7 @@ export async function ensureLogGroup(tenant: ValidatedTenant): Promise<void> {
 
 /** Deletes the function's log group, only if it carries this tenant's tag. */
 export async function deleteLogGroup(tenant: ValidatedTenant): Promise<void> {
-  const { logs } = aws();
+  const { logs } = cellAws();
   const logGroupName = logGroupNameFor(tenant);
   const existing = await describe(logGroupName);
   if (!existing) return;
@@ -50,7 +50,7 @@ export async function deleteLogGroup(tenant: ValidatedTenant): Promise<void> {
 }
 
 async function describe(logGroupName: string): Promise<{ arn: string } | undefined> {
-  const out = await aws().logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroupName }));
+  const out = await cellAws().logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroupName }));
   const group = out.logGroups?.find((g) => g.logGroupName === logGroupName);
   const arn = group?.logGroupArn ?? group?.arn?.replace(/:\*$/, '');
   return arn ? { arn } : undefined;

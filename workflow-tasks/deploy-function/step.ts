@@ -32,11 +32,12 @@ import {
   type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
+import { inCellAccount } from '../../common/cells';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
 import { codeVersionOf, tenantApiArtifactKey } from '../../common/versions';
 import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
-import { aws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
+import { cellAccount, cellAws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
 import { settled } from '../lib/settled';
@@ -119,7 +120,7 @@ export async function run(event: TaskEvent): Promise<StepResults['function']> {
  */
 export async function undo(event: TaskEvent): Promise<void> {
   const tenant = tenantOf(event);
-  const { apigw, lambda, iam } = aws();
+  const { apigw, lambda, iam } = cellAws();
   await deleteTenantAlarm(tenant, 'api-errors');
   const api = await findApi(tenant.tenantId);
   if (api?.ApiId) await ignoreNotFound(apigw.send(new DeleteApiCommand({ ApiId: api.ApiId })));
@@ -139,9 +140,11 @@ export async function undo(event: TaskEvent): Promise<void> {
 }
 
 async function ensureRole(tenant: ValidatedTenant): Promise<Role> {
-  const { iam } = aws();
+  const { iam } = cellAws();
   const RoleName = tenant.names.functionRoleName;
-  const boundary = process.env[TaskEnv.tenantRoleBoundaryArn];
+  // The boundary's copy in the cell's account, where the role is made.
+  const deployed = process.env[TaskEnv.tenantRoleBoundaryArn];
+  const boundary = deployed && inCellAccount(deployed, cellAccount());
   let role: Role | undefined;
   try {
     const created = await iam.send(
@@ -172,7 +175,7 @@ async function ensureRole(tenant: ValidatedTenant): Promise<Role> {
 /** The role's one inline policy: read the tenant's secret, write its log group (and its VPC interfaces). */
 async function putRolePolicy(tenant: ValidatedTenant, secretArn: string): Promise<void> {
   const RoleName = tenant.names.functionRoleName;
-  await aws().iam.send(
+  await cellAws().iam.send(
     new PutRolePolicyCommand({
       RoleName,
       PolicyName: POLICY_NAME,
@@ -225,7 +228,7 @@ async function ensureFunction(
   const FunctionName = tenant.names.functionName;
   const Tags = { ...tenantTags(tenant.tenantId), [API_ID_TAG]: CREATING_API };
   try {
-    const configuration = await aws().lambda.send(
+    const configuration = await cellAws().lambda.send(
       new CreateFunctionCommand({
         FunctionName,
         Description: `Shop API of tenant ${tenant.tenantId}`,
@@ -272,7 +275,7 @@ async function ensureLiveAlias(
   tenant: ValidatedTenant,
   functionIsNew: boolean,
 ): Promise<{ alias: AliasConfiguration; codeSha256: string }> {
-  const { lambda } = aws();
+  const { lambda } = cellAws();
   const FunctionName = tenant.names.functionName;
   const Name = PlatformNames.liveAlias;
   const existing = async () => {
@@ -309,9 +312,9 @@ async function ensureApi(
   aliasArn: string,
   functionIsNew: boolean,
 ): Promise<Pick<Api, 'ApiId' | 'ApiEndpoint'>> {
-  const { apigw } = aws();
+  const { apigw } = cellAws();
   const recordApi = (id: string) =>
-    aws().lambda.send(
+    cellAws().lambda.send(
       new TagResourceCommand({ Resource: fn.Configuration?.FunctionArn, Tags: { [API_ID_TAG]: id } }),
     );
   let api = functionIsNew ? undefined : await apiOf(tenant.tenantId, fn);
@@ -342,7 +345,7 @@ async function ensureApi(
 // A new API has no integration, route or stage yet: nothing to look up.
 
 async function ensureIntegration(ApiId: string, aliasArn: string, apiIsNew: boolean): Promise<string> {
-  const { apigw } = aws();
+  const { apigw } = cellAws();
   const integrations = apiIsNew ? undefined : await apigw.send(new GetIntegrationsCommand({ ApiId }));
   const existing = integrations?.Items?.find((i) => i.IntegrationUri === aliasArn)?.IntegrationId;
   if (existing) return existing;
@@ -358,7 +361,7 @@ async function ensureIntegration(ApiId: string, aliasArn: string, apiIsNew: bool
 }
 
 async function ensureDefaultRoute(ApiId: string, integrationId: string, apiIsNew: boolean): Promise<void> {
-  const { apigw } = aws();
+  const { apigw } = cellAws();
   const routes = apiIsNew ? undefined : await apigw.send(new GetRoutesCommand({ ApiId }));
   if (routes?.Items?.some((r) => r.RouteKey === '$default')) return;
   await apigw.send(
@@ -367,7 +370,7 @@ async function ensureDefaultRoute(ApiId: string, integrationId: string, apiIsNew
 }
 
 async function ensureDefaultStage(tenant: ValidatedTenant, ApiId: string, apiIsNew: boolean): Promise<void> {
-  const { apigw } = aws();
+  const { apigw } = cellAws();
   const stages = apiIsNew ? undefined : await apigw.send(new GetStagesCommand({ ApiId }));
   if (stages?.Items?.some((s) => s.StageName === '$default')) return;
   await apigw.send(
@@ -384,7 +387,7 @@ async function allowApiToInvoke(tenant: ValidatedTenant, functionArn: string, ap
   // arn:aws:lambda:<region>:<account>:function:<name>
   const [, partition, , region, account] = functionArn.split(':');
   try {
-    await aws().lambda.send(
+    await cellAws().lambda.send(
       new AddPermissionCommand({
         FunctionName: tenant.names.functionName,
         Qualifier: PlatformNames.liveAlias,
@@ -417,7 +420,7 @@ async function apiOf(tenantId: string, fn: GetFunctionCommandOutput): Promise<Te
   const recorded = fn.Tags?.[API_ID_TAG];
   if (recorded === undefined || recorded === CREATING_API) return listedApi(tenantId);
   try {
-    const api = await aws().apigw.send(new GetApiCommand({ ApiId: recorded }));
+    const api = await cellAws().apigw.send(new GetApiCommand({ ApiId: recorded }));
     const { apiName } = tenantResourceNames(tenantId);
     return api.Name === apiName && ownedBy(api.Tags, tenantId) ? api : undefined;
   } catch (error) {
@@ -430,7 +433,7 @@ async function listedApi(tenantId: string): Promise<TenantApi | undefined> {
   const { apiName } = tenantResourceNames(tenantId);
   let NextToken: string | undefined;
   do {
-    const page = await aws().apigw.send(new GetApisCommand({ NextToken }));
+    const page = await cellAws().apigw.send(new GetApisCommand({ NextToken }));
     const match = page.Items?.find((api) => api.Name === apiName && ownedBy(api.Tags, tenantId));
     if (match) return match;
     NextToken = page.NextToken;
@@ -440,7 +443,7 @@ async function listedApi(tenantId: string): Promise<TenantApi | undefined> {
 
 async function getFunction(FunctionName: string): Promise<GetFunctionCommandOutput | undefined> {
   try {
-    return await aws().lambda.send(new GetFunctionCommand({ FunctionName }));
+    return await cellAws().lambda.send(new GetFunctionCommand({ FunctionName }));
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -449,7 +452,7 @@ async function getFunction(FunctionName: string): Promise<GetFunctionCommandOutp
 
 async function getRole(RoleName: string): Promise<Role | undefined> {
   try {
-    return (await aws().iam.send(new GetRoleCommand({ RoleName }))).Role;
+    return (await cellAws().iam.send(new GetRoleCommand({ RoleName }))).Role;
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;

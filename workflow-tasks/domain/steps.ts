@@ -17,7 +17,8 @@ import { requiredEnv } from '../../common/env';
 import { EventTypes, TaskEnv } from '../../common/names';
 import { fieldProblems } from '../../common/tenant-input';
 import { findApi } from '../deploy-function/step';
-import { executionRunning } from '../lib/aws';
+import { executionRunning, inCell } from '../lib/aws';
+import { cellAccountOfTenant } from '../records/capacity';
 import { publishEvent } from '../lib/events';
 import { getTenant } from '../records/registry';
 import {
@@ -113,7 +114,8 @@ export async function requestCertificates({
 }: Event): Promise<{ site: string; api: string }> {
   const domain = domainOf(state);
   const names = servedNames(domain);
-  const api = await findApi(state.tenantId);
+  // The tenant's API is in its cell's account (common/cells.ts).
+  const api = await inCell(await cellAccountOfTenant(state.tenantId), () => findApi(state.tenantId));
   if (!api?.ApiEndpoint)
     throw new OnboardingError(
       PermanentErrors.TenantStateConflict,

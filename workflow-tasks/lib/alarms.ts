@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { TaskEnv } from '../../common/names';
 import { requiredEnv } from '../../common/env';
-import { aws } from './aws';
+import { cellAws } from './aws';
 import { ownedBy, tagList, tagsFromList } from './tags';
 import type { ValidatedTenant } from './types';
 
@@ -43,7 +43,7 @@ const ALARMS = {
 
 /** Creates (or, run again, overwrites with the same settings) one of the tenant's alarms. */
 export async function putTenantAlarm(tenant: ValidatedTenant, kind: keyof typeof ALARMS): Promise<void> {
-  await aws().cloudwatch.send(
+  await cellAws().cloudwatch.send(
     new PutMetricAlarmCommand({
       ...ALARMS[kind](tenant),
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -56,7 +56,7 @@ export async function putTenantAlarm(tenant: ValidatedTenant, kind: keyof typeof
 
 /** Deletes one of the tenant's alarms if it carries the tenant's tag; nothing to delete is success. */
 export async function deleteTenantAlarm(tenant: ValidatedTenant, kind: keyof typeof ALARMS): Promise<void> {
-  const { cloudwatch } = aws();
+  const { cloudwatch } = cellAws();
   const AlarmName = ALARMS[kind](tenant).AlarmName;
   const { MetricAlarms = [] } = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [AlarmName] }));
   const alarmArn = MetricAlarms[0]?.AlarmArn;

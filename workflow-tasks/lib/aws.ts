@@ -1,4 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { OnboardingError, TransientErrors } from '../../common/errors';
+import { DEFAULT_CAPACITY, parseCapacitySettings } from '../../common/capacity';
+import { cellRoleArn } from '../../common/cells';
+import { TaskEnv } from '../../common/names';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { processScope } from './process-scope';
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -40,6 +46,8 @@ export interface AwsClients {
 }
 
 let cached: { endpoint: string | undefined; clients: AwsClients } | undefined;
+/** The clients of each cell account, by the calling process's scope and the account. */
+let cellClients = new Map<string, { endpoint: string | undefined; clients: AwsClients }>();
 
 /** A plugin of the SDK's middleware stacks. */
 export type ClientPlugin = Parameters<SFNClient['middlewareStack']['use']>[0];
@@ -52,33 +60,118 @@ let plugins: readonly ClientPlugin[] = [];
 export function useClientPlugins(list: readonly ClientPlugin[]): void {
   plugins = list;
   cached = undefined;
+  cellClients = new Map();
 }
 
+/** The clients of the platform's own account, with the task's own role. */
 export function aws(): AwsClients {
   const endpoint = process.env.AWS_ENDPOINT_URL;
   // Keyed by endpoint so a local platform restarted on a new emulator port gets fresh clients.
   if (cached && cached.endpoint === endpoint) return cached.clients;
+  cached = { endpoint, clients: makeClients({}) };
+  return cached.clients;
+}
+
+/**
+ * The clients of a cell's account (common/cells.ts): the platform's own when `account` is undefined, else
+ * with the credentials of the account's copy of the task's role, assumed through STS (the SDK renews
+ * them before they expire). Made once per account (per task role locally, where the tasks share a process).
+ */
+export function awsIn(account: string | undefined): AwsClients {
+  if (!account) return aws();
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  const roleName = taskRoleName();
+  const key = `${roleName}|${account}`;
+  const found = cellClients.get(key);
+  if (found && found.endpoint === endpoint) return found.clients;
+  const credentials = fromTemporaryCredentials({
+    params: {
+      RoleArn: cellRoleArn(account, roleName),
+      RoleSessionName: `cell-${roleName}`.slice(0, 64),
+    },
+    // The STS request is the task's own, made as its own role (the local platform's plugins say which).
+    clientPlugins: [...plugins],
+  });
+  const clients = makeClients({ credentials });
+  cellClients.set(key, { endpoint, clients });
+  return clients;
+}
+
+const currentCell = new AsyncLocalStorage<string | undefined>();
+
+/**
+ * Runs `work` in the cell whose account is `account` (undefined: a cell in the platform's account): what
+ * it asks cellAws() for is made or found there.
+ */
+export function inCell<T>(account: string | undefined, work: () => T): T {
+  return currentCell.run(account, work);
+}
+
+/** The account of the cell the calling step works in (inCell), undefined for the platform's. */
+export function cellAccount(): string | undefined {
+  return currentCell.getStore();
+}
+
+/**
+ * The clients of the account of the cell the calling step works in (inCell; the task handler runs an
+ * onboarding step in its registration's cell): for a tenant's own resources. aws() stays the platform's,
+ * for the control plane's (the registry's secret, the state machines, the bus, the buckets, CloudFront).
+ */
+export function cellAws(): AwsClients {
+  return awsIn(cellAccount());
+}
+
+/**
+ * The clients of the account `arn` names (a secret's, a function's) when it is one of the cells' accounts
+ * (common/cells.ts), else the platform's: what a step reads by ARN is read where it is.
+ */
+export function awsFor(arn: string): AwsClients {
+  const account = arn.startsWith('arn:') ? arn.split(':')[4] : undefined;
+  return account && cellAccounts().includes(account) ? awsIn(account) : aws();
+}
+
+let accountsRead: { given: string | undefined; accounts: string[] } | undefined;
+
+/** The accounts of the cells that have their own, from the capacity settings of the task environment. */
+export function cellAccounts(): string[] {
+  const given = process.env[TaskEnv.capacity];
+  if (!accountsRead || accountsRead.given !== given) {
+    const settings = given ? parseCapacitySettings(given, TaskEnv.capacity) : DEFAULT_CAPACITY;
+    accountsRead = { given, accounts: Object.values(settings.cellAccounts) };
+  }
+  return accountsRead.accounts;
+}
+
+/**
+ * The name of the task's role, which every cell account has a copy of: the environment's on AWS; locally
+ * the calling task's (the tasks share one process). With the local IAM check off there is no calling role,
+ * and any name will do (nothing checks it).
+ */
+function taskRoleName(): string {
+  return process.env[TaskEnv.taskRoleName] || processScope() || 'tenant-platform-task';
+}
+
+function makeClients(config: { credentials?: ReturnType<typeof fromTemporaryCredentials> }): AwsClients {
   const clients: AwsClients = {
-    secrets: new SecretsManagerClient({}),
-    lambda: new LambdaClient({}),
-    apigw: new ApiGatewayV2Client({}),
-    s3: new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
-    cloudfront: new CloudFrontClient({}),
-    events: new EventBridgeClient({}),
-    iam: new IAMClient({}),
-    rds: new RDSClient({}),
-    logs: new CloudWatchLogsClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    sfn: new SFNClient({}),
-    serviceQuotas: new ServiceQuotasClient({}),
-    globalServiceQuotas: new ServiceQuotasClient({ region: 'us-east-1' }),
+    secrets: new SecretsManagerClient(config),
+    lambda: new LambdaClient(config),
+    apigw: new ApiGatewayV2Client(config),
+    s3: new S3Client({ ...config, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+    cloudfront: new CloudFrontClient(config),
+    events: new EventBridgeClient(config),
+    iam: new IAMClient(config),
+    rds: new RDSClient(config),
+    logs: new CloudWatchLogsClient(config),
+    cloudwatch: new CloudWatchClient(config),
+    sfn: new SFNClient(config),
+    serviceQuotas: new ServiceQuotasClient(config),
+    globalServiceQuotas: new ServiceQuotasClient({ ...config, region: 'us-east-1' }),
   };
   // Each client's stack takes its own input and output types; a plugin of this module works on any of them.
   const stacks = Object.values(clients).map(
     (client: { middlewareStack: { use(plugin: ClientPlugin): void } }) => client.middlewareStack,
   );
   for (const stack of stacks) for (const plugin of plugins) stack.use(plugin);
-  cached = { endpoint, clients };
   return clients;
 }
 

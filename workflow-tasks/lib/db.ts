@@ -1,7 +1,7 @@
 import { Client, Pool, type PoolClient } from 'pg';
 import { TaskEnv } from '../../common/names';
 import { getJsonSecret } from '../../common/secrets';
-import { aws } from './aws';
+import { awsFor, awsIn } from './aws';
 import { requiredEnv } from '../../common/env';
 import { logger } from './logger';
 import { processScope } from './process-scope';
@@ -20,9 +20,12 @@ interface SecretShape {
   password?: unknown;
 }
 
-/** A Secrets Manager secret whose value is a JSON object. */
-export function readJsonSecret<T>(secretId: string): Promise<T> {
-  return getJsonSecret<T>(aws().secrets, secretId);
+/**
+ * A Secrets Manager secret whose value is a JSON object, read in the account its ARN names (a cell's, or
+ * the platform's); one given by name is read in `account` (undefined: the platform's).
+ */
+export function readJsonSecret<T>(secretId: string, account?: string): Promise<T> {
+  return getJsonSecret<T>((account ? awsIn(account) : awsFor(secretId)).secrets, secretId);
 }
 
 /** Reads `{ username, password }` from a Secrets Manager secret (the shape RDS-managed secrets have). */

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { classifyError, OnboardingError, PermanentErrors } from '../../common/errors';
+import { inCell } from './aws';
 import { logger } from './logger';
 import type { StepResults, TaskEvent, ValidatedTenant } from './types';
 
@@ -13,7 +14,8 @@ export interface AnyTaskEvent {
 
 /**
  * Wraps a step's `run` or `undo` as a Lambda handler: a logger carrying the step, tenant and execution,
- * and every error thrown as a contract name (see common/errors.ts) with the original as its cause.
+ * every error thrown as a contract name (see common/errors.ts) with the original as its cause, and the
+ * step run in its tenant's cell when the state has the registration's (lib/aws.ts cellAws).
  */
 export function taskHandler<T, E extends AnyTaskEvent = TaskEvent>(
   step: string,
@@ -23,7 +25,7 @@ export function taskHandler<T, E extends AnyTaskEvent = TaskEvent>(
     const log = logger.createChild();
     log.appendKeys({ step, tenantId: tenantIdForLogs(event), executionArn: event.executionArn });
     try {
-      const result = await fn(event, log);
+      const result = await inCell(cellAccountOf(event), () => fn(event, log));
       log.info('step succeeded');
       return result;
     } catch (error) {
@@ -49,6 +51,13 @@ export function resultOf<K extends keyof StepResults>(event: TaskEvent, key: K):
     );
   }
   return value;
+}
+
+/** The account of the tenant's cell the registration recorded (`results.registration.cellAccount`). */
+function cellAccountOf(event: AnyTaskEvent): string | undefined {
+  const state = event.state as { results?: { registration?: { cellAccount?: unknown } } } | undefined;
+  const account = state?.results?.registration?.cellAccount;
+  return typeof account === 'string' ? account : undefined;
 }
 
 /** The tenant a task works on, for its log lines: the validated one, else the raw input's (shortened). */

@@ -4,19 +4,22 @@ import type { TenantSecret } from '../../common/tenant-secret';
 import { readJsonSecret, withClient } from './db';
 import { scramSha256Verifier } from './scram';
 
+/** The tenant's secret, by its ARN (read in the account it names), or by name in the platform's account. */
 export function readTenantSecret(secretArn: string): Promise<TenantSecret> {
   return readJsonSecret<TenantSecret>(secretArn);
 }
 
 /**
  * Runs `fn` on a connection to the tenant's database as the tenant's own role (it owns every table), wherever
- * its secret says the database is (the shared instance or its own).
+ * its secret says the database is (the shared instance or its own). The secret is in the account of the
+ * tenant's cell (`cellAccount`, undefined for the platform's: common/cells.ts).
  */
 export async function withTenantDatabase<T>(
   tenantId: string,
+  cellAccount: string | undefined,
   fn: (client: ClientBase) => Promise<T>,
 ): Promise<T> {
-  const secret = await readTenantSecret(tenantResourceNames(tenantId).secretName);
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName, cellAccount);
   return withClient(
     {
       host: secret.host,
@@ -39,8 +42,12 @@ export type ConnectionLimit = number | 'unlimited';
  * request still running on the version before a suspension fails instead), and a warm function's pool
  * opens new sessions, which get the setting as it now is. Idempotent.
  */
-export async function setTenantWritable(tenantId: string, writable: boolean): Promise<void> {
-  await withTenantDatabase(tenantId, async (client) => {
+export async function setTenantWritable(
+  tenantId: string,
+  cellAccount: string | undefined,
+  writable: boolean,
+): Promise<void> {
+  await withTenantDatabase(tenantId, cellAccount, async (client) => {
     const database = escapeIdentifier(tenantResourceNames(tenantId).database);
     // This session started read-only too when writes were stopped already.
     await client.query('SET default_transaction_read_only = off');

@@ -31,6 +31,9 @@ export interface StepResults {
     status: 'PROVISIONING';
     executionArn: string;
     tenantApiVersion: string;
+    /** The cell it is placed in, and that cell's AWS account when it has its own (common/cells.ts). */
+    cell: string;
+    cellAccount?: string;
     sharedInstance?: { id: string; host: string; port: number; masterSecretArn: string };
   };
   /**

@@ -7,21 +7,24 @@ import { CELL_ID, SHARED_INSTANCE_ID } from '../../common/move';
 import { EventTypes, tenantResourceNames } from '../../common/names';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import type { TenantSecret } from '../../common/tenant-secret';
+import { cellAccountOf } from '../../common/cells';
 import { followSequences, loadRows, type LoadedTables } from '../import/load';
 import { shapeOf, type SchemaShape } from '../import/schema';
 import { readTenantApiVersion } from '../lib/artifact';
-import { aws } from '../lib/aws';
-import { readCredentialsSecret, withClient, withMasterClient, type DbCredentials } from '../lib/db';
+import { awsIn } from '../lib/aws';
+import {
+  readCredentialsSecret,
+  readJsonSecret,
+  withClient,
+  withMasterClient,
+  type DbCredentials,
+} from '../lib/db';
 import { publishEvent } from '../lib/events';
 import { appliedVersion, migrate } from '../lib/migrate';
-import {
-  dropTenantDatabase,
-  ensureTenantDatabase,
-  readTenantSecret,
-  underTenantLock,
-} from '../lib/tenant-db';
+import { dropTenantDatabase, ensureTenantDatabase, underTenantLock } from '../lib/tenant-db';
 import {
   capacityFromEnv,
+  cellAccountOfTenant,
   capacityInForce,
   lockPlacement,
   reserveMoveTarget,
@@ -204,12 +207,14 @@ async function takeForMove(
     );
   if (row.cell === toCell)
     throw new OnboardingError(PermanentErrors.InvalidInput, `toCell: ${tenantId} is in ${toCell} already`);
+  if (toCell) refuseAnotherAccount(tenantId, row.cell, toCell, settings);
   const target = await reserveMoveTarget(
     client,
     tenantId,
     toCell ? { cell: toCell } : { instance: toInstance ?? '' },
     settings,
   );
+  refuseAnotherAccount(tenantId, row.cell, target.cell, settings);
   const record: Omit<MoveRecord, 'executionArn'> = {
     from,
     to: target.instance,
@@ -226,6 +231,26 @@ async function takeForMove(
 }
 
 /**
+ * A move copies the database only: to a cell of another AWS account (common/cells.ts) the function, its
+ * API and its secret would have to move too, which is not built. Refused, naming both accounts.
+ */
+function refuseAnotherAccount(
+  tenantId: string,
+  fromCell: string,
+  toCell: string,
+  settings: CapacitySettings,
+): void {
+  const [from, to] = [fromCell, toCell].map((cell) => cellAccountOf(settings, cell));
+  const name = (account: string | undefined) =>
+    account ? `AWS account ${account}` : "the platform's account";
+  if (from !== to)
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `toCell: ${toCell} is in ${name(to)} and ${tenantId}'s cell ${fromCell} in ${name(from)}; a move copies the database only, and moving the function, API and secret to another account is not built yet`,
+    );
+}
+
+/**
  * The tenant's role (the secret's password) and database on the target, migrated as the tenant's own role
  * to the schema version the source has, with the migrations of the code the tenant runs. A re-run converges.
  */
@@ -233,7 +258,10 @@ export async function prepare({ executionArn, state }: Event): Promise<{ schemaV
   const move = moveOf(state);
   const { codeVersion } = await ownMove(executionArn, move.tenantId);
   const names = tenantResourceNames(move.tenantId);
-  const secret = await readTenantSecret(names.secretName);
+  const secret = await readJsonSecret<TenantSecret>(
+    names.secretName,
+    await cellAccountOfTenant(move.tenantId),
+  );
   const { source, target } = await instancesOf(move);
   const { connectionsPerTenant } = capacityFromEnv();
   await withMasterClient(
@@ -331,7 +359,14 @@ export async function copy({ executionArn, state }: Event): Promise<{ tables: Lo
   const tables =
     state.sync?.mode === 'replication'
       ? await finishReplication(move, source, target)
-      : await copySnapshot(move, source, asTenant(await readTenantSecret(names.secretName), target));
+      : await copySnapshot(
+          move,
+          source,
+          asTenant(
+            await readJsonSecret<TenantSecret>(names.secretName, await cellAccountOfTenant(move.tenantId)),
+            target,
+          ),
+        );
   return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
 }
 
@@ -665,9 +700,11 @@ async function endMove(executionArn: string, tenantId: string, moved: boolean): 
 
 async function pointSecretAt(tenantId: string, instance: SharedInstance): Promise<void> {
   const SecretId = tenantResourceNames(tenantId).secretName;
-  const secret = await readTenantSecret(SecretId);
+  // In its cell's account (common/cells.ts): a move stays in one account.
+  const account = await cellAccountOfTenant(tenantId);
+  const secret = await readJsonSecret<TenantSecret>(SecretId, account);
   if (secret.host === instance.host && Number(secret.port) === instance.port) return;
-  await aws().secrets.send(
+  await awsIn(account).secrets.send(
     new PutSecretValueCommand({
       SecretId,
       SecretString: JSON.stringify({ ...secret, host: instance.host, port: instance.port }),

@@ -14,7 +14,9 @@ import * as publishFrontend from '../publish-frontend/step';
 import * as storeSecret from '../store-secret/step';
 import { switchBack, switchToSuspended } from '../suspension/steps';
 import { deleteTenantAlarm } from '../lib/alarms';
-import { aws, executionRunning } from '../lib/aws';
+import { aws, executionRunning, inCell } from '../lib/aws';
+import { capacityFromEnv } from '../records/capacity';
+import { cellAccountOf } from '../../common/cells';
 import { publishEvent } from '../lib/events';
 import { withRegistry } from '../records/registry';
 import { setTenantWritable, withTenantDatabase } from '../lib/tenant-db';
@@ -37,7 +39,8 @@ interface OffboardingRecord {
 
 interface OffboardingResults {
   tenant: ValidatedTenant;
-  claim: Pick<OffboardingRecord, 'previousStatus' | 'startedAt'>;
+  /** `cellAccount`: the account of the tenant's cell, where its function and secret are (common/cells.ts). */
+  claim: Pick<OffboardingRecord, 'previousStatus' | 'startedAt'> & { cellAccount?: string };
   /** Present from "Export database" on; `verifiedAt` once "Verify export" (or an earlier run) proved it. */
   export?: TenantExport | VerifiedExport;
 }
@@ -119,7 +122,7 @@ export async function suspend({ executionArn, state }: Event): Promise<void> {
  */
 export async function exportDatabase({ state }: Event): Promise<TenantExport> {
   const tenant = tenantOf(state);
-  await setTenantWritable(tenant.tenantId, false);
+  await setTenantWritable(tenant.tenantId, claimOf(state).cellAccount, false);
   const bucket = requiredEnv(TaskEnv.archiveBucket);
   const key = ArchiveKeys.export(tenant.tenantId, claimOf(state).startedAt);
   const manifestKey = ArchiveKeys.manifest(key);
@@ -131,8 +134,10 @@ export async function exportDatabase({ state }: Event): Promise<TenantExport> {
     adminEmail: tenant.adminEmail,
     domain: tenant.domain ?? null,
   };
-  const { manifest, versionId, sha256, bytes } = await withTenantDatabase(tenant.tenantId, (client) =>
-    writeExport(client, exported, { s3, Bucket: bucket, Key: key }),
+  const { manifest, versionId, sha256, bytes } = await withTenantDatabase(
+    tenant.tenantId,
+    claimOf(state).cellAccount,
+    (client) => writeExport(client, exported, { s3, Bucket: bucket, Key: key }),
   );
   await s3.send(
     new PutObjectCommand({
@@ -166,7 +171,7 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
   const written = state.results?.export;
   if (!written) throw new OnboardingError(PermanentErrors.StepFailed, 'state has no results.export');
   const { s3 } = aws();
-  await withTenantDatabase(tenant.tenantId, (client) =>
+  await withTenantDatabase(tenant.tenantId, claimOf(state).cellAccount, (client) =>
     verifyExport(client, {
       s3,
       Bucket: written.bucket,
@@ -207,7 +212,7 @@ export async function verify({ executionArn, state }: Event): Promise<VerifiedEx
 export async function resume({ executionArn, state }: Event): Promise<void> {
   const tenant = tenantOf(state);
   const { previousStatus } = claimOf(state);
-  await setTenantWritable(tenant.tenantId, true);
+  await setTenantWritable(tenant.tenantId, claimOf(state).cellAccount, true);
   if (previousStatus === 'ACTIVE')
     await switchBack({ executionArn, state: { tenantId: tenant.tenantId, action: 'resume' } });
   await updateOwned(tenant.tenantId, executionArn, {
@@ -243,7 +248,7 @@ export async function removeFrontend(event: Event): Promise<{ invalidationId: st
 
 /** The function, its HTTP API, role, log group and error alarm (onboarding's undo of "Deploy function"). */
 export async function removeFunction(event: Event): Promise<void> {
-  await deployFunction.undo(asTaskEvent(event));
+  await inTenantCell(event, () => deployFunction.undo(asTaskEvent(event)));
 }
 
 /**
@@ -264,7 +269,7 @@ export async function removeDatabase(event: Event): Promise<{ finalSnapshot?: st
 
 /** The tenant's secret (onboarding's undo of "Store secret"). */
 export async function removeSecret(event: Event): Promise<void> {
-  await storeSecret.undo(asTaskEvent(event));
+  await inTenantCell(event, () => storeSecret.undo(asTaskEvent(event)));
 }
 
 /** Registry OFFBOARDED (the export's key and retention date stay in `offboarding`), `TenantOffboarded`. */
@@ -337,7 +342,7 @@ export async function releaseOffboardingOf(executionArn: string, error: unknown)
   );
 }
 
-const ROW = 'id, status, tier, company_name, admin_email, domain, offboarding, release_lock';
+const ROW = 'id, status, tier, company_name, admin_email, domain, cell, offboarding, release_lock';
 
 interface Row {
   id: string;
@@ -346,6 +351,7 @@ interface Row {
   company_name: string;
   admin_email: string;
   domain: string | null;
+  cell: string;
   offboarding: OffboardingRecord | null;
   /** The release updating it, if any: an ACTIVE tenant a release holds cannot be offboarded yet. */
   release_lock: string | null;
@@ -353,6 +359,7 @@ interface Row {
 
 function resultsOf(row: Row): OffboardingResults {
   const record = row.offboarding;
+  const cellAccount = cellAccountOf(capacityFromEnv(), row.cell);
   if (!record) throw new OnboardingError(PermanentErrors.StepFailed, `${row.id} has no offboarding record`);
   const tenant: ValidatedTenant = {
     tenantId: row.id,
@@ -364,7 +371,11 @@ function resultsOf(row: Row): OffboardingResults {
   };
   return {
     tenant,
-    claim: { previousStatus: record.previousStatus, startedAt: record.startedAt },
+    claim: {
+      previousStatus: record.previousStatus,
+      startedAt: record.startedAt,
+      ...(cellAccount ? { cellAccount } : {}),
+    },
     ...(record.export ? { export: record.export } : {}),
   };
 }
@@ -404,6 +415,11 @@ function claimOf(state: Event['state']): OffboardingResults['claim'] {
   const claimed = state.results?.claim;
   if (!claimed) throw new OnboardingError(PermanentErrors.StepFailed, 'state has no results.claim');
   return claimed;
+}
+
+/** Runs `work` in the account of the tenant's cell, which the claim noted (common/cells.ts). */
+function inTenantCell<T>(event: Event, work: () => Promise<T>): Promise<T> {
+  return inCell(claimOf(event.state).cellAccount, work);
 }
 
 /** Onboarding's undo handlers read the tenant from `results.tenant`, which the claim rebuilt. */

@@ -22,6 +22,7 @@ import {
   type AccountInventory,
   type QuotaName,
 } from '../../common/capacity';
+import { cellAccountOf } from '../../common/cells';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv, tenantResourceNames } from '../../common/names';
 import { sharedServer, type MasterServer } from '../lib/db';
@@ -491,6 +492,18 @@ export function capacityPending(settings: CapacitySettings): OnboardingError {
     WaitErrors.CapacityPending,
     `every shared instance holds ${places} tenants (${quota}): waiting for the next one to be added`,
   );
+}
+
+/** The cell a tenant is placed in (the first for one placed before there were cells). */
+export async function cellOfTenant(tenantId: string): Promise<string> {
+  return withRegistry((client) => cellOf(client, tenantId));
+}
+
+/** The AWS account of the tenant's cell when it has its own (common/cells.ts), else undefined. */
+export async function cellAccountOfTenant(tenantId: string): Promise<string | undefined> {
+  const settings = capacityFromEnv();
+  if (Object.keys(settings.cellAccounts).length === 0) return undefined;
+  return cellAccountOf(settings, await cellOfTenant(tenantId));
 }
 
 /** The shared instance a shared tenant is placed on (`shared-1` for one placed before instances were counted). */

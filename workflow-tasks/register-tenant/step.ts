@@ -1,4 +1,5 @@
 import { capacityExecutionName, type CapacitySettings } from '../../common/capacity';
+import { cellAccountOf } from '../../common/cells';
 import { requiredEnv } from '../../common/env';
 import { EventTypes, TaskEnv } from '../../common/names';
 import { currentTenantApi } from '../lib/artifact';
@@ -8,6 +9,7 @@ import { tenantOf } from '../lib/handler';
 import {
   capacityInForce,
   capacityPending,
+  cellOfTenant,
   instanceOfTenant,
   placeTenant,
   planCapacity,
@@ -35,15 +37,19 @@ export async function run(event: TaskEvent): Promise<StepResults['registration']
   await makeRoom(tenant, event.executionArn, settings);
   await claimTenant(tenant, event.executionArn, (client) => placeTenant(client, tenant, settings));
   if (tenant.tier === 'shared') await makeRoom(tenant, event.executionArn, settings, true);
-  const [{ version }, sharedInstance] = await Promise.all([
+  const [{ version }, cell, sharedInstance] = await Promise.all([
     current,
+    cellOfTenant(tenant.tenantId),
     tenant.tier === 'shared' ? instanceOfTenant(tenant.tenantId) : undefined,
   ]);
+  const cellAccount = cellAccountOf(settings, cell);
   return {
     tenantId: tenant.tenantId,
     status: 'PROVISIONING',
     executionArn: event.executionArn,
     tenantApiVersion: version,
+    cell,
+    ...(cellAccount ? { cellAccount } : {}),
     ...(sharedInstance ? { sharedInstance } : {}),
   };
 }

@@ -6,6 +6,7 @@ import {
   paginateListVersionsByFunction,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
+  type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { requiredEnv } from '../../common/env';
@@ -13,7 +14,8 @@ import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names'
 import type { TenantOutcome } from '../../common/release';
 import { codeVersionOf } from '../../common/versions';
 import { readTenantApiVersion } from '../lib/artifact';
-import { aws, ignoreNotFound, whileUpdating } from '../lib/aws';
+import { awsIn, ignoreNotFound, whileUpdating } from '../lib/aws';
+import { cellAccountOfTenant } from '../records/capacity';
 import { caughtError } from '../lib/handler';
 import { withTenantDatabase } from '../lib/tenant-db';
 import { appliedVersion, migrate } from '../lib/migrate';
@@ -27,21 +29,26 @@ type Event = { readonly executionArn: string; readonly state: TenantReleaseState
  * Takes the tenant for this release (see claimForRelease) and notes where its alias `live` points, so a
  * failure can put it back. A tenant not taken ends its iteration as `unchanged` or `skipped`.
  */
-export async function claim({
-  state,
-}: Event): Promise<
-  | { claimed: true; previousFunctionVersion: string; previousCodeVersion: string | null }
+export async function claim({ state }: Event): Promise<
+  | {
+      claimed: true;
+      previousFunctionVersion: string;
+      previousCodeVersion: string | null;
+      cellAccount?: string;
+    }
   | { claimed: false; outcome: 'unchanged' | 'skipped'; reason: string }
 > {
   const claimed = await claimForRelease(state.release.id, state.tenantId);
   if (!claimed.claimed) return claimed;
-  const alias = await aws().lambda.send(
+  const cellAccount = await cellAccountOfTenant(state.tenantId);
+  const alias = await awsIn(cellAccount).lambda.send(
     new GetAliasCommand({ FunctionName: functionName(state), Name: PlatformNames.liveAlias }),
   );
   return {
     claimed: true,
     previousFunctionVersion: alias.FunctionVersion ?? '',
     previousCodeVersion: claimed.codeVersion,
+    ...(cellAccount ? { cellAccount } : {}),
   };
 }
 
@@ -53,7 +60,7 @@ export async function migrateDatabase({
   state,
 }: Event): Promise<{ schemaVersion: number; applied: string[] }> {
   const { migrations } = await readTenantApiVersion(state.release.version);
-  return withTenantDatabase(state.tenantId, async (client) => {
+  return withTenantDatabase(state.tenantId, state.claim?.cellAccount, async (client) => {
     const { applied } = await migrate(client, 'tenant', migrations);
     // What the database is at now: a release of older code leaves a newer schema as it is.
     return { schemaVersion: await appliedVersion(client), applied };
@@ -68,7 +75,7 @@ export async function updateFunctionCode({
   state,
 }: Event): Promise<{ functionVersion: string; codeVersion: string }> {
   const updated = await whileUpdating(() =>
-    aws().lambda.send(
+    lambdaOf(state).send(
       new UpdateFunctionCodeCommand({
         FunctionName: functionName(state),
         S3Bucket: requiredEnv(TaskEnv.artifactBucket),
@@ -93,8 +100,8 @@ export async function updateFunctionCode({
  */
 export async function checkHealth({ state }: Event): Promise<{ statusCode: number; schemaVersion: number }> {
   const expected = state.migration?.schemaVersion;
-  const out = await aws()
-    .lambda.send(
+  const out = await lambdaOf(state)
+    .send(
       new InvokeCommand({
         FunctionName: functionName(state),
         Qualifier: state.code?.functionVersion,
@@ -134,7 +141,7 @@ export async function checkHealth({ state }: Event): Promise<{ statusCode: numbe
 /** Moves alias `live` to the new version: from now on the tenant's API runs it. */
 export async function moveAlias({ state }: Event): Promise<{ functionVersion: string }> {
   const FunctionVersion = state.code?.functionVersion ?? '';
-  await aws().lambda.send(
+  await lambdaOf(state).send(
     new UpdateAliasCommand({
       FunctionName: functionName(state),
       Name: PlatformNames.liveAlias,
@@ -159,7 +166,7 @@ export async function publishFrontend({ state }: Event): Promise<{ files: string
  */
 export async function pruneVersions({ state }: Event): Promise<{ deleted: string[] }> {
   const FunctionName = functionName(state);
-  const { lambda } = aws();
+  const lambda = lambdaOf(state);
   const keep = new Set(['$LATEST', state.code?.functionVersion, state.claim?.previousFunctionVersion]);
   for await (const page of paginateListAliases({ client: lambda }, { FunctionName }))
     for (const alias of page.Aliases ?? []) keep.add(alias.FunctionVersion);
@@ -169,6 +176,11 @@ export async function pruneVersions({ state }: Event): Promise<{ deleted: string
   for (const Qualifier of old)
     await ignoreNotFound(lambda.send(new DeleteFunctionCommand({ FunctionName, Qualifier })));
   return { deleted: old };
+}
+
+/** Lambda in the account of the tenant's cell, which the claim noted (common/cells.ts). */
+function lambdaOf(state: TenantReleaseState): LambdaClient {
+  return awsIn(state.claim?.cellAccount).lambda;
 }
 
 /** The ledger: the tenant runs the version now. This ends the tenant's iteration. */
@@ -196,12 +208,12 @@ export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
   const previous = state.claim?.previousFunctionVersion;
   // Where `live` is, not where the state says: "Move alias live" may have moved it and failed after.
   const live = previous
-    ? await aws().lambda.send(
+    ? await lambdaOf(state).send(
         new GetAliasCommand({ FunctionName: functionName(state), Name: PlatformNames.liveAlias }),
       )
     : undefined;
   if (previous && live?.FunctionVersion !== previous) {
-    await aws().lambda.send(
+    await lambdaOf(state).send(
       new UpdateAliasCommand({
         FunctionName: functionName(state),
         Name: PlatformNames.liveAlias,
@@ -211,7 +223,11 @@ export async function keepOldVersion({ state }: Event): Promise<TenantOutcome> {
     const previousCode = state.claim?.previousCodeVersion;
     if (previousCode) await writeFrontend(tenantResourceNames(state.tenantId).sitePrefix, previousCode);
   }
-  const schemaVersion = await withTenantDatabase(state.tenantId, appliedVersion).catch(() => null);
+  const schemaVersion = await withTenantDatabase(
+    state.tenantId,
+    state.claim?.cellAccount,
+    appliedVersion,
+  ).catch(() => null);
   await recordFailed(state.release.id, state.tenantId, error, schemaVersion);
   return { tenantId: state.tenantId, outcome: 'failed', error };
 }

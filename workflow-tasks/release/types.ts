@@ -34,7 +34,13 @@ export interface ReleaseState {
 export interface TenantReleaseState {
   readonly release: ReleaseInfo;
   readonly tenantId: string;
-  readonly claim?: { claimed: true; previousFunctionVersion: string; previousCodeVersion: string | null };
+  readonly claim?: {
+    claimed: true;
+    previousFunctionVersion: string;
+    previousCodeVersion: string | null;
+    /** The account of the tenant's cell when it has its own (common/cells.ts). */
+    cellAccount?: string;
+  };
   readonly migration?: { schemaVersion: number; applied: string[] };
   readonly code?: { functionVersion: string; codeVersion: string };
   readonly alias?: { functionVersion: string };

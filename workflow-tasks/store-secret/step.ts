@@ -7,7 +7,7 @@ import {
 import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { randomSecret } from '../../common/passwords';
 import type { TenantSecret } from '../../common/tenant-secret';
-import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
+import { cellAws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { sharedDbHost, sharedDbPort } from '../lib/db';
 import { resultOf, tenantOf } from '../lib/handler';
 import { ownedBy, tagList, tagsFromList } from '../lib/tags';
@@ -45,7 +45,7 @@ export async function run(event: TaskEvent): Promise<StepResults['secret']> {
   // Created first, looked up only when one exists already (a retry, or an earlier attempt racing this one):
   // whatever exists must be ours to adopt, and keeps its values.
   try {
-    const created = await aws().secrets.send(
+    const created = await cellAws().secrets.send(
       new CreateSecretCommand({
         Name: secretName,
         Description: `Credentials of tenant ${tenant.tenantId}: database, initial admin password, token key`,
@@ -69,7 +69,7 @@ export async function undo(event: TaskEvent): Promise<void> {
   const existing = await describe(tenant.names.secretName);
   if (!existing || !ownedBy(tagsFromList(existing.Tags), tenant.tenantId)) return;
   try {
-    await aws().secrets.send(
+    await cellAws().secrets.send(
       new DeleteSecretCommand({ SecretId: required(existing.ARN), ForceDeleteWithoutRecovery: true }),
     );
   } catch (error) {
@@ -79,7 +79,7 @@ export async function undo(event: TaskEvent): Promise<void> {
 
 async function describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
   try {
-    return await aws().secrets.send(new DescribeSecretCommand({ SecretId: secretName }));
+    return await cellAws().secrets.send(new DescribeSecretCommand({ SecretId: secretName }));
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;

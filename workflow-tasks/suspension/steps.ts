@@ -13,7 +13,8 @@ import { requiredEnv } from '../../common/env';
 import { EventTypes, PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import { codeVersionOf, tenantApiArtifactKey } from '../../common/versions';
-import { aws, whileUpdating } from '../lib/aws';
+import { awsIn, whileUpdating } from '../lib/aws';
+import { cellAccountOfTenant } from '../records/capacity';
 import { publishEvent } from '../lib/events';
 import { withRegistry } from '../records/registry';
 
@@ -73,7 +74,7 @@ export async function claim({ executionArn, state }: Event): Promise<SuspensionR
  * is deleted: resuming moves `live` back. A re-run finds `live` already on a suspended version.
  */
 export async function switchToSuspended({ state }: Event): Promise<NonNullable<SuspensionState['switched']>> {
-  const { lambda } = aws();
+  const { lambda } = awsIn(await cellAccountOfTenant(state.tenantId));
   const FunctionName = tenantResourceNames(state.tenantId).functionName;
   const Name = PlatformNames.liveAlias;
   const recorded = await suspension(state.tenantId);
@@ -116,7 +117,7 @@ export async function switchToSuspended({ state }: Event): Promise<NonNullable<S
 
 /** `live` back on the version it was on before the suspension, and the flag off $LATEST. Idempotent. */
 export async function switchBack({ state }: Event): Promise<{ liveVersion: string | null }> {
-  const { lambda } = aws();
+  const { lambda } = awsIn(await cellAccountOfTenant(state.tenantId));
   const FunctionName = tenantResourceNames(state.tenantId).functionName;
   const { liveVersion } = await suspension(state.tenantId);
   if (liveVersion)

@@ -1,0 +1,169 @@
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { GetAliasCommand, GetFunctionCommand } from '@aws-sdk/client-lambda';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { gatewayRequest } from '../../cli/describe';
+import { capacitySettings } from '../../common/capacity';
+import { tenantResourceNames } from '../../common/names';
+import type { TenantSecret } from '../../common/tenant-secret';
+import { awsIn, type AwsClients } from '../../workflow-tasks/lib/aws';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { getTenant } from '../../workflow-tasks/records/registry';
+import { localServicesForFile, tenantInput } from '../fixtures/platform';
+import { runRelease, uploadVersion } from '../fixtures/releases';
+
+// The second cell is an AWS account of its own; one tenant per cell, so the second tenant goes there.
+const CELL_ACCOUNT = '210987654321';
+const QUOTAS = capacitySettings(
+  { cells: 2, tenantsPerCell: 1, cellAccounts: { 'cell-2': CELL_ACCOUNT } },
+  'test',
+);
+const { running, restart } = localServicesForFile('cell-accounts', { quotas: QUOTAS });
+
+const HOME = 'ca-home';
+const AWAY = 'ca-away';
+
+function run(input: unknown, workflow?: 'suspension' | 'offboarding') {
+  const { platform } = running();
+  return platform.runExecution(
+    input,
+    workflow ? { stateMachineArn: platform.stateMachines[workflow].arn } : {},
+  );
+}
+
+/** Whether each of the tenant's own resources is in the account `clients` work in. */
+async function resourcesIn(clients: AwsClients, tenantId: string) {
+  const names = tenantResourceNames(tenantId);
+  const found = (call: Promise<unknown>) =>
+    call.then(
+      () => true,
+      (error: Error) => {
+        if (/NotFound|NoSuchEntity/.test(error.name)) return false;
+        throw error;
+      },
+    );
+  return {
+    function: await found(clients.lambda.send(new GetFunctionCommand({ FunctionName: names.functionName }))),
+    role: await found(clients.iam.send(new GetRoleCommand({ RoleName: names.functionRoleName }))),
+    secret: await found(clients.secrets.send(new DescribeSecretCommand({ SecretId: names.secretName }))),
+  };
+}
+
+async function signIn(tenantId: string, account: string | undefined): Promise<string> {
+  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName, account);
+  const login = await gatewayRequest(
+    running().endpoints.gateway,
+    `api.${tenantId}.localhost`,
+    '/auth/login',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: secret.adminEmail, password: secret.adminPassword }),
+    },
+  );
+  expect([tenantId, login.status]).toEqual([tenantId, 200]);
+  return (JSON.parse(login.body) as { token: string }).token;
+}
+
+function products(tenantId: string, token: string) {
+  return gatewayRequest(running().endpoints.gateway, `api.${tenantId}.localhost`, '/products', {
+    headers: { authorization: `Bearer ${token}` },
+  });
+}
+
+describe('cells that are AWS accounts of their own', () => {
+  const all = { function: true, role: true, secret: true };
+  const none = { function: false, role: false, secret: false };
+
+  it("makes a tenant placed in such a cell in its account, through the task's role there, and serves it", async () => {
+    expect((await run(tenantInput(HOME))).status).toBe('SUCCEEDED');
+    const away = await run(tenantInput(AWAY));
+    expect([away.status, away.error]).toEqual(['SUCCEEDED', undefined]);
+    expect([(await getTenant(HOME))?.cell, (await getTenant(AWAY))?.cell]).toEqual(['cell-1', 'cell-2']);
+
+    const [home, cell] = [awsIn(undefined), awsIn(CELL_ACCOUNT)];
+    expect(await resourcesIn(cell, AWAY)).toEqual(all);
+    expect(await resourcesIn(home, AWAY)).toEqual(none);
+    expect(await resourcesIn(home, HOME)).toEqual(all);
+    expect(await resourcesIn(cell, HOME)).toEqual(none);
+    const fn = await cell.lambda.send(
+      new GetFunctionCommand({ FunctionName: tenantResourceNames(AWAY).functionName }),
+    );
+    expect(fn.Configuration?.FunctionArn).toContain(`:${CELL_ACCOUNT}:function:`);
+    // The deploy step assumed its own role's copy in the cell's account, and the IAM check allowed it.
+    const denials = running().platform.iam?.denials() ?? [];
+    expect(denials.map((d) => d.message)).toEqual([]);
+
+    // The gateway routes to the cell's account: the tenant's API answers there with its own data.
+    for (const [tenantId, account] of [
+      [HOME, undefined],
+      [AWAY, CELL_ACCOUNT],
+    ] as const) {
+      const listed = await products(tenantId, await signIn(tenantId, account));
+      expect([tenantId, listed.status]).toEqual([tenantId, 200]);
+    }
+  });
+
+  it('releases a new version to it there, cell by cell, with the tenant of the home cell', async () => {
+    const version = await uploadVersion({ build: 'cell-accounts-1' });
+    const { summary } = await runRelease(running().platform, { version, canary: 1, waveSize: 5 });
+    expect([summary.stopReason, summary.failed]).toEqual([undefined, []]);
+    expect([...summary.updated].sort()).toEqual([AWAY, HOME]);
+    const live = await awsIn(CELL_ACCOUNT).lambda.send(
+      new GetAliasCommand({ FunctionName: tenantResourceNames(AWAY).functionName, Name: 'live' }),
+    );
+    expect(live.FunctionVersion).not.toBe('1');
+    expect((await getTenant(AWAY))?.codeVersion).toBe(version);
+    expect((await products(AWAY, await signIn(AWAY, CELL_ACCOUNT))).status).toBe(200);
+  });
+
+  it('suspends and resumes it there, and refuses to move it to a cell of another account', async () => {
+    const token = await signIn(AWAY, CELL_ACCOUNT);
+    expect((await run({ tenantId: AWAY, action: 'suspend' }, 'suspension')).status).toBe('SUCCEEDED');
+    const suspended = await products(AWAY, token);
+    expect([suspended.status, suspended.body]).toEqual([503, expect.stringContaining('tenant-suspended')]);
+    expect((await run({ tenantId: AWAY, action: 'resume' }, 'suspension')).status).toBe('SUCCEEDED');
+    expect((await products(AWAY, token)).status).toBe(200);
+
+    const { platform } = running();
+    const move = await platform.runExecution(
+      { tenantId: AWAY, toCell: 'cell-1' },
+      { stateMachineArn: platform.stateMachines.move.arn },
+    );
+    expect([move.status, move.error]).toEqual(['FAILED', 'InvalidInput']);
+    expect(move.cause).toContain(
+      `cell-1 is in the platform's account and ${AWAY}'s cell cell-2 in AWS account ${CELL_ACCOUNT}`,
+    );
+    expect((await getTenant(AWAY))?.status).toBe('ACTIVE');
+    expect((await products(AWAY, token)).status).toBe(200);
+  });
+
+  it('offboards it from its account, leaving nothing there', async () => {
+    const offboarded = await run({ tenantId: AWAY }, 'offboarding');
+    expect([offboarded.status, offboarded.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), AWAY)).toEqual(none);
+    expect((await getTenant(AWAY))?.status).toBe('OFFBOARDED');
+    expect(await resourcesIn(awsIn(undefined), HOME)).toEqual(all);
+  });
+
+  it('puts a tenant of a cell account back in its account after a restart, serving its data', async () => {
+    const again = 'ca-again';
+    expect((await run(tenantInput(again))).status).toBe('SUCCEEDED');
+    expect((await getTenant(again))?.cell).toBe('cell-2');
+    const created = await gatewayRequest(running().endpoints.gateway, `api.${again}.localhost`, '/products', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await signIn(again, CELL_ACCOUNT)}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ sku: 'KEPT-1', name: 'Kept across a restart', priceCents: 100, stock: 1 }),
+    });
+    expect(created.status).toBe(201);
+
+    // The emulator starts empty: the restart makes the tenant's resources again, in its cell's account.
+    await restart();
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), again)).toEqual(all);
+    expect(await resourcesIn(awsIn(undefined), again)).toEqual(none);
+    const listed = await products(again, await signIn(again, CELL_ACCOUNT));
+    expect([listed.status, listed.body]).toEqual([200, expect.stringContaining('KEPT-1')]);
+  });
+});
