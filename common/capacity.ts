@@ -79,11 +79,32 @@ export const SERVICE_QUOTAS: Partial<Record<QuotaName, ServiceQuota>> = {
 export type Quotas = Record<QuotaName, number>;
 
 /**
- * The quotas placement reads from Service Quotas with these settings: every one it knows while one cell
- * has the account to itself; none with more, whose settings are each cell's share of the account's.
+ * The quotas placement reads from Service Quotas for `cell`: every one it knows when the cell has an AWS
+ * account to itself (its own, `cellAccounts`, or the platform's when no other cell is in it); none when
+ * cells share the platform's account, whose settings are each cell's share of it.
  */
-export function quotasReadFromServiceQuotas(settings: { readonly cells: number }): QuotaName[] {
-  return settings.cells > 1 ? [] : (Object.keys(SERVICE_QUOTAS) as QuotaName[]);
+export function quotasReadFromServiceQuotas(
+  settings: Pick<CapacitySettings, 'cells' | 'cellAccounts'>,
+  cell: string,
+): QuotaName[] {
+  const inPlatformAccount = cellIds(settings).filter((c) => !settings.cellAccounts[c]);
+  const alone = Boolean(settings.cellAccounts[cell]) || inPlatformAccount.length === 1;
+  return alone ? (Object.keys(SERVICE_QUOTAS) as QuotaName[]) : [];
+}
+
+/** What was read of a cell's account: the quotas Service Quotas applies to it, and what it holds. */
+export interface AccountRead {
+  readonly applied: Partial<Quotas>;
+  readonly account: AccountInventory;
+}
+
+/**
+ * The limits of `cell`: the settings, with the quotas read from its account in place of theirs and what
+ * the account holds (`account`), when they were read (CapacitySettings.read).
+ */
+export function limitsOfCell(settings: CapacitySettings, cell: string): CapacitySettings {
+  const read = settings.read?.[cell];
+  return read ? { ...settings, ...read.applied, account: read.account } : settings;
 }
 
 /**
@@ -105,14 +126,16 @@ export interface CapacitySettings extends Quotas {
    * account.
    */
   readonly cellAccounts: Readonly<Record<string, string>>;
-  /** Read with the applied quotas, never set: see AccountInventory. */
+  /** What was read of each cell's account that has one to itself (quotasReadFromServiceQuotas), never set. */
+  readonly read?: Readonly<Record<string, AccountRead>>;
+  /** A cell's limits only (limitsOfCell): what its account holds, never set (see AccountInventory). */
   readonly account?: AccountInventory;
 }
 
 /**
  * What the account holds that counts against the IAM roles and RDS instances quotas, read with the applied
- * quotas (workflow-tasks/lib/service-quotas.ts) while one cell has the account to itself: every role's name,
- * every instance's identifier (absent: it could not be read). Placement counts in each quota's use, beside
+ * quotas (workflow-tasks/lib/service-quotas.ts) for each cell that has an account to itself: every
+ * role's name, every instance's identifier (absent: it could not be read). Placement counts in each quota's use, beside
  * the tenants and shared instances it counts itself, whatever else there is: the platform's own task roles,
  * CDK's, another platform's or team's roles and instances, a tenant's left behind. So it refuses at the
  * account's quota, not some hundred roles after it.

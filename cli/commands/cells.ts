@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { quotasReadFromServiceQuotas } from '../../common/capacity';
 import { keptCapacity } from '../../local/bootstrap/capacity';
 import { cellViews, type CellView } from '../../workflow-tasks/records/capacity';
 import { json, out, registryReadOptions, type RegistryReadOptions } from '../options';
@@ -39,16 +38,14 @@ export function cellsCommand(program: Command): void {
   });
 }
 
-/** A registry's cells against the settings kept in the state directory (locally Service Quotas answers from them). */
+/** A registry's cells against the settings kept in the state directory (no account is read). */
 async function keptCells(options: { stateDir: string; databaseUrl: string }): Promise<CellView[]> {
   const settings = await keptCapacity(options.stateDir);
-  return readRegistry(options, (client) =>
-    cellViews(client, settings, quotasReadFromServiceQuotas(settings)),
-  );
+  return readRegistry(options, (client) => cellViews(client, settings));
 }
 
 function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
-  out(`CELL ${view.cell}`);
+  out(`CELL ${view.cell}${view.account ? `  (AWS account ${view.account})` : ''}`);
   for (const line of table(
     view.limits,
     [

@@ -5,12 +5,10 @@ import { tenantResourceNames } from '../../common/names';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { cellAccount, cellAws, inCell } from '../../workflow-tasks/lib/aws';
-import { cellAccountOf } from '../../common/cells';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { describeInstance } from '../../workflow-tasks/create-database/step';
 import {
   addedInstances,
-  capacityFromEnv,
   instanceOfTenant,
   recordInstanceAddress,
   type SharedInstance,
@@ -62,8 +60,8 @@ async function pointAtInstance(tenantId: string, { host, port }: SharedInstance)
  * registry is told where they answer and where their secrets are.
  */
 async function recordSharedInstances(): Promise<void> {
-  for (const { id, rdsInstanceId } of await addedInstances()) {
-    const instance = await describeInstance(rdsInstanceId);
+  for (const { id, rdsInstanceId, cellAccount } of await addedInstances()) {
+    const instance = await inCell(cellAccount, () => describeInstance(rdsInstanceId));
     const [host, port, masterSecretArn] = [
       instance?.Endpoint?.Address,
       instance?.Endpoint?.Port,
@@ -79,7 +77,7 @@ export async function restoreActiveTenants(): Promise<string[]> {
   for (const tenant of await listTenants()) {
     if (tenant.status !== 'ACTIVE' && tenant.status !== 'SUSPENDED') continue;
     // Its resources are put back in its cell's account (common/cells.ts).
-    const account = cellAccountOf(capacityFromEnv(), tenant.cell);
+    const account = tenant.cellAccount ?? undefined;
     await inCell(account, () => restoreTenant(tenant, account));
     restored.push(tenant.id);
   }

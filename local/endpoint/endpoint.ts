@@ -118,7 +118,9 @@ export class LocalAwsEndpoint extends LoopbackServer {
       const service = signingService(req);
       const url = new URL(req.url ?? '/', 'http://local');
       const principal = principalOf(req);
-      // A session in a cell's account (iam/principal.ts) is that account's, in the emulator too.
+      // A session in a cell's account (iam/principal.ts) is that account's, in the emulator too; no caller
+      // names the account itself.
+      delete req.headers[EMULATOR_ACCOUNT_HEADER];
       if (principal.account !== LOCAL_ACCOUNT) req.headers[EMULATOR_ACCOUNT_HEADER] = principal.account;
       const role = this.platform?.iam ? principal.role : undefined;
       // Read once, for the IAM check and for whatever answers it (an S3 object write is streamed on).

@@ -108,7 +108,8 @@ export class LocalFunctions {
     account: string = LOCAL_ACCOUNT,
   ): Promise<unknown> {
     const configuration = await this.configurationOf(functionName, qualifier, account);
-    const key = `${account}|${functionName}@${configuration.Version ?? '$LATEST'}`;
+    // A cell account's function is named with its account (common/cells.ts); the platform's without.
+    const key = `${account === LOCAL_ACCOUNT ? '' : `${account}|`}${functionName}@${configuration.Version ?? '$LATEST'}`;
     const revision = `${configuration.RevisionId ?? ''}:${configuration.CodeSha256 ?? ''}:${configuration.LastModified ?? ''}`;
     let entry = this.running.get(key);
     this.running.delete(key); // put back last: the most recently used
@@ -136,7 +137,7 @@ export class LocalFunctions {
     });
   }
 
-  /** The warm functions (`<account>|<name>@<version>`), least recently used first. */
+  /** The warm functions (`<name>@<version>`, `<account>|<name>@<version>` in a cell's account), least recently used first. */
   warm(): string[] {
     return [...this.running.keys()];
   }
@@ -172,6 +173,7 @@ export class LocalFunctions {
   forgetConfiguration(functionName: string): void {
     for (const key of this.configurations.keys())
       if (key.includes(`|${functionName}:`)) this.configurations.delete(key);
+    this.located.delete(functionName);
   }
 
   private lambdaIn(account: string): LambdaClient {

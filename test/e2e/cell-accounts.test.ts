@@ -1,3 +1,6 @@
+import { GetApisCommand } from '@aws-sdk/client-apigatewayv2';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetAliasCommand, GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
@@ -17,7 +20,11 @@ const QUOTAS = capacitySettings(
   { cells: 2, tenantsPerCell: 1, cellAccounts: { 'cell-2': CELL_ACCOUNT } },
   'test',
 );
-const { running, restart } = localServicesForFile('cell-accounts', { quotas: QUOTAS });
+const { running, restart } = localServicesForFile('cell-accounts', {
+  quotas: QUOTAS,
+  // Its database's schema fails: its rollback must undo what was made in the cell's account.
+  faults: [{ tenantId: 'ca-broken', step: 'apply-schema', kind: 'permanent', times: 1 }],
+});
 
 const HOME = 'ca-home';
 const AWAY = 'ca-away';
@@ -41,10 +48,20 @@ async function resourcesIn(clients: AwsClients, tenantId: string) {
         throw error;
       },
     );
+  const { Items: apis = [] } = await clients.apigw.send(new GetApisCommand({}));
+  const { logGroups = [] } = await clients.logs.send(
+    new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/lambda/${names.functionName}` }),
+  );
+  const { MetricAlarms: alarms = [] } = await clients.cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [names.apiErrorsAlarm] }),
+  );
   return {
     function: await found(clients.lambda.send(new GetFunctionCommand({ FunctionName: names.functionName }))),
     role: await found(clients.iam.send(new GetRoleCommand({ RoleName: names.functionRoleName }))),
     secret: await found(clients.secrets.send(new DescribeSecretCommand({ SecretId: names.secretName }))),
+    api: apis.some((api) => api.Name === names.apiName),
+    logGroup: logGroups.length > 0,
+    alarm: alarms.length > 0,
   };
 }
 
@@ -71,8 +88,8 @@ function products(tenantId: string, token: string) {
 }
 
 describe('cells that are AWS accounts of their own', () => {
-  const all = { function: true, role: true, secret: true };
-  const none = { function: false, role: false, secret: false };
+  const all = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
+  const none = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
 
   it("makes a tenant placed in such a cell in its account, through the task's role there, and serves it", async () => {
     expect((await run(tenantInput(HOME))).status).toBe('SUCCEEDED');
@@ -90,8 +107,14 @@ describe('cells that are AWS accounts of their own', () => {
     );
     expect(fn.Configuration?.FunctionArn).toContain(`:${CELL_ACCOUNT}:function:`);
     // The deploy step assumed its own role's copy in the cell's account, and the IAM check allowed it.
-    const denials = running().platform.iam?.denials() ?? [];
-    expect(denials.map((d) => d.message)).toEqual([]);
+    const iam = running().platform.iam;
+    expect(iam?.denials().map((d) => d.message)).toEqual([]);
+    const assumed = [...(iam?.usage().values() ?? [])].flatMap((calls) =>
+      [...calls.keys()].filter((call) => call.startsWith('sts:AssumeRole ')),
+    );
+    expect(assumed).toContainEqual(
+      expect.stringMatching(new RegExp(`^sts:AssumeRole arn:aws:iam::${CELL_ACCOUNT}:role/`)),
+    );
 
     // The gateway routes to the cell's account: the tenant's API answers there with its own data.
     for (const [tenantId, account] of [
@@ -143,6 +166,37 @@ describe('cells that are AWS accounts of their own', () => {
     expect(await resourcesIn(awsIn(CELL_ACCOUNT), AWAY)).toEqual(none);
     expect((await getTenant(AWAY))?.status).toBe('OFFBOARDED');
     expect(await resourcesIn(awsIn(undefined), HOME)).toEqual(all);
+  });
+
+  it('rolls back an onboarding that fails in such a cell, removing what it made in its account', async () => {
+    const broken = 'ca-broken';
+    const failed = await run(tenantInput(broken));
+    expect(failed.status).toBe('FAILED');
+    // Placed in the cell AWAY left (a cell takes one tenant here).
+    expect([(await getTenant(broken))?.status, (await getTenant(broken))?.cell]).toEqual([
+      'ROLLED_BACK',
+      'cell-2',
+    ]);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), broken)).toEqual(none);
+    expect(await resourcesIn(awsIn(undefined), broken)).toEqual(none);
+  });
+
+  it("makes a dedicated tenant's instance and its CPU alarm in the cell's account, and removes them there", async () => {
+    const own = 'ca-own';
+    const onboarded = await run(tenantInput(own, { tier: 'dedicated' }));
+    expect([onboarded.status, onboarded.error]).toEqual(['SUCCEEDED', undefined]);
+    expect((await getTenant(own))?.cell).toBe('cell-2');
+    const cpuAlarm = (clients: AwsClients) =>
+      clients.cloudwatch
+        .send(new DescribeAlarmsCommand({ AlarmNames: [tenantResourceNames(own).instanceCpuAlarm] }))
+        .then(({ MetricAlarms = [] }) => MetricAlarms.length);
+    expect([await cpuAlarm(awsIn(CELL_ACCOUNT)), await cpuAlarm(awsIn(undefined))]).toEqual([1, 0]);
+    expect((await products(own, await signIn(own, CELL_ACCOUNT))).status).toBe(200);
+
+    const offboarded = await run({ tenantId: own }, 'offboarding');
+    expect([offboarded.status, offboarded.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(await cpuAlarm(awsIn(CELL_ACCOUNT))).toBe(0);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), own)).toEqual(none);
   });
 
   it('puts a tenant of a cell account back in its account after a restart, serving its data', async () => {

@@ -3,7 +3,18 @@ import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TaskEnv } from '../../common/names';
-import { capacityInForce, capacityWithSources } from '../../workflow-tasks/records/capacity';
+import { limitsOfCell, type QuotaName } from '../../common/capacity';
+import { capacityInForce } from '../../workflow-tasks/records/capacity';
+
+/** The first cell's limits in force. */
+async function limitsInForce(cell = 'cell-1') {
+  return limitsOfCell(await capacityInForce(), cell);
+}
+
+/** The quotas of the cell Service Quotas gave (the others are the settings'). */
+async function fromServiceQuotas(cell = 'cell-1'): Promise<QuotaName[]> {
+  return Object.keys((await capacityInForce()).read?.[cell]?.applied ?? {}) as QuotaName[];
+}
 
 // What the emulator cannot produce: Service Quotas denied, throttled, or answering without a value; IAM
 // and RDS listing pages, or refusing the list; and the cache a task Lambda keeps between placements. (The
@@ -36,13 +47,13 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
   it('takes the applied value of each quota Service Quotas has, and keeps every other limit as set', async () => {
     quotas.on(GetServiceQuotaCommand, rds).resolves({ Quota: { ...rds, Value: 120 } });
     quotas.on(GetServiceQuotaCommand, iam).resolves({ Quota: { ...iam, Value: 2500.0 } });
-    expect(await capacityInForce()).toMatchObject({
+    expect(await limitsInForce()).toMatchObject({
       rdsDbInstances: 120,
       iamRoles: 2500,
       tenantsPerCell: 1000,
       cloudFrontDistributionTenants: 10_000,
     });
-    expect((await capacityWithSources()).fromServiceQuotas.sort()).toEqual(['iamRoles', 'rdsDbInstances']);
+    expect((await fromServiceQuotas()).sort()).toEqual(['iamRoles', 'rdsDbInstances']);
   });
 
   it('keeps the setting of a quota that cannot be read: denied, throttled, or without a count', async () => {
@@ -50,33 +61,33 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
       .on(GetServiceQuotaCommand, rds)
       .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
     quotas.on(GetServiceQuotaCommand, iam).resolves({ Quota: { ...iam, Value: 0 } });
-    expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
+    expect(await limitsInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
     // Where each limit came from, as tenantctl cells --aws shows it: neither was read.
-    expect((await capacityWithSources()).fromServiceQuotas).toEqual([]);
+    expect(await fromServiceQuotas()).toEqual([]);
     quotas.reset();
     quotas
       .on(GetServiceQuotaCommand)
       .rejects(Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' }));
-    expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
+    expect(await limitsInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30 });
   });
 
   it('reads nothing while cells share the account: each counts the share of it its settings give', async () => {
     process.env[TaskEnv.capacity] = JSON.stringify({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 120 } });
-    expect(await capacityInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
-    expect((await capacityWithSources()).fromServiceQuotas).toEqual([]);
+    expect(await limitsInForce()).toMatchObject({ rdsDbInstances: 4, iamRoles: 30, cells: 2 });
+    expect(await fromServiceQuotas()).toEqual([]);
     expect(quotas.commandCalls(GetServiceQuotaCommand)).toHaveLength(0);
   });
 
   it('asks Service Quotas again only once what it read is older than the cache time', async () => {
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 50 } });
-    expect((await capacityInForce()).rdsDbInstances).toBe(50);
+    expect((await limitsInForce()).rdsDbInstances).toBe(50);
     process.env[TaskEnv.serviceQuotasCacheSeconds] = '3600';
     quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 60 } });
-    expect((await capacityInForce()).rdsDbInstances).toBe(50);
+    expect((await limitsInForce()).rdsDbInstances).toBe(50);
     expect(quotas.commandCalls(GetServiceQuotaCommand)).toHaveLength(2);
     process.env[TaskEnv.serviceQuotasCacheSeconds] = '0';
-    expect((await capacityInForce()).rdsDbInstances).toBe(60);
+    expect((await limitsInForce()).rdsDbInstances).toBe(60);
   });
 
   it("lists the account's roles and the region's instances, over every page", async () => {
@@ -100,8 +111,7 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     rdsApi.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [{ DBInstanceIdentifier: 'platform-shared-db' }, { DBInstanceIdentifier: 'reporting-db' }],
     });
-    const { settings } = await capacityWithSources();
-    expect(settings.account).toEqual({
+    expect((await limitsInForce()).account).toEqual({
       roles: ['tenant-acme-api-role', 'TenantPlatform-RegisterTenantRole', 'another-team-role'],
       instances: ['platform-shared-db', 'reporting-db'],
     });
@@ -113,10 +123,10 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
     iamApi.on(ListRolesCommand).resolves({
       Roles: [{ RoleName: 'ci-deployer', Path: '/', RoleId: 'r', Arn: '', CreateDate: new Date() }],
     });
-    await capacityWithSources();
+    await capacityInForce();
     iamApi.on(ListRolesCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
     rdsApi.on(DescribeDBInstancesCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDenied' }));
-    expect((await capacityWithSources()).settings.account).toEqual({ roles: ['ci-deployer'], instances: [] });
+    expect((await limitsInForce()).account).toEqual({ roles: ['ci-deployer'], instances: [] });
 
     // A task Lambda that has read no list yet (the module loaded afresh, its SDK with it).
     await jest.isolateModulesAsync(async () => {
@@ -130,7 +140,7 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
       freshMock(FreshRds).rejects(denied);
       freshMock(FreshQuotas).resolves({ Quota: { Value: 1000 } });
       const fresh = await import('../../workflow-tasks/records/capacity');
-      const { settings } = await fresh.capacityWithSources();
+      const settings = limitsOfCell(await fresh.capacityInForce(), 'cell-1');
       expect(settings.account).toEqual({});
       expect(settings.iamRoles).toBe(1000);
       expect(freshIam.commandCalls(FreshListRoles)).toHaveLength(1);
@@ -139,8 +149,26 @@ describe('the limits placement goes by: the settings, with the AWS quotas as app
 
   it('lists nothing while cells share the account', async () => {
     process.env[TaskEnv.capacity] = JSON.stringify({ cells: 2 });
-    expect((await capacityWithSources()).settings.account).toBeUndefined();
+    expect((await limitsInForce()).account).toBeUndefined();
     expect(iamApi.commandCalls(ListRolesCommand)).toHaveLength(0);
     expect(rdsApi.commandCalls(DescribeDBInstancesCommand)).toHaveLength(0);
+  });
+
+  it("reads each cell's own account, and the platform's only for a cell that has it to itself", async () => {
+    quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 70 } });
+    // cell-2 is an account of its own: cell-1 has the platform's to itself, and both are read.
+    process.env[TaskEnv.capacity] = JSON.stringify({ cells: 2, cellAccounts: { 'cell-2': '210987654321' } });
+    expect(Object.keys((await capacityInForce()).read ?? {}).sort()).toEqual(['cell-1', 'cell-2']);
+    expect((await limitsInForce('cell-2')).iamRoles).toBe(70);
+    expect(await fromServiceQuotas('cell-2')).toEqual(['iamRoles', 'rdsDbInstances']);
+    // cell-1 and cell-2 share the platform's account: only cell-3's own is read.
+    process.env[TaskEnv.capacity] = JSON.stringify({
+      cells: 3,
+      iamRoles: 30,
+      cellAccounts: { 'cell-3': '210987654321' },
+    });
+    const settings = await capacityInForce();
+    expect(Object.keys(settings.read ?? {})).toEqual(['cell-3']);
+    expect([1, 2, 3].map((n) => limitsOfCell(settings, `cell-${n}`).iamRoles)).toEqual([30, 30, 70]);
   });
 });

@@ -10,7 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv } from '../../common/names';
 import { DEAD_ENDS } from '../check-instance/step';
 import { describeInstance } from '../create-database/step';
-import { aws, isAlreadyExists, isNotFound } from '../lib/aws';
+import { cellAws, inCell, isAlreadyExists, isNotFound } from '../lib/aws';
 import { caughtError } from '../lib/handler';
 import { tagsFromList } from '../lib/tags';
 import { instanceRecord, markInstanceAvailable, markInstanceFailed } from '../records/capacity';
@@ -21,6 +21,8 @@ const SHARED_INSTANCE_TAG = 'shared-instance';
 
 interface CapacityState {
   readonly instanceId: string;
+  /** The account of the instance's cell when it has its own (lib/handler.ts runs each step there). */
+  readonly cellAccount?: string;
   readonly check?: CheckResult;
   readonly error?: { Error?: string; Cause?: string };
 }
@@ -55,7 +57,7 @@ export async function create({ state }: Event): Promise<void> {
   const rdsId = sharedInstanceRdsId(instanceId);
   const securityGroup = process.env[TaskEnv.dedicatedSecurityGroup];
   try {
-    await aws().rds.send(
+    await cellAws().rds.send(
       new CreateDBInstanceCommand({
         DBInstanceIdentifier: rdsId,
         DBInstanceClass: process.env[TaskEnv.dedicatedInstanceClass] ?? DEFAULT_INSTANCE_CLASS,
@@ -159,7 +161,7 @@ export async function rollback({ state }: Event): Promise<void> {
   const instance = await describeInstance(rdsId);
   if (instance && isShared(instance, instanceId) && instance.DBInstanceStatus !== 'deleting') {
     try {
-      await aws().rds.send(
+      await cellAws().rds.send(
         new DeleteDBInstanceCommand({
           DBInstanceIdentifier: rdsId,
           SkipFinalSnapshot: true,
@@ -187,6 +189,7 @@ export async function releaseCapacityOf(
   if (typeof instanceId !== 'string' || !/^shared-\d{1,6}$/.test(instanceId)) return undefined;
   const record = await instanceRecord(instanceId);
   if (!record || record.executionArn !== executionArn || record.status === 'AVAILABLE') return undefined;
-  await rollback({ executionArn, state: { instanceId, error } });
+  // In the account it was being made in (its cell's).
+  await inCell(record.cellAccount, () => rollback({ executionArn, state: { instanceId, error } }));
   return instanceId;
 }

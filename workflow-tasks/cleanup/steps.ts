@@ -10,10 +10,11 @@ import { STEP_HANDLERS } from '../index';
 import { releaseCapacityOf } from '../capacity/steps';
 import { releaseMoveOf } from '../move/steps';
 import { releaseOffboardingOf } from '../offboarding/steps';
+import { cellAccountOfTenant } from '../records/capacity';
 import { withRegistry } from '../records/registry';
 import { stopReleaseOf } from '../records/release-ledger';
 import { releaseSuspensionOf, switchBack } from '../suspension/steps';
-import { aws } from '../lib/aws';
+import { aws, inCell } from '../lib/aws';
 import type { TaskEvent, ValidatedTenant } from '../lib/types';
 
 /**
@@ -89,7 +90,10 @@ export async function cleanUpAfter(
   const rolledBack: string[] = [];
   for (const tenant of await provisioningBy(executionArn)) {
     const event: TaskEvent = { executionArn, state: { results: { tenant }, error } };
-    for (const step of UNDO_ORDER) await STEP_HANDLERS[step.id].undo!(event);
+    // In the account its resources were made in (common/cells.ts).
+    await inCell(await cellAccountOfTenant(tenant.tenantId), async () => {
+      for (const step of UNDO_ORDER) await STEP_HANDLERS[step.id].undo!(event);
+    });
     rolledBack.push(tenant.tenantId);
   }
   await stopReleaseOf(executionArn, error.Cause);

@@ -4,7 +4,7 @@ import { tenantIdSchema } from '../../common/tenant-input';
 import { logger } from '../lib/logger';
 import { getTenant, listTenants, tenantView, withRegistry } from '../records/registry';
 import { recentReleases, tenantReleases } from '../records/release-ledger';
-import { capacityWithSources, cellViews, type CellView } from '../records/capacity';
+import { capacityInForce, cellViews, type CellView } from '../records/capacity';
 
 /**
  * The control-plane API: the registry, read-only, behind an IAM-authorized HTTP API (the registry lives in
@@ -50,8 +50,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
 
 /** Each cell's view against the limits in force. */
 async function cellsInForce(): Promise<CellView[]> {
-  const { settings, fromServiceQuotas } = await capacityWithSources();
-  return withRegistry((client) => cellViews(client, settings, fromServiceQuotas));
+  const settings = await capacityInForce();
+  return withRegistry((client) => cellViews(client, settings));
 }
 
 function answer(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {

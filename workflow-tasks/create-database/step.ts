@@ -10,7 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
 import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
-import { aws, awsFor, isAlreadyExists, isNotFound } from '../lib/aws';
+import { awsFor, cellAws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { withMasterClient } from '../lib/db';
 import { capacityFromEnv, instanceOfTenant } from '../records/capacity';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -89,7 +89,9 @@ export async function undo(event: TaskEvent): Promise<void> {
 /** The tenant's RDS instance, if it exists. */
 export async function describeInstance(instanceId: string): Promise<DBInstance | undefined> {
   try {
-    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }));
+    const out = await cellAws().rds.send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }),
+    );
     return out.DBInstances?.[0];
   } catch (error) {
     if (isNotFound(error)) return undefined;
@@ -118,7 +120,7 @@ async function ensureInstance(tenant: ValidatedTenant): Promise<DBInstance> {
   try {
     const created = tenant.fromSnapshot
       ? await restoreInstance(tenant, placement)
-      : await aws().rds.send(
+      : await cellAws().rds.send(
           new CreateDBInstanceCommand({
             ...placement,
             Engine: 'postgres',
@@ -150,7 +152,7 @@ async function restoreInstance(
   if (!origin) throw new OnboardingError(PermanentErrors.InvalidInput, 'fromSnapshot: needs restoreFrom');
   const DBSnapshotIdentifier = finalSnapshotId(origin.tenantId, origin.stamp);
   try {
-    return await aws().rds.send(
+    return await cellAws().rds.send(
       new RestoreDBInstanceFromDBSnapshotCommand({ ...placement, DBSnapshotIdentifier }),
     );
   } catch (error) {
@@ -182,7 +184,7 @@ export async function deleteInstance(tenant: ValidatedTenant, finalSnapshotId?: 
   if (!instance || !ownedBy(tagsFromList(instance.TagList), tenant.tenantId)) return;
   if (instance.DBInstanceStatus === 'deleting') return;
   try {
-    await aws().rds.send(
+    await cellAws().rds.send(
       new DeleteDBInstanceCommand({
         DBInstanceIdentifier: tenant.names.instanceId,
         ...(finalSnapshotId ? { FinalDBSnapshotIdentifier: finalSnapshotId } : { SkipFinalSnapshot: true }),

@@ -84,14 +84,16 @@ export function awsIn(account: string | undefined): AwsClients {
   const key = `${roleName}|${account}`;
   const found = cellClients.get(key);
   if (found && found.endpoint === endpoint) return found.clients;
-  const credentials = fromTemporaryCredentials({
-    params: {
-      RoleArn: cellRoleArn(account, roleName),
-      RoleSessionName: `cell-${roleName}`.slice(0, 64),
-    },
-    // The STS request is the task's own, made as its own role (the local platform's plugins say which).
-    clientPlugins: [...plugins],
-  });
+  const credentials = sharedCredentials(
+    fromTemporaryCredentials({
+      params: {
+        RoleArn: cellRoleArn(account, roleName),
+        RoleSessionName: `cell-${roleName}`.slice(0, 64),
+      },
+      // The STS request is the task's own, made as its own role (the local platform's plugins say which).
+      clientPlugins: [...plugins],
+    }),
+  );
   const clients = makeClients({ credentials });
   cellClients.set(key, { endpoint, clients });
   return clients;
@@ -142,6 +144,28 @@ export function cellAccounts(): string[] {
   return accountsRead.accounts;
 }
 
+type CredentialsProvider = ReturnType<typeof fromTemporaryCredentials>;
+/** Credentials are renewed this long before they expire. */
+const RENEW_BEFORE_MS = 5 * 60_000;
+
+/**
+ * One session for every client of an account: each SDK client would otherwise assume the role on its own
+ * (thirteen AssumeRole calls where one will do). A failed attempt is not kept.
+ */
+function sharedCredentials(provider: CredentialsProvider): CredentialsProvider {
+  let current: ReturnType<CredentialsProvider> | undefined;
+  return async () => {
+    const held = current && (await current.catch(() => undefined));
+    if (held && (!held.expiration || held.expiration.getTime() - Date.now() > RENEW_BEFORE_MS)) return held;
+    const next = provider();
+    current = next;
+    next.catch(() => {
+      if (current === next) current = undefined;
+    });
+    return next;
+  };
+}
+
 /**
  * The name of the task's role, which every cell account has a copy of: the environment's on AWS; locally
  * the calling task's (the tasks share one process). With the local IAM check off there is no calling role,
@@ -151,7 +175,7 @@ function taskRoleName(): string {
   return process.env[TaskEnv.taskRoleName] || processScope() || 'tenant-platform-task';
 }
 
-function makeClients(config: { credentials?: ReturnType<typeof fromTemporaryCredentials> }): AwsClients {
+function makeClients(config: { credentials?: CredentialsProvider }): AwsClients {
   const clients: AwsClients = {
     secrets: new SecretsManagerClient(config),
     lambda: new LambdaClient(config),

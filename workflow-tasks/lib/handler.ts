@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { classifyError, OnboardingError, PermanentErrors } from '../../common/errors';
-import { inCell } from './aws';
+import { cellAccounts, inCell } from './aws';
 import { logger } from './logger';
 import type { StepResults, TaskEvent, ValidatedTenant } from './types';
 
@@ -15,7 +15,7 @@ export interface AnyTaskEvent {
 /**
  * Wraps a step's `run` or `undo` as a Lambda handler: a logger carrying the step, tenant and execution,
  * every error thrown as a contract name (see common/errors.ts) with the original as its cause, and the
- * step run in its tenant's cell when the state has the registration's (lib/aws.ts cellAws).
+ * step run in the cell the state names (the registration's, an add-capacity's: lib/aws.ts cellAws).
  */
 export function taskHandler<T, E extends AnyTaskEvent = TaskEvent>(
   step: string,
@@ -25,7 +25,9 @@ export function taskHandler<T, E extends AnyTaskEvent = TaskEvent>(
     const log = logger.createChild();
     log.appendKeys({ step, tenantId: tenantIdForLogs(event), executionArn: event.executionArn });
     try {
-      const result = await inCell(cellAccountOf(event), () => fn(event, log));
+      // A state that names no cell leaves the caller's (a cleanup's undo of a tenant in a cell).
+      const account = cellAccountNamedBy(event);
+      const result = await (account ? inCell(account, () => fn(event, log)) : fn(event, log));
       log.info('step succeeded');
       return result;
     } catch (error) {
@@ -53,11 +55,22 @@ export function resultOf<K extends keyof StepResults>(event: TaskEvent, key: K):
   return value;
 }
 
-/** The account of the tenant's cell the registration recorded (`results.registration.cellAccount`). */
-function cellAccountOf(event: AnyTaskEvent): string | undefined {
-  const state = event.state as { results?: { registration?: { cellAccount?: unknown } } } | undefined;
-  const account = state?.results?.registration?.cellAccount;
-  return typeof account === 'string' ? account : undefined;
+/**
+ * The account of the cell the execution works in: the one the registration recorded
+ * (`results.registration.cellAccount`), or the one an add-capacity execution was started for
+ * (`cellAccount`).
+ */
+function cellAccountNamedBy(event: AnyTaskEvent): string | undefined {
+  const state = event.state as
+    { cellAccount?: unknown; results?: { registration?: { cellAccount?: unknown } } } | undefined;
+  const account = state?.results?.registration?.cellAccount ?? state?.cellAccount;
+  if (account === undefined) return undefined;
+  if (typeof account !== 'string' || !cellAccounts().includes(account))
+    throw new OnboardingError(
+      PermanentErrors.InvalidInput,
+      `cellAccount: ${JSON.stringify(account).slice(0, 40)} is not the account of a cell (the capacity settings' cellAccounts)`,
+    );
+  return account;
 }
 
 /** The tenant a task works on, for its log lines: the validated one, else the raw input's (shortened). */

@@ -1,5 +1,6 @@
 /**
- * The AWS quotas placement counts against (common/capacity.ts SERVICE_QUOTAS) as the account has them now:
+ * The AWS quotas placement counts against (common/capacity.ts SERVICE_QUOTAS) as an account has them now
+ * (the platform's, or a cell's own: common/cells.ts):
  * each one's applied value, read from Service Quotas, and what the account holds of them (every role's
  * name, every RDS instance's identifier: AccountInventory), kept together for
  * TaskEnv.serviceQuotasCacheSeconds. A quota that cannot be read (none in this region or partition, a
@@ -12,50 +13,52 @@ import { paginateDescribeDBInstances } from '@aws-sdk/client-rds';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import {
   SERVICE_QUOTAS,
-  type AccountInventory,
+  type AccountRead,
   type QuotaName,
   type Quotas,
   type ServiceQuota,
 } from '../../common/capacity';
 import { TaskEnv } from '../../common/names';
-import { aws } from './aws';
+import { awsIn, type AwsClients } from './aws';
 import { logger } from './logger';
 
 const DEFAULT_CACHE_SECONDS = 60;
 
-/** The account's quotas as read: their applied values, and what it holds of them. */
-export interface AccountQuotas {
-  readonly applied: Partial<Quotas>;
-  readonly account: AccountInventory;
-}
-
-let kept: { readAt: number; quotas: AccountQuotas } | undefined;
+/** What was read of each account (by its id, '' for the platform's), and when. */
+const kept = new Map<string, { readAt: number; quotas: AccountRead }>();
 /** The lists last read: a list that cannot be read now is taken as it was then (IAM throttles lists). */
-const lastListed: { roles?: readonly string[]; instances?: readonly string[] } = {};
+const lastListed = new Map<string, { roles?: readonly string[]; instances?: readonly string[] }>();
 
-export async function accountQuotas(): Promise<AccountQuotas> {
+/** The quotas of `account` (undefined: the platform's), read with the task's role there. */
+export async function accountQuotas(account?: string): Promise<AccountRead> {
   const given = Number(process.env[TaskEnv.serviceQuotasCacheSeconds] ?? DEFAULT_CACHE_SECONDS);
   const keepMs = (Number.isFinite(given) && given >= 0 ? given : DEFAULT_CACHE_SECONDS) * 1000;
-  if (kept && Date.now() - kept.readAt < keepMs) return kept.quotas;
+  const key = account ?? '';
+  const found = kept.get(key);
+  if (found && Date.now() - found.readAt < keepMs) return found.quotas;
+  const clients = awsIn(account);
+  const last = lastListed.get(key) ?? {};
+  lastListed.set(key, last);
   const [read, roles, instances] = await Promise.all([
     Promise.all(
       (Object.entries(SERVICE_QUOTAS) as [QuotaName, ServiceQuota][]).map(
-        async ([name, quota]) => [name, await appliedValue(quota)] as const,
+        async ([name, quota]) => [name, await appliedValue(clients, quota)] as const,
       ),
     ),
-    listed('roles', roleNames),
-    listed('instances', instanceIds),
+    listed(last, 'roles', () => roleNames(clients)),
+    listed(last, 'instances', () => instanceIds(clients)),
   ]);
   const applied: Partial<Quotas> = {};
   for (const [name, value] of read) if (value !== undefined) applied[name] = value;
-  const account = { ...(roles ? { roles } : {}), ...(instances ? { instances } : {}) };
-  kept = { readAt: Date.now(), quotas: { applied, account } };
-  return kept.quotas;
+  const inventory = { ...(roles ? { roles } : {}), ...(instances ? { instances } : {}) };
+  const quotas = { applied, account: inventory };
+  kept.set(key, { readAt: Date.now(), quotas });
+  return quotas;
 }
 
-async function appliedValue(quota: ServiceQuota): Promise<number | undefined> {
+async function appliedValue(clients: AwsClients, quota: ServiceQuota): Promise<number | undefined> {
   const { serviceCode, quotaCode } = quota;
-  const client = quota.global ? aws().globalServiceQuotas : aws().serviceQuotas;
+  const client = quota.global ? clients.globalServiceQuotas : clients.serviceQuotas;
   try {
     const { Quota } = await client.send(
       new GetServiceQuotaCommand({ ServiceCode: serviceCode, QuotaCode: quotaCode }),
@@ -74,11 +77,12 @@ async function appliedValue(quota: ServiceQuota): Promise<number | undefined> {
 }
 
 async function listed(
-  what: keyof typeof lastListed,
+  last: { roles?: readonly string[]; instances?: readonly string[] },
+  what: 'roles' | 'instances',
   list: () => Promise<string[]>,
 ): Promise<readonly string[] | undefined> {
   try {
-    lastListed[what] = await list();
+    last[what] = await list();
   } catch (error) {
     logger.warn(
       "the account's use could not be listed; the last list read stands, else only the registry's",
@@ -88,21 +92,21 @@ async function listed(
       },
     );
   }
-  return lastListed[what];
+  return last[what];
 }
 
 /** Every IAM role of the account, by name (ListRoles, every page). */
-async function roleNames(): Promise<string[]> {
+async function roleNames(clients: AwsClients): Promise<string[]> {
   const names: string[] = [];
-  for await (const page of paginateListRoles({ client: aws().iam }, {}))
+  for await (const page of paginateListRoles({ client: clients.iam }, {}))
     names.push(...(page.Roles ?? []).map((r) => r.RoleName ?? ''));
   return names;
 }
 
 /** Every RDS instance of the region, by identifier (DescribeDBInstances, every page). */
-async function instanceIds(): Promise<string[]> {
+async function instanceIds(clients: AwsClients): Promise<string[]> {
   const ids: string[] = [];
-  for await (const page of paginateDescribeDBInstances({ client: aws().rds }, {}))
+  for await (const page of paginateDescribeDBInstances({ client: clients.rds }, {}))
     ids.push(...(page.DBInstances ?? []).map((i) => i.DBInstanceIdentifier ?? ''));
   return ids;
 }

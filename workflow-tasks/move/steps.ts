@@ -207,14 +207,14 @@ async function takeForMove(
     );
   if (row.cell === toCell)
     throw new OnboardingError(PermanentErrors.InvalidInput, `toCell: ${tenantId} is in ${toCell} already`);
-  if (toCell) refuseAnotherAccount(tenantId, row.cell, toCell, settings);
+  if (toCell) refuseAnotherAccount(tenantId, row.cell, toCell, settings, 'toCell');
   const target = await reserveMoveTarget(
     client,
     tenantId,
     toCell ? { cell: toCell } : { instance: toInstance ?? '' },
     settings,
   );
-  refuseAnotherAccount(tenantId, row.cell, target.cell, settings);
+  refuseAnotherAccount(tenantId, row.cell, target.cell, settings, toCell ? 'toCell' : 'toInstance');
   const record: Omit<MoveRecord, 'executionArn'> = {
     from,
     to: target.instance,
@@ -239,6 +239,7 @@ function refuseAnotherAccount(
   fromCell: string,
   toCell: string,
   settings: CapacitySettings,
+  field: 'toCell' | 'toInstance',
 ): void {
   const [from, to] = [fromCell, toCell].map((cell) => cellAccountOf(settings, cell));
   const name = (account: string | undefined) =>
@@ -246,7 +247,7 @@ function refuseAnotherAccount(
   if (from !== to)
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `toCell: ${toCell} is in ${name(to)} and ${tenantId}'s cell ${fromCell} in ${name(from)}; a move copies the database only, and moving the function, API and secret to another account is not built yet`,
+      `${field}: ${toCell} is in ${name(to)} and ${tenantId}'s cell ${fromCell} in ${name(from)}; a move copies the database only, and moving the function, API and secret to another account is not built yet`,
     );
 }
 

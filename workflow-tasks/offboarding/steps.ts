@@ -15,8 +15,6 @@ import * as storeSecret from '../store-secret/step';
 import { switchBack, switchToSuspended } from '../suspension/steps';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, executionRunning, inCell } from '../lib/aws';
-import { capacityFromEnv } from '../records/capacity';
-import { cellAccountOf } from '../../common/cells';
 import { publishEvent } from '../lib/events';
 import { withRegistry } from '../records/registry';
 import { setTenantWritable, withTenantDatabase } from '../lib/tenant-db';
@@ -256,6 +254,10 @@ export async function removeFunction(event: Event): Promise<void> {
  * this offboarding (`tenant-<id>-final-<startedAt>`), and the instance's CPU alarm.
  */
 export async function removeDatabase(event: Event): Promise<{ finalSnapshot?: string }> {
+  return inTenantCell(event, () => removeDatabaseInCell(event));
+}
+
+async function removeDatabaseInCell(event: Event): Promise<{ finalSnapshot?: string }> {
   const tenant = tenantOf(event.state);
   if (tenant.tier !== 'dedicated') {
     await createDatabase.undo(asTaskEvent(event));
@@ -342,7 +344,7 @@ export async function releaseOffboardingOf(executionArn: string, error: unknown)
   );
 }
 
-const ROW = 'id, status, tier, company_name, admin_email, domain, cell, offboarding, release_lock';
+const ROW = 'id, status, tier, company_name, admin_email, domain, cell_account, offboarding, release_lock';
 
 interface Row {
   id: string;
@@ -351,7 +353,8 @@ interface Row {
   company_name: string;
   admin_email: string;
   domain: string | null;
-  cell: string;
+  /** The account its resources are in, when its cell has its own (common/cells.ts). */
+  cell_account: string | null;
   offboarding: OffboardingRecord | null;
   /** The release updating it, if any: an ACTIVE tenant a release holds cannot be offboarded yet. */
   release_lock: string | null;
@@ -359,7 +362,7 @@ interface Row {
 
 function resultsOf(row: Row): OffboardingResults {
   const record = row.offboarding;
-  const cellAccount = cellAccountOf(capacityFromEnv(), row.cell);
+  const cellAccount = row.cell_account;
   if (!record) throw new OnboardingError(PermanentErrors.StepFailed, `${row.id} has no offboarding record`);
   const tenant: ValidatedTenant = {
     tenantId: row.id,

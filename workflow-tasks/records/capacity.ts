@@ -16,6 +16,7 @@ import {
   placesPerSharedInstance,
   QUOTAS,
   quotaMessage,
+  limitsOfCell,
   quotasReadFromServiceQuotas,
   sharedInstanceRdsId,
   type CapacitySettings,
@@ -43,28 +44,21 @@ export function capacityFromEnv(): CapacitySettings {
 }
 
 /**
- * The limits placement goes by: the settings, with the AWS quotas Service Quotas has for the account (as
- * raised, or not) in place of theirs wherever it could be read, and what the account holds of them beside
- * the registry (`account`, counted in their use) (lib/service-quotas.ts). Only while one cell has the
- * account to itself: the cells of a platform share its one account today, so with more than one each
- * counts its share of the account's quotas, which the settings give, and nothing is read.
+ * The limits placement goes by: the settings, and for each cell that has an AWS account to itself (its
+ * own, or the platform's when no other cell is in it: quotasReadFromServiceQuotas) what was read of that
+ * account (`read`): the AWS quotas Service Quotas applies to it (as raised, or not), which stand in place
+ * of the settings' wherever they could be read, and what the account holds of them beside the registry,
+ * counted in their use (lib/service-quotas.ts; limitsOfCell). Cells sharing the platform's account count
+ * their share of its quotas, which the settings give: nothing is read for them.
  */
 export async function capacityInForce(): Promise<CapacitySettings> {
-  return (await capacityWithSources()).settings;
-}
-
-/** capacityInForce, and which of its limits Service Quotas gave (the others are the settings'). */
-export async function capacityWithSources(): Promise<{
-  settings: CapacitySettings;
-  fromServiceQuotas: QuotaName[];
-}> {
   const settings = capacityFromEnv();
-  if (quotasReadFromServiceQuotas(settings).length === 0) return { settings, fromServiceQuotas: [] };
-  const { applied, account } = await accountQuotas();
-  return {
-    settings: { ...settings, ...applied, account },
-    fromServiceQuotas: Object.keys(applied) as QuotaName[],
-  };
+  const reading = cellIds(settings).filter((cell) => quotasReadFromServiceQuotas(settings, cell).length > 0);
+  if (reading.length === 0) return settings;
+  const read = await Promise.all(
+    reading.map(async (cell) => [cell, await accountQuotas(cellAccountOf(settings, cell))] as const),
+  );
+  return { ...settings, read: Object.fromEntries(read) };
 }
 
 /** The instance the platform was deployed with: its endpoint and master secret are the task environment's. */
@@ -92,8 +86,10 @@ interface CellUse {
   readonly dedicated: number;
   readonly domains: number;
   readonly instances: readonly InstanceUse[];
-  /** What the account holds of the AWS quotas beside what the registry counts (settings.account). */
+  /** What the account holds of the AWS quotas beside what the registry counts (limits.account). */
   readonly beside: Readonly<Record<'iamRoles' | 'rdsDbInstances', number>>;
+  /** The cell's limits: the settings, with what was read of its account (limitsOfCell). */
+  readonly limits: CapacitySettings;
 }
 
 /** Placement's lock, held to the end of the caller's transaction. */
@@ -123,8 +119,9 @@ async function cellUse(
   client: ClientBase,
   tenantId: string | null,
   cell: string,
-  account?: AccountInventory,
+  settings: CapacitySettings,
 ): Promise<CellUse> {
+  const limits = limitsOfCell(settings, cell);
   const { rows: counts } = await client.query<{ tenants: number; dedicated: number }>(
     `SELECT count(*)::int AS tenants, (count(*) FILTER (WHERE tier = 'dedicated'))::int AS dedicated
        FROM tenants WHERE status = ANY($1::text[]) AND id IS DISTINCT FROM $2
@@ -170,13 +167,14 @@ async function cellUse(
       recentFailure: r.recent_failure,
       justAsked: r.just_asked,
     })),
-    beside: await besideTheRegistry(client, tenantId, account),
+    beside: await besideTheRegistry(client, tenantId, limits.account),
+    limits,
   };
 }
 
 /**
- * Of the account's roles and instances (`account`, read only while one cell has the account), those the
- * registry does not count: not the function role or instance of a tenant that holds its resources (or of
+ * Of the roles and instances of the cell's account (`account`, read only when the cell has it to itself),
+ * those the registry does not count: not the function role or instance of a tenant that holds its resources (or of
  * `tenantId`, counted by its placement), not a shared instance in use. Whatever their names: another
  * platform's tenants, a tenant's left behind, an instance still being deleted all count.
  */
@@ -325,8 +323,8 @@ async function chooseCell(
 ): Promise<CellUse> {
   const refusals: OnboardingError[] = [];
   for (const cell of cellIds(settings)) {
-    const use = await cellUse(client, tenant.tenantId, cell, settings.account);
-    const refusal = placeRefusal(use, settings, tenant);
+    const use = await cellUse(client, tenant.tenantId, cell, settings);
+    const refusal = placeRefusal(use, use.limits, tenant);
     if (!refusal) return use;
     refusals.push(refusal);
   }
@@ -353,7 +351,12 @@ function instanceWithPlace(use: CellUse, settings: CapacitySettings): InstanceUs
 
 /** What planning decided: a shared instance to add (its `add-capacity` to start), and whether to wait. */
 export interface CapacityPlan {
-  readonly add?: { readonly instanceId: string; readonly executionArn: string };
+  /** `cellAccount`: the account it is made in, its cell's when that has its own (common/cells.ts). */
+  readonly add?: {
+    readonly instanceId: string;
+    readonly executionArn: string;
+    readonly cellAccount?: string;
+  };
   readonly wait: boolean;
 }
 
@@ -399,7 +402,7 @@ export async function planCapacity(tenant: ValidatedTenant, context: PlanContext
         // A retry before its placement does not count the place it may hold already; after it, it does
         // (and the cell is the one it was placed in).
         const use = placed
-          ? await cellUse(client, null, await cellOf(client, tenant.tenantId), settings.account)
+          ? await cellUse(client, null, await cellOf(client, tenant.tenantId), settings)
           : await chooseCell(client, tenant, settings);
         if (tenant.tier === 'shared') plan = await planShared(client, use, context, placed);
       }
@@ -419,9 +422,10 @@ export async function planCapacity(tenant: ValidatedTenant, context: PlanContext
 async function planShared(
   client: ClientBase,
   use: CellUse,
-  { settings, executionArnOf, running }: PlanContext,
+  { executionArnOf, running }: PlanContext,
   placed: boolean,
 ): Promise<CapacityPlan> {
+  const settings = use.limits;
   const free = freePlaces(use, settings);
   const needsPlace = !placed && free === 0;
   let creating = false;
@@ -447,17 +451,24 @@ async function planShared(
   const seq = rows[0]?.seq ?? 2;
   const instanceId = `shared-${seq}`;
   const executionArn = executionArnOf(instanceId);
+  const cellAccount = cellAccountOf(settings, use.cell);
   await client.query(
-    `INSERT INTO shared_instances (id, seq, status, execution_arn, cell) VALUES ($1, $2, 'CREATING', $3, $4)`,
-    [instanceId, seq, executionArn, use.cell],
+    `INSERT INTO shared_instances (id, seq, status, execution_arn, cell, cell_account)
+     VALUES ($1, $2, 'CREATING', $3, $4, $5)`,
+    [instanceId, seq, executionArn, use.cell, cellAccount ?? null],
   );
-  return { add: { instanceId, executionArn }, wait: needsPlace };
+  return {
+    add: { instanceId, executionArn, ...(cellAccount ? { cellAccount } : {}) },
+    wait: needsPlace,
+  };
 }
 
 /** Where a tenant is placed: its cell, and a shared tenant's instance (null: a dedicated tenant's own). */
 export interface Placement {
   readonly cell: string;
   readonly instance: string | null;
+  /** The cell's AWS account when it has its own (common/cells.ts). */
+  readonly cellAccount?: string;
 }
 
 /**
@@ -473,10 +484,12 @@ export async function placeTenant(
 ): Promise<Placement> {
   await lockPlacement(client);
   const use = await chooseCell(client, tenant, settings);
-  if (tenant.tier !== 'shared') return { cell: use.cell, instance: null };
-  const instance = instanceWithPlace(use, settings);
-  if (instance) return { cell: use.cell, instance: instance.id };
-  throw capacityPending(settings);
+  const cellAccount = cellAccountOf(settings, use.cell);
+  const placed = { cell: use.cell, ...(cellAccount ? { cellAccount } : {}) };
+  if (tenant.tier !== 'shared') return { ...placed, instance: null };
+  const instance = instanceWithPlace(use, use.limits);
+  if (instance) return { ...placed, instance: instance.id };
+  throw capacityPending(use.limits);
 }
 
 /** The cell a tenant is in. */
@@ -494,16 +507,24 @@ export function capacityPending(settings: CapacitySettings): OnboardingError {
   );
 }
 
-/** The cell a tenant is placed in (the first for one placed before there were cells). */
-export async function cellOfTenant(tenantId: string): Promise<string> {
-  return withRegistry((client) => cellOf(client, tenantId));
+/** The cell a tenant is placed in (the first for one placed before there were cells), and its account. */
+export async function placementOf(tenantId: string): Promise<{ cell: string; cellAccount?: string }> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{ cell: string; cell_account: string | null }>(
+      'SELECT cell, cell_account FROM tenants WHERE id = $1',
+      [tenantId],
+    );
+    const { cell = FIRST_CELL, cell_account: cellAccount = null } = rows[0] ?? {};
+    return { cell, ...(cellAccount ? { cellAccount } : {}) };
+  });
 }
 
-/** The AWS account of the tenant's cell when it has its own (common/cells.ts), else undefined. */
+/**
+ * The AWS account the tenant's resources were made in, as its placement recorded it (common/cells.ts);
+ * undefined: the platform's.
+ */
 export async function cellAccountOfTenant(tenantId: string): Promise<string | undefined> {
-  const settings = capacityFromEnv();
-  if (Object.keys(settings.cellAccounts).length === 0) return undefined;
-  return cellAccountOf(settings, await cellOfTenant(tenantId));
+  return (await placementOf(tenantId)).cellAccount;
 }
 
 /** The shared instance a shared tenant is placed on (`shared-1` for one placed before instances were counted). */
@@ -567,19 +588,20 @@ export async function reserveMoveTarget(
       PermanentErrors.InvalidInput,
       `toCell: there is no cell ${cell} (the platform has ${cellIds(settings).join(', ')})`,
     );
-  const use = await cellUse(client, tenantId, cell, settings.account);
+  const use = await cellUse(client, tenantId, cell, settings);
+  const limits = use.limits;
   const tenant = { tenantId, tier: 'shared' as const };
   if ((await cellOf(client, tenantId)) !== cell) {
-    const refusal = cellRefusal(use, settings, tenant);
+    const refusal = cellRefusal(use, limits, tenant);
     if (refusal) throw refusal;
   }
   if ('cell' in target) {
-    const free = instanceWithPlace(use, settings);
+    const free = instanceWithPlace(use, limits);
     if (!free)
       throw (
         sharedRoomRefusal(
           { ...use, instances: use.instances.filter((i) => i.status !== 'CREATING') },
-          settings,
+          limits,
         ) ??
         new OnboardingError(
           PermanentErrors.NoCapacity,
@@ -594,15 +616,15 @@ export async function reserveMoveTarget(
       PermanentErrors.InvalidInput,
       `toInstance: shared instance ${target.instance} is ${instance?.status ?? 'unknown'}, not AVAILABLE`,
     );
-  const { places, quota } = placesPerSharedInstance(settings);
+  const { places, quota } = placesPerSharedInstance(limits);
   if (instance.tenants >= places) {
     if (quota === 'tenantsPerSharedInstance')
       refuse(quota, places, instance.tenants, `no place for tenant ${tenantId} on ${target.instance}`);
     refuse(
       quota,
-      settings.connectionsPerSharedInstance,
-      instance.tenants * settings.connectionsPerTenant,
-      `no room for tenant ${tenantId}'s ${settings.connectionsPerTenant} (connectionsPerTenant) on ${target.instance}`,
+      limits.connectionsPerSharedInstance,
+      instance.tenants * limits.connectionsPerTenant,
+      `no room for tenant ${tenantId}'s ${limits.connectionsPerTenant} (connectionsPerTenant) on ${target.instance}`,
     );
   }
   return { cell, instance: instance.id };
@@ -631,14 +653,21 @@ export async function markInstanceAvailable(
 /** A shared instance's registry status and the execution adding it (undefined: no such instance). */
 export async function instanceRecord(
   instanceId: string,
-): Promise<{ status: InstanceUse['status']; executionArn: string | null } | undefined> {
+): Promise<{ status: InstanceUse['status']; executionArn: string | null; cellAccount?: string } | undefined> {
   return withRegistry(async (client) => {
-    const { rows } = await client.query<{ status: InstanceUse['status']; execution_arn: string | null }>(
-      'SELECT status, execution_arn FROM shared_instances WHERE id = $1',
-      [instanceId],
-    );
+    const { rows } = await client.query<{
+      status: InstanceUse['status'];
+      execution_arn: string | null;
+      cell_account: string | null;
+    }>('SELECT status, execution_arn, cell_account FROM shared_instances WHERE id = $1', [instanceId]);
     const row = rows[0];
-    return row ? { status: row.status, executionArn: row.execution_arn } : undefined;
+    return row
+      ? {
+          status: row.status,
+          executionArn: row.execution_arn,
+          ...(row.cell_account ? { cellAccount: row.cell_account } : {}),
+        }
+      : undefined;
   });
 }
 
@@ -673,12 +702,18 @@ export async function recordInstanceAddress(
 }
 
 /** The shared instances the platform added and registered (id and RDS instance). */
-export async function addedInstances(): Promise<{ id: string; rdsInstanceId: string }[]> {
+export async function addedInstances(): Promise<
+  { id: string; rdsInstanceId: string; cellAccount?: string }[]
+> {
   return withRegistry(async (client) => {
-    const { rows } = await client.query<{ id: string; rds_instance_id: string }>(
-      `SELECT id, rds_instance_id FROM shared_instances WHERE status = 'AVAILABLE' AND rds_instance_id IS NOT NULL ORDER BY seq`,
+    const { rows } = await client.query<{ id: string; rds_instance_id: string; cell_account: string | null }>(
+      `SELECT id, rds_instance_id, cell_account FROM shared_instances WHERE status = 'AVAILABLE' AND rds_instance_id IS NOT NULL ORDER BY seq`,
     );
-    return rows.map((r) => ({ id: r.id, rdsInstanceId: r.rds_instance_id }));
+    return rows.map((r) => ({
+      id: r.id,
+      rdsInstanceId: r.rds_instance_id,
+      ...(r.cell_account ? { cellAccount: r.cell_account } : {}),
+    }));
   });
 }
 
@@ -724,13 +759,15 @@ async function domainsHeld(
 /** A cell's use against each limit, as `tenantctl cells` shows it. */
 export interface CellView {
   readonly cell: string;
+  /** The cell's own AWS account (common/cells.ts); absent: the platform's. */
+  readonly account?: string;
   readonly limits: {
     name: QuotaName;
     limit: number;
     inUse: number;
     per: string;
     what: string;
-    /** Where the limit comes from: the settings, or the account's applied quota in Service Quotas. */
+    /** Where the limit comes from: the settings, or the cell's account's applied quota in Service Quotas. */
     source: LimitSource;
     /** Of an AWS quota's use, what the account holds beside the tenants (read only with the quotas). */
     besideTenants?: number;
@@ -752,41 +789,40 @@ export interface CellView {
 export type LimitSource = 'setting' | 'Service Quotas';
 
 /** Every cell's view (cellView), in the order they fill. */
-export async function cellViews(
-  client: ClientBase,
-  settings: CapacitySettings,
-  fromServiceQuotas: readonly QuotaName[] = [],
-): Promise<CellView[]> {
+export async function cellViews(client: ClientBase, settings: CapacitySettings): Promise<CellView[]> {
   const views: CellView[] = [];
-  for (const cell of cellIds(settings)) views.push(await cellView(client, cell, settings, fromServiceQuotas));
+  for (const cell of cellIds(settings)) views.push(await cellView(client, cell, settings));
   return views;
 }
 
 /**
- * The cell's use, read over any connection to the platform database (the CLI has its own), against
- * `settings`, of which `fromServiceQuotas` came from Service Quotas.
+ * The cell's use, read over any connection to the platform database (the CLI has its own), against its
+ * limits (limitsOfCell: the settings, and what was read of its account).
  */
 export async function cellView(
   client: ClientBase,
   cell: string,
   settings: CapacitySettings,
-  fromServiceQuotas: readonly QuotaName[] = [],
 ): Promise<CellView> {
-  const use = await cellUse(client, null, cell, settings.account);
+  const use = await cellUse(client, null, cell, settings);
+  const { limits } = use;
+  const fromServiceQuotas = Object.keys(settings.read?.[cell]?.applied ?? {});
+  const account = cellAccountOf(settings, cell);
   const mostOnOne = Math.max(0, ...use.instances.map((i) => i.tenants));
   const inUse: Record<QuotaName, number> = {
     tenantsPerCell: use.tenants,
     tenantsPerSharedInstance: mostOnOne,
-    connectionsPerSharedInstance: mostOnOne * settings.connectionsPerTenant,
+    connectionsPerSharedInstance: mostOnOne * limits.connectionsPerTenant,
     iamRoles: rolesInUse(use),
     rdsDbInstances: rdsInstancesInUse(use),
     cloudFrontDistributionTenants: 2 * use.domains,
   };
   return {
     cell,
+    ...(account ? { account } : {}),
     limits: (Object.keys(QUOTAS) as QuotaName[]).map((name) => ({
       name,
-      limit: settings[name],
+      limit: limits[name],
       inUse: inUse[name],
       per: QUOTAS[name].per,
       what: QUOTAS[name].what,
@@ -797,9 +833,9 @@ export async function cellView(
       id: i.id,
       status: i.status,
       tenants: i.tenants,
-      limit: placesPerSharedInstance(settings).places,
-      connections: i.tenants * settings.connectionsPerTenant,
-      connectionLimit: settings.connectionsPerSharedInstance,
+      limit: placesPerSharedInstance(limits).places,
+      connections: i.tenants * limits.connectionsPerTenant,
+      connectionLimit: limits.connectionsPerSharedInstance,
       endpoint: i.host && i.port ? `${i.host}:${i.port}` : null,
       reason: i.reason,
     })),

@@ -32,6 +32,8 @@ export interface TenantRecord {
   readonly dbInstance: string | null;
   /** The cell the tenant is placed in (common/capacity.ts). */
   readonly cell: string;
+  /** The AWS account its resources were made in when its cell has its own (common/cells.ts). */
+  readonly cellAccount: string | null;
   readonly executionArn: string;
   readonly resources: Record<string, unknown>;
   readonly error: unknown;
@@ -46,6 +48,14 @@ export interface TenantRecord {
   readonly offboarding: OffboardingSummary | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/** Where a registration places the tenant (records/capacity.ts placeTenant). */
+interface TenantPlacement {
+  readonly cell: string;
+  readonly instance: string | null;
+  /** The cell's AWS account when it has its own (common/cells.ts). */
+  readonly cellAccount?: string;
 }
 
 const schemaReady = new Map<string, Promise<unknown>>();
@@ -79,7 +89,7 @@ export async function withRegistry<T>(fn: (client: PoolClient) => Promise<T>): P
 export async function claimTenant(
   tenant: ValidatedTenant,
   executionArn: string,
-  place: (client: ClientBase) => Promise<{ cell: string; instance: string | null }>,
+  place: (client: ClientBase) => Promise<TenantPlacement>,
 ): Promise<void> {
   await withRegistry(async (client) => {
     const existing = await findTenant(client, tenant.tenantId);
@@ -119,18 +129,19 @@ async function insertClaim(
   client: ClientBase,
   tenant: ValidatedTenant,
   executionArn: string,
-  { cell, instance }: { cell: string; instance: string | null },
+  { cell, instance, cellAccount }: TenantPlacement,
 ): Promise<void> {
   await refuseHeldDomain(client, tenant);
   let claimed;
   try {
     claimed = await client.query(
-      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, db_instance, cell)
-       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6, $8, $9)
+      `INSERT INTO tenants (id, status, tier, company_name, admin_email, domain, execution_arn, db_instance, cell,
+                            cell_account)
+       VALUES ($1, 'PROVISIONING', $2, $3, $4, $5, $6, $8, $9, $10)
        ON CONFLICT (id) DO UPDATE
          SET status = 'PROVISIONING', tier = EXCLUDED.tier, company_name = EXCLUDED.company_name,
              admin_email = EXCLUDED.admin_email, domain = EXCLUDED.domain, db_instance = EXCLUDED.db_instance,
-             cell = EXCLUDED.cell,
+             cell = EXCLUDED.cell, cell_account = EXCLUDED.cell_account,
              execution_arn = EXCLUDED.execution_arn, resources = '{}'::jsonb, error = NULL,
              created_at = now(), updated_at = now(), activated_at = NULL,
              -- A new incarnation carries nothing of the previous life: not its versions, releases or export.
@@ -138,7 +149,13 @@ async function insertClaim(
              last_release = NULL, last_release_outcome = NULL, last_release_error = NULL, offboarding = NULL
          WHERE tenants.status = ANY($7::text[])
        RETURNING id`,
-      [...registryColumns(tenant, executionArn), statesAllowing(operationOf(tenant)), instance, cell],
+      [
+        ...registryColumns(tenant, executionArn),
+        statesAllowing(operationOf(tenant)),
+        instance,
+        cell,
+        cellAccount ?? null,
+      ],
     );
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
@@ -346,7 +363,7 @@ export function tenantView(t: TenantRecord) {
   };
 }
 
-const COLUMNS = `id, status, tier, company_name, admin_email, domain, db_instance, cell, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
+const COLUMNS = `id, status, tier, company_name, admin_email, domain, db_instance, cell, cell_account, execution_arn, resources, error, code_version, schema_version, versions_updated_at, versions_release, last_release, last_release_outcome, last_release_error, offboarding, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -357,6 +374,7 @@ interface Row {
   domain: string | null;
   db_instance: string | null;
   cell: string;
+  cell_account: string | null;
   execution_arn: string;
   resources: Record<string, unknown>;
   error: unknown;
@@ -387,6 +405,7 @@ function toRecord(row: Row): TenantRecord {
     domain: row.domain,
     dbInstance: row.db_instance,
     cell: row.cell,
+    cellAccount: row.cell_account,
     executionArn: row.execution_arn,
     resources: row.resources,
     error: row.error,

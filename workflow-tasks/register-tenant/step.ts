@@ -1,5 +1,4 @@
 import { capacityExecutionName, type CapacitySettings } from '../../common/capacity';
-import { cellAccountOf } from '../../common/cells';
 import { requiredEnv } from '../../common/env';
 import { EventTypes, TaskEnv } from '../../common/names';
 import { currentTenantApi } from '../lib/artifact';
@@ -9,8 +8,8 @@ import { tenantOf } from '../lib/handler';
 import {
   capacityInForce,
   capacityPending,
-  cellOfTenant,
   instanceOfTenant,
+  placementOf,
   placeTenant,
   planCapacity,
 } from '../records/capacity';
@@ -37,19 +36,17 @@ export async function run(event: TaskEvent): Promise<StepResults['registration']
   await makeRoom(tenant, event.executionArn, settings);
   await claimTenant(tenant, event.executionArn, (client) => placeTenant(client, tenant, settings));
   if (tenant.tier === 'shared') await makeRoom(tenant, event.executionArn, settings, true);
-  const [{ version }, cell, sharedInstance] = await Promise.all([
+  const [{ version }, placement, sharedInstance] = await Promise.all([
     current,
-    cellOfTenant(tenant.tenantId),
+    placementOf(tenant.tenantId),
     tenant.tier === 'shared' ? instanceOfTenant(tenant.tenantId) : undefined,
   ]);
-  const cellAccount = cellAccountOf(settings, cell);
   return {
     tenantId: tenant.tenantId,
     status: 'PROVISIONING',
     executionArn: event.executionArn,
     tenantApiVersion: version,
-    cell,
-    ...(cellAccount ? { cellAccount } : {}),
+    ...placement,
     ...(sharedInstance ? { sharedInstance } : {}),
   };
 }
@@ -69,10 +66,14 @@ async function makeRoom(
     running: executionRunning,
     placed,
   });
-  if (plan.add)
-    await startExecutionOnce(stateMachineArn, capacityExecutionName(plan.add.instanceId), {
-      instanceId: plan.add.instanceId,
+  // Made in the account of the cell it is for (common/cells.ts).
+  if (plan.add) {
+    const { instanceId, cellAccount } = plan.add;
+    await startExecutionOnce(stateMachineArn, capacityExecutionName(instanceId), {
+      instanceId,
+      ...(cellAccount ? { cellAccount } : {}),
     });
+  }
   if (plan.wait) throw capacityPending(settings);
 }
 
