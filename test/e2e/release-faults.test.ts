@@ -65,12 +65,22 @@ describe('a release whose steps fail after their effect', () => {
     );
     const version = await uploadVersion({ build: 'faulty', page: 'new page' });
     const { record, summary } = await runRelease(platform, { version, canary: 0, maxFailures: 2 });
-    expect(record.status).toBe('SUCCEEDED');
-    expect(summary.updated).toEqual(['fault-a', 'fault-d']);
-    expect(summary.failed.map((f) => [f.tenantId, f.error.split(':')[0]])).toEqual([
-      ['fault-b', 'InjectedFault'],
-      ['fault-c', 'InjectedFault'],
+    // The status with what failed and why, so a release that stopped says which tenant's error stopped it.
+    expect([
+      record.status,
+      record.cause,
+      summary?.stopReason,
+      summary?.failed.map((f) => [f.tenantId, f.error]),
+    ]).toEqual([
+      'SUCCEEDED',
+      undefined,
+      undefined,
+      [
+        ['fault-b', expect.stringMatching(/^InjectedFault:/)],
+        ['fault-c', expect.stringMatching(/^InjectedFault:/)],
+      ],
     ]);
+    expect(summary.updated).toEqual(['fault-a', 'fault-d']);
     for (const tenantId of ['fault-b', 'fault-c']) {
       expect(await live(tenantId)).toBe(before[tenantId]!.live);
       expect(await page(tenantId)).toBe(before[tenantId]!.page);

@@ -74,8 +74,9 @@ export function aws(): AwsClients {
 
 /**
  * The clients of a cell's account (common/cells.ts): the platform's own when `account` is undefined, else
- * with the credentials of the account's copy of the task's role, assumed through STS (the SDK renews
- * them before they expire). Made once per account (per task role locally, where the tasks share a process).
+ * with the credentials of the account's copy of the task's role, assumed through STS (one session for them
+ * all, renewed before it expires). Made once per account (per task role locally, where the tasks share a
+ * process).
  */
 export function awsIn(account: string | undefined): AwsClients {
   if (!account) return aws();
