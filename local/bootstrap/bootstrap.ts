@@ -36,7 +36,7 @@ import {
   IAMClient,
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
-import type { PolicyDocument } from '../iam/roles';
+import { policyInAccount, type PolicyDocument } from '../iam/roles';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { ONBOARDING_TIMEOUT_SECONDS } from '../../common/steps';
@@ -212,9 +212,7 @@ async function bootstrapCellAccounts(
       credentials: operatorCredentialsIn(account),
     });
     try {
-      const document = JSON.parse(
-        JSON.stringify(boundary).replaceAll(`:${LOCAL_ACCOUNT}:`, `:${account}:`),
-      ) as PolicyDocument;
+      const document = policyInAccount(boundary, LOCAL_ACCOUNT, account);
       await ensureManagedPolicy(iam, LocalPlatformNames.tenantRoleBoundary, document, account);
     } finally {
       iam.destroy();

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { domainExecutionName } from '../../common/domain-workflow';
-import { tenantResourceNames } from '../../common/names';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
-import type { TenantSecret } from '../../common/tenant-secret';
-import { cellAccount, cellAws, inCell } from '../../workflow-tasks/lib/aws';
-import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { cellAccount, inCell } from '../../workflow-tasks/lib/aws';
+import { pointTenantSecretAt } from '../../workflow-tasks/lib/tenant-db';
 import { describeInstance } from '../../workflow-tasks/create-database/step';
 import {
   addedInstances,
@@ -45,13 +42,8 @@ async function isUploaded(version: string): Promise<boolean> {
  * port was another: it is pointed at this start's. (A dedicated tenant's is pointed at its instance by the
  * check.)
  */
-async function pointAtInstance(tenantId: string, { host, port }: SharedInstance): Promise<void> {
-  const SecretId = tenantResourceNames(tenantId).secretName;
-  const secret = await readJsonSecret<TenantSecret>(SecretId, cellAccount());
-  if (secret.host === host && Number(secret.port) === port) return;
-  await cellAws().secrets.send(
-    new PutSecretValueCommand({ SecretId, SecretString: JSON.stringify({ ...secret, host, port }) }),
-  );
+async function pointAtInstance(tenantId: string, instance: SharedInstance): Promise<void> {
+  await pointTenantSecretAt(tenantId, cellAccount(), instance);
 }
 
 /**

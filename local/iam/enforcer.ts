@@ -20,7 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { Principal } from './principal';
-import type { LocalRole, PolicyDocument } from './roles';
+import { policyInAccount, type LocalRole, type PolicyDocument } from './roles';
 import {
   authorizationsOf,
   UncheckableRequest,
@@ -119,10 +119,7 @@ export class LocalIam {
     const key = `${account}/${role}`;
     let copy = this.copies.get(key);
     if (!copy) {
-      const retarget = (document: PolicyDocument): PolicyDocument =>
-        JSON.parse(
-          JSON.stringify(document).replaceAll(`:${this.local.account}:`, `:${account}:`),
-        ) as PolicyDocument;
+      const retarget = (document: PolicyDocument) => policyInAccount(document, this.local.account, account);
       copy = {
         name: home.name,
         policies: home.policies.map((p) => ({ name: p.name, document: retarget(p.document) })),

@@ -1,12 +1,35 @@
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { escapeIdentifier, escapeLiteral, type ClientBase } from 'pg';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
+import { awsIn } from './aws';
 import { readJsonSecret, withClient } from './db';
 import { scramSha256Verifier } from './scram';
 
 /** The tenant's secret, by its ARN (read in the account it names), or by name in the platform's account. */
 export function readTenantSecret(secretArn: string): Promise<TenantSecret> {
   return readJsonSecret<TenantSecret>(secretArn);
+}
+
+/** The tenant's secret by its name, in the account of its cell (undefined: the platform's). */
+export function tenantSecretIn(tenantId: string, cellAccount: string | undefined): Promise<TenantSecret> {
+  return readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName, cellAccount);
+}
+
+/** Points the tenant's secret (in its cell's account) at `server`, unless it names it already. */
+export async function pointTenantSecretAt(
+  tenantId: string,
+  cellAccount: string | undefined,
+  { host, port }: { host: string; port: number },
+): Promise<void> {
+  const secret = await tenantSecretIn(tenantId, cellAccount);
+  if (secret.host === host && Number(secret.port) === port) return;
+  await awsIn(cellAccount).secrets.send(
+    new PutSecretValueCommand({
+      SecretId: tenantResourceNames(tenantId).secretName,
+      SecretString: JSON.stringify({ ...secret, host, port }),
+    }),
+  );
 }
 
 /**
@@ -19,7 +42,7 @@ export async function withTenantDatabase<T>(
   cellAccount: string | undefined,
   fn: (client: ClientBase) => Promise<T>,
 ): Promise<T> {
-  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(tenantId).secretName, cellAccount);
+  const secret = await tenantSecretIn(tenantId, cellAccount);
   return withClient(
     {
       host: secret.host,

@@ -1,4 +1,3 @@
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { escapeIdentifier, type ClientBase } from 'pg';
 import * as z from 'zod/mini';
 import { FIRST_CELL, FIRST_SHARED_INSTANCE, type CapacitySettings } from '../../common/capacity';
@@ -11,17 +10,16 @@ import { cellAccountOf } from '../../common/cells';
 import { followSequences, loadRows, type LoadedTables } from '../import/load';
 import { shapeOf, type SchemaShape } from '../import/schema';
 import { readTenantApiVersion } from '../lib/artifact';
-import { awsIn } from '../lib/aws';
-import {
-  readCredentialsSecret,
-  readJsonSecret,
-  withClient,
-  withMasterClient,
-  type DbCredentials,
-} from '../lib/db';
+import { readCredentialsSecret, withClient, withMasterClient, type DbCredentials } from '../lib/db';
 import { publishEvent } from '../lib/events';
 import { appliedVersion, migrate } from '../lib/migrate';
-import { dropTenantDatabase, ensureTenantDatabase, underTenantLock } from '../lib/tenant-db';
+import {
+  dropTenantDatabase,
+  ensureTenantDatabase,
+  pointTenantSecretAt,
+  tenantSecretIn,
+  underTenantLock,
+} from '../lib/tenant-db';
 import {
   capacityFromEnv,
   cellAccountOfTenant,
@@ -259,10 +257,7 @@ export async function prepare({ executionArn, state }: Event): Promise<{ schemaV
   const move = moveOf(state);
   const { codeVersion } = await ownMove(executionArn, move.tenantId);
   const names = tenantResourceNames(move.tenantId);
-  const secret = await readJsonSecret<TenantSecret>(
-    names.secretName,
-    await cellAccountOfTenant(move.tenantId),
-  );
+  const secret = await tenantSecretIn(move.tenantId, await cellAccountOfTenant(move.tenantId));
   const { source, target } = await instancesOf(move);
   const { connectionsPerTenant } = capacityFromEnv();
   await withMasterClient(
@@ -354,7 +349,6 @@ export async function sync({ executionArn, state }: Event): Promise<MoveSync> {
 export async function copy({ executionArn, state }: Event): Promise<{ tables: LoadedTables; rows: number }> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
-  const names = tenantResourceNames(move.tenantId);
   const { source, target } = await instancesOf(move);
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
   const tables =
@@ -363,10 +357,7 @@ export async function copy({ executionArn, state }: Event): Promise<{ tables: Lo
       : await copySnapshot(
           move,
           source,
-          asTenant(
-            await readJsonSecret<TenantSecret>(names.secretName, await cellAccountOfTenant(move.tenantId)),
-            target,
-          ),
+          asTenant(await tenantSecretIn(move.tenantId, await cellAccountOfTenant(move.tenantId)), target),
         );
   return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
 }
@@ -699,18 +690,9 @@ async function endMove(executionArn: string, tenantId: string, moved: boolean): 
   );
 }
 
+/** The tenant's secret pointed at `instance`, in its cell's account (a move stays in one account). */
 async function pointSecretAt(tenantId: string, instance: SharedInstance): Promise<void> {
-  const SecretId = tenantResourceNames(tenantId).secretName;
-  // In its cell's account (common/cells.ts): a move stays in one account.
-  const account = await cellAccountOfTenant(tenantId);
-  const secret = await readJsonSecret<TenantSecret>(SecretId, account);
-  if (secret.host === instance.host && Number(secret.port) === instance.port) return;
-  await awsIn(account).secrets.send(
-    new PutSecretValueCommand({
-      SecretId,
-      SecretString: JSON.stringify({ ...secret, host: instance.host, port: instance.port }),
-    }),
-  );
+  await pointTenantSecretAt(tenantId, await cellAccountOfTenant(tenantId), instance);
 }
 
 /** Lets the tenant's role on `client`'s server log in, or stops it and ends its open connections. */
