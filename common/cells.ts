@@ -34,3 +34,32 @@ export function inCellAccount(arn: string, account: string | undefined): string 
   parts[4] = account;
   return parts.join(':');
 }
+
+/** Where the registry says a cell's tenants or shared instances were made (records/capacity.ts accountsInUse). */
+export interface AccountInUse {
+  readonly cell: string;
+  /** undefined: the platform's account. */
+  readonly account: string | undefined;
+  /** Some of what is there, to name (tenant ids, instance ids). */
+  readonly holders: readonly string[];
+}
+
+/**
+ * What `settings` would lose: each cell whose tenants or instances were made in another account than the one
+ * `cellAccounts` now gives it (their resources would be looked for where they are not). Empty when none.
+ */
+export function cellAccountChanges(
+  settings: Pick<CapacitySettings, 'cellAccounts'>,
+  inUse: readonly AccountInUse[],
+): string[] {
+  const where = (account: string | undefined) =>
+    account ? `AWS account ${account}` : "the platform's account";
+  return inUse
+    .filter(({ cell, account }) => cellAccountOf(settings, cell) !== account)
+    .map(
+      ({ cell, account, holders }) =>
+        `cellAccounts.${cell}: ${cell} is in ${where(cellAccountOf(settings, cell))} here, but ${holders.join(', ')} ` +
+        `${holders.length === 1 ? 'was' : 'were'} made in ${where(account)}, and a setting does not move them: keep ` +
+        `${cell} there (${account ? `"${cell}": "${account}"` : `no cellAccounts.${cell}`})`,
+    );
+}

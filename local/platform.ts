@@ -19,14 +19,16 @@
  *   tasks/          the task Lambdas run in process, fault injection, interrupted steps
  */
 import { CapacityStates, type CapacitySettings } from '../common/capacity';
+import { cellAccountChanges } from '../common/cells';
 import { MoveStates } from '../common/move';
-import { capacityFor } from './bootstrap/capacity';
+import { capacityFor, keptCapacity } from './bootstrap/capacity';
 import './polyfill';
 import { mkdir } from 'node:fs/promises';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../common/names';
 import { DEDICATED_INSTANCE, ONBOARDING_SLOTS } from '../common/steps';
 import { CleanupStates, CLEANED_UP_WORKFLOWS, INTERRUPTED_STATUSES, waitStateOf } from '../common/cleanup';
 import { closePools } from '../workflow-tasks/lib/db';
+import { accountsInUse } from '../workflow-tasks/records/capacity';
 import { cleanUpAfter } from '../workflow-tasks/cleanup/steps';
 import { bootstrapPlatform, type TaskEnvironment } from './bootstrap/bootstrap';
 import { restoreActiveTenants, resumeDomainRequests } from './bootstrap/tenants';
@@ -181,7 +183,9 @@ export class LocalPlatform {
     const maxConcurrentOnboardings = onboardingSlots(options.maxConcurrentOnboardings);
     const enforceIam = iamEnforced(options.iam);
     await mkdir(stateDir, { recursive: true });
-    const capacity = await capacityFor(stateDir, options.quotas);
+    // Kept only once checked against the tenants already placed (below).
+    const capacity = options.quotas ?? (await keptCapacity(stateDir));
+    refuseCellAccountsOnUserEmulator(capacity, userEmulator(options.port));
     await stopLeftovers(stateDir);
     const maxConnections = localMaxConnections(capacity.connectionsPerSharedInstance);
     const environmentBefore = { ...process.env };
@@ -251,6 +255,8 @@ export class LocalPlatform {
         boundary,
       );
       Object.assign(process.env, environment);
+      await refuseCellAccountChanges(capacity);
+      if (options.quotas) await capacityFor(stateDir, options.quotas);
       await archive.restore();
       await secrets.restore();
       await ensureDatabase(postgres, STEPFUNCTIONS_DATABASE);
@@ -530,6 +536,25 @@ function userEmulator(port: number | undefined): string | undefined {
   } catch {
     return url; // startEmulator says what is wrong with it
   }
+}
+
+/**
+ * Cells in AWS accounts of their own reach their account through moto's account header (local/emulator);
+ * another emulator would put every cell's resources in one account, so that is refused before anything starts.
+ */
+function refuseCellAccountsOnUserEmulator(capacity: CapacitySettings, emulator: string | undefined): void {
+  const cells = Object.keys(capacity.cellAccounts);
+  if (emulator && cells.length > 0)
+    throw new Error(
+      `quotas: cellAccounts (${cells.join(', ')}) needs the emulator the platform starts (moto_server), whose accounts ` +
+        `the local cells are; AWS_ENDPOINT_URL=${emulator} names another emulator. Unset AWS_ENDPOINT_URL, or leave out cellAccounts.`,
+    );
+}
+
+/** Refuses settings that put a cell in another account than the one its tenants were made in. */
+async function refuseCellAccountChanges(capacity: CapacitySettings): Promise<void> {
+  const changes = cellAccountChanges(capacity, await accountsInUse());
+  if (changes.length > 0) throw new Error(`quotas: ${changes.join('; ')}`);
 }
 
 const LOCAL_INSTANCE_WAIT_MS = 200;

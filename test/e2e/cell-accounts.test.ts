@@ -220,4 +220,25 @@ describe('cells that are AWS accounts of their own', () => {
     const listed = await products(again, await signIn(again, CELL_ACCOUNT));
     expect([listed.status, listed.body]).toEqual([200, expect.stringContaining('KEPT-1')]);
   });
+
+  it("refuses settings that put its cell in another account than its tenants', and keeps the ones it had", async () => {
+    const elsewhere = capacitySettings(
+      { cells: 2, tenantsPerCell: 1, cellAccounts: { 'cell-2': '111122223333' } },
+      'test',
+    );
+    await expect(restart({ quotas: elsewhere })).rejects.toThrow(
+      // Its tenant, and the shared instance added in its account.
+      'quotas: cellAccounts.cell-2: cell-2 is in AWS account 111122223333 here, but ca-again, shared-2 were made in ' +
+        `AWS account ${CELL_ACCOUNT}, and a setting does not move them: keep cell-2 there ("cell-2": "${CELL_ACCOUNT}")`,
+    );
+    const home = capacitySettings({ cells: 2, tenantsPerCell: 1 }, 'test');
+    await expect(restart({ quotas: home })).rejects.toThrow(
+      "cellAccounts.cell-2: cell-2 is in the platform's account here, but ca-again, shared-2 were made in AWS account",
+    );
+    // Nothing was kept of the refused settings: the next start finds the tenant where it was made.
+    await restart();
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), 'ca-again')).toEqual(all);
+    const listed = await products('ca-again', await signIn('ca-again', CELL_ACCOUNT));
+    expect([listed.status, listed.body]).toEqual([200, expect.stringContaining('KEPT-1')]);
+  });
 });

@@ -240,6 +240,19 @@ describe('a start that cannot finish', () => {
     expect(result.stderr).toContain(`AWS_ENDPOINT_URL=http://127.0.0.1:${closed}: nothing answers there`);
   });
 
+  it('refuses cells in AWS accounts of their own on an emulator it does not start, before starting anything', async () => {
+    const quotas = join(stateDir, 'cell-accounts.json');
+    await writeFile(quotas, JSON.stringify({ cells: 2, cellAccounts: { 'cell-2': '210987654321' } }));
+    const closed = await freePort();
+    const result = await failedUp(['--port', '0', '--quotas', quotas], {
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}`,
+    });
+    expect(result.stderr).toContain(
+      `quotas: cellAccounts (cell-2) needs the emulator the platform starts (moto_server), whose accounts the local ` +
+        `cells are; AWS_ENDPOINT_URL=http://127.0.0.1:${closed} names another emulator.`,
+    );
+  });
+
   it('names TENANTCTL_MAX_ONBOARDINGS when it is not a positive integer', async () => {
     const result = await failedUp(['--port', '0'], { TENANTCTL_MAX_ONBOARDINGS: 'lots' });
     expect(result.stderr).toContain('TENANTCTL_MAX_ONBOARDINGS must be a positive integer');

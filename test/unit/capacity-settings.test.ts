@@ -1,4 +1,4 @@
-import { cellAccountOf } from '../../common/cells';
+import { cellAccountChanges, cellAccountOf } from '../../common/cells';
 import { capacitySettings, parseCapacitySettings, placesPerSharedInstance } from '../../common/capacity';
 
 describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', () => {
@@ -72,5 +72,21 @@ describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', 
     ];
     for (const [cellAccounts, message] of refusals)
       expect(() => capacitySettings({ cells: 2, cellAccounts }, 'q')).toThrow(message);
+  });
+
+  it('names each cell whose tenants or instances were made in another account than the settings now give it', () => {
+    const settings = capacitySettings({ cells: 3, cellAccounts: { 'cell-1': '111122223333' } }, 'q');
+    const inUse = [
+      { cell: 'cell-1', account: undefined, holders: ['a-shop'] },
+      { cell: 'cell-2', account: undefined, holders: ['b-shop', 'shared-1'] },
+      { cell: 'cell-3', account: '210987654321', holders: ['c-shop'] },
+    ];
+    expect(cellAccountChanges(settings, inUse)).toEqual([
+      "cellAccounts.cell-1: cell-1 is in AWS account 111122223333 here, but a-shop was made in the platform's " +
+        'account, and a setting does not move them: keep cell-1 there (no cellAccounts.cell-1)',
+      "cellAccounts.cell-3: cell-3 is in the platform's account here, but c-shop was made in AWS account " +
+        '210987654321, and a setting does not move them: keep cell-3 there ("cell-3": "210987654321")',
+    ]);
+    expect(cellAccountChanges(capacitySettings({ cells: 3 }, 'q'), inUse.slice(0, 2))).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ import {
   type AccountInventory,
   type QuotaName,
 } from '../../common/capacity';
-import { cellAccountOf } from '../../common/cells';
+import { cellAccountOf, type AccountInUse } from '../../common/cells';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv, tenantResourceNames } from '../../common/names';
 import { sharedServer, type MasterServer } from '../lib/db';
@@ -699,6 +699,24 @@ export async function recordInstanceAddress(
       [instanceId, host, port, masterSecretArn],
     ),
   );
+}
+
+/**
+ * Each cell's accounts as the registry recorded them, for what may still have resources there: tenants that
+ * hold their resources (lifecycle.ts HOLDING), shared instances being made or in use (the first three of each named).
+ */
+export async function accountsInUse(): Promise<AccountInUse[]> {
+  return withRegistry(async (client) => {
+    const { rows } = await client.query<{ cell: string; cell_account: string | null; holders: string[] }>(
+      `SELECT cell, cell_account, (array_agg(id ORDER BY id))[1:3] AS holders FROM (
+         SELECT cell, cell_account, id FROM tenants WHERE status = ANY($1::text[])
+         UNION ALL
+         SELECT cell, cell_account, id FROM shared_instances WHERE status IN ('CREATING', 'AVAILABLE')
+       ) AS held GROUP BY cell, cell_account ORDER BY cell`,
+      [HOLDING],
+    );
+    return rows.map((r) => ({ cell: r.cell, account: r.cell_account ?? undefined, holders: r.holders }));
+  });
 }
 
 /** The shared instances the platform added and registered (id and RDS instance). */
