@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import type { ArchiveLockMode } from './archive';
 import { capacitySettings, parseCapacitySettings, type CapacitySettings } from '../common/capacity';
+import { CellStack, cellCidr } from './cell-stack';
 import { checkWithCdkNag } from './nag';
 import { PlatformStack, type PlatformConfig } from './platform-stack';
 
@@ -30,6 +31,7 @@ const quotas = (): CapacitySettings | undefined => {
     : capacitySettings(value, 'context quotas');
 };
 
+const capacity = quotas();
 const stack = new PlatformStack(app, 'TenantPlatform', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'Tenant onboarding platform: one Step Functions execution per tenant',
@@ -48,6 +50,18 @@ const stack = new PlatformStack(app, 'TenantPlatform', {
   archiveRetentionDays: number('archiveRetentionDays'),
   archiveLockMode: text('archiveLockMode') as ArchiveLockMode | undefined,
   maxConcurrentOnboardings: number('maxConcurrentOnboardings'),
-  quotas: quotas(),
+  quotas: capacity,
 });
-checkWithCdkNag(app, stack);
+// One stack per cell that is an AWS account of its own, in the platform's region, deployed after it.
+const cells = Object.entries(capacity?.cellAccounts ?? {}).map(
+  ([cell, account]) =>
+    new CellStack(app, `TenantPlatform-${cell}`, {
+      env: { account, region: process.env.CDK_DEFAULT_REGION },
+      description: `Tenant platform ${cell}: the task roles' copies, the tenant role boundary and the network of its tenants`,
+      platform: stack,
+      cell,
+      cidr: cellCidr(cell),
+      natGateways: number('natGateways'),
+    }),
+);
+checkWithCdkNag(app, stack, cells);

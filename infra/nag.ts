@@ -2,6 +2,8 @@ import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { App, CfnResource } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import type { CellStack } from './cell-stack';
+import { PlatformNames } from '../common/names';
 import type { PlatformStack } from './platform-stack';
 import { domainStateMachineOf } from './tenant-domain';
 import { capacityStateMachineOf } from './add-capacity';
@@ -12,9 +14,104 @@ import { onboardingStateMachineName } from './tenant-onboarding';
  * the synth, every finding lands in the cloud assembly's validation-report.json), with the stack's accepted
  * findings acknowledged.
  */
-export function checkWithCdkNag(app: App, stack: PlatformStack): void {
+export function checkWithCdkNag(app: App, stack: PlatformStack, cells: readonly CellStack[] = []): void {
   acknowledgeNagFindings(stack);
+  for (const cell of cells) acknowledgeCellFindings(cell);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
+/** How cdk-nag writes the stack's account and region in a finding: the literal when the stack has one. */
+function placeOf(stack: Stack): { account: string; region: string } {
+  return {
+    account: Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account,
+    region: Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region,
+  };
+}
+
+const ack = (construct: IConstruct, finding: string, reason: string) =>
+  Validations.of(construct).acknowledge({ id: `AwsSolutions::AwsSolutions-${finding}`, reason });
+const iam5 = (construct: IConstruct, findings: string[], reason: string) => {
+  for (const finding of findings) ack(construct, `IAM5[${finding}]`, reason);
+};
+
+/**
+ * The resources a task Lambda's role names by pattern (tenant resources are created at run time, named by
+ * common/names.ts), in `stack`'s account: the platform's, or a cell's for its copies of the roles.
+ */
+function tenantPatterns(stack: Stack): string[] {
+  const { account, region } = placeOf(stack);
+  const arn = (service: string, resource: string, inAccount = account) =>
+    `arn:<AWS::Partition>:${service}:${region}:${inAccount}:${resource}`;
+  return [
+    `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
+    `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
+    `Resource::${arn('rds', 'db:tenant-*')}`,
+    `Resource::${arn('rds', 'pg:default.postgres*')}`,
+    `Resource::${arn('rds', 'og:default:postgres*')}`,
+    `Resource::${arn('lambda', 'function:tenant-*')}`,
+    // A release prunes the versions of tenant functions (never a function: only the qualified ARNs).
+    `Resource::${arn('lambda', 'function:tenant-*:*')}`,
+    `Resource::${arn('cloudwatch', 'alarm:tenant-*')}`,
+    `Resource::${arn('logs', 'log-group:/aws/lambda/tenant-*')}`,
+    `Resource::${arn('logs', 'log-group:*')}`,
+    `Resource::arn:<AWS::Partition>:iam::${account}:role/tenant-*`,
+    `Resource::${arn('apigateway', '/apis/*', '')}`,
+    `Resource::${arn('apigateway', '/domainnames/*', '')}`,
+    `Resource::${arn('apigateway', '/tags/*', '')}`,
+    // An import's source credentials (tenantctl import makes one secret per attempt).
+    `Resource::${arn('secretsmanager', 'secret:tenant-imports/*')}`,
+    `Resource::${arn('rds', 'snapshot:tenant-*')}`,
+    // Offboarding's claim asks whether the execution that holds a tenant still runs.
+    `Resource::${arn('states', 'execution:*')}`,
+    // Customers' domains: distribution tenants have CloudFront's ids (`dt_...`); an onboarding rolled back
+    // stops the domain workflow it started (its execution is named at run time).
+    `Resource::arn:<AWS::Partition>:cloudfront::${account}:distribution-tenant/*`,
+    // Shared instances add-capacity makes are `platform-shared-instance-<n>`.
+    `Resource::${arn('rds', 'db:platform-shared-instance-*')}`,
+    // Placement counts the region's RDS instances beside the platform's (rds:DescribeDBInstances, a read).
+    `Resource::${arn('rds', 'db:*')}`,
+  ];
+}
+
+const TENANT_PATTERNS_REASON =
+  "Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions (and their versions), roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/, the tenant-imports/* credentials and imports/ dumps of imports), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own); placement counts the region's RDS instances beside the platform's.";
+const BOUNDARY_REASON =
+  'The boundary is the ceiling of every tenant function role: tenants/* secrets, tenant-* log groups, and the network interfaces of a function in a VPC (no resource-level permissions).';
+
+/** A cell's stack (infra/cell-stack.ts): its copies of the task roles grant what the platform's do. */
+function acknowledgeCellFindings(cell: CellStack): void {
+  const { account, region } = placeOf(cell);
+  // The platform's own state machines' executions by name (copied, they name nothing here).
+  const platformMachines = ['domain', 'capacity', 'onboarding'].map(
+    (name) =>
+      `Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${cell.platformName}-${name}:*`,
+  );
+  for (const role of cell.roles.values()) {
+    iam5(
+      role,
+      [...tenantPatterns(cell), ...platformMachines, 'Resource::*'],
+      `The grants of the platform's task role of the same name on this account's resources (acknowledged there): ${TENANT_PATTERNS_REASON}`,
+    );
+    iam5(
+      role,
+      [`Resource::arn:<AWS::Partition>:s3:::*/${PlatformNames.tenantApiArtifactPrefix}*`],
+      "The tenant API versions in the platform's artifact bucket (its account only, s3:ResourceAccount), which CreateFunction here reads.",
+    );
+  }
+  iam5(
+    cell.tenantRoleBoundary,
+    [
+      `Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:tenants/*`,
+      `Resource::arn:<AWS::Partition>:logs:${region}:${account}:log-group:/aws/lambda/tenant-*`,
+      'Resource::*',
+    ],
+    BOUNDARY_REASON,
+  );
+  ack(
+    cell.network.secretsEndpoint,
+    'EC23',
+    'The Secrets Manager endpoint accepts HTTPS from the VPC CIDR only (a token cdk-nag cannot read).',
+  );
 }
 
 /**
@@ -22,16 +119,11 @@ export function checkWithCdkNag(app: App, stack: PlatformStack): void {
  * reason. Anything else cdk-nag reports fails `cdk synth` and test/unit/platform-stack.test.ts.
  */
 function acknowledgeNagFindings(stack: PlatformStack): void {
-  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-  const arn = (service: string, resource: string, account = '<AWS::AccountId>') =>
+  const { account, region } = placeOf(stack);
+  const arn = (service: string, resource: string) =>
     `arn:<AWS::Partition>:${service}:${region}:${account}:${resource}`;
   const attr = (construct: IConstruct) =>
     `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnResource)}.Arn>`;
-  const ack = (construct: IConstruct, finding: string, reason: string) =>
-    Validations.of(construct).acknowledge({ id: `AwsSolutions::AwsSolutions-${finding}`, reason });
-  const iam5 = (construct: IConstruct, findings: string[], reason: string) => {
-    for (const finding of findings) ack(construct, `IAM5[${finding}]`, reason);
-  };
 
   // Every Lambda: the AWS-managed execution policies.
   for (const policy of ['AWSLambdaBasicExecutionRole', 'AWSLambdaVPCAccessExecutionRole']) {
@@ -46,39 +138,15 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
   // are exactly those name patterns.
   const { onboarding, release, suspension, offboarding, cleanup, domain, capacity, move, web, archive } =
     stack;
-  const tenantPatterns = [
-    `Resource::${arn('secretsmanager', 'secret:tenants/*')}`,
-    `Resource::${arn('secretsmanager', 'secret:rds!*')}`,
-    `Resource::${arn('rds', 'db:tenant-*')}`,
-    `Resource::${arn('rds', 'pg:default.postgres*')}`,
-    `Resource::${arn('rds', 'og:default:postgres*')}`,
-    `Resource::${arn('lambda', 'function:tenant-*')}`,
-    // A release prunes the versions of tenant functions (never a function: only the qualified ARNs).
-    `Resource::${arn('lambda', 'function:tenant-*:*')}`,
-    `Resource::${arn('cloudwatch', 'alarm:tenant-*')}`,
-    `Resource::${arn('logs', 'log-group:/aws/lambda/tenant-*')}`,
-    `Resource::${arn('logs', 'log-group:*')}`,
-    `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/tenant-*`,
-    `Resource::${arn('apigateway', '/apis/*', '')}`,
-    `Resource::${arn('apigateway', '/domainnames/*', '')}`,
-    `Resource::${arn('apigateway', '/tags/*', '')}`,
+  const platformPatterns = [
+    ...tenantPatterns(stack),
     `Resource::${attr(web.siteBucket)}/tenants/*`,
     `Resource::${attr(web.artifactBucket)}/tenant-api/*`,
     `Resource::${attr(archive.bucket)}/exports/*`,
-    // An import's source credentials (tenantctl import makes one secret per attempt) and uploaded dumps.
-    `Resource::${arn('secretsmanager', 'secret:tenant-imports/*')}`,
     `Resource::${attr(archive.bucket)}/imports/*`,
-    `Resource::${arn('rds', 'snapshot:tenant-*')}`,
-    // Offboarding's claim asks whether the execution that holds a tenant still runs.
-    `Resource::${arn('states', 'execution:*')}`,
-    // Customers' domains: distribution tenants have CloudFront's ids (`dt_...`); an onboarding rolled back
-    // stops the domain workflow it started (its execution is named at run time).
-    `Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution-tenant/*`,
     `Resource::${arn('states', `execution:${domainStateMachineOf(stack).name}:*`)}`,
     // "Register tenant" asks whether the add-capacity execution it started still runs.
     `Resource::${arn('states', `execution:${capacityStateMachineOf(stack).name}:*`)}`,
-    // Shared instances add-capacity makes are `platform-shared-instance-<n>`.
-    `Resource::${arn('rds', 'db:platform-shared-instance-*')}`,
     // "Check instance" reads its own execution's history: has the web branch beside it failed?
     `Resource::${arn('states', `execution:${onboardingStateMachineName(stack)}:*`)}`,
   ];
@@ -90,20 +158,11 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     stack.signupStarter,
   ]);
   for (const fn of taskFunctions) {
-    iam5(
-      fn,
-      tenantPatterns,
-      'Tenant resources are created at run time and named by common/names.ts: the wildcards are exactly those names (tenants/* secrets, tenant-* functions (and their versions), roles, instances, final snapshots, alarms and log groups, the tenants/ prefix, the tenant API versions under tenant-api/, the exports under exports/, the tenant-imports/* credentials and imports/ dumps of imports), RDS-managed rds!* secrets of dedicated instances; logs:DescribeLogGroups is only authorized on log-group:*; an offboarding execution is looked up by the ARN the registry recorded; Check instance reads the history of the onboarding executions (its own).',
-    );
+    iam5(fn, platformPatterns, TENANT_PATTERNS_REASON);
     iam5(
       fn,
       ['Resource::*'],
       "Actions with no resource-level permissions: X-Ray trace writes, (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig, and (placement) iam:ListRoles, counting the account's roles beside the tenants'.",
-    );
-    iam5(
-      fn,
-      [`Resource::${arn('rds', 'db:*')}`],
-      "Placement counts the region's RDS instances beside the platform's (rds:DescribeDBInstances, a read).",
     );
   }
   for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity, move]) {
@@ -121,7 +180,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
   const releaseMachine = Stack.of(release).getLogicalId(
     release.stateMachine.node.defaultChild as CfnResource,
   );
-  const releaseExecutions = `arn:<AWS::Partition>:states:${region}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${releaseMachine}"}]}]}`;
+  const releaseExecutions = `arn:<AWS::Partition>:states:${region}:${account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${releaseMachine}"}]}]}`;
   iam5(
     release.stateMachine,
     [`Resource::${releaseExecutions}:*`, `Resource::${releaseExecutions}/ReleaseWave:*`],
@@ -134,7 +193,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
       `Resource::${arn('logs', 'log-group:/aws/lambda/tenant-*')}`,
       'Resource::*',
     ],
-    'The boundary is the ceiling of every tenant function role: tenants/* secrets, tenant-* log groups, and the network interfaces of a function in a VPC (no resource-level permissions).',
+    BOUNDARY_REASON,
   );
 
   // CDK's own helper: the BucketDeployment function.
@@ -149,7 +208,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
             (a) => `Action::${a}`,
           ),
           `Resource::${attr(web.artifactBucket)}/*`,
-          `Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
+          `Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${account}-${region}/*`,
         ],
         'CDK-managed BucketDeployment: reads the CDK asset bucket and writes the artifact bucket.',
       );

@@ -7,6 +7,8 @@ export interface PlatformNetworkProps {
   /** NAT gateways for the Lambdas' calls to AWS APIs that have no VPC endpoint (CloudFront, IAM, ...). */
   readonly natGateways: number;
   readonly logRetention: logs.RetentionDays;
+  /** The VPC's address range. @default CDK's (10.0.0.0/16) */
+  readonly cidr?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export class PlatformNetwork extends Construct {
     super(scope, id);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
+      ...(props.cidr ? { ipAddresses: ec2.IpAddresses.cidr(props.cidr) } : {}),
       natGateways: props.natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },

@@ -26,7 +26,7 @@ import { SharedDatabase } from './shared-database';
 import { DomainEdge } from './domain-edge';
 import { TenantDomain } from './tenant-domain';
 import { AddCapacity } from './add-capacity';
-import { grantCellAccess } from './cell-access';
+import { cellBoundaryName, cellSubnetGroupName, grantCellAccess } from './cell-access';
 import type { CapacitySettings } from '../common/capacity';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
@@ -115,6 +115,9 @@ export class PlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
     super(scope, id, props);
     const logRetention = retentionOf(props.logRetentionDays ?? 30);
+    // Cells in accounts of their own find the boundary and the subnet group by name (infra/cell-stack.ts).
+    const cellAccounts = Object.values(props.quotas?.cellAccounts ?? {});
+    const inCells = cellAccounts.length > 0;
     if (Boolean(props.platformDomain) !== Boolean(props.siteCertificateArn))
       throw new Error('PlatformStack: platformDomain and siteCertificateArn go together');
 
@@ -129,6 +132,7 @@ export class PlatformStack extends Stack {
       multiAz: props.sharedDbMultiAz ?? true,
       backupRetentionDays: props.backupRetentionDays ?? 7,
       logRetention,
+      dedicatedSubnetGroupName: inCells ? cellSubnetGroupName(this.stackName) : undefined,
     });
     this.database = database;
     const web = new PlatformWeb(this, 'Web', {
@@ -151,7 +155,11 @@ export class PlatformStack extends Stack {
       accessLogs: web.accessLogs,
     });
     this.archive = archive;
-    const tenantRoleBoundary = tenantRoleBoundaryPolicy(this, 'TenantFunctionBoundary');
+    const tenantRoleBoundary = tenantRoleBoundaryPolicy(
+      this,
+      'TenantFunctionBoundary',
+      inCells ? cellBoundaryName(this.stackName) : undefined,
+    );
     this.tenantRoleBoundary = tenantRoleBoundary;
 
     const domainEdge = new DomainEdge(this, 'DomainEdge', {
@@ -340,7 +348,7 @@ export class PlatformStack extends Stack {
     });
     this.operations = operations;
     this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
-    grantCellAccess(this, Object.values(props.quotas?.cellAccounts ?? {}));
+    grantCellAccess(this, cellAccounts, web.artifactBucket);
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'DomainStateMachineArn', { value: this.domain.stateMachine.stateMachineArn });

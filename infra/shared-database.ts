@@ -15,6 +15,8 @@ export interface SharedDatabaseProps {
   readonly multiAz: boolean;
   readonly backupRetentionDays: number;
   readonly logRetention: logs.RetentionDays;
+  /** The dedicated instances' subnet group's name. @default - CloudFormation's */
+  readonly dedicatedSubnetGroupName?: string;
 }
 
 /**
@@ -80,6 +82,7 @@ export class SharedDatabase extends Construct {
     this.dedicatedSubnetGroup = new rds.SubnetGroup(this, 'DedicatedSubnetGroup', {
       vpc,
       vpcSubnets: subnets,
+      subnetGroupName: props.dedicatedSubnetGroupName,
       description: 'Dedicated-tier tenant instances',
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -268,10 +268,7 @@ export class LocalPlatform {
       await restoreActiveTenants();
       signal?.throwIfAborted();
       // The definitions and roles name the distribution bootstrap made.
-      const definitions = localDefinitions(
-        environment[TaskEnv.distributionId],
-        Object.values(capacity.cellAccounts),
-      );
+      const definitions = localDefinitions(environment[TaskEnv.distributionId], capacity.cellAccounts);
       const faults = new FaultInjector(options.faults ?? []);
       const inFlight = new TasksInFlight();
       const { roles } = definitions;
@@ -284,6 +281,7 @@ export class LocalPlatform {
               ...emulatorLookups(emulator.endpoint, account),
               saasResourceId: (reference) => distributionTenants.idOf(reference),
             }),
+            definitions.cellRoles,
           )
         : undefined;
       identifyTaskRoles(Boolean(iam));

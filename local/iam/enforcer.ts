@@ -20,7 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { Principal } from './principal';
-import { policyInAccount, type LocalRole, type PolicyDocument } from './roles';
+import type { LocalRole } from './roles';
 import {
   authorizationsOf,
   UncheckableRequest,
@@ -47,7 +47,7 @@ type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
 
 export class LocalIam {
   private readonly byName: ReadonlyMap<string, LocalRole>;
-  /** The cell accounts' copies of the stack's roles, by account and name (copyIn). */
+  /** The cell accounts' copies of the stack's roles, by `<account>/<name>`. */
   private readonly copies = new Map<string, LocalRole>();
   private readonly lookups = new Map<string, Lookups>();
   private readonly decisions = new Map<string, Promise<Decision>>();
@@ -59,8 +59,12 @@ export class LocalIam {
     private readonly local: LocalAccount,
     /** The emulator's lookups in an account. */
     private readonly lookupsIn: (account: string) => Lookups,
+    /** Each cell account's copies of the roles (infra/cell-stack.ts), by account. */
+    cellRoles: ReadonlyMap<string, Iterable<LocalRole>> = new Map(),
   ) {
     this.byName = new Map([...roles].map((role) => [role.name, role]));
+    for (const [account, copies] of cellRoles)
+      for (const copy of copies) this.copies.set(`${account}/${copy.name}`, copy);
   }
 
   /** The roles this check knows (every task Lambda's). */
@@ -114,20 +118,7 @@ export class LocalIam {
 
   /** The stack's role the principal is, or its copy in the principal's cell account; undefined: neither. */
   private stackRole({ account, role }: Principal & { role: string }): LocalRole | undefined {
-    const home = this.byName.get(role);
-    if (!home || account === this.local.account) return home;
-    const key = `${account}/${role}`;
-    let copy = this.copies.get(key);
-    if (!copy) {
-      const retarget = (document: PolicyDocument) => policyInAccount(document, this.local.account, account);
-      copy = {
-        name: home.name,
-        policies: home.policies.map((p) => ({ name: p.name, document: retarget(p.document) })),
-        ...(home.boundary ? { boundary: retarget(home.boundary) } : {}),
-      };
-      this.copies.set(key, copy);
-    }
-    return copy;
+    return account === this.local.account ? this.byName.get(role) : this.copies.get(`${account}/${role}`);
   }
 
   private lookupsOf(account: string): Lookups {

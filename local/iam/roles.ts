@@ -6,6 +6,7 @@
  * to the local account's values.
  */
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import type { CellStack } from '../../infra/cell-stack';
 import { tenantRoleBoundary } from '../../infra/tenant-role-boundary';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,7 +15,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 /** An IAM policy document, as the template has it. */
 export type PolicyDocument = { readonly Version?: string; readonly Statement: readonly unknown[] };
 
-/** A role of the local stack: its logical id is its name (`arn:aws:iam::<account>:role/<name>`). */
+/** A role of the local stack (`arn:aws:iam::<account>:role/<name>`). */
 export interface LocalRole {
   readonly name: string;
   readonly policies: readonly { readonly name: string; readonly document: PolicyDocument }[];
@@ -33,6 +34,33 @@ interface LocalAccount {
 
 /** Every Lambda function's role in `stack`, keyed by the function's logical id. */
 export function taskRoles(stack: Stack, local: LocalAccount): TaskRoles {
+  const roles = stackRoles(stack, local);
+  const byFunction = new Map<string, LocalRole>();
+  for (const fn of stack.node.findAll().flatMap((c) => (c instanceof lambda.CfnFunction ? [c] : []))) {
+    const role = stack.resolve(fn.role) as { 'Fn::GetAtt'?: [string, string] };
+    const found = role['Fn::GetAtt'] && roles.get(role['Fn::GetAtt'][0]);
+    if (!found)
+      throw new Error(`function ${String(stack.resolve(fn.logicalId))}: its role is not one of the stack's`);
+    byFunction.set(String(stack.resolve(fn.logicalId)), found);
+  }
+  return byFunction;
+}
+
+/**
+ * A cell's copies of the task roles (infra/cell-stack.ts), as its stack synthesizes them for its account:
+ * what a task may do there.
+ */
+export function cellRoleCopies(cell: CellStack, local: LocalAccount): LocalRole[] {
+  const copies = new Set<iam.CfnRole>(cell.roles.values());
+  return [...stackRoles(cell, local, (role) => copies.has(role)).values()];
+}
+
+/** The roles of `stack` (those `wanted`) with their identity policies, keyed by the role's logical id. */
+function stackRoles(
+  stack: Stack,
+  local: LocalAccount,
+  wanted: (role: iam.CfnRole) => boolean = () => true,
+): Map<string, LocalRole> {
   const all = stack.node.findAll();
   const cfn = <T extends CfnResource>(type: abstract new (...args: never[]) => T): T[] =>
     all.flatMap<T>((c) => (c instanceof type ? [c] : []));
@@ -48,36 +76,34 @@ export function taskRoles(stack: Stack, local: LocalAccount): TaskRoles {
   for (const policy of cfn(iam.CfnManagedPolicy))
     if (policy.managedPolicyName)
       arns.set(logicalId(policy), `arn:aws:iam::${local.account}:policy/${policy.managedPolicyName}`);
-  // A Ref to a role is its name (its logical id, locally).
-  const names = new Map(cfn(iam.CfnRole).map((role) => [logicalId(role), logicalId(role)]));
+  // A Ref to a role is its name: the one the stack gives it (cells in accounts of their own need one,
+  // infra/cell-access.ts), else its logical id.
+  const nameOf = (role: iam.CfnRole) =>
+    role.roleName ? String(stack.resolve(role.roleName)) : logicalId(role);
+  const names = new Map(cfn(iam.CfnRole).map((role) => [logicalId(role), nameOf(role)]));
   const resolve = (value: unknown) => resolveTokens(stack.resolve(value), local, arns, names);
 
+  const kept = new Set(cfn(iam.CfnRole).filter(wanted).map(logicalId));
   const policiesOf = new Map<string, { name: string; document: PolicyDocument }[]>();
   for (const policy of cfn(iam.CfnPolicy)) {
+    const attached = ((stack.resolve(policy.roles) ?? []) as { Ref?: string }[]).flatMap((role) =>
+      role.Ref && kept.has(role.Ref) ? [role.Ref] : [],
+    );
+    if (attached.length === 0) continue;
     const document = resolve(policy.policyDocument) as PolicyDocument;
-    for (const role of (stack.resolve(policy.roles) ?? []) as { Ref?: string }[]) {
-      if (!role.Ref) continue;
-      const list = policiesOf.get(role.Ref) ?? [];
-      list.push({ name: logicalId(policy), document });
-      policiesOf.set(role.Ref, list);
-    }
+    for (const role of attached)
+      policiesOf.set(role, [...(policiesOf.get(role) ?? []), { name: logicalId(policy), document }]);
   }
   const roles = new Map<string, LocalRole>();
-  for (const role of cfn(iam.CfnRole)) {
-    const name = logicalId(role);
+  for (const role of cfn(iam.CfnRole).filter(wanted)) {
+    // The construct's own properties (CfnRole.PolicyProperty), not the template's.
     const inline = (
-      (stack.resolve(role.policies) ?? []) as { PolicyName: string; PolicyDocument: unknown }[]
-    ).map((p) => ({ name: p.PolicyName, document: resolve(p.PolicyDocument) as PolicyDocument }));
-    roles.set(name, { name, policies: [...inline, ...(policiesOf.get(name) ?? [])] });
+      (stack.resolve(role.policies) ?? []) as { policyName: string; policyDocument: unknown }[]
+    ).map((p) => ({ name: p.policyName, document: resolve(p.policyDocument) as PolicyDocument }));
+    const id = logicalId(role);
+    roles.set(id, { name: nameOf(role), policies: [...inline, ...(policiesOf.get(id) ?? [])] });
   }
-  const byFunction = new Map<string, LocalRole>();
-  for (const fn of cfn(lambda.CfnFunction)) {
-    const role = stack.resolve(fn.role) as { 'Fn::GetAtt'?: [string, string] };
-    const found = role['Fn::GetAtt'] && roles.get(role['Fn::GetAtt'][0]);
-    if (!found) throw new Error(`function ${logicalId(fn)}: its role is not one of the stack's`);
-    byFunction.set(logicalId(fn), found);
-  }
-  return byFunction;
+  return roles;
 }
 
 /**

@@ -20,8 +20,9 @@ import { localDomainSettings } from '../cloudfront/saas-manager';
 import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
-import { taskRoles, type TaskRoles } from '../iam/roles';
+import { cellRoleCopies, taskRoles, type LocalRole, type TaskRoles } from '../iam/roles';
 import { grantCellAccess } from '../../infra/cell-access';
+import { CellStack, cellCidr } from '../../infra/cell-stack';
 import { tenantRoleBoundary } from '../../infra/tenant-role-boundary';
 
 /** An Amazon States Language document, as the interpreter takes it. */
@@ -43,6 +44,8 @@ export interface LocalDefinitions {
   readonly move: AslDefinition;
   /** The task Lambdas' roles, by function logical id (the last part of a Task state's Resource). */
   readonly roles: TaskRoles;
+  /** Each cell account's copies of them (infra/cell-stack.ts), by account. */
+  readonly cellRoles: ReadonlyMap<string, readonly LocalRole[]>;
 }
 
 /**
@@ -53,7 +56,8 @@ export interface LocalDefinitions {
  */
 export function localDefinitions(
   distributionId = 'LOCAL',
-  cellAccounts: readonly string[] = [],
+  /** The cells that are AWS accounts of their own: cell -> account (common/cells.ts). */
+  cellAccounts: Readonly<Record<string, string>> = {},
 ): LocalDefinitions {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Local', {
@@ -168,7 +172,25 @@ export function localDefinitions(
       `arn:aws:sqs:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:local-dead-letters`,
     ),
   });
-  grantCellAccess(stack, cellAccounts);
+  grantCellAccess(stack, Object.values(cellAccounts), artifactBucket);
+  // Each cell account's stack, as `cdk deploy` makes it there: its copies of the roles are what the tasks
+  // may do in it (the IAM check's roles there).
+  const cellRoles = new Map(
+    Object.entries(cellAccounts).map(([cell, account]) => {
+      const env = { account, region: LocalPlatformNames.region };
+      const cellStack = new CellStack(app, `Local-${cell}`, {
+        env,
+        platform: stack,
+        cell,
+        cidr: cellCidr(cell),
+        names: {
+          boundary: LocalPlatformNames.tenantRoleBoundary,
+          subnetGroup: LocalPlatformNames.dedicatedSubnetGroup,
+        },
+      });
+      return [account, cellRoleCopies(cellStack, env)] as const;
+    }),
+  );
   const definitionOf = (machine: sfn.StateMachine) => {
     const cfn = machine.node.defaultChild as CfnStateMachine;
     return JSON.parse(renderTokens(stack.resolve(cfn.definitionString) as unknown)) as AslDefinition;
@@ -183,6 +205,7 @@ export function localDefinitions(
     capacity: definitionOf(capacity.stateMachine),
     move: definitionOf(move.stateMachine),
     roles: taskRoles(stack, { account: LOCAL_ACCOUNT, region: LocalPlatformNames.region }),
+    cellRoles,
   };
 }
 

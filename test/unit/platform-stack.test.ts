@@ -887,8 +887,9 @@ describe('cells that are AWS accounts of their own (common/cells.ts)', () => {
     for (const [, fn] of tasks) {
       const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
       const role = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-      // Its own role's name, as a Ref to its role.
-      expect(variables[TaskEnv.taskRoleName]).toEqual({ Ref: role });
+      // Its own role's name, which the cell's stack names its copy (infra/cell-stack.ts).
+      expect(variables[TaskEnv.taskRoleName]).toEqual(all[role]?.Properties?.RoleName);
+      expect(variables[TaskEnv.taskRoleName]).toMatch(/^TenantPlatform-[a-zA-Z-]+$/);
     }
     const statements = assumeStatements(all).map((st) => JSON.stringify(st));
     expect(statements).toHaveLength(tasks.length);

@@ -1,0 +1,187 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { capacitySettings } from '../../common/capacity';
+import { TaskEnv } from '../../common/names';
+import { CellStack, cellCidr } from '../../infra/cell-stack';
+import { checkWithCdkNag } from '../../infra/nag';
+import { PlatformStack } from '../../infra/platform-stack';
+
+const PLATFORM = '123456789012';
+const CELL = '210987654321';
+const REGION = 'eu-west-1';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = { Action: string | string[]; Resource?: unknown; Condition?: unknown; Effect: string };
+
+/** The platform and its cell-2 as `cdk synth` builds them for those accounts (cdk-nag included, no bundling). */
+function synth() {
+  const outdir = mkdtempSync(join(tmpdir(), 'cell-stack-'));
+  const zones = (account: string): [string, string[]] => [
+    `availability-zones:account=${account}:region=${REGION}`,
+    [`${REGION}a`, `${REGION}b`],
+  ];
+  const app = new App({
+    outdir,
+    context: { 'aws:cdk:bundling-stacks': [], ...Object.fromEntries([zones(PLATFORM), zones(CELL)]) },
+  });
+  const platform = new PlatformStack(app, 'TenantPlatform', {
+    env: { account: PLATFORM, region: REGION },
+    quotas: capacitySettings({ cells: 2, cellAccounts: { 'cell-2': CELL } }, 'test'),
+  });
+  const cell = new CellStack(app, 'TenantPlatform-cell-2', {
+    env: { account: CELL, region: REGION },
+    platform,
+    cell: 'cell-2',
+    cidr: cellCidr('cell-2'),
+  });
+  checkWithCdkNag(app, platform, [cell]);
+  app.synth(); // throws on any unacknowledged cdk-nag error
+  const report = readFileSync(join(outdir, 'validation-report.json'), 'utf8');
+  const resources = (stack: PlatformStack | CellStack) =>
+    Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, Resource>);
+  const templates = { platform: resources(platform), cell: resources(cell), report };
+  rmSync(outdir, { recursive: true, force: true });
+  return templates;
+}
+
+const built = synth();
+const copies = built.cell.filter((r) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName);
+const statementsOf = (role: Resource) =>
+  (role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+    (p) => p.PolicyDocument.Statement,
+  );
+const copyNamed = (suffix: string) => {
+  const found = copies.find((r) => String(r.Properties.RoleName).endsWith(suffix));
+  if (!found) throw new Error(`no copy of ${suffix}`);
+  return found;
+};
+
+describe("a cell's stack (its account's copies of the task roles, the boundary, the network)", () => {
+  it('passes cdk-nag with the platform, every finding acknowledged with its reason', () => {
+    const aws = (
+      JSON.parse(built.report) as { pluginReports: { pluginName: string; conclusion: string }[] }
+    ).pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+    expect(aws?.conclusion).toBe('success');
+  });
+
+  it("copies each task role by its name, trusted by the platform's role of that name alone", () => {
+    const taskRoles = built.platform
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((r) => (r.Properties.Environment as { Variables: Record<string, string> }).Variables)
+      .flatMap((v) => v?.[TaskEnv.taskRoleName] ?? []);
+    expect(taskRoles.length).toBeGreaterThan(60);
+    expect(taskRoles.filter((name) => !name.startsWith('TenantPlatform-'))).toEqual([]);
+    expect(copies.length).toBeGreaterThan(40);
+    for (const copy of copies) {
+      const name = String(copy.Properties.RoleName);
+      expect(taskRoles).toContain(name);
+      expect(copy.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: {
+              AWS: {
+                'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${PLATFORM}:role/${name}`]],
+              },
+            },
+          },
+        ],
+      });
+    }
+    // A role with nothing to do in a cell (starting onboardings from signup events) has no copy.
+    expect(copies.map((c) => c.Properties.RoleName)).not.toContain('TenantPlatform-signup');
+  });
+
+  it("grants what the platform's role grants on tenant resources, in the cell's account, and nothing of the platform's own", () => {
+    for (const copy of copies) {
+      const text = JSON.stringify(statementsOf(copy));
+      // The platform's account only in the artifact bucket's condition; no platform resource by reference.
+      expect(text.replaceAll(`"s3:ResourceAccount":"${PLATFORM}"`, '')).not.toContain(PLATFORM);
+      expect(text).not.toMatch(/"Fn::GetAtt"|sts:AssumeRole|xray:/);
+      // The cell's own boundary and subnet group, by the platform's ones' names.
+      expect(text).not.toMatch(/"Ref":"(?!AWS::)(?!TenantFunctionBoundary)(?!DedicatedSubnetGroup)/);
+    }
+    const deploy = statementsOf(copyNamed('-deploy-function-run'));
+    const create = deploy.find((s) => [s.Action].flat().includes('iam:CreateRole'));
+    // Tenant roles are created under the cell's own boundary, by the platform's boundary's name.
+    expect(create?.Condition).toEqual({
+      StringEquals: {
+        'iam:PermissionsBoundary': { Ref: expect.stringMatching(/^TenantFunctionBoundary/) as string },
+      },
+    });
+    expect(JSON.stringify(create?.Resource)).toContain(`:iam::${CELL}:role/tenant-*`);
+    expect(deploy).toContainEqual({
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::*/tenant-api/*']] },
+      Condition: { StringEquals: { 's3:ResourceAccount': PLATFORM } },
+    });
+    // Registering a tenant reads the registry at home: its copy keeps the quota reads only.
+    const register = JSON.stringify(statementsOf(copyNamed('-register-tenant-run')));
+    expect(register).toContain('servicequotas:GetServiceQuota');
+    expect(register).not.toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('names the boundary and the dedicated subnet group the same in both accounts', () => {
+    const named = (resources: Resource[], type: string, key: string) =>
+      resources.filter((r) => r.Type === type).map((r) => r.Properties[key]);
+    const boundary = 'TenantPlatform-tenant-role-boundary';
+    expect(named(built.platform, 'AWS::IAM::ManagedPolicy', 'ManagedPolicyName')).toContain(boundary);
+    expect(named(built.cell, 'AWS::IAM::ManagedPolicy', 'ManagedPolicyName')).toEqual([boundary]);
+    const group = 'tenantplatform-dedicated';
+    // Beside the shared instance's own (CloudFormation names it).
+    expect(named(built.platform, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([undefined, group]);
+    expect(named(built.cell, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([group]);
+    expect(named(built.cell, 'AWS::EC2::VPC', 'CidrBlock')).toEqual(['10.2.0.0/16']);
+  });
+
+  it("lets the copies (and only roles named for the platform, in the cell's account) read the tenant API versions", () => {
+    const policies = built.platform
+      .filter((r) => r.Type === 'AWS::S3::BucketPolicy')
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    const forCells = policies.filter((s) => JSON.stringify(s).includes(CELL));
+    expect(forCells).toHaveLength(1);
+    expect(forCells[0]).toMatchObject({
+      Action: 's3:GetObject',
+      Condition: {
+        ArnLike: {
+          'aws:PrincipalArn': [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${CELL}:role/TenantPlatform-*`]] },
+          ],
+        },
+      },
+    });
+    expect(JSON.stringify(forCells[0]?.Resource)).toContain('/tenant-api/*');
+  });
+
+  it('refuses a cell in the platform account, and a platform whose account is not known', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const quotas = capacitySettings({ cells: 2, cellAccounts: { 'cell-2': CELL } }, 'test');
+    const unknown = new PlatformStack(app, 'Anywhere', { quotas });
+    expect(
+      () =>
+        new CellStack(app, 'A', {
+          env: { account: CELL },
+          platform: unknown,
+          cell: 'cell-2',
+          cidr: '10.2.0.0/16',
+        }),
+    ).toThrow("CellStack A: the platform's stack needs its account");
+    const home = new PlatformStack(app, 'Home', { env: { account: CELL, region: REGION }, quotas });
+    expect(
+      () =>
+        new CellStack(app, 'B', {
+          env: { account: CELL, region: REGION },
+          platform: home,
+          cell: 'cell-2',
+          cidr: '10.2.0.0/16',
+        }),
+    ).toThrow(`CellStack B: cell-2 is in the platform's account ${CELL}`);
+    expect(() => cellCidr('cell-256')).toThrow('cell-256: no address range for it');
+  });
+});
