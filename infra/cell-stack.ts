@@ -15,7 +15,7 @@
  * Not here (yet): a route between the platform's VPC and the cell's (peering or a transit gateway), without
  * which the platform's database tasks cannot reach the cell's instances.
  */
-import { CfnOutput, type CfnResource, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,7 +24,14 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { cellRoleArn } from '../common/cells';
 import { PlatformNames } from '../common/names';
-import { cellBoundaryName, cellSubnetGroupName, taskFunctionsOf } from './cell-access';
+import {
+  cellNames,
+  inCell,
+  sameNamed,
+  taskRoleStatements,
+  type CellNames,
+  type Statement,
+} from './cell-access';
 import { PlatformNetwork } from './network';
 import { tenantRoleBoundary } from './tenant-role-boundary';
 
@@ -33,9 +40,9 @@ export interface CellStackProps extends StackProps {
   readonly platform: Stack;
   /**
    * The names of the platform's tenant role boundary and dedicated subnet group, which the cell's have too.
-   * @default the platform stack's (cellBoundaryName, cellSubnetGroupName)
+   * @default the platform stack's (cellNames)
    */
-  readonly names?: { readonly boundary: string; readonly subnetGroup: string };
+  readonly names?: CellNames;
   /** The cell, `cell-<n>`. */
   readonly cell: string;
   /** The cell VPC's address range: another than the platform's and every other cell's. */
@@ -53,9 +60,6 @@ export function cellCidr(cell: string): string {
     throw new Error(`${cell}: no address range for it (cell-1 to cell-255)`);
   return `10.${n}.0.0/16`;
 }
-
-/** A copied policy statement, as the platform's template has it. */
-type Statement = Record<string, unknown>;
 
 export class CellStack extends Stack {
   /** The copies of the platform's task roles, by name. */
@@ -81,10 +85,7 @@ export class CellStack extends Stack {
       throw new Error(`CellStack ${id}: ${props.cell} is in the platform's account ${this.account}`);
     this.addStackDependency(platform, "the copies' trust names the platform's task roles");
 
-    const names = props.names ?? {
-      boundary: cellBoundaryName(platform.stackName),
-      subnetGroup: cellSubnetGroupName(platform.stackName),
-    };
+    const names = props.names ?? cellNames(platform.stackName);
     this.tenantRoleBoundary = tenantRoleBoundary(this, 'TenantFunctionBoundary', names.boundary);
     this.network = new PlatformNetwork(this, 'Network', {
       natGateways: props.natGateways ?? 1,
@@ -105,15 +106,12 @@ export class CellStack extends Stack {
       Resource: `arn:${this.partition}:s3:::*/${PlatformNames.tenantApiArtifactPrefix}*`,
       Condition: { StringEquals: { 's3:ResourceAccount': platform.account } },
     };
-    // The platform's boundary and subnet group, by their names: what names them names the cell's.
-    const sameInCell = new Map<string, unknown>();
-    for (const node of platform.node.findAll()) {
-      const logicalId = () => platform.resolve((node as CfnResource).logicalId) as string;
-      if (node instanceof iam.CfnManagedPolicy && node.managedPolicyName === names.boundary)
-        sameInCell.set(logicalId(), this.tenantRoleBoundary.managedPolicyArn);
-      if (node instanceof rds.CfnDBSubnetGroup && node.dbSubnetGroupName === names.subnetGroup)
-        sameInCell.set(logicalId(), subnetGroup.subnetGroupName);
-    }
+    // The platform's boundary and subnet group: what names them names the cell's.
+    const { boundary, subnetGroup: group } = sameNamed(platform, names);
+    const sameInCell = new Map<string, unknown>([
+      ...(boundary ? [[boundary, this.tenantRoleBoundary.managedPolicyArn] as const] : []),
+      ...(group ? [[group, subnetGroup.subnetGroupName] as const] : []),
+    ]);
     const accounts = { platform: platform.account, cell: this.account };
     for (const { roleName, statements } of taskRoleStatements(platform)) {
       const copied = statements.flatMap((st) => inCell(st, accounts, sameInCell) ?? []);
@@ -159,60 +157,4 @@ export class CellStack extends Stack {
     new CfnOutput(this, 'TenantSecurityGroupId', { value: this.network.databaseClients.securityGroupId });
     new CfnOutput(this, 'DatabaseSecurityGroupId', { value: this.network.databases.securityGroupId });
   }
-}
-
-/** Each task role of the platform's stack, by name, with its policies' statements as synthesized. */
-function taskRoleStatements(platform: Stack): { roleName: string; statements: Statement[] }[] {
-  const policies = platform.node
-    .findAll()
-    .flatMap((node) => (node instanceof iam.CfnPolicy ? [node] : []))
-    .map((policy) => ({
-      roles: (platform.resolve(policy.roles) ?? []) as { Ref?: string }[],
-      statements: (platform.resolve(policy.policyDocument) as { Statement: Statement[] }).Statement,
-    }));
-  return taskFunctionsOf(platform).map(({ fn, roleName }) => {
-    const role = fn.role?.node.defaultChild as iam.CfnRole;
-    const id = platform.resolve(role.logicalId) as string;
-    return {
-      roleName,
-      statements: policies.filter((p) => p.roles.some((r) => r.Ref === id)).flatMap((p) => p.statements),
-    };
-  });
-}
-
-/** CloudFormation's pseudo parameters: in the cell's template, the cell's account and region. */
-const PSEUDO = new Set(['AWS::Partition', 'AWS::Region', 'AWS::AccountId', 'AWS::URLSuffix']);
-
-/**
- * `statement` as the same grant in the cell: its resources named by pattern, with the platform's account
- * id the cell's and the platform resources the cell has by the same name (`sameInCell`, by logical id)
- * the cell's; undefined when it names another of the platform's resources.
- */
-function inCell(
-  statement: Statement,
-  accounts: { platform: string; cell: string },
-  sameInCell: ReadonlyMap<string, unknown>,
-): Statement | undefined {
-  // The Lambda runtime's own (X-Ray) and the way into the cells are the platform's alone.
-  const actions = [statement.Action].flat() as string[];
-  if (actions.every((action) => action.startsWith('xray:') || action === 'sts:AssumeRole')) return undefined;
-  let foreign = false;
-  const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return value.replaceAll(`:${accounts.platform}:`, `:${accounts.cell}:`);
-    if (Array.isArray(value)) return value.map(walk);
-    if (typeof value !== 'object' || value === null) return value;
-    const token = value as Record<string, unknown>;
-    const named =
-      'Ref' in token ? token.Ref : 'Fn::GetAtt' in token ? (token['Fn::GetAtt'] as string[])[0] : undefined;
-    if (typeof named === 'string') {
-      if ('Ref' in token && PSEUDO.has(named)) return token;
-      if (sameInCell.has(named)) return sameInCell.get(named);
-      foreign = true;
-      return token;
-    }
-    if ('Fn::ImportValue' in token || 'Fn::Sub' in token) foreign = true;
-    return Object.fromEntries(Object.entries(token).map(([key, v]) => [key, walk(v)]));
-  };
-  const copied = walk(statement) as Statement;
-  return foreign ? undefined : copied;
 }

@@ -26,7 +26,7 @@ import { SharedDatabase } from './shared-database';
 import { DomainEdge } from './domain-edge';
 import { TenantDomain } from './tenant-domain';
 import { AddCapacity } from './add-capacity';
-import { cellBoundaryName, cellSubnetGroupName, grantCellAccess } from './cell-access';
+import { cellNames, grantCellAccess } from './cell-access';
 import type { CapacitySettings } from '../common/capacity';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
@@ -132,7 +132,7 @@ export class PlatformStack extends Stack {
       multiAz: props.sharedDbMultiAz ?? true,
       backupRetentionDays: props.backupRetentionDays ?? 7,
       logRetention,
-      dedicatedSubnetGroupName: inCells ? cellSubnetGroupName(this.stackName) : undefined,
+      dedicatedSubnetGroupName: inCells ? cellNames(this.stackName).subnetGroup : undefined,
     });
     this.database = database;
     const web = new PlatformWeb(this, 'Web', {
@@ -158,7 +158,7 @@ export class PlatformStack extends Stack {
     const tenantRoleBoundary = tenantRoleBoundaryPolicy(
       this,
       'TenantFunctionBoundary',
-      inCells ? cellBoundaryName(this.stackName) : undefined,
+      inCells ? cellNames(this.stackName).boundary : undefined,
     );
     this.tenantRoleBoundary = tenantRoleBoundary;
 

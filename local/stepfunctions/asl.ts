@@ -172,7 +172,11 @@ export function localDefinitions(
       `arn:aws:sqs:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:local-dead-letters`,
     ),
   });
-  grantCellAccess(stack, Object.values(cellAccounts), artifactBucket);
+  const names = {
+    boundary: LocalPlatformNames.tenantRoleBoundary,
+    subnetGroup: LocalPlatformNames.dedicatedSubnetGroup,
+  };
+  grantCellAccess(stack, Object.values(cellAccounts), artifactBucket, names);
   // Each cell account's stack, as `cdk deploy` makes it there: its copies of the roles are what the tasks
   // may do in it (the IAM check's roles there).
   const cellRoles = new Map(
@@ -183,10 +187,7 @@ export function localDefinitions(
         platform: stack,
         cell,
         cidr: cellCidr(cell),
-        names: {
-          boundary: LocalPlatformNames.tenantRoleBoundary,
-          subnetGroup: LocalPlatformNames.dedicatedSubnetGroup,
-        },
+        names,
       });
       return [account, cellRoleCopies(cellStack, env)] as const;
     }),

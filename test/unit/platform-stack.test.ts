@@ -893,6 +893,21 @@ describe('cells that are AWS accounts of their own (common/cells.ts)', () => {
     }
     const statements = assumeStatements(all).map((st) => JSON.stringify(st));
     expect(statements).toHaveLength(tasks.length);
+    // Only those with work in a cell (a grant on tenant resources): not the signup starter, nor a step
+    // that writes the registry only.
+    const named = tasks.map(
+      ([, fn]) =>
+        (fn.Properties?.Environment as { Variables: Record<string, string> }).Variables[TaskEnv.taskRoleName],
+    );
+    expect(named).toEqual(
+      expect.arrayContaining(['TenantPlatform-deploy-function-run', 'TenantPlatform-capacity-create']),
+    );
+    for (const without of [
+      'TenantPlatform-signup',
+      'TenantPlatform-offboarding-markOffboarded',
+      'TenantPlatform-validate-input-run',
+    ])
+      expect(named).not.toContain(without);
     for (const statement of statements) {
       expect(statement).toContain(`:iam::${CELL_ACCOUNT}:role/`);
       expect(statement).not.toContain('*');
