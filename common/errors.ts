@@ -60,6 +60,8 @@ export const PermanentErrors = {
   ExportReplaced: 'ExportReplaced',
   /** A release names a tenant API version that is not in the artifact bucket. */
   VersionNotFound: 'VersionNotFound',
+  /** A cell that is an AWS account of its own lacks what its stack makes there (infra/cell-stack.ts). */
+  CellNotReady: 'CellNotReady',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */
   HealthCheckFailed: 'HealthCheckFailed',
   /** An import's source database cannot be reached (no route, nothing listening, no answer in time). */

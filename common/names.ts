@@ -86,6 +86,12 @@ export const PlatformNames = {
    * copies a tenant with while it serves.
    */
   sharedParameterGroup: 'platform-shared-postgres18',
+  /**
+   * The tag a cell account's stack puts on its network (infra/cell-stack.ts), which the tasks find it by
+   * (workflow-tasks/lib/cell-network.ts): `tenant-functions` on the tenant functions' subnets and security
+   * group, `databases` on the tenant instances' security group.
+   */
+  cellNetworkTag: 'tenant-platform:cell-network',
 } as const;
 
 /** Names of the platform's buckets and secret in the local platform (on AWS, CloudFormation names them). */

@@ -11,17 +11,18 @@
  * - **the tenant roles' permissions boundary**, by the platform's boundary's name (Deploy function creates
  *   every tenant role under it);
  * - **the network** of the cell's tenant functions and databases (the platform's layout, in its own address
- *   range) and the dedicated instances' subnet group by the platform's subnet group's name.
+ *   range), tagged so the tasks find it (workflow-tasks/lib/cell-network.ts), the dedicated instances' subnet
+ *   group by the platform's subnet group's name and the shared instances' parameter group by its name.
  * Not here (yet): a route between the platform's VPC and the cell's (peering or a transit gateway), without
  * which the platform's database tasks cannot reach the cell's instances.
  */
-import { CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Tags, Token, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { RemovalPolicy } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { cellRoleArn } from '../common/cells';
 import { PlatformNames } from '../common/names';
 import {
@@ -33,6 +34,7 @@ import {
   type Statement,
 } from './cell-access';
 import { PlatformNetwork } from './network';
+import { sharedParameterGroup } from './shared-database';
 import { tenantRoleBoundary } from './tenant-role-boundary';
 
 export interface CellStackProps extends StackProps {
@@ -92,6 +94,18 @@ export class CellStack extends Stack {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       cidr: props.cidr,
     });
+    // What the tasks find the network by (workflow-tasks/lib/cell-network.ts).
+    const tag = (construct: IConstruct, value: string) =>
+      Tags.of(construct).add(PlatformNames.cellNetworkTag, value);
+    const functionSubnets = this.network.vpc.selectSubnets({
+      subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    });
+    for (const subnet of functionSubnets.subnets) tag(subnet, 'tenant-functions');
+    tag(this.network.databaseClients, 'tenant-functions');
+    tag(this.network.databases, 'databases');
+    // The cell's shared instances are made with the platform's parameter group's name (logical replication).
+    // (Bound here, as no instance of the stack uses it: a parameter group is rendered once bound.)
+    sharedParameterGroup(this).bindToInstance({});
     const subnetGroup = new rds.SubnetGroup(this, 'DedicatedSubnetGroup', {
       vpc: this.network.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
@@ -150,11 +164,8 @@ export class CellStack extends Stack {
 
     new CfnOutput(this, 'TenantSubnetIds', {
       description: "The cell's tenant functions' subnets",
-      value: this.network.vpc
-        .selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS })
-        .subnetIds.join(','),
+      value: functionSubnets.subnetIds.join(','),
     });
-    new CfnOutput(this, 'TenantSecurityGroupId', { value: this.network.databaseClients.securityGroupId });
-    new CfnOutput(this, 'DatabaseSecurityGroupId', { value: this.network.databases.securityGroupId });
+    new CfnOutput(this, 'VpcId', { value: this.network.vpc.vpcId });
   }
 }

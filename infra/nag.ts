@@ -162,7 +162,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       ['Resource::*'],
-      "Actions with no resource-level permissions: X-Ray trace writes, (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig, and (placement) iam:ListRoles, counting the account's roles beside the tenants'.",
+      "Actions with no resource-level permissions: X-Ray trace writes, (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig, (a tenant instance or function in a cell) finding the cell's network by its tag, and (placement) iam:ListRoles, counting the account's roles beside the tenants'.",
     );
   }
   for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity, move]) {

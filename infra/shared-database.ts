@@ -8,6 +8,23 @@ import { DEPLOYED_SHARED_INSTANCE_RDS_ID } from '../common/capacity';
 import { PlatformNames } from '../common/names';
 import type { PlatformNetwork } from './network';
 
+/** The shared instances' engine: the first one's, and those add-capacity makes (workflow-tasks/capacity). */
+const SHARED_ENGINE = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 });
+
+/**
+ * Every shared instance's parameter group, by its name (add-capacity names it, in the platform's account
+ * and in each cell's): a move replicates a tenant while it serves.
+ */
+export function sharedParameterGroup(scope: Construct): rds.ParameterGroup {
+  return new rds.ParameterGroup(scope, 'Parameters', {
+    engine: SHARED_ENGINE,
+    name: PlatformNames.sharedParameterGroup,
+    description: 'Shared tenant instances: logical replication for moves',
+    // A slot a failed move left behind keeps at most 8 GiB of WAL (then it is invalidated).
+    parameters: { 'rds.logical_replication': '1', max_slot_wal_keep_size: '8192' },
+  });
+}
+
 export interface SharedDatabaseProps {
   readonly network: PlatformNetwork;
   /** e.g. `t4g.micro` (without the `db.` prefix). */
@@ -38,15 +55,8 @@ export class SharedDatabase extends Construct {
     this.multiAz = props.multiAz;
     const { vpc, databases } = props.network;
     const subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 });
-    // Every shared instance's (add-capacity names it too): a move replicates a tenant while it serves.
-    const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
-      engine,
-      name: PlatformNames.sharedParameterGroup,
-      description: 'Shared tenant instances: logical replication for moves',
-      // A slot a failed move left behind keeps at most 8 GiB of WAL (then it is invalidated).
-      parameters: { 'rds.logical_replication': '1', max_slot_wal_keep_size: '8192' },
-    });
+    const parameterGroup = sharedParameterGroup(this);
+    const engine = SHARED_ENGINE;
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
       engine,
       parameterGroup,

@@ -78,8 +78,10 @@ function stackRoles(
       arns.set(logicalId(policy), `arn:aws:iam::${local.account}:policy/${policy.managedPolicyName}`);
   // A Ref to a role is its name: the one the stack gives it (cells in accounts of their own need one,
   // infra/cell-access.ts), else its logical id.
-  const nameOf = (role: iam.CfnRole) =>
-    role.roleName ? String(stack.resolve(role.roleName)) : logicalId(role);
+  const nameOf = (role: iam.CfnRole) => {
+    const given: unknown = stack.resolve(role.roleName); // an unnamed role's is a token of nothing
+    return typeof given === 'string' ? given : logicalId(role);
+  };
   const names = new Map(cfn(iam.CfnRole).map((role) => [logicalId(role), nameOf(role)]));
   const resolve = (value: unknown) => resolveTokens(stack.resolve(value), local, arns, names);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { capacitySettings } from '../../common/capacity';
-import { TaskEnv } from '../../common/names';
+import { PlatformNames, TaskEnv } from '../../common/names';
 import { CellStack, cellCidr } from '../../infra/cell-stack';
 import { checkWithCdkNag } from '../../infra/nag';
 import { PlatformStack } from '../../infra/platform-stack';
@@ -139,6 +139,24 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
     expect(named(built.platform, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([undefined, group]);
     expect(named(built.cell, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([group]);
     expect(named(built.cell, 'AWS::EC2::VPC', 'CidrBlock')).toEqual(['10.2.0.0/16']);
+    // The shared instances add-capacity makes there take the platform's parameter group by its name.
+    expect(named(built.cell, 'AWS::RDS::DBParameterGroup', 'DBParameterGroupName')).toEqual([
+      PlatformNames.sharedParameterGroup,
+    ]);
+  });
+
+  it('tags its network so the tasks find it (workflow-tasks/lib/cell-network.ts)', () => {
+    const taggedAs = (type: string, value: string) =>
+      built.cell.filter(
+        (r) =>
+          r.Type === type &&
+          (r.Properties.Tags as { Key: string; Value: string }[] | undefined)?.some(
+            (t) => t.Key === PlatformNames.cellNetworkTag && t.Value === value,
+          ),
+      );
+    expect(taggedAs('AWS::EC2::Subnet', 'tenant-functions')).toHaveLength(2);
+    expect(taggedAs('AWS::EC2::SecurityGroup', 'tenant-functions')).toHaveLength(1);
+    expect(taggedAs('AWS::EC2::SecurityGroup', 'databases')).toHaveLength(1);
   });
 
   it("lets the copies (and only roles named for the platform, in the cell's account) read the tenant API versions", () => {

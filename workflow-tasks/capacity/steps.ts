@@ -10,6 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv } from '../../common/names';
 import { DEAD_ENDS } from '../check-instance/step';
 import { describeInstance } from '../create-database/step';
+import { databaseSecurityGroup } from '../lib/cell-network';
 import { cellAws, inCell, isAlreadyExists, isNotFound } from '../lib/aws';
 import { caughtError } from '../lib/handler';
 import { tagsFromList } from '../lib/tags';
@@ -55,7 +56,7 @@ const SHARED_ENGINE_VERSION = '18.3';
 export async function create({ state }: Event): Promise<void> {
   const instanceId = instanceIdOf(state);
   const rdsId = sharedInstanceRdsId(instanceId);
-  const securityGroup = process.env[TaskEnv.dedicatedSecurityGroup];
+  const securityGroup = await databaseSecurityGroup();
   try {
     await cellAws().rds.send(
       new CreateDBInstanceCommand({

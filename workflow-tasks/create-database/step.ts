@@ -10,6 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
 import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
+import { databaseSecurityGroup } from '../lib/cell-network';
 import { awsFor, cellAws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { withMasterClient } from '../lib/db';
 import { capacityFromEnv, instanceOfTenant } from '../records/capacity';
@@ -103,7 +104,7 @@ async function ensureInstance(tenant: ValidatedTenant): Promise<DBInstance> {
   const id = tenant.names.instanceId;
   const existing = await describeInstance(id);
   if (existing) return owned(existing, tenant);
-  const securityGroup = process.env[TaskEnv.dedicatedSecurityGroup];
+  const securityGroup = await databaseSecurityGroup();
   const placement = {
     DBInstanceIdentifier: id,
     DBInstanceClass: process.env[TaskEnv.dedicatedInstanceClass] ?? DEFAULT_INSTANCE_CLASS,

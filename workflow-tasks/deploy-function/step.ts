@@ -37,6 +37,7 @@ import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
 import { codeVersionOf, tenantApiArtifactKey } from '../../common/versions';
 import { deleteTenantAlarm, putTenantAlarm } from '../lib/alarms';
+import { functionNetwork } from '../lib/cell-network';
 import { cellAccount, cellAws, ignoreNotFound, isAlreadyExists, isNotFound } from '../lib/aws';
 import { requiredEnv } from '../../common/env';
 import { resultOf, tenantOf } from '../lib/handler';
@@ -188,7 +189,7 @@ async function putRolePolicy(tenant: ValidatedTenant, secretArn: string): Promis
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Resource: `arn:aws:logs:*:*:log-group:/aws/lambda/${tenant.names.functionName}:*`,
           },
-          ...(vpcConfig()
+          ...((await functionNetwork())
             ? [
                 {
                   // Lambda manages the function's network interfaces in the VPC with these; EC2 offers no
@@ -211,12 +212,10 @@ async function putRolePolicy(tenant: ValidatedTenant, secretArn: string): Promis
   );
 }
 
-/** The subnets and security group of tenant functions, when the platform runs them in a VPC (on AWS). */
-function vpcConfig(): { SubnetIds: string[]; SecurityGroupIds: string[] } | undefined {
-  const subnets = process.env[TaskEnv.tenantSubnetIds];
-  const securityGroup = process.env[TaskEnv.tenantSecurityGroupId];
-  if (!subnets || !securityGroup) return undefined;
-  return { SubnetIds: subnets.split(','), SecurityGroupIds: [securityGroup] };
+/** The subnets and security group of tenant functions in the step's cell, when they run in a VPC (on AWS). */
+async function vpcConfig(): Promise<{ SubnetIds: string[]; SecurityGroupIds: string[] } | undefined> {
+  const network = await functionNetwork();
+  return network && { SubnetIds: network.subnetIds, SecurityGroupIds: [network.securityGroupId] };
 }
 
 async function ensureFunction(
@@ -227,6 +226,7 @@ async function ensureFunction(
 ): Promise<{ fn: GetFunctionCommandOutput; created: boolean }> {
   const FunctionName = tenant.names.functionName;
   const Tags = { ...tenantTags(tenant.tenantId), [API_ID_TAG]: CREATING_API };
+  const vpc = await vpcConfig();
   try {
     const configuration = await cellAws().lambda.send(
       new CreateFunctionCommand({
@@ -246,7 +246,7 @@ async function ensureFunction(
         Timeout: 10,
         MemorySize: 256,
         Tags,
-        ...(vpcConfig() ? { VpcConfig: vpcConfig() } : {}),
+        ...(vpc ? { VpcConfig: vpc } : {}),
       }),
     );
     return { fn: { Configuration: configuration, Tags, $metadata: configuration.$metadata }, created: true };

@@ -9,6 +9,7 @@ import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -39,6 +40,8 @@ export interface AwsClients {
   readonly rds: RDSClient;
   readonly logs: CloudWatchLogsClient;
   readonly cloudwatch: CloudWatchClient;
+  /** A cell's network (lib/cell-network.ts). */
+  readonly ec2: EC2Client;
   readonly sfn: SFNClient;
   readonly serviceQuotas: ServiceQuotasClient;
   /** Service Quotas in us-east-1, where the quotas of global services (IAM) are kept. */
@@ -188,6 +191,7 @@ function makeClients(config: { credentials?: CredentialsProvider }): AwsClients 
     rds: new RDSClient(config),
     logs: new CloudWatchLogsClient(config),
     cloudwatch: new CloudWatchClient(config),
+    ec2: new EC2Client(config),
     sfn: new SFNClient(config),
     serviceQuotas: new ServiceQuotasClient(config),
     globalServiceQuotas: new ServiceQuotasClient({ ...config, region: 'us-east-1' }),
