@@ -23,30 +23,21 @@ export function cellRoleArn(account: string, roleName: string, partition = 'aws'
   return `arn:${partition}:iam::${account}:role/${roleName}`;
 }
 
-/**
- * `arn` (one of the platform's account's, such as the tenant roles' permissions boundary) as the same
- * resource in `account`, where the cell's stack made its copy; unchanged without an account.
- */
-export function inCellAccount(arn: string, account: string | undefined): string {
-  if (!account) return arn;
-  const parts = arn.split(':');
-  if (parts.length < 6 || !/^[0-9]{12}$/.test(parts[4] ?? '')) return arn;
-  parts[4] = account;
-  return parts.join(':');
-}
-
 /** Where the registry says a cell's tenants or shared instances were made (records/capacity.ts accountsInUse). */
 export interface AccountInUse {
   readonly cell: string;
   /** undefined: the platform's account. */
   readonly account: string | undefined;
-  /** Some of what is there, to name (tenant ids, instance ids). */
+  /** Some of what is there, to name (tenant ids, instance ids), and how many there are. */
   readonly holders: readonly string[];
+  readonly count: number;
 }
 
 /**
- * What `settings` would lose: each cell whose tenants or instances were made in another account than the one
- * `cellAccounts` now gives it (their resources would be looked for where they are not). Empty when none.
+ * What `settings` would lose: each cell whose tenants and instances were all made in another account than
+ * the one `cellAccounts` now gives it (their resources would be looked for where they are not). A cell whose
+ * holders are in two accounts already (recorded before this was refused) is refused only when the setting
+ * names neither. Empty when nothing is lost.
  */
 export function cellAccountChanges(
   settings: Pick<CapacitySettings, 'cellAccounts'>,
@@ -54,12 +45,20 @@ export function cellAccountChanges(
 ): string[] {
   const where = (account: string | undefined) =>
     account ? `AWS account ${account}` : "the platform's account";
-  return inUse
-    .filter(({ cell, account }) => cellAccountOf(settings, cell) !== account)
-    .map(
-      ({ cell, account, holders }) =>
-        `cellAccounts.${cell}: ${cell} is in ${where(cellAccountOf(settings, cell))} here, but ${holders.join(', ')} ` +
-        `${holders.length === 1 ? 'was' : 'were'} made in ${where(account)}, and a setting does not move them: keep ` +
-        `${cell} there (${account ? `"${cell}": "${account}"` : `no cellAccounts.${cell}`})`,
-    );
+  const keep = (cell: string, account: string | undefined) =>
+    account ? `"${cell}": "${account}"` : `no cellAccounts.${cell}`;
+  const cells = [...new Set(inUse.map((u) => u.cell))];
+  return cells.flatMap((cell) => {
+    const there = inUse.filter((u) => u.cell === cell);
+    const given = cellAccountOf(settings, cell);
+    if (there.some((u) => u.account === given)) return [];
+    const made = there.map(({ account, holders, count }) => {
+      const more = count > holders.length ? ` and ${count - holders.length} more` : '';
+      return `${holders.join(', ')}${more} ${count === 1 ? 'was' : 'were'} made in ${where(account)}`;
+    });
+    return [
+      `cellAccounts.${cell}: ${cell} is in ${where(given)} here, but ${made.join('; ')}, and a setting does not ` +
+        `move them: keep ${cell} there (${there.map((u) => keep(cell, u.account)).join(' or ')})`,
+    ];
+  });
 }

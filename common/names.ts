@@ -180,6 +180,12 @@ export const TaskEnv = {
    * locally, where the calling task's role is known in-process (lib/process-scope.ts).
    */
   taskRoleName: 'TASK_ROLE_NAME',
+  /**
+   * In a cell that is an AWS account of its own, the names of its tenant role boundary and dedicated subnet
+   * group (infra/cell-stack.ts); at home, the platform's own (TENANT_ROLE_BOUNDARY_ARN, DEDICATED_SUBNET_GROUP).
+   */
+  cellBoundaryName: 'CELL_BOUNDARY_NAME',
+  cellSubnetGroup: 'CELL_SUBNET_GROUP',
 } as const;
 
 /**

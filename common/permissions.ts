@@ -87,15 +87,6 @@ export const ALARM_REMOVAL = [
 export const USES_REGISTRY: Grant = { read: 'masterSecret' };
 
 /**
- * A cell account's network, found by its stack's tag (workflow-tasks/lib/cell-network.ts): where a tenant
- * instance goes there. These EC2 reads have no resource-level permissions.
- */
-export const FINDS_CELL_NETWORK: Grant = {
-  allow: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
-  on: ['*'],
-};
-
-/**
  * The AWS quotas placement counts against as the account has them (workflow-tasks/lib/service-quotas.ts):
  * their applied values in Service Quotas (a global service's in us-east-1), and what the account holds of
  * them beside the tenants: its roles (ListRoles has no resource-level permission) and its RDS instances.

@@ -6,7 +6,7 @@ import { checkWithCdkNag } from './nag';
 import { PlatformStack, type PlatformConfig } from './platform-stack';
 
 const app = new App();
-const text = (key: keyof PlatformConfig): string | undefined => {
+const text = (key: keyof PlatformConfig | 'platformAccount'): string | undefined => {
   const value: unknown = app.node.tryGetContext(key);
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
@@ -32,8 +32,13 @@ const quotas = (): CapacitySettings | undefined => {
 };
 
 const capacity = quotas();
+/**
+ * The platform's account: the one cdk runs with (CDK_DEFAULT_ACCOUNT), or the context `platformAccount`,
+ * which a cell's stack needs when it is deployed with that cell's account's credentials (docs/deploy.md).
+ */
+const platformAccount = text('platformAccount') ?? process.env.CDK_DEFAULT_ACCOUNT;
 const stack = new PlatformStack(app, 'TenantPlatform', {
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  env: { account: platformAccount, region: process.env.CDK_DEFAULT_REGION },
   description: 'Tenant onboarding platform: one Step Functions execution per tenant',
   platformDomain: text('platformDomain'),
   siteCertificateArn: text('siteCertificateArn'),
@@ -58,7 +63,7 @@ const cells = Object.entries(capacity?.cellAccounts ?? {}).map(
     new CellStack(app, `TenantPlatform-${cell}`, {
       env: { account, region: process.env.CDK_DEFAULT_REGION },
       description: `Tenant platform ${cell}: the task roles' copies, the tenant role boundary and the network of its tenants`,
-      platform: stack,
+      platform: stack.cellSource,
       cell,
       cidr: cellCidr(cell),
       natGateways: number('natGateways'),

@@ -1,18 +1,19 @@
 /**
  * A cell that is an AWS account of its own (common/cells.ts): what its account needs before the platform
  * can make tenants there. The platform's stack (the control plane) deploys first; then one of these per
- * cell account, in the platform's region:
- * - **each task Lambda's role, copied**: the same name (infra/cell-access.ts), trusted by that role alone,
- *   with the statements of the platform role that grant on resources by pattern (a tenant's function, role,
- *   API, log group, alarm, secret, instances), which CloudFormation fills with this account; statements on
- *   the platform's own resources (the registry, the state machines, the buckets, the bus) are not copied,
- *   as they are not here. The copies also read the tenant API versions from the platform's artifact bucket
- *   (CreateFunction here reads them there; the bucket lets these names in);
- * - **the tenant roles' permissions boundary**, by the platform's boundary's name (Deploy function creates
- *   every tenant role under it);
+ * cell account, in the platform's region (docs/deploy.md):
+ * - **each task Lambda's role that has work in a cell, copied** (infra/cell-access.ts `cellCopies`): the
+ *   same name, trusted by that role alone, with its grants on a tenant's resources (its function, role,
+ *   API, log group, alarm, secret, instances), which CloudFormation fills with this account; nothing on the
+ *   platform's own resources (the registry, the state machines, the buckets, the bus, the distributions).
+ *   The copies that make or update functions also read the tenant API versions from the platform's
+ *   artifact bucket (the bucket lets them in), and those that place a function or an instance find the
+ *   cell's network;
+ * - **the tenant roles' permissions boundary** (Deploy function creates every tenant role here under it)
+ *   and the dedicated instances' **subnet group**, by the names the tasks are told (cellNames);
  * - **the network** of the cell's tenant functions and databases (the platform's layout, in its own address
- *   range), tagged so the tasks find it (workflow-tasks/lib/cell-network.ts), the dedicated instances' subnet
- *   group by the platform's subnet group's name and the shared instances' parameter group by its name.
+ *   range), tagged so the tasks find it (workflow-tasks/lib/cell-network.ts), and the shared instances'
+ *   parameter group by its name.
  * Not here (yet): a route between the platform's VPC and the cell's (peering or a transit gateway), without
  * which the platform's database tasks cannot reach the cell's instances.
  */
@@ -26,11 +27,12 @@ import type { Construct, IConstruct } from 'constructs';
 import { cellRoleArn } from '../common/cells';
 import { PlatformNames } from '../common/names';
 import {
-  cellNames,
+  cellCopies,
   inCell,
-  sameNamed,
-  taskRoleStatements,
-  type CellNames,
+  logicalIdOf,
+  placesInNetwork,
+  readsVersions,
+  type CellSource,
   type Statement,
 } from './cell-access';
 import { PlatformNetwork } from './network';
@@ -38,13 +40,8 @@ import { sharedParameterGroup } from './shared-database';
 import { tenantRoleBoundary } from './tenant-role-boundary';
 
 export interface CellStackProps extends StackProps {
-  /** The platform's stack, given its cell accounts (its task roles are named). */
-  readonly platform: Stack;
-  /**
-   * The names of the platform's tenant role boundary and dedicated subnet group, which the cell's have too.
-   * @default the platform stack's (cellNames)
-   */
-  readonly names?: CellNames;
+  /** The platform, given its cell accounts (its task roles are named). */
+  readonly platform: CellSource;
   /** The cell, `cell-<n>`. */
   readonly cell: string;
   /** The cell VPC's address range: another than the platform's and every other cell's. */
@@ -73,7 +70,7 @@ export class CellStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CellStackProps) {
     super(scope, id, props);
-    const { platform } = props;
+    const { stack: platform, names } = props.platform;
     this.platformName = platform.stackName;
     for (const [what, account] of [
       ['the cell', this.account],
@@ -87,7 +84,6 @@ export class CellStack extends Stack {
       throw new Error(`CellStack ${id}: ${props.cell} is in the platform's account ${this.account}`);
     this.addStackDependency(platform, "the copies' trust names the platform's task roles");
 
-    const names = props.names ?? cellNames(platform.stackName);
     this.tenantRoleBoundary = tenantRoleBoundary(this, 'TenantFunctionBoundary', names.boundary);
     this.network = new PlatformNetwork(this, 'Network', {
       natGateways: props.natGateways ?? 1,
@@ -114,28 +110,39 @@ export class CellStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    // The tenant API versions, in the platform's account only (its bucket lets these copies in).
     const artifacts: Statement = {
       Effect: 'Allow',
       Action: 's3:GetObject',
       Resource: `arn:${this.partition}:s3:::*/${PlatformNames.tenantApiArtifactPrefix}*`,
       Condition: { StringEquals: { 's3:ResourceAccount': platform.account } },
     };
-    // The platform's boundary and subnet group: what names them names the cell's.
-    const { boundary, subnetGroup: group } = sameNamed(platform, names);
-    const sameInCell = new Map<string, unknown>([
-      ...(boundary ? [[boundary, this.tenantRoleBoundary.managedPolicyArn] as const] : []),
-      ...(group ? [[group, subnetGroup.subnetGroupName] as const] : []),
+    // A function or an instance goes in the cell's network, found by its tag (no resource-level permissions).
+    const findsNetwork: Statement = {
+      Effect: 'Allow',
+      Action: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
+      Resource: '*',
+    };
+    // The platform's boundary and subnet group: a grant naming them names the cell's.
+    const counterparts = new Map<string, unknown>([
+      [logicalIdOf(platform, props.platform.boundary), this.tenantRoleBoundary.managedPolicyArn],
+      ...(props.platform.subnetGroup
+        ? [[logicalIdOf(platform, props.platform.subnetGroup), subnetGroup.subnetGroupName] as const]
+        : []),
     ]);
     const accounts = { platform: platform.account, cell: this.account };
-    for (const { roleName, statements } of taskRoleStatements(platform)) {
-      const copied = statements.flatMap((st) => inCell(st, accounts, sameInCell) ?? []);
-      if (copied.length === 0) continue;
-      const uses = (action: string) => JSON.stringify(copied).includes(action);
+    for (const copy of cellCopies(props.platform)) {
+      const { roleName } = copy;
+      const statements = [
+        ...copy.statements.map((st) => inCell(st, accounts, counterparts)),
+        ...(readsVersions(copy) ? [artifacts] : []),
+        ...(placesInNetwork(copy) ? [findsNetwork] : []),
+      ];
       this.roles.set(
         roleName,
         new iam.CfnRole(this, roleName, {
           roleName,
-          description: `${props.cell}'s copy of the platform task role ${roleName}: its grants, in this account`,
+          description: `${props.cell}'s copy of the platform task role ${roleName}: its grants on tenant resources, in this account`,
           assumeRolePolicyDocument: {
             Version: '2012-10-17',
             Statement: [
@@ -147,16 +154,7 @@ export class CellStack extends Stack {
             ],
           },
           policies: [
-            {
-              policyName: 'in-the-cell',
-              policyDocument: {
-                Version: '2012-10-17',
-                Statement: [
-                  ...copied,
-                  ...(uses('lambda:CreateFunction') || uses('lambda:UpdateFunctionCode') ? [artifacts] : []),
-                ],
-              },
-            },
+            { policyName: 'in-the-cell', policyDocument: { Version: '2012-10-17', Statement: statements } },
           ],
         }),
       );

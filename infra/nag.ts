@@ -81,16 +81,16 @@ const BOUNDARY_REASON =
 /** A cell's stack (infra/cell-stack.ts): its copies of the task roles grant what the platform's do. */
 function acknowledgeCellFindings(cell: CellStack): void {
   const { account, region } = placeOf(cell);
-  // The platform's own state machines' executions by name (copied, they name nothing here).
-  const platformMachines = ['domain', 'capacity', 'onboarding'].map(
-    (name) =>
-      `Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${cell.platformName}-${name}:*`,
-  );
   for (const role of cell.roles.values()) {
     iam5(
       role,
-      [...tenantPatterns(cell), ...platformMachines, 'Resource::*'],
+      tenantPatterns(cell),
       `The grants of the platform's task role of the same name on this account's resources (acknowledged there): ${TENANT_PATTERNS_REASON}`,
+    );
+    iam5(
+      role,
+      ['Resource::*'],
+      "Actions with no resource-level permissions: the EC2 Describe calls that find the cell's network and that CreateFunction makes for a VpcConfig, logs:DescribeLogGroups, and (placement) iam:ListRoles.",
     );
     iam5(
       role,
@@ -162,7 +162,7 @@ function acknowledgeNagFindings(stack: PlatformStack): void {
     iam5(
       fn,
       ['Resource::*'],
-      "Actions with no resource-level permissions: X-Ray trace writes, (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig, (a tenant instance or function in a cell) finding the cell's network by its tag, and (placement) iam:ListRoles, counting the account's roles beside the tenants'.",
+      "Actions with no resource-level permissions: X-Ray trace writes, (Deploy function) the EC2 Describe calls CreateFunction makes for a VpcConfig, and (placement) iam:ListRoles, counting the account's roles beside the tenants'.",
     );
   }
   for (const workflow of [onboarding, release, suspension, offboarding, cleanup, domain, capacity, move]) {

@@ -26,7 +26,7 @@ import { SharedDatabase } from './shared-database';
 import { DomainEdge } from './domain-edge';
 import { TenantDomain } from './tenant-domain';
 import { AddCapacity } from './add-capacity';
-import { cellNames, grantCellAccess } from './cell-access';
+import { cellNames, grantCellAccess, type CellSource } from './cell-access';
 import type { CapacitySettings } from '../common/capacity';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
@@ -111,13 +111,12 @@ export class PlatformStack extends Stack {
   readonly controlPlane: ControlPlaneApi;
   readonly deadLetterQueue: sqs.Queue;
   readonly operations: PlatformOperations;
+  /** What a cell's own stack copies of this one (infra/cell-stack.ts). */
+  readonly cellSource: CellSource;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
     super(scope, id, props);
     const logRetention = retentionOf(props.logRetentionDays ?? 30);
-    // Cells in accounts of their own find the boundary and the subnet group by name (infra/cell-stack.ts).
-    const cellAccounts = Object.values(props.quotas?.cellAccounts ?? {});
-    const inCells = cellAccounts.length > 0;
     if (Boolean(props.platformDomain) !== Boolean(props.siteCertificateArn))
       throw new Error('PlatformStack: platformDomain and siteCertificateArn go together');
 
@@ -132,7 +131,6 @@ export class PlatformStack extends Stack {
       multiAz: props.sharedDbMultiAz ?? true,
       backupRetentionDays: props.backupRetentionDays ?? 7,
       logRetention,
-      dedicatedSubnetGroupName: inCells ? cellNames(this.stackName).subnetGroup : undefined,
     });
     this.database = database;
     const web = new PlatformWeb(this, 'Web', {
@@ -155,11 +153,7 @@ export class PlatformStack extends Stack {
       accessLogs: web.accessLogs,
     });
     this.archive = archive;
-    const tenantRoleBoundary = tenantRoleBoundaryPolicy(
-      this,
-      'TenantFunctionBoundary',
-      inCells ? cellNames(this.stackName).boundary : undefined,
-    );
+    const tenantRoleBoundary = tenantRoleBoundaryPolicy(this, 'TenantFunctionBoundary');
     this.tenantRoleBoundary = tenantRoleBoundary;
 
     const domainEdge = new DomainEdge(this, 'DomainEdge', {
@@ -348,7 +342,13 @@ export class PlatformStack extends Stack {
     });
     this.operations = operations;
     this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
-    grantCellAccess(this, cellAccounts, web.artifactBucket);
+    this.cellSource = {
+      stack: this,
+      boundary: tenantRoleBoundary,
+      subnetGroup: database.dedicatedSubnetGroup,
+      names: cellNames(this.stackName),
+    };
+    grantCellAccess(this.cellSource, Object.values(props.quotas?.cellAccounts ?? {}), web.artifactBucket);
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'DomainStateMachineArn', { value: this.domain.stateMachine.stateMachineArn });

@@ -32,8 +32,6 @@ export interface SharedDatabaseProps {
   readonly multiAz: boolean;
   readonly backupRetentionDays: number;
   readonly logRetention: logs.RetentionDays;
-  /** The dedicated instances' subnet group's name. @default - CloudFormation's */
-  readonly dedicatedSubnetGroupName?: string;
 }
 
 /**
@@ -92,7 +90,6 @@ export class SharedDatabase extends Construct {
     this.dedicatedSubnetGroup = new rds.SubnetGroup(this, 'DedicatedSubnetGroup', {
       vpc,
       vpcSubnets: subnets,
-      subnetGroupName: props.dedicatedSubnetGroupName,
       description: 'Dedicated-tier tenant instances',
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -189,6 +189,9 @@ export async function bootstrapPlatform(
       [TaskEnv.alarmTopicArn]: alarmTopicArn,
       [TaskEnv.tenantRoleBoundaryArn]: boundaryArn,
       [TaskEnv.dedicatedSubnetGroup]: LocalPlatformNames.dedicatedSubnetGroup,
+      // A cell account's own (bootstrapCellAccounts; the local cell stacks name them the same).
+      [TaskEnv.cellBoundaryName]: LocalPlatformNames.tenantRoleBoundary,
+      [TaskEnv.cellSubnetGroup]: LocalPlatformNames.dedicatedSubnetGroup,
     };
   } finally {
     for (const client of [s3, secrets, events, cloudfront, sns, cloudformation, iam]) client.destroy();
@@ -196,9 +199,9 @@ export async function bootstrapPlatform(
 }
 
 /**
- * What a cell's stack makes in its own account (common/cells.ts): the tenant roles' permissions boundary,
- * the same document on that account's resources. (The tasks' roles there are the IAM check's copies of
- * theirs, local/iam/enforcer.ts.)
+ * What a cell's stack makes in its own account (common/cells.ts, infra/cell-stack.ts) that the emulator
+ * must hold: the tenant roles' permissions boundary, the same document on that account's resources. (The
+ * copies of the tasks' roles are held by the IAM check, local/iam/enforcer.ts.)
  */
 async function bootstrapCellAccounts(
   endpoint: string,

@@ -74,8 +74,8 @@ export class LocalIam {
 
   /**
    * Undefined when the policies of the principal's role allow every authorization the request needs. In a
-   * cell's account (common/cells.ts), a task's role is that account's copy of it: the same grants, on the
-   * same resources of that account.
+   * cell's account (common/cells.ts), a task's role is that account's copy of it, as the cell's stack
+   * synthesizes it (infra/cell-stack.ts): its grants on a tenant's resources there.
    */
   async authorize(
     who: string | (Principal & { role: string }),

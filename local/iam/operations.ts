@@ -9,6 +9,7 @@
  * An operation missing here throws UnmappedOperation: the endpoint answers it with an error naming it, so
  * a task that starts calling something new fails loudly until its authorization is written down.
  */
+import { LOCAL_ACCOUNT } from '../account';
 import type { LocalRole } from './roles';
 import {
   readTenantInput,
@@ -580,13 +581,18 @@ function lambdaRest(request: WireRequest, local: LocalAccount): Authorization[] 
   throw new UnmappedOperation(`lambda ${method} ${path}`);
 }
 
-/** Lambda reads a function's code from S3 with the caller's permissions. */
+/**
+ * Lambda reads a function's code from S3 with the caller's permissions, from the platform's artifact bucket
+ * (in the platform's account, wherever the function is made: `s3:ResourceAccount`, which a cell's copy of a
+ * role is held to, infra/cell-stack.ts).
+ */
 function codeRead(code: { S3Bucket?: string; S3Key?: string; S3ObjectVersion?: string }): Authorization[] {
   if (!code.S3Bucket || !code.S3Key) return [];
   return [
     {
       action: code.S3ObjectVersion ? 's3:GetObjectVersion' : 's3:GetObject',
       resource: `arn:aws:s3:::${code.S3Bucket}/${code.S3Key}`,
+      context: { 's3:ResourceAccount': LOCAL_ACCOUNT },
     },
   ];
 }

@@ -90,6 +90,7 @@ export function localDefinitions(
   };
   const eventBus = events.EventBus.fromEventBusName(stack, 'Bus', PlatformNames.eventBus);
   const domains = localDomainSettings();
+  const boundary = tenantRoleBoundary(stack, 'Boundary', LocalPlatformNames.tenantRoleBoundary);
   const onboarding = new TenantOnboarding(stack, 'TenantOnboarding', {
     domains,
     artifactBucket,
@@ -101,7 +102,7 @@ export function localDefinitions(
     sharedDatabase: { host: '127.0.0.1', port: 5432 },
     logRetention,
     network,
-    tenantRoleBoundary: tenantRoleBoundary(stack, 'Boundary', LocalPlatformNames.tenantRoleBoundary),
+    tenantRoleBoundary: boundary,
     dedicated: {
       instanceClass: 'db.t4g.micro',
       subnetGroupName: LocalPlatformNames.dedicatedSubnetGroup,
@@ -172,11 +173,16 @@ export function localDefinitions(
       `arn:aws:sqs:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:local-dead-letters`,
     ),
   });
-  const names = {
-    boundary: LocalPlatformNames.tenantRoleBoundary,
-    subnetGroup: LocalPlatformNames.dedicatedSubnetGroup,
+  // A cell account's boundary and subnet group are named as the platform's are locally (bootstrap).
+  const source = {
+    stack,
+    boundary,
+    names: {
+      boundary: LocalPlatformNames.tenantRoleBoundary,
+      subnetGroup: LocalPlatformNames.dedicatedSubnetGroup,
+    },
   };
-  grantCellAccess(stack, Object.values(cellAccounts), artifactBucket, names);
+  grantCellAccess(source, Object.values(cellAccounts), artifactBucket);
   // Each cell account's stack, as `cdk deploy` makes it there: its copies of the roles are what the tasks
   // may do in it (the IAM check's roles there).
   const cellRoles = new Map(
@@ -184,10 +190,9 @@ export function localDefinitions(
       const env = { account, region: LocalPlatformNames.region };
       const cellStack = new CellStack(app, `Local-${cell}`, {
         env,
-        platform: stack,
+        platform: source,
         cell,
         cidr: cellCidr(cell),
-        names,
       });
       return [account, cellRoleCopies(cellStack, env)] as const;
     }),

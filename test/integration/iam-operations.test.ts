@@ -338,7 +338,12 @@ const CASES: [string, () => Sendable, unknown, Authorization[]][] = [
         context: { 'iam:PassedToService': 'lambda.amazonaws.com' },
       },
       { action: 'lambda:TagResource', resource: arn('lambda', 'function:tenant-acme-api') },
-      { action: 's3:GetObject', resource: 'arn:aws:s3:::artifacts/tenant-api/1.zip' },
+      // The code is read from the platform's bucket, in its account, wherever the function is made.
+      {
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::artifacts/tenant-api/1.zip',
+        context: { 's3:ResourceAccount': '123456789012' },
+      },
     ],
   ],
   [
@@ -351,7 +356,12 @@ const CASES: [string, () => Sendable, unknown, Authorization[]][] = [
     }),
     [
       { action: 'lambda:UpdateFunctionCode', resource: arn('lambda', 'function:tenant-acme-api') },
-      { action: 's3:GetObject', resource: 'arn:aws:s3:::artifacts/tenant-api/2.zip' },
+      // The code is read from the platform's bucket, in its account, wherever the function is made.
+      {
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::artifacts/tenant-api/2.zip',
+        context: { 's3:ResourceAccount': '123456789012' },
+      },
     ],
   ],
   [

@@ -75,18 +75,34 @@ describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', 
   });
 
   it('names each cell whose tenants or instances were made in another account than the settings now give it', () => {
-    const settings = capacitySettings({ cells: 3, cellAccounts: { 'cell-1': '111122223333' } }, 'q');
+    const settings = capacitySettings({ cells: 4, cellAccounts: { 'cell-1': '111122223333' } }, 'q');
     const inUse = [
-      { cell: 'cell-1', account: undefined, holders: ['a-shop'] },
-      { cell: 'cell-2', account: undefined, holders: ['b-shop', 'shared-1'] },
-      { cell: 'cell-3', account: '210987654321', holders: ['c-shop'] },
+      { cell: 'cell-1', account: undefined, holders: ['a-shop'], count: 1 },
+      { cell: 'cell-2', account: undefined, holders: ['b-shop', 'c-shop', 'shared-1'], count: 5 },
+      { cell: 'cell-3', account: '210987654321', holders: ['d-shop'], count: 1 },
+      // Split before such settings were refused: refused only when the setting names neither account.
+      { cell: 'cell-4', account: undefined, holders: ['e-shop'], count: 1 },
+      { cell: 'cell-4', account: '444455556666', holders: ['f-shop', 'g-shop'], count: 2 },
     ];
     expect(cellAccountChanges(settings, inUse)).toEqual([
       "cellAccounts.cell-1: cell-1 is in AWS account 111122223333 here, but a-shop was made in the platform's " +
         'account, and a setting does not move them: keep cell-1 there (no cellAccounts.cell-1)',
-      "cellAccounts.cell-3: cell-3 is in the platform's account here, but c-shop was made in AWS account " +
+      "cellAccounts.cell-3: cell-3 is in the platform's account here, but d-shop was made in AWS account " +
         '210987654321, and a setting does not move them: keep cell-3 there ("cell-3": "210987654321")',
     ]);
-    expect(cellAccountChanges(capacitySettings({ cells: 3 }, 'q'), inUse.slice(0, 2))).toEqual([]);
+    const moved = capacitySettings(
+      { cells: 4, cellAccounts: { 'cell-2': '777788889999', 'cell-4': '444455556666' } },
+      'q',
+    );
+    expect(cellAccountChanges(moved, inUse.slice(1, 2))).toEqual([
+      "cellAccounts.cell-2: cell-2 is in AWS account 777788889999 here, but b-shop, c-shop, shared-1 and 2 more were made in the platform's account, and a setting does not move them: keep cell-2 there (no cellAccounts.cell-2)",
+    ]);
+    expect(cellAccountChanges(moved, inUse.slice(3))).toEqual([]);
+    const neither = capacitySettings({ cells: 4, cellAccounts: { 'cell-4': '999988887777' } }, 'q');
+    expect(cellAccountChanges(neither, inUse.slice(3))).toEqual([
+      'cellAccounts.cell-4: cell-4 is in AWS account 999988887777 here, but e-shop was made in the ' +
+        "platform's account; f-shop, g-shop were made in AWS account 444455556666, and a setting does not move " +
+        'them: keep cell-4 there (no cellAccounts.cell-4 or "cell-4": "444455556666")',
+    ]);
   });
 });

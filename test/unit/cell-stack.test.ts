@@ -7,6 +7,7 @@ import { capacitySettings } from '../../common/capacity';
 import { PlatformNames, TaskEnv } from '../../common/names';
 import { CellStack, cellCidr } from '../../infra/cell-stack';
 import { checkWithCdkNag } from '../../infra/nag';
+import { localDefinitions } from '../../local/stepfunctions/asl';
 import { PlatformStack } from '../../infra/platform-stack';
 
 const PLATFORM = '123456789012';
@@ -33,7 +34,7 @@ function synth() {
   });
   const cell = new CellStack(app, 'TenantPlatform-cell-2', {
     env: { account: CELL, region: REGION },
-    platform,
+    platform: platform.cellSource,
     cell: 'cell-2',
     cidr: cellCidr('cell-2'),
   });
@@ -94,16 +95,56 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
         ],
       });
     }
-    // A role with nothing to do in a cell (starting onboardings from signup events) has no copy.
-    expect(copies.map((c) => c.Properties.RoleName)).not.toContain('TenantPlatform-signup');
+    // A role with nothing to do in a cell has no copy: starting onboardings from signup events, a
+    // customer's domain's distribution tenants (the edge stays home), writing the registry.
+    const names = copies.map((c) => String(c.Properties.RoleName));
+    for (const without of [
+      'TenantPlatform-signup',
+      'TenantPlatform-domain-claim',
+      'TenantPlatform-domain-check',
+      'TenantPlatform-attach-domain-run',
+      'TenantPlatform-offboarding-markOffboarded',
+      'TenantPlatform-release-plan',
+    ])
+      expect(names).not.toContain(without);
+    // The domain workflow reads the tenant's API where it is.
+    expect(names).toContain('TenantPlatform-domain-requestCertificates');
+  });
+
+  it('is what the local IAM check enforces in a cell account: the same roles with the same actions', () => {
+    const local = localDefinitions('LOCAL', { 'cell-2': CELL }).cellRoles.get(CELL) ?? [];
+    const actionsOf = (statements: readonly { Action?: unknown }[]) =>
+      [...new Set(statements.flatMap((st) => [st.Action].flat() as string[]))].sort();
+    const byFunction = (prefix: string, roles: { name: string; actions: string[] }[]) =>
+      Object.fromEntries(roles.map((r) => [r.name.slice(prefix.length), r.actions]));
+    expect(
+      byFunction(
+        'tenant-',
+        local.map((r) => ({
+          name: r.name,
+          actions: actionsOf(r.policies.flatMap((p) => p.document.Statement as { Action?: unknown }[])),
+        })),
+      ),
+    ).toEqual(
+      byFunction(
+        'TenantPlatform-',
+        copies
+          // The control plane's API is the local platform's own (tenantctl cells reads it in-process).
+          .filter((c) => c.Properties.RoleName !== 'TenantPlatform-control-plane')
+          .map((c) => ({ name: String(c.Properties.RoleName), actions: actionsOf(statementsOf(c)) })),
+      ),
+    );
   });
 
   it("grants what the platform's role grants on tenant resources, in the cell's account, and nothing of the platform's own", () => {
     for (const copy of copies) {
       const text = JSON.stringify(statementsOf(copy));
-      // The platform's account only in the artifact bucket's condition; no platform resource by reference.
+      // The platform's account only in the artifact bucket's condition; no platform resource by reference
+      // or by name: no state machine, distribution, bus, queue or bucket of its.
       expect(text.replaceAll(`"s3:ResourceAccount":"${PLATFORM}"`, '')).not.toContain(PLATFORM);
-      expect(text).not.toMatch(/"Fn::GetAtt"|sts:AssumeRole|xray:/);
+      expect(text).not.toMatch(/"Fn::GetAtt"|sts:AssumeRole|xray:|states:|cloudfront:|events:|sqs:|sns:/);
+      expect(text.replace(':s3:::*/tenant-api/*', '')).not.toContain(':s3:');
+      expect(text).not.toMatch(/secret:platform|tenant-imports/);
       // The cell's own boundary and subnet group, by the platform's ones' names.
       expect(text).not.toMatch(/"Ref":"(?!AWS::)(?!TenantFunctionBoundary)(?!DedicatedSubnetGroup)/);
     }
@@ -128,16 +169,34 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
     expect(register).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  it('names the boundary and the dedicated subnet group the same in both accounts', () => {
+  it("names its boundary and subnet group as the tasks are told, and leaves the platform's named as they were", () => {
     const named = (resources: Resource[], type: string, key: string) =>
       resources.filter((r) => r.Type === type).map((r) => r.Properties[key]);
-    const boundary = 'TenantPlatform-tenant-role-boundary';
-    expect(named(built.platform, 'AWS::IAM::ManagedPolicy', 'ManagedPolicyName')).toContain(boundary);
+    const told = (variable: string) =>
+      new Set(
+        built.platform
+          .filter((r) => r.Type === 'AWS::Lambda::Function')
+          .flatMap(
+            (r) =>
+              (r.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.[
+                variable
+              ] ?? [],
+          ),
+      );
+    const boundary = 'TenantPlatform-cell-tenant-role-boundary';
+    expect(told(TaskEnv.cellBoundaryName)).toEqual(new Set([boundary]));
     expect(named(built.cell, 'AWS::IAM::ManagedPolicy', 'ManagedPolicyName')).toEqual([boundary]);
-    const group = 'tenantplatform-dedicated';
-    // Beside the shared instance's own (CloudFormation names it).
-    expect(named(built.platform, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([undefined, group]);
+    const group = 'tenantplatform-cell-dedicated';
+    expect(told(TaskEnv.cellSubnetGroup)).toEqual(new Set([group]));
     expect(named(built.cell, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([group]);
+    // Adding a cell account replaces none of the platform's: CloudFormation names them as before.
+    expect(named(built.platform, 'AWS::IAM::ManagedPolicy', 'ManagedPolicyName')).toEqual(
+      expect.not.arrayContaining([expect.stringContaining('boundary')]),
+    );
+    expect(named(built.platform, 'AWS::RDS::DBSubnetGroup', 'DBSubnetGroupName')).toEqual([
+      undefined,
+      undefined,
+    ]);
     expect(named(built.cell, 'AWS::EC2::VPC', 'CidrBlock')).toEqual(['10.2.0.0/16']);
     // The shared instances add-capacity makes there take the platform's parameter group by its name.
     expect(named(built.cell, 'AWS::RDS::DBParameterGroup', 'DBParameterGroupName')).toEqual([
@@ -159,22 +218,24 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
     expect(taggedAs('AWS::EC2::SecurityGroup', 'databases')).toHaveLength(1);
   });
 
-  it("lets the copies (and only roles named for the platform, in the cell's account) read the tenant API versions", () => {
+  it("lets the copies that make or update functions, by name, in the cell's account, read the tenant API versions", () => {
     const policies = built.platform
       .filter((r) => r.Type === 'AWS::S3::BucketPolicy')
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
     const forCells = policies.filter((s) => JSON.stringify(s).includes(CELL));
     expect(forCells).toHaveLength(1);
-    expect(forCells[0]).toMatchObject({
-      Action: 's3:GetObject',
-      Condition: {
-        ArnLike: {
-          'aws:PrincipalArn': [
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${CELL}:role/TenantPlatform-*`]] },
-          ],
-        },
-      },
-    });
+    const readers = (
+      (forCells[0]?.Condition as { ArnEquals: { 'aws:PrincipalArn': { 'Fn::Join': [string, unknown[]] }[] } })
+        .ArnEquals['aws:PrincipalArn'] ?? []
+    ).map((arn) => String(arn['Fn::Join'][1][2]));
+    expect(forCells[0]?.Action).toBe('s3:GetObject');
+    expect(readers.sort()).toEqual(
+      copies
+        .filter((c) => JSON.stringify(statementsOf(c)).match(/lambda:(CreateFunction|UpdateFunctionCode)/))
+        .map((c) => `:iam::${CELL}:role/${String(c.Properties.RoleName)}`)
+        .sort(),
+    );
+    expect(readers).toContain(`:iam::${CELL}:role/TenantPlatform-deploy-function-run`);
     expect(JSON.stringify(forCells[0]?.Resource)).toContain('/tenant-api/*');
   });
 
@@ -186,7 +247,7 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
       () =>
         new CellStack(app, 'A', {
           env: { account: CELL },
-          platform: unknown,
+          platform: unknown.cellSource,
           cell: 'cell-2',
           cidr: '10.2.0.0/16',
         }),
@@ -196,7 +257,7 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
       () =>
         new CellStack(app, 'B', {
           env: { account: CELL, region: REGION },
-          platform: home,
+          platform: home.cellSource,
           cell: 'cell-2',
           cidr: '10.2.0.0/16',
         }),

@@ -916,6 +916,17 @@ describe('cells that are AWS accounts of their own (common/cells.ts)', () => {
 
   it('adds nothing while every cell is in the platform account', () => {
     expect(assumeStatements(resources)).toEqual([]);
+    // No role is named (CloudFormation names them as before), no bucket lets another account in.
+    const functionRoles = new Set(
+      ofType('AWS::Lambda::Function').map(
+        ([, fn]) => (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0],
+      ),
+    );
+    expect(
+      ofType('AWS::IAM::Role').filter(([id, r]) => functionRoles.has(id) && r.Properties?.RoleName),
+    ).toEqual([]);
+    expect(JSON.stringify(ofType('AWS::S3::BucketPolicy'))).not.toContain('aws:PrincipalArn');
+    expect(JSON.stringify(resources)).not.toMatch(/CELL_BOUNDARY_NAME|CELL_SUBNET_GROUP/);
     const named = ofType('AWS::Lambda::Function').filter(([, r]) =>
       JSON.stringify(r.Properties?.Environment ?? {}).includes(TaskEnv.taskRoleName),
     );

@@ -1,6 +1,5 @@
 import { PlatformNames } from '../../common/names';
 import {
-  FINDS_CELL_NETWORK,
   inAccount,
   PlatformArns,
   TenantArns,
@@ -23,7 +22,6 @@ export const permissions: WorkflowPermissions = {
     },
     { allow: ['rds:DescribeDBInstances'], on: [PlatformArns.sharedInstances] },
     { allow: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'], on: [TenantArns.rdsSecrets] },
-    FINDS_CELL_NETWORK,
   ],
   check: [{ allow: ['rds:DescribeDBInstances'], on: [PlatformArns.sharedInstances] }],
   register: [USES_REGISTRY],

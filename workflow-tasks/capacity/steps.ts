@@ -10,7 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv } from '../../common/names';
 import { DEAD_ENDS } from '../check-instance/step';
 import { describeInstance } from '../create-database/step';
-import { databaseSecurityGroup } from '../lib/cell-network';
+import { databaseSecurityGroup, dedicatedSubnetGroup } from '../lib/cell-network';
 import { cellAws, inCell, isAlreadyExists, isNotFound } from '../lib/aws';
 import { caughtError } from '../lib/handler';
 import { tagsFromList } from '../lib/tags';
@@ -74,7 +74,7 @@ export async function create({ state }: Event): Promise<void> {
         PubliclyAccessible: false,
         BackupRetentionPeriod: 7,
         DeletionProtection: false,
-        DBSubnetGroupName: process.env[TaskEnv.dedicatedSubnetGroup],
+        DBSubnetGroupName: dedicatedSubnetGroup(),
         VpcSecurityGroupIds: securityGroup ? [securityGroup] : undefined,
         Tags: [
           { Key: SHARED_INSTANCE_TAG, Value: instanceId },

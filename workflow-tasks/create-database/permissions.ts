@@ -1,6 +1,5 @@
 import {
   ALARM_REMOVAL,
-  FINDS_CELL_NETWORK,
   inAccount,
   TenantArns,
   USES_REGISTRY,
@@ -37,7 +36,6 @@ export const permissions: StepPermissions = {
     },
     // ManageMasterUserPassword: RDS creates the master secret, encrypted with the default key.
     { allow: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'], on: [TenantArns.rdsSecrets] },
-    FINDS_CELL_NETWORK,
   ],
   undo: [
     USES_REGISTRY,

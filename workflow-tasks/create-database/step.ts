@@ -10,7 +10,7 @@ import { OnboardingError, PermanentErrors } from '../../common/errors';
 import { finalSnapshotId, TaskEnv } from '../../common/names';
 import { exportOrigin } from '../../common/offboarding';
 import { deleteTenantAlarm } from '../lib/alarms';
-import { databaseSecurityGroup } from '../lib/cell-network';
+import { databaseSecurityGroup, dedicatedSubnetGroup } from '../lib/cell-network';
 import { awsFor, cellAws, isAlreadyExists, isNotFound } from '../lib/aws';
 import { withMasterClient } from '../lib/db';
 import { capacityFromEnv, instanceOfTenant } from '../records/capacity';
@@ -114,7 +114,7 @@ async function ensureInstance(tenant: ValidatedTenant): Promise<DBInstance> {
     BackupRetentionPeriod: 7,
     CopyTagsToSnapshot: true,
     DeletionProtection: false,
-    DBSubnetGroupName: process.env[TaskEnv.dedicatedSubnetGroup],
+    DBSubnetGroupName: dedicatedSubnetGroup(),
     VpcSecurityGroupIds: securityGroup ? [securityGroup] : undefined,
     Tags: tagList(tenant.tenantId),
   };

@@ -32,7 +32,6 @@ import {
   type AliasConfiguration,
   type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
-import { inCellAccount } from '../../common/cells';
 import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { PlatformNames, TaskEnv, TenantApiEnv, tenantResourceNames } from '../../common/names';
 import { codeVersionOf, tenantApiArtifactKey } from '../../common/versions';
@@ -143,9 +142,7 @@ export async function undo(event: TaskEvent): Promise<void> {
 async function ensureRole(tenant: ValidatedTenant): Promise<Role> {
   const { iam } = cellAws();
   const RoleName = tenant.names.functionRoleName;
-  // The boundary's copy in the cell's account, where the role is made.
-  const deployed = process.env[TaskEnv.tenantRoleBoundaryArn];
-  const boundary = deployed && inCellAccount(deployed, cellAccount());
+  const boundary = boundaryArn();
   let role: Role | undefined;
   try {
     const created = await iam.send(
@@ -171,6 +168,18 @@ async function ensureRole(tenant: ValidatedTenant): Promise<Role> {
   }
   if (!role?.Arn) throw new Error(`IAM role ${RoleName} has no ARN`);
   return role;
+}
+
+/**
+ * The permissions boundary the tenant's role is made under: the platform's, or in a cell that is an AWS
+ * account of its own that cell's (its stack's, by the name the environment gives, infra/cell-stack.ts).
+ */
+function boundaryArn(): string | undefined {
+  const home = process.env[TaskEnv.tenantRoleBoundaryArn];
+  const account = cellAccount();
+  if (!home || !account) return home;
+  const partition = home.split(':')[1] ?? 'aws';
+  return `arn:${partition}:iam::${account}:policy/${requiredEnv(TaskEnv.cellBoundaryName)}`;
 }
 
 /** The role's one inline policy: read the tenant's secret, write its log group (and its VPC interfaces). */

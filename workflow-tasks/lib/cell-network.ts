@@ -40,6 +40,11 @@ export async function databaseSecurityGroup(): Promise<string | undefined> {
   return (await cellNetwork(account)).databaseSecurityGroupId;
 }
 
+/** The subnet group of a tenant instance in the step's cell (its stack's, by the name the environment gives). */
+export function dedicatedSubnetGroup(): string | undefined {
+  return process.env[cellAccount() ? TaskEnv.cellSubnetGroup : TaskEnv.dedicatedSubnetGroup];
+}
+
 function cellNetwork(account: string): Promise<CellNetwork> {
   let network = found.get(account);
   if (!network) {

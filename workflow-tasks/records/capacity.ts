@@ -707,15 +707,25 @@ export async function recordInstanceAddress(
  */
 export async function accountsInUse(): Promise<AccountInUse[]> {
   return withRegistry(async (client) => {
-    const { rows } = await client.query<{ cell: string; cell_account: string | null; holders: string[] }>(
-      `SELECT cell, cell_account, (array_agg(id ORDER BY id))[1:3] AS holders FROM (
+    const { rows } = await client.query<{
+      cell: string;
+      cell_account: string | null;
+      holders: string[];
+      count: number;
+    }>(
+      `SELECT cell, cell_account, (array_agg(id ORDER BY id))[1:3] AS holders, count(*)::int AS count FROM (
          SELECT cell, cell_account, id FROM tenants WHERE status = ANY($1::text[])
          UNION ALL
          SELECT cell, cell_account, id FROM shared_instances WHERE status IN ('CREATING', 'AVAILABLE')
        ) AS held GROUP BY cell, cell_account ORDER BY cell`,
       [HOLDING],
     );
-    return rows.map((r) => ({ cell: r.cell, account: r.cell_account ?? undefined, holders: r.holders }));
+    return rows.map((r) => ({
+      cell: r.cell,
+      account: r.cell_account ?? undefined,
+      holders: r.holders,
+      count: r.count,
+    }));
   });
 }
 
