@@ -2,6 +2,7 @@ import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DeleteSubnetCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { PlatformNames } from '../../common/names';
@@ -74,6 +75,22 @@ describe("a cell account's network, found by its stack's tag", () => {
       functionSecurityGroupId: functions,
       databaseSecurityGroupId: databases,
     });
+  });
+
+  it('is refused when its pieces are in two VPCs (two stacks in one account)', async () => {
+    const other = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.3.0.0/16' }))).Vpc?.VpcId ?? '';
+    const elsewhere = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: other,
+        CidrBlock: '10.3.0.0/20',
+        TagSpecifications: tags('subnet', 'tenant-functions'),
+      }),
+    );
+    await expect(findCellNetwork(ec2, ACCOUNT)).rejects.toMatchObject({
+      name: 'CellNotReady',
+      message: expect.stringContaining('are in 2 VPCs') as string,
+    });
+    await ec2.send(new DeleteSubnetCommand({ SubnetId: elsewhere.Subnet?.SubnetId }));
   });
 
   it('is refused when two security groups carry one kind of the tag (two stacks in one account)', async () => {

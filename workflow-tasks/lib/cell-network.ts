@@ -16,7 +16,10 @@ export interface CellNetwork {
   readonly databaseSecurityGroupId: string;
 }
 
-/** Each cell account's network, as found (it does not change while its stack stands). */
+/**
+ * Each cell account's network, as found: kept for the process's life (it does not change while its stack
+ * stands; a cell's stack replaced under running tasks is found again by their next cold start).
+ */
 const found = new Map<string, Promise<CellNetwork>>();
 
 /** The subnets and security group of a tenant's function in the step's cell; undefined without a VPC. */
@@ -82,6 +85,18 @@ export async function findCellNetwork(ec2: EC2Client, account: string): Promise<
     throw new OnboardingError(
       PermanentErrors.CellNotReady,
       `AWS account ${account} has more than one security group tagged ${PlatformNames.cellNetworkTag} of a kind: one cell's stack per account`,
+    );
+  const vpcs = new Set(
+    [
+      ...(subnets.Subnets ?? []),
+      ...(functions.SecurityGroups ?? []),
+      ...(databases.SecurityGroups ?? []),
+    ].map((resource) => resource.VpcId),
+  );
+  if (vpcs.size > 1)
+    throw new OnboardingError(
+      PermanentErrors.CellNotReady,
+      `AWS account ${account}'s subnets and security groups tagged ${PlatformNames.cellNetworkTag} are in ${vpcs.size} VPCs: one cell's stack per account`,
     );
   return { subnetIds, functionSecurityGroupId, databaseSecurityGroupId };
 }
