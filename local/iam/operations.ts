@@ -95,6 +95,7 @@ export async function authorizationsOf(
     case 'rds':
     case 'iam':
     case 'sts':
+    case 'ec2':
       return byQueryAction(request, local, lookups);
     case 'lambda':
       return lambdaRest(request, local);
@@ -457,6 +458,11 @@ const QUERY_ACTIONS: Record<
   sts: {
     GetCallerIdentity: () => [],
     AssumeRole: (f) => [{ action: 'sts:AssumeRole', resource: f.get('RoleArn') ?? '' }],
+  },
+  // A cell's network, found by its tag (workflow-tasks/lib/cell-network.ts): no resource-level permissions.
+  ec2: {
+    DescribeSubnets: () => [{ action: 'ec2:DescribeSubnets', resource: '*' }],
+    DescribeSecurityGroups: () => [{ action: 'ec2:DescribeSecurityGroups', resource: '*' }],
   },
 };
 

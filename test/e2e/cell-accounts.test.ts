@@ -2,11 +2,17 @@ import { GetApisCommand } from '@aws-sdk/client-apigatewayv2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
-import { GetAliasCommand, GetFunctionCommand } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionCommand, GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  type Tag,
+} from '@aws-sdk/client-ec2';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { gatewayRequest } from '../../cli/describe';
 import { capacitySettings } from '../../common/capacity';
-import { tenantResourceNames } from '../../common/names';
+import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { awsIn, type AwsClients } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
@@ -240,5 +246,80 @@ describe('cells that are AWS accounts of their own', () => {
     expect(await resourcesIn(awsIn(CELL_ACCOUNT), 'ca-again')).toEqual(all);
     const listed = await products('ca-again', await signIn('ca-again', CELL_ACCOUNT));
     expect([listed.status, listed.body]).toEqual([200, expect.stringContaining('KEPT-1')]);
+  });
+
+  it("puts a tenant of a platform in a VPC in its cell's own network, found by its stack's tag", async () => {
+    // The cell's stack's network (infra/cell-stack.ts tags it), and the platform's own, as on AWS.
+    const network = async (clients: AwsClients, cidr: string, tag?: (value: string) => Tag[]) => {
+      const vpc = (await clients.ec2.send(new CreateVpcCommand({ CidrBlock: `${cidr}.0.0/16` }))).Vpc?.VpcId;
+      const tagged = (type: 'subnet' | 'security-group', value: string) =>
+        tag ? [{ ResourceType: type, Tags: tag(value) }] : [];
+      const subnets = await Promise.all(
+        [0, 16].map(
+          async (third) =>
+            (
+              await clients.ec2.send(
+                new CreateSubnetCommand({
+                  VpcId: vpc,
+                  CidrBlock: `${cidr}.${third}.0/20`,
+                  TagSpecifications: tagged('subnet', 'tenant-functions'),
+                }),
+              )
+            ).Subnet?.SubnetId ?? '',
+        ),
+      );
+      const group = async (name: string, value: string) =>
+        (
+          await clients.ec2.send(
+            new CreateSecurityGroupCommand({
+              VpcId: vpc,
+              GroupName: name,
+              Description: name,
+              TagSpecifications: tagged('security-group', value),
+            }),
+          )
+        ).GroupId ?? '';
+      return {
+        subnets,
+        functions: await group('functions', 'tenant-functions'),
+        databases: await group('databases', 'databases'),
+      };
+    };
+    const byTag = (value: string) => [{ Key: PlatformNames.cellNetworkTag, Value: value }];
+    const cell = await network(awsIn(CELL_ACCOUNT), '10.2', byTag);
+    const home = await network(awsIn(undefined), '10.0');
+    const before = { ...process.env };
+    // The platform's network, as the stack gives it to the tasks on AWS (read at each call).
+    process.env[TaskEnv.tenantSubnetIds] = home.subnets.join(',');
+    process.env[TaskEnv.tenantSecurityGroupId] = home.functions;
+    process.env[TaskEnv.dedicatedSecurityGroup] = home.databases;
+    try {
+      // Room in cell-2: its tenant leaves.
+      expect((await run({ tenantId: 'ca-again' }, 'offboarding')).status).toBe('SUCCEEDED');
+      const placed = await run(tenantInput('ca-net'));
+      expect([placed.status, placed.error]).toEqual(['SUCCEEDED', undefined]);
+      expect((await getTenant('ca-net'))?.cell).toBe('cell-2');
+      const { functionName } = tenantResourceNames('ca-net');
+      const configuration = await awsIn(CELL_ACCOUNT).lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+      );
+      expect([
+        [...(configuration.VpcConfig?.SubnetIds ?? [])].sort(),
+        configuration.VpcConfig?.SecurityGroupIds,
+      ]).toEqual([[...cell.subnets].sort(), [cell.functions]]);
+      // The copy of Deploy function's role found the network there (and the IAM check allowed it).
+      const iam = running().platform.iam;
+      expect(iam?.denials().map((d) => d.message)).toEqual([]);
+      const calls = [...(iam?.usage().values() ?? [])].flatMap((used) => [...used.keys()]);
+      expect(calls).toContain('ec2:DescribeSubnets *');
+    } finally {
+      for (const key of [
+        TaskEnv.tenantSubnetIds,
+        TaskEnv.tenantSecurityGroupId,
+        TaskEnv.dedicatedSecurityGroup,
+      ])
+        if (before[key] === undefined) delete process.env[key];
+        else process.env[key] = before[key];
+    }
   });
 });
