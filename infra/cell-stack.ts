@@ -65,13 +65,10 @@ export class CellStack extends Stack {
   readonly roles = new Map<string, iam.CfnRole>();
   readonly network: PlatformNetwork;
   readonly tenantRoleBoundary: iam.ManagedPolicy;
-  /** The platform stack's name, which its state machines' and roles' names begin with. */
-  readonly platformName: string;
 
   constructor(scope: Construct, id: string, props: CellStackProps) {
     super(scope, id, props);
     const { stack: platform, names } = props.platform;
-    this.platformName = platform.stackName;
     for (const [what, account] of [
       ['the cell', this.account],
       ['the platform', platform.account],
