@@ -54,9 +54,8 @@ export class SharedDatabase extends Construct {
     const { vpc, databases } = props.network;
     const subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
     const parameterGroup = sharedParameterGroup(this);
-    const engine = SHARED_ENGINE;
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
-      engine,
+      engine: SHARED_ENGINE,
       parameterGroup,
       instanceType: new ec2.InstanceType(props.instanceClass),
       vpc,

@@ -36,7 +36,7 @@ import {
   IAMClient,
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
-import { policyInAccount, type PolicyDocument } from '../iam/roles';
+import { tenantRoleBoundaryDocument, type PolicyDocument } from '../iam/roles';
 import { LocalPlatformNames, PlatformNames, TaskEnv } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { ONBOARDING_TIMEOUT_SECONDS } from '../../common/steps';
@@ -139,7 +139,7 @@ export async function bootstrapPlatform(
       LocalPlatformNames.tenantRoleBoundary,
       tenantRoleBoundary,
     );
-    await bootstrapCellAccounts(endpoint, capacity, tenantRoleBoundary);
+    await bootstrapCellAccounts(endpoint, capacity);
     const distributionId = await ensureDistribution(cloudfront);
     await ensureDatabase(pg, PlatformNames.platformDatabase);
     // CreateTopic returns the existing topic's ARN when it exists.
@@ -200,14 +200,10 @@ export async function bootstrapPlatform(
 
 /**
  * What a cell's stack makes in its own account (common/cells.ts, infra/cell-stack.ts) that the emulator
- * must hold: the tenant roles' permissions boundary, the same document on that account's resources. (The
+ * must hold: the tenant roles' permissions boundary, synthesized for that account as its stack makes it. (The
  * copies of the tasks' roles are held by the IAM check, local/iam/enforcer.ts.)
  */
-async function bootstrapCellAccounts(
-  endpoint: string,
-  capacity: CapacitySettings,
-  boundary: PolicyDocument,
-): Promise<void> {
+async function bootstrapCellAccounts(endpoint: string, capacity: CapacitySettings): Promise<void> {
   for (const account of Object.values(capacity.cellAccounts)) {
     const iam = new IAMClient({
       endpoint,
@@ -215,7 +211,10 @@ async function bootstrapCellAccounts(
       credentials: operatorCredentialsIn(account),
     });
     try {
-      const document = policyInAccount(boundary, LOCAL_ACCOUNT, account);
+      const document = tenantRoleBoundaryDocument(
+        { account, region: LocalPlatformNames.region },
+        LocalPlatformNames.tenantRoleBoundary,
+      );
       await ensureManagedPolicy(iam, LocalPlatformNames.tenantRoleBoundary, document, account);
     } finally {
       iam.destroy();

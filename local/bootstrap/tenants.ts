@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { domainExecutionName } from '../../common/domain-workflow';
 import { DEDICATED_INSTANCE, STEPS } from '../../common/steps';
-import { cellAccount, inCell } from '../../workflow-tasks/lib/aws';
+import { inCell } from '../../workflow-tasks/lib/aws';
 import { pointTenantSecretAt } from '../../workflow-tasks/lib/tenant-db';
 import { describeInstance } from '../../workflow-tasks/create-database/step';
 import {
   addedInstances,
   instanceOfTenant,
   recordInstanceAddress,
-  type SharedInstance,
 } from '../../workflow-tasks/records/capacity';
 import { PermanentErrors } from '../../common/errors';
 import { STEP_HANDLERS } from '../../workflow-tasks';
@@ -35,15 +34,6 @@ async function isUploaded(version: string): Promise<boolean> {
       throw error;
     },
   );
-}
-
-/**
- * A kept secret (local/secretsmanager/) names the shared instance as it was at the start before, whose
- * port was another: it is pointed at this start's. (A dedicated tenant's is pointed at its instance by the
- * check.)
- */
-async function pointAtInstance(tenantId: string, instance: SharedInstance): Promise<void> {
-  await pointTenantSecretAt(tenantId, cellAccount(), instance);
 }
 
 /**
@@ -115,7 +105,10 @@ async function restoreTenant(tenant: TenantRecord, account: string | undefined):
     const result = await STEP_HANDLERS[step.id].run(event);
     state = { ...state, results: { ...state.results, [step.resultKey]: result } };
     const placed = state.results?.registration?.sharedInstance;
-    if (step.id === 'store-secret' && placed) await pointAtInstance(tenant.id, placed);
+    // A kept secret (local/secretsmanager/) names the shared instance as it was at the start before, whose
+    // port was another: it is pointed at this start's. (A dedicated tenant's is pointed at its instance by the
+    // check.)
+    if (step.id === 'store-secret' && placed) await pointTenantSecretAt(tenant.id, account, placed);
     if (step.id === 'create-database' && tenant.tier === 'dedicated') {
       // The instance is up again (the platform waits for its RDS instances before this): one check
       // gives the tenant's role the password of its re-created secret and points the secret at it.

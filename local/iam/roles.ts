@@ -108,14 +108,6 @@ function stackRoles(
   return roles;
 }
 
-/**
- * `document` as the same grants on the resources of `to` instead of `from`: what a cell's stack makes of a
- * policy in its own account (common/cells.ts).
- */
-export function policyInAccount(document: PolicyDocument, from: string, to: string): PolicyDocument {
-  return JSON.parse(JSON.stringify(document).replaceAll(`:${from}:`, `:${to}:`)) as PolicyDocument;
-}
-
 /** The tenant function roles' permissions boundary as the platform stack synthesizes it, named `name`. */
 export function tenantRoleBoundaryDocument(local: LocalAccount, name: string): PolicyDocument {
   const stack = new Stack(new App(), 'Boundary', { env: local });
