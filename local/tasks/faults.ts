@@ -17,11 +17,13 @@ const faultSchema = z.strictObject({
     error: 'must be "transient", "permanent", "after-effect", "timeout", "slow", "crash" or "overreach"',
   }),
   times: z._default(z.int({ error: 'must be a whole number' }).check(z.positive('must be positive')), 1),
+  /** How late a `slow` fault runs its step, in milliseconds (SLOW_FAULT_MS unless given). */
+  lateMs: z.optional(z.int({ error: 'must be a whole number' }).check(z.positive('must be positive'))),
 });
 
 export type Fault = z.infer<typeof faultSchema>;
 
-/** How late a `slow` fault runs its step. */
+/** How late a `slow` fault runs its step unless it says (`lateMs`). */
 export const SLOW_FAULT_MS = 2_000;
 
 /** Parses the `--faults` file / `TENANTCTL_FAULTS` JSON: a list of faults; a bad one is named by index and field. */
@@ -50,7 +52,8 @@ export function parseFaults(text: string): Fault[] {
  * - `permanent`: fails with `InjectedFault` before doing anything;
  * - `after-effect`: runs the real step, then fails with `InjectedFault` (a half-finished step);
  * - `timeout`: never answers, so the task exceeds its timeout;
- * - `slow`: runs the real step SLOW_FAULT_MS late (a step still running when the other branch fails);
+ * - `slow`: runs the real step `lateMs` (SLOW_FAULT_MS unless given) late (a step still running when the other branch
+ *   fails, or when its execution is stopped);
  * - `crash`: starts reading a stream whose read throws, with nobody listening for its `'error'` event (what
  *   an unhandled pg-copy-streams error does): an uncaught exception, and the handler never answers;
  * - `overreach`: first deletes the tenant's dedicated instance (rds:DeleteDBInstance), a call only the
@@ -80,7 +83,7 @@ export class FaultInjector {
         case 'timeout':
           return new Promise<T>(() => undefined);
         case 'slow':
-          await new Promise((resolve) => setTimeout(resolve, SLOW_FAULT_MS));
+          await new Promise((resolve) => setTimeout(resolve, slot.lateMs ?? SLOW_FAULT_MS));
           return handler(event);
         case 'overreach':
           await aws().rds.send(
