@@ -92,6 +92,12 @@ export const PlatformNames = {
    * group, `databases` on the tenant instances' security group.
    */
   cellNetworkTag: 'tenant-platform:cell-network',
+  /**
+   * The tag the platform's stack puts on its network when it has cell accounts (infra/cell-peering.ts), which
+   * the cells' stacks find it by: `vpc` on the VPC, `task-functions` on its task Lambdas' subnets and their
+   * route tables.
+   */
+  platformNetworkTag: 'tenant-platform:platform-network',
 } as const;
 
 /** Names of the platform's buckets and secret in the local platform (on AWS, CloudFormation names them). */

@@ -16,6 +16,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import { cellRoleArn } from '../common/cells';
 import { PlatformNames, TaskEnv } from '../common/names';
+import type { PeeringSource } from './cell-peering';
 
 /** IAM's longest role name. */
 const MAX_ROLE_NAME = 64;
@@ -32,6 +33,8 @@ export function cellTaskRoleName(stackName: string, functionId: string): string 
 export interface CellNames {
   readonly boundary: string;
   readonly subnetGroup: string;
+  /** The platform's role the cells' stacks peer their VPCs with its VPC through (infra/cell-peering.ts). */
+  readonly peeringRole: string;
 }
 
 /** The names a cell's stack gives them, for a platform stack called `stackName`. */
@@ -39,6 +42,7 @@ export function cellNames(stackName: string): CellNames {
   return {
     boundary: `${stackName}-cell-tenant-role-boundary`,
     subnetGroup: `${stackName}-cell-dedicated`.toLowerCase(),
+    peeringRole: `${stackName}-cell-peering`,
   };
 }
 
@@ -51,6 +55,8 @@ export interface CellSource {
   readonly subnetGroup?: IConstruct;
   /** The names of the cell's own. */
   readonly names: CellNames;
+  /** The platform's VPC, when it has cell accounts (a cell's stack peers with it). */
+  readonly peering?: PeeringSource;
 }
 
 /** A policy statement, as the platform's template has it. */

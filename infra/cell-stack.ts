@@ -13,9 +13,9 @@
  *   and the dedicated instances' **subnet group**, by the names the tasks are told (cellNames);
  * - **the network** of the cell's tenant functions and databases (the platform's layout, in its own address
  *   range), tagged so the tasks find it (workflow-tasks/lib/cell-network.ts), and the shared instances'
- *   parameter group by its name.
- * Not here (yet): a route between the platform's VPC and the cell's (peering or a transit gateway), without
- * which the platform's database tasks cannot reach the cell's instances.
+ *   parameter group by its name;
+ * - **the route to the platform's VPC** (infra/cell-peering.ts): a peering connection, routes both ways,
+ *   and the cell's databases open to the platform's task Lambdas, whose database steps reach them through it.
  */
 import { CfnOutput, Stack, Tags, Token, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -35,6 +35,7 @@ import {
   type CellSource,
   type Statement,
 } from './cell-access';
+import { peerWithPlatform } from './cell-peering';
 import { PlatformNetwork } from './network';
 import { sharedParameterGroup } from './shared-database';
 import { tenantRoleBoundary } from './tenant-role-boundary';
@@ -156,6 +157,9 @@ export class CellStack extends Stack {
         }),
       );
     }
+
+    // The platform's database tasks reach the cell's instances (not locally: no VPC to peer with there).
+    if (props.platform.peering) peerWithPlatform(this, this.network, props.cidr, props.platform.peering);
 
     new CfnOutput(this, 'TenantSubnetIds', {
       description: "The cell's tenant functions' subnets",

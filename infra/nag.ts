@@ -16,6 +16,7 @@ import { onboardingStateMachineName } from './tenant-onboarding';
  */
 export function checkWithCdkNag(app: App, stack: PlatformStack, cells: readonly CellStack[] = []): void {
   acknowledgeNagFindings(stack);
+  acknowledgePeeringFindings(stack);
   for (const cell of cells) acknowledgeCellFindings(cell);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }
@@ -111,6 +112,27 @@ function acknowledgeCellFindings(cell: CellStack): void {
     cell.network.secretsEndpoint,
     'EC23',
     'The Secrets Manager endpoint accepts HTTPS from the VPC CIDR only (a token cdk-nag cannot read).',
+  );
+  ack(
+    cell,
+    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    "CDK's AwsCustomResource function (the route to the platform's VPC, infra/cell-peering.ts): the AWS-managed Lambda execution policy, CloudWatch Logs writes; it may only assume the platform's peering role.",
+  );
+}
+
+/** The role the cells' stacks peer with the platform's VPC through (infra/cell-peering.ts). */
+function acknowledgePeeringFindings(stack: PlatformStack): void {
+  const role = stack.cellSource.peering?.role;
+  if (!role) return;
+  const { account, region } = placeOf(stack);
+  iam5(
+    role,
+    [
+      `Resource::arn:<AWS::Partition>:ec2:${region}:${account}:vpc-peering-connection/*`,
+      `Resource::arn:<AWS::Partition>:ec2:${region}:${account}:route-table/*`,
+      'Resource::*',
+    ],
+    "A peering connection is made by the cell's stack, so it has no id before: accepted only into the platform's VPC (ec2:AccepterVpc) from a cell account's VPC (ec2:RequesterVpc); routes are added only to the route tables tagged as the platform's task subnets' (ec2:ResourceTag); DescribeVpcs and DescribeRouteTables have no resource-level permissions.",
   );
 }
 

@@ -27,6 +27,7 @@ import { DomainEdge } from './domain-edge';
 import { TenantDomain } from './tenant-domain';
 import { AddCapacity } from './add-capacity';
 import { cellNames, grantCellAccess, type CellSource } from './cell-access';
+import { letCellsPeer } from './cell-peering';
 import type { CapacitySettings } from '../common/capacity';
 import { TenantOffboarding } from './tenant-offboarding';
 import { TenantOnboarding } from './tenant-onboarding';
@@ -342,13 +343,16 @@ export class PlatformStack extends Stack {
     });
     this.operations = operations;
     this.onboarding.sendTenantAlarmsTo(operations.alarmTopic);
+    const cellAccounts = Object.values(props.quotas?.cellAccounts ?? {});
+    const names = cellNames(this.stackName);
     this.cellSource = {
       stack: this,
       boundary: tenantRoleBoundary,
       subnetGroup: database.dedicatedSubnetGroup,
-      names: cellNames(this.stackName),
+      names,
+      ...(cellAccounts.length > 0 ? { peering: letCellsPeer(network, names.peeringRole, cellAccounts) } : {}),
     };
-    grantCellAccess(this.cellSource, Object.values(props.quotas?.cellAccounts ?? {}), web.artifactBucket);
+    grantCellAccess(this.cellSource, cellAccounts, web.artifactBucket);
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'DomainStateMachineArn', { value: this.domain.stateMachine.stateMachineArn });

@@ -21,7 +21,7 @@ import { LocalPlatformNames, PlatformNames } from '../../common/names';
 import { DEFAULT_ARCHIVE_RETENTION_DAYS } from '../../common/offboarding';
 import { LOCAL_ACCOUNT } from '../account';
 import { cellRoleCopies, taskRoles, type LocalRole, type TaskRoles } from '../iam/roles';
-import { grantCellAccess } from '../../infra/cell-access';
+import { cellNames, grantCellAccess } from '../../infra/cell-access';
 import { CellStack, cellCidr } from '../../infra/cell-stack';
 import { tenantRoleBoundary } from '../../infra/tenant-role-boundary';
 
@@ -173,11 +173,13 @@ export function localDefinitions(
       `arn:aws:sqs:${LocalPlatformNames.region}:${LOCAL_ACCOUNT}:local-dead-letters`,
     ),
   });
-  // A cell account's boundary and subnet group are named as the platform's are locally (bootstrap).
+  // A cell account's boundary and subnet group are named as the platform's are locally (bootstrap); no VPC
+  // to peer with here.
   const source = {
     stack,
     boundary,
     names: {
+      ...cellNames(stack.stackName),
       boundary: LocalPlatformNames.tenantRoleBoundary,
       subnetGroup: LocalPlatformNames.dedicatedSubnetGroup,
     },

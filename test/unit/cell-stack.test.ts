@@ -239,6 +239,65 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
     expect(JSON.stringify(forCells[0]?.Resource)).toContain('/tenant-api/*');
   });
 
+  it("peers with the platform's VPC through the platform's role, which lets the cell's account do that and no more", () => {
+    const role = built.platform.find(
+      (r) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName === 'TenantPlatform-cell-peering',
+    );
+    expect(JSON.stringify(role?.Properties.AssumeRolePolicyDocument)).toContain(`:iam::${CELL}:root`);
+    const granted = (role?.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+      (p) => p.PolicyDocument.Statement,
+    );
+    expect(
+      granted
+        .map((st) => st.Action)
+        .flat()
+        .sort(),
+    ).toEqual([
+      'ec2:AcceptVpcPeeringConnection',
+      'ec2:AcceptVpcPeeringConnection',
+      'ec2:CreateRoute',
+      'ec2:DeleteRoute',
+      'ec2:DescribeRouteTables',
+      'ec2:DescribeVpcs',
+      'ec2:ReplaceRoute',
+    ]);
+    // Routes only in the platform's task subnets' route tables; peerings only of its VPC, from a cell's.
+    expect(granted.find((st) => [st.Action].flat().includes('ec2:CreateRoute'))?.Condition).toEqual({
+      StringEquals: { [`ec2:ResourceTag/${PlatformNames.platformNetworkTag}`]: 'task-functions' },
+    });
+    expect(JSON.stringify(granted)).toContain(
+      `"ec2:RequesterVpc":[{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":ec2:${REGION}:${CELL}:vpc/*"]]}]`,
+    );
+    // The cell's databases take PostgreSQL from the platform's task subnets (through the peering) only.
+    const ingress = built.cell
+      .filter((r) => r.Type === 'AWS::EC2::SecurityGroup')
+      .flatMap((r) => (r.Properties.SecurityGroupIngress as { CidrIp?: string; FromPort?: number }[]) ?? []);
+    expect(ingress.filter((rule) => String(rule.CidrIp).startsWith('10.0.'))).toEqual([
+      expect.objectContaining({ CidrIp: '10.0.16.0/20', FromPort: 5432, ToPort: 5432 }),
+      expect.objectContaining({ CidrIp: '10.0.32.0/20', FromPort: 5432, ToPort: 5432 }),
+    ]);
+    // Its custom resources' function may assume the platform's role and nothing else.
+    const crPolicies = built.cell
+      .filter(
+        (r) => r.Type === 'AWS::IAM::Policy' && String(r.Properties.PolicyName).includes('CustomResource'),
+      )
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    expect(crPolicies).toHaveLength(4);
+    expect(new Set(crPolicies.map((st) => JSON.stringify([st.Action, st.Resource])))).toEqual(
+      new Set([
+        JSON.stringify([
+          'sts:AssumeRole',
+          {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, `:iam::${PLATFORM}:role/TenantPlatform-cell-peering`],
+            ],
+          },
+        ]),
+      ]),
+    );
+  });
+
   it('refuses a cell in the platform account, and a platform whose account is not known', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const quotas = capacitySettings({ cells: 2, cellAccounts: { 'cell-2': CELL } }, 'test');

@@ -927,6 +927,8 @@ describe('cells that are AWS accounts of their own (common/cells.ts)', () => {
     ).toEqual([]);
     expect(JSON.stringify(ofType('AWS::S3::BucketPolicy'))).not.toContain('aws:PrincipalArn');
     expect(JSON.stringify(resources)).not.toMatch(/CELL_BOUNDARY_NAME|CELL_SUBNET_GROUP/);
+    // No peering role, no tag on the network for the cells to find it by (infra/cell-peering.ts).
+    expect(JSON.stringify(resources)).not.toMatch(/cell-peering|tenant-platform:platform-network/);
     const named = ofType('AWS::Lambda::Function').filter(([, r]) =>
       JSON.stringify(r.Properties?.Environment ?? {}).includes(TaskEnv.taskRoleName),
     );
