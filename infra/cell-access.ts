@@ -124,6 +124,7 @@ export function grantCellAccess(
 ): void {
   if (cellAccounts.length === 0) return;
   const { partition } = source.stack;
+  refuseSameNames(source);
   const copies = cellCopies(source);
   const withCopy = new Set(copies.map((c) => c.roleName));
   for (const { fn, roleName } of taskFunctionsOf(source.stack)) {
@@ -157,6 +158,20 @@ export function grantCellAccess(
       },
     }),
   );
+}
+
+/**
+ * Two task functions of one id in different constructs would name one role (and one copy in each cell):
+ * CloudFormation would fail the deploy on the second. Refused at synth, naming both.
+ */
+function refuseSameNames(source: CellSource): void {
+  const seen = new Map<string, string>([[source.names.peeringRole, 'the cell peering role']]);
+  for (const { fn, roleName } of taskFunctionsOf(source.stack)) {
+    const other = seen.get(roleName);
+    if (other)
+      throw new Error(`${fn.node.path} and ${other} would both have the role ${roleName}: rename one`);
+    seen.set(roleName, fn.node.path);
+  }
 }
 
 /** Whether a copy makes or updates functions from the artifact bucket's versions. */

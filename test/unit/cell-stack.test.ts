@@ -1,10 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { capacitySettings } from '../../common/capacity';
 import { PlatformNames, TaskEnv } from '../../common/names';
+import { cellNames, grantCellAccess } from '../../infra/cell-access';
 import { CellStack, cellCidr } from '../../infra/cell-stack';
 import { checkWithCdkNag } from '../../infra/nag';
 import { localDefinitions } from '../../local/stepfunctions/asl';
@@ -295,6 +300,18 @@ describe("a cell's stack (its account's copies of the task roles, the boundary, 
           },
         ]),
       ]),
+    );
+  });
+
+  it('refuses two task functions that would name one role, naming both', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Twice', { env: { account: PLATFORM, region: REGION } });
+    const entry = join(__dirname, '..', '..', 'workflow-tasks', 'signup', 'handler.ts');
+    for (const scope of ['Onboarding', 'Release'])
+      new NodejsFunction(new Construct(stack, scope), 'run', { entry, runtime: lambda.Runtime.NODEJS_22_X });
+    const source = { stack, boundary: stack, names: cellNames('Twice') };
+    expect(() => grantCellAccess(source, [CELL], new s3.Bucket(stack, 'Artifacts'))).toThrow(
+      'Twice/Release/run and Twice/Onboarding/run would both have the role Twice-run: rename one',
     );
   });
 
