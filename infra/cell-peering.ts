@@ -100,7 +100,7 @@ export function peerWithPlatform(
   network: PlatformNetwork,
   cidr: string,
   platform: PeeringSource,
-): ec2.CfnVPCPeeringConnection {
+): void {
   const stack = Stack.of(scope);
   const assumedRoleArn = `arn:${stack.partition}:iam::${platform.account}:role/${platform.roleName}`;
   const inPlatform = (
@@ -169,5 +169,4 @@ export function peerWithPlatform(
       onDelete: call('DeleteRoute', route),
     });
   }
-  return peering;
 }
