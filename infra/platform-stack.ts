@@ -217,6 +217,8 @@ export class PlatformStack extends Stack {
     this.move = new TenantMove(this, 'TenantMove', {
       ...workflowTasks,
       artifactBucket: web.artifactBucket,
+      siteBucket: web.siteBucket,
+      tenantRoleBoundary,
       masterSecret: database.masterSecret,
       eventBus,
     });

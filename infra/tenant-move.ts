@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -20,6 +21,10 @@ import {
 export interface TenantMoveProps extends TaskLambdaSettings {
   /** The tenant API versions: their migrations, and the suspended version's zip. */
   readonly artifactBucket: IBucket;
+  /** The tenants' sites: a move to another account publishes the target's API in the tenant's config. */
+  readonly siteBucket: IBucket;
+  /** The tenant roles' boundary: a move to another account makes the tenant's role there under it. */
+  readonly tenantRoleBoundary: iam.IManagedPolicy;
   /** The registry's database (master user). */
   readonly masterSecret: ISecret;
   /** Receives TenantMoved. */
@@ -37,8 +42,8 @@ const SYNC_SECONDS = 900;
 /**
  * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`, or
  * `"toCell": "cell-<n>"` for that cell's oldest instance with room;
- * workflow-tasks/move/steps.ts): the target's database is made and migrated and the data copied (replicated)
- * while the tenant serves; it is suspended for the copy's last part, which is verified table by table; the
+ * workflow-tasks/move/steps.ts): the target's database is made and migrated (and, in another AWS account, the
+ * tenant's secret, function and API) and the data copied (replicated) while the tenant serves; it is suspended for the copy's last part, which is verified table by table; the
  * secret and registry switch to the target;
  * it resumes there and the old copy is removed. Any failure before the resume puts everything back (the
  * tenant serving where it was, the target's copy dropped); after it, the cleanup finishes the move forward.
@@ -67,12 +72,14 @@ export class TenantMove extends Construct {
     const undoSwitch = task(S.undoSwitch, 'undoSwitch', undefined, 'undo');
     undoSwitch
       .next(task(S.undoSuspend, 'undoSuspend', undefined, 'undo'))
+      .next(task(S.undoDeploy, 'undoDeploy', undefined, 'undo'))
       .next(task(S.undoPrepare, 'undoPrepare', undefined, 'undo'))
       .next(task(S.undoClaim, 'undoClaim', undefined, 'undo'))
       .next(failed);
 
     // Copied while the tenant serves (replicated), round after round until every table follows the source.
     const prepare = task(S.prepare, 'prepare', '$.prepared');
+    const deploy = task(S.deploy, 'deploy', '$.deployed');
     const sync = task(S.sync, 'sync', '$.sync');
     const suspend = task(S.suspend, 'suspend');
     const wait = new sfn.Wait(this, S.waitSync, {
@@ -81,7 +88,7 @@ export class TenantMove extends Construct {
     });
     const copy = task(S.copy, 'copy', '$.copied');
     const switchOver = task(S.switchOver, 'switchOver', '$.switched');
-    for (const step of [prepare, sync, suspend, copy, switchOver])
+    for (const step of [prepare, deploy, sync, suspend, copy, switchOver])
       step.addCatch(undoSwitch, { resultPath: '$.error' });
     // From the resume on, a failure ends the execution; the cleanup workflow finishes the move forward.
     const afterNoReturn = [
@@ -89,7 +96,7 @@ export class TenantMove extends Construct {
       task(S.removeOld, 'removeOld', undefined, 'undo'),
       task(S.markMoved, 'markMoved', '$.moved', 'undo'),
     ];
-    claim.next(prepare).next(sync);
+    claim.next(prepare).next(deploy).next(sync);
     sync.next(
       new sfn.Choice(this, S.synced, { stateName: S.synced })
         .when(sfn.Condition.booleanEquals('$.sync.ready', true), suspend)

@@ -6,16 +6,20 @@
  * `<domain>`, `www.<domain>` (a redirect to `<domain>`) and `api.<domain>` are served once their distribution
  * tenants' certificates are issued (local/cloudfront/).
  *
+ * With cells in accounts of their own, a tenant's API is the one in the account its `config.json` names (what
+ * its frontend calls on AWS; a move to another account switches it), else the first account with its function.
+ *
  * Where the real thing differs: no TLS, no caching; CORS is read from the emulator's record of the API.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cors } from '@aws-sdk/client-apigatewayv2';
+import { GetApiCommand, type Cors } from '@aws-sdk/client-apigatewayv2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { LocalPlatformNames, PlatformNames, tenantResourceNames } from '../../common/names';
 import { tenantIdSchema } from '../../common/tenant-input';
-import { aws, cellAccounts, inCell } from '../../workflow-tasks/lib/aws';
+import { aws, cellAccounts, cellAws, inCell } from '../../workflow-tasks/lib/aws';
+import { CONFIG_FILE } from '../../workflow-tasks/publish-frontend/step';
 import { LOCAL_ACCOUNT } from '../account';
 import { findApi } from '../../workflow-tasks/deploy-function/step';
 import { LOCAL_API_DISTRIBUTION_ID, type LocalSaasManager } from '../cloudfront/saas-manager';
@@ -23,6 +27,8 @@ import { LoopbackServer, readBody } from '../http';
 import type { LocalFunctions } from '../lambda/functions';
 
 const CORS_CACHE_MS = 5_000;
+/** How long the API a tenant's `config.json` names is kept before it is read again. */
+const CONFIG_CACHE_MS = 1_000;
 
 /** API Gateway's limit on a request body (Lambda's synchronous payload limit). */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -48,6 +54,8 @@ type Route =
  */
 export class LocalGateway extends LoopbackServer {
   private readonly cors = new Map<string, { at: number; cors: Cors | undefined }>();
+  private readonly published = new Map<string, { at: number; apiId: string | undefined }>();
+  private readonly apiAccounts = new Map<string, string>();
 
   constructor(
     /**
@@ -111,8 +119,7 @@ export class LocalGateway extends LoopbackServer {
 
   private async invoke(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { functionName } = tenantResourceNames(tenantId);
-    // Its cell's account (common/cells.ts): where its function and its HTTP API are.
-    const account = await this.platform.functions.locate(functionName, cellAccounts());
+    const account = await this.accountOf(tenantId);
     // CORS as an HTTP API with a CorsConfiguration answers it: preflights without calling the function.
     const origin = req.headers.origin;
     const cors = origin ? await this.corsOf(tenantId, account) : undefined;
@@ -191,6 +198,59 @@ export class LocalGateway extends LoopbackServer {
       if ((error as Error).name === 'NoSuchKey') return send(res, 404, { message: 'Not Found' });
       throw error;
     }
+  }
+
+  /**
+   * The account of the tenant's API (common/cells.ts), as the edge routes: the one whose HTTP API its
+   * `config.json` names (what its frontend calls; a move to another account switches it at its point of no
+   * return); without one yet, the first account that has its function.
+   */
+  private async accountOf(tenantId: string): Promise<string> {
+    const accounts = cellAccounts();
+    if (accounts.length === 0) return LOCAL_ACCOUNT;
+    const apiId = await this.publishedApi(tenantId);
+    const account = apiId ? await this.accountOfApi(apiId, accounts) : undefined;
+    return account ?? this.platform.functions.locate(tenantResourceNames(tenantId).functionName, accounts);
+  }
+
+  /** The id of the HTTP API the tenant's `config.json` names (read again after CONFIG_CACHE_MS). */
+  private async publishedApi(tenantId: string): Promise<string | undefined> {
+    const cached = this.published.get(tenantId);
+    if (cached && Date.now() - cached.at < CONFIG_CACHE_MS) return cached.apiId;
+    const Key = `${tenantResourceNames(tenantId).sitePrefix}${CONFIG_FILE}`;
+    let apiId: string | undefined;
+    try {
+      const object = await aws().s3.send(
+        new GetObjectCommand({ Bucket: LocalPlatformNames.siteBucket, Key }),
+      );
+      const { apiUrl } = JSON.parse((await object.Body?.transformToString()) ?? '{}') as { apiUrl?: unknown };
+      apiId = typeof apiUrl === 'string' ? new URL(apiUrl).hostname.split('.')[0] : undefined;
+    } catch (error) {
+      if ((error as Error).name !== 'NoSuchKey') throw error;
+    }
+    this.published.set(tenantId, { at: Date.now(), apiId });
+    return apiId;
+  }
+
+  /** The account an HTTP API is in (an API's id is never reused, so the answer is kept). */
+  private async accountOfApi(ApiId: string, accounts: readonly string[]): Promise<string | undefined> {
+    const known = this.apiAccounts.get(ApiId);
+    if (known) return known;
+    for (const account of [LOCAL_ACCOUNT, ...accounts]) {
+      const cell = account === LOCAL_ACCOUNT ? undefined : account;
+      const found = await inCell(cell, () => cellAws().apigw.send(new GetApiCommand({ ApiId }))).then(
+        () => true,
+        (error: Error) => {
+          if (error.name === 'NotFoundException') return false;
+          throw error;
+        },
+      );
+      if (found) {
+        this.apiAccounts.set(ApiId, account);
+        return account;
+      }
+    }
+    return undefined;
   }
 
   /** The CORS configuration of the tenant's HTTP API, as the emulator records it (cached for a few seconds). */

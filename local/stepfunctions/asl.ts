@@ -131,6 +131,8 @@ export function localDefinitions(
     logRetention,
     network,
     artifactBucket,
+    siteBucket,
+    tenantRoleBoundary: boundary,
     masterSecret,
     eventBus,
   });

@@ -129,6 +129,7 @@ export const CAPACITY_HANDLERS: StateHandlers = {
 export const MOVE_HANDLERS: StateHandlers = {
   [MoveStates.claim]: ['move:claim', moveTasks.claim],
   [MoveStates.prepare]: ['move:prepare', moveTasks.prepare],
+  [MoveStates.deploy]: ['move:deploy', moveTasks.deploy],
   [MoveStates.sync]: ['move:sync', moveTasks.sync],
   [MoveStates.suspend]: ['move:suspend', moveTasks.suspend],
   [MoveStates.copy]: ['move:copy', moveTasks.copy],
@@ -138,6 +139,7 @@ export const MOVE_HANDLERS: StateHandlers = {
   [MoveStates.markMoved]: ['move:mark-moved', moveTasks.markMoved],
   [MoveStates.undoSwitch]: ['undo:move:switch', moveTasks.undoSwitch],
   [MoveStates.undoSuspend]: ['undo:move:suspend', moveTasks.undoSuspend],
+  [MoveStates.undoDeploy]: ['undo:move:deploy', moveTasks.undoDeploy],
   [MoveStates.undoPrepare]: ['undo:move:prepare', moveTasks.undoPrepare],
   [MoveStates.undoClaim]: ['undo:move:claim', moveTasks.undoClaim],
 };

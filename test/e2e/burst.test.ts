@@ -150,5 +150,5 @@ describe('a burst of 100 signups', () => {
         }),
     );
     expect(waitedForSlot.filter(Boolean).length).toBeGreaterThan(0);
-  });
+  }, 660_000); // beyond its own 600 s deadline for the burst to end (a busy machine took over 180 s)
 });

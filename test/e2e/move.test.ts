@@ -56,20 +56,13 @@ beforeAll(async () => {
     60_000,
   );
 
-  const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName);
-  let token = await signIn(shop, secret.adminPassword!);
-  const changed = await api(shop, token, '/auth/password', 'POST', {
-    currentPassword: secret.adminPassword,
-    newPassword,
-  });
-  if (changed.status !== 204 && changed.status !== 200) throw new Error(`password: ${changed.body}`);
-  token = await signIn(shop, newPassword);
+  const token = await changePassword(shop, newPassword);
   await seedShop((path, method, body) => api(shop, token, path, method, body));
   products = listed(await api(shop, token, '/products?limit=100')) as { id: number }[];
   orders = listed(await api(shop, token, '/orders?limit=100'));
 }, 240_000);
 
-const { api, signIn } = shopApi(() => running().endpoints.gateway);
+const { api, signIn, changePassword } = shopApi(() => running().endpoints.gateway);
 
 function listed(response: { status: number; body: string }): unknown[] {
   if (response.status !== 200) throw new Error(`list: ${response.status} ${response.body}`);

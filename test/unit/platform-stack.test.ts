@@ -719,13 +719,22 @@ describe('IAM', () => {
       Condition: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
     });
     expect(JSON.stringify(passRole?.Resource)).toContain(':role/tenant-*');
-    // No other statement of any task grants IAM role writes.
+    // No other statement of any task grants IAM role writes but a move's to another account, which makes the
+    // tenant's function there with Deploy function's code, under the same condition.
     const roleWrites = allStatements().filter((s) =>
       [s.Action]
         .flat()
         .some((a) => ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy'].includes(a)),
     );
-    expect(roleWrites.map((s) => s.id)).toEqual([expect.stringMatching(/deployfunctionrun/)]);
+    expect(roleWrites.map((s) => s.id)).toEqual([
+      expect.stringMatching(/deployfunctionrun/),
+      expect.stringMatching(/^TenantMovemovedeploy/),
+    ]);
+    for (const write of roleWrites)
+      expect({ Action: write.Action, Condition: write.Condition }).toEqual({
+        Action: createRole?.Action,
+        Condition: createRole?.Condition,
+      });
   });
 
   it('lets the tasks touch only alarms named for tenants, and only the steps that make or remove them', () => {
@@ -755,9 +764,9 @@ describe('Lambdas', () => {
   it('give every function a log group with retention', () => {
     const functions = ofType('AWS::Lambda::Function');
     // 20 onboarding (an import's inspection and the deletion of its credentials among them), 12 release,
-    // 5 suspension, 12 offboarding, 1 cleanup, 8 domain, 4 add-capacity and 13 move task Lambdas, the
+    // 5 suspension, 12 offboarding, 1 cleanup, 8 domain, 4 add-capacity and 15 move task Lambdas, the
     // control plane's, the signup rule's target, and CDK's BucketDeployment function.
-    expect(functions.length).toBe(78);
+    expect(functions.length).toBe(80);
     for (const [id, fn] of functions) {
       const logGroup = (fn.Properties?.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup
         ?.Ref;

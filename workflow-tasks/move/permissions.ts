@@ -5,6 +5,8 @@ import {
   USES_REGISTRY,
   type WorkflowPermissions,
 } from '../../common/permissions';
+import { permissions as deployFunction } from '../deploy-function/permissions';
+import { permissions as storeSecret } from '../store-secret/permissions';
 import { SWITCH_ACTIONS } from '../suspension/permissions';
 
 const readsTenantSecret = { allow: ['secretsmanager:GetSecretValue'], on: [TenantArns.secrets] };
@@ -14,6 +16,9 @@ const pointsTenantSecret = {
   allow: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
   on: [TenantArns.secrets],
 };
+
+/** The tenant's secret, function and API in one account, as offboarding removes them. */
+const removesApi = [...(deployFunction.undo ?? []), ...(storeSecret.undo ?? [])];
 
 /** What each handler of the move workflow may do (workflow-tasks/move/steps.ts). */
 export const permissions: WorkflowPermissions = {
@@ -26,6 +31,17 @@ export const permissions: WorkflowPermissions = {
     readsInstanceSecrets,
     { read: 'artifactBucket', keys: `${PlatformNames.tenantApiArtifactPrefix}*` },
   ],
+  // To another account: the tenant's secret (its values, read in the source's account), function and API
+  // made in the target's, as onboarding makes them (workflow-tasks/move/across-accounts.ts).
+  deploy: [
+    USES_REGISTRY,
+    readsTenantSecret,
+    readsInstanceSecrets,
+    ...deployFunction.run,
+    ...storeSecret.run,
+    { allow: ['secretsmanager:PutSecretValue'], on: [TenantArns.secrets] },
+  ],
+  undoDeploy: [USES_REGISTRY, ...removesApi],
   // The source's tables published (its master, acting as the tenant's role) and the target subscribed (its master).
   sync: [USES_REGISTRY, readsInstanceSecrets],
   suspend: [
@@ -38,9 +54,16 @@ export const permissions: WorkflowPermissions = {
   copy: [USES_REGISTRY, readsTenantSecret, readsInstanceSecrets],
   switchOver: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
   undoSwitch: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
-  resume: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
+  // Within an account the function switches back; to another, the frontend's config names the target's API.
+  resume: [
+    USES_REGISTRY,
+    { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] },
+    { allow: ['apigateway:GET'], on: ['arn:{partition}:apigateway:{region}::/apis/*'] },
+    { allow: ['lambda:GetFunction'], on: [TenantArns.functions] },
+    { put: 'siteBucket', keys: 'tenants/*' },
+  ],
   undoSuspend: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
-  removeOld: [USES_REGISTRY, readsInstanceSecrets],
+  removeOld: [USES_REGISTRY, readsInstanceSecrets, ...removesApi],
   undoPrepare: [USES_REGISTRY, readsInstanceSecrets],
   markMoved: [USES_REGISTRY, { putEvents: 'eventBus' }],
   undoClaim: [USES_REGISTRY],

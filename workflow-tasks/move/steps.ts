@@ -22,7 +22,6 @@ import {
 } from '../lib/tenant-db';
 import {
   capacityFromEnv,
-  cellAccountOfTenant,
   capacityInForce,
   lockPlacement,
   reserveMoveTarget,
@@ -32,6 +31,14 @@ import {
 import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
 import { withRegistry } from '../records/registry';
 import { switchBack, switchToSuspended } from '../suspension/steps';
+import {
+  crossesAccounts,
+  deployInTarget,
+  publishApiIn,
+  removeApiIn,
+  type AccountMove,
+} from './across-accounts';
+import { tenantDomainsOn } from '../records/domains';
 import {
   caughtUp,
   copyProgress,
@@ -84,7 +91,7 @@ const requestSchema = z.strictObject({
  * The move as the claim took it: the tenant, the shared instances it goes from and to, and their cells
  * (the same one for a move within a cell).
  */
-export interface MoveClaim {
+export interface MoveClaim extends AccountMove {
   readonly tenantId: string;
   readonly from: string;
   readonly to: string;
@@ -205,19 +212,21 @@ async function takeForMove(
     );
   if (row.cell === toCell)
     throw new OnboardingError(PermanentErrors.InvalidInput, `toCell: ${tenantId} is in ${toCell} already`);
-  if (toCell) refuseAnotherAccount(tenantId, row.cell, toCell, settings, 'toCell');
   const target = await reserveMoveTarget(
     client,
     tenantId,
     toCell ? { cell: toCell } : { instance: toInstance ?? '' },
     settings,
   );
-  refuseAnotherAccount(tenantId, row.cell, target.cell, settings, toCell ? 'toCell' : 'toInstance');
+  const [fromAccount, toAccount] = [row.cell, target.cell].map((cell) => cellAccountOf(settings, cell));
+  if (fromAccount !== toAccount) await refuseDomains(client, tenantId, toCell ? 'toCell' : 'toInstance');
   const record: Omit<MoveRecord, 'executionArn'> = {
     from,
     to: target.instance,
     fromCell: row.cell,
     toCell: target.cell,
+    ...(fromAccount ? { fromAccount } : {}),
+    ...(toAccount ? { toAccount } : {}),
   };
   await client.query(
     `UPDATE tenants SET status = 'MOVING', updated_at = now(),
@@ -229,23 +238,21 @@ async function takeForMove(
 }
 
 /**
- * A move copies the database only: to a cell of another AWS account (common/cells.ts) the function, its
- * API and its secret would have to move too, which is not built. Refused, naming both accounts.
+ * A customer's domain routes to the tenant's API through its distribution tenant, which a move to another
+ * account does not switch yet: such a tenant is refused, naming its domains.
  */
-function refuseAnotherAccount(
+async function refuseDomains(
+  client: ClientBase,
   tenantId: string,
-  fromCell: string,
-  toCell: string,
-  settings: CapacitySettings,
   field: 'toCell' | 'toInstance',
-): void {
-  const [from, to] = [fromCell, toCell].map((cell) => cellAccountOf(settings, cell));
-  const name = (account: string | undefined) =>
-    account ? `AWS account ${account}` : "the platform's account";
-  if (from !== to)
+): Promise<void> {
+  const domains = (await tenantDomainsOn(client, tenantId))
+    .filter((d) => d.status !== 'FAILED')
+    .map((d) => d.domain);
+  if (domains.length > 0)
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `${field}: ${toCell} is in ${name(to)} and ${tenantId}'s cell ${fromCell} in ${name(from)}; a move copies the database only, and moving the function, API and secret to another account is not built yet`,
+      `${field}: the target is in another AWS account, and ${tenantId} has its own domain (${domains.join(', ')}), whose routing a move to another account does not switch yet: detach it first, or move within the account`,
     );
 }
 
@@ -257,7 +264,7 @@ export async function prepare({ executionArn, state }: Event): Promise<{ schemaV
   const move = moveOf(state);
   const { codeVersion } = await ownMove(executionArn, move.tenantId);
   const names = tenantResourceNames(move.tenantId);
-  const secret = await tenantSecretIn(move.tenantId, await cellAccountOfTenant(move.tenantId));
+  const secret = await tenantSecretIn(move.tenantId, move.fromAccount);
   const { source, target } = await instancesOf(move);
   const { connectionsPerTenant } = capacityFromEnv();
   await withMasterClient(
@@ -281,6 +288,28 @@ export async function prepare({ executionArn, state }: Event): Promise<{ schemaV
       `${move.tenantId}'s database is at schema version ${sourceVersion}, and the migrations of the code it runs (${codeVersion}) reach ${schemaVersion}`,
     );
   return { schemaVersion };
+}
+
+/**
+ * To another account: the tenant's secret (pointing at the target), function and API made there, on the code
+ * the tenant runs (across-accounts.ts); nothing routes to them before the resume. Within one: nothing.
+ */
+export async function deploy({ executionArn, state }: Event): Promise<{ apiEndpoint?: string }> {
+  const move = moveOf(state);
+  const { codeVersion } = await ownMove(executionArn, move.tenantId);
+  if (!crossesAccounts(move)) return {};
+  if (!codeVersion) throw mismatch(`${move.tenantId} has no code version recorded`);
+  const { target } = await instancesOf(move);
+  return deployInTarget(executionArn, move, target, codeVersion);
+}
+
+/** The target's secret, function and API (the rollback's), unless the tenant serves from them. */
+export async function undoDeploy({ executionArn, state }: Event): Promise<void> {
+  const move = moveOf(state);
+  if (!crossesAccounts(move)) return;
+  const { move: record } = await ownMove(executionArn, move.tenantId);
+  if (record.resumed) throw pastNoReturn(move);
+  await removeApiIn(executionArn, move.tenantId, move.toAccount);
 }
 
 /** Suspended as a suspension suspends it (its API answers 503 but on /health), so nobody writes during the copy. */
@@ -357,7 +386,7 @@ export async function copy({ executionArn, state }: Event): Promise<{ tables: Lo
       : await copySnapshot(
           move,
           source,
-          asTenant(await tenantSecretIn(move.tenantId, await cellAccountOfTenant(move.tenantId)), target),
+          asTenant(await tenantSecretIn(move.tenantId, move.fromAccount), target),
         );
   return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
 }
@@ -462,7 +491,7 @@ export async function switchOver({ executionArn, state }: Event): Promise<{ host
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
   const { source, target } = await instancesOf(move);
-  await pointSecretAt(move.tenantId, target);
+  await pointTenantSecretAt(move.tenantId, move.fromAccount, target);
   await recordInstance(executionArn, move, 'to', { switched: true });
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
   return { host: target.host, port: target.port };
@@ -475,7 +504,7 @@ export async function undoSwitch({ executionArn, state }: Event): Promise<void> 
   if (record.move.resumed) throw pastNoReturn(move);
   const { source } = await instancesOf(move);
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, true), source);
-  await pointSecretAt(move.tenantId, source);
+  await pointTenantSecretAt(move.tenantId, move.fromAccount, source);
   await recordInstance(executionArn, move, 'from', { switched: false });
 }
 
@@ -484,7 +513,9 @@ export async function resume({ executionArn, state }: Event): Promise<void> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
   await recordInstance(executionArn, move, 'to', { switched: true, resumed: true });
-  await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
+  // To another account: the target's function was made live, and the frontend is sent to it.
+  if (crossesAccounts(move)) await publishApiIn(move.tenantId, move.toAccount);
+  else await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
 }
 
 /** Resumed where it was (the rollback's): the same switch back a resume makes; nothing if never suspended. */
@@ -508,6 +539,7 @@ export async function removeOld({ executionArn, state }: Event): Promise<void> {
     (c) => dropTenantDatabase(c, tenantResourceNames(move.tenantId)),
     source,
   );
+  if (crossesAccounts(move)) await removeApiIn(executionArn, move.tenantId, move.fromAccount);
 }
 
 /**
@@ -593,6 +625,7 @@ export async function releaseMoveOf(executionArn: string): Promise<string | unde
   } else {
     await undoSwitch(event);
     await undoSuspend(event);
+    await undoDeploy(event);
     await undoPrepare(event);
     await undoClaim(event);
   }
@@ -607,6 +640,8 @@ function claimOf(tenantId: string, record: MoveRecord): MoveClaim {
     to: record.to,
     fromCell: record.fromCell ?? FIRST_CELL,
     toCell: record.toCell ?? FIRST_CELL,
+    ...(record.fromAccount ? { fromAccount: record.fromAccount } : {}),
+    ...(record.toAccount ? { toAccount: record.toAccount } : {}),
   };
 }
 
@@ -663,12 +698,14 @@ async function recordInstance(
   side: 'from' | 'to',
   progress: Pick<MoveRecord, 'switched' | 'resumed'>,
 ): Promise<void> {
-  const [instance, cell] = side === 'to' ? [move.to, move.toCell] : [move.from, move.fromCell];
+  const [instance, cell, account] =
+    side === 'to' ? [move.to, move.toCell, move.toAccount] : [move.from, move.fromCell, move.fromAccount];
   const { rowCount } = await withRegistry((client) =>
     client.query(
-      `UPDATE tenants SET db_instance = $2, cell = $5, move = move || $4::jsonb, updated_at = now()
+      `UPDATE tenants SET db_instance = $2, cell = $5, cell_account = $6, move = move || $4::jsonb,
+              updated_at = now()
         WHERE id = $1 AND status = 'MOVING' AND move->>'executionArn' = $3`,
-      [move.tenantId, instance, executionArn, JSON.stringify(progress), cell],
+      [move.tenantId, instance, executionArn, JSON.stringify(progress), cell, account ?? null],
     ),
   );
   if (rowCount !== 1)
@@ -688,11 +725,6 @@ async function endMove(executionArn: string, tenantId: string, moved: boolean): 
       [tenantId, executionArn, moved ? true : null],
     ),
   );
-}
-
-/** The tenant's secret pointed at `instance`, in its cell's account (a move stays in one account). */
-async function pointSecretAt(tenantId: string, instance: SharedInstance): Promise<void> {
-  await pointTenantSecretAt(tenantId, await cellAccountOfTenant(tenantId), instance);
 }
 
 /** Lets the tenant's role on `client`'s server log in, or stops it and ends its open connections. */

@@ -1,0 +1,140 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { capacitySettings } from '../../common/capacity';
+import { MoveStates } from '../../common/move';
+import { LocalPlatformNames, tenantResourceNames } from '../../common/names';
+import type { TenantSecret } from '../../common/tenant-secret';
+import type { ExecutionRecord } from '../../local/platform';
+import { aws, awsIn } from '../../workflow-tasks/lib/aws';
+import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { getTenant } from '../../workflow-tasks/records/registry';
+import { localServicesForFile, tenantInput } from '../fixtures/platform';
+import { resourcesIn } from '../fixtures/cell-resources';
+import { seedShop, shopApi } from '../fixtures/tenant-api';
+
+// cell-2 is an AWS account of its own; three tenants a cell: the first three are placed in cell-1, the one
+// with its own domain in cell-2 (which brings its shared instance).
+const CELL_ACCOUNT = '210987654321';
+const QUOTAS = capacitySettings(
+  { cells: 2, tenantsPerCell: 3, cellAccounts: { 'cell-2': CELL_ACCOUNT } },
+  'test',
+);
+const shop = 'xa-shop';
+const failing = 'xa-fails';
+const filler = 'xa-filler';
+const withDomain = 'xa-domain';
+const newPassword = 'a-password-the-admin-set-before-the-move';
+
+const { running } = localServicesForFile('cell-account-move', {
+  quotas: QUOTAS,
+  // The switch happens in the cell's account's copy, then fails: the rollback must undo it all.
+  faults: [{ tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 }],
+});
+const { api, signIn, changePassword } = shopApi(() => running().endpoints.gateway);
+const all = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
+const none = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
+let products: unknown[] = [];
+
+function listed(response: { status: number; body: string }): unknown[] {
+  if (response.status !== 200) throw new Error(`list: ${response.status} ${response.body}`);
+  return (JSON.parse(response.body) as { items: unknown[] }).items;
+}
+
+function move(tenantId: string, toCell: string): Promise<ExecutionRecord> {
+  const { platform } = running();
+  return platform.runExecution({ tenantId, toCell }, { stateMachineArn: platform.stateMachines.move.arn });
+}
+
+/** The API the tenant's frontend is told to call. */
+async function publishedApiUrl(tenantId: string): Promise<string> {
+  const object = await aws().s3.send(
+    new GetObjectCommand({
+      Bucket: LocalPlatformNames.siteBucket,
+      Key: `${tenantResourceNames(tenantId).sitePrefix}config.json`,
+    }),
+  );
+  return (JSON.parse((await object.Body?.transformToString()) ?? '{}') as { apiUrl: string }).apiUrl;
+}
+
+beforeAll(async () => {
+  for (const tenantId of [shop, failing, filler, withDomain]) {
+    const domain = tenantId === withDomain ? { domain: 'xa-domain.example.com' } : {};
+    const record = await running().platform.runExecution(tenantInput(tenantId, domain));
+    if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
+  }
+  const token = await changePassword(shop, newPassword);
+  await seedShop((path, method, body) => api(shop, token, path, method, body));
+  products = listed(await api(shop, token, '/products?limit=100'));
+}, 240_000);
+
+describe('a move to a cell in another AWS account', () => {
+  it("takes the tenant's data, secret, function and API there, serves it from there, and leaves nothing behind", async () => {
+    const before = await publishedApiUrl(shop);
+    const moved = await move(shop, 'cell-2');
+    expect([moved.status, moved.error, moved.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    const states = moved.events.flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
+    expect(states).toContain(MoveStates.deploy);
+    expect(await getTenant(shop)).toMatchObject({
+      status: 'ACTIVE',
+      cell: 'cell-2',
+      cellAccount: CELL_ACCOUNT,
+    });
+
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), shop)).toEqual(all);
+    expect(await resourcesIn(awsIn(undefined), shop)).toEqual(none);
+    // Its frontend calls the API in the cell's account now.
+    const after = await publishedApiUrl(shop);
+    expect(after).not.toBe(before);
+    // Every row, and the password the admin set, served from the cell's account.
+    const token = await signIn(shop, newPassword, CELL_ACCOUNT);
+    expect(listed(await api(shop, token, '/products?limit=100'))).toEqual(products);
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName, CELL_ACCOUNT);
+    expect(secret.username).toBe(tenantResourceNames(shop).role);
+    // The deploy in the cell's account went through the move's own roles' copies there.
+    expect(
+      running()
+        .platform.iam?.denials()
+        .map((d) => d.message),
+    ).toEqual([]);
+  });
+
+  it('refuses a tenant with its own domain, naming it, and changes nothing', async () => {
+    expect((await getTenant(withDomain))?.cell).toBe('cell-2');
+    const refused = await move(withDomain, 'cell-1');
+    expect([refused.status, refused.error]).toEqual(['FAILED', 'InvalidInput']);
+    expect(refused.cause).toContain(
+      `the target is in another AWS account, and ${withDomain} has its own domain (xa-domain.example.com)`,
+    );
+    expect(await getTenant(withDomain)).toMatchObject({
+      status: 'ACTIVE',
+      cell: 'cell-2',
+      cellAccount: CELL_ACCOUNT,
+    });
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), withDomain)).toEqual(all);
+    expect(await resourcesIn(awsIn(undefined), withDomain)).toEqual(none);
+  });
+
+  it('brings it back to the platform account the same way', async () => {
+    const back = await move(shop, 'cell-1');
+    expect([back.status, back.error, back.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(await getTenant(shop)).toMatchObject({ status: 'ACTIVE', cell: 'cell-1', cellAccount: null });
+    expect(await resourcesIn(awsIn(undefined), shop)).toEqual(all);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), shop)).toEqual(none);
+    const token = await signIn(shop, newPassword);
+    expect(listed(await api(shop, token, '/products?limit=100'))).toEqual(products);
+  });
+
+  it('that fails after switching leaves the tenant serving where it was, and nothing in the other account', async () => {
+    const before = await publishedApiUrl(failing);
+    const failed = await move(failing, 'cell-2');
+    expect([failed.status, failed.error]).toEqual(['FAILED', 'InjectedFault']);
+    const states = failed.events.flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
+    expect(states).toContain(MoveStates.undoDeploy);
+    expect(await getTenant(failing)).toMatchObject({ status: 'ACTIVE', cell: 'cell-1', cellAccount: null });
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), failing)).toEqual(none);
+    expect(await resourcesIn(awsIn(undefined), failing)).toEqual(all);
+    expect(await publishedApiUrl(failing)).toBe(before);
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(failing).secretName);
+    const token = await signIn(failing, secret.adminPassword!);
+    expect((await api(failing, token, '/products?limit=100')).status).toBe(200);
+  });
+});
