@@ -7,6 +7,7 @@ import type { ExecutionRecord } from '../../local/platform';
 import { aws, awsIn } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import { cleanupAfter, reaching } from '../fixtures/executions';
 import { localServicesForFile, tenantInput } from '../fixtures/platform';
 import { resourcesIn } from '../fixtures/cell-resources';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
@@ -19,20 +20,26 @@ const QUOTAS = capacitySettings(
   'test',
 );
 const shop = 'xa-shop';
-const failing = 'xa-fails';
 const filler = 'xa-filler';
+const failing = 'xa-fails';
 const withDomain = 'xa-domain';
 const newPassword = 'a-password-the-admin-set-before-the-move';
 
 const { running } = localServicesForFile('cell-account-move', {
   quotas: QUOTAS,
-  // The switch happens in the cell's account's copy, then fails: the rollback must undo it all.
-  faults: [{ tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 }],
+  faults: [
+    // The switch happens, then fails: the rollback must undo it all, in both accounts.
+    { tenantId: failing, step: 'move:switch', kind: 'after-effect', times: 1 },
+    // The copy starts late: the execution is stopped while it waits, its API made in the cell's account.
+    { tenantId: filler, step: 'move:copy', kind: 'slow', times: 1 },
+  ],
 });
 const { api, signIn, changePassword } = shopApi(() => running().endpoints.gateway);
 const all = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
 const none = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
 let products: unknown[] = [];
+/** A token the admin got before any move: the token key moves with the secret. */
+let tokenBefore = '';
 
 function listed(response: { status: number; body: string }): unknown[] {
   if (response.status !== 200) throw new Error(`list: ${response.status} ${response.body}`);
@@ -62,6 +69,7 @@ beforeAll(async () => {
     if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
   }
   const token = await changePassword(shop, newPassword);
+  tokenBefore = token;
   await seedShop((path, method, body) => api(shop, token, path, method, body));
   products = listed(await api(shop, token, '/products?limit=100'));
 }, 240_000);
@@ -87,6 +95,7 @@ describe('a move to a cell in another AWS account', () => {
     // Every row, and the password the admin set, served from the cell's account.
     const token = await signIn(shop, newPassword, CELL_ACCOUNT);
     expect(listed(await api(shop, token, '/products?limit=100'))).toEqual(products);
+    expect(listed(await api(shop, tokenBefore, '/products?limit=100'))).toEqual(products);
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(shop).secretName, CELL_ACCOUNT);
     expect(secret.username).toBe(tenantResourceNames(shop).role);
     // The deploy in the cell's account went through the move's own roles' copies there.
@@ -136,5 +145,25 @@ describe('a move to a cell in another AWS account', () => {
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(failing).secretName);
     const token = await signIn(failing, secret.adminPassword!);
     expect((await api(failing, token, '/products?limit=100')).status).toBe(200);
+  });
+
+  it('stopped while it copies, is put back by the cleanup, its API in the other account removed', async () => {
+    const { platform } = running();
+    const started = await platform.startExecution(
+      { tenantId: filler, toCell: 'cell-2' },
+      { stateMachineArn: platform.stateMachines.move.arn },
+    );
+    await reaching(platform, started.executionArn, MoveStates.copy);
+    // Made in the cell's account already, before the copy.
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), filler)).toEqual(all);
+    await platform.stopExecution(started.executionArn);
+    const cleanup = await cleanupAfter(platform, started.executionArn, 60_000);
+    expect([cleanup.status, cleanup.error ?? null, cleanup.cause ?? null]).toEqual(['SUCCEEDED', null, null]);
+    expect(await getTenant(filler)).toMatchObject({ status: 'ACTIVE', cell: 'cell-1', cellAccount: null });
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), filler)).toEqual(none);
+    expect(await resourcesIn(awsIn(undefined), filler)).toEqual(all);
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(filler).secretName);
+    const token = await signIn(filler, secret.adminPassword!);
+    expect((await api(filler, token, '/products?limit=5')).status).toBe(200);
   });
 });
