@@ -22,6 +22,7 @@ import {
 } from '../lib/tenant-db';
 import {
   capacityFromEnv,
+  cellAccountOfTenant,
   capacityInForce,
   lockPlacement,
   reserveMoveTarget,
@@ -264,7 +265,7 @@ export async function prepare({ executionArn, state }: Event): Promise<{ schemaV
   const move = moveOf(state);
   const { codeVersion } = await ownMove(executionArn, move.tenantId);
   const names = tenantResourceNames(move.tenantId);
-  const secret = await tenantSecretIn(move.tenantId, move.fromAccount);
+  const secret = await tenantSecretIn(move.tenantId, await sourceAccountOf(move));
   const { source, target } = await instancesOf(move);
   const { connectionsPerTenant } = capacityFromEnv();
   await withMasterClient(
@@ -386,7 +387,7 @@ export async function copy({ executionArn, state }: Event): Promise<{ tables: Lo
       : await copySnapshot(
           move,
           source,
-          asTenant(await tenantSecretIn(move.tenantId, move.fromAccount), target),
+          asTenant(await tenantSecretIn(move.tenantId, await sourceAccountOf(move)), target),
         );
   return { tables, rows: Object.values(tables).reduce((sum, t) => sum + t.rows, 0) };
 }
@@ -491,7 +492,7 @@ export async function switchOver({ executionArn, state }: Event): Promise<{ host
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
   const { source, target } = await instancesOf(move);
-  await pointTenantSecretAt(move.tenantId, move.fromAccount, target);
+  await pointTenantSecretAt(move.tenantId, await sourceAccountOf(move), target);
   await recordInstance(executionArn, move, 'to', { switched: true });
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, false), source);
   return { host: target.host, port: target.port };
@@ -504,7 +505,7 @@ export async function undoSwitch({ executionArn, state }: Event): Promise<void> 
   if (record.move.resumed) throw pastNoReturn(move);
   const { source } = await instancesOf(move);
   await withMasterClient(MAINTENANCE_DB, (c) => setLogin(c, move.tenantId, true), source);
-  await pointTenantSecretAt(move.tenantId, move.fromAccount, source);
+  await pointTenantSecretAt(move.tenantId, await sourceAccountOf(move), source);
   await recordInstance(executionArn, move, 'from', { switched: false });
 }
 
@@ -702,10 +703,18 @@ async function recordInstance(
     side === 'to' ? [move.to, move.toCell, move.toAccount] : [move.from, move.fromCell, move.fromAccount];
   const { rowCount } = await withRegistry((client) =>
     client.query(
-      `UPDATE tenants SET db_instance = $2, cell = $5, cell_account = $6, move = move || $4::jsonb,
-              updated_at = now()
+      `UPDATE tenants SET db_instance = $2, cell = $5, move = move || $4::jsonb, updated_at = now(),
+              cell_account = CASE WHEN $7 THEN $6 ELSE cell_account END
         WHERE id = $1 AND status = 'MOVING' AND move->>'executionArn' = $3`,
-      [move.tenantId, instance, executionArn, JSON.stringify(progress), cell, account ?? null],
+      [
+        move.tenantId,
+        instance,
+        executionArn,
+        JSON.stringify(progress),
+        cell,
+        account ?? null,
+        crossesAccounts(move),
+      ],
     ),
   );
   if (rowCount !== 1)
@@ -725,6 +734,15 @@ async function endMove(executionArn: string, tenantId: string, moved: boolean): 
       [tenantId, executionArn, moved ? true : null],
     ),
   );
+}
+
+/**
+ * The account of the tenant's secret and API before the move: the claim's, to another account; within one,
+ * the registry's (which such a move never changes, and which a claim taken before moves crossed accounts
+ * does not carry).
+ */
+async function sourceAccountOf(move: MoveClaim): Promise<string | undefined> {
+  return crossesAccounts(move) ? move.fromAccount : cellAccountOfTenant(move.tenantId);
 }
 
 /** Lets the tenant's role on `client`'s server log in, or stops it and ends its open connections. */
