@@ -43,9 +43,10 @@ const SYNC_SECONDS = 900;
  * Moves a shared tenant to another shared instance (input `{ "tenantId", "toInstance": "shared-<n>" }`, or
  * `"toCell": "cell-<n>"` for that cell's oldest instance with room;
  * workflow-tasks/move/steps.ts): the target's database is made and migrated (and, in another AWS account, the
- * tenant's secret, function and API) and the data copied (replicated) while the tenant serves; it is suspended for the copy's last part, which is verified table by table; the
- * secret and registry switch to the target;
- * it resumes there and the old copy is removed. Any failure before the resume puts everything back (the
+ * tenant's secret, function and API) and the data copied (replicated) while the tenant serves; it is
+ * suspended for the copy's last part, which is verified table by table; the secret and registry switch to
+ * the target; it resumes there (in another account, its config names the target's API) and the old copy is
+ * removed. Any failure before the resume puts everything back (the
  * tenant serving where it was, the target's copy dropped); after it, the cleanup finishes the move forward.
  */
 export class TenantMove extends Construct {

@@ -14,6 +14,7 @@ import { SWITCH_ACTIONS } from '../suspension/permissions';
 const MOVE_RELEASE = [
   'undoSwitch',
   'undoSuspend',
+  'undoDeploy',
   'undoPrepare',
   'undoClaim',
   'resume',
