@@ -2,7 +2,6 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { INTERRUPTED_STATUSES } from '../../common/cleanup';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { tenantResourceNames } from '../../common/names';
 import { IMPORT_SOURCE, STEPS } from '../../common/steps';
 import { importSecretTenant } from '../../common/imports';
 import { fieldProblems } from '../../common/tenant-input';
@@ -11,7 +10,7 @@ import { releaseCapacityOf } from '../capacity/steps';
 import { releaseMoveOf } from '../move/steps';
 import { releaseOffboardingOf } from '../offboarding/steps';
 import { cellAccountOfTenant } from '../records/capacity';
-import { withRegistry } from '../records/registry';
+import { validatedTenantOf, withRegistry } from '../records/registry';
 import { stopReleaseOf } from '../records/release-ledger';
 import { releaseSuspensionOf, switchBack } from '../suspension/steps';
 import { aws, inCell } from '../lib/aws';
@@ -159,14 +158,7 @@ async function provisioningBy(executionArn: string): Promise<ValidatedTenant[]> 
       [executionArn],
     ),
   );
-  return rows.map((row) => ({
-    tenantId: row.id,
-    tier: row.tier,
-    companyName: row.company_name,
-    adminEmail: row.admin_email,
-    ...(row.domain ? { domain: row.domain } : {}),
-    names: tenantResourceNames(row.id),
-  }));
+  return rows.map(validatedTenantOf);
 }
 
 function parsedInput(input: string | undefined): unknown {

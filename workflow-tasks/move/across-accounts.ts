@@ -15,7 +15,7 @@ import { aws, cellAws, inCell, isAlreadyExists } from '../lib/aws';
 import { ownedBy, tagList, tagsFromList } from '../lib/tags';
 import { tenantSecretIn } from '../lib/tenant-db';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
-import { getTenant } from '../records/registry';
+import { validatedTenantOf, withRegistry, type TenantColumns } from '../records/registry';
 import type { SharedInstance } from '../records/capacity';
 
 /**
@@ -126,16 +126,15 @@ export async function publishApiIn(tenantId: string, account: string | undefined
   return api.ApiEndpoint;
 }
 
-/** The tenant as onboarding validated it, rebuilt from the registry (onboarding's code reads it). */
+/** The tenant as onboarding validated it, from its registry row (onboarding's code reads it). */
 async function validatedTenant(tenantId: string): Promise<ValidatedTenant> {
-  const row = await getTenant(tenantId);
+  const row = await withRegistry(async (client) => {
+    const { rows } = await client.query<TenantColumns>(
+      'SELECT id, tier, company_name, admin_email, domain FROM tenants WHERE id = $1',
+      [tenantId],
+    );
+    return rows[0];
+  });
   if (!row) throw new OnboardingError(PermanentErrors.RegistrationLost, `there is no tenant ${tenantId}`);
-  return {
-    tenantId,
-    companyName: row.companyName,
-    adminEmail: row.adminEmail,
-    tier: row.tier as ValidatedTenant['tier'],
-    ...(row.domain ? { domain: row.domain } : {}),
-    names: tenantResourceNames(tenantId),
-  };
+  return validatedTenantOf(row);
 }

@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as z from 'zod/mini';
 import { requiredEnv } from '../../common/env';
 import { OnboardingError, PermanentErrors } from '../../common/errors';
-import { EventTypes, finalSnapshotId, TaskEnv, tenantResourceNames } from '../../common/names';
+import { EventTypes, finalSnapshotId, TaskEnv } from '../../common/names';
 import { ArchiveKeys } from '../../common/offboarding';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
 import { removeTenantDomains } from '../domain/steps';
@@ -16,7 +16,7 @@ import { switchBack, switchToSuspended } from '../suspension/steps';
 import { deleteTenantAlarm } from '../lib/alarms';
 import { aws, executionRunning, inCell } from '../lib/aws';
 import { publishEvent } from '../lib/events';
-import { withRegistry } from '../records/registry';
+import { validatedTenantOf, withRegistry } from '../records/registry';
 import { setTenantWritable, withTenantDatabase } from '../lib/tenant-db';
 import { verifyExport, writeExport } from '../records/tenant-export';
 import type { TenantExport, VerifiedExport } from '../records/archive';
@@ -364,16 +364,8 @@ function resultsOf(row: Row): OffboardingResults {
   const record = row.offboarding;
   const cellAccount = row.cell_account;
   if (!record) throw new OnboardingError(PermanentErrors.StepFailed, `${row.id} has no offboarding record`);
-  const tenant: ValidatedTenant = {
-    tenantId: row.id,
-    companyName: row.company_name,
-    adminEmail: row.admin_email,
-    tier: row.tier,
-    ...(row.domain ? { domain: row.domain } : {}),
-    names: tenantResourceNames(row.id),
-  };
   return {
-    tenant,
+    tenant: validatedTenantOf(row),
     claim: {
       previousStatus: record.previousStatus,
       startedAt: record.startedAt,

@@ -1,6 +1,6 @@
 import type { ClientBase, PoolClient } from 'pg';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
-import { TaskEnv } from '../../common/names';
+import { TaskEnv, tenantResourceNames } from '../../common/names';
 import { withMasterClient } from '../lib/db';
 import { requiredEnv } from '../../common/env';
 import { migrate } from '../lib/migrate';
@@ -432,4 +432,25 @@ function registryColumns(tenant: ValidatedTenant, executionArn: string): (string
     tenant.domain ?? null,
     executionArn,
   ];
+}
+
+/** A registry row's columns of the tenant as onboarding validated it. */
+export interface TenantColumns {
+  readonly id: string;
+  readonly tier: string;
+  readonly company_name: string;
+  readonly admin_email: string;
+  readonly domain: string | null;
+}
+
+/** The tenant as onboarding validated it, rebuilt from its registry row: onboarding's undo code reads it. */
+export function validatedTenantOf(row: TenantColumns): ValidatedTenant {
+  return {
+    tenantId: row.id,
+    tier: row.tier as ValidatedTenant['tier'],
+    companyName: row.company_name,
+    adminEmail: row.admin_email,
+    ...(row.domain ? { domain: row.domain } : {}),
+    names: tenantResourceNames(row.id),
+  };
 }
