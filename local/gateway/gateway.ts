@@ -40,7 +40,8 @@ export interface PageHandler {
 }
 
 type Route =
-  | { kind: 'api'; tenantId: string }
+  /** `apiId`: the HTTP API a customer's domain is passed to (its API distribution tenant's `apiHost`). */
+  | { kind: 'api'; tenantId: string; apiId?: string }
   | { kind: 'site'; tenantId: string }
   | { kind: 'redirect'; host: string }
   | { kind: 'home' }
@@ -84,7 +85,7 @@ export class LocalGateway extends LoopbackServer {
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const route = await this.route(hostOf(req));
-      if (route.kind === 'api') return await this.invoke(route.tenantId, req, res);
+      if (route.kind === 'api') return await this.invoke(route.tenantId, req, res, route.apiId);
       if (route.kind === 'site') return await this.site(route.tenantId, req, res);
       if (route.kind === 'redirect') {
         const port = /:\d+$/.exec(String(req.headers.host ?? ''))?.[0] ?? '';
@@ -112,14 +113,23 @@ export class LocalGateway extends LoopbackServer {
     const served = await this.platform.saasManager.route(host);
     const tenantId = served?.parameters.tenantId;
     if (!served || !tenantId) return { kind: 'unknown' };
-    if (served.distributionId === LOCAL_API_DISTRIBUTION_ID) return { kind: 'api', tenantId };
+    if (served.distributionId === LOCAL_API_DISTRIBUTION_ID) {
+      const apiId = served.parameters.apiHost?.split('.')[0];
+      return { kind: 'api', tenantId, ...(apiId ? { apiId } : {}) };
+    }
     if (host.startsWith('www.')) return { kind: 'redirect', host: host.slice(4) };
     return { kind: 'site', tenantId };
   }
 
-  private async invoke(tenantId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async invoke(
+    tenantId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    apiId?: string,
+  ): Promise<void> {
     const { functionName } = tenantResourceNames(tenantId);
-    const account = await this.accountOf(tenantId);
+    const account = await this.accountOf(tenantId, apiId);
+    if (!account) return send(res, 502, { message: 'Bad Gateway' });
     // CORS as an HTTP API with a CorsConfiguration answers it: preflights without calling the function.
     const origin = req.headers.origin;
     const cors = origin ? await this.corsOf(tenantId, account) : undefined;
@@ -201,13 +211,15 @@ export class LocalGateway extends LoopbackServer {
   }
 
   /**
-   * The account of the tenant's API (common/cells.ts), as the edge routes: the one whose HTTP API its
-   * `config.json` names (what its frontend calls; a move to another account switches it at its point of no
-   * return); without one yet, the first account that has its function.
+   * The account of the tenant's API (common/cells.ts), as the edge routes: the one of the HTTP API `routedTo`
+   * (a customer's domain's), else of the one its `config.json` names (what its frontend calls); a move to
+   * another account switches both at its point of no return. Without either, the first account that has
+   * its function. Undefined: the domain's API is in no account (CloudFront would find no origin).
    */
-  private async accountOf(tenantId: string): Promise<string> {
+  private async accountOf(tenantId: string, routedTo?: string): Promise<string | undefined> {
     const accounts = cellAccounts();
     if (accounts.length === 0) return LOCAL_ACCOUNT;
+    if (routedTo) return this.accountOfApi(routedTo, accounts);
     const apiId = await this.publishedApi(tenantId);
     const account = apiId ? await this.accountOfApi(apiId, accounts) : undefined;
     return account ?? this.platform.functions.locate(tenantResourceNames(tenantId).functionName, accounts);

@@ -1,4 +1,6 @@
+import { GetDistributionTenantCommand } from '@aws-sdk/client-cloudfront';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { gatewayRequest } from '../../cli/describe';
 import { capacitySettings } from '../../common/capacity';
 import { MoveStates } from '../../common/move';
 import { LocalPlatformNames, tenantResourceNames } from '../../common/names';
@@ -6,23 +8,28 @@ import type { TenantSecret } from '../../common/tenant-secret';
 import type { ExecutionRecord } from '../../local/platform';
 import { aws, awsIn } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
+import { tenantDomains } from '../../workflow-tasks/records/domains';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import { addCustomerRecords } from '../fixtures/customer-dns';
 import { cleanupAfter, reaching } from '../fixtures/executions';
-import { localServicesForFile, tenantInput } from '../fixtures/platform';
+import { domainWhen, localServicesForFile, tenantInput } from '../fixtures/platform';
 import { resourcesIn } from '../fixtures/cell-resources';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
-// cell-2 is an AWS account of its own; three tenants a cell: the first three are placed in cell-1, the one
-// with its own domain in cell-2 (which brings its shared instance).
+// cell-2 is an AWS account of its own; four tenants a cell: the first four are placed in cell-1 (one with
+// its own domain), the one whose domain waits for its records in cell-2 (which brings its shared instance).
 const CELL_ACCOUNT = '210987654321';
 const QUOTAS = capacitySettings(
-  { cells: 2, tenantsPerCell: 3, cellAccounts: { 'cell-2': CELL_ACCOUNT } },
+  { cells: 2, tenantsPerCell: 4, cellAccounts: { 'cell-2': CELL_ACCOUNT } },
   'test',
 );
 const shop = 'xa-shop';
 const filler = 'xa-filler';
 const failing = 'xa-fails';
 const withDomain = 'xa-domain';
+const domain = 'xa-domain.example.com';
+const pending = 'xa-pending';
+const pendingDomain = 'xa-pending.example.com';
 const newPassword = 'a-password-the-admin-set-before-the-move';
 
 const { running } = localServicesForFile('cell-account-move', {
@@ -63,9 +70,10 @@ async function publishedApiUrl(tenantId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  for (const tenantId of [shop, failing, filler, withDomain]) {
-    const domain = tenantId === withDomain ? { domain: 'xa-domain.example.com' } : {};
-    const record = await running().platform.runExecution(tenantInput(tenantId, domain));
+  const domains: Record<string, string> = { [withDomain]: domain, [pending]: pendingDomain };
+  for (const tenantId of [shop, failing, filler, withDomain, pending]) {
+    const own = domains[tenantId] ? { domain: domains[tenantId] } : {};
+    const record = await running().platform.runExecution(tenantInput(tenantId, own));
     if (record.status !== 'SUCCEEDED') throw new Error(`onboarding ${tenantId}: ${record.cause ?? ''}`);
   }
   const token = await changePassword(shop, newPassword);
@@ -106,13 +114,20 @@ describe('a move to a cell in another AWS account', () => {
     ).toEqual([]);
   });
 
-  it('refuses a tenant with its own domain, naming it, and changes nothing', async () => {
-    expect((await getTenant(withDomain))?.cell).toBe('cell-2');
-    const refused = await move(withDomain, 'cell-1');
-    expect([refused.status, refused.error]).toEqual(['FAILED', 'InvalidInput']);
-    expect(refused.cause).toContain(
-      `the target is in another AWS account, and ${withDomain} has its own domain (xa-domain.example.com)`,
-    );
+  it("takes a tenant's own domain along: api.<domain> is passed to its API in the other account", async () => {
+    const { platform, endpoints } = running();
+    await addCustomerRecords(platform.endpointUrl, domain);
+    await domainWhen(withDomain, domain, (d) => d?.status === 'ACTIVE', 60_000);
+    const viaDomain = (token: string) =>
+      gatewayRequest(endpoints.gateway, `api.${domain}`, '/products?limit=5', {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(withDomain).secretName);
+    const token = await signIn(withDomain, secret.adminPassword!);
+    expect((await viaDomain(token)).status).toBe(200);
+
+    const moved = await move(withDomain, 'cell-2');
+    expect([moved.status, moved.error, moved.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(await getTenant(withDomain)).toMatchObject({
       status: 'ACTIVE',
       cell: 'cell-2',
@@ -120,6 +135,37 @@ describe('a move to a cell in another AWS account', () => {
     });
     expect(await resourcesIn(awsIn(CELL_ACCOUNT), withDomain)).toEqual(all);
     expect(await resourcesIn(awsIn(undefined), withDomain)).toEqual(none);
+    // The API's distribution tenant names the API in the cell's account, which answers on the domain (the
+    // one it named before is gone: still naming it, the domain would find no origin).
+    const [row] = await tenantDomains(withDomain);
+    expect(row).toMatchObject({ domain, status: 'ACTIVE' });
+    const { DistributionTenant } = await aws().cloudfront.send(
+      new GetDistributionTenantCommand({ Identifier: row?.distributionTenants.api ?? '' }),
+    );
+    const apiHost = DistributionTenant?.Parameters?.find((p) => p.Name === 'apiHost')?.Value;
+    expect(apiHost).toBe(new URL(await publishedApiUrl(withDomain)).host);
+    expect((await viaDomain(token)).status).toBe(200);
+    expect(
+      running()
+        .platform.iam?.denials()
+        .map((d) => d.message),
+    ).toEqual([]);
+  });
+
+  it('refuses a tenant whose own domain is being attached, naming it, and changes nothing', async () => {
+    expect((await tenantDomains(pending))[0]).toMatchObject({ status: 'PENDING_VALIDATION' });
+    const refused = await move(pending, 'cell-1');
+    expect([refused.status, refused.error]).toEqual(['FAILED', 'InvalidInput']);
+    expect(refused.cause).toContain(
+      `the target is in another AWS account, and ${pending}'s own domain is being attached or removed (${pendingDomain}: PENDING_VALIDATION)`,
+    );
+    expect(await getTenant(pending)).toMatchObject({
+      status: 'ACTIVE',
+      cell: 'cell-2',
+      cellAccount: CELL_ACCOUNT,
+    });
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), pending)).toEqual(all);
+    expect(await resourcesIn(awsIn(undefined), pending)).toEqual(none);
   });
 
   it('brings it back to the platform account the same way', async () => {

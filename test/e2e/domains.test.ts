@@ -1,11 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { GetDistributionTenantByDomainCommand } from '@aws-sdk/client-cloudfront';
-import {
-  ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
-  Route53Client,
-} from '@aws-sdk/client-route-53';
 import { LOCAL_ROUTING_ENDPOINT } from '../../local/cloudfront/saas-manager';
 import { startLocalServices, type LocalServices } from '../../cli/services';
 import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
@@ -14,6 +9,7 @@ import { EventTypes, PlatformNames } from '../../common/names';
 import { aws, isNotFound } from '../../workflow-tasks/lib/aws';
 import { tenantDomains, type DomainRecord } from '../../workflow-tasks/records/domains';
 import { getTenant } from '../../workflow-tasks/records/registry';
+import { addCustomerRecords } from '../fixtures/customer-dns';
 import { domainWhen, tenantInput, uniqueTenantId } from '../fixtures/platform';
 import { tenantctl } from '../fixtures/processes';
 import { makeStateDir } from '../fixtures/state-dir';
@@ -68,50 +64,6 @@ function domainReaches(
   return domainWhen(tenantId, domain, done, (DEADLINE_S + 20) * 1000);
 }
 
-/** The customer, at its DNS provider: its zone, and the records the platform listed. */
-async function addCustomerRecords(domain: string): Promise<void> {
-  const route53 = new Route53Client({ endpoint: platform.endpointUrl, region: 'us-east-1' });
-  try {
-    const zone = await route53.send(
-      new CreateHostedZoneCommand({ Name: domain, CallerReference: `${domain}-${Date.now()}` }),
-    );
-    const cname = (name: string) => ({
-      Action: 'UPSERT' as const,
-      ResourceRecordSet: {
-        Name: name,
-        Type: 'CNAME' as const,
-        TTL: 60,
-        ResourceRecords: [{ Value: LOCAL_ROUTING_ENDPOINT }],
-      },
-    });
-    await route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: zone.HostedZone?.Id,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: domain,
-                Type: 'A',
-                AliasTarget: {
-                  DNSName: LOCAL_ROUTING_ENDPOINT,
-                  HostedZoneId: 'Z2FDTNDATAQYW2',
-                  EvaluateTargetHealth: false,
-                },
-              },
-            },
-            cname(`www.${domain}`),
-            cname(`api.${domain}`),
-          ],
-        },
-      }),
-    );
-  } finally {
-    route53.destroy();
-  }
-}
-
 async function servedBy(domain: string): Promise<boolean> {
   try {
     await aws().cloudfront.send(new GetDistributionTenantByDomainCommand({ Domain: domain }));
@@ -142,7 +94,7 @@ describe("a customer's own domain", () => {
     ]);
     expect((await get(domain)).status).toBe(404);
 
-    await addCustomerRecords(domain);
+    await addCustomerRecords(platform.endpointUrl, domain);
     await domainReaches(owner, domain, (d) => d?.status === 'ACTIVE');
     const site = await get(domain);
     expect(site.status).toBe(200);
@@ -209,7 +161,7 @@ describe("a customer's own domain", () => {
     expect((await get(domain)).status).toBe(200);
     expect((await get(next)).status).toBe(404);
 
-    await addCustomerRecords(next);
+    await addCustomerRecords(platform.endpointUrl, next);
     await domainReaches(owner, next, (d) => d?.status === 'ACTIVE');
     await domainReaches(owner, domain, (d) => d === undefined);
     expect((await get(next)).status).toBe(200);
@@ -248,7 +200,7 @@ describe("a customer's own domain", () => {
     );
     expect(resumed?.records).toEqual(before?.records);
     // The emulator kept nothing: the customer's zone is made again.
-    await addCustomerRecords(pending);
+    await addCustomerRecords(platform.endpointUrl, pending);
     await domainReaches(tenantId, pending, (d) => d?.status === 'ACTIVE');
     expect((await get(pending)).status).toBe(200);
   }, 180_000);
@@ -271,7 +223,7 @@ describe("a customer's own domain", () => {
         }),
       );
     await put({ tenantId, domain: requested });
-    await addCustomerRecords(requested);
+    await addCustomerRecords(platform.endpointUrl, requested);
     await domainReaches(tenantId, requested, (d) => d?.status === 'ACTIVE');
     expect((await get(`api.${requested}`, '/health')).status).toBe(200);
 

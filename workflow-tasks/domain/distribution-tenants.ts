@@ -117,6 +117,24 @@ export async function deleteDistributionTenant(tenantId: string, Identifier: str
   }
 }
 
+/**
+ * Points the tenant's API distribution tenant at the HTTP API on `apiHost` (a move to another account made
+ * the tenant's API there), its other parameters kept; one pointing there already, or gone, or another
+ * tenant's, is left as it is.
+ */
+export async function pointApiTenantAt(tenantId: string, Identifier: string, apiHost: string): Promise<void> {
+  const found = await getDistributionTenant(Identifier);
+  if (!found?.Id || parameterOf(found, 'tenantId') !== tenantId) return;
+  if (parameterOf(found, 'apiHost') === apiHost) return;
+  const Parameters = [
+    ...(found.Parameters ?? []).filter((p) => p.Name !== 'apiHost'),
+    { Name: 'apiHost', Value: apiHost },
+  ];
+  await aws().cloudfront.send(
+    new UpdateDistributionTenantCommand({ Id: found.Id, IfMatch: found.ETag, Parameters }),
+  );
+}
+
 /** The managed certificate's status (`pending-validation`, `issued`, `validation-timed-out`, ...). */
 export async function certificateStatus(Identifier: string): Promise<string> {
   const details = await aws().cloudfront.send(new GetManagedCertificateDetailsCommand({ Identifier }));

@@ -9,6 +9,7 @@ import { requiredEnv } from '../../common/env';
 import { TaskEnv, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import * as deployFunction from '../deploy-function/step';
+import { pointApiTenantAt } from '../domain/distribution-tenants';
 import { CONFIG_FILE } from '../publish-frontend/step';
 import * as storeSecret from '../store-secret/step';
 import { aws, cellAws, inCell, isAlreadyExists } from '../lib/aws';
@@ -17,13 +18,15 @@ import { tenantSecretIn } from '../lib/tenant-db';
 import type { StepResults, TaskEvent, ValidatedTenant } from '../lib/types';
 import { validatedTenantOf, withRegistry, type TenantColumns } from '../records/registry';
 import type { SharedInstance } from '../records/capacity';
+import { tenantDomains } from '../records/domains';
 
 /**
  * A move to a cell in another AWS account (common/cells.ts) takes the tenant's API with its database: its
  * secret, function (role, log group, versions, alias `live`, error alarm) and HTTP API are made in the
  * target's account, as onboarding makes them there (its own steps' code), on the version the tenant runs.
  * Nothing routes there until the resume, the point of no return, publishes the target's API in the tenant's
- * `config.json` (what its frontend calls; locally, what `api.<tenant>.localhost` routes to); then the
+ * `config.json` (what its frontend calls; locally, what `api.<tenant>.localhost` routes to) and in its
+ * active domains' API distribution tenants (`apiHost`, what `api.<domain>` is passed to); then the
  * source's are removed as offboarding removes them. A rollback removes the target's.
  */
 
@@ -105,8 +108,11 @@ export async function removeApiIn(
   });
 }
 
-/** The tenant's `config.json` names the API in `account` (its frontend calls it; it overwrites). */
-export async function publishApiIn(tenantId: string, account: string | undefined): Promise<string> {
+/**
+ * The tenant's `config.json` (what its frontend calls) and its active domains' API distribution tenants
+ * name the API in `account`; each overwrites, so a re-run converges.
+ */
+export async function routeToApiIn(tenantId: string, account: string | undefined): Promise<void> {
   const api = await inCell(account, () => deployFunction.findApi(tenantId));
   if (!api?.ApiEndpoint)
     throw new OnboardingError(
@@ -123,7 +129,10 @@ export async function publishApiIn(tenantId: string, account: string | undefined
       CacheControl: 'no-cache',
     }),
   );
-  return api.ApiEndpoint;
+  const apiHost = new URL(api.ApiEndpoint).host;
+  for (const { status, distributionTenants } of await tenantDomains(tenantId))
+    if (status === 'ACTIVE' && distributionTenants.api)
+      await pointApiTenantAt(tenantId, distributionTenants.api, apiHost);
 }
 
 /** The tenant as onboarding validated it, from its registry row (onboarding's code reads it). */

@@ -1,5 +1,6 @@
 import { PlatformNames } from '../../common/names';
 import {
+  PlatformArns,
   READS_ACCOUNT_QUOTAS,
   TenantArns,
   USES_REGISTRY,
@@ -54,9 +55,14 @@ export const permissions: WorkflowPermissions = {
   copy: [USES_REGISTRY, readsTenantSecret, readsInstanceSecrets],
   switchOver: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
   undoSwitch: [USES_REGISTRY, pointsTenantSecret, readsInstanceSecrets],
-  // Within an account the function switches back; to another, the frontend's config names the target's API.
+  // Within an account the function switches back; to another, the frontend's config and the API's
+  // distribution tenants of the tenant's domains name the target's API.
   resume: [
     USES_REGISTRY,
+    {
+      allow: ['cloudfront:GetDistributionTenant', 'cloudfront:UpdateDistributionTenant'],
+      on: [PlatformArns.distributionTenants],
+    },
     { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] },
     { allow: ['apigateway:GET'], on: ['arn:{partition}:apigateway:{region}::/apis/*'] },
     { allow: ['lambda:GetFunction'], on: [TenantArns.functions] },

@@ -35,8 +35,8 @@ import { switchBack, switchToSuspended } from '../suspension/steps';
 import {
   crossesAccounts,
   deployInTarget,
-  publishApiIn,
   removeApiIn,
+  routeToApiIn,
   type AccountMove,
 } from './across-accounts';
 import { tenantDomainsOn } from '../records/domains';
@@ -220,7 +220,8 @@ async function takeForMove(
     settings,
   );
   const [fromAccount, toAccount] = [row.cell, target.cell].map((cell) => cellAccountOf(settings, cell));
-  if (fromAccount !== toAccount) await refuseDomains(client, tenantId, toCell ? 'toCell' : 'toInstance');
+  if (fromAccount !== toAccount)
+    await refuseDomainsUnderWay(client, tenantId, toCell ? 'toCell' : 'toInstance');
   const record: Omit<MoveRecord, 'executionArn'> = {
     from,
     to: target.instance,
@@ -239,21 +240,22 @@ async function takeForMove(
 }
 
 /**
- * A customer's domain routes to the tenant's API through its distribution tenant, which a move to another
- * account does not switch yet: such a tenant is refused, naming its domains.
+ * A customer's active domain moves with the tenant (the resume points its API's distribution tenant at the
+ * target's API); one whose request or removal is under way would be pointed by that workflow at the API it
+ * read before the move: such a tenant is refused, naming the domain.
  */
-async function refuseDomains(
+async function refuseDomainsUnderWay(
   client: ClientBase,
   tenantId: string,
   field: 'toCell' | 'toInstance',
 ): Promise<void> {
-  const domains = (await tenantDomainsOn(client, tenantId))
-    .filter((d) => d.status !== 'FAILED')
-    .map((d) => d.domain);
-  if (domains.length > 0)
+  const underWay = (await tenantDomainsOn(client, tenantId))
+    .filter((d) => d.status === 'PENDING_VALIDATION' || d.status === 'REMOVING')
+    .map((d) => `${d.domain}: ${d.status}`);
+  if (underWay.length > 0)
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `${field}: the target is in another AWS account, and ${tenantId} has its own domain (${domains.join(', ')}), whose routing a move to another account does not switch yet: detach it first, or move within the account`,
+      `${field}: the target is in another AWS account, and ${tenantId}'s own domain is being attached or removed (${underWay.join(', ')}): move it when that is done (tenantctl domain ${tenantId} shows it), or within the account`,
     );
 }
 
@@ -514,8 +516,8 @@ export async function resume({ executionArn, state }: Event): Promise<void> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
   await recordInstance(executionArn, move, 'to', { switched: true, resumed: true });
-  // To another account: the target's function was made live, and the frontend is sent to it.
-  if (crossesAccounts(move)) await publishApiIn(move.tenantId, move.toAccount);
+  // To another account: the target's function was made live, and the frontend and domains are sent to it.
+  if (crossesAccounts(move)) await routeToApiIn(move.tenantId, move.toAccount);
   else await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
 }
 
