@@ -1,7 +1,8 @@
 /**
  * `npm run bench:cells`: capacity, scaled down on this machine. BENCH_CELLS_TENANTS (default 200) shared
  * tenants arrive in bursts of BENCH_CELLS_BURST (25) on a platform of cells of 25 tenants whose shared
- * instances hold 10 tenants each (2 places kept free), then a release goes to all of them, cell by cell.
+ * instances hold 10 tenants each (2 places kept free), each cell but the first an AWS account of the
+ * emulator of its own, then a release goes to all of them, cell by cell.
  * Prints how long each burst took, the onboardings' p50/p95 and how long the slowest waited, the shared
  * instances added (each addition's time) and the cells filled, the most tenants ever seen on one instance
  * and in one cell (sampled every 50 ms, against their limits), and the release's time. Every onboarding
@@ -11,6 +12,7 @@
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
 import { capacitySettings } from '../common/capacity';
+import { localCellAccounts } from '../local/account';
 import { PlatformNames } from '../common/names';
 import { HOLDING } from '../workflow-tasks/records/lifecycle';
 import { uploadVersion } from '../test/fixtures/releases';
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
       cells,
     },
     'bench:cells',
+    // As `tenantctl up --quotas` takes them: each cell but the first an account of the emulator of its own.
+    localCellAccounts,
   );
   const platform = await startBenchPlatform({ quotas, maxConcurrentOnboardings: BURST });
   const { endpoints, sfn } = platform;

@@ -190,18 +190,33 @@ export function defaultHeadroom(places: number): number {
  * `connectionsPerSharedInstance`) and `sharedInstanceHeadroom` (0 or more, below a shared instance's places);
  * what it leaves out keeps its default. Anything else is refused with the field named.
  */
-export function parseCapacitySettings(text: string, source: string): CapacitySettings {
+export function parseCapacitySettings(
+  text: string,
+  source: string,
+  defaultCellAccounts?: DefaultCellAccounts,
+): CapacitySettings {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     throw new Error(`${source}: not JSON (${(error as Error).message})`, { cause: error });
   }
-  return capacitySettings(parsed, source);
+  return capacitySettings(parsed, source, defaultCellAccounts);
 }
 
+/**
+ * The accounts of the cells when the settings name none (no `cellAccounts` at all; `{}` keeps every cell in
+ * the platform's account): the local platform's own, where each cell is an account of the emulator. On AWS
+ * there is no such default.
+ */
+export type DefaultCellAccounts = (cells: readonly string[]) => Record<string, string>;
+
 /** `given` (an object of limits) checked and completed with the defaults. */
-export function capacitySettings(given: unknown, source: string): CapacitySettings {
+export function capacitySettings(
+  given: unknown,
+  source: string,
+  defaultCellAccounts?: DefaultCellAccounts,
+): CapacitySettings {
   if (typeof given !== 'object' || given === null || Array.isArray(given))
     throw new Error(
       `${source}: must be a JSON object of limits, for example {"tenantsPerSharedInstance": 4}`,
@@ -250,7 +265,10 @@ export function capacitySettings(given: unknown, source: string): CapacitySettin
     sharedInstanceHeadroom: headroom,
     cells,
     connectionsPerTenant,
-    cellAccounts: cellAccountsOf(fields.cellAccounts, cells, source),
+    cellAccounts:
+      fields.cellAccounts === undefined && defaultCellAccounts
+        ? defaultCellAccounts(cellIds({ cells }))
+        : cellAccountsOf(fields.cellAccounts, cells, source),
   };
 }
 

@@ -46,7 +46,7 @@ export function cellAccountChanges(
   const where = (account: string | undefined) =>
     account ? `AWS account ${account}` : "the platform's account";
   const keep = (cell: string, account: string | undefined) =>
-    account ? `"${cell}": "${account}"` : `no cellAccounts.${cell}`;
+    account ? `"${cell}": "${account}"` : `a "cellAccounts" without ${cell}`;
   const cells = [...new Set(inUse.map((u) => u.cell))];
   return cells.flatMap((cell) => {
     const there = inUse.filter((u) => u.cell === cell);

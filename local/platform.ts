@@ -545,7 +545,7 @@ function refuseCellAccountsOnUserEmulator(capacity: CapacitySettings, emulator: 
   if (emulator && cells.length > 0)
     throw new Error(
       `quotas: cellAccounts (${cells.join(', ')}) needs the emulator the platform starts (moto_server), whose accounts ` +
-        `the local cells are; AWS_ENDPOINT_URL=${emulator} names another emulator. Unset AWS_ENDPOINT_URL, or leave out cellAccounts.`,
+        `the local cells are; AWS_ENDPOINT_URL=${emulator} names another emulator. Unset AWS_ENDPOINT_URL, or keep every cell in one account: "cellAccounts": {}.`,
     );
 }
 

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { parseCapacitySettings, type CapacitySettings } from '../../common/capacity';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { localCellAccounts } from '../../local/account';
 import { getTenant } from '../../workflow-tasks/records/registry';
 import { describeTenant } from '../describe';
 import { interruptOnSignals, loadFaults, portOption, startOrInterrupted } from '../foreground';
@@ -116,7 +117,8 @@ async function loadQuotas(file: string): Promise<CapacitySettings> {
       },
     );
   }
-  return parseCapacitySettings(text, `--quotas ${file}`);
+  // Each cell an account of the emulator of its own, unless the file says where (`"cellAccounts": {}`: none).
+  return parseCapacitySettings(text, `--quotas ${file}`, localCellAccounts);
 }
 
 function printEndpoints(stateDir: string, { endpoints, platform }: LocalServices): void {

@@ -1,17 +1,21 @@
 import { gatewayRequest } from '../../cli/describe';
-import { capacitySettings } from '../../common/capacity';
+import { capacitySettings, SERVICE_QUOTAS } from '../../common/capacity';
+import { localCellAccounts } from '../../local/account';
 import { PlatformNames, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
+import { awsIn } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import type { CellView } from '../../workflow-tasks/records/capacity';
 import { getTenant, type TenantView } from '../../workflow-tasks/records/registry';
 import { adminClient, localServicesForFile, tenantInput } from '../fixtures/platform';
+import { resourcesIn } from '../fixtures/cell-resources';
 import { tenantctl } from '../fixtures/processes';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
 // Two cells of ten tenants, four per shared instance, three RDS instances per cell: twelve shared tenants
-// fill the first cell's three instances up to its ten, and the last two go to the second cell.
+// fill the first cell's three instances up to its ten, and the last two go to the second cell. As `tenantctl
+// up --quotas` takes them: the second cell is an account of the emulator of its own (local/account.ts).
 const QUOTAS = capacitySettings(
   {
     cells: 2,
@@ -21,7 +25,11 @@ const QUOTAS = capacitySettings(
     sharedInstanceHeadroom: 1,
   },
   'test',
+  localCellAccounts,
 );
+const CELL_2_ACCOUNT = '000000000002';
+const ALL = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
+const NONE = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
 const first = ['cl-a', 'cl-b', 'cl-c', 'cl-d'];
 const burst = Array.from({ length: 8 }, (_, i) => `cl-burst-${i}`);
 const newPassword = 'the-admin-password-before-changing-cells';
@@ -82,7 +90,12 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     );
 
     const view = await cells();
-    expect(view.map((c) => c.cell)).toEqual(['cell-1', 'cell-2']);
+    expect(view.map((c) => [c.cell, c.account])).toEqual([
+      ['cell-1', undefined],
+      ['cell-2', CELL_2_ACCOUNT],
+    ]);
+    for (const t of tenants.filter((t) => t.cell === 'cell-2'))
+      expect(await resourcesIn(awsIn(CELL_2_ACCOUNT), t.tenantId)).toEqual(ALL);
     for (const cell of view) {
       for (const limit of cell.limits)
         expect({ cell: cell.cell, limit: limit.name, over: limit.inUse > limit.limit }).toEqual({
@@ -133,7 +146,10 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     expect([tenant?.status, tenant?.cell]).toEqual(['ACTIVE', 'cell-2']);
     expect((await instancesByCell())['cell-2']).toContain(tenant?.dbInstance);
 
-    token = await signIn(tenantId, newPassword);
+    // Its function and secret moved to the second cell's account with it.
+    expect(await resourcesIn(awsIn(CELL_2_ACCOUNT), tenantId)).toEqual(ALL);
+    expect(await resourcesIn(awsIn(undefined), tenantId)).toEqual(NONE);
+    token = await signIn(tenantId, newPassword, CELL_2_ACCOUNT);
     expect(JSON.parse((await api(tenantId, token, '/products?limit=100')).body)).toMatchObject({
       items: products,
     });
@@ -143,10 +159,12 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     const [cell1, cell2] = await cells();
     const tenantsIn = (c: CellView | undefined) => c?.limits.find((l) => l.name === 'tenantsPerCell')?.inUse;
     expect([tenantsIn(cell1), tenantsIn(cell2)]).toEqual([9, 4]);
-    // Two cells share the account: each limit is its share as set, nothing read from Service Quotas.
-    expect([...(cell1?.limits ?? []), ...(cell2?.limits ?? [])].map((l) => l.source)).toEqual(
-      Array.from({ length: 12 }, () => 'setting'),
-    );
+    // Each cell has an account to itself: its AWS quotas are read from that account's Service Quotas.
+    for (const cell of [cell1, cell2])
+      expect(cell?.limits.map((l) => [l.name, l.source])).toEqual(
+        cell?.limits.map((l) => [l.name, l.name in SERVICE_QUOTAS ? 'Service Quotas' : 'setting']),
+      );
+    expect(cell2?.limits.filter((l) => l.source === 'Service Quotas').length).toBeGreaterThan(0);
   });
 
   it('a move to the other cell that fails in its copy leaves the tenant serving where it was', async () => {
@@ -211,12 +229,12 @@ describe('cells: tenants placed in the first cell with room, and moved between c
       ]);
       const listed = await tenantctl(['tenants', '--state-dir', stateDir()]);
       expect(listed.code).not.toBe(0);
-      for (const [tenantId, password] of [
-        ['cl-a', newPassword],
-        ['cl-b', adminPassword!],
+      for (const [tenantId, password, account] of [
+        ['cl-a', newPassword, CELL_2_ACCOUNT],
+        ['cl-b', adminPassword!, undefined],
       ] as const) {
         expect((await api(tenantId, '', '/health')).status).toBe(200);
-        const token = await signIn(tenantId, password);
+        const token = await signIn(tenantId, password, account);
         expect((await api(tenantId, token, '/products?limit=5')).status).toBe(200);
         expect((await gatewayRequest(running().endpoints.gateway, `${tenantId}.localhost`, '/')).status).toBe(
           200,

@@ -241,16 +241,23 @@ describe('a start that cannot finish', () => {
   });
 
   it('refuses cells in AWS accounts of their own on an emulator it does not start, before starting anything', async () => {
-    const quotas = join(stateDir, 'cell-accounts.json');
-    await writeFile(quotas, JSON.stringify({ cells: 2, cellAccounts: { 'cell-2': '210987654321' } }));
-    const closed = await freePort();
-    const result = await failedUp(['--port', '0', '--quotas', quotas], {
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}`,
-    });
-    expect(result.stderr).toContain(
-      `quotas: cellAccounts (cell-2) needs the emulator the platform starts (moto_server), whose accounts the local ` +
-        `cells are; AWS_ENDPOINT_URL=http://127.0.0.1:${closed} names another emulator.`,
-    );
+    // Named, or by default (each cell but the first an account of its own).
+    for (const [name, settings] of [
+      ['cell-accounts.json', { cells: 2, cellAccounts: { 'cell-2': '210987654321' } }],
+      ['cells.json', { cells: 2 }],
+    ] as const) {
+      const quotas = join(stateDir, name);
+      await writeFile(quotas, JSON.stringify(settings));
+      const closed = await freePort();
+      const result = await failedUp(['--port', '0', '--quotas', quotas], {
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}`,
+      });
+      expect(result.stderr).toContain(
+        `quotas: cellAccounts (cell-2) needs the emulator the platform starts (moto_server), whose accounts the local ` +
+          `cells are; AWS_ENDPOINT_URL=http://127.0.0.1:${closed} names another emulator. Unset AWS_ENDPOINT_URL, ` +
+          'or keep every cell in one account: "cellAccounts": {}.',
+      );
+    }
   });
 
   it('names TENANTCTL_MAX_ONBOARDINGS when it is not a positive integer', async () => {

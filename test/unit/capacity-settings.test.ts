@@ -1,5 +1,6 @@
 import { cellAccountChanges, cellAccountOf } from '../../common/cells';
 import { capacitySettings, parseCapacitySettings, placesPerSharedInstance } from '../../common/capacity';
+import { localCellAccounts } from '../../local/account';
 
 describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', () => {
   it('by default the connection budget fits the tenant limit: 200 tenants of 5 connections in 1,000', () => {
@@ -74,6 +75,23 @@ describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', 
       expect(() => capacitySettings({ cells: 2, cellAccounts }, 'q')).toThrow(message);
   });
 
+  it('locally puts each cell but the first in an account of its own unless the settings name the accounts', () => {
+    const local = (given: unknown) => capacitySettings(given, 'q', localCellAccounts).cellAccounts;
+    expect(local({ cells: 3 })).toEqual({ 'cell-2': '000000000002', 'cell-3': '000000000003' });
+    expect(local({})).toEqual({});
+    // Named, or `{}`: exactly as given.
+    expect(local({ cells: 3, cellAccounts: {} })).toEqual({});
+    expect(local({ cells: 3, cellAccounts: { 'cell-3': '210987654321' } })).toEqual({
+      'cell-3': '210987654321',
+    });
+    // On AWS (no default), and in settings kept before the default: none.
+    expect(capacitySettings({ cells: 3 }, 'q').cellAccounts).toEqual({});
+    expect(parseCapacitySettings('{"cells": 3}', 'q').cellAccounts).toEqual({});
+    expect(parseCapacitySettings('{"cells": 2}', 'q', localCellAccounts).cellAccounts).toEqual({
+      'cell-2': '000000000002',
+    });
+  });
+
   it('names each cell whose tenants or instances were made in another account than the settings now give it', () => {
     const settings = capacitySettings({ cells: 4, cellAccounts: { 'cell-1': '111122223333' } }, 'q');
     const inUse = [
@@ -86,7 +104,7 @@ describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', 
     ];
     expect(cellAccountChanges(settings, inUse)).toEqual([
       "cellAccounts.cell-1: cell-1 is in AWS account 111122223333 here, but a-shop was made in the platform's " +
-        'account, and a setting does not move them: keep cell-1 there (no cellAccounts.cell-1)',
+        'account, and a setting does not move them: keep cell-1 there (a "cellAccounts" without cell-1)',
       "cellAccounts.cell-3: cell-3 is in the platform's account here, but d-shop was made in AWS account " +
         '210987654321, and a setting does not move them: keep cell-3 there ("cell-3": "210987654321")',
     ]);
@@ -95,14 +113,15 @@ describe('capacity settings (tenantctl up --quotas, the CDK context "quotas")', 
       'q',
     );
     expect(cellAccountChanges(moved, inUse.slice(1, 2))).toEqual([
-      "cellAccounts.cell-2: cell-2 is in AWS account 777788889999 here, but b-shop, c-shop, shared-1 and 2 more were made in the platform's account, and a setting does not move them: keep cell-2 there (no cellAccounts.cell-2)",
+      'cellAccounts.cell-2: cell-2 is in AWS account 777788889999 here, but b-shop, c-shop, shared-1 and 2 more ' +
+        'were made in the platform\'s account, and a setting does not move them: keep cell-2 there (a "cellAccounts" without cell-2)',
     ]);
     expect(cellAccountChanges(moved, inUse.slice(3))).toEqual([]);
     const neither = capacitySettings({ cells: 4, cellAccounts: { 'cell-4': '999988887777' } }, 'q');
     expect(cellAccountChanges(neither, inUse.slice(3))).toEqual([
       'cellAccounts.cell-4: cell-4 is in AWS account 999988887777 here, but e-shop was made in the ' +
         "platform's account; f-shop, g-shop were made in AWS account 444455556666, and a setting does not move " +
-        'them: keep cell-4 there (no cellAccounts.cell-4 or "cell-4": "444455556666")',
+        'them: keep cell-4 there (a "cellAccounts" without cell-4 or "cell-4": "444455556666")',
     ]);
   });
 });
