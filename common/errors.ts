@@ -62,6 +62,11 @@ export const PermanentErrors = {
   VersionNotFound: 'VersionNotFound',
   /** A cell that is an AWS account of its own lacks what its stack makes there (infra/cell-stack.ts). */
   CellNotReady: 'CellNotReady',
+  /**
+   * The settings put a cell in another AWS account than its tenants and shared instances were made in
+   * (common/cells.ts cellAccountChanges): nothing is placed or moved there until they name it again.
+   */
+  CellAccountChanged: 'CellAccountChanged',
   /** A new function version did not answer `GET /health` with 200 and the schema it was released with. */
   HealthCheckFailed: 'HealthCheckFailed',
   /** An import's source database cannot be reached (no route, nothing listening, no answer in time). */

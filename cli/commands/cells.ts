@@ -46,6 +46,7 @@ async function keptCells(options: { stateDir: string; databaseUrl: string }): Pr
 
 function printCell(view: CellView, colour: ReturnType<typeof colourFor>): void {
   out(`CELL ${view.cell}${view.account ? `  (AWS account ${view.account})` : ''}`);
+  if (view.accountChange) out(`  nothing is placed or moved here: ${view.accountChange}`);
   for (const line of table(
     view.limits,
     [

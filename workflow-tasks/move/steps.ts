@@ -186,11 +186,13 @@ async function takeForMove(
     tier: string;
     db_instance: string | null;
     cell: string;
+    cell_account: string | null;
     release_lock: string | null;
     move: MoveRecord | null;
-  }>('SELECT status, tier, db_instance, cell, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE', [
-    tenantId,
-  ]);
+  }>(
+    'SELECT status, tier, db_instance, cell, cell_account, release_lock, move FROM tenants WHERE id = $1 FOR UPDATE',
+    [tenantId],
+  );
   const row = rows[0];
   if (row?.status === 'MOVING' && row.move?.executionArn === executionArn) return claimOf(tenantId, row.move);
   if (!row) throw conflict(`there is no tenant ${tenantId}`);
@@ -219,7 +221,10 @@ async function takeForMove(
     toCell ? { cell: toCell } : { instance: toInstance ?? '' },
     settings,
   );
-  const [fromAccount, toAccount] = [row.cell, target.cell].map((cell) => cellAccountOf(settings, cell));
+  // From where its resources were made (the registry's); to where the settings put the target cell, which
+  // reserveMoveTarget refused if that cell's tenants were made elsewhere.
+  const fromAccount = row.cell_account ?? undefined;
+  const toAccount = cellAccountOf(settings, target.cell);
   if (fromAccount !== toAccount)
     await refuseDomainsUnderWay(client, tenantId, toCell ? 'toCell' : 'toInstance');
   const record: Omit<MoveRecord, 'executionArn'> = {

@@ -23,7 +23,7 @@ import {
   type AccountInventory,
   type QuotaName,
 } from '../../common/capacity';
-import { cellAccountOf, type AccountInUse } from '../../common/cells';
+import { cellAccountChanges, cellAccountOf, type AccountInUse } from '../../common/cells';
 import { OnboardingError, PermanentErrors, WaitErrors } from '../../common/errors';
 import { TaskEnv, tenantResourceNames } from '../../common/names';
 import { sharedServer, type MasterServer } from '../lib/db';
@@ -90,6 +90,11 @@ interface CellUse {
   readonly beside: Readonly<Record<'iamRoles' | 'rdsDbInstances', number>>;
   /** The cell's limits: the settings, with what was read of its account (limitsOfCell). */
   readonly limits: CapacitySettings;
+  /**
+   * Why the settings' account of the cell is not the one its tenants and shared instances were made in
+   * (common/cells.ts cellAccountChanges), or undefined: placing there would split the cell across accounts.
+   */
+  readonly accountChange?: string;
 }
 
 /** Placement's lock, held to the end of the caller's transaction. */
@@ -169,6 +174,7 @@ async function cellUse(
     })),
     beside: await besideTheRegistry(client, tenantId, limits.account),
     limits,
+    accountChange: cellAccountChanges(settings, await accountsInUseOn(client, cell))[0],
   };
 }
 
@@ -234,6 +240,11 @@ function refuse(name: QuotaName, limit: number, inUse: number, what: string): ne
   throw quotaError(name, limit, inUse, what);
 }
 
+/** A cell the settings put in another account than its tenants' takes no one (on AWS too; locally the start refuses). */
+function accountChanged(change: string): OnboardingError {
+  return new OnboardingError(PermanentErrors.CellAccountChanged, change);
+}
+
 /**
  * What keeps a new tenant of either tier out of the cell: its tenants, its function's role, a dedicated
  * tenant's instance. Undefined: it fits.
@@ -243,6 +254,7 @@ function cellRefusal(
   settings: CapacitySettings,
   tenant: Pick<ValidatedTenant, 'tenantId' | 'tier'>,
 ): OnboardingError | undefined {
+  if (use.accountChange) return accountChanged(use.accountChange);
   if (use.tenants >= settings.tenantsPerCell)
     return quotaError(
       'tenantsPerCell',
@@ -591,6 +603,8 @@ export async function reserveMoveTarget(
   const use = await cellUse(client, tenantId, cell, settings);
   const limits = use.limits;
   const tenant = { tenantId, tier: 'shared' as const };
+  // Even within its cell: its target's account would be the settings', not the one it is in.
+  if (use.accountChange) throw accountChanged(use.accountChange);
   if ((await cellOf(client, tenantId)) !== cell) {
     const refusal = cellRefusal(use, limits, tenant);
     if (refusal) throw refusal;
@@ -706,27 +720,30 @@ export async function recordInstanceAddress(
  * hold their resources (lifecycle.ts HOLDING), shared instances being made or in use (the first three of each named).
  */
 export async function accountsInUse(): Promise<AccountInUse[]> {
-  return withRegistry(async (client) => {
-    const { rows } = await client.query<{
-      cell: string;
-      cell_account: string | null;
-      holders: string[];
-      count: number;
-    }>(
-      `SELECT cell, cell_account, (array_agg(id ORDER BY id))[1:3] AS holders, count(*)::int AS count FROM (
-         SELECT cell, cell_account, id FROM tenants WHERE status = ANY($1::text[])
-         UNION ALL
-         SELECT cell, cell_account, id FROM shared_instances WHERE status IN ('CREATING', 'AVAILABLE')
-       ) AS held GROUP BY cell, cell_account ORDER BY cell`,
-      [HOLDING],
-    );
-    return rows.map((r) => ({
-      cell: r.cell,
-      account: r.cell_account ?? undefined,
-      holders: r.holders,
-      count: r.count,
-    }));
-  });
+  return withRegistry((client) => accountsInUseOn(client));
+}
+
+/** accountsInUse on `client`, of one cell or of all. */
+async function accountsInUseOn(client: ClientBase, cell?: string): Promise<AccountInUse[]> {
+  const { rows } = await client.query<{
+    cell: string;
+    cell_account: string | null;
+    holders: string[];
+    count: number;
+  }>(
+    `SELECT cell, cell_account, (array_agg(id ORDER BY id))[1:3] AS holders, count(*)::int AS count FROM (
+       SELECT cell, cell_account, id FROM tenants WHERE status = ANY($1::text[])
+       UNION ALL
+       SELECT cell, cell_account, id FROM shared_instances WHERE status IN ('CREATING', 'AVAILABLE')
+     ) AS held WHERE $2::text IS NULL OR cell = $2 GROUP BY cell, cell_account ORDER BY cell`,
+    [HOLDING, cell ?? null],
+  );
+  return rows.map((r) => ({
+    cell: r.cell,
+    account: r.cell_account ?? undefined,
+    holders: r.holders,
+    count: r.count,
+  }));
 }
 
 /** The shared instances the platform added and registered (id and RDS instance). */
@@ -789,6 +806,8 @@ export interface CellView {
   readonly cell: string;
   /** The cell's own AWS account (common/cells.ts); absent: the platform's. */
   readonly account?: string;
+  /** Why nothing is placed or moved there: the settings give it another account than its tenants'. */
+  readonly accountChange?: string;
   readonly limits: {
     name: QuotaName;
     limit: number;
@@ -848,6 +867,7 @@ export async function cellView(
   return {
     cell,
     ...(account ? { account } : {}),
+    ...(use.accountChange ? { accountChange: use.accountChange } : {}),
     limits: (Object.keys(QUOTAS) as QuotaName[]).map((name) => ({
       name,
       limit: limits[name],
