@@ -11,6 +11,8 @@ export const MoveStates = {
   copy: 'Copy and verify the data',
   switchOver: 'Switch to the target',
   resume: 'Resume the tenant',
+  routed: 'Domains routed?',
+  waitRouting: "Wait for the domains' routing",
   removeOld: 'Remove the old copy',
   markMoved: 'Mark moved',
   moved: 'Tenant moved',
@@ -24,6 +26,12 @@ export const MoveStates = {
 
 /** Seconds between two rounds of "Copy while serving" (locally shortened, as every wait loop). */
 export const SYNC_WAIT_SECONDS = 5;
+
+/**
+ * Seconds between two resumes while CloudFront deploys a move's change of the tenant's domains' routing
+ * (to another account; minutes on AWS).
+ */
+export const ROUTING_WAIT_SECONDS = 15;
 
 /** A shared instance's id as a move's `toInstance` names it. */
 export const SHARED_INSTANCE_ID = /^shared-[1-9][0-9]{0,5}$/;

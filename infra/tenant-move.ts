@@ -7,7 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PermanentErrors } from '../common/errors';
-import { MoveStates as S, SYNC_WAIT_SECONDS } from '../common/move';
+import { MoveStates as S, ROUTING_WAIT_SECONDS, SYNC_WAIT_SECONDS } from '../common/move';
 import { permissions } from '../workflow-tasks/move/permissions';
 import { handlerGrants, StepGrants } from './step-permissions';
 import {
@@ -91,21 +91,27 @@ export class TenantMove extends Construct {
     const switchOver = task(S.switchOver, 'switchOver', '$.switched');
     for (const step of [prepare, deploy, sync, suspend, copy, switchOver])
       step.addCatch(undoSwitch, { resultPath: '$.error' });
-    // From the resume on, a failure ends the execution; the cleanup workflow finishes the move forward.
-    const afterNoReturn = [
-      task(S.resume, 'resume', undefined, 'undo'),
-      task(S.removeOld, 'removeOld', undefined, 'undo'),
-      task(S.markMoved, 'markMoved', '$.moved', 'undo'),
-    ];
+    // From the resume on, a failure ends the execution; the cleanup workflow finishes the move forward. The
+    // resume runs again until the edge routes the tenant's domains to the target (another account's API).
+    const resume = task(S.resume, 'resume', '$.resumed', 'undo');
+    const removeOld = task(S.removeOld, 'removeOld', undefined, 'undo');
+    const waitRouting = new sfn.Wait(this, S.waitRouting, {
+      stateName: S.waitRouting,
+      time: sfn.WaitTime.duration(Duration.seconds(ROUTING_WAIT_SECONDS)),
+    });
+    const routed = new sfn.Choice(this, S.routed, { stateName: S.routed })
+      .when(sfn.Condition.booleanEquals('$.resumed.routed', true), removeOld)
+      .otherwise(waitRouting.next(resume));
     claim.next(prepare).next(deploy).next(sync);
     sync.next(
       new sfn.Choice(this, S.synced, { stateName: S.synced })
         .when(sfn.Condition.booleanEquals('$.sync.ready', true), suspend)
         .otherwise(wait.next(sync)),
     );
-    let chain: sfn.Chain = suspend.next(copy).next(switchOver);
-    for (const step of afterNoReturn) chain = chain.next(step);
-    chain.next(new sfn.Succeed(this, S.moved, { stateName: S.moved }));
+    suspend.next(copy).next(switchOver).next(resume).next(routed);
+    removeOld
+      .next(task(S.markMoved, 'markMoved', '$.moved', 'undo'))
+      .next(new sfn.Succeed(this, S.moved, { stateName: S.moved }));
 
     this.stateMachine = workflowStateMachine(this, {
       start: claim,

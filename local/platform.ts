@@ -337,6 +337,8 @@ export class LocalPlatform {
           [CapacityStates.wait]: LOCAL_INSTANCE_WAIT_MS,
           // A move's copy between two local servers follows within moments.
           [MoveStates.waitSync]: LOCAL_INSTANCE_WAIT_MS,
+          // The local edge deploys a change at once, or within TENANTCTL_CLOUDFRONT_PROPAGATION_MS.
+          [MoveStates.waitRouting]: LOCAL_INSTANCE_WAIT_MS,
           // The status change is sent once the execution's tasks have ended (below): nothing to wait out.
           [CleanupStates.wait]: 0,
           ...Object.fromEntries(CLEANED_UP_WORKFLOWS.map((workflow) => [waitStateOf(workflow), 0])),

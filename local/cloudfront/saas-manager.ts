@@ -18,7 +18,10 @@
  *   ARN), never expires, is never renewed, and its validation never times out;
  * - changing a tenant's domains requests a new certificate for them (unless its issued one covers them),
  *   with the settings of the last request;
- * - every change is deployed at once (Status is always `Deployed`);
+ * - every change is deployed at once (Status `Deployed`), except that a change of a tenant's Parameters
+ *   can be made to take `TENANTCTL_CLOUDFRONT_PROPAGATION_MS` milliseconds (0 by default): until then the
+ *   tenant is `InProgress` and route() goes by its parameters before the change, as CloudFront's edge does
+ *   while a change deploys (minutes on AWS);
  * - a domain is refused (CNAMEAlreadyExists) when another tenant has it, not when a distribution of the
  *   emulator has it as an alias;
  * - a tenant must be disabled before it is deleted (ResourceNotDisabled), as the API reference says; a
@@ -120,6 +123,8 @@ interface TenantRecord {
   readonly modifiedAt: string;
   /** The version an update or delete must name in If-Match; a new one with every change. */
   readonly etag: string;
+  /** A change of its parameters being deployed: the edge goes by the ones before it until `until`. */
+  readonly deploying?: { readonly until: string; readonly parameters: readonly Parameter[] };
 }
 
 type Tenants = ReadonlyMap<string, TenantRecord>;
@@ -167,10 +172,11 @@ export class LocalSaasManager {
     if (!tenant?.enabled) return undefined;
     const current = await this.evaluated(tenant, this.dns.snapshot());
     if (current.certificate && current.certificate.status !== 'issued') return undefined;
+    const deployed = isDeploying(current) ? current.deploying.parameters : current.parameters;
     return {
       distributionId: current.distributionId,
       tenantName: current.name,
-      parameters: Object.fromEntries(current.parameters.map((p) => [p.Name, p.Value])),
+      parameters: Object.fromEntries(deployed.map((p) => [p.Name, p.Value])),
     };
   }
 
@@ -298,13 +304,15 @@ export class LocalSaasManager {
       const domains = input.domains ? validDomains(input.domains) : current.domains;
       refuseTakenDomains(tenants, domains, current.id);
       const now = new Date().toISOString();
+      const parameters = input.parameters ? validParameters(input.parameters) : current.parameters;
       const updated: TenantRecord = {
         ...current,
+        ...deployingOf(current, parameters),
         distributionId: input.distributionId
           ? knownDistribution(input.distributionId)
           : current.distributionId,
         domains,
-        parameters: input.parameters ? validParameters(input.parameters) : current.parameters,
+        parameters,
         connectionGroupId: input.connectionGroupId
           ? knownConnectionGroup(input.connectionGroupId)
           : current.connectionGroupId,
@@ -631,6 +639,38 @@ function validationToken(certificate: CertificateRecord, domain: string) {
 
 // ---- answers ----
 
+/** How long a change of a tenant's parameters takes to deploy (`TENANTCTL_CLOUDFRONT_PROPAGATION_MS`). */
+function propagationMs(): number {
+  const given = process.env.TENANTCTL_CLOUDFRONT_PROPAGATION_MS ?? '0';
+  const ms = Number(given);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new Error(
+      `TENANTCTL_CLOUDFRONT_PROPAGATION_MS must be a whole number of milliseconds, got ${given}`,
+    );
+  return ms;
+}
+
+function isDeploying(
+  tenant: TenantRecord,
+): tenant is TenantRecord & { deploying: NonNullable<TenantRecord['deploying']> } {
+  return tenant.deploying !== undefined && Date.parse(tenant.deploying.until) > Date.now();
+}
+
+/**
+ * What an update deploys: new `parameters` take the propagation time, the edge keeping the ones deployed
+ * before (those of a change still deploying, else the current ones); unchanged ones keep what deploys.
+ */
+function deployingOf(
+  current: TenantRecord,
+  parameters: readonly Parameter[],
+): Pick<TenantRecord, 'deploying'> {
+  const same = JSON.stringify(parameters) === JSON.stringify(current.parameters);
+  const ms = propagationMs();
+  if (same || ms === 0) return { deploying: isDeploying(current) ? current.deploying : undefined };
+  const before = isDeploying(current) ? current.deploying.parameters : current.parameters;
+  return { deploying: { until: new Date(Date.now() + ms).toISOString(), parameters: before } };
+}
+
 function view(tenant: TenantRecord): TenantView {
   const status = !tenant.certificate || tenant.certificate.status === 'issued' ? 'active' : 'inactive';
   return {
@@ -646,6 +686,7 @@ function view(tenant: TenantRecord): TenantView {
     lastModifiedTime: tenant.modifiedAt,
     enabled: tenant.enabled,
     etag: tenant.etag,
+    status: isDeploying(tenant) ? 'InProgress' : 'Deployed',
   };
 }
 

@@ -177,6 +177,8 @@ export interface TenantView {
   readonly lastModifiedTime: string;
   readonly enabled: boolean;
   readonly etag: string;
+  /** `InProgress` while a change deploys. */
+  readonly status: 'Deployed' | 'InProgress';
 }
 
 export interface Tag {
@@ -210,7 +212,7 @@ export function tenantXml(tenant: TenantView): XmlObject {
     CreatedTime: tenant.createdTime,
     LastModifiedTime: tenant.lastModifiedTime,
     Enabled: tenant.enabled,
-    Status: 'Deployed',
+    Status: tenant.status,
   };
 }
 
@@ -223,7 +225,7 @@ export function tenantSummaryXml(tenant: TenantView): XmlObject {
     ETag: tenant.etag,
     ConnectionGroupId: tenant.connectionGroupId,
     Enabled: tenant.enabled,
-    Status: 'Deployed',
+    Status: tenant.status,
   };
 }
 

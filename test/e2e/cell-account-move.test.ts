@@ -32,6 +32,14 @@ const pending = 'xa-pending';
 const pendingDomain = 'xa-pending.example.com';
 const newPassword = 'a-password-the-admin-set-before-the-move';
 
+// CloudFront takes minutes to deploy a distribution tenant's change; the local edge takes this long, and
+// routes by the parameters before it until then.
+const PROPAGATION_MS = 3000;
+process.env.TENANTCTL_CLOUDFRONT_PROPAGATION_MS = String(PROPAGATION_MS);
+afterAll(() => {
+  delete process.env.TENANTCTL_CLOUDFRONT_PROPAGATION_MS;
+});
+
 const { running } = localServicesForFile('cell-account-move', {
   quotas: QUOTAS,
   faults: [
@@ -126,8 +134,27 @@ describe('a move to a cell in another AWS account', () => {
     const token = await signIn(withDomain, secret.adminPassword!);
     expect((await viaDomain(token)).status).toBe(200);
 
-    const moved = await move(withDomain, 'cell-2');
+    // The domain is answered throughout: the source's API is removed only once the edge routes to the target's.
+    const health: number[] = [];
+    let moving = true;
+    const probe = (async () => {
+      while (moving) {
+        health.push((await gatewayRequest(endpoints.gateway, `api.${domain}`, '/health')).status);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    // Probed for as long as the edge may still route by what it had before the move's end.
+    const moved = await move(withDomain, 'cell-2').finally(() =>
+      setTimeout(() => (moving = false), PROPAGATION_MS),
+    );
+    await probe;
     expect([moved.status, moved.error, moved.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(health.length).toBeGreaterThan(10);
+    // 503 while suspended (the source's role cannot log in for the copy's last part); never an API that is gone.
+    expect(health.filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    expect(health.at(-1)).toBe(200);
+    const states = moved.events.flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
+    expect(states).toContain(MoveStates.waitRouting);
     expect(await getTenant(withDomain)).toMatchObject({
       status: 'ACTIVE',
       cell: 'cell-2',

@@ -120,19 +120,33 @@ export async function deleteDistributionTenant(tenantId: string, Identifier: str
 /**
  * Points the tenant's API distribution tenant at the HTTP API on `apiHost` (a move to another account made
  * the tenant's API there), its other parameters kept; one pointing there already, or gone, or another
- * tenant's, is left as it is.
+ * tenant's, is left as it is. A change between the read and the update (a detach disabling it) is read again.
  */
 export async function pointApiTenantAt(tenantId: string, Identifier: string, apiHost: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const found = await getDistributionTenant(Identifier);
+    if (!found?.Id || parameterOf(found, 'tenantId') !== tenantId) return;
+    if (parameterOf(found, 'apiHost') === apiHost) return;
+    const Parameters = [
+      ...(found.Parameters ?? []).filter((p) => p.Name !== 'apiHost'),
+      { Name: 'apiHost', Value: apiHost },
+    ];
+    try {
+      await aws().cloudfront.send(
+        new UpdateDistributionTenantCommand({ Id: found.Id, IfMatch: found.ETag, Parameters }),
+      );
+      return;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if ((error as Error).name !== 'PreconditionFailed' || attempt === 3) throw error;
+    }
+  }
+}
+
+/** Whether CloudFront has deployed the distribution tenant's last change (one that is gone has none). */
+export async function distributionTenantDeployed(Identifier: string): Promise<boolean> {
   const found = await getDistributionTenant(Identifier);
-  if (!found?.Id || parameterOf(found, 'tenantId') !== tenantId) return;
-  if (parameterOf(found, 'apiHost') === apiHost) return;
-  const Parameters = [
-    ...(found.Parameters ?? []).filter((p) => p.Name !== 'apiHost'),
-    { Name: 'apiHost', Value: apiHost },
-  ];
-  await aws().cloudfront.send(
-    new UpdateDistributionTenantCommand({ Id: found.Id, IfMatch: found.ETag, Parameters }),
-  );
+  return !found || found.Status === 'Deployed';
 }
 
 /** The managed certificate's status (`pending-validation`, `issued`, `validation-timed-out`, ...). */

@@ -9,7 +9,7 @@ import { requiredEnv } from '../../common/env';
 import { TaskEnv, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import * as deployFunction from '../deploy-function/step';
-import { pointApiTenantAt } from '../domain/distribution-tenants';
+import { distributionTenantDeployed, pointApiTenantAt } from '../domain/distribution-tenants';
 import { CONFIG_FILE } from '../publish-frontend/step';
 import * as storeSecret from '../store-secret/step';
 import { aws, cellAws, inCell, isAlreadyExists } from '../lib/aws';
@@ -130,9 +130,23 @@ export async function routeToApiIn(tenantId: string, account: string | undefined
     }),
   );
   const apiHost = new URL(api.ApiEndpoint).host;
-  for (const { status, distributionTenants } of await tenantDomains(tenantId))
-    if (status === 'ACTIVE' && distributionTenants.api)
-      await pointApiTenantAt(tenantId, distributionTenants.api, apiHost);
+  for (const id of await activeApiTenants(tenantId)) await pointApiTenantAt(tenantId, id, apiHost);
+}
+
+/**
+ * Whether CloudFront has deployed the change of every active domain's API distribution tenant: until then
+ * its edge still passes `api.<domain>` to the API it named before (minutes on AWS), which must not be removed.
+ */
+export async function domainsRouted(tenantId: string): Promise<boolean> {
+  const deployed = await Promise.all((await activeApiTenants(tenantId)).map(distributionTenantDeployed));
+  return deployed.every(Boolean);
+}
+
+/** The API distribution tenants of the tenant's active domains. */
+async function activeApiTenants(tenantId: string): Promise<string[]> {
+  return (await tenantDomains(tenantId)).flatMap(({ status, distributionTenants }) =>
+    status === 'ACTIVE' && distributionTenants.api ? [distributionTenants.api] : [],
+  );
 }
 
 /** The tenant as onboarding validated it, from its registry row (onboarding's code reads it). */

@@ -64,12 +64,22 @@ export const permissions: WorkflowPermissions = {
       on: [PlatformArns.distributionTenants],
     },
     { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] },
-    { allow: ['apigateway:GET'], on: ['arn:{partition}:apigateway:{region}::/apis/*'] },
+    // The target's API (deploy-function's findApi: by its function's tag, else listed).
+    {
+      allow: ['apigateway:GET'],
+      on: ['arn:{partition}:apigateway:{region}::/apis', 'arn:{partition}:apigateway:{region}::/apis/*'],
+    },
     { allow: ['lambda:GetFunction'], on: [TenantArns.functions] },
     { put: 'siteBucket', keys: 'tenants/*' },
   ],
   undoSuspend: [USES_REGISTRY, { allow: SWITCH_ACTIONS.back, on: [TenantArns.functions] }],
-  removeOld: [USES_REGISTRY, readsInstanceSecrets, ...removesApi],
+  // Not before CloudFront has deployed the domains' routing to the target (to another account).
+  removeOld: [
+    USES_REGISTRY,
+    readsInstanceSecrets,
+    ...removesApi,
+    { allow: ['cloudfront:GetDistributionTenant'], on: [PlatformArns.distributionTenants] },
+  ],
   undoPrepare: [USES_REGISTRY, readsInstanceSecrets],
   markMoved: [USES_REGISTRY, { putEvents: 'eventBus' }],
   undoClaim: [USES_REGISTRY],

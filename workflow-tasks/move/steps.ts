@@ -1,7 +1,7 @@
 import { escapeIdentifier, type ClientBase } from 'pg';
 import * as z from 'zod/mini';
 import { FIRST_CELL, FIRST_SHARED_INSTANCE, type CapacitySettings } from '../../common/capacity';
-import { OnboardingError, PermanentErrors } from '../../common/errors';
+import { OnboardingError, PermanentErrors, TransientErrors } from '../../common/errors';
 import { CELL_ID, SHARED_INSTANCE_ID } from '../../common/move';
 import { EventTypes, tenantResourceNames } from '../../common/names';
 import { fieldProblems, tenantIdSchema } from '../../common/tenant-input';
@@ -35,6 +35,7 @@ import { switchBack, switchToSuspended } from '../suspension/steps';
 import {
   crossesAccounts,
   deployInTarget,
+  domainsRouted,
   removeApiIn,
   routeToApiIn,
   type AccountMove,
@@ -516,14 +517,21 @@ export async function undoSwitch({ executionArn, state }: Event): Promise<void> 
   await recordInstance(executionArn, move, 'from', { switched: false });
 }
 
-/** The point of no return, written first: the tenant serves again, from the target. */
-export async function resume({ executionArn, state }: Event): Promise<void> {
+/**
+ * The point of no return, written first: the tenant serves again, from the target. `routed`: whether the
+ * edge routes its domains there yet (to another account; run again until it does, then the old is removed).
+ */
+export async function resume({ executionArn, state }: Event): Promise<{ routed: boolean }> {
   const move = moveOf(state);
   await ownMove(executionArn, move.tenantId);
   await recordInstance(executionArn, move, 'to', { switched: true, resumed: true });
-  // To another account: the target's function was made live, and the frontend and domains are sent to it.
-  if (crossesAccounts(move)) await routeToApiIn(move.tenantId, move.toAccount);
-  else await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
+  if (!crossesAccounts(move)) {
+    await switchBack({ executionArn, state: { tenantId: move.tenantId, action: 'resume' } });
+    return { routed: true };
+  }
+  // The target's function was made live; the frontend and the domains are sent to it.
+  await routeToApiIn(move.tenantId, move.toAccount);
+  return { routed: await domainsRouted(move.tenantId) };
 }
 
 /** Resumed where it was (the rollback's): the same switch back a resume makes; nothing if never suspended. */
@@ -539,6 +547,13 @@ export async function removeOld({ executionArn, state }: Event): Promise<void> {
   if (dbInstance !== move.to)
     throw conflict(
       `${move.tenantId} runs on ${dbInstance ?? '?'}, not ${move.to}: its copy on ${move.from} stays`,
+    );
+  // The edge may still pass a domain's requests to the source's API (the cleanup finishing a move comes here
+  // without the execution's wait for it).
+  if (crossesAccounts(move) && !(await domainsRouted(move.tenantId)))
+    throw new OnboardingError(
+      TransientErrors.ResourceNotReady,
+      `CloudFront has not yet deployed ${move.tenantId}'s domains' routing to its API in the target's account: the source's stays until it has`,
     );
   const { source, target } = await instancesOf(move);
   await dropReplication(move, source, target);
