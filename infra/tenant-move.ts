@@ -64,7 +64,11 @@ export class TenantMove extends Construct {
     );
 
     const claim = task(S.claim, 'claim', '$.move');
-    refuseAt(this, claim, S.refused, [PermanentErrors.QuotaExceeded]);
+    refuseAt(this, claim, S.refused, [
+      PermanentErrors.QuotaExceeded,
+      PermanentErrors.NoCapacity,
+      PermanentErrors.CellAccountChanged,
+    ]);
     const failed = new sfn.Fail(this, S.failed, {
       stateName: S.failed,
       errorPath: '$.error.Error',

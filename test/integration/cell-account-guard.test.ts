@@ -2,7 +2,12 @@ import type { Client } from 'pg';
 import { capacitySettings } from '../../common/capacity';
 import { PlatformNames } from '../../common/names';
 import type { LocalPlatform } from '../../local/platform';
-import { cellViews, placeTenant, reserveMoveTarget } from '../../workflow-tasks/records/capacity';
+import {
+  cellViews,
+  placeTenant,
+  planCapacity,
+  reserveMoveTarget,
+} from '../../workflow-tasks/records/capacity';
 import { claimTenant, getTenant } from '../../workflow-tasks/records/registry';
 import { validatedTenant } from '../fixtures/events';
 import { adminClient, startTestPlatform } from '../fixtures/platform';
@@ -35,9 +40,16 @@ afterAll(async () => {
   await cleanup?.();
 });
 
+/** What "Register tenant" does, without the AWS calls: plan (which records shared-1), then claim with placement. */
 async function place(tenantId: string, settings: typeof asMade): Promise<void> {
   const tenant = validatedTenant(tenantId, { tier: 'dedicated' });
   const executionArn = `arn:aws:states:us-east-1:123456789012:execution:tenant-onboarding:${tenantId}`;
+  await planCapacity(tenant, {
+    executionArn,
+    settings,
+    executionArnOf: (id) => `arn:guard:${id}`,
+    running: () => Promise.resolve(true),
+  });
   await claimTenant(tenant, executionArn, (client) => placeTenant(client, tenant, settings));
 }
 
@@ -66,5 +78,13 @@ describe('a cell the settings move to another account than its tenants were made
     expect([cell1?.accountChange, cell2?.accountChange]).toEqual([undefined, change]);
     // As the tenants were made, nothing is said.
     expect((await cellViews(registry, asMade)).map((c) => c.accountChange)).toEqual([undefined, undefined]);
+  });
+
+  it("does not count the platform's own first shared instance against a cell-1 of its own account", async () => {
+    await registry.query('DELETE FROM tenants');
+    const ownFirst = capacitySettings({ cells: 2, cellAccounts: { 'cell-1': '111122223333' } }, 'test');
+    await place('ga-own', ownFirst);
+    expect(await getTenant('ga-own')).toMatchObject({ cell: 'cell-1', cellAccount: '111122223333' });
+    expect((await cellViews(registry, ownFirst)).map((c) => c.accountChange)).toEqual([undefined, undefined]);
   });
 });

@@ -30,7 +30,7 @@ import {
   type SharedInstance,
 } from '../records/capacity';
 import { whatToDoInstead, type TenantStatus } from '../records/lifecycle';
-import { withRegistry } from '../records/registry';
+import { lockDomains, withRegistry } from '../records/registry';
 import { switchBack, switchToSuspended } from '../suspension/steps';
 import {
   crossesAccounts,
@@ -182,6 +182,8 @@ async function takeForMove(
   settings: CapacitySettings,
 ): Promise<MoveClaim> {
   await lockPlacement(client);
+  // A domain's claim (which reads the tenant's status under this lock) and this one cannot both pass.
+  await lockDomains(client);
   const { rows } = await client.query<{
     status: TenantStatus;
     tier: string;
@@ -261,7 +263,7 @@ async function refuseDomainsUnderWay(
   if (underWay.length > 0)
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `${field}: the target is in another AWS account, and ${tenantId}'s own domain is being attached or removed (${underWay.join(', ')}): move it when that is done (tenantctl domain ${tenantId} shows it), or within the account`,
+      `${field}: the target is in another AWS account, and ${tenantId}'s own domain is being attached or removed (${underWay.join(', ')}): move it when that is done (tenantctl domain ${tenantId} shows it; one stuck is ended by tenantctl domain detach), or within the account`,
     );
 }
 

@@ -342,7 +342,7 @@ async function chooseCell(
   }
   const [first, ...others] = refusals;
   if (!first) throw new Error('there are no cells (cells must be 1 or more)');
-  // Each cell's reason, the first's error name (QuotaExceeded unless it is NoCapacity).
+  // Each cell's reason, the first's error name (QuotaExceeded, NoCapacity or CellAccountChanged).
   for (const other of others) first.message += `; and ${other.message}`;
   throw first;
 }
@@ -438,6 +438,8 @@ async function planShared(
   placed: boolean,
 ): Promise<CapacityPlan> {
   const settings = use.limits;
+  // Nothing is added to a cell whose tenants were made in another account than the settings give it.
+  if (use.accountChange) return { wait: false };
   const free = freePlaces(use, settings);
   const needsPlace = !placed && free === 0;
   let creating = false;
@@ -717,7 +719,8 @@ export async function recordInstanceAddress(
 
 /**
  * Each cell's accounts as the registry recorded them, for what may still have resources there: tenants that
- * hold their resources (lifecycle.ts HOLDING), shared instances being made or in use (the first three of each named).
+ * hold their resources (lifecycle.ts HOLDING), shared instances being made or in use (the first three of each
+ * named). Not `shared-1`, the platform's own instance, in its account whatever account cell-1 has.
  */
 export async function accountsInUse(): Promise<AccountInUse[]> {
   return withRegistry((client) => accountsInUseOn(client));
@@ -734,9 +737,9 @@ async function accountsInUseOn(client: ClientBase, cell?: string): Promise<Accou
     `SELECT cell, cell_account, (array_agg(id ORDER BY id))[1:3] AS holders, count(*)::int AS count FROM (
        SELECT cell, cell_account, id FROM tenants WHERE status = ANY($1::text[])
        UNION ALL
-       SELECT cell, cell_account, id FROM shared_instances WHERE status IN ('CREATING', 'AVAILABLE')
+       SELECT cell, cell_account, id FROM shared_instances WHERE status IN ('CREATING', 'AVAILABLE') AND id <> $3
      ) AS held WHERE $2::text IS NULL OR cell = $2 GROUP BY cell, cell_account ORDER BY cell`,
-    [HOLDING, cell ?? null],
+    [HOLDING, cell ?? null, FIRST_SHARED_INSTANCE],
   );
   return rows.map((r) => ({
     cell: r.cell,
