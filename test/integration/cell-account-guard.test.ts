@@ -6,6 +6,7 @@ import {
   cellViews,
   placeTenant,
   planCapacity,
+  refuseOverDistributionTenants,
   reserveMoveTarget,
 } from '../../workflow-tasks/records/capacity';
 import { claimTenant, getTenant } from '../../workflow-tasks/records/registry';
@@ -16,6 +17,7 @@ import { adminClient, startTestPlatform } from '../fixtures/platform';
  * On AWS nothing stops a deploy that gives a cell another account than its tenants were made in (locally
  * the start refuses it): placement and a move's target refuse such a cell, naming the setting, and
  * `tenantctl cells` says why. Against the real registry; dedicated tenants, so no shared instance is needed.
+ * Customers' domains count against the platform account's quota whatever their tenants' cells.
  */
 const MADE_IN = '210987654321';
 const settingsWith = (account: string) =>
@@ -78,6 +80,25 @@ describe('a cell the settings move to another account than its tenants were made
     expect([cell1?.accountChange, cell2?.accountChange]).toEqual([undefined, change]);
     // As the tenants were made, nothing is said.
     expect((await cellViews(registry, asMade)).map((c) => c.accountChange)).toEqual([undefined, undefined]);
+  });
+
+  it("counts customers' domains of every cell against the platform account's distribution tenants", async () => {
+    // ga-first is in cell-1 with a domain; ga-second, in cell-2's own account, asks for one.
+    await registry.query(
+      `INSERT INTO tenant_domains (tenant_id, domain, status, deadline, execution_arn)
+       VALUES ('ga-first', 'first.example', 'ACTIVE', now(), 'arn:guard:domain')`,
+    );
+    const twoTenants = capacitySettings(
+      { cells: 2, cloudFrontDistributionTenants: 2, cellAccounts: { 'cell-2': MADE_IN } },
+      'test',
+    );
+    await expect(
+      refuseOverDistributionTenants(registry, 'ga-second', 'second.example', twoTenants),
+    ).rejects.toThrow('cloudFrontDistributionTenants is 2 per account and 2 are in use');
+    const limitOf = (view: Awaited<ReturnType<typeof cellViews>>[number] | undefined) =>
+      view?.limits.find((l) => l.name === 'cloudFrontDistributionTenants')?.inUse;
+    const views = await cellViews(registry, twoTenants);
+    expect(views.map(limitOf)).toEqual([2, 2]);
   });
 
   it("does not count the platform's own first shared instance against a cell-1 of its own account", async () => {

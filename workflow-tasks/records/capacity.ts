@@ -160,7 +160,7 @@ async function cellUse(
     cell,
     tenants: counts[0]?.tenants ?? 0,
     dedicated: counts[0]?.dedicated ?? 0,
-    domains: await domainsHeld(client, cell),
+    domains: await domainsHeld(client),
     instances: rows.map((r) => ({
       id: r.id,
       status: r.status,
@@ -776,7 +776,7 @@ export async function refuseOverDistributionTenants(
   domain: string,
   settings: CapacitySettings,
 ): Promise<void> {
-  const inUse = 2 * (await domainsHeld(client, await cellOf(client, tenantId), { tenantId, domain }));
+  const inUse = 2 * (await domainsHeld(client, { tenantId, domain }));
   if (inUse + 2 > settings.cloudFrontDistributionTenants)
     refuse(
       'cloudFrontDistributionTenants',
@@ -788,18 +788,18 @@ export async function refuseOverDistributionTenants(
 
 /**
  * Customers' domains held or being attached by tenants holding resources (each has two distribution
- * tenants), `except` one tenant's row (the one being claimed again).
+ * tenants), `except` one tenant's row (the one being claimed again). In every cell: the distribution
+ * tenants are all in the platform's account (the edge), whose quota it is.
  */
 async function domainsHeld(
   client: ClientBase,
-  cell: string,
   except?: { tenantId: string; domain: string },
 ): Promise<number> {
   const { rows } = await client.query<{ domains: number }>(
     `SELECT count(*)::int AS domains FROM tenant_domains d JOIN tenants h ON h.id = d.tenant_id
-      WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[]) AND h.cell = $4
+      WHERE d.status <> 'FAILED' AND h.status = ANY($1::text[])
         AND (d.tenant_id, d.domain) IS DISTINCT FROM ($2, $3)`,
-    [HOLDING, except?.tenantId ?? null, except?.domain ?? null, cell],
+    [HOLDING, except?.tenantId ?? null, except?.domain ?? null],
   );
   return rows[0]?.domains ?? 0;
 }
