@@ -18,7 +18,7 @@
  *   stepfunctions/  the ASL engine, its executions and histories, and its API
  *   tasks/          the task Lambdas run in process, fault injection, interrupted steps
  */
-import { CapacityStates, type CapacitySettings } from '../common/capacity';
+import { CapacityStates, cellIds, type CapacitySettings } from '../common/capacity';
 import { cellAccountChanges } from '../common/cells';
 import { MoveStates } from '../common/move';
 import { capacityFor, keptCapacity } from './bootstrap/capacity';
@@ -74,7 +74,7 @@ import { LocalIam } from './iam/enforcer';
 import { identifyTaskRoles } from './iam/principal';
 import { tenantRoleBoundaryDocument } from './iam/roles';
 import { emulatorLookups } from './iam/emulator-roles';
-import { LOCAL_ACCOUNT } from './account';
+import { LOCAL_ACCOUNT, localCellAccounts } from './account';
 
 export type {
   ExecutionRecord,
@@ -551,10 +551,21 @@ function refuseCellAccountsOnUserEmulator(capacity: CapacitySettings, emulator: 
     );
 }
 
-/** Refuses settings that put a cell in another account than the one its tenants were made in. */
+/**
+ * Refuses settings that put a cell in another account than the one its tenants were made in; where that
+ * account is the one the local platform gives a cell by default, says so (the user may never have named it).
+ */
 async function refuseCellAccountChanges(capacity: CapacitySettings): Promise<void> {
   const changes = cellAccountChanges(capacity, await accountsInUse());
-  if (changes.length > 0) throw new Error(`quotas: ${changes.join('; ')}`);
+  if (changes.length === 0) return;
+  const defaults = localCellAccounts(cellIds(capacity));
+  const byDefault = Object.entries(capacity.cellAccounts)
+    .filter(([cell, account]) => defaults[cell] === account)
+    .map(([cell, account]) => `${cell} in ${account}`);
+  const hint = byDefault.length
+    ? ` (${byDefault.join(', ')}: the local platform's own account for a cell when the quotas name none; name the accounts, or "cellAccounts": {} for the platform's)`
+    : '';
+  throw new Error(`quotas: ${changes.join('; ')}${hint}`);
 }
 
 const LOCAL_INSTANCE_WAIT_MS = 200;

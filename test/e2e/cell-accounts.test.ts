@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { gatewayRequest } from '../../cli/describe';
 import { capacitySettings } from '../../common/capacity';
+import { localCellAccounts } from '../../local/account';
 import { PlatformNames, TaskEnv, tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { awsIn, type AwsClients } from '../../workflow-tasks/lib/aws';
@@ -204,6 +205,12 @@ describe('cells that are AWS accounts of their own', () => {
       // Its tenant, and the shared instance added in its account.
       'quotas: cellAccounts.cell-2: cell-2 is in AWS account 111122223333 here, but ca-again, shared-2 were made in ' +
         `AWS account ${CELL_ACCOUNT}, and a setting does not move them: keep cell-2 there ("cell-2": "${CELL_ACCOUNT}")`,
+    );
+    // The local default's account for cell-2, which the user never named, is named as such.
+    const byDefault = capacitySettings({ cells: 2, tenantsPerCell: 1 }, 'test', localCellAccounts);
+    await expect(restart({ quotas: byDefault })).rejects.toThrow(
+      `keep cell-2 there ("cell-2": "${CELL_ACCOUNT}") (cell-2 in 000000000002: the local platform's own account ` +
+        'for a cell when the quotas name none; name the accounts, or "cellAccounts": {} for the platform\'s)',
     );
     const home = capacitySettings({ cells: 2, tenantsPerCell: 1 }, 'test');
     await expect(restart({ quotas: home })).rejects.toThrow(
