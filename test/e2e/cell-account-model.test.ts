@@ -1,18 +1,16 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import fc from 'fast-check';
-import { Client } from 'pg';
 import { capacitySettings } from '../../common/capacity';
 import { tenantResourceNames } from '../../common/names';
 import type { TenantSecret } from '../../common/tenant-secret';
 import { localCellAccounts } from '../../local/account';
 import type { ExecutionRecord } from '../../local/platform';
-import { allOf } from '../../local/stepfunctions/engine';
 import { awsIn } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { allows, type LifecycleState } from '../../workflow-tasks/records/lifecycle';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import { resourcesIn } from '../fixtures/cell-resources';
-import { eventually } from '../fixtures/executions';
+import { EVERY_RESOURCE, NO_RESOURCE, resourcesIn } from '../fixtures/cell-resources';
+import { allExecutionsEnded, tenantClient } from '../fixtures/executions';
 import { localServicesForFile, tenantInput } from '../fixtures/platform';
 import { availableInstances, copyOn } from '../fixtures/shared-instances';
 import { shopApi } from '../fixtures/tenant-api';
@@ -140,37 +138,9 @@ async function applied(op: Op, model: Model, who: number, tenantId: string): Pro
   m.state = SUCCEEDS_TO[op];
 }
 
-/** A connection as the tenant's own role, with the secret of its cell's account. */
-async function tenantDb(tenantId: string, cell: Cell): Promise<Client> {
-  const secret = await readJsonSecret<TenantSecret>(
-    tenantResourceNames(tenantId).secretName,
-    accountOf(cell),
-  );
-  const client = new Client({
-    host: secret.host,
-    port: Number(secret.port),
-    database: secret.dbname,
-    user: secret.username,
-    password: secret.password,
-  });
-  await client.connect();
-  return client;
-}
-
-const ALL = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
-const NONE = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
-
 async function check(model: Readonly<Model>, real: Real): Promise<void> {
   const { platform } = running();
-  await eventually(
-    'every execution has ended',
-    async () => {
-      for (const machine of allOf(platform.stateMachines))
-        if ((await platform.store.list(machine.arn, 'RUNNING', 0, 1)).length > 0) return undefined;
-      return true;
-    },
-    60_000,
-  );
+  await allExecutionsEnded(platform);
   for (const [i, tenantId] of real.ids.entries()) {
     const m = model[i]!;
     const row = await getTenant(tenantId);
@@ -184,14 +154,14 @@ async function check(model: Readonly<Model>, real: Real): Promise<void> {
       expect({ tenantId, cell, resources: await resourcesIn(awsIn(accountOf(cell)), tenantId) }).toEqual({
         tenantId,
         cell,
-        resources: live && cell === m.cell ? ALL : NONE,
+        resources: live && cell === m.cell ? EVERY_RESOURCE : NO_RESOURCE,
       });
     const copies: string[] = [];
     for (const id of await availableInstances(platform))
       if ((await copyOn(platform, id, tenantId)).database) copies.push(id);
     expect({ tenantId, copies }).toEqual({ tenantId, copies: live ? [row?.dbInstance] : [] });
     if (!live || !m.cell) continue;
-    const client = await tenantDb(tenantId, m.cell);
+    const client = await tenantClient(tenantId, accountOf(m.cell));
     try {
       const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
       expect({ tenantId, products: rows[0]!.n }).toEqual({ tenantId, products: m.products });
@@ -254,7 +224,7 @@ class AddProducts implements fc.AsyncCommand<Model, Real> {
   check = (model: Readonly<Model>) => model[this.who]!.state === 'ACTIVE';
   async run(model: Model, real: Real): Promise<void> {
     const m = model[this.who]!;
-    const client = await tenantDb(real.ids[this.who]!, m.cell!);
+    const client = await tenantClient(real.ids[this.who]!, accountOf(m.cell!));
     try {
       await client.query(
         `INSERT INTO products (sku, name, price_cents) SELECT 'CM-' || gen_random_uuid(), 'p', i FROM generate_series(1, $1) AS i`,

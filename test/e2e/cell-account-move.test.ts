@@ -13,7 +13,7 @@ import { getTenant } from '../../workflow-tasks/records/registry';
 import { addCustomerRecords } from '../fixtures/customer-dns';
 import { cleanupAfter, reaching } from '../fixtures/executions';
 import { domainWhen, localServicesForFile, tenantInput } from '../fixtures/platform';
-import { resourcesIn } from '../fixtures/cell-resources';
+import { EVERY_RESOURCE, NO_RESOURCE, resourcesIn } from '../fixtures/cell-resources';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
 
 // cell-2 is an AWS account of its own; four tenants a cell: the first four are placed in cell-1 (one with
@@ -50,8 +50,6 @@ const { running } = localServicesForFile('cell-account-move', {
   ],
 });
 const { api, signIn, changePassword } = shopApi(() => running().endpoints.gateway);
-const all = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
-const none = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
 let products: unknown[] = [];
 /** A token the admin got before any move: the token key moves with the secret. */
 let tokenBefore = '';
@@ -103,8 +101,8 @@ describe('a move to a cell in another AWS account', () => {
       cellAccount: CELL_ACCOUNT,
     });
 
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), shop)).toEqual(all);
-    expect(await resourcesIn(awsIn(undefined), shop)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), shop)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), shop)).toEqual(NO_RESOURCE);
     // Its frontend calls the API in the cell's account now.
     const after = await publishedApiUrl(shop);
     expect(after).not.toBe(before);
@@ -160,8 +158,8 @@ describe('a move to a cell in another AWS account', () => {
       cell: 'cell-2',
       cellAccount: CELL_ACCOUNT,
     });
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), withDomain)).toEqual(all);
-    expect(await resourcesIn(awsIn(undefined), withDomain)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), withDomain)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), withDomain)).toEqual(NO_RESOURCE);
     // The API's distribution tenant names the API in the cell's account, which answers on the domain (the
     // one it named before is gone: still naming it, the domain would find no origin).
     const [row] = await tenantDomains(withDomain);
@@ -191,16 +189,16 @@ describe('a move to a cell in another AWS account', () => {
       cell: 'cell-2',
       cellAccount: CELL_ACCOUNT,
     });
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), pending)).toEqual(all);
-    expect(await resourcesIn(awsIn(undefined), pending)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), pending)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), pending)).toEqual(NO_RESOURCE);
   });
 
   it('brings it back to the platform account the same way', async () => {
     const back = await move(shop, 'cell-1');
     expect([back.status, back.error, back.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(await getTenant(shop)).toMatchObject({ status: 'ACTIVE', cell: 'cell-1', cellAccount: null });
-    expect(await resourcesIn(awsIn(undefined), shop)).toEqual(all);
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), shop)).toEqual(none);
+    expect(await resourcesIn(awsIn(undefined), shop)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), shop)).toEqual(NO_RESOURCE);
     const token = await signIn(shop, newPassword);
     expect(listed(await api(shop, token, '/products?limit=100'))).toEqual(products);
   });
@@ -212,8 +210,8 @@ describe('a move to a cell in another AWS account', () => {
     const states = failed.events.flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
     expect(states).toContain(MoveStates.undoDeploy);
     expect(await getTenant(failing)).toMatchObject({ status: 'ACTIVE', cell: 'cell-1', cellAccount: null });
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), failing)).toEqual(none);
-    expect(await resourcesIn(awsIn(undefined), failing)).toEqual(all);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), failing)).toEqual(NO_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), failing)).toEqual(EVERY_RESOURCE);
     expect(await publishedApiUrl(failing)).toBe(before);
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(failing).secretName);
     const token = await signIn(failing, secret.adminPassword!);
@@ -228,13 +226,13 @@ describe('a move to a cell in another AWS account', () => {
     );
     await reaching(platform, started.executionArn, MoveStates.copy);
     // Made in the cell's account already, before the copy.
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), filler)).toEqual(all);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), filler)).toEqual(EVERY_RESOURCE);
     await platform.stopExecution(started.executionArn);
     const cleanup = await cleanupAfter(platform, started.executionArn, 60_000);
     expect([cleanup.status, cleanup.error ?? null, cleanup.cause ?? null]).toEqual(['SUCCEEDED', null, null]);
     expect(await getTenant(filler)).toMatchObject({ status: 'ACTIVE', cell: 'cell-1', cellAccount: null });
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), filler)).toEqual(none);
-    expect(await resourcesIn(awsIn(undefined), filler)).toEqual(all);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), filler)).toEqual(NO_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), filler)).toEqual(EVERY_RESOURCE);
     const secret = await readJsonSecret<TenantSecret>(tenantResourceNames(filler).secretName);
     const token = await signIn(filler, secret.adminPassword!);
     expect((await api(filler, token, '/products?limit=5')).status).toBe(200);

@@ -14,7 +14,7 @@ import type { TenantSecret } from '../../common/tenant-secret';
 import { awsIn, type AwsClients } from '../../workflow-tasks/lib/aws';
 import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import { getTenant } from '../../workflow-tasks/records/registry';
-import { resourcesIn } from '../fixtures/cell-resources';
+import { EVERY_RESOURCE, NO_RESOURCE, resourcesIn } from '../fixtures/cell-resources';
 import { localServicesForFile, tenantInput } from '../fixtures/platform';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 
@@ -64,9 +64,6 @@ function products(tenantId: string, token: string) {
 }
 
 describe('cells that are AWS accounts of their own', () => {
-  const all = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
-  const none = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
-
   it("makes a tenant placed in such a cell in its account, through the task's role there, and serves it", async () => {
     expect((await run(tenantInput(HOME))).status).toBe('SUCCEEDED');
     const away = await run(tenantInput(AWAY));
@@ -74,10 +71,10 @@ describe('cells that are AWS accounts of their own', () => {
     expect([(await getTenant(HOME))?.cell, (await getTenant(AWAY))?.cell]).toEqual(['cell-1', 'cell-2']);
 
     const [home, cell] = [awsIn(undefined), awsIn(CELL_ACCOUNT)];
-    expect(await resourcesIn(cell, AWAY)).toEqual(all);
-    expect(await resourcesIn(home, AWAY)).toEqual(none);
-    expect(await resourcesIn(home, HOME)).toEqual(all);
-    expect(await resourcesIn(cell, HOME)).toEqual(none);
+    expect(await resourcesIn(cell, AWAY)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(home, AWAY)).toEqual(NO_RESOURCE);
+    expect(await resourcesIn(home, HOME)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(cell, HOME)).toEqual(NO_RESOURCE);
     const fn = await cell.lambda.send(
       new GetFunctionCommand({ FunctionName: tenantResourceNames(AWAY).functionName }),
     );
@@ -138,9 +135,9 @@ describe('cells that are AWS accounts of their own', () => {
   it('offboards it from its account, leaving nothing there', async () => {
     const offboarded = await run({ tenantId: AWAY }, 'offboarding');
     expect([offboarded.status, offboarded.error]).toEqual(['SUCCEEDED', undefined]);
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), AWAY)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), AWAY)).toEqual(NO_RESOURCE);
     expect((await getTenant(AWAY))?.status).toBe('OFFBOARDED');
-    expect(await resourcesIn(awsIn(undefined), HOME)).toEqual(all);
+    expect(await resourcesIn(awsIn(undefined), HOME)).toEqual(EVERY_RESOURCE);
   });
 
   it('rolls back an onboarding that fails in such a cell, removing what it made in its account', async () => {
@@ -152,8 +149,8 @@ describe('cells that are AWS accounts of their own', () => {
       'ROLLED_BACK',
       'cell-2',
     ]);
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), broken)).toEqual(none);
-    expect(await resourcesIn(awsIn(undefined), broken)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), broken)).toEqual(NO_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), broken)).toEqual(NO_RESOURCE);
   });
 
   it("makes a dedicated tenant's instance and its CPU alarm in the cell's account, and removes them there", async () => {
@@ -171,7 +168,7 @@ describe('cells that are AWS accounts of their own', () => {
     const offboarded = await run({ tenantId: own }, 'offboarding');
     expect([offboarded.status, offboarded.error]).toEqual(['SUCCEEDED', undefined]);
     expect(await cpuAlarm(awsIn(CELL_ACCOUNT))).toBe(0);
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), own)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), own)).toEqual(NO_RESOURCE);
   });
 
   it('puts a tenant of a cell account back in its account after a restart, serving its data', async () => {
@@ -190,8 +187,8 @@ describe('cells that are AWS accounts of their own', () => {
 
     // The emulator starts empty: the restart makes the tenant's resources again, in its cell's account.
     await restart();
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), again)).toEqual(all);
-    expect(await resourcesIn(awsIn(undefined), again)).toEqual(none);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), again)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), again)).toEqual(NO_RESOURCE);
     const listed = await products(again, await signIn(again, CELL_ACCOUNT));
     expect([listed.status, listed.body]).toEqual([200, expect.stringContaining('KEPT-1')]);
   });
@@ -218,7 +215,7 @@ describe('cells that are AWS accounts of their own', () => {
     );
     // Nothing was kept of the refused settings: the next start finds the tenant where it was made.
     await restart();
-    expect(await resourcesIn(awsIn(CELL_ACCOUNT), 'ca-again')).toEqual(all);
+    expect(await resourcesIn(awsIn(CELL_ACCOUNT), 'ca-again')).toEqual(EVERY_RESOURCE);
     const listed = await products('ca-again', await signIn('ca-again', CELL_ACCOUNT));
     expect([listed.status, listed.body]).toEqual([200, expect.stringContaining('KEPT-1')]);
   });

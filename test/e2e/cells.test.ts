@@ -8,7 +8,7 @@ import { readJsonSecret } from '../../workflow-tasks/lib/db';
 import type { CellView } from '../../workflow-tasks/records/capacity';
 import { getTenant, type TenantView } from '../../workflow-tasks/records/registry';
 import { adminClient, localServicesForFile, tenantInput } from '../fixtures/platform';
-import { resourcesIn } from '../fixtures/cell-resources';
+import { EVERY_RESOURCE, NO_RESOURCE, resourcesIn } from '../fixtures/cell-resources';
 import { tenantctl } from '../fixtures/processes';
 import { runRelease, uploadVersion } from '../fixtures/releases';
 import { seedShop, shopApi } from '../fixtures/tenant-api';
@@ -28,8 +28,6 @@ const QUOTAS = capacitySettings(
   localCellAccounts,
 );
 const CELL_2_ACCOUNT = '000000000002';
-const ALL = { function: true, role: true, secret: true, api: true, logGroup: true, alarm: true };
-const NONE = { function: false, role: false, secret: false, api: false, logGroup: false, alarm: false };
 const first = ['cl-a', 'cl-b', 'cl-c', 'cl-d'];
 const burst = Array.from({ length: 8 }, (_, i) => `cl-burst-${i}`);
 const newPassword = 'the-admin-password-before-changing-cells';
@@ -95,7 +93,7 @@ describe('cells: tenants placed in the first cell with room, and moved between c
       ['cell-2', CELL_2_ACCOUNT],
     ]);
     for (const t of tenants.filter((t) => t.cell === 'cell-2'))
-      expect(await resourcesIn(awsIn(CELL_2_ACCOUNT), t.tenantId)).toEqual(ALL);
+      expect(await resourcesIn(awsIn(CELL_2_ACCOUNT), t.tenantId)).toEqual(EVERY_RESOURCE);
     for (const cell of view) {
       for (const limit of cell.limits)
         expect({ cell: cell.cell, limit: limit.name, over: limit.inUse > limit.limit }).toEqual({
@@ -147,8 +145,8 @@ describe('cells: tenants placed in the first cell with room, and moved between c
     expect((await instancesByCell())['cell-2']).toContain(tenant?.dbInstance);
 
     // Its function and secret moved to the second cell's account with it.
-    expect(await resourcesIn(awsIn(CELL_2_ACCOUNT), tenantId)).toEqual(ALL);
-    expect(await resourcesIn(awsIn(undefined), tenantId)).toEqual(NONE);
+    expect(await resourcesIn(awsIn(CELL_2_ACCOUNT), tenantId)).toEqual(EVERY_RESOURCE);
+    expect(await resourcesIn(awsIn(undefined), tenantId)).toEqual(NO_RESOURCE);
     token = await signIn(tenantId, newPassword, CELL_2_ACCOUNT);
     expect(JSON.parse((await api(tenantId, token, '/products?limit=100')).body)).toMatchObject({
       items: products,

@@ -4,8 +4,7 @@ import type { ExecutionRecord, LocalPlatform } from '../../local/platform';
 import { capacitySettings } from '../../common/capacity';
 import { allows, HOLDING, type LifecycleState, type Operation } from '../../workflow-tasks/records/lifecycle';
 import { getTenant, listTenants } from '../../workflow-tasks/records/registry';
-import { allOf } from '../../local/stepfunctions/engine';
-import { cleanupAfter, eventually, reaching, tenantClient } from '../fixtures/executions';
+import { allExecutionsEnded, cleanupAfter, reaching, tenantClient } from '../fixtures/executions';
 import { footprint, nothingOf, startTestPlatform, tenantInput } from '../fixtures/platform';
 import { availableInstances, copyOn, registryQuery } from '../fixtures/shared-instances';
 
@@ -179,15 +178,7 @@ async function copiesOf(tenantId: string): Promise<string[]> {
 
 /** After every command: nothing runs (cleanups included), then the registry and the resources match the model. */
 async function check(model: Model, real: Real): Promise<void> {
-  await eventually(
-    'every execution has ended',
-    async () => {
-      for (const machine of allOf(platform.stateMachines))
-        if ((await platform.store.list(machine.arn, 'RUNNING', 0, 1)).length > 0) return undefined;
-      return true;
-    },
-    60_000,
-  );
+  await allExecutionsEnded(platform);
   const provisioning = (await listTenants()).filter((t) => t.status === 'PROVISIONING');
   expect(provisioning.map((t) => t.id)).toEqual([]);
   for (const [i, tenantId] of real.ids.entries()) {
