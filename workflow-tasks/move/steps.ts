@@ -40,7 +40,7 @@ import {
   routeToApiIn,
   type AccountMove,
 } from './across-accounts';
-import { tenantDomainsOn } from '../records/domains';
+import { tenantDomainsOn, underWay } from '../records/domains';
 import {
   caughtUp,
   copyProgress,
@@ -257,13 +257,13 @@ async function refuseDomainsUnderWay(
   tenantId: string,
   field: 'toCell' | 'toInstance',
 ): Promise<void> {
-  const underWay = (await tenantDomainsOn(client, tenantId))
-    .filter((d) => d.status === 'PENDING_VALIDATION' || d.status === 'REMOVING')
+  const busy = (await tenantDomainsOn(client, tenantId))
+    .filter(underWay)
     .map((d) => `${d.domain}: ${d.status}`);
-  if (underWay.length > 0)
+  if (busy.length > 0)
     throw new OnboardingError(
       PermanentErrors.InvalidInput,
-      `${field}: the target is in another AWS account, and ${tenantId}'s own domain is being attached or removed (${underWay.join(', ')}): move it when that is done (tenantctl domain ${tenantId} shows it; one stuck is ended by tenantctl domain detach), or within the account`,
+      `${field}: the target is in another AWS account, and ${tenantId}'s own domain is being attached or removed (${busy.join(', ')}): move it when that is done (tenantctl domain ${tenantId} shows it; one stuck is ended by tenantctl domain detach), or within the account`,
     );
 }
 

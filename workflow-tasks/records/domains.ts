@@ -28,6 +28,11 @@ export interface DomainRecord {
   readonly updatedAt: Date;
 }
 
+/** Whether the domain's request or removal is under way: its workflow has work left on it. */
+export function underWay(domain: Pick<DomainRecord, 'status'>): boolean {
+  return domain.status === 'PENDING_VALIDATION' || domain.status === 'REMOVING';
+}
+
 /** Tenant states in which a tenant may have a domain of its own attached. */
 export const LIVE = ['ACTIVE', 'SUSPENDED'];
 
@@ -96,9 +101,7 @@ async function claimLocked(client: ClientBase, request: DomainClaimRequest): Pro
       replacing: mine.find((d) => d.status === 'ACTIVE')?.domain ?? null,
       deadline: same.deadline.toISOString(),
     };
-  const busy = mine.find(
-    (d) => (d.status === 'PENDING_VALIDATION' || d.status === 'REMOVING') && d.executionArn !== executionArn,
-  );
+  const busy = mine.find((d) => underWay(d) && d.executionArn !== executionArn);
   // A request whose execution ended without finishing (stopped, timed out, a platform restarted) is taken
   // over: the same domain's row becomes this request's; another domain's is left REMOVING for the claim.
   if (busy && (await stillRunning(busy.executionArn)))
